@@ -1,0 +1,198 @@
+// Runtime shim for node20 functions: loads the handler, serves HTTP on a Unix socket, speaks the AWS Lambda contract.
+// Runs inside the container as PID 1 with plain Node and no dependencies.
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+
+const taskRoot = process.env.LAMBDA_TASK_ROOT || '/var/task';
+const socketDir = process.env.LAMBDA_SOCKET_DIR || '/run/lambda';
+const handlerSpec = process.env.LAMBDA_HANDLER || 'index.handler';
+const functionName = process.env.LAMBDA_FUNCTION_NAME || 'function';
+const functionVersion = process.env.LAMBDA_FUNCTION_VERSION || '$LATEST';
+const timeoutMs = Number(process.env.LAMBDA_TIMEOUT_MS || 10000);
+const memoryMb = process.env.LAMBDA_MEMORY_MB || '256';
+// The gateway marks its own calls with these headers and strips them from public traffic.
+const INVOKE_HEADER = 'x-lambda-internal-invoke';
+const REQUEST_ID_HEADER = 'x-lambda-internal-request-id';
+const ERROR_HEADER = 'x-lambda-internal-error';
+const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql)|[^;]*\+(json|xml))/i;
+
+async function loadHandler() {
+  const dot = handlerSpec.lastIndexOf('.');
+  const file = handlerSpec.slice(0, dot);
+  const exportName = handlerSpec.slice(dot + 1);
+  const candidates = ['', '.js', '.mjs', '.cjs'].map((ext) => path.join(taskRoot, file + ext));
+  const found = candidates.find((candidate) => fs.existsSync(candidate) && fs.statSync(candidate).isFile());
+  if (!found) throw new Error(`handler file "${file}" not found (looked for ${file}.js, .mjs, .cjs in the repository)`);
+  const mod = await import(pathToFileURL(found).href);
+  const fn = mod[exportName] ?? mod.default?.[exportName];
+  if (typeof fn !== 'function') throw new Error(`"${path.basename(found)}" does not export a function named "${exportName}"`);
+  // Callback-style handlers (event, context, callback) are still valid Lambda handlers.
+  if (fn.length >= 3) {
+    return (event, context) => new Promise((resolve, reject) => {
+      const maybe = fn(event, context, (error, result) => (error ? reject(error) : resolve(result)));
+      if (maybe && typeof maybe.then === 'function') maybe.then(resolve, reject);
+    });
+  }
+  return fn;
+}
+
+function makeContext(requestId) {
+  const deadline = Date.now() + timeoutMs;
+  return {
+    awsRequestId: requestId,
+    functionName,
+    functionVersion,
+    memoryLimitInMB: memoryMb,
+    invokedFunctionArn: `arn:lambda:local:function:${functionName}:${functionVersion}`,
+    logGroupName: `/lambda/${functionName}`,
+    logStreamName: process.env.HOSTNAME || 'instance',
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+  };
+}
+
+function joinHeaders(rawHeaders) {
+  const headers = {};
+  const cookies = [];
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i].toLowerCase();
+    const value = rawHeaders[i + 1];
+    if (name.startsWith('x-lambda-internal-') || name === 'connection' || name === 'keep-alive') continue;
+    if (name === 'cookie') cookies.push(...value.split(';').map((c) => c.trim()).filter(Boolean));
+    else headers[name] = name in headers ? `${headers[name]},${value}` : value;
+  }
+  return { headers, cookies };
+}
+
+function httpEvent(req, body, requestId) {
+  const url = new URL(req.url, 'http://function');
+  const { headers, cookies } = joinHeaders(req.rawHeaders);
+  const query = {};
+  for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value;
+  const forwardedFor = (headers['x-forwarded-for'] || '').split(',').map((s) => s.trim()).filter(Boolean);
+  const host = headers['x-forwarded-host'] || headers.host || 'localhost';
+  const now = new Date();
+  const event = {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: url.pathname,
+    rawQueryString: url.search.slice(1),
+    headers,
+    requestContext: {
+      accountId: 'local',
+      apiId: 'lambda',
+      domainName: host,
+      domainPrefix: host.split('.')[0],
+      http: {
+        method: req.method,
+        path: url.pathname,
+        protocol: `HTTP/${req.httpVersion}`,
+        sourceIp: forwardedFor.at(-1) || '127.0.0.1',
+        userAgent: headers['user-agent'] || '',
+      },
+      requestId,
+      routeKey: '$default',
+      stage: '$default',
+      time: now.toISOString(),
+      timeEpoch: now.getTime(),
+    },
+    isBase64Encoded: false,
+  };
+  if (cookies.length) event.cookies = cookies;
+  if (url.search) event.queryStringParameters = query;
+  if (body.length) {
+    const text = TEXT_TYPES.test(headers['content-type'] || '');
+    event.body = text ? body.toString('utf8') : body.toString('base64');
+    event.isBase64Encoded = !text;
+  }
+  return event;
+}
+
+function sendResult(res, result) {
+  if (result && typeof result === 'object' && 'statusCode' in result) {
+    const headers = { ...(result.headers || {}) };
+    if (Array.isArray(result.cookies) && result.cookies.length) headers['set-cookie'] = result.cookies;
+    let body = result.body ?? '';
+    if (typeof body !== 'string') body = JSON.stringify(body);
+    const bytes = result.isBase64Encoded ? Buffer.from(body, 'base64') : Buffer.from(body);
+    if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+    res.writeHead(Number(result.statusCode) || 200, headers);
+    res.end(bytes);
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(result ?? null));
+}
+
+function sendError(res, error, direct) {
+  const errorType = (error && (error.name || error.constructor?.name)) || 'Error';
+  const errorMessage = error instanceof Error ? error.message : String(error);
+  console.error(`ERROR\tInvoke Error\t${JSON.stringify({ errorType, errorMessage, stack: error?.stack?.split('\n') })}`);
+  const headers = { 'content-type': 'application/json' };
+  if (direct) headers[ERROR_HEADER] = 'Unhandled';
+  res.writeHead(502, headers);
+  res.end(JSON.stringify({ errorType, errorMessage }));
+}
+
+async function serve(handler) {
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      const mode = req.headers[INVOKE_HEADER];
+      if (mode === 'health') {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end('ok');
+        return;
+      }
+      const body = Buffer.concat(chunks);
+      const requestId = String(req.headers[REQUEST_ID_HEADER] || randomUUID());
+      const direct = mode === 'direct';
+      let event;
+      try {
+        event = direct ? JSON.parse(body.length ? body.toString('utf8') : 'null') : httpEvent(req, body, requestId);
+      } catch (error) {
+        sendError(res, error, direct);
+        return;
+      }
+      Promise.resolve()
+        .then(() => handler(event, makeContext(requestId)))
+        .then((result) => (direct ? sendDirect(res, result) : sendResult(res, result)))
+        .catch((error) => sendError(res, error, direct));
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  const finalPath = path.join(socketDir, 'http.sock');
+  const tmpPath = `${finalPath}.tmp`;
+  fs.rmSync(tmpPath, { force: true });
+  fs.rmSync(finalPath, { force: true });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(tmpPath, resolve);
+  });
+  fs.chmodSync(tmpPath, 0o666);
+  // The host waits for this name: it appears only once the socket accepts connections.
+  fs.renameSync(tmpPath, finalPath);
+  const stop = () => server.close(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+function sendDirect(res, result) {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(result ?? null));
+}
+
+process.on('unhandledRejection', (error) => {
+  console.error('ERROR\tUnhandled Promise Rejection\t', error);
+});
+
+try {
+  await serve(await loadHandler());
+} catch (error) {
+  console.error(`ERROR\tInit Error\t${error instanceof Error ? error.stack || error.message : String(error)}`);
+  process.exit(1);
+}

@@ -1,0 +1,50 @@
+// `lambda deploy [dir] --name N`: pack a directory, upload it and show the build as it happens.
+import { basename, resolve } from 'node:path';
+import { deployArchive, type Deployment } from '../client.js';
+import { loadConfig, requireApiKey } from '../config.js';
+import { CliError } from '../errors.js';
+import type { CommandContext } from '../io.js';
+import { packDirectory } from '../pack.js';
+import { initialDeployState, renderDeployEvent, type DeployRenderEvent } from '../render.js';
+
+export interface DeployOptions {
+  /** The function's directory; `.` when not given. */
+  readonly dir?: string;
+  /** The function's name; the directory's name when not given. */
+  readonly name?: string;
+}
+
+/** Deploys `dir` as function `name`; throws the server's error when the deploy is rejected. */
+export async function deploy(ctx: CommandContext, options: DeployOptions): Promise<Deployment> {
+  const dir = resolve(options.dir ?? '.');
+  const name = options.name ?? basename(dir);
+  const config = await loadConfig(ctx.io.env);
+  const endpoint = { url: config.url, apiKey: requireApiKey(config) };
+
+  let state = initialDeployState;
+  const show = (event: DeployRenderEvent): void => {
+    const rendered = renderDeployEvent(state, event);
+    state = rendered.state;
+    for (const write of rendered.writes) {
+      // With --json, stdout carries only the final JSON; warnings still reach people on stderr.
+      if (write.stream === 'stderr') ctx.io.stderr.write(write.text);
+      else if (!ctx.json) ctx.io.stdout.write(write.text);
+    }
+  };
+
+  const archive = await packDirectory(dir);
+  show({ type: 'packing' });
+  try {
+    for await (const event of deployArchive(endpoint, name, archive)) {
+      show(event);
+      if (event.type !== 'result') continue;
+      if (!event.ok) throw new CliError(event.error.message, { code: event.error.code || undefined });
+      if (ctx.json) ctx.io.stdout.write(`${JSON.stringify(event.deployment, null, 2)}\n`);
+      return event.deployment;
+    }
+  } finally {
+    // An error arriving after `...` must start on a line of its own.
+    if (state.open && !ctx.json) ctx.io.stdout.write('\n');
+  }
+  throw new CliError('the server ended the deploy stream without a result; run `lambda list` to see what is live');
+}

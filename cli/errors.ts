@@ -1,0 +1,41 @@
+// CLI failures: the error commands throw, and the exit status each kind of failure gets.
+
+/** Exit statuses, so scripts can tell a bad key from a missing function from a failing one. */
+export const EXIT = {
+  ok: 0,
+  generic: 1,
+  usage: 2,
+  auth: 3,
+  notFound: 4,
+  function: 5,
+} as const;
+
+/**
+ * A failure to report as ` !     message (CODE)`. `code` is a catalogue code sent by the
+ * server (or the catalogue code the server would send for the same mistake); failures that
+ * only the client can have, like an unreachable server, carry none.
+ */
+export class CliError extends Error {
+  readonly code: string | undefined;
+  readonly exitStatus: number;
+
+  constructor(message: string, options: { code?: string; exitStatus?: number } = {}) {
+    super(message);
+    this.name = 'CliError';
+    this.code = options.code;
+    this.exitStatus = options.exitStatus ?? EXIT.generic;
+  }
+}
+
+/** The one place HTTP statuses become exit statuses. */
+export function exitStatusForHttp(status: number): number {
+  if (status === 401 || status === 403) return EXIT.auth;
+  if (status === 404) return EXIT.notFound;
+  if (status === 502 || status === 504) return EXIT.function;
+  return EXIT.generic;
+}
+
+/** A mistake in how the command was called: exit status 2. */
+export function usageError(message: string, code?: string): CliError {
+  return new CliError(message, { code, exitStatus: EXIT.usage });
+}

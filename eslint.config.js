@@ -1,0 +1,50 @@
+// Lint rules that keep the habits of style.md: no floating promises, import boundaries per folder.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const onlyIn = (pkg, where) => ({
+  name: pkg,
+  message: `${pkg} is used only in ${where}: go through its interface instead.`,
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'buildpacks/**', 'hooks/**', 'examples/**', 'test/fixtures/**', 'bin/**', 'eslint.config.js'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['server/**/*.ts'],
+    ignores: ['server/runtime/docker*.ts', 'server/store/**', 'server/git/**', 'server/main.ts', 'test/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [
+        onlyIn('dockerode', 'server/runtime/docker*.ts'),
+        onlyIn('better-sqlite3', 'server/store/'),
+        onlyIn('node-git-server', 'server/git/'),
+      ] }],
+    },
+  },
+  {
+    files: ['server/core/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [onlyIn('dockerode', 'server/runtime/docker*.ts'), onlyIn('better-sqlite3', 'server/store/'), onlyIn('node-git-server', 'server/git/')],
+        patterns: [{ group: ['../api/*', '../gateway/*', '../git/*', '../runtime/docker*', '../store/*'], message: 'core depends on interfaces (deps.ts), not on adapters or implementations.' }],
+      }],
+    },
+  },
+  {
+    files: ['cli/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../server/*', '../../server/*'], message: 'The CLI talks REST only.' }] }],
+    },
+  },
+);

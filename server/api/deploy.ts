@@ -1,0 +1,54 @@
+// REST adapter for POST /api/v1/functions/:name/deploy: a gzipped tar of a directory becomes a commit, then a deploy.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { extract } from 'tar';
+import { asLambdaError, LambdaError } from '../errors.js';
+import { deploy } from '../core/deploy.js';
+import { assertFunctionName } from '../core/names.js';
+import type { ProgressEvent } from '../core/progress.js';
+import { commitSource } from '../git/source.js';
+import { readBody } from '../http/body.js';
+import { errorBody, sendJson } from '../http/errors.js';
+import { NAME, type ApiRoute } from './types.js';
+
+const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+
+export const deployRoute: ApiRoute = {
+  method: 'POST',
+  pattern: new RegExp(`^/api/v1/functions/${NAME}/deploy$`),
+  async handle({ req, res, params, context }) {
+    const name = assertFunctionName(decodeURIComponent(params.name));
+    const upload = await readBody(req, MAX_UPLOAD_BYTES);
+    const workTree = fs.mkdtempSync(path.join(context.workDir, `upload-${name}-`));
+    try {
+      try {
+        // tar's extract strips absolute paths and refuses entries that climb out with "..".
+        await pipeline(Readable.from(upload), extract({ cwd: workTree, strict: true }));
+      } catch (error) {
+        throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the upload is not a tar.gz archive: ${(error as Error).message}` });
+      }
+      const gitDir = await context.repos.ensure(name);
+      const parent = await context.repos.head(name);
+      const sha = await context.repos.commitDirectory(name, workTree, 'lambda deploy');
+      const streaming = (req.headers.accept ?? '').includes('application/x-ndjson');
+      if (streaming) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      const emit = (event: ProgressEvent) => {
+        if (streaming) res.write(`${JSON.stringify(event)}\n`);
+      };
+      try {
+        const deployment = await deploy(context.deps, { name, source: commitSource(gitDir, sha) }, emit);
+        await context.repos.updateMain(name, sha, parent);
+        if (streaming) res.end(`${JSON.stringify({ type: 'result', ok: true, deployment })}\n`);
+        else sendJson(res, 201, deployment);
+      } catch (error) {
+        if (!streaming) throw error;
+        // Headers are sent once streaming starts, so the outcome travels in the last line, as Docker's build API does.
+        res.end(`${JSON.stringify({ type: 'result', ok: false, error: errorBody(asLambdaError(error)).body.error })}\n`);
+      }
+    } finally {
+      fs.rmSync(workTree, { recursive: true, force: true });
+    }
+  },
+};

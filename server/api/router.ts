@@ -1,0 +1,33 @@
+// The REST API at /api/v1: authenticates, matches a route and calls its adapter; one place maps errors to statuses.
+import type http from 'node:http';
+import { LambdaError } from '../errors.js';
+import { sendError } from '../http/errors.js';
+import { deployRoute } from './deploy.js';
+import { functionsRoutes } from './functions.js';
+import { invokeRoute } from './invoke.js';
+import type { ApiContext, ApiRoute } from './types.js';
+
+export function createApi(context: ApiContext) {
+  const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute];
+  return async (req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> => {
+    try {
+      if (!context.verifyKey(bearer(req.headers.authorization))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');
+      const pathname = new URL(url, 'http://api').pathname;
+      for (const candidate of routes) {
+        if (candidate.method !== req.method) continue;
+        const match = candidate.pattern.exec(pathname);
+        if (match) {
+          await candidate.handle({ req, res, params: match.groups ?? {}, context });
+          return;
+        }
+      }
+      throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: pathname });
+    } catch (error) {
+      sendError(res, error);
+    }
+  };
+}
+
+function bearer(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+}

@@ -1,0 +1,28 @@
+// What every REST adapter receives.
+import type http from 'node:http';
+import type { Deps } from '../core/deps.js';
+import type { Repos } from '../git/repos.js';
+
+export interface ApiContext {
+  deps: Deps;
+  repos: Repos;
+  verifyKey(key: string | undefined): boolean;
+  /** Where uploaded directories are unpacked before they are committed. */
+  workDir: string;
+}
+
+export interface ApiCall {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  params: Record<string, string>;
+  context: ApiContext;
+}
+
+export interface ApiRoute {
+  method: string;
+  pattern: RegExp;
+  handle(call: ApiCall): Promise<void>;
+}
+
+/** Function names in paths are matched loosely here and validated by the verb, so the error names what is wrong. */
+export const NAME = '(?<name>[^/]+)';

@@ -1,0 +1,82 @@
+// The deploy verb: one commit → validated manifest → image → healthy instance → live, or nothing changes.
+import { LambdaError } from '../errors.js';
+import type { CommitSource, Deps } from './deps.js';
+import { MANIFEST_FILE, parseManifest } from './manifest.js';
+import { assertFunctionName } from './names.js';
+import type { Progress } from './progress.js';
+import { instanceSpec } from './spec.js';
+
+export interface Deployment {
+  name: string;
+  version: number;
+  sha: string;
+  image: string;
+  url: string;
+}
+
+const deploying = new Set<string>();
+
+/**
+ * Deploys commit `source.sha` of function `name`. The live version changes only after the new image is
+ * built and an instance of it answers; on any failure the old version keeps serving and nothing is left behind.
+ * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_DEPLOY_IN_PROGRESS, LAMBDA_ERR_MANIFEST_MISSING,
+ * LAMBDA_ERR_MANIFEST_INVALID, LAMBDA_ERR_RUNTIME_UNSUPPORTED, LAMBDA_ERR_BUILD_FAILED, LAMBDA_ERR_HEALTHCHECK_FAILED.
+ */
+export async function deploy(deps: Deps, input: { name: string; source: CommitSource }, progress: Progress): Promise<Deployment> {
+  const name = assertFunctionName(input.name);
+  if (deploying.has(name)) throw new LambdaError('LAMBDA_ERR_DEPLOY_IN_PROGRESS', { name });
+  deploying.add(name);
+  try {
+    return await deployLocked(deps, name, input.source, progress);
+  } finally {
+    deploying.delete(name);
+  }
+}
+
+async function deployLocked(deps: Deps, name: string, source: CommitSource, progress: Progress): Promise<Deployment> {
+  const sha = source.sha;
+  const short = sha.slice(0, 12);
+  const text = await source.readFile(MANIFEST_FILE);
+  if (text === undefined) throw new LambdaError('LAMBDA_ERR_MANIFEST_MISSING');
+  const manifest = parseManifest(text);
+  const handler = manifest.handler ? `, handler ${manifest.handler}` : '';
+  progress({ type: 'step', phase: 'manifest', text: `Reading ${MANIFEST_FILE} (runtime ${manifest.runtime}${handler})` });
+  if (!deps.builder.runtimes().includes(manifest.runtime)) {
+    throw new LambdaError('LAMBDA_ERR_RUNTIME_UNSUPPORTED', { runtime: manifest.runtime, available: deps.builder.runtimes().join(', ') });
+  }
+
+  const image = `lambda/${name}:${short}`;
+  progress({ type: 'step', phase: 'build', text: `Building image ${image} ...`, image });
+  const known = deps.store.versions.bySha(name, sha);
+  if (known?.image === image && (await deps.runtime.imageExists(image))) {
+    progress({ type: 'detail', text: 'Image already built for this commit, reusing it' });
+  } else {
+    await deps.builder.build({ fn: name, sha, runtime: manifest.runtime, tag: image, exportTo: (dir) => source.exportTo(dir) }, (line) =>
+      progress({ type: 'detail', text: line }),
+    );
+  }
+
+  const number = known?.number ?? deps.store.versions.nextNumber(name);
+  const spec = instanceSpec({ fn: name, number, sha, image }, manifest);
+  progress({ type: 'step', phase: 'start', text: `Starting ${name} v${number} (${short}) ...` });
+  const started = Date.now();
+  let instance;
+  try {
+    instance = await deps.runtime.start(spec);
+  } catch (error) {
+    const logs = error instanceof LambdaError ? (error.details.logs as string[] | undefined) : undefined;
+    for (const line of logs ?? []) progress({ type: 'warn', text: line });
+    throw error;
+  }
+  progress({ type: 'detail', text: `healthy in ${Date.now() - started} ms` });
+  try {
+    deps.store.versions.publish({ fn: name, sha, image, manifest: JSON.stringify(manifest) });
+  } catch (error) {
+    await deps.runtime.stop(instance);
+    throw error;
+  }
+  await deps.pool.activate(spec, instance);
+  const url = deps.functionUrl(name);
+  progress({ type: 'step', phase: 'live', text: `Live at ${url}`, url });
+  return { name, version: number, sha, image, url };
+}

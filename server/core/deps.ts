@@ -1,0 +1,23 @@
+// What core verbs depend on: interfaces only, built once in server/main.ts and passed in.
+import type { Store } from '../store/types.js';
+import type { Runtime } from '../runtime/types.js';
+import type { InstancePool } from '../runtime/pool.js';
+import type { Dispatch } from '../runtime/dispatch.js';
+import type { Builder } from '../build/builder.js';
+
+/** The files of one commit, wherever they live (a bare repo, a quarantined push). */
+export interface CommitSource {
+  sha: string;
+  readFile(file: string): Promise<string | undefined>;
+  exportTo(dir: string): Promise<void>;
+}
+
+export interface Deps {
+  store: Store;
+  runtime: Runtime;
+  pool: InstancePool;
+  dispatch: Dispatch;
+  builder: Builder;
+  /** The public URL a function answers at, e.g. http://greet.localhost:8080. */
+  functionUrl(name: string): string;
+}

@@ -1,0 +1,36 @@
+// After a (re)start: adopt the containers that still serve a live version, remove every other one, register the rest.
+import type { Deps } from './deps.js';
+import { storedSpec } from './spec.js';
+
+export interface RestoreReport {
+  adopted: number;
+  removed: number;
+  registered: number;
+}
+
+/** Reconciles what the engine runs with what the store says is live. Never leaves an unlabelled or unknown container running. */
+export async function restore(deps: Pick<Deps, 'store' | 'runtime' | 'pool'>): Promise<RestoreReport> {
+  const report: RestoreReport = { adopted: 0, removed: 0, registered: 0 };
+  const live = new Map(deps.store.versions.listLive().map((version) => [version.fn, version]));
+  const containers = await deps.runtime.listManaged();
+  const adoptedFns = new Set<string>();
+  for (const container of containers) {
+    const version = live.get(container.fn);
+    const instance = { id: container.instanceId, fn: container.fn, sha: container.sha, socketPath: container.socketPath };
+    const keep = container.running && version?.sha === container.sha && !adoptedFns.has(container.fn) && (await deps.runtime.healthy(instance));
+    if (keep && version) {
+      await deps.pool.activate(storedSpec(version), instance);
+      adoptedFns.add(container.fn);
+      report.adopted += 1;
+    } else {
+      await deps.runtime.stop({ id: container.instanceId });
+      report.removed += 1;
+    }
+  }
+  for (const version of live.values()) {
+    if (adoptedFns.has(version.fn)) continue;
+    await deps.pool.activate(storedSpec(version));
+    report.registered += 1;
+  }
+  return report;
+}

@@ -1,0 +1,94 @@
+// The one catalogue of Lambda's errors: stable codes, message templates and transport-neutral kinds.
+
+/** What kind of failure an error is; each transport maps kinds to its own status once. */
+export type ErrorKind =
+  | 'invalid'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict'
+  | 'too_large'
+  | 'too_many'
+  | 'timeout'
+  | 'upstream'
+  | 'unavailable'
+  | 'internal';
+
+interface ErrorSpec {
+  readonly kind: ErrorKind;
+  readonly message: string;
+}
+
+/** Every error Lambda can report. Codes are never reused; README.md lists them all. */
+export const ERRORS = {
+  LAMBDA_ERR_INVALID_NAME: {
+    kind: 'invalid',
+    message: 'invalid function name "{name}": use 1-63 lower-case letters, digits and dashes, starting with a letter',
+  },
+  LAMBDA_ERR_MANIFEST_MISSING: { kind: 'invalid', message: 'lambda.yaml is missing at the repository root' },
+  LAMBDA_ERR_MANIFEST_INVALID: { kind: 'invalid', message: 'lambda.yaml: {detail}' },
+  LAMBDA_ERR_RUNTIME_UNSUPPORTED: {
+    kind: 'invalid',
+    message: 'runtime "{runtime}" has no buildpack on this server (available: {available})',
+  },
+  LAMBDA_ERR_BAD_REQUEST: { kind: 'invalid', message: '{detail}' },
+  LAMBDA_ERR_BAD_PAYLOAD: { kind: 'invalid', message: 'the payload is not valid JSON: {detail}' },
+  LAMBDA_ERR_BUILD_FAILED: { kind: 'invalid', message: 'the image build failed: {detail}' },
+  LAMBDA_ERR_HEALTHCHECK_FAILED: {
+    kind: 'invalid',
+    message: 'the new version did not become healthy: {detail}',
+  },
+  LAMBDA_ERR_UNAUTHORIZED: { kind: 'unauthorized', message: 'a valid API key is required' },
+  LAMBDA_ERR_FUNCTION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" does not exist' },
+  LAMBDA_ERR_NOT_DEPLOYED: { kind: 'not_found', message: 'function "{name}" has no live version yet' },
+  LAMBDA_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'no route for {method} {path}' },
+  LAMBDA_ERR_DEPLOY_IN_PROGRESS: {
+    kind: 'conflict',
+    message: 'function "{name}" is already being deployed; try again when that deploy ends',
+  },
+  LAMBDA_ERR_BODY_TOO_LARGE: { kind: 'too_large', message: 'the request body is over the {limit} limit' },
+  LAMBDA_ERR_FUNCTION_ERROR: { kind: 'upstream', message: 'the function failed: {errorType}: {errorMessage}' },
+  LAMBDA_ERR_FUNCTION_CRASHED: {
+    kind: 'upstream',
+    message: 'the function instance of "{name}" exited or closed the connection; a fresh one replaces it',
+  },
+  LAMBDA_ERR_FUNCTION_TIMEOUT: {
+    kind: 'timeout',
+    message: 'function "{name}" did not answer within {timeout}; the instance was recycled',
+  },
+  LAMBDA_ERR_INSTANCE_START_FAILED: {
+    kind: 'unavailable',
+    message: 'no instance of "{name}" could be started: {detail}',
+  },
+  LAMBDA_ERR_ENGINE_UNAVAILABLE: { kind: 'unavailable', message: 'the container engine failed: {detail}' },
+  LAMBDA_ERR_SHUTTING_DOWN: { kind: 'unavailable', message: 'the server is shutting down' },
+  LAMBDA_ERR_INTERNAL: { kind: 'internal', message: 'internal error: {detail}' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** An error from the catalogue; `details` carries structured extras for transports that can show them. */
+export class LambdaError extends Error {
+  readonly code: ErrorCode;
+  readonly kind: ErrorKind;
+  readonly details: Readonly<Record<string, unknown>>;
+
+  constructor(code: ErrorCode, params: Record<string, string | number> = {}, details: Record<string, unknown> = {}) {
+    super(render(ERRORS[code].message, params));
+    this.name = 'LambdaError';
+    this.code = code;
+    this.kind = ERRORS[code].kind;
+    this.details = details;
+  }
+}
+
+function render(template: string, params: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`));
+}
+
+/** Any thrown value as a LambdaError, so transports deal with one shape. */
+export function asLambdaError(error: unknown): LambdaError {
+  if (error instanceof LambdaError) return error;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new LambdaError('LAMBDA_ERR_INTERNAL', { detail });
+}

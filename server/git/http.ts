@@ -1,0 +1,42 @@
+// Git smart HTTP at /git/<name>.git: every request authenticated with the API key, repositories made on first push.
+import type http from 'node:http';
+import { Git } from 'node-git-server';
+import { LambdaError } from '../errors.js';
+import { assertFunctionName } from '../core/names.js';
+import type { Repos } from './repos.js';
+
+export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;
+
+/**
+ * node-git-server only authenticates the info/refs request, not the POST that carries the pack, so
+ * authentication happens here for every request before it is handed over.
+ */
+export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined) => boolean): GitHttpHandler {
+  const git = new Git(repos.root, { autoCreate: false });
+  return async (req, res, path) => {
+    const url = new URL(path, 'http://git');
+    const match = /^\/git\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
+    if (!match) throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: url.pathname });
+    const name = assertFunctionName(decodeURIComponent(match[1]));
+    if (!verifyKey(basicPassword(req.headers.authorization))) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="lambda"', 'content-type': 'text/plain' });
+      res.end('a valid API key is required (use it as the password)\n');
+      return;
+    }
+    const pushing = match[2] === '/git-receive-pack' || url.searchParams.get('service') === 'git-receive-pack';
+    if (!repos.exists(name)) {
+      if (!pushing) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
+      await repos.ensure(name);
+    }
+    req.url = `/${name}.git${match[2]}${url.search}`;
+    git.handle(req, res);
+  };
+}
+
+function basicPassword(header: string | undefined): string | undefined {
+  const match = /^Basic\s+(\S+)$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon >= 0 ? decoded.slice(colon + 1) : decoded;
+}

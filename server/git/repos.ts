@@ -1,0 +1,84 @@
+// Function repositories on disk: bare repos with Lambda's hook, and commits made from a directory (lambda deploy).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { assertFunctionName } from '../core/names.js';
+
+const run = promisify(execFile);
+
+export interface Repos {
+  root: string;
+  dir(name: string): string;
+  exists(name: string): boolean;
+  /** Creates the bare repository with its hook when missing. */
+  ensure(name: string): Promise<string>;
+  /** Re-installs the hook into every repository (after an upgrade or a moved control socket). */
+  refreshHooks(): void;
+  /** Commits the contents of `workTree` on top of main without moving main; returns the new commit id. */
+  commitDirectory(name: string, workTree: string, message: string): Promise<string>;
+  /** Moves main to `sha` if it still points at `expected` (undefined = no main yet). */
+  updateMain(name: string, sha: string, expected: string | undefined): Promise<void>;
+  head(name: string): Promise<string | undefined>;
+}
+
+export function createRepos(root: string, hookSource: string, controlSocket: string): Repos {
+  fs.mkdirSync(root, { recursive: true });
+  const hook = fs.readFileSync(hookSource, 'utf8').replace('__CONTROL_SOCKET__', controlSocket);
+  const dir = (name: string) => path.join(root, `${assertFunctionName(name)}.git`);
+  const installHook = (gitDir: string) => {
+    const target = path.join(gitDir, 'hooks', 'pre-receive');
+    fs.mkdirSync(path.dirname(target), { recursive: true });
+    fs.writeFileSync(target, hook, { mode: 0o755 });
+    fs.chmodSync(target, 0o755);
+  };
+  const git = (gitDir: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) =>
+    run('git', args, { env: { ...process.env, GIT_DIR: gitDir, ...env }, cwd, maxBuffer: 16 * 1024 * 1024 });
+
+  const head = async (name: string) => {
+    try {
+      return (await git(dir(name), ['rev-parse', '--verify', '-q', 'refs/heads/main'])).stdout.trim() || undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  return {
+    root,
+    dir,
+    exists: (name) => fs.existsSync(path.join(dir(name), 'HEAD')),
+    async ensure(name) {
+      const gitDir = dir(name);
+      if (!fs.existsSync(path.join(gitDir, 'HEAD'))) {
+        await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', gitDir]);
+        installHook(gitDir);
+      }
+      return gitDir;
+    },
+    refreshHooks() {
+      for (const entry of fs.readdirSync(root)) {
+        if (entry.endsWith('.git') && fs.existsSync(path.join(root, entry, 'HEAD'))) installHook(path.join(root, entry));
+      }
+    },
+    async commitDirectory(name, workTree, message) {
+      const gitDir = dir(name);
+      const index = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-index-')), 'index');
+      const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: workTree };
+      try {
+        await git(gitDir, ['add', '--all', '.'], env, workTree);
+        const tree = (await git(gitDir, ['write-tree'], env)).stdout.trim();
+        const parent = await head(name);
+        const identity = { GIT_AUTHOR_NAME: 'lambda deploy', GIT_AUTHOR_EMAIL: 'deploy@lambda.local', GIT_COMMITTER_NAME: 'lambda deploy', GIT_COMMITTER_EMAIL: 'deploy@lambda.local' };
+        const args = ['commit-tree', tree, '-m', message, ...(parent ? ['-p', parent] : [])];
+        return (await git(gitDir, args, identity)).stdout.trim();
+      } finally {
+        fs.rmSync(path.dirname(index), { recursive: true, force: true });
+      }
+    },
+    async updateMain(name, sha, expected) {
+      await git(dir(name), ['update-ref', 'refs/heads/main', sha, expected ?? '0'.repeat(40)]);
+    },
+    head,
+  };
+}

@@ -1,0 +1,41 @@
+// Reads one commit of a bare repository (or of a push still in quarantine) with git plumbing; argv arrays only.
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { pipeline } from 'node:stream/promises';
+import { extract } from 'tar';
+import type { CommitSource } from '../core/deps.js';
+
+const run = promisify(execFile);
+const SHA = /^[0-9a-f]{40}$/;
+
+/** Object-directory overrides git gives a pre-receive hook, so quarantined objects are readable. */
+export interface ObjectEnv {
+  GIT_OBJECT_DIRECTORY?: string;
+  GIT_ALTERNATE_OBJECT_DIRECTORIES?: string;
+}
+
+export function commitSource(gitDir: string, sha: string, objectEnv: ObjectEnv = {}): CommitSource {
+  if (!SHA.test(sha)) throw new Error(`not a commit id: ${sha}`);
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_DIR: gitDir };
+  for (const [key, value] of Object.entries(objectEnv)) if (value) env[key] = value;
+  return {
+    sha,
+    async readFile(file) {
+      try {
+        const { stdout } = await run('git', ['cat-file', 'blob', `${sha}:${file}`], { env, maxBuffer: 1024 * 1024 });
+        return stdout;
+      } catch {
+        return undefined;
+      }
+    },
+    async exportTo(dir) {
+      const archive = spawn('git', ['archive', '--format=tar', sha], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      archive.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      const exited = new Promise<number>((resolve) => archive.on('close', (code) => resolve(code ?? 1)));
+      // tar's extract refuses absolute paths and ".." entries, so a hostile tree cannot escape `dir`.
+      await pipeline(archive.stdout, extract({ cwd: dir }));
+      if ((await exited) !== 0) throw new Error(`git archive failed: ${stderr.trim()}`);
+    },
+  };
+}

@@ -1,0 +1,23 @@
+// Reads a request body into memory up to a limit; over it, LAMBDA_ERR_BODY_TOO_LARGE before reading the rest.
+import type http from 'node:http';
+import { LambdaError } from '../errors.js';
+
+export async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  const tooLarge = () => new LambdaError('LAMBDA_ERR_BODY_TOO_LARGE', { limit: `${Math.round(limit / 1024 / 1024)} MB` });
+  if (declared > limit) {
+    req.resume();
+    throw tooLarge();
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      req.resume();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+}

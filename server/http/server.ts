@@ -1,0 +1,39 @@
+// The one HTTP listener: sends each request to function traffic, the REST API, git or metrics.
+import http from 'node:http';
+import { LambdaError } from '../errors.js';
+import { sendError } from './errors.js';
+import { route } from './routes.js';
+import type { ForwardTarget } from '../gateway/forward.js';
+
+export interface Surfaces {
+  domain: string;
+  forward(req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void>;
+  api(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
+  git(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
+}
+
+export function createHttpServer(surfaces: Surfaces): http.Server {
+  const server = http.createServer((req, res) => {
+    const target = route(req.headers.host, req.url ?? '/', surfaces.domain);
+    const handled = (() => {
+      switch (target.surface) {
+        case 'function':
+          return surfaces.forward(req, res, target);
+        case 'api':
+          return surfaces.api(req, res, target.path);
+        case 'git':
+          return surfaces.git(req, res, target.path);
+        default:
+          throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] });
+      }
+    });
+    try {
+      handled().catch((error: unknown) => sendError(res, error));
+    } catch (error) {
+      sendError(res, error);
+    }
+  });
+  server.keepAliveTimeout = 65_000;
+  server.requestTimeout = 0;
+  return server;
+}

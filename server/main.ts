@@ -1,0 +1,132 @@
+// The composition root: builds every dependency once, wires the adapters and runs the server.
+import fs from 'node:fs';
+import path from 'node:path';
+import type http from 'node:http';
+import Docker from 'dockerode';
+import { loadConfig, type Config } from './config.js';
+import { openStore } from './store/sqlite.js';
+import { InstanceClients } from './runtime/instance-client.js';
+import { createDockerRuntime } from './runtime/docker.js';
+import { createPool } from './runtime/pool.js';
+import { createDispatch } from './runtime/dispatch.js';
+import { loadBuildpacks } from './build/buildpacks.js';
+import { createBuilder } from './build/builder.js';
+import { bootstrapAdminKey, verifyKey } from './core/keys.js';
+import { restore } from './core/restore.js';
+import type { Deps } from './core/deps.js';
+import { createRepos } from './git/repos.js';
+import { createGitHttp } from './git/http.js';
+import { startControlServer } from './git/control.js';
+import { createApi } from './api/router.js';
+import { createForwarder } from './gateway/forward.js';
+import { createHttpServer } from './http/server.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** Set when this start generated the admin key. */
+  generatedKey?: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const store = openStore(path.join(config.dataDir, 'lambda.db'));
+  const { generated } = bootstrapAdminKey(store, config.apiKey);
+
+  const clients = new InstanceClients();
+  const docker = new Docker();
+  await docker.ping().catch((error: Error) => {
+    throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
+  });
+  const runtime = createDockerRuntime({ docker, clients, instancesDir: path.join(config.dataDir, 'instances') });
+  const pool = createPool(runtime, clients, (line) => log(` !     ${line}`));
+  const builder = createBuilder({
+    runtime,
+    buildpacks: loadBuildpacks(path.join(config.projectRoot, 'buildpacks')),
+    baseImages: config.baseImages,
+    workDir: path.join(config.dataDir, 'builds'),
+  });
+  const portSuffix = () => (actualPort === 80 ? '' : `:${actualPort}`);
+  const deps: Deps = {
+    store,
+    runtime,
+    pool,
+    dispatch: createDispatch(pool, clients),
+    builder,
+    functionUrl: (name) => `http://${name}.${config.domain}${portSuffix()}`,
+  };
+  const checkKey = (key: string | undefined) => verifyKey(store, key);
+
+  const controlSocket = path.join(config.dataDir, 'control.sock');
+  const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket);
+  repos.refreshHooks();
+  const control = await startControlServer(controlSocket, deps, repos);
+
+  const report = await restore(deps);
+  if (report.adopted + report.removed + report.registered > 0) {
+    log(`-----> Restored ${report.registered + report.adopted} live functions (${report.adopted} instances adopted, ${report.removed} stale containers removed)`);
+  }
+
+  const server = createHttpServer({
+    domain: config.domain,
+    forward: createForwarder(deps.dispatch, (name) => store.functions.get(name) !== undefined),
+    api: createApi({ deps, repos, verifyKey: checkKey, workDir: path.join(config.dataDir, 'builds') }),
+    git: createGitHttp(repos, checkKey),
+  });
+  let actualPort = config.port;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  actualPort = (server.address() as { port: number }).port;
+
+  return {
+    url: `http://${config.domain}${portSuffix()}`,
+    port: actualPort,
+    generatedKey: generated,
+    async close() {
+      await closeServer(server);
+      await closeServer(control);
+      await pool.shutdown();
+      store.close();
+    },
+  };
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  server.closeIdleConnections();
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const server = await startServer(config);
+  console.log(`-----> Lambda listening on ${server.url} (port ${server.port}, data in ${config.dataDir})`);
+  if (server.generatedKey) {
+    console.log('-----> Admin API key (shown once, only its hash is stored):');
+    console.log(`       ${server.generatedKey}`);
+  }
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`-----> ${signal}: stopping instances and closing`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        console.error(` !     ${String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]).replace(/\.[jt]s$/, '') === path.resolve(new URL(import.meta.url).pathname).replace(/\.[jt]s$/, '')) {
+  main().catch((error: unknown) => {
+    console.error(` !     ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}

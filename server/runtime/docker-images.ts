@@ -1,0 +1,72 @@
+// The Docker implementation of Runtime's image operations: exists, import a rootfs, build from a context directory.
+import type { Readable } from 'node:stream';
+import type Docker from 'dockerode';
+import { create as createTar } from 'tar';
+import { LambdaError } from '../errors.js';
+import type { BuildRequest, Runtime } from './types.js';
+
+interface BuildMessage {
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'importImage' | 'buildImage'> {
+  return {
+    async imageExists(tag) {
+      try {
+        await docker.getImage(tag).inspect();
+        return true;
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return false;
+        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+      }
+    },
+
+    async importImage(rootfs: Readable, tag: string) {
+      const [repo, version] = splitTag(tag);
+      const stream = await docker.importImage(rootfs as unknown as string, { repo, tag: version });
+      await follow(docker, stream, () => {});
+    },
+
+    async buildImage(request: BuildRequest, onLine: (line: string) => void) {
+      const context = createTar({ cwd: request.contextDir, portable: true }, ['.']);
+      let stream: NodeJS.ReadableStream;
+      try {
+        stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+          t: request.tag,
+          rm: true,
+          forcerm: true,
+          networkmode: request.network ? 'host' : 'none',
+          labels: { 'lambda.managed': 'true' },
+        });
+      } catch (error) {
+        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+      }
+      await follow(docker, stream, onLine);
+    },
+  };
+}
+
+function splitTag(tag: string): [string, string] {
+  const colon = tag.lastIndexOf(':');
+  return colon > tag.lastIndexOf('/') ? [tag.slice(0, colon), tag.slice(colon + 1)] : [tag, 'latest'];
+}
+
+async function follow(docker: Docker, stream: NodeJS.ReadableStream, onLine: (line: string) => void): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(
+      stream,
+      (error: Error | null, messages: BuildMessage[]) => {
+        const failed = error?.message ?? messages.find((m) => m.error)?.error;
+        if (failed) reject(new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: failed.trim() }));
+        else resolve();
+      },
+      (message: BuildMessage) => {
+        const text = message.stream ?? message.status ?? '';
+        for (const line of text.split('\n')) if (line.trim() !== '') onLine(line.trimEnd());
+      },
+    );
+  });
+}

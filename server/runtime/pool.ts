@@ -1,0 +1,99 @@
+// Which instance serves each function: the live spec, its warm instance, cold starts, recycling and retirement.
+import { LambdaError } from '../errors.js';
+import type { InstanceClients } from './instance-client.js';
+import type { Instance, InstanceSpec, Runtime } from './types.js';
+
+interface Slot {
+  spec: InstanceSpec;
+  instance?: Instance;
+  starting?: Promise<Instance>;
+}
+
+export interface InstancePool {
+  /** The live spec of `fn`, if it has one. */
+  spec(fn: string): InstanceSpec | undefined;
+  /** Makes `spec` live for its function, served by `instance` when given (else started on first use); retires the old one. */
+  activate(spec: InstanceSpec, instance?: Instance): Promise<void>;
+  /** A healthy instance of the live version, cold-starting one when none runs. Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED. */
+  acquire(fn: string): Promise<Instance>;
+  /** Kills a failed or hung instance and starts a fresh one in the background. */
+  recycle(fn: string, instance: Instance): void;
+  /** Stops every instance (server shutdown). */
+  shutdown(): Promise<void>;
+}
+
+export function createPool(runtime: Runtime, clients: InstanceClients, log: (message: string) => void): InstancePool {
+  const slots = new Map<string, Slot>();
+  const retiring = new Set<Promise<void>>();
+
+  const retire = (instance: Instance, hard: boolean): void => {
+    const done = (async () => {
+      await (hard ? clients.destroy(instance.id) : clients.drain(instance.id));
+      await runtime.stop(instance);
+    })()
+      .catch((error: unknown) => log(`could not stop instance ${instance.id}: ${String(error)}`))
+      .finally(() => retiring.delete(done));
+    retiring.add(done);
+  };
+
+  const startFor = (slot: Slot): Promise<Instance> => {
+    const spec = slot.spec;
+    const starting = runtime
+      .start(spec)
+      .then((instance) => {
+        if (slots.get(spec.fn) !== slot || slot.spec !== spec) {
+          retire(instance, true);
+          throw new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail: 'the live version changed while starting' });
+        }
+        slot.instance = instance;
+        return instance;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof LambdaError && error.code === 'LAMBDA_ERR_INSTANCE_START_FAILED') throw error;
+        throw new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail: error instanceof Error ? error.message : String(error) });
+      })
+      .finally(() => {
+        if (slot.starting === starting) slot.starting = undefined;
+      });
+    slot.starting = starting;
+    return starting;
+  };
+
+  return {
+    spec: (fn) => slots.get(fn)?.spec,
+
+    async activate(spec, instance) {
+      const old = slots.get(spec.fn);
+      slots.set(spec.fn, { spec, instance });
+      if (old?.instance && old.instance.id !== instance?.id) retire(old.instance, false);
+    },
+
+    async acquire(fn) {
+      const slot = slots.get(fn);
+      if (!slot) throw new LambdaError('LAMBDA_ERR_NOT_DEPLOYED', { name: fn });
+      if (slot.instance) return slot.instance;
+      return slot.starting ?? startFor(slot);
+    },
+
+    recycle(fn, instance) {
+      const slot = slots.get(fn);
+      if (slot?.instance?.id === instance.id) {
+        slot.instance = undefined;
+        startFor(slot).catch((error: unknown) => log(`replacement instance for ${fn} failed: ${String(error)}`));
+      }
+      retire(instance, true);
+    },
+
+    async shutdown() {
+      for (const slot of slots.values()) {
+        if (slot.instance) retire(slot.instance, false);
+        slot.instance = undefined;
+      }
+      const pending = [...slots.values()].map((slot) => slot.starting).filter(Boolean) as Promise<Instance>[];
+      const started = await Promise.allSettled(pending);
+      for (const result of started) if (result.status === 'fulfilled') retire(result.value, true);
+      slots.clear();
+      await Promise.allSettled([...retiring]);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+// Opens the SQLite database, applies pending migrations and assembles the Store from its parts.
+import Database from 'better-sqlite3';
+import { MIGRATIONS, type Migration } from './migrations.js';
+import { functionQueries } from './functions.js';
+import { versionQueries } from './versions.js';
+import { keyQueries } from './keys.js';
+import type { Store } from './types.js';
+
+/** Opens (creating if needed) the database at `file` (":memory:" for tests) and migrates it. */
+export function openStore(file: string, migrations: readonly Migration[] = MIGRATIONS): Store {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db, migrations);
+  return {
+    functions: functionQueries(db),
+    versions: versionQueries(db),
+    keys: keyQueries(db),
+    close: () => db.close(),
+  };
+}
+
+function migrate(db: Database.Database, migrations: readonly Migration[]): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  for (const migration of migrations) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+}
