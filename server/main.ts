@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
 import { loadConfig, type Config } from './config.js';
 import { openStore } from './store/sqlite.js';
@@ -39,7 +40,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   await docker.ping().catch((error: Error) => {
     throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
   });
-  const runtime = createDockerRuntime({ docker, clients, instancesDir: path.join(config.dataDir, 'instances') });
+  const runtime = createDockerRuntime({ docker, clients, instancesDir: path.join(config.dataDir, 'instances'), serverId: serverId(config.dataDir) });
   const pool = createPool(runtime, clients, (line) => log(` !     ${line}`));
   const builder = createBuilder({
     runtime,
@@ -92,6 +93,13 @@ export async function startServer(config: Config, log: (line: string) => void = 
       store.close();
     },
   };
+}
+
+/** A random id kept in the data directory: it labels this installation's containers. */
+function serverId(dataDir: string): string {
+  const file = path.join(dataDir, 'server-id');
+  if (!fs.existsSync(file)) fs.writeFileSync(file, randomBytes(8).toString('hex'), { flag: 'wx' });
+  return fs.readFileSync(file, 'utf8').trim();
 }
 
 function closeServer(server: http.Server): Promise<void> {

@@ -2,9 +2,9 @@
 import { basename, resolve } from 'node:path';
 import { deployArchive, type Deployment } from '../client.js';
 import { loadConfig, requireApiKey } from '../config.js';
-import { CliError } from '../errors.js';
+import { CliError, usageError } from '../errors.js';
 import type { CommandContext } from '../io.js';
-import { packDirectory } from '../pack.js';
+import { entriesToPack, packEntries } from '../pack.js';
 import { initialDeployState, renderDeployEvent, type DeployRenderEvent } from '../render.js';
 
 export interface DeployOptions {
@@ -18,6 +18,7 @@ export interface DeployOptions {
 export async function deploy(ctx: CommandContext, options: DeployOptions): Promise<Deployment> {
   const dir = resolve(options.dir ?? '.');
   const name = options.name ?? basename(dir);
+  if (!name) throw usageError('give the function a name with --name NAME');
   const config = await loadConfig(ctx.io.env);
   const endpoint = { url: config.url, apiKey: requireApiKey(config) };
 
@@ -32,9 +33,10 @@ export async function deploy(ctx: CommandContext, options: DeployOptions): Promi
     }
   };
 
-  const archive = await packDirectory(dir);
+  const entries = await entriesToPack(dir);
   show({ type: 'packing' });
   try {
+    const archive = await packEntries(dir, entries);
     for await (const event of deployArchive(endpoint, name, archive)) {
       show(event);
       if (event.type !== 'result') continue;

@@ -14,6 +14,7 @@ export const LABELS = {
   fn: 'lambda.function',
   version: 'lambda.version',
   instance: 'lambda.instance',
+  server: 'lambda.server',
 } as const;
 
 const SOCKET_NAME = 'http.sock';
@@ -28,8 +29,8 @@ export interface DockerRuntimeOptions {
   instancesDir: string;
   /** How long a new instance may take to answer its first health check. */
   startTimeoutMs?: number;
-  /** Extra labels (tests use them to find and remove what they made). */
-  labels?: Record<string, string>;
+  /** Identifies this server's containers, so two installations (or test servers) sharing an engine never touch each other's. */
+  serverId: string;
 }
 
 export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
@@ -57,7 +58,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       fs.chmodSync(dir, 0o777);
       let container: Docker.Container;
       try {
-        container = await docker.createContainer(containerConfig(spec, id, dir, options.labels ?? {}));
+        container = await docker.createContainer(containerConfig(spec, id, dir, options.serverId));
         await container.start();
       } catch (error) {
         fs.rmSync(dir, { recursive: true, force: true });
@@ -81,7 +82,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
     },
 
     async listManaged(): Promise<ManagedContainer[]> {
-      const found = await docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`] } });
+      const found = await docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`, `${LABELS.server}=${options.serverId}`] } });
       return found.map((c) => ({
         instanceId: c.Labels[LABELS.instance] ?? '',
         fn: c.Labels[LABELS.fn] ?? '',
@@ -95,7 +96,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
   };
 }
 
-function containerConfig(spec: InstanceSpec, id: string, dir: string, extraLabels: Record<string, string>): Docker.ContainerCreateOptions {
+function containerConfig(spec: InstanceSpec, id: string, dir: string, serverId: string): Docker.ContainerCreateOptions {
   const env: Record<string, string> = {
     ...spec.env,
     LAMBDA_HANDLER: spec.handler,
@@ -111,8 +112,8 @@ function containerConfig(spec: InstanceSpec, id: string, dir: string, extraLabel
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     User: FUNCTION_USER,
     Labels: {
-      ...extraLabels,
       [LABELS.managed]: 'true',
+      [LABELS.server]: serverId,
       [LABELS.fn]: spec.fn,
       [LABELS.version]: spec.sha,
       [LABELS.instance]: id,

@@ -1,0 +1,337 @@
+// In-process tests of the CLI against a real HTTP server that speaks the REST contract: output and exit statuses.
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import anyTest, { type TestFn } from 'ava';
+import { list as listTar } from 'tar';
+import type { Env, Io } from './io.js';
+import { run } from './main.js';
+
+const KEY = 'test-key';
+const SHA = '3f2c1a9b7e01'.padEnd(40, 'a');
+
+interface Seen {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Buffer;
+}
+
+interface Context {
+  dir: string;
+  url: string;
+  server: Server;
+  seen: Seen[];
+  /** Resolved by a test when it has seen the build output, so the fake server can finish the deploy. */
+  releaseDeploy: () => void;
+  deployReleased: Promise<void>;
+}
+
+const test = anyTest as TestFn<Context>;
+
+test.beforeEach(async (t) => {
+  t.context.dir = await mkdtemp(join(tmpdir(), 'lambda-cli-main-'));
+  t.context.seen = [];
+  t.context.deployReleased = new Promise((resolve) => {
+    t.context.releaseDeploy = resolve;
+  });
+  t.context.server = createServer((req, res) => {
+    void handle(t.context, req, res).catch((err: unknown) => {
+      res.destroy(err instanceof Error ? err : undefined);
+    });
+  });
+  await new Promise<void>((resolve) => t.context.server.listen(0, '127.0.0.1', resolve));
+  t.context.url = `http://127.0.0.1:${(t.context.server.address() as AddressInfo).port}`;
+});
+
+test.afterEach.always(async (t) => {
+  t.context.releaseDeploy();
+  t.context.server.closeAllConnections();
+  await new Promise<void>((resolve) => t.context.server.close(() => resolve()));
+  await rm(t.context.dir, { recursive: true, force: true });
+});
+
+/** The contract, as the server is being written to it. */
+async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const path = req.url ?? '/';
+  ctx.seen.push({ method: req.method ?? '', path, headers: req.headers, body: Buffer.concat(chunks) });
+
+  const json = (status: number, body: unknown): void => {
+    res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+  };
+  const error = (status: number, code: string, message: string, extra: Record<string, unknown> = {}): void =>
+    json(status, { error: { code, message }, ...extra });
+
+  if (req.headers.authorization !== `Bearer ${KEY}`) return error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API key is required');
+
+  if (req.method === 'GET' && path === '/api/v1/functions') {
+    return json(200, {
+      functions: [
+        { name: 'greet', url: 'http://greet.localhost:8080', live: { version: 3, sha: SHA, image: 'lambda/greet:3f2c1a9b7e01', deployedAt: '2024-05-01T10:00:00.000Z' } },
+        { name: 'idle', url: 'http://idle.localhost:8080', live: null },
+      ],
+    });
+  }
+
+  const match = /^\/api\/v1\/functions\/([^/]+)\/(invoke|deploy)$/.exec(path);
+  if (req.method !== 'POST' || !match) return error(404, 'LAMBDA_ERR_ROUTE_NOT_FOUND', `no route for ${req.method} ${path}`);
+  const [, name, verb] = match;
+
+  if (verb === 'invoke') {
+    if (name === 'greet') {
+      if (req.headers['x-lambda-invocation-type'] === 'Event') return json(202, { invocationId: 'inv-123' });
+      const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name?: string };
+      return json(200, { message: `Hello, ${event.name ?? 'nobody'}!` });
+    }
+    if (name === 'broken') {
+      return error(502, 'LAMBDA_ERR_FUNCTION_ERROR', 'the function failed: TypeError: x is undefined', {
+        details: { errorType: 'TypeError', errorMessage: 'x is undefined' },
+      });
+    }
+    return error(404, 'LAMBDA_ERR_FUNCTION_NOT_FOUND', `function "${name}" does not exist`);
+  }
+
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson' });
+  const line = (value: unknown): void => void res.write(`${JSON.stringify(value)}\n`);
+  const image = `lambda/${name}:3f2c1a9b7e01`;
+  line({ type: 'step', phase: 'manifest', text: 'Reading lambda.yaml (runtime node20, handler index.handler)' });
+  line({ type: 'step', phase: 'build', text: `Building image ${image}`, image });
+  line({ type: 'detail', text: 'Step 1/2 : FROM lambda-base/node20' });
+  if (name === 'bad') {
+    line({ type: 'result', ok: false, error: { code: 'LAMBDA_ERR_BUILD_FAILED', message: 'the image build failed: npm ci exited 1' } });
+    res.end();
+    return;
+  }
+  // Holds the rest of the stream until the test has seen the lines above: proof that output is printed as it arrives.
+  await ctx.deployReleased;
+  line({ type: 'detail', text: 'Successfully built 0123456789ab' });
+  line({ type: 'step', phase: 'start', text: `Starting ${name} v4` });
+  // Split mid-line on purpose: the client must reassemble lines across chunks.
+  const live = JSON.stringify({ type: 'step', phase: 'live', text: 'Live', url: `http://${name}.localhost:8080` });
+  res.write(live.slice(0, 10));
+  res.write(`${live.slice(10)}\n`);
+  line({ type: 'result', ok: true, deployment: { name, version: 4, sha: SHA, image, url: `http://${name}.localhost:8080` } });
+  res.end();
+}
+
+interface Captured {
+  io: Io;
+  stdout: () => string;
+  stderr: () => string;
+}
+
+function capture(env: Env, options: { stdin?: string; onStdout?: (all: string) => void } = {}): Captured {
+  let stdout = '';
+  let stderr = '';
+  const io: Io = {
+    stdout: {
+      write: (text: string) => {
+        stdout += text;
+        options.onStdout?.(stdout);
+        return true;
+      },
+    },
+    stderr: { write: (text: string) => (stderr += text) },
+    stdin: Readable.from(options.stdin === undefined ? [] : [options.stdin]),
+    env,
+  };
+  return { io, stdout: () => stdout, stderr: () => stderr };
+}
+
+function envFor(t: { context: Context }, extra: Env = {}): Env {
+  return { LAMBDA_CONFIG: join(t.context.dir, 'config.json'), LAMBDA_URL: t.context.url, LAMBDA_API_KEY: KEY, ...extra };
+}
+
+async function functionDir(t: { context: Context }): Promise<string> {
+  const dir = join(t.context.dir, 'greet');
+  await mkdir(join(dir, '.git'), { recursive: true });
+  await mkdir(join(dir, 'node_modules', 'dep'), { recursive: true });
+  await writeFile(join(dir, 'lambda.yaml'), 'runtime: node20\nhandler: index.handler\n');
+  await writeFile(join(dir, 'index.js'), 'export const handler = async () => ({ ok: true });\n');
+  await writeFile(join(dir, '.git', 'HEAD'), 'ref: refs/heads/main\n');
+  await writeFile(join(dir, 'node_modules', 'dep', 'index.js'), 'module.exports = 1;\n');
+  return dir;
+}
+
+async function tarEntries(body: Buffer): Promise<string[]> {
+  const entries: string[] = [];
+  const parser = listTar({ onReadEntry: (entry) => void entries.push(entry.path) });
+  await new Promise<void>((resolve, reject) => {
+    parser.on('end', resolve).on('error', reject);
+    parser.end(body);
+  });
+  return entries.sort();
+}
+
+test('deploy streams the build as it happens and prints the three stages', async (t) => {
+  const dir = await functionDir(t);
+  const out = capture(envFor(t), {
+    onStdout: (all) => {
+      if (all.includes('FROM lambda-base/node20')) t.context.releaseDeploy();
+    },
+  });
+  const status = await run(['deploy', dir], out.io);
+  t.is(out.stderr(), '');
+  t.is(status, 0);
+  t.is(
+    out.stdout(),
+    [
+      '[1/3] Packaging function code... Done.',
+      '[2/3] Building image "lambda/greet:3f2c1a9b7e01"...',
+      '       Step 1/2 : FROM lambda-base/node20',
+      '       Successfully built 0123456789ab',
+      '[3/3] Starting container... Done.',
+      'Your function is live at: http://greet.localhost:8080',
+      '',
+    ].join('\n'),
+  );
+
+  const request = t.context.seen.find((seen) => seen.path.endsWith('/deploy'));
+  t.is(request?.path, '/api/v1/functions/greet/deploy');
+  t.is(request?.headers['content-type'], 'application/gzip');
+  t.is(request?.headers.accept, 'application/x-ndjson');
+  const entries = await tarEntries(request?.body ?? Buffer.alloc(0));
+  t.true(entries.includes('lambda.yaml'));
+  t.true(entries.includes('node_modules/dep/index.js'));
+  t.false(entries.some((entry) => entry.split('/').includes('.git')));
+});
+
+test('deploy --name and --json print only the final deployment', async (t) => {
+  const dir = await functionDir(t);
+  t.context.releaseDeploy();
+  const out = capture(envFor(t));
+  t.is(await run(['deploy', dir, '--name', 'hello', '--json'], out.io), 0);
+  t.deepEqual(JSON.parse(out.stdout()), { name: 'hello', version: 4, sha: SHA, image: 'lambda/hello:3f2c1a9b7e01', url: 'http://hello.localhost:8080' });
+  t.is(t.context.seen.at(-1)?.path, '/api/v1/functions/hello/deploy');
+});
+
+test('a deploy rejected in the stream prints the error and exits 1', async (t) => {
+  const dir = await functionDir(t);
+  const out = capture(envFor(t));
+  t.is(await run(['deploy', dir, '--name', 'bad'], out.io), 1);
+  t.is(
+    out.stdout(),
+    '[1/3] Packaging function code... Done.\n[2/3] Building image "lambda/bad:3f2c1a9b7e01"...\n       Step 1/2 : FROM lambda-base/node20\n',
+  );
+  t.is(out.stderr(), ' !     the image build failed: npm ci exited 1 (LAMBDA_ERR_BUILD_FAILED)\n');
+});
+
+test('a deploy refused before streaming ends the open line, then prints the error', async (t) => {
+  const dir = await functionDir(t);
+  const out = capture(envFor(t, { LAMBDA_API_KEY: 'wrong' }));
+  t.is(await run(['deploy', dir], out.io), 3);
+  t.is(out.stdout(), '[1/3] Packaging function code...\n');
+  t.is(out.stderr(), ' !     a valid API key is required (LAMBDA_ERR_UNAUTHORIZED)\n');
+});
+
+test('deploy of a missing directory is a usage error and sends nothing', async (t) => {
+  const out = capture(envFor(t));
+  t.is(await run(['deploy', join(t.context.dir, 'nope')], out.io), 2);
+  t.regex(out.stderr(), /^ ! {5}.*nope is not a directory\n$/);
+  t.is(out.stdout(), '');
+  t.is(t.context.seen.length, 0);
+});
+
+test('invoke sends the payload and prints the result', async (t) => {
+  const out = capture(envFor(t));
+  t.is(await run(['invoke', 'greet', '--data', '{"name":"World"}'], out.io), 0);
+  t.is(out.stdout(), '{"message":"Hello, World!"}\n');
+  const request = t.context.seen.at(-1);
+  t.is(request?.body.toString(), '{"name":"World"}');
+  t.is(request?.headers['content-type'], 'application/json');
+  t.is(request?.headers['x-lambda-invocation-type'], undefined);
+});
+
+test('invoke without --data sends {}', async (t) => {
+  const out = capture(envFor(t));
+  t.is(await run(['--json', 'invoke', 'greet'], out.io), 0);
+  t.is(t.context.seen.at(-1)?.body.toString(), '{}');
+  t.is(out.stdout(), '{"message":"Hello, nobody!"}\n');
+});
+
+test('invoke --async queues the call and prints its id', async (t) => {
+  const out = capture(envFor(t));
+  t.is(await run(['invoke', 'greet', '--async'], out.io), 0);
+  t.is(out.stdout(), 'Queued invocation inv-123\n');
+  t.is(t.context.seen.at(-1)?.headers['x-lambda-invocation-type'], 'Event');
+
+  const json = capture(envFor(t));
+  t.is(await run(['invoke', 'greet', '--async', '--json'], json.io), 0);
+  t.deepEqual(JSON.parse(json.stdout()), { invocationId: 'inv-123' });
+});
+
+const failures = test.macro({
+  async exec(t, argv: string[], status: number, stderr: string | RegExp, env: Env = {}) {
+    const out = capture(envFor(t, env));
+    t.is(await run(argv, out.io), status);
+    if (typeof stderr === 'string') t.is(out.stderr(), stderr);
+    else t.regex(out.stderr(), stderr);
+    t.is(out.stdout(), '');
+  },
+  title: (given = '') => `fails: ${given}`,
+});
+
+test('bad --data JSON, before any request', failures, ['invoke', 'greet', '--data', '{nope'], 2, /^ ! {5}the payload is not valid JSON: .* \(LAMBDA_ERR_BAD_PAYLOAD\)\n$/);
+test('unknown function → 4', failures, ['invoke', 'ghost'], 4, ' !     function "ghost" does not exist (LAMBDA_ERR_FUNCTION_NOT_FOUND)\n');
+test('function error → 5', failures, ['invoke', 'broken'], 5, ' !     the function failed: TypeError: x is undefined (LAMBDA_ERR_FUNCTION_ERROR)\n');
+test('wrong key → 3', failures, ['list'], 3, ' !     a valid API key is required (LAMBDA_ERR_UNAUTHORIZED)\n', { LAMBDA_API_KEY: 'wrong' });
+test('no key at all → 3', failures, ['list'], 3, /^ ! {5}no API key for http:\/\/127\.0\.0\.1:\d+: run `lambda login .*` or set LAMBDA_API_KEY \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: undefined });
+test('unknown verb → 2', failures, ['frobnicate'], 2, " !     unknown command 'frobnicate'\n");
+test('missing argument → 2', failures, ['invoke'], 2, " !     missing required argument 'name'\n");
+
+test('list prints a table, and the array with --json', async (t) => {
+  const out = capture(envFor(t));
+  t.is(await run(['list'], out.io), 0);
+  t.is(
+    out.stdout(),
+    [
+      'NAME   VERSION  SHA           URL',
+      'greet  v3       3f2c1a9b7e01  http://greet.localhost:8080',
+      'idle   -        -             http://idle.localhost:8080',
+      '',
+    ].join('\n'),
+  );
+  t.is(t.context.seen.at(-1)?.headers.authorization, `Bearer ${KEY}`);
+
+  const json = capture(envFor(t));
+  t.is(await run(['list', '--json'], json.io), 0);
+  const functions = JSON.parse(json.stdout()) as { name: string }[];
+  t.deepEqual(functions.map((fn) => fn.name), ['greet', 'idle']);
+});
+
+test('login reads the key from stdin, checks it and saves it privately', async (t) => {
+  const path = join(t.context.dir, 'cfg', 'config.json');
+  const out = capture({ LAMBDA_CONFIG: path }, { stdin: `${KEY}\n` });
+  t.is(await run(['login', `${t.context.url}/`], out.io), 0);
+  t.is(out.stdout(), `Logged in to ${t.context.url}\n`);
+  t.deepEqual(JSON.parse(await readFile(path, 'utf8')), { url: t.context.url, apiKey: KEY });
+  t.is((await stat(path)).mode & 0o777, 0o600);
+
+  // Later commands use the saved login with no environment at all.
+  const list = capture({ LAMBDA_CONFIG: path });
+  t.is(await run(['list'], list.io), 0);
+  t.true(list.stdout().startsWith('NAME'));
+});
+
+test('login with a wrong --key exits 3 and saves nothing', async (t) => {
+  const path = join(t.context.dir, 'config.json');
+  const out = capture({ LAMBDA_CONFIG: path });
+  t.is(await run(['login', t.context.url, '--key', 'wrong'], out.io), 3);
+  t.is(out.stderr(), ' !     a valid API key is required (LAMBDA_ERR_UNAUTHORIZED)\n');
+  await t.throwsAsync(stat(path));
+});
+
+test('a server that is not there is named in the error', async (t) => {
+  const closed = createServer();
+  await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+  await new Promise<void>((resolve) => closed.close(() => resolve()));
+  const out = capture(envFor(t, { LAMBDA_URL: url }));
+  t.is(await run(['list'], out.io), 1);
+  t.is(out.stderr(), ` !     cannot reach the Lambda server at ${url}: connect ECONNREFUSED 127.0.0.1:${url.split(':').at(-1)}\n`);
+});
