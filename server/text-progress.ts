@@ -18,8 +18,11 @@ export function progressLine(event: ProgressEvent): TextLine {
   }
 }
 
+/** One line per problem (a manifest can have several), the code on the last. */
 export function errorLines(error: LambdaError): TextLine[] {
-  return error.message.split('; ').map((part, index, parts) => ({
+  const problems = error.details.problems;
+  const parts = Array.isArray(problems) && problems.length > 0 ? problems.map((p) => `lambda.yaml ${String(p)}`) : [error.message];
+  return parts.map((part, index) => ({
     stream: 'err',
     text: ` !     ${part}${index === parts.length - 1 ? ` (${error.code})` : ''}`,
   }));

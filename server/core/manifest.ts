@@ -47,7 +47,7 @@ export function parseManifest(text: string): Manifest {
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
-    const line = first.linePos?.[0]?.line;
+    const line = first.linePos?.[0]?.line ?? lines.linePos(first.pos[0]).line;
     const detail = `${line ? `line ${line}: ` : ''}not valid YAML (${first.message.split('\n')[0]})`;
     throw new LambdaError('LAMBDA_ERR_MANIFEST_INVALID', { detail });
   }

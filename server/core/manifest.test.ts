@@ -1,0 +1,226 @@
+// Unit tests of lambda.yaml parsing: a full manifest, defaults, and every kind of bad input naming its key and line.
+import test from 'ava';
+import { LambdaError } from '../errors.js';
+import { duration, memory, parseManifest } from './manifest.js';
+
+const MIB = 1024 * 1024;
+const BASE = 'runtime: node20\nhandler: index.handler\n';
+
+function invalid(text: string): LambdaError {
+  const error = (() => {
+    try {
+      parseManifest(text);
+    } catch (caught) {
+      return caught;
+    }
+    return undefined;
+  })();
+  if (!(error instanceof LambdaError)) throw new Error(`expected a LambdaError for ${JSON.stringify(text)}, got ${String(error)}`);
+  return error;
+}
+
+test('a manifest with every key parses to the right values', (t) => {
+  const manifest = parseManifest(
+    [
+      'runtime: node20            # node20 | python3 | docker',
+      'handler: src/index.handler',
+      'timeout: 30s',
+      'memory: 512Mi',
+      'concurrency: 16',
+      'minInstances: 1',
+      'maxInstances: 6',
+      'auth: key',
+      'env: { GREETING: Hello, PORT: 8080, DEBUG: true }',
+      'schedules:',
+      '  - cron: "*/5 * * * *"',
+      '    payload: { job: report, ids: [1, 2] }',
+      '    overlap: allow',
+      '  - cron: "0 */2 * * * *"',
+      '',
+    ].join('\n'),
+  );
+  t.deepEqual(manifest, {
+    runtime: 'node20',
+    handler: 'src/index.handler',
+    timeoutMs: 30_000,
+    memoryBytes: 512 * MIB,
+    concurrency: 16,
+    minInstances: 1,
+    maxInstances: 6,
+    auth: 'key',
+    env: { GREETING: 'Hello', PORT: '8080', DEBUG: 'true' },
+    schedules: [
+      { cron: '*/5 * * * *', payload: { job: 'report', ids: [1, 2] }, overlap: 'allow' },
+      { cron: '0 */2 * * * *', overlap: 'skip' },
+    ],
+  });
+});
+
+test('only runtime and handler given: every other key takes its default', (t) => {
+  t.deepEqual(parseManifest(BASE), {
+    runtime: 'node20',
+    handler: 'index.handler',
+    timeoutMs: 10_000,
+    memoryBytes: 256 * MIB,
+    concurrency: 8,
+    minInstances: 0,
+    maxInstances: 4,
+    env: {},
+    schedules: [],
+    auth: 'none',
+  });
+});
+
+test('runtime docker needs no handler', (t) => {
+  const manifest = parseManifest('runtime: docker\n');
+  t.is(manifest.runtime, 'docker');
+  t.is(manifest.handler, undefined);
+});
+
+test('a python handler may name a dotted module', (t) => {
+  t.is(parseManifest('runtime: python3\nhandler: app.main.handler\n').handler, 'app.main.handler');
+});
+
+test('timeout and memory accept bare numbers (seconds, MiB) and every unit', (t) => {
+  t.is(parseManifest(`${BASE}timeout: 2\n`).timeoutMs, 2000);
+  t.is(parseManifest(`${BASE}timeout: 250ms\n`).timeoutMs, 250);
+  t.is(parseManifest(`${BASE}timeout: 15m\n`).timeoutMs, 900_000);
+  t.is(parseManifest(`${BASE}memory: 128\n`).memoryBytes, 128 * MIB);
+  t.is(parseManifest(`${BASE}memory: 1Gi\n`).memoryBytes, 1024 * MIB);
+  t.is(parseManifest(`${BASE}memory: 512M\n`).memoryBytes, 512_000_000);
+});
+
+const refused = test.macro({
+  exec(t, text: string, key: string, line: number) {
+    const error = invalid(text);
+    t.is(error.code, 'LAMBDA_ERR_MANIFEST_INVALID');
+    t.is(error.kind, 'invalid');
+    t.true(error.message.includes(`${key}:`), `message names ${key}: ${error.message}`);
+    t.true(error.message.includes(`line ${line}:`), `message names line ${line}: ${error.message}`);
+  },
+  title: (provided = '', text: string) => `refuses ${provided || JSON.stringify(text)}`,
+});
+
+test('an unknown key', refused, `${BASE}colour: blue\n`, 'colour', 3);
+test('timeout as a list', refused, `${BASE}timeout: [1]\n`, 'timeout', 3);
+test('concurrency as a word', refused, `${BASE}concurrency: "many"\n`, 'concurrency', 3);
+test('concurrency as a fraction', refused, `${BASE}concurrency: 1.5\n`, 'concurrency', 3);
+test('concurrency of zero', refused, `${BASE}concurrency: 0\n`, 'concurrency', 3);
+test('a duration with no unit word', refused, `${BASE}timeout: ten\n`, 'timeout', 3);
+test('a duration in hours', refused, `${BASE}timeout: 10h\n`, 'timeout', 3);
+test('a duration over 15 minutes', refused, `${BASE}timeout: 16m\n`, 'timeout', 3);
+test('a negative duration', refused, `${BASE}timeout: -5\n`, 'timeout', 3);
+test('an empty timeout', refused, `${BASE}timeout:\n`, 'timeout', 3);
+test('memory as a word', refused, `${BASE}memory: lots\n`, 'memory', 3);
+test('memory in kilobytes', refused, `${BASE}memory: 256Ki\n`, 'memory', 3);
+test('memory below 32Mi', refused, `${BASE}memory: 16Mi\n`, 'memory', 3);
+test('memory above 16Gi', refused, `${BASE}memory: 17Gi\n`, 'memory', 3);
+test('an unknown runtime', refused, 'runtime: ruby\nhandler: index.handler\n', 'runtime', 1);
+test('an empty runtime', refused, 'runtime:\nhandler: index.handler\n', 'runtime', 1);
+test('a handler climbing out of the repository', refused, 'runtime: node20\nhandler: ../x.handler\n', 'handler', 2);
+test('a handler with an absolute path', refused, 'runtime: node20\nhandler: /etc/passwd.handler\n', 'handler', 2);
+test('a handler through a "." segment', refused, 'runtime: node20\nhandler: a/./b.handler\n', 'handler', 2);
+test('a handler without an export', refused, 'runtime: node20\nhandler: index\n', 'handler', 2);
+test('a handler whose export is not an identifier', refused, 'runtime: node20\nhandler: index.my-handler\n', 'handler', 2);
+test('a handler given as a number', refused, 'runtime: node20\nhandler: 12\n', 'handler', 2);
+test('a cron with 4 fields', refused, `${BASE}schedules:\n  - cron: "* * * *"\n`, 'schedules[0].cron', 4);
+test('a cron with 7 fields', refused, `${BASE}schedules:\n  - cron: "* * * * * * *"\n`, 'schedules[0].cron', 4);
+test('a cron with a shell character', refused, `${BASE}schedules:\n  - cron: "* * * * $(id)"\n`, 'schedules[0].cron', 4);
+test('a schedule without a cron', refused, `${BASE}schedules:\n  - payload: 1\n`, 'schedules[0].cron', 4);
+test('an unknown schedule key', refused, `${BASE}schedules:\n  - cron: "* * * * *"\n    every: 5m\n`, 'schedules[0].every', 5);
+test('a bad overlap', refused, `${BASE}schedules:\n  - cron: "* * * * *"\n    overlap: queue\n`, 'schedules[0].overlap', 5);
+test('schedules as a mapping', refused, `${BASE}schedules:\n  cron: "* * * * *"\n`, 'schedules', 4);
+test('a reserved LAMBDA_ variable', refused, `${BASE}env:\n  LAMBDA_X: 1\n`, 'env.LAMBDA_X', 4);
+test('a reserved AWS_ variable', refused, `${BASE}env:\n  AWS_REGION: eu\n`, 'env.AWS_REGION', 4);
+test('an env name that is not a variable name', refused, `${BASE}env:\n  "A-B": 1\n`, 'env.A-B', 4);
+test('an env value that is a list', refused, `${BASE}env:\n  A: [1]\n`, 'env.A', 4);
+test('env as a list', refused, `${BASE}env:\n  - A=1\n`, 'env', 4);
+test('minInstances above maxInstances', refused, `${BASE}maxInstances: 2\nminInstances: 3\n`, 'minInstances', 4);
+test('minInstances above the default maxInstances', refused, `${BASE}minInstances: 5\n`, 'minInstances', 3);
+test('an unknown auth', refused, `${BASE}auth: basic\n`, 'auth', 3);
+
+test('every problem is reported at once, each with its own line', (t) => {
+  const error = invalid(`${BASE}timeout: ten\nmemory: lots\ncolour: blue\n`);
+  t.deepEqual(error.details.problems, [
+    'line 3: timeout: expected a duration from 1ms to 15m such as "10s" or "500ms", got "ten"',
+    'line 4: memory: expected a size from 32Mi to 16Gi such as "256Mi", got "lots"',
+    `line 5: colour: unknown key (allowed: runtime, handler, timeout, memory, concurrency, minInstances, maxInstances, env, schedules, auth)`,
+  ]);
+});
+
+// A missing key has no line of its own, so only the key is asserted for these.
+const missing = test.macro({
+  exec(t, text: string, key: string) {
+    const error = invalid(text);
+    t.is(error.code, 'LAMBDA_ERR_MANIFEST_INVALID');
+    t.true(error.message.includes(`${key}: is required`), error.message);
+  },
+  title: (provided = '') => `refuses a manifest without ${provided}`,
+});
+
+test('runtime', missing, 'handler: index.handler\n', 'runtime');
+test('handler for node20', missing, 'runtime: node20\n', 'handler');
+test('handler for python3', missing, 'runtime: python3\ntimeout: 5s\n', 'handler');
+
+const notAMapping = test.macro({
+  exec(t, text: string, expected: RegExp) {
+    const error = invalid(text);
+    t.is(error.code, 'LAMBDA_ERR_MANIFEST_INVALID');
+    t.regex(error.message, expected);
+  },
+  title: (provided = '') => `refuses ${provided}`,
+});
+
+// The line of a YAML syntax error is not asserted: see the report (prettyErrors: false leaves linePos unset).
+test('text that is not YAML', notAMapping, ': : :\n\t- [', /not valid YAML/);
+test('a duplicated key', notAMapping, 'runtime: node20\nruntime: python3\nhandler: index.handler\n', /not valid YAML \(Map keys must be unique\)/);
+test('a YAML list at the top level', notAMapping, '- runtime: node20\n- handler: index.handler\n', /expected a mapping/);
+test('a lone scalar', notAMapping, 'node20\n', /expected a mapping/);
+test('an empty file', notAMapping, '', /expected a mapping/);
+
+const durations = test.macro({
+  exec(t, input: unknown, expected: number | undefined) {
+    t.is(duration(input), expected);
+  },
+  title: (_provided, input: unknown, expected: number | undefined) => `duration(${JSON.stringify(input)}) is ${String(expected)}`,
+});
+
+test(durations, '10s', 10_000);
+test(durations, '500ms', 500);
+test(durations, '2m', 120_000);
+test(durations, '1.5s', 1500);
+test(durations, ' 3s ', 3000);
+test(durations, 5, 5000);
+test(durations, 0.25, 250);
+test(durations, 0, undefined);
+test(durations, -1, undefined);
+test(durations, '10h', undefined);
+test(durations, 'ten', undefined);
+test(durations, '10', undefined);
+test(durations, '-5s', undefined);
+test(durations, '', undefined);
+test(durations, null, undefined);
+test(durations, true, undefined);
+test(durations, [10], undefined);
+
+const sizes = test.macro({
+  exec(t, input: unknown, expected: number | undefined) {
+    t.is(memory(input), expected);
+  },
+  title: (_provided, input: unknown, expected: number | undefined) => `memory(${JSON.stringify(input)}) is ${String(expected)}`,
+});
+
+test(sizes, '256Mi', 256 * MIB);
+test(sizes, '1Gi', 1024 * MIB);
+test(sizes, '512M', 512_000_000);
+test(sizes, '2G', 2_000_000_000);
+test(sizes, ' 64Mi ', 64 * MIB);
+test(sizes, 128, 128 * MIB);
+test(sizes, 1.5, undefined);
+test(sizes, '1.5Gi', undefined);
+test(sizes, '256', undefined);
+test(sizes, '256mi', undefined);
+test(sizes, '256Ki', undefined);
+test(sizes, 'lots', undefined);
+test(sizes, null, undefined);
+test(sizes, {}, undefined);
