@@ -6,18 +6,7 @@ import { duration, memory, parseManifest } from './manifest.js';
 const MIB = 1024 * 1024;
 const BASE = 'runtime: node20\nhandler: index.handler\n';
 
-function invalid(text: string): LambdaError {
-  const error = (() => {
-    try {
-      parseManifest(text);
-    } catch (caught) {
-      return caught;
-    }
-    return undefined;
-  })();
-  if (!(error instanceof LambdaError)) throw new Error(`expected a LambdaError for ${JSON.stringify(text)}, got ${String(error)}`);
-  return error;
-}
+const INVALID = { instanceOf: LambdaError, code: 'LAMBDA_ERR_MANIFEST_INVALID' } as const;
 
 test('a manifest with every key parses to the right values', (t) => {
   const manifest = parseManifest(
@@ -92,8 +81,7 @@ test('timeout and memory accept bare numbers (seconds, MiB) and every unit', (t)
 
 const refused = test.macro({
   exec(t, text: string, key: string, line: number) {
-    const error = invalid(text);
-    t.is(error.code, 'LAMBDA_ERR_MANIFEST_INVALID');
+    const error = t.throws(() => parseManifest(text), INVALID);
     t.is(error.kind, 'invalid');
     t.true(error.message.includes(`${key}:`), `message names ${key}: ${error.message}`);
     t.true(error.message.includes(`line ${line}:`), `message names line ${line}: ${error.message}`);
@@ -140,7 +128,7 @@ test('minInstances above the default maxInstances', refused, `${BASE}minInstance
 test('an unknown auth', refused, `${BASE}auth: basic\n`, 'auth', 3);
 
 test('every problem is reported at once, each with its own line', (t) => {
-  const error = invalid(`${BASE}timeout: ten\nmemory: lots\ncolour: blue\n`);
+  const error = t.throws(() => parseManifest(`${BASE}timeout: ten\nmemory: lots\ncolour: blue\n`), INVALID);
   t.deepEqual(error.details.problems, [
     'line 3: timeout: expected a duration from 1ms to 15m such as "10s" or "500ms", got "ten"',
     'line 4: memory: expected a size from 32Mi to 16Gi such as "256Mi", got "lots"',
@@ -151,8 +139,7 @@ test('every problem is reported at once, each with its own line', (t) => {
 // A missing key has no line of its own, so only the key is asserted for these.
 const missing = test.macro({
   exec(t, text: string, key: string) {
-    const error = invalid(text);
-    t.is(error.code, 'LAMBDA_ERR_MANIFEST_INVALID');
+    const error = t.throws(() => parseManifest(text), INVALID);
     t.true(error.message.includes(`${key}: is required`), error.message);
   },
   title: (provided = '') => `refuses a manifest without ${provided}`,
@@ -162,21 +149,20 @@ test('runtime', missing, 'handler: index.handler\n', 'runtime');
 test('handler for node20', missing, 'runtime: node20\n', 'handler');
 test('handler for python3', missing, 'runtime: python3\ntimeout: 5s\n', 'handler');
 
-const notAMapping = test.macro({
+const refusedWhole = test.macro({
   exec(t, text: string, expected: RegExp) {
-    const error = invalid(text);
-    t.is(error.code, 'LAMBDA_ERR_MANIFEST_INVALID');
+    const error = t.throws(() => parseManifest(text), INVALID);
     t.regex(error.message, expected);
   },
   title: (provided = '') => `refuses ${provided}`,
 });
 
 // The line of a YAML syntax error is not asserted: see the report (prettyErrors: false leaves linePos unset).
-test('text that is not YAML', notAMapping, ': : :\n\t- [', /not valid YAML/);
-test('a duplicated key', notAMapping, 'runtime: node20\nruntime: python3\nhandler: index.handler\n', /not valid YAML \(Map keys must be unique\)/);
-test('a YAML list at the top level', notAMapping, '- runtime: node20\n- handler: index.handler\n', /expected a mapping/);
-test('a lone scalar', notAMapping, 'node20\n', /expected a mapping/);
-test('an empty file', notAMapping, '', /expected a mapping/);
+test('text that is not YAML', refusedWhole, ': : :\n\t- [', /not valid YAML/);
+test('a duplicated key', refusedWhole, 'runtime: node20\nruntime: python3\nhandler: index.handler\n', /not valid YAML \(Map keys must be unique\)/);
+test('a YAML list at the top level', refusedWhole, '- runtime: node20\n- handler: index.handler\n', /expected a mapping/);
+test('a lone scalar', refusedWhole, 'node20\n', /expected a mapping/);
+test('an empty file', refusedWhole, '', /expected a mapping/);
 
 const durations = test.macro({
   exec(t, input: unknown, expected: number | undefined) {

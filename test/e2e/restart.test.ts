@@ -1,0 +1,56 @@
+// End to end: after SIGTERM or SIGKILL and a restart, every function serves its live version and no container leaks.
+import test from 'ava';
+import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+
+let lambda: Lambda;
+
+test.before(async () => {
+  await requireDocker();
+  lambda = await startLambda();
+  for (const name of ['alpha', 'beta']) {
+    const push = await lambda.push(name, example('greet'));
+    if (push.code !== 0) throw new Error(`could not deploy ${name}: ${push.stderr}`);
+  }
+});
+
+test.after.always(async () => {
+  await lambda?.destroy();
+});
+
+async function serves(name: string): Promise<unknown> {
+  const response = await lambda.fetch(`/fn/${name}/?name=Again`);
+  return { status: response.status, body: await response.json() };
+}
+
+for (const signal of ['SIGTERM', 'SIGKILL'] as const) {
+  test.serial(`after ${signal} and a restart every function still serves its live version`, async (t) => {
+    await lambda.restart(signal);
+    for (const name of ['alpha', 'beta']) {
+      t.deepEqual(await serves(name), { status: 200, body: { message: 'Hello, Again!' } });
+      t.is((await lambda.containers(name)).length, 1, `exactly one container for ${name}`);
+    }
+    const listed = (await (await lambda.api('/api/v1/functions')).json()) as { functions: { name: string; live: { version: number } }[] };
+    t.deepEqual(listed.functions.map((fn) => [fn.name, fn.live.version]), [['alpha', 1], ['beta', 1]]);
+  });
+}
+
+test.serial('containers left by a killed server are adopted, not duplicated', async (t) => {
+  const before = (await lambda.containers()).sort();
+  t.is(before.length, 2);
+  await lambda.restart('SIGKILL');
+  t.regex(lambda.output(), /2 instances adopted/);
+  t.deepEqual((await lambda.containers()).sort(), before);
+});
+
+test.serial('a container of a version that is no longer live is removed at start', async (t) => {
+  const push = await lambda.push('alpha', example('greet'), { files: { 'extra.txt': 'v2\n' } });
+  t.is(push.code, 0, push.stderr);
+  await lambda.stop('SIGKILL');
+  // Simulate the crash window: the store says v2, but a v1 container is also still around.
+  const { command } = await import('../helpers/lambda.js');
+  const stale = await command('docker', ['run', '-d', '--network', 'none', '--label', 'lambda.managed=true', '--label', `lambda.server=${lambda.serverId()}`, '--label', 'lambda.function=alpha', '--label', 'lambda.version=0000000000000000000000000000000000000000', '--label', 'lambda.instance=stale0000000', '--entrypoint', 'node', `lambda/alpha:${push.sha.slice(0, 12)}`, '-e', 'setInterval(()=>{},1000)']);
+  t.is(stale.code, 0, stale.stderr);
+  await lambda.restart('SIGKILL');
+  t.is((await lambda.containers('alpha')).length, 1);
+  t.deepEqual(await serves('alpha'), { status: 200, body: { message: 'Hello, Again!' } });
+});
