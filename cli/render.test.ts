@@ -47,12 +47,12 @@ test('a successful deploy renders the three stages exactly', (t) => {
   t.is(stderr, '');
 });
 
-test('output arriving while a stage is open starts on its own line', (t) => {
+test('detail while the container starts is left out; a warning starts its own line', (t) => {
   const { stdout, stderr } = renderAll([
     { type: 'packing' },
     { type: 'uploaded' },
     { type: 'step', phase: 'start', text: 'Starting' },
-    { type: 'detail', text: 'waiting for the health check' },
+    { type: 'detail', text: 'healthy in 230 ms' },
     { type: 'warn', text: 'slow start' },
     { type: 'step', phase: 'live', text: 'Live' },
     { type: 'result', ok: true, deployment },
@@ -62,7 +62,6 @@ test('output arriving while a stage is open starts on its own line', (t) => {
     [
       '[1/3] Packaging function code... Done.',
       '[3/3] Starting container...',
-      '       waiting for the health check',
       '       Done.',
       'Your function is live at: http://greet.localhost:8080',
       '',

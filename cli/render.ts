@@ -71,6 +71,8 @@ export function renderDeployEvent(
       // The manifest step is not one of the three stages people see; its problems arrive as errors.
       break;
     case 'detail':
+      // Detail while the container starts ("healthy in 230 ms") would split "[3/3] Starting container... Done.".
+      if (state.open === 'start') break;
       closeOpenLine();
       out(`${INDENT}${event.text}\n`);
       break;
