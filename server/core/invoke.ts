@@ -1,7 +1,7 @@
 // The invoke verb: a direct call with a JSON payload as the event, answered with the handler's result.
 import { randomUUID } from 'node:crypto';
 import { LambdaError } from '../errors.js';
-import { ERROR_HEADER, INVOKE_HEADER, REQUEST_ID_HEADER } from '../runtime/instance-client.js';
+import { ERROR_HEADER, INVOKE_HEADER, REQUEST_ID_HEADER } from '../runtime/protocol.js';
 import type { Deps } from './deps.js';
 import { assertFunctionName } from './names.js';
 

@@ -4,7 +4,6 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-// eslint-disable-next-line no-restricted-imports -- a test is a composition root: it wires the real store, as main.ts does.
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { bootstrapAdminKey, createKey, verifyKey } from './keys.js';

@@ -54,7 +54,8 @@ test(refused, 'grеet'); // Cyrillic "е"
 
 test('the refusal message never echoes control characters or an unbounded name', (t) => {
   const control = t.throws(() => assertFunctionName('a\nb\u001b[31m'), { instanceOf: LambdaError });
-  t.false(/[\n\u001b]/.test(control.message));
+  t.false(control.message.includes('\n'));
+  t.false(control.message.includes('\u001b'));
   t.true(control.message.includes('"a?b?[31m"'));
 
   const huge = t.throws(() => assertFunctionName('x'.repeat(100_000)), { instanceOf: LambdaError });

@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../core/names.js';
 import type { Dispatch } from '../runtime/dispatch.js';
-import { INTERNAL_HEADER_PREFIX } from '../runtime/instance-client.js';
+import { INTERNAL_HEADER_PREFIX } from '../runtime/protocol.js';
 import { readBody } from '../http/body.js';
 import { sendError } from '../http/errors.js';
 

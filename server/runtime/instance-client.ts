@@ -1,12 +1,8 @@
 // HTTP clients to instances over their Unix sockets: one keep-alive connection pool per instance.
 import { Pool } from 'undici';
+import { INVOKE_HEADER } from './protocol.js';
 import type { Instance } from './types.js';
 
-/** Header the platform uses to tell the shim what a call is; never accepted from public traffic. */
-export const INVOKE_HEADER = 'x-lambda-internal-invoke';
-export const ERROR_HEADER = 'x-lambda-internal-error';
-export const REQUEST_ID_HEADER = 'x-lambda-internal-request-id';
-export const INTERNAL_HEADER_PREFIX = 'x-lambda-internal-';
 
 export class InstanceClients {
   private readonly pools = new Map<string, Pool>();

@@ -33,7 +33,7 @@ const badManifest = test.macro({
     // The missing-manifest case pushes a tree without lambda.yaml.
     t.not(push.code, 0);
     t.regex(push.stderr, expected);
-    t.regex(push.stderr, /remote:  ! {5}\S/);
+    t.regex(push.stderr, /remote: {2}! {5}\S/);
     t.notRegex(push.stderr, /Building image/);
     await stillServing(t);
   },

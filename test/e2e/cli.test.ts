@@ -32,7 +32,7 @@ test.serial('lambda deploy ./dir --name greet commits the folder, builds and goe
   t.true(lines[1].includes(greet?.live.sha.slice(0, 12) ?? 'missing'));
   const { command } = await import('../helpers/lambda.js');
   const head = await command('git', ['--git-dir', `${lambda.dataDir}/data/repos/greet.git`, 'rev-parse', 'main']);
-  t.is(head.stdout.trim(), greet?.live.sha);
+  t.is(head.stdout.trim(), greet?.live.sha ?? 'missing');
 });
 
 test.serial('lambda invoke passes --data as the event', async (t) => {

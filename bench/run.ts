@@ -1,0 +1,154 @@
+// `npm run bench`: measures deploy and request figures against design.md's targets and a baseline, on loopback only.
+// Every loop is bounded in count and time; the server, containers and data it makes are removed at the end.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Pool } from 'undici';
+import { command, example, requireDocker, startLambda, type Lambda } from '../test/helpers/lambda.js';
+
+interface Row {
+  figure: string;
+  measured: string;
+  target: string;
+  baseline: string;
+}
+
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
+const percentile = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((values.length * p) / 100))];
+
+async function timed<T>(work: () => Promise<T>): Promise<[number, T]> {
+  const start = performance.now();
+  const result = await work();
+  return [performance.now() - start, result];
+}
+
+async function removeImages(pattern: string): Promise<void> {
+  const { stdout } = await command('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', pattern]);
+  const tags = stdout.split('\n').filter(Boolean);
+  if (tags.length > 0) await command('docker', ['rmi', '-f', ...tags]);
+}
+
+/** Sends `total` requests with `concurrency` in flight; returns latencies and requests per second. */
+async function load(send: () => Promise<void>, total: number, concurrency: number): Promise<{ p50: number; rps: number }> {
+  const latencies: number[] = [];
+  let next = 0;
+  const start = performance.now();
+  const deadline = start + 30_000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < total && performance.now() < deadline) {
+        next += 1;
+        const begin = performance.now();
+        await send();
+        latencies.push(performance.now() - begin);
+      }
+    }),
+  );
+  return { p50: percentile(latencies, 50), rps: (latencies.length / (performance.now() - start)) * 1000 };
+}
+
+async function firstResponse(lambda: Lambda, name: string): Promise<number> {
+  const [elapsed, response] = await timed(() => lambda.fetch(`/fn/${name}/?name=bench`));
+  await response.arrayBuffer();
+  if (response.status !== 200) throw new Error(`first request answered ${response.status}`);
+  return elapsed;
+}
+
+async function main(): Promise<void> {
+  await requireDocker();
+  const rows: Row[] = [];
+  const lambda = await startLambda();
+  try {
+    // 1. git push → live, cold: no base image and no image of the function (everything is built).
+    await removeImages('lambda/base-node20');
+    await removeImages('lambda/greet');
+    const [coldPush, cold] = await timed(() => lambda.push('greet', example('greet')));
+    if (cold.code !== 0) throw new Error(cold.stderr);
+    rows.push({ figure: 'git push → live, cold (base image assembled, no cache)', measured: ms(coldPush), target: '—', baseline: '—' });
+
+    // 2. git push → live with a warm build cache: a one-line change.
+    const warmTimes: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [elapsed, warm] = await timed(() => lambda.push('greet', example('greet'), { files: { 'bench.txt': `${Date.now()}-${i}\n` } }));
+      if (warm.code !== 0) throw new Error(warm.stderr);
+      warmTimes.push(elapsed);
+    }
+    rows.push({ figure: 'git push → live, warm build cache (p50 of 3)', measured: ms(percentile(warmTimes, 50)), target: '≤ 3000 ms', baseline: '—' });
+
+    // 3. First request after the push (instance already started by the deploy).
+    rows.push({ figure: 'first request after push (instance warm)', measured: ms(await firstResponse(lambda, 'greet')), target: '—', baseline: '—' });
+
+    // 4. Cold start: restart the server (SIGTERM stops instances), then time the first request (p50 of 3).
+    const colds: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await lambda.restart('SIGTERM');
+      colds.push(await firstResponse(lambda, 'greet'));
+    }
+    const image = `lambda/greet:${cold.sha.slice(0, 12)}`;
+    const dockerRuns: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const [elapsed] = await timed(() => command('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'node', image, '-e', 'console.log(1)']));
+      dockerRuns.push(elapsed);
+    }
+    rows.push({
+      figure: 'cold start: no instance → first response (p50 of 3)',
+      measured: ms(percentile(colds, 50)),
+      target: '≤ 50 ms required, ≤ 15 ms aimed',
+      baseline: `docker run node -e: ${ms(percentile(dockerRuns, 50))}`,
+    });
+
+    // 5. Warm requests through the gateway vs straight to the instance socket.
+    const instances = path.join(lambda.dataDir, 'data', 'instances');
+    const socketDir = fs.readdirSync(instances).find((dir) => fs.existsSync(path.join(instances, dir, 'http.sock')));
+    if (!socketDir) throw new Error('no running instance socket found');
+    const direct = new Pool('http://instance', { socketPath: path.join(instances, socketDir, 'http.sock'), connections: 16 });
+    const gateway = new Pool(lambda.base, { connections: 16 });
+    const viaDirect = async () => {
+      const response = await direct.request({ path: '/?name=bench', method: 'GET' });
+      await response.body.dump();
+    };
+    const viaGateway = async () => {
+      const response = await gateway.request({ path: '/fn/greet/?name=bench', method: 'GET' });
+      await response.body.dump();
+    };
+    await load(viaGateway, 200, 8);
+    await load(viaDirect, 200, 8);
+    const gatewayLoad = await load(viaGateway, 3000, 8);
+    const directLoad = await load(viaDirect, 3000, 8);
+    const serialGateway = await load(viaGateway, 500, 1);
+    const serialDirect = await load(viaDirect, 500, 1);
+    await direct.close();
+    await gateway.close();
+    rows.push({
+      figure: 'warm throughput, gateway / direct socket (8 in flight)',
+      measured: `${(gatewayLoad.rps / directLoad.rps).toFixed(2)} (${gatewayLoad.rps.toFixed(0)} vs ${directLoad.rps.toFixed(0)} req/s)`,
+      target: '≥ 0.5',
+      baseline: `direct: ${directLoad.rps.toFixed(0)} req/s`,
+    });
+    rows.push({
+      figure: 'warm latency added by the gateway, p50 (1 in flight)',
+      measured: ms(serialGateway.p50 - serialDirect.p50),
+      target: '≤ 0.5 ms',
+      baseline: `direct p50: ${ms(serialDirect.p50)}`,
+    });
+    rows.push({ figure: 'rollback to the previous version', measured: 'not built yet', target: '≤ 100 ms', baseline: '—' });
+    rows.push({ figure: '100 idle functions: containers, server RSS', measured: 'not built yet', target: '0, ≤ 150 MB', baseline: '—' });
+  } finally {
+    await lambda.destroy();
+  }
+  printTable(rows);
+}
+
+function printTable(rows: Row[]): void {
+  const header: Row = { figure: 'figure', measured: 'measured', target: 'target (design.md)', baseline: 'baseline' };
+  const keys = ['figure', 'measured', 'target', 'baseline'] as const;
+  const widths = keys.map((key) => Math.max(...[header, ...rows].map((row) => row[key].length)));
+  const line = (row: Row) => `| ${keys.map((key, i) => row[key].padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(header));
+  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const row of rows) console.log(line(row));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
