@@ -71,7 +71,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const server = createHttpServer({
     domain: config.domain,
-    forward: createForwarder(deps.dispatch, (name) => store.functions.get(name) !== undefined),
+    forward: createForwarder(deps.dispatch, (name) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined),
     api: createApi({ deps, repos, verifyKey: checkKey, workDir: path.join(config.dataDir, 'builds') }),
     git: createGitHttp(repos, checkKey),
   });

@@ -157,9 +157,9 @@ const refusedWhole = test.macro({
   title: (provided = '') => `refuses ${provided}`,
 });
 
-// The line of a YAML syntax error is not asserted: see the report (prettyErrors: false leaves linePos unset).
-test('text that is not YAML', refusedWhole, ': : :\n\t- [', /not valid YAML/);
-test('a duplicated key', refusedWhole, 'runtime: node20\nruntime: python3\nhandler: index.handler\n', /not valid YAML \(Map keys must be unique\)/);
+test('text that is not YAML', refusedWhole, ': : :\n\t- [', /^lambda\.yaml: line 1: not valid YAML/);
+test('a duplicated key', refusedWhole, 'runtime: node20\nruntime: python3\nhandler: index.handler\n', /line 2: not valid YAML \(Map keys must be unique\)/);
+test('an unclosed flow list', refusedWhole, `${BASE}timeout: [1\n`, /line \d+: not valid YAML/);
 test('a YAML list at the top level', refusedWhole, '- runtime: node20\n- handler: index.handler\n', /expected a mapping/);
 test('a lone scalar', refusedWhole, 'node20\n', /expected a mapping/);
 test('an empty file', refusedWhole, '', /expected a mapping/);

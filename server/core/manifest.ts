@@ -124,7 +124,8 @@ const FIELDS: Record<string, FieldReader> = {
       if (!ENV_NAME.test(name)) p.add(pair.key, `env.${name}`, 'is not a valid variable name');
       else if (name.startsWith('LAMBDA_') || name.startsWith('AWS_')) p.add(pair.key, `env.${name}`, 'LAMBDA_* and AWS_* are reserved for the platform');
       else if (value === undefined || value === null || typeof value === 'object') p.add(pair.value, `env.${name}`, 'expected a string, number or boolean');
-      else env[name] = String(value);
+      // Env values are text: keep "08080" or "1.10" as written, not as YAML's number reading of them.
+      else env[name] = isScalar(pair.value) && typeof pair.value.source === 'string' ? pair.value.source : String(value);
     }
     m.env = env;
   },

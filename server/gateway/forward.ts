@@ -11,7 +11,7 @@ import { sendError } from '../http/errors.js';
 /** AWS Lambda's synchronous payload limit. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'content-length']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
 export interface ForwardTarget {
   name: string;
@@ -48,7 +48,7 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, maxB
 function forwardHeaders(req: http.IncomingMessage, prefix: string, length: number): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(key) || key.startsWith(INTERNAL_HEADER_PREFIX)) continue;
+    if (value === undefined || HOP_BY_HOP.has(key) || key === 'content-length' || key.startsWith(INTERNAL_HEADER_PREFIX)) continue;
     headers[key] = value;
   }
   const client = req.socket.remoteAddress ?? '127.0.0.1';

@@ -13,7 +13,12 @@ export function openStore(file: string, migrations: readonly Migration[] = MIGRA
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
-  migrate(db, migrations);
+  try {
+    migrate(db, migrations);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
   return {
     functions: functionQueries(db),
     versions: versionQueries(db),
