@@ -61,7 +61,6 @@ export const ERRORS = {
     message: 'no instance of "{name}" could be started: {detail}',
   },
   LAMBDA_ERR_ENGINE_UNAVAILABLE: { kind: 'unavailable', message: 'the container engine failed: {detail}' },
-  LAMBDA_ERR_SHUTTING_DOWN: { kind: 'unavailable', message: 'the server is shutting down' },
   LAMBDA_ERR_INTERNAL: { kind: 'internal', message: 'internal error: {detail}' },
 } as const satisfies Record<string, ErrorSpec>;
 
