@@ -13,25 +13,23 @@ export interface Surfaces {
 }
 
 export function createHttpServer(surfaces: Surfaces): http.Server {
-  const server = http.createServer((req, res) => {
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const target = route(req.headers.host, req.url ?? '/', surfaces.domain);
-    const handled = (() => {
-      switch (target.surface) {
-        case 'function':
-          return surfaces.forward(req, res, target);
-        case 'api':
-          return surfaces.api(req, res, target.path);
-        case 'git':
-          return surfaces.git(req, res, target.path);
-        default:
-          throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] });
-      }
-    });
-    try {
-      handled().catch((error: unknown) => sendError(res, error));
-    } catch (error) {
-      sendError(res, error);
+    switch (target.surface) {
+      case 'function':
+        return surfaces.forward(req, res, target);
+      case 'api':
+        return surfaces.api(req, res, target.path);
+      case 'git':
+        return surfaces.git(req, res, target.path);
+      default:
+        throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] });
     }
+  };
+  const server = http.createServer((req, res) => {
+    Promise.resolve()
+      .then(() => dispatch(req, res))
+      .catch((error: unknown) => sendError(res, error));
   });
   server.keepAliveTimeout = 65_000;
   server.requestTimeout = 0;
