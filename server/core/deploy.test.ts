@@ -91,8 +91,13 @@ test.beforeEach((t) => {
       runtime,
       builder,
       pool: createPool(runtime, new InstanceClients(), () => {}),
-      dispatch: async () => {
-        throw new Error('deploy never dispatches');
+      dispatch: {
+        request: async () => {
+          throw new Error('deploy never dispatches');
+        },
+        stream: async () => {
+          throw new Error('deploy never dispatches');
+        },
       },
       functionUrl: (name) => `http://${name}.localhost:8080`,
     },

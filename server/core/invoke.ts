@@ -26,13 +26,13 @@ export async function invoke(deps: Deps, input: { name: string; payload: string 
     throw new LambdaError('LAMBDA_ERR_BAD_PAYLOAD', { detail: (error as Error).message });
   }
   const requestId = randomUUID();
-  const response = await deps.dispatch(name, {
+  const response = await deps.dispatch.request(name, {
     method: 'POST',
     path: '/',
     headers: { [INVOKE_HEADER]: 'direct', [REQUEST_ID_HEADER]: requestId, 'content-type': 'application/json' },
     body: Buffer.from(body),
   });
-  const text = await response.body.text();
+  const text = response.body;
   if (response.headers[ERROR_HEADER] || response.statusCode !== 200) {
     const failure = parseFailure(text);
     throw new LambdaError('LAMBDA_ERR_FUNCTION_ERROR', failure, failure);

@@ -1,6 +1,5 @@
 // Function traffic: sends a public HTTP request to the function's live instance and streams its answer back.
 import type http from 'node:http';
-import { pipeline } from 'node:stream/promises';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../core/names.js';
 import type { Dispatch } from '../runtime/dispatch.js';
@@ -27,18 +26,19 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, maxB
       const name = assertFunctionName(target.name);
       if (!exists(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
       const body = await readBody(req, maxBody);
-      const response = await dispatch(name, {
-        method: req.method ?? 'GET',
-        path: target.path,
-        headers: forwardHeaders(req, target.prefix, body.length),
-        body: body.length > 0 ? body : undefined,
-      });
-      const headers: Record<string, string | string[]> = {};
-      for (const [key, value] of Object.entries(response.headers)) {
-        if (value !== undefined && !HOP_BY_HOP.has(key) && !key.startsWith(INTERNAL_HEADER_PREFIX)) headers[key] = value;
-      }
-      res.writeHead(response.statusCode, headers);
-      await pipeline(response.body, res);
+      await dispatch.stream(
+        name,
+        { method: req.method ?? 'GET', path: target.path, headers: forwardHeaders(req, target.prefix, body.length), body: body.length > 0 ? body : undefined },
+        (statusCode, upstream) => {
+          const headers: Record<string, string | string[]> = {};
+          for (const key in upstream) {
+            const value = upstream[key];
+            if (value !== undefined && !HOP_BY_HOP.has(key) && !key.startsWith(INTERNAL_HEADER_PREFIX)) headers[key] = value;
+          }
+          res.writeHead(statusCode, headers);
+          return res;
+        },
+      );
     } catch (error) {
       sendError(res, error);
     }
