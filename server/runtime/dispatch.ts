@@ -32,7 +32,7 @@ export interface Dispatch {
 
 /** Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED. */
 export function createDispatch(pool: InstancePool, clients: InstanceClients): Dispatch {
-  const withInstance = async <T>(fn: string, send: (client: Pool, signal: EventEmitter) => Promise<T>): Promise<T> => {
+  const withInstance = async <T>(fn: string, send: (client: Pool, signal: EventEmitter) => Promise<T>, retried = false): Promise<T> => {
     const instance = await pool.acquire(fn);
     const timeoutMs = pool.spec(fn)?.timeoutMs ?? 10_000;
     // undici accepts an EventEmitter as its abort signal; an AbortController per request costs more on this hot path.
@@ -47,6 +47,8 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     } catch (error) {
       pool.recycle(fn, instance);
       if (timedOut) throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
+      // The instance died while idle (killed, OOM): the request never reached a handler, so a fresh instance may take it.
+      if (!retried && neverDelivered(error)) return withInstance(fn, send, true);
       throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn }, { cause: String(error) });
     } finally {
       clearTimeout(timer);
@@ -66,4 +68,9 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
         );
       }),
   };
+}
+
+function neverDelivered(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'ECONNREFUSED' || code === 'ENOENT';
 }

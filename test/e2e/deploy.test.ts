@@ -129,3 +129,29 @@ test('containers are hardened as design.md lists', async (t) => {
   t.truthy(host.Tmpfs['/tmp']);
   t.is(user, '10001:10001');
 });
+
+test('the function repository can be cloned back with the key, at the deployed commit', async (t) => {
+  const push = await lambda.push('cloned', example('greet'));
+  t.is(push.code, 0, push.stderr);
+  const { command } = await import('../helpers/lambda.js');
+  const target = `${lambda.dataDir}/clone-of-cloned`;
+  const clone = await command('git', ['clone', '-q', `http://lambda:${lambda.key}@127.0.0.1:${lambda.port}/git/cloned.git`, target]);
+  t.is(clone.code, 0, clone.stderr);
+  const head = await command('git', ['-C', target, 'rev-parse', 'HEAD']);
+  t.is(head.stdout.trim(), push.sha);
+});
+
+test('a push to another branch is accepted without deploying', async (t) => {
+  const main = await lambda.push('branchy', example('greet'));
+  t.is(main.code, 0, main.stderr);
+  const { command } = await import('../helpers/lambda.js');
+  const work = `${lambda.dataDir}/branchy-work`;
+  t.is((await command('git', ['clone', '-q', `http://lambda:${lambda.key}@127.0.0.1:${lambda.port}/git/branchy.git`, work])).code, 0);
+  await command('git', ['-C', work, 'checkout', '-q', '-b', 'feature']);
+  await command('git', ['-C', work, '-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'wip']);
+  const push = await command('git', ['-C', work, 'push', 'origin', 'feature']);
+  t.is(push.code, 0, push.stderr);
+  t.regex(push.stderr, /Accepted refs\/heads\/feature without deploying/);
+  const listed = (await (await lambda.api('/api/v1/functions/branchy')).json()) as { live: { version: number; sha: string } };
+  t.deepEqual(listed.live, { ...listed.live, version: 1, sha: main.sha });
+});

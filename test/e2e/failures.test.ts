@@ -119,3 +119,14 @@ test('the git path cannot climb out of the repositories directory', async (t) =>
   const encoded = await fetch(`${lambda.base}/git/%2e%2e%2f%2e%2e%2fetc.git/info/refs?service=git-upload-pack`, { headers: { authorization: auth } });
   t.is(encoded.status, 400);
 });
+
+test.serial('an instance killed while idle is replaced and the next request still succeeds', async (t) => {
+  const [before] = await lambda.containers('misbehave');
+  const killed = await command('docker', ['kill', before]);
+  t.is(killed.code, 0, killed.stderr);
+  const response = await lambda.fetch('/fn/misbehave/ok');
+  t.is(response.status, 200);
+  const after = await lambda.containers('misbehave');
+  t.false(after.includes(before), 'the dead container was removed');
+  t.is(after.length, 1);
+});
