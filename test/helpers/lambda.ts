@@ -61,7 +61,9 @@ export async function startLambda(): Promise<Lambda> {
     log = '';
     // LAMBDA_SERVER_NODE_ARGS lets a benchmark profile the server (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
     const nodeArgs = (process.env.LAMBDA_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', path.join(ROOT, 'server', 'main.ts')], {
+    // LAMBDA_SERVER_ENTRY=dist/server/main.js runs the compiled server (the benchmark measures what npm start runs).
+    const entry = process.env.LAMBDA_SERVER_ENTRY ? [path.resolve(ROOT, process.env.LAMBDA_SERVER_ENTRY)] : ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts')];
+    child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: ROOT,
       env: { ...process.env, LAMBDA_DATA_DIR: path.join(dataDir, 'data'), LAMBDA_PORT: String(port), LAMBDA_HOST: '127.0.0.1', LAMBDA_API_KEY: key },
       stdio: ['ignore', 'pipe', 'pipe'],
