@@ -40,23 +40,30 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
     const spec = slot.spec;
     const starting = runtime
       .start(spec)
-      .then((instance) => {
-        if (slots.get(spec.fn) !== slot || slot.spec !== spec) {
-          retire(instance, true);
-          throw new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail: 'the live version changed while starting' });
-        }
-        slot.instance = instance;
-        return instance;
-      })
       .catch((error: unknown) => {
-        if (error instanceof LambdaError && error.code === 'LAMBDA_ERR_INSTANCE_START_FAILED') throw error;
         throw new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail: error instanceof Error ? error.message : String(error) });
+      })
+      .then((instance) => {
+        if (slots.get(spec.fn) === slot) {
+          slot.instance = instance;
+          return instance;
+        }
+        // A deploy switched versions while this one started: it is not live any more, so serve from the new one.
+        retire(instance, true);
+        return acquire(spec.fn);
       })
       .finally(() => {
         if (slot.starting === starting) slot.starting = undefined;
       });
     slot.starting = starting;
     return starting;
+  };
+
+  const acquire = async (fn: string): Promise<Instance> => {
+    const slot = slots.get(fn);
+    if (!slot) throw new LambdaError('LAMBDA_ERR_NOT_DEPLOYED', { name: fn });
+    if (slot.instance) return slot.instance;
+    return slot.starting ?? startFor(slot);
   };
 
   return {
@@ -68,12 +75,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
       if (old?.instance && old.instance.id !== instance?.id) retire(old.instance, false);
     },
 
-    async acquire(fn) {
-      const slot = slots.get(fn);
-      if (!slot) throw new LambdaError('LAMBDA_ERR_NOT_DEPLOYED', { name: fn });
-      if (slot.instance) return slot.instance;
-      return slot.starting ?? startFor(slot);
-    },
+    acquire,
 
     recycle(fn, instance) {
       const slot = slots.get(fn);
