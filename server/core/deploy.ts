@@ -5,6 +5,7 @@ import { MANIFEST_FILE, parseManifest } from './manifest.js';
 import { assertFunctionName } from './names.js';
 import type { Progress } from './progress.js';
 import { instanceSpec } from './spec.js';
+import type { Instance } from '../runtime/types.js';
 
 export interface Deployment {
   name: string;
@@ -60,7 +61,7 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
   const spec = instanceSpec({ fn: name, number, sha, image }, manifest);
   progress({ type: 'step', phase: 'start', text: `Starting ${name} v${number} (${short}) ...` });
   const started = Date.now();
-  let instance;
+  let instance: Instance;
   try {
     instance = await deps.runtime.start(spec);
   } catch (error) {
