@@ -48,6 +48,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     baseImages: config.baseImages,
     workDir: path.join(config.dataDir, 'builds'),
   });
+  let actualPort = config.port;
   const portSuffix = () => (actualPort === 80 ? '' : `:${actualPort}`);
   const deps: Deps = {
     store,
@@ -75,7 +76,6 @@ export async function startServer(config: Config, log: (line: string) => void = 
     api: createApi({ deps, repos, verifyKey: checkKey, workDir: path.join(config.dataDir, 'builds') }),
     git: createGitHttp(repos, checkKey),
   });
-  let actualPort = config.port;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -11,6 +11,7 @@ import type { ProgressEvent } from '../core/progress.js';
 import { commitSource } from '../git/source.js';
 import { readBody } from '../http/body.js';
 import { errorBody, sendJson } from '../http/errors.js';
+import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
 
 const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
@@ -19,7 +20,7 @@ export const deployRoute: ApiRoute = {
   method: 'POST',
   pattern: new RegExp(`^/api/v1/functions/${NAME}/deploy$`),
   async handle({ req, res, params, context }) {
-    const name = assertFunctionName(decodeURIComponent(params.name));
+    const name = assertFunctionName(safeDecode(params.name));
     const upload = await readBody(req, MAX_UPLOAD_BYTES);
     const workTree = fs.mkdtempSync(path.join(context.workDir, `upload-${name}-`));
     try {

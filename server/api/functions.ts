@@ -3,6 +3,7 @@ import { LambdaError } from '../errors.js';
 import { list } from '../core/list.js';
 import { assertFunctionName } from '../core/names.js';
 import { sendJson } from '../http/errors.js';
+import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
 
 export const functionsRoutes: ApiRoute[] = [
@@ -17,7 +18,7 @@ export const functionsRoutes: ApiRoute[] = [
     method: 'GET',
     pattern: new RegExp(`^/api/v1/functions/${NAME}$`),
     async handle({ res, params, context }) {
-      const name = assertFunctionName(decodeURIComponent(params.name));
+      const name = assertFunctionName(safeDecode(params.name));
       const found = list(context.deps).find((fn) => fn.name === name);
       if (!found) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
       sendJson(res, 200, found);

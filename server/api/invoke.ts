@@ -2,6 +2,7 @@
 import { invoke } from '../core/invoke.js';
 import { readBody } from '../http/body.js';
 import { MAX_BODY_BYTES } from '../gateway/forward.js';
+import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
 
 export const invokeRoute: ApiRoute = {
@@ -9,7 +10,7 @@ export const invokeRoute: ApiRoute = {
   pattern: new RegExp(`^/api/v1/functions/${NAME}/invoke$`),
   async handle({ req, res, params, context }) {
     const payload = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
-    const result = await invoke(context.deps, { name: decodeURIComponent(params.name), payload });
+    const result = await invoke(context.deps, { name: safeDecode(params.name), payload });
     res.writeHead(200, { 'content-type': 'application/json', 'x-lambda-request-id': result.requestId });
     res.end(result.payload);
   },

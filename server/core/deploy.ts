@@ -49,7 +49,7 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
   const image = `lambda/${name}:${short}`;
   progress({ type: 'step', phase: 'build', text: `Building image ${image} ...`, image });
   const known = deps.store.versions.bySha(name, sha);
-  if (known?.image === image && (await deps.runtime.imageExists(image))) {
+  if (known && (await deps.runtime.imageExists(image))) {
     progress({ type: 'detail', text: 'Image already built for this commit, reusing it' });
   } else {
     await deps.builder.build({ fn: name, sha, runtime: manifest.runtime, tag: image, exportTo: (dir) => source.exportTo(dir) }, (line) =>

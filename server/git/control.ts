@@ -31,7 +31,8 @@ export async function startControlServer(socketPath: string, deps: Deps, repos: 
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       const send = (line: TextLine) => res.write(`${JSON.stringify({ [line.stream]: line.text })}\n`);
-      preReceive(JSON.parse(body) as PreReceive, deps, repos, send)
+      Promise.resolve()
+        .then(() => preReceive(JSON.parse(body) as PreReceive, deps, repos, send))
         .then((exit) => res.end(`${JSON.stringify({ exit })}\n`))
         .catch((error: unknown) => {
           for (const line of errorLines(asLambdaError(error))) send(line);

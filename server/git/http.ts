@@ -3,6 +3,7 @@ import type http from 'node:http';
 import { Git } from 'node-git-server';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../core/names.js';
+import { safeDecode } from '../http/routes.js';
 import type { Repos } from './repos.js';
 
 export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;
@@ -17,7 +18,7 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined)
     const url = new URL(path, 'http://git');
     const match = /^\/git\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
     if (!match) throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: url.pathname });
-    const name = assertFunctionName(decodeURIComponent(match[1]));
+    const name = assertFunctionName(safeDecode(match[1]));
     if (!verifyKey(basicPassword(req.headers.authorization))) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="lambda"', 'content-type': 'text/plain' });
       res.end('a valid API key is required (use it as the password)\n');

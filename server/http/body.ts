@@ -12,7 +12,6 @@ export async function readBody(req: http.IncomingMessage, limit: number): Promis
     throw tooLarge();
   }
   // Most function traffic is GET without a body: skip the stream machinery entirely.
-  if (req.complete && req.readableLength === 0) return EMPTY;
   if (!('content-length' in req.headers) && !('transfer-encoding' in req.headers)) {
     req.resume();
     return EMPTY;

@@ -28,7 +28,8 @@ export function route(host: string | undefined, url: string, domain: string): Ro
   return { surface: 'none' };
 }
 
-function safeDecode(value: string): string {
+/** decodeURIComponent that leaves a malformed escape as it is, for the name check to refuse. */
+export function safeDecode(value: string): string {
   try {
     return decodeURIComponent(value);
   } catch {

@@ -81,7 +81,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
       const slot = slots.get(fn);
       if (slot?.instance?.id === instance.id) {
         slot.instance = undefined;
-        startFor(slot).catch((error: unknown) => log(`replacement instance for ${fn} failed: ${String(error)}`));
+        (slot.starting ?? startFor(slot)).catch((error: unknown) => log(`replacement instance for ${fn} failed: ${String(error)}`));
       }
       retire(instance, true);
     },
