@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers: installs Debian's docker.io when missing and starts dockerd without
-# a bridge (design.md: where it runs). Set LAMBDA_SKIP_DOCKER=1 to opt out (tests needing Docker are then left out).
+# a bridge (design.md: where it runs). Set LAMBDA_SKIP_DOCKER=1 to opt out (tests needing Docker are then left out),
+# LAMBDA_START_DOCKER=0 to only check (systemd: the engine is docker.service's job, not ours).
 set -euo pipefail
 
 if [ "${LAMBDA_SKIP_DOCKER:-}" = "1" ]; then
@@ -10,6 +11,11 @@ fi
 
 if docker info >/dev/null 2>&1; then
   exit 0
+fi
+
+if [ "${LAMBDA_START_DOCKER:-1}" = "0" ]; then
+  echo " !     No Docker engine answers (LAMBDA_START_DOCKER=0: not starting one). Start it: systemctl start docker" >&2
+  exit 1
 fi
 
 if ! command -v dockerd >/dev/null 2>&1; then
@@ -30,7 +36,9 @@ if ! docker info >/dev/null 2>&1; then
   fi
   echo "-----> Starting dockerd (no bridge, no iptables)"
   log="${LAMBDA_DOCKERD_LOG:-/var/log/lambda-dockerd.log}"
-  nohup dockerd --bridge=none --iptables=false >"$log" 2>&1 &
+  # setsid: the engine gets a session and process group of its own, so stopping `npm start` the way a
+  # terminal or systemd does (a signal to the whole group) leaves the engine and its containers alone.
+  setsid -f dockerd --bridge=none --iptables=false >"$log" 2>&1 </dev/null
   for _ in $(seq 1 60); do
     if docker info >/dev/null 2>&1; then break; fi
     sleep 1

@@ -23,7 +23,7 @@ interface ErrorSpec {
 export const ERRORS = {
   LAMBDA_ERR_INVALID_NAME: {
     kind: 'invalid',
-    message: 'invalid function name "{name}": use 1-63 lower-case letters, digits and dashes, starting with a letter',
+    message: 'invalid function name "{name}": use 1-63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash',
   },
   LAMBDA_ERR_MANIFEST_MISSING: { kind: 'invalid', message: 'lambda.yaml is missing at the repository root' },
   LAMBDA_ERR_MANIFEST_INVALID: { kind: 'invalid', message: 'lambda.yaml: {detail}' },

@@ -38,6 +38,8 @@ test(refused, 'Greet');
 test(refused, 'GREET');
 test(refused, '1abc');
 test(refused, '-a');
+test(refused, 'greet-');
+test(refused, 'a-');
 test(refused, '_a');
 test(refused, 'a_b');
 test(refused, 'a.b');

@@ -1,0 +1,161 @@
+// End to end: the README's Quickstart word for word in a fresh copy of the checkout, with every default
+// (data in ./data inside the checkout, port 8080, the key `npm start` prints), then a stop the way a
+// terminal or systemd stops it: SIGTERM to the whole process group of `npm start`.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { ROOT, command, requireDocker } from '../helpers/lambda.js';
+
+const run = promisify(execFile);
+const PORT = 8080;
+
+let clone: string;
+let server: ChildProcess | undefined;
+let output = '';
+
+/** The checkout as a fresh clone of it would be: tracked and new files, nothing ignored (no data/, no dist/). */
+function freshCopy(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-quickstart-'));
+  const listed = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const files = listed.split('\0').filter(Boolean);
+  for (const file of files) {
+    if (!fs.existsSync(path.join(ROOT, file))) continue; // deleted but not yet committed
+    fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    fs.copyFileSync(path.join(ROOT, file), path.join(dir, file));
+    const stat = fs.statSync(path.join(ROOT, file));
+    fs.chmodSync(path.join(dir, file), stat.mode);
+    // Same times as the checkout, so `npm start` sees node_modules as up to date with package-lock.json.
+    fs.utimesSync(path.join(dir, file), stat.atime, stat.mtime);
+  }
+  // Installing the same lockfile again would only cost minutes; the rest of `npm start` runs as a newcomer's does.
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  return dir;
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = net.createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '0.0.0.0', () => probe.close(() => resolve(true)));
+  });
+}
+
+/** Session id of a process (field 6 of /proc/<pid>/stat). */
+function sessionOf(pid: number | 'self'): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+}
+
+/** Waits until no process of the group is left (as systemd waits for a unit's cgroup to empty). */
+async function groupGone(pgid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-pgid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
+test.before(async () => {
+  await requireDocker();
+  if (!(await portFree(PORT))) throw new Error(`port ${PORT} is busy: the Quickstart test runs with the default port; stop what listens there`);
+  clone = freshCopy();
+});
+
+test.after.always(async () => {
+  if (server && server.exitCode === null && server.pid) {
+    try {
+      process.kill(-server.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  if (clone) {
+    const id = path.join(clone, 'data', 'server-id');
+    if (fs.existsSync(id)) {
+      const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=lambda.server=${fs.readFileSync(id, 'utf8').trim()}`]).catch(() => ({ stdout: '' }));
+      const ids = stdout.split('\n').filter(Boolean);
+      if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
+    }
+    fs.rmSync(clone, { recursive: true, force: true });
+  }
+});
+
+test.serial("the README's Quickstart works as written, and stopping npm start leaves the engine running and no container behind", async (t) => {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const key of Object.keys(env)) if (key.startsWith('LAMBDA_')) delete env[key];
+
+  // Terminal 1: npm start (foreground, in its own process group as a terminal's job is).
+  server = spawn('npm', ['start'], { cwd: clone, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const started = server;
+  const key = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not print a key within 120 s:\n${output}`)), 120_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /Admin API key[^\n]*\n\s+(lambda_\S+)/.exec(output);
+      if (match && output.includes('listening on')) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    started.stdout?.on('data', onData);
+    started.stderr?.on('data', onData);
+    started.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
+  });
+  t.true(fs.existsSync(path.join(clone, 'data', 'lambda.db')), 'the data directory is ./data inside the checkout');
+
+  // Terminal 2: the Quickstart's commands.
+  const greet = fs.mkdtempSync(path.join(os.tmpdir(), 'greet-'));
+  try {
+    fs.cpSync(path.join(clone, 'examples', 'greet'), greet, { recursive: true });
+    const shellEnv = {
+      LAMBDA_API_KEY: key,
+      GIT_AUTHOR_NAME: 'newcomer',
+      GIT_AUTHOR_EMAIL: 'newcomer@example.com',
+      GIT_COMMITTER_NAME: 'newcomer',
+      GIT_COMMITTER_EMAIL: 'newcomer@example.com',
+    };
+    const git = (args: string[]) => command('git', args, { cwd: greet, env: shellEnv });
+    t.is((await git(['init', '-q', '-b', 'main'])).code, 0);
+    t.is((await git(['add', '-A'])).code, 0);
+    t.is((await git(['commit', '-qm', 'greet'])).code, 0);
+    t.is((await git(['remote', 'add', 'lambda', `http://lambda:${key}@localhost:${PORT}/git/greet.git`])).code, 0);
+    const push = await git(['push', 'lambda', 'main']);
+    t.is(push.code, 0, push.stderr);
+    t.regex(push.stderr, /remote: -----> Live at http:\/\/greet\.localhost:8080/);
+
+    const byHost = await command('curl', ['-s', '-H', `Host: greet.localhost:${PORT}`, `localhost:${PORT}/?name=World`]);
+    t.is(byHost.stdout, '{"message":"Hello, World!"}');
+    const byPath = await command('curl', ['-s', `localhost:${PORT}/fn/greet/?name=World`]);
+    t.is(byPath.stdout, '{"message":"Hello, World!"}');
+  } finally {
+    fs.rmSync(greet, { recursive: true, force: true });
+  }
+
+  // Stop as a terminal (Ctrl-C) or systemd does: a signal to the whole process group.
+  const serverId = fs.readFileSync(path.join(clone, 'data', 'server-id'), 'utf8').trim();
+  t.true((await run('docker', ['ps', '-q', '--filter', `label=lambda.server=${serverId}`])).stdout.trim().length > 0, 'an instance ran');
+  process.kill(-(started.pid as number), 'SIGTERM');
+  t.true(await groupGone(started.pid as number, 30_000), `npm start's processes ended within 30 s:\n${output}`);
+
+  const info = await command('docker', ['info', '--format', '{{.ServerVersion}}']);
+  t.is(info.code, 0, 'the Docker engine still answers');
+  const left = await run('docker', ['ps', '-aq', '--filter', `label=lambda.server=${serverId}`]);
+  t.is(left.stdout.trim(), '', 'no container of this installation is left');
+  t.notRegex(output, /ENOENT \/var\/run\/docker\.sock|could not stop instance/);
+});
+
+test('the Docker engine runs in a session of its own, so a signal to our process group never reaches it', async (t) => {
+  const { stdout } = await run('pidof', ['dockerd']).catch(() => ({ stdout: '' }));
+  const pids = stdout.trim().split(/\s+/).filter(Boolean).map(Number);
+  t.true(pids.length > 0, 'dockerd runs on this machine');
+  for (const pid of pids) t.not(sessionOf(pid), sessionOf('self'));
+});
