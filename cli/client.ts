@@ -1,12 +1,9 @@
-// The REST calls the CLI makes, and the translation of HTTP failures into CliErrors.
-import { Agent, fetch, type Dispatcher, type RequestInit, type Response } from 'undici';
-import { CliError, exitStatusForHttp } from './errors.js';
+// The REST calls the CLI makes about functions: list, invoke and deploy.
+import { Agent } from 'undici';
+import { CliError } from './errors.js';
+import { describeNetworkError, isRecord, malformed, parseJson, readJson, send, type Endpoint } from './http.js';
 
-/** Where to send requests and with which key. */
-export interface Endpoint {
-  readonly url: string;
-  readonly apiKey: string;
-}
+export type { Endpoint } from './http.js';
 
 export interface LiveVersion {
   readonly version: number;
@@ -42,10 +39,6 @@ export type DeployLine =
 /** What the deploy stream yields: `uploaded` once the server has taken the archive, then its lines. */
 export type DeployEvent = { readonly type: 'uploaded' } | DeployLine;
 
-export type InvokeOutcome =
-  | { readonly kind: 'result'; readonly body: string }
-  | { readonly kind: 'queued'; readonly invocationId: string; readonly body: string };
-
 /** GET /api/v1/functions. */
 export async function listFunctions(endpoint: Endpoint): Promise<FunctionSummary[]> {
   const res = await send(endpoint, '/api/v1/functions', { method: 'GET' });
@@ -54,21 +47,11 @@ export async function listFunctions(endpoint: Endpoint): Promise<FunctionSummary
   return body.functions.map(toFunctionSummary);
 }
 
-/** POST /api/v1/functions/:name/invoke; `async` queues the call instead of waiting for its result. */
-export async function invokeFunction(
-  endpoint: Endpoint,
-  name: string,
-  payload: string,
-  options: { async: boolean },
-): Promise<InvokeOutcome> {
-  const headers: Record<string, string> = { 'Content-Type': 'application/json', Accept: 'application/json' };
-  if (options.async) headers['X-Lambda-Invocation-Type'] = 'Event';
+/** POST /api/v1/functions/:name/invoke: the function's answer, as the server sent it. */
+export async function invokeFunction(endpoint: Endpoint, name: string, payload: string): Promise<string> {
+  const headers = { 'Content-Type': 'application/json', Accept: 'application/json' };
   const res = await send(endpoint, `${functionPath(name)}/invoke`, { method: 'POST', headers, body: payload });
-  const body = await res.text();
-  if (res.status !== 202) return { kind: 'result', body };
-  const parsed = parseJson(body);
-  if (!isRecord(parsed) || typeof parsed.invocationId !== 'string') throw malformed('the queued invocation');
-  return { kind: 'queued', invocationId: parsed.invocationId, body };
+  return res.text();
 }
 
 /**
@@ -92,44 +75,6 @@ export async function* deployArchive(endpoint: Endpoint, name: string, archive: 
   } finally {
     await dispatcher.destroy();
   }
-}
-
-async function send(endpoint: Endpoint, path: string, init: RequestInit, dispatcher?: Dispatcher): Promise<Response> {
-  const headers = { ...(init.headers as Record<string, string> | undefined), Authorization: `Bearer ${endpoint.apiKey}` };
-  let res: Response;
-  try {
-    res = await fetch(`${endpoint.url}${path}`, { ...init, headers, ...(dispatcher ? { dispatcher } : {}) });
-  } catch (err) {
-    throw unreachable(endpoint.url, err);
-  }
-  if (res.status >= 400) throw await httpFailure(res);
-  return res;
-}
-
-/** Turns an error response into a CliError, using the server's `{ error: { code, message } }` body when it has one. */
-async function httpFailure(res: Response): Promise<CliError> {
-  const exitStatus = exitStatusForHttp(res.status);
-  const text = await res.text().catch(() => '');
-  const body = parseJsonOrUndefined(text);
-  if (isRecord(body) && isRecord(body.error) && typeof body.error.message === 'string') {
-    const code = typeof body.error.code === 'string' ? body.error.code : undefined;
-    return new CliError(body.error.message, { code, exitStatus });
-  }
-  const statusText = res.statusText ? ` ${res.statusText}` : '';
-  return new CliError(`the server answered HTTP ${res.status}${statusText}`, { exitStatus });
-}
-
-function unreachable(url: string, err: unknown): CliError {
-  return new CliError(`cannot reach the Lambda server at ${url}: ${describeNetworkError(err)}`);
-}
-
-/** fetch wraps socket errors as `TypeError: fetch failed` with the real reason in `cause`. */
-function describeNetworkError(err: unknown): string {
-  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
-  // With IPv4 and IPv6 both tried, Node reports an AggregateError whose own message is empty.
-  if (cause instanceof AggregateError && cause.errors.length > 0) return describeNetworkError(cause.errors[0]);
-  if (cause instanceof Error) return cause.message || (cause as NodeJS.ErrnoException).code || cause.name;
-  return String(cause);
 }
 
 /** Splits a response body into lines as bytes arrive; blank lines are skipped. */
@@ -210,32 +155,4 @@ function toFunctionSummary(value: unknown): FunctionSummary {
 
 function functionPath(name: string): string {
   return `/api/v1/functions/${encodeURIComponent(name)}`;
-}
-
-async function readJson(res: Response): Promise<unknown> {
-  return parseJson(await res.text());
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    throw malformed('a response');
-  }
-}
-
-function parseJsonOrUndefined(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-function malformed(what: string): CliError {
-  return new CliError(`the server sent ${what} this client cannot read; is the server the same version as the CLI?`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

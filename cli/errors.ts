@@ -1,6 +1,17 @@
-// CLI failures: the error commands throw, and the exit status each kind of failure gets.
+// CLI failures: the error commands throw, and the one rule that gives each kind of failure its exit status.
 
-/** Exit statuses, so scripts can tell a bad key from a missing function from a failing one. */
+/**
+ * Exit statuses, so scripts can tell a bad key from a missing function from a failing one:
+ *
+ * | status | meaning                                                                         |
+ * | ------ | ------------------------------------------------------------------------------- |
+ * | 0      | the command did what it was asked                                               |
+ * | 1      | anything else: server unreachable, server error (5xx other than below), conflict |
+ * | 2      | usage or bad input: unknown verb or option, invalid name or JSON, HTTP 400, 413  |
+ * | 3      | auth: no key, wrong key (HTTP 401), not allowed (HTTP 403)                       |
+ * | 4      | not found (HTTP 404): no such function, version or token                        |
+ * | 5      | the function failed or timed out (HTTP 502, 504)                                |
+ */
 export const EXIT = {
   ok: 0,
   generic: 1,
@@ -27,8 +38,9 @@ export class CliError extends Error {
   }
 }
 
-/** The one place HTTP statuses become exit statuses. */
+/** The one place HTTP statuses become exit statuses (the table on EXIT). */
 export function exitStatusForHttp(status: number): number {
+  if (status === 400 || status === 413) return EXIT.usage;
   if (status === 401 || status === 403) return EXIT.auth;
   if (status === 404) return EXIT.notFound;
   if (status === 502 || status === 504) return EXIT.function;

@@ -6,6 +6,8 @@ export interface Output {
 
 export interface Input extends AsyncIterable<string | Buffer> {
   readonly isTTY?: boolean;
+  /** A terminal's: true stops it echoing and line-editing what is typed (see cli/secret.ts). */
+  setRawMode?(mode: boolean): unknown;
 }
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -84,7 +84,6 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
 
   if (verb === 'invoke') {
     if (name === 'greet') {
-      if (req.headers['x-lambda-invocation-type'] === 'Event') return json(202, { invocationId: 'inv-123' });
       const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name?: string };
       return json(200, { message: `Hello, ${event.name ?? 'nobody'}!` });
     }
@@ -92,6 +91,14 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
       return error(502, 'LAMBDA_ERR_FUNCTION_ERROR', 'the function failed: TypeError: x is undefined', {
         details: { errorType: 'TypeError', errorMessage: 'x is undefined' },
       });
+    }
+    if (name === 'huge') return error(413, 'LAMBDA_ERR_BODY_TOO_LARGE', 'the request body is over the 6 MB limit');
+    if (name === 'picky') return error(400, 'LAMBDA_ERR_BAD_REQUEST', 'the server refused the request');
+    if (name === 'slow') return error(504, 'LAMBDA_ERR_FUNCTION_TIMEOUT', 'function "slow" did not answer within 1s; the instance was recycled');
+    if (name === 'down') return error(503, 'LAMBDA_ERR_ENGINE_UNAVAILABLE', 'the container engine failed: gone');
+    if (name === 'plain') {
+      res.writeHead(500, 'Oops').end('not json');
+      return;
     }
     return error(404, 'LAMBDA_ERR_FUNCTION_NOT_FOUND', `function "${name}" does not exist`);
   }
@@ -254,15 +261,14 @@ test('invoke without --data sends {}', async (t) => {
   t.is(out.stdout(), '{"message":"Hello, nobody!"}\n');
 });
 
-test('invoke --async queues the call and prints its id', async (t) => {
-  const out = capture(envFor(t));
-  t.is(await run(['invoke', 'greet', '--async'], out.io), 0);
-  t.is(out.stdout(), 'Queued invocation inv-123\n');
-  t.is(t.context.seen.at(-1)?.headers['x-lambda-invocation-type'], 'Event');
-
-  const json = capture(envFor(t));
-  t.is(await run(['invoke', 'greet', '--async', '--json'], json.io), 0);
-  t.deepEqual(JSON.parse(json.stdout()), { invocationId: 'inv-123' });
+test('invoke --async is refused before any request: the server has no queue yet', async (t) => {
+  for (const argv of [['invoke', 'greet', '--async'], ['invoke', 'greet', '--async', '--data', '{}']]) {
+    const out = capture(envFor(t));
+    t.is(await run(argv, out.io), 2);
+    t.is(out.stderr(), ' !     --async needs the invocation queue, which this server does not have yet; run without --async\n');
+    t.is(out.stdout(), '');
+  }
+  t.is(t.context.seen.length, 0);
 });
 
 const failures = test.macro({
@@ -282,7 +288,88 @@ test('function error → 5', failures, ['invoke', 'broken'], 5, ' !     the func
 test('wrong key → 3', failures, ['list'], 3, ' !     a valid API key is required (LAMBDA_ERR_UNAUTHORIZED)\n', { LAMBDA_API_KEY: 'wrong' });
 test('no key at all → 3', failures, ['list'], 3, /^ ! {5}no API key for http:\/\/127\.0\.0\.1:\d+: run `lambda login .*` or set LAMBDA_API_KEY \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: undefined });
 test('unknown verb → 2', failures, ['frobnicate'], 2, " !     unknown command 'frobnicate'\n");
+test('unknown option → 2', failures, ['list', '--frob'], 2, " !     unknown option '--frob'\n");
 test('missing argument → 2', failures, ['invoke'], 2, " !     missing required argument 'name'\n");
+test('unknown tokens verb → 2', failures, ['tokens', 'nope'], 2, " !     unknown command 'nope'\n");
+test('HTTP 400 → 2', failures, ['invoke', 'picky'], 2, ' !     the server refused the request (LAMBDA_ERR_BAD_REQUEST)\n');
+test('HTTP 413 → 2', failures, ['invoke', 'huge'], 2, ' !     the request body is over the 6 MB limit (LAMBDA_ERR_BODY_TOO_LARGE)\n');
+test('function timeout (504) → 5', failures, ['invoke', 'slow'], 5, / \(LAMBDA_ERR_FUNCTION_TIMEOUT\)\n$/);
+test('other server errors (503) → 1', failures, ['invoke', 'down'], 1, ' !     the container engine failed: gone (LAMBDA_ERR_ENGINE_UNAVAILABLE)\n');
+test('a non-JSON error answer → 1, with its status', failures, ['invoke', 'plain'], 1, ' !     the server answered HTTP 500 Oops\n');
+
+const invalidNames = test.macro({
+  async exec(t, argv: string[], shown: string) {
+    const out = capture(envFor(t));
+    t.is(await run(argv, out.io), 2);
+    t.true(
+      out.stderr().startsWith(` !     invalid function name "${shown}": use 1-63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash`),
+      out.stderr(),
+    );
+    t.true(out.stderr().endsWith(' (LAMBDA_ERR_INVALID_NAME)\n'), out.stderr());
+    t.is(out.stdout(), '');
+    t.is(t.context.seen.length, 0, 'no request was sent');
+  },
+  title: (given = '') => `an invalid function name is refused before any request: ${given}`,
+});
+
+test('invoke, upper case', invalidNames, ['invoke', 'Greet'], 'Greet');
+test('invoke, underscore', invalidNames, ['invoke', 'my_fn'], 'my_fn');
+test('invoke, trailing dash', invalidNames, ['invoke', 'greet-'], 'greet-');
+test('invoke, leading digit', invalidNames, ['invoke', '1greet'], '1greet');
+test('invoke, dot dot', invalidNames, ['invoke', '..'], '..');
+test('invoke, encoded dots', invalidNames, ['invoke', '%2e%2e'], '%2e%2e');
+test('invoke, a path', invalidNames, ['invoke', '/etc'], '/etc');
+test('invoke, 64 characters', invalidNames, ['invoke', `a${'b'.repeat(63)}`], `a${'b'.repeat(63)}`);
+test('deploy --name', invalidNames, ['deploy', '.', '--name', 'Bad'], 'Bad');
+test('deploy --name empty', invalidNames, ['deploy', '.', '--name', ''], '');
+
+test('deploy of a directory whose name is not a function name says to give --name', async (t) => {
+  const dir = join(t.context.dir, 'My_Function');
+  await mkdir(dir);
+  const out = capture(envFor(t));
+  t.is(await run(['deploy', dir], out.io), 2);
+  t.is(
+    out.stderr(),
+    ` !     invalid function name "My_Function": use 1-63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash; the name was taken from the directory ${dir}: give one with --name NAME (LAMBDA_ERR_INVALID_NAME)\n`,
+  );
+  t.is(t.context.seen.length, 0);
+});
+
+const jsonErrors = test.macro({
+  async exec(t, argv: string[], status: number, error: { code: string | null; message: string | RegExp }, env: Env = {}) {
+    const out = capture(envFor(t, env));
+    t.is(await run(argv, out.io), status);
+    t.is(out.stdout(), '');
+    t.true(out.stderr().endsWith('\n'));
+    t.is(out.stderr().trimEnd().split('\n').length, 1, 'one line');
+    const parsed = JSON.parse(out.stderr()) as { error: { code: string | null; message: string } };
+    t.deepEqual(Object.keys(parsed), ['error']);
+    t.deepEqual(Object.keys(parsed.error), ['code', 'message']);
+    t.is(parsed.error.code, error.code);
+    if (typeof error.message === 'string') t.is(parsed.error.message, error.message);
+    else t.regex(parsed.error.message, error.message);
+  },
+  title: (given = '') => `--json error: ${given}`,
+});
+
+test('from the server, with its code', jsonErrors, ['invoke', 'ghost', '--json'], 4, { code: 'LAMBDA_ERR_FUNCTION_NOT_FOUND', message: 'function "ghost" does not exist' });
+test('--json before the verb', jsonErrors, ['--json', 'invoke', 'broken'], 5, { code: 'LAMBDA_ERR_FUNCTION_ERROR', message: 'the function failed: TypeError: x is undefined' });
+test('wrong key', jsonErrors, ['list', '--json'], 3, { code: 'LAMBDA_ERR_UNAUTHORIZED', message: 'a valid API key is required' }, { LAMBDA_API_KEY: 'wrong' });
+test('client-side check with a catalogue code', jsonErrors, ['invoke', 'Bad', '--json'], 2, { code: 'LAMBDA_ERR_INVALID_NAME', message: /^invalid function name "Bad"/ });
+test('client-only failure: code null', jsonErrors, ['invoke', 'greet', '--async', '--json'], 2, { code: null, message: /^--async needs the invocation queue/ });
+test('usage error from argument parsing', jsonErrors, ['--json', 'frobnicate'], 2, { code: null, message: "unknown command 'frobnicate'" });
+test('missing argument', jsonErrors, ['invoke', '--json'], 2, { code: null, message: "missing required argument 'name'" });
+test('unreachable server', jsonErrors, ['list', '--json'], 1, { code: null, message: /^cannot reach the Lambda server at http:\/\/127\.0\.0\.1:9 / }, { LAMBDA_URL: 'http://127.0.0.1:9' });
+
+test('--version and -V print the version in package.json', async (t) => {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const out = capture({});
+    t.is(await run([flag], out.io), 0);
+    t.is(out.stdout(), `${pkg.version}\n`);
+    t.is(out.stderr(), '');
+  }
+});
 
 test('list prints a table, and the array with --json', async (t) => {
   const out = capture(envFor(t));
@@ -318,6 +405,21 @@ test('login reads the key from stdin, checks it and saves it privately', async (
   t.true(list.stdout().startsWith('NAME'));
 });
 
+test('login at a terminal turns echo off while the key is typed, and shows none of it', async (t) => {
+  const path = join(t.context.dir, 'config.json');
+  const out = capture({ LAMBDA_CONFIG: path });
+  const raw: boolean[] = [];
+  const stdin = Object.assign(Readable.from([`${KEY.slice(0, 4)}`, `${KEY.slice(4)}\r`]), {
+    isTTY: true,
+    setRawMode: (mode: boolean) => raw.push(mode),
+  });
+  t.is(await run(['login', t.context.url], { ...out.io, stdin }), 0);
+  t.deepEqual(raw, [true, false]);
+  t.is(out.stderr(), 'API key: \n');
+  t.is(out.stdout(), `Logged in to ${t.context.url}\n`);
+  t.deepEqual(JSON.parse(await readFile(path, 'utf8')), { url: t.context.url, apiKey: KEY });
+});
+
 test('login with a wrong --key exits 3 and saves nothing', async (t) => {
   const path = join(t.context.dir, 'config.json');
   const out = capture({ LAMBDA_CONFIG: path });
@@ -333,5 +435,9 @@ test('a server that is not there is named in the error', async (t) => {
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const out = capture(envFor(t, { LAMBDA_URL: url }));
   t.is(await run(['list'], out.io), 1);
-  t.is(out.stderr(), ` !     cannot reach the Lambda server at ${url}: connect ECONNREFUSED 127.0.0.1:${url.split(':').at(-1)}\n`);
+  t.is(
+    out.stderr(),
+    ` !     cannot reach the Lambda server at ${url} (connect ECONNREFUSED 127.0.0.1:${url.split(':').at(-1)}): ` +
+      'start it with `npm start`, or point the CLI at it with LAMBDA_URL or `lambda login URL`\n',
+  );
 });

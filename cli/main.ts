@@ -6,39 +6,61 @@ import { deploy } from './commands/deploy.js';
 import { invoke } from './commands/invoke.js';
 import { list } from './commands/list.js';
 import { login } from './commands/login.js';
+import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.js';
 import { CliError, EXIT } from './errors.js';
 import { processIo, type CommandContext, type Io } from './io.js';
-import { renderError } from './render.js';
+import { renderError, renderJsonError } from './render.js';
+import { cliVersion } from './version.js';
 
 /**
  * Runs the CLI with `argv` (the arguments after the program name, e.g. `['list', '--json']`)
- * and resolves to the exit status; it never calls `process.exit`, so tests can run it in-process.
+ * and resolves to the exit status (see EXIT in errors.ts); it never calls `process.exit`, so
+ * tests can run it in-process. Failures go to stderr as ` !     message (CODE)`, or as one
+ * JSON line `{"error":{"code","message"}}` with --json.
  */
 export async function run(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const program = buildProgram(io);
+  const fail = (message: string, code?: string): void => {
+    const json = program.opts<{ json?: boolean }>().json === true || jsonRequested(argv);
+    io.stderr.write(json ? renderJsonError(message, code) : renderError(message, code));
+  };
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT.ok;
   } catch (err) {
-    if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (err instanceof CommanderError) {
+      // --help and --version end with exit code 0, and `lambda tokens` alone with its help: text already written.
+      if (err.exitCode === 0) return EXIT.ok;
+      if (err.code === 'commander.help') return EXIT.usage;
+      fail(err.message.replace(/^error: /, ''));
+      return EXIT.usage;
+    }
     if (err instanceof CliError) {
-      io.stderr.write(renderError(err.message, err.code));
+      fail(err.message, err.code);
       return err.exitStatus;
     }
-    io.stderr.write(renderError(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`));
+    fail(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return EXIT.generic;
   }
+}
+
+/** For failures before commander has parsed the options: --json anywhere before `--`. */
+function jsonRequested(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).includes('--json');
 }
 
 function buildProgram(io: Io): Command {
   const program = new Command('lambda')
     .description('Deploy and run functions on a Lambda server')
+    .version(cliVersion(), '-V, --version', 'print the version of this CLI')
     .option('--json', 'print JSON for machines instead of text for people')
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
-      outputError: (text, write) => write(renderError(text.trim().replace(/^error: /, ''))),
+      // Usage errors are printed by run(), which knows whether --json was asked for.
+      outputError: () => undefined,
     });
 
   const context = (command: Command): CommandContext => ({ io, json: command.optsWithGlobals<{ json?: boolean }>().json === true });
@@ -57,7 +79,7 @@ function buildProgram(io: Io): Command {
     .description('call a function with a JSON event and print its result')
     .argument('<name>', 'the function')
     .option('-d, --data <json>', 'the event, as JSON', '{}')
-    .option('--async', 'queue the call and print its invocation id instead of waiting')
+    .option('--async', 'queue the call instead of waiting (needs the invocation queue, not in this server yet)')
     .action(async (name: string, options: { data: string; async?: boolean }, command: Command) => {
       await invoke(context(command), { name, data: options.data, async: options.async === true });
     });
@@ -73,9 +95,31 @@ function buildProgram(io: Io): Command {
     .command('login')
     .description('save the server URL and API key for later commands')
     .argument('<url>', 'the server, e.g. http://localhost:8080')
-    .option('--key <key>', 'the API key (read from stdin when not given)')
+    .option('--key <key>', 'the API key (asked for, without echo, when not given)')
     .action(async (url: string, options: { key?: string }, command: Command) => {
       await login(context(command), { url, key: options.key });
+    });
+
+  const tokens = program.command('tokens').description("list, create and revoke the server's API keys");
+  tokens
+    .command('list')
+    .description('list API tokens: id, name, created, last used')
+    .action(async (_options: unknown, command: Command) => {
+      await tokensList(context(command));
+    });
+  tokens
+    .command('create')
+    .description('create an API token and print its key (shown only this once)')
+    .option('-n, --name <name>', 'what the token is for, e.g. ci')
+    .action(async (options: { name?: string }, command: Command) => {
+      await tokensCreate(context(command), { name: options.name });
+    });
+  tokens
+    .command('revoke')
+    .description('revoke an API token: its key stops working at once')
+    .argument('<id>', 'the token id, as `lambda tokens list` shows it')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      await tokensRevoke(context(command), { id });
     });
 
   return program;

@@ -1,5 +1,6 @@
 // What people see: deploy progress, the function table and error lines, as pure functions of the data.
 import type { DeployEvent, FunctionSummary } from './client.js';
+import type { CreatedToken, TokenSummary } from './client-tokens.js';
 
 /** Output lines that belong to a step are indented this much (Dokku's and Heroku's convention). */
 export const INDENT = ' '.repeat(7);
@@ -97,6 +98,11 @@ export function renderError(message: string, code?: string): string {
   return renderWarning(text);
 }
 
+/** With --json: one line `{"error":{"code","message"}}` on stderr; `code` is null for failures only the client has. */
+export function renderJsonError(message: string, code?: string): string {
+  return `${JSON.stringify({ error: { code: code ?? null, message } })}\n`;
+}
+
 export function renderWarning(text: string): string {
   return `${text.split('\n').map((line) => ` !     ${line}`).join('\n')}\n`;
 }
@@ -113,6 +119,18 @@ export function renderFunctionsTable(functions: readonly FunctionSummary[]): str
   return renderTable(['NAME', 'VERSION', 'SHA', 'URL'], rows);
 }
 
+/** ID  NAME  CREATED  LAST USED; `-` for no name or never used. */
+export function renderTokensTable(tokens: readonly TokenSummary[]): string {
+  const rows = tokens.map((token) => [token.id, token.name || '-', token.createdAt, token.lastUsedAt ?? '-']);
+  return renderTable(['ID', 'NAME', 'CREATED', 'LAST USED'], rows);
+}
+
+/** The new token and its key, which the server shows this once; the key alone on the last line. */
+export function renderCreatedToken(token: CreatedToken): string {
+  const named = token.name ? ` (${token.name})` : '';
+  return `Created token ${token.id}${named}. Its key is shown only now; keep it somewhere safe:\n${token.key}\n`;
+}
+
 /** A left-aligned table with two spaces between columns and no trailing spaces. */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows];
@@ -121,10 +139,6 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
     .map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd())
     .map((line) => `${line}\n`)
     .join('');
-}
-
-export function renderQueued(invocationId: string): string {
-  return `Queued invocation ${invocationId}\n`;
 }
 
 function liveLine(url: string): string {

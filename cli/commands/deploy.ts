@@ -2,8 +2,9 @@
 import { basename, resolve } from 'node:path';
 import { deployArchive, type Deployment } from '../client.js';
 import { loadConfig, requireApiKey } from '../config.js';
-import { CliError, usageError } from '../errors.js';
+import { CliError } from '../errors.js';
 import type { CommandContext } from '../io.js';
+import { assertFunctionName } from '../names.js';
 import { entriesToPack, packEntries } from '../pack.js';
 import { initialDeployState, renderDeployEvent, type DeployRenderEvent } from '../render.js';
 
@@ -14,11 +15,16 @@ export interface DeployOptions {
   readonly name?: string;
 }
 
-/** Deploys `dir` as function `name`; throws the server's error when the deploy is rejected. */
+/**
+ * Deploys `dir` as function `name`; throws the server's error when the deploy is rejected.
+ * The name is checked before anything is packed (LAMBDA_ERR_INVALID_NAME, exit status 2).
+ */
 export async function deploy(ctx: CommandContext, options: DeployOptions): Promise<Deployment> {
   const dir = resolve(options.dir ?? '.');
-  const name = options.name ?? basename(dir);
-  if (!name) throw usageError('give the function a name with --name NAME');
+  const name =
+    options.name !== undefined
+      ? assertFunctionName(options.name)
+      : assertFunctionName(basename(dir), `the name was taken from the directory ${dir}: give one with --name NAME`);
   const config = await loadConfig(ctx.io.env);
   const endpoint = { url: config.url, apiKey: requireApiKey(config) };
 

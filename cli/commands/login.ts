@@ -2,7 +2,8 @@
 import { listFunctions } from '../client.js';
 import { configPath, normalizeUrl, writeConfig } from '../config.js';
 import { usageError } from '../errors.js';
-import { readLine, type CommandContext } from '../io.js';
+import type { CommandContext } from '../io.js';
+import { readSecret } from '../secret.js';
 
 export interface LoginOptions {
   readonly url: string;
@@ -10,18 +11,17 @@ export interface LoginOptions {
   readonly key?: string;
 }
 
-/** Verifies the key with an authenticated request (a bad key fails with exit status 3), then saves it. */
+/**
+ * Verifies the key with an authenticated request, then saves URL and key. A key typed at a
+ * terminal is not echoed. Exit statuses: 2 no key or a bad URL, 3 the server refused the key
+ * (LAMBDA_ERR_UNAUTHORIZED), 1 the server cannot be reached.
+ */
 export async function login(ctx: CommandContext, options: LoginOptions): Promise<void> {
   const url = normalizeUrl(options.url);
-  const apiKey = (options.key ?? (await promptForKey(ctx))).trim();
+  const apiKey = (options.key ?? (await readSecret(ctx.io.stdin, ctx.io.stderr, 'API key: '))).trim();
   if (!apiKey) throw usageError('no API key given: pass --key KEY or type it on stdin');
   await listFunctions({ url, apiKey });
   const path = configPath(ctx.io.env);
   await writeConfig(path, { url, apiKey });
   ctx.io.stdout.write(ctx.json ? `${JSON.stringify({ url, config: path }, null, 2)}\n` : `Logged in to ${url}\n`);
-}
-
-async function promptForKey(ctx: CommandContext): Promise<string> {
-  if (ctx.io.stdin.isTTY) ctx.io.stderr.write('API key: ');
-  return readLine(ctx.io.stdin);
 }
