@@ -8,6 +8,7 @@ import { loadConfig, type Config } from './config.js';
 import { openStore } from './store/sqlite.js';
 import { InstanceClients } from './runtime/instance-client.js';
 import { createDockerRuntime } from './runtime/docker.js';
+import { createDockerSandbox } from './runtime/docker-sandbox.js';
 import { createPool } from './runtime/pool.js';
 import { createDispatch } from './runtime/dispatch.js';
 import { loadBuildpacks } from './build/buildpacks.js';
@@ -44,6 +45,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const pool = createPool(runtime, clients, (line) => log(` !     ${line}`));
   const builder = createBuilder({
     runtime,
+    sandbox: createDockerSandbox({ docker, serverId: serverId(config.dataDir) }),
     buildpacks: loadBuildpacks(path.join(config.projectRoot, 'buildpacks')),
     baseImages: config.baseImages,
     workDir: path.join(config.dataDir, 'builds'),

@@ -1,11 +1,16 @@
-// Builds the image of one commit: base image, build context, engine build. Core reaches it through Builder.
+// Builds the image of one commit: base image, dependencies (installed in a sandbox), build context, engine build.
+// Core reaches it through Builder.
 import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../errors.js';
-import type { Runtime } from '../runtime/types.js';
+import type { Runtime, Sandbox } from '../runtime/types.js';
 import type { Buildpack } from './buildpacks.js';
 import { ensureBaseImage, type BaseImageSetting } from './base-image.js';
-import { prepareContext } from './context.js';
+import { needsInstall, prepareContext } from './context.js';
+import { buildLog, type BuildLog } from './build-log.js';
+import { installDependencies } from './install.js';
+import { hostRegistrySettings, type RegistrySettings } from './registry-settings.js';
+import { cleanLine } from './clean-text.js';
 
 export interface BuildInput {
   fn: string;
@@ -18,12 +23,18 @@ export interface BuildInput {
 
 export interface Builder {
   runtimes(): string[];
-  /** Builds `input.tag`; throws LAMBDA_ERR_RUNTIME_UNSUPPORTED or LAMBDA_ERR_BUILD_FAILED. */
-  build(input: BuildInput, onLine: (line: string) => void): Promise<void>;
+  /**
+   * Builds `input.tag`. `onLine` gets short, clean lines (one per step); when a step fails its whole output comes
+   * as `warn` lines before the error. Throws LAMBDA_ERR_RUNTIME_UNSUPPORTED, LAMBDA_ERR_BUILD_FAILED,
+   * LAMBDA_ERR_ENGINE_UNAVAILABLE.
+   */
+  build(input: BuildInput, onLine: (line: string, level?: 'warn') => void): Promise<void>;
 }
 
 export interface BuilderOptions {
   runtime: Runtime;
+  /** Runs dependency installs: no code from a pushed repository runs on the host or with its network (issue 7). */
+  sandbox: Sandbox;
   buildpacks: Map<string, Buildpack>;
   baseImages: Record<string, BaseImageSetting>;
   workDir: string;
@@ -32,6 +43,18 @@ export interface BuilderOptions {
 export function createBuilder(options: BuilderOptions): Builder {
   const { runtime, buildpacks, workDir } = options;
   fs.mkdirSync(workDir, { recursive: true });
+  const cacheDir = path.join(workDir, '.dependencies');
+  // The host's registry settings are read once, on the first install of each buildpack.
+  const registries = new Map<string, Promise<RegistrySettings>>();
+  const registryOf = (pack: Buildpack & { install: NonNullable<Buildpack['install']> }) => {
+    let settings = registries.get(pack.runtime);
+    if (!settings) {
+      settings = hostRegistrySettings(pack.install.registry);
+      registries.set(pack.runtime, settings);
+    }
+    return settings;
+  };
+
   return {
     runtimes: () => [...buildpacks.keys()],
 
@@ -40,16 +63,38 @@ export function createBuilder(options: BuilderOptions): Builder {
       if (!pack) {
         throw new LambdaError('LAMBDA_ERR_RUNTIME_UNSUPPORTED', { runtime: input.runtime, available: [...buildpacks.keys()].join(', ') });
       }
-      const base = await ensureBaseImage(runtime, pack, options.baseImages[pack.runtime] ?? 'local', workDir, onLine);
+      const log = buildLog(onLine);
+      const base = await ensureBaseImage(runtime, pack, options.baseImages[pack.runtime] ?? 'local', workDir, log.detail);
       const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
       try {
-        fs.mkdirSync(path.join(dir, 'code'));
-        await input.exportTo(path.join(dir, 'code'));
-        const { network } = prepareContext(pack, base, dir);
-        await runtime.buildImage({ tag: input.tag, contextDir: dir, network }, onLine);
+        const code = path.join(dir, 'code');
+        fs.mkdirSync(code);
+        await input.exportTo(code);
+        let dependencies: string | undefined;
+        const install = pack.install;
+        if (needsInstall(install, code)) {
+          const withInstall = { ...pack, install };
+          const registry = await registryOf(withInstall);
+          const sandbox = options.sandbox;
+          ({ archive: dependencies } = await installDependencies({ sandbox, pack: withInstall, baseImage: base, registry, codeDir: code, workDir, cacheDir, fn: input.fn }, log));
+        }
+        prepareContext(pack, base, dir, dependencies);
+        await buildImage(runtime, input.tag, dir, log);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
     },
   };
+}
+
+/** The engine build: one line per step; on failure its whole output as warnings, and an error with clean text. */
+async function buildImage(runtime: Runtime, tag: string, contextDir: string, log: BuildLog): Promise<void> {
+  try {
+    await runtime.buildImage({ tag, contextDir }, log.detail);
+  } catch (error) {
+    if (!(error instanceof LambdaError) || error.code !== 'LAMBDA_ERR_BUILD_FAILED') throw error;
+    const logs = error.details.logs;
+    if (Array.isArray(logs)) for (const line of logs) log.warn(String(line));
+    throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: cleanLine(String(error.details.detail ?? error.message)) });
+  }
 }

@@ -1,6 +1,26 @@
 // Loads buildpacks/<runtime>/buildpack.json: adding a runtime adds a folder, not code.
 import fs from 'node:fs';
 import path from 'node:path';
+import type { RegistrySpec } from './registry-settings.js';
+
+/** The dependency step of a buildpack: when it applies, what it reads, the script that runs it, what it produces. */
+export interface InstallStep {
+  /** Install when this file exists in the repository ... */
+  ifFile: string;
+  /** ... unless this one exists too (dependencies committed) ... */
+  unlessFile?: string;
+  /** ... and `ifFile` (JSON) has a non-empty object under this key. */
+  ifJsonKey?: string;
+  /** The only repository files the install sees (manifest and lock files). */
+  inputs: string[];
+  /** The buildpack's script run in the install container (see server/build/install.ts for its contract). */
+  script: string;
+  /** The folder the script sends back, e.g. node_modules. */
+  output: string;
+  /** Dockerfile lines that add the installed folder; `{{ARCHIVE}}` is its tar in the build context. */
+  dockerfile: string;
+  registry: RegistrySpec;
+}
 
 export interface Buildpack {
   runtime: string;
@@ -9,7 +29,7 @@ export interface Buildpack {
   files: string[];
   template: string;
   base: { official: string; local: { commands: string[] } };
-  install?: { ifFile: string; unlessFile?: string; ifJsonKey?: string; dockerfile: string };
+  install?: InstallStep;
 }
 
 export function loadBuildpacks(root: string): Map<string, Buildpack> {

@@ -52,8 +52,8 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
   if (known && (await deps.runtime.imageExists(image))) {
     progress({ type: 'detail', text: 'Image already built for this commit, reusing it' });
   } else {
-    await deps.builder.build({ fn: name, sha, runtime: manifest.runtime, tag: image, exportTo: (dir) => source.exportTo(dir) }, (line) =>
-      progress({ type: 'detail', text: line }),
+    await deps.builder.build({ fn: name, sha, runtime: manifest.runtime, tag: image, exportTo: (dir) => source.exportTo(dir) }, (line, level) =>
+      progress({ type: level ?? 'detail', text: line }),
     );
   }
 

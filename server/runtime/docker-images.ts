@@ -38,14 +38,52 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
           t: request.tag,
           rm: true,
           forcerm: true,
-          networkmode: request.network ? 'host' : 'none',
+          // Dependencies are installed before the build (server/build/install.ts): no build ever gets a network.
+          networkmode: 'none',
           labels: { 'lambda.managed': 'true' },
         });
       } catch (error) {
         throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
       }
-      await follow(docker, stream, onLine);
+      const steps = stepSummary(onLine);
+      const transcript: string[] = [];
+      try {
+        await follow(docker, stream, (line) => {
+          if (transcript.length < 2000) transcript.push(line);
+          steps.line(line);
+        });
+      } catch (error) {
+        if (!(error instanceof LambdaError)) throw error;
+        steps.end();
+        const detail = String(error.details.detail ?? '');
+        throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail }, { detail, logs: [...transcript, detail] });
+      }
+      steps.end();
     },
+  };
+}
+
+/**
+ * Turns the classic builder's chatter (`Step 4/8 : …`, ` ---> Using cache`, ` ---> 3f2a…`, `Removing intermediate
+ * container …`) into one line per step, e.g. `[4/8] COPY code/ /var/task/ (cached)`, told once the step is over.
+ */
+export function stepSummary(onLine: (line: string) => void): { line(text: string): void; end(): void } {
+  let current: { step: string; text: string; cached: boolean } | undefined;
+  const flush = () => {
+    if (current) onLine(`[${current.step}] ${current.text}${current.cached ? ' (cached)' : ''}`);
+    current = undefined;
+  };
+  return {
+    line(text) {
+      const step = /^Step (\d+\/\d+) : (.*)$/.exec(text);
+      if (step) {
+        flush();
+        current = { step: step[1], text: step[2], cached: false };
+      } else if (current && /^ ---> Using cache$/.test(text)) {
+        current.cached = true;
+      }
+    },
+    end: flush,
   };
 }
 
@@ -60,7 +98,7 @@ async function follow(docker: Docker, stream: NodeJS.ReadableStream, onLine: (li
       stream,
       (error: Error | null, messages: BuildMessage[]) => {
         const failed = error?.message ?? messages.find((m) => m.error)?.error;
-        if (failed) reject(new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: failed.trim() }));
+        if (failed) reject(new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: failed.trim() }, { detail: failed.trim() }));
         else resolve();
       },
       (message: BuildMessage) => {

@@ -34,10 +34,42 @@ export interface ManagedContainer {
 export interface BuildRequest {
   /** Image tag to produce, e.g. lambda/greet:3f2c1a9b7e01. */
   tag: string;
-  /** A directory holding the Dockerfile and everything it copies. */
+  /** A directory holding the Dockerfile and everything it copies. Builds never get a network (issue 7). */
   contextDir: string;
-  /** Builds that install dependencies need the network; instances never get it. */
-  network: boolean;
+}
+
+/**
+ * One throwaway run of an untrusted job (a dependency install) in a hardened container: no network, uid 10001,
+ * every capability dropped, no-new-privileges, read-only root, pids/memory/CPU limits.
+ */
+export interface SandboxRun {
+  image: string;
+  command: string[];
+  /** The whole environment of the command; nothing is inherited from the host. */
+  env: Record<string, string>;
+  workingDir: string;
+  /** A host directory the platform wrote, mounted read-only at `inputMount`: the only host path the container sees. */
+  inputDir: string;
+  inputMount: string;
+  /** The only writable paths: size-bounded tmpfs mounts (container path → bytes), gone when the run ends. */
+  scratch: Record<string, number>;
+  /** Memory for the processes; the tmpfs sizes are added to the container's limit since their pages count there too. */
+  memoryBytes: number;
+  timeoutMs: number;
+  /** Extra labels, e.g. what the run is for. */
+  labels: Record<string, string>;
+}
+
+export interface SandboxResult {
+  exitCode: number;
+  /** True when the run was killed for taking longer than `timeoutMs`. */
+  timedOut: boolean;
+}
+
+/** Runs untrusted jobs in throwaway containers. Throws LAMBDA_ERR_ENGINE_UNAVAILABLE when the engine fails. */
+export interface Sandbox {
+  /** Runs one job to its end, calling `onLine` with each line of its output (raw: callers clean it), and removes its container. */
+  run(request: SandboxRun, onLine: (line: string) => void): Promise<SandboxResult>;
 }
 
 export interface Runtime {
@@ -45,7 +77,10 @@ export interface Runtime {
   imageExists(tag: string): Promise<boolean>;
   /** Creates an image from a root filesystem tarball (local base images). */
   importImage(rootfs: Readable, tag: string): Promise<void>;
-  /** Builds an image, calling `onLine` with each line of build output. Throws LAMBDA_ERR_BUILD_FAILED. */
+  /**
+   * Builds an image with no network, calling `onLine` with one short line per build step (raw: callers clean it).
+   * Throws LAMBDA_ERR_BUILD_FAILED whose `details.logs` holds the whole build output.
+   */
   buildImage(request: BuildRequest, onLine: (line: string) => void): Promise<void>;
   /** Starts a hardened container and resolves once it answers its health check. Throws LAMBDA_ERR_HEALTHCHECK_FAILED. */
   start(spec: InstanceSpec): Promise<Instance>;

@@ -1,0 +1,99 @@
+// The Unix socket an install container talks to: CONNECT tunnels to the registry (registry-proxy.ts) and one
+// PUT /output carrying the installed files as a tar, written to a file the server chose, size-bounded.
+import fs from 'node:fs';
+import http from 'node:http';
+import type net from 'node:net';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { openTunnel, TunnelRefused, type EgressRules } from './registry-proxy.js';
+
+export interface InstallSocketOptions {
+  egress: EgressRules;
+  /** Where the one accepted output goes. */
+  outputFile: string;
+  maxOutputBytes: number;
+  /** Told about each refused tunnel, so the build output says why an install could not reach something. */
+  onRefused(message: string): void;
+}
+
+export interface InstallSocket {
+  /** Bytes of the received output, once a PUT /output completed. */
+  received(): number | undefined;
+  close(): Promise<void>;
+}
+
+export async function serveInstallSocket(socketPath: string, options: InstallSocketOptions): Promise<InstallSocket> {
+  const open = new Set<net.Socket>();
+  let received: number | undefined;
+  let receiving = false;
+
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'PUT' || req.url !== '/output' || receiving) {
+      req.resume();
+      res.writeHead(req.url === '/output' ? 409 : 405).end();
+      return;
+    }
+    receiving = true;
+    let bytes = 0;
+    const limit = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        bytes += chunk.length;
+        done(bytes > options.maxOutputBytes ? new Error(`the installed files are over ${options.maxOutputBytes} bytes`) : null, chunk);
+      },
+    });
+    pipeline(req, limit, fs.createWriteStream(options.outputFile, { flags: 'wx', mode: 0o600 })).then(
+      () => {
+        received = bytes;
+        res.writeHead(204).end();
+      },
+      (error: Error) => {
+        fs.rmSync(options.outputFile, { force: true });
+        options.onRefused(error.message);
+        res.writeHead(413).end();
+      },
+    );
+  });
+
+  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    open.add(client);
+    client.on('close', () => open.delete(client));
+    client.on('error', () => client.destroy());
+    openTunnel(req.url ?? '', options.egress).then(
+      (remote) => {
+        open.add(remote);
+        remote.on('close', () => open.delete(remote));
+        remote.on('error', () => client.destroy());
+        client.on('close', () => remote.destroy());
+        remote.on('close', () => client.destroy());
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        if (head.length > 0) remote.write(head);
+        client.pipe(remote);
+        remote.pipe(client);
+      },
+      (error: unknown) => {
+        const status = error instanceof TunnelRefused ? error.status : 502;
+        const message = error instanceof Error ? error.message : String(error);
+        options.onRefused(message);
+        client.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Bad Gateway'}\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\n${message}\n`);
+      },
+    );
+  });
+
+  fs.rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  // The container's user (uid 10001) connects; the directory around it is what keeps other host users out.
+  fs.chmodSync(socketPath, 0o666);
+
+  return {
+    received: () => received,
+    async close() {
+      for (const socket of open) socket.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      fs.rmSync(socketPath, { force: true });
+    },
+  };
+}
