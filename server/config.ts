@@ -3,6 +3,25 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { duration, memory } from './core/manifest.js';
+
+/** Bounds that keep one client, push or function from exhausting the server (README: Security model). */
+export interface Limits {
+  /** Bytes all request bodies being received may hold together (LAMBDA_BODY_BUDGET). */
+  bodyBudgetBytes: number;
+  /** A request body (or upload) that sends nothing for this long gets 408 (LAMBDA_BODY_IDLE_TIMEOUT). */
+  bodyIdleMs: number;
+  /** Time to receive a request's headers (LAMBDA_HEADERS_TIMEOUT). */
+  headersTimeoutMs: number;
+  /** Time to receive a whole request, body included: git pushes and uploads too (LAMBDA_REQUEST_TIMEOUT). */
+  requestTimeoutMs: number;
+  /** Compressed size of a `lambda deploy` upload and of a git push's pack (LAMBDA_MAX_UPLOAD). */
+  maxUploadBytes: number;
+  /** Size of a version's files once unpacked (LAMBDA_MAX_CODE_SIZE). */
+  maxCodeBytes: number;
+  /** The most memory a manifest may ask for (LAMBDA_MAX_MEMORY). */
+  maxMemoryBytes: number;
+}
 
 export interface Config {
   port: number;
@@ -11,6 +30,9 @@ export interface Config {
   domain: string;
   dataDir: string;
   baseImages: Record<string, string>;
+  /** AWS_REGION (and AWS_DEFAULT_REGION) inside every function. */
+  awsRegion: string;
+  limits: Limits;
   /** Seeds the admin key instead of generating one. */
   apiKey?: string;
   /** Where the project's own files are (buildpacks/, hooks/). */
@@ -40,6 +62,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = path.joi
     domain: (env.LAMBDA_DOMAIN ?? defaults.domain ?? 'localhost').toLowerCase(),
     dataDir: path.resolve(env.LAMBDA_DATA_DIR ?? defaults.dataDir ?? './data'),
     baseImages,
+    limits: readLimits(env, (defaults as { limits?: Record<string, unknown> }).limits ?? {}),
+    awsRegion: env.LAMBDA_AWS_REGION || defaults.awsRegion || 'us-east-1',
     apiKey: env.LAMBDA_API_KEY || undefined,
     projectRoot: PROJECT_ROOT,
   };
@@ -50,4 +74,28 @@ function port(value: string | undefined, fallback: number, name: string): number
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 65535) throw new Error(`${name} must be a port number, got "${value}"`);
   return parsed;
+}
+
+const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' }> = {
+  bodyBudgetBytes: { env: 'LAMBDA_BODY_BUDGET', kind: 'size' },
+  bodyIdleMs: { env: 'LAMBDA_BODY_IDLE_TIMEOUT', kind: 'duration' },
+  headersTimeoutMs: { env: 'LAMBDA_HEADERS_TIMEOUT', kind: 'duration' },
+  requestTimeoutMs: { env: 'LAMBDA_REQUEST_TIMEOUT', kind: 'duration' },
+  maxUploadBytes: { env: 'LAMBDA_MAX_UPLOAD', kind: 'size' },
+  maxCodeBytes: { env: 'LAMBDA_MAX_CODE_SIZE', kind: 'size' },
+  maxMemoryBytes: { env: 'LAMBDA_MAX_MEMORY', kind: 'size' },
+};
+
+/** Each limit from its variable, else config/default.yaml's `limits:`; sizes like "64Mi", durations like "10s". */
+function readLimits(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): Limits {
+  const limits = {} as Limits;
+  for (const [key, { env: name, kind }] of Object.entries(LIMITS) as [keyof Limits, (typeof LIMITS)[keyof Limits]][]) {
+    const raw = env[name] || defaults[key];
+    const value = kind === 'size' ? memory(raw) : duration(raw);
+    if (value === undefined || value <= 0) {
+      throw new Error(`${name} (limits.${key}) must be a ${kind === 'size' ? 'size such as "64Mi"' : 'duration such as "10s"'}, got ${JSON.stringify(raw)}`);
+    }
+    limits[key] = value;
+  }
+  return limits;
 }

@@ -10,6 +10,7 @@ export type ErrorKind =
   | 'too_large'
   | 'too_many'
   | 'timeout'
+  | 'too_slow'
   | 'upstream'
   | 'unavailable'
   | 'internal';
@@ -47,6 +48,15 @@ export const ERRORS = {
     message: 'function "{name}" is already being deployed; try again when that deploy ends',
   },
   LAMBDA_ERR_BODY_TOO_LARGE: { kind: 'too_large', message: 'the request body is over the {limit} limit' },
+  LAMBDA_ERR_CODE_TOO_LARGE: {
+    kind: 'too_large',
+    message: "the function's files take more than {limit} unpacked (LAMBDA_MAX_CODE_SIZE)",
+  },
+  LAMBDA_ERR_BODY_TIMEOUT: { kind: 'too_slow', message: 'the request body stalled: no data for {idle}' },
+  LAMBDA_ERR_SERVER_BUSY: {
+    kind: 'unavailable',
+    message: 'the server is receiving too many request bodies at once ({budget} in flight); try again shortly',
+  },
   LAMBDA_ERR_FUNCTION_ERROR: { kind: 'upstream', message: 'the function failed: {errorType}: {errorMessage}' },
   LAMBDA_ERR_FUNCTION_CRASHED: {
     kind: 'upstream',
@@ -62,6 +72,11 @@ export const ERRORS = {
   },
   LAMBDA_ERR_ENGINE_UNAVAILABLE: { kind: 'unavailable', message: 'the container engine failed: {detail}' },
   LAMBDA_ERR_INTERNAL: { kind: 'internal', message: 'internal error: {detail}' },
+  LAMBDA_ERR_TOKEN_NOT_FOUND: { kind: 'not_found', message: 'API token "{id}" does not exist' },
+  LAMBDA_ERR_LAST_TOKEN: {
+    kind: 'conflict',
+    message: 'API token "{id}" is the only one left; create another with `lambda tokens create` before revoking it',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -82,7 +97,16 @@ export class LambdaError extends Error {
 }
 
 function render(template: string, params: Record<string, string | number>): string {
-  return template.replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`));
+  return template.replace(/\{(\w+)\}/g, (_, key: string) => escapeControl(String(params[key] ?? `{${key}}`)));
+}
+
+/**
+ * Control characters shown as escapes (`\x1b`, `\n`): text that echoes user input (a manifest key, a ref, a
+ * function's output) must not be able to move a terminal's cursor or forge a line of its own.
+ */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
 }
 
 /** Any thrown value as a LambdaError, so transports deal with one shape. */

@@ -13,7 +13,7 @@ import { createPool } from './runtime/pool.js';
 import { createDispatch } from './runtime/dispatch.js';
 import { loadBuildpacks } from './build/buildpacks.js';
 import { createBuilder } from './build/builder.js';
-import { bootstrapAdminKey, verifyKey } from './core/keys.js';
+import { bootstrapAdminKey, createKeyVerifier } from './core/keys.js';
 import { restore } from './core/restore.js';
 import type { Deps } from './core/deps.js';
 import { createRepos } from './git/repos.js';
@@ -22,6 +22,8 @@ import { startControlServer } from './git/control.js';
 import { createApi } from './api/router.js';
 import { createForwarder } from './gateway/forward.js';
 import { createHttpServer } from './http/server.js';
+import { createBodyReader } from './http/body.js';
+import { prepareDataDir } from './data-dir.js';
 
 export interface RunningServer {
   url: string;
@@ -32,7 +34,7 @@ export interface RunningServer {
 }
 
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
-  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  prepareDataDir(config.dataDir);
   const store = openStore(path.join(config.dataDir, 'lambda.db'));
   const { generated } = bootstrapAdminKey(store, config.apiKey);
 
@@ -41,8 +43,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
   await docker.ping().catch((error: Error) => {
     throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
   });
-  const runtime = createDockerRuntime({ docker, clients, instancesDir: path.join(config.dataDir, 'instances'), serverId: serverId(config.dataDir) });
+  const runtime = createDockerRuntime({ docker, clients, instancesDir: path.join(config.dataDir, 'instances'), serverId: serverId(config.dataDir), region: config.awsRegion });
   const pool = createPool(runtime, clients, (line) => log(` !     ${line}`));
+  const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
   const builder = createBuilder({
     runtime,
     sandbox: createDockerSandbox({ docker, serverId: serverId(config.dataDir) }),
@@ -56,15 +59,19 @@ export async function startServer(config: Config, log: (line: string) => void = 
     store,
     runtime,
     pool,
-    dispatch: createDispatch(pool, clients),
+    dispatch: createDispatch(pool, clients, (line) => log(` !     ${line}`)),
     builder,
     functionUrl: (name) => `http://${name}.${config.domain}${portSuffix()}`,
+    limits: { maxMemoryBytes: config.limits.maxMemoryBytes, maxCodeBytes: config.limits.maxCodeBytes },
+    log: (line) => log(line),
   };
-  const checkKey = (key: string | undefined) => verifyKey(store, key);
+  const checkKey = createKeyVerifier(store);
 
   const controlSocket = path.join(config.dataDir, 'control.sock');
-  const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket);
-  repos.refreshHooks();
+  const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
+    maxPackBytes: config.limits.maxUploadBytes,
+  });
+  await repos.refreshHooks();
   const control = await startControlServer(controlSocket, deps, repos);
 
   const report = await restore(deps);
@@ -74,9 +81,18 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const server = createHttpServer({
     domain: config.domain,
-    forward: createForwarder(deps.dispatch, (name) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined),
-    api: createApi({ deps, repos, verifyKey: checkKey, workDir: path.join(config.dataDir, 'builds') }),
-    git: createGitHttp(repos, checkKey),
+    forward: createForwarder(deps.dispatch, (name) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined, readBody),
+    api: createApi({
+      deps,
+      repos,
+      verifyKey: checkKey,
+      workDir: path.join(config.dataDir, 'builds'),
+      readBody,
+      limits: { upload: { maxBytes: config.limits.maxUploadBytes, maxExpandedBytes: config.limits.maxCodeBytes, idleMs: config.limits.bodyIdleMs } },
+    }),
+    git: createGitHttp(repos, checkKey, (name) => store.functions.get(name) !== undefined),
+    headersTimeoutMs: config.limits.headersTimeoutMs,
+    requestTimeoutMs: config.limits.requestTimeoutMs,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -111,8 +127,10 @@ function closeServer(server: http.Server): Promise<void> {
 
 async function main(): Promise<void> {
   const config = loadConfig();
-  const server = await startServer(config);
-  console.log(`-----> Lambda listening on ${server.url} (port ${server.port}, data in ${config.dataDir})`);
+  // One line per event, with the time, for the operator's terminal (journald shows the same under systemd).
+  const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+  const server = await startServer(config, log);
+  log(`-----> Lambda listening on ${server.url} (port ${server.port}, data in ${config.dataDir})`);
   if (server.generatedKey) {
     console.log('-----> Admin API key (shown once, only its hash is stored):');
     console.log(`       ${server.generatedKey}`);
@@ -121,7 +139,7 @@ async function main(): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`-----> ${signal}: stopping instances and closing`);
+    log(`-----> ${signal}: stopping instances and closing`);
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -1,5 +1,5 @@
 // Renders progress events and errors as Dokku-style text for the text transports (git hook, later SSH).
-import type { LambdaError } from './errors.js';
+import { escapeControl, type LambdaError } from './errors.js';
 import type { ProgressEvent } from './core/progress.js';
 
 export interface TextLine {
@@ -10,11 +10,11 @@ export interface TextLine {
 export function progressLine(event: ProgressEvent): TextLine {
   switch (event.type) {
     case 'step':
-      return { stream: 'out', text: `-----> ${event.text}` };
+      return { stream: 'out', text: `-----> ${escapeControl(event.text)}` };
     case 'detail':
-      return { stream: 'out', text: `       ${event.text}` };
+      return { stream: 'out', text: `       ${escapeControl(event.text)}` };
     case 'warn':
-      return { stream: 'err', text: ` !     ${event.text}` };
+      return { stream: 'err', text: ` !     ${escapeControl(event.text)}` };
   }
 }
 
@@ -24,6 +24,6 @@ export function errorLines(error: LambdaError): TextLine[] {
   const parts = Array.isArray(problems) && problems.length > 0 ? problems.map((p) => `lambda.yaml ${String(p)}`) : [error.message];
   return parts.map((part, index) => ({
     stream: 'err',
-    text: ` !     ${part}${index === parts.length - 1 ? ` (${error.code})` : ''}`,
+    text: ` !     ${escapeControl(part)}${index === parts.length - 1 ? ` (${error.code})` : ''}`,
   }));
 }

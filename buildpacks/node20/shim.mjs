@@ -1,6 +1,7 @@
 // Runtime shim for node20 functions: loads the handler, serves HTTP on a Unix socket, speaks the AWS Lambda contract.
 // Runs inside the container as PID 1 with plain Node and no dependencies.
 import http from 'node:http';
+import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -8,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 
 const taskRoot = process.env.LAMBDA_TASK_ROOT || '/var/task';
 const socketDir = process.env.LAMBDA_SOCKET_DIR || '/run/lambda';
+const hostSocket = path.join(socketDir, 'host.sock');
 const handlerSpec = process.env.LAMBDA_HANDLER || 'index.handler';
 const functionName = process.env.LAMBDA_FUNCTION_NAME || 'function';
 const functionVersion = process.env.LAMBDA_FUNCTION_VERSION || '$LATEST';
@@ -169,14 +171,20 @@ function sendResult(res, result) {
   res.end(JSON.stringify(result ?? null));
 }
 
-function sendError(res, error, direct) {
+function sendError(res, error, direct, requestId) {
   const errorType = (error && (error.name || error.constructor?.name)) || 'Error';
   const errorMessage = error instanceof Error ? error.message : String(error);
-  console.error(`ERROR\tInvoke Error\t${JSON.stringify({ errorType, errorMessage, stack: error?.stack?.split('\n') })}`);
+  console.error(`ERROR\tInvoke Error\t${JSON.stringify({ errorType, errorMessage, requestId, stack: error?.stack?.split('\n') })}`);
   const headers = { 'content-type': 'application/json' };
-  if (direct) headers[ERROR_HEADER] = 'Unhandled';
+  if (direct) {
+    headers[ERROR_HEADER] = 'Unhandled';
+    res.writeHead(502, headers);
+    res.end(JSON.stringify({ errorType, errorMessage }));
+    return;
+  }
+  // As API Gateway does: anonymous callers learn that it failed, not why; the log has the error and its stack.
   res.writeHead(502, headers);
-  res.end(JSON.stringify({ errorType, errorMessage }));
+  res.end(JSON.stringify({ message: 'Internal Server Error', requestId }));
 }
 
 async function serve(handler) {
@@ -197,30 +205,60 @@ async function serve(handler) {
       try {
         event = direct ? JSON.parse(body.length ? body.toString('utf8') : 'null') : httpEvent(req, body, requestId);
       } catch (error) {
-        sendError(res, error, direct);
+        sendError(res, error, direct, requestId);
         return;
       }
       Promise.resolve()
         .then(() => handler(event, makeContext(requestId)))
         .then((result) => (direct ? sendDirect(res, result) : sendResult(res, result)))
-        .catch((error) => sendError(res, error, direct));
+        .catch((error) => sendError(res, error, direct, requestId));
     });
   });
+  // The host is the only client and sets its own timeouts; a connection may wait idle until the host needs it.
   server.keepAliveTimeout = 60_000;
-  const finalPath = path.join(socketDir, 'http.sock');
-  const tmpPath = `${finalPath}.tmp`;
-  fs.rmSync(tmpPath, { force: true });
-  fs.rmSync(finalPath, { force: true });
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(tmpPath, resolve);
-  });
-  fs.chmodSync(tmpPath, 0o666);
-  // The host waits for this name: it appears only once the socket accepts connections.
-  fs.renameSync(tmpPath, finalPath);
+  server.headersTimeout = 0;
+  server.requestTimeout = 0;
+  dialHost(server);
   const stop = () => server.close(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+// The host listens on a socket in a folder this container can only read, and this shim dials in: the host
+// never connects to a path the function controls. A few idle connections wait for the host at all times; each
+// one the host starts using is replaced by a new dial.
+const SPARE_CONNECTIONS = 4;
+
+function dialHost(server) {
+  const used = new WeakSet();
+  let spare = 0;
+  let retryMs = 10;
+  const topUp = () => {
+    while (spare < SPARE_CONNECTIONS) dial();
+  };
+  const dial = () => {
+    spare += 1;
+    const socket = net.connect(hostSocket);
+    socket.once('connect', () => {
+      retryMs = 10;
+      server.emit('connection', socket);
+    });
+    socket.once('close', () => {
+      if (used.has(socket)) return;
+      // An idle connection ended: the host restarted or went away. Dial again, backing off while nobody listens.
+      spare -= 1;
+      setTimeout(topUp, retryMs);
+      retryMs = Math.min(retryMs * 2, 1000);
+    });
+    socket.on('error', () => {});
+  };
+  server.on('request', (req) => {
+    if (used.has(req.socket)) return;
+    used.add(req.socket);
+    spare -= 1;
+    topUp();
+  });
+  topUp();
 }
 
 function sendDirect(res, result) {

@@ -1,35 +1,24 @@
 // REST adapter for POST /api/v1/functions/:name/deploy: a gzipped tar of a directory becomes a commit, then a deploy.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { extract } from 'tar';
-import { asLambdaError, LambdaError } from '../errors.js';
+import { asLambdaError } from '../errors.js';
 import { deploy } from '../core/deploy.js';
 import { assertFunctionName } from '../core/names.js';
 import type { ProgressEvent } from '../core/progress.js';
 import { commitSource } from '../git/source.js';
-import { readBody } from '../http/body.js';
 import { errorBody, sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
-
-const MAX_UPLOAD_BYTES = 100 * 1024 * 1024;
+import { receiveArchive } from './upload.js';
 
 export const deployRoute: ApiRoute = {
   method: 'POST',
   pattern: new RegExp(`^/api/v1/functions/${NAME}/deploy$`),
   async handle({ req, res, params, context }) {
     const name = assertFunctionName(safeDecode(params.name));
-    const upload = await readBody(req, MAX_UPLOAD_BYTES);
     const workTree = fs.mkdtempSync(path.join(context.workDir, `upload-${name}-`));
     try {
-      try {
-        // tar's extract strips absolute paths and refuses entries that climb out with "..".
-        await pipeline(Readable.from(upload), extract({ cwd: workTree, strict: true }));
-      } catch (error) {
-        throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the upload is not a tar.gz archive: ${(error as Error).message}` });
-      }
+      await receiveArchive(req, workTree, context.limits.upload);
       const gitDir = await context.repos.ensure(name);
       const parent = await context.repos.head(name);
       const sha = await context.repos.commitDirectory(name, workTree, 'lambda deploy');
@@ -39,11 +28,12 @@ export const deployRoute: ApiRoute = {
         if (streaming) res.write(`${JSON.stringify(event)}\n`);
       };
       try {
-        const deployment = await deploy(context.deps, { name, source: commitSource(gitDir, sha) }, emit);
+        const deployment = await deploy(context.deps, { name, source: commitSource(gitDir, sha, context.deps.limits.maxCodeBytes) }, emit);
         await context.repos.updateMain(name, sha, parent);
         if (streaming) res.end(`${JSON.stringify({ type: 'result', ok: true, deployment })}\n`);
         else sendJson(res, 201, deployment);
       } catch (error) {
+        if (!context.deps.store.functions.get(name)) await context.repos.removeIfEmpty(name);
         if (!streaming) throw error;
         // Headers are sent once streaming starts, so the outcome travels in the last line, as Docker's build API does.
         res.end(`${JSON.stringify({ type: 'result', ok: false, error: errorBody(asLambdaError(error)).body.error })}\n`);

@@ -1,6 +1,5 @@
 // REST adapter for POST /api/v1/functions/:name/invoke: the body is the event, the answer the handler's result.
 import { invoke } from '../core/invoke.js';
-import { readBody } from '../http/body.js';
 import { MAX_BODY_BYTES } from '../gateway/forward.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
@@ -9,7 +8,7 @@ export const invokeRoute: ApiRoute = {
   method: 'POST',
   pattern: new RegExp(`^/api/v1/functions/${NAME}/invoke$`),
   async handle({ req, res, params, context }) {
-    const payload = (await readBody(req, MAX_BODY_BYTES)).toString('utf8');
+    const payload = (await context.readBody(req, MAX_BODY_BYTES)).toString('utf8');
     const result = await invoke(context.deps, { name: safeDecode(params.name), payload });
     res.writeHead(200, { 'content-type': 'application/json', 'x-lambda-request-id': result.requestId });
     res.end(result.payload);

@@ -2,13 +2,18 @@
 import type http from 'node:http';
 import type { Deps } from '../core/deps.js';
 import type { Repos } from '../git/repos.js';
+import type { ReadBody } from '../http/body.js';
+import type { UploadLimits } from './upload.js';
 
 export interface ApiContext {
   deps: Deps;
   repos: Repos;
-  verifyKey(key: string | undefined): boolean;
+  verifyKey(key: string | undefined): boolean | Promise<boolean>;
   /** Where uploaded directories are unpacked before they are committed. */
   workDir: string;
+  /** The server's one body reader (size, budget and idle bounds). */
+  readBody: ReadBody;
+  limits: { upload: UploadLimits };
 }
 
 export interface ApiCall {

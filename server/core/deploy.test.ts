@@ -21,6 +21,9 @@ class FakeRuntime implements Runtime {
   async imageExists(tag: string): Promise<boolean> {
     return this.images.has(tag);
   }
+  async removeImage(tag: string): Promise<void> {
+    this.images.delete(tag);
+  }
   async importImage(): Promise<void> {
     throw new Error('not used by deploy');
   }
@@ -100,6 +103,8 @@ test.beforeEach((t) => {
         },
       },
       functionUrl: (name) => `http://${name}.localhost:8080`,
+      limits: { maxMemoryBytes: 1024 * 1024 * 1024, maxCodeBytes: 100 * 1024 * 1024 },
+      log: () => {},
     },
   };
 });

@@ -1,7 +1,7 @@
 // The deploy verb: one commit → validated manifest → image → healthy instance → live, or nothing changes.
 import { LambdaError } from '../errors.js';
 import type { CommitSource, Deps } from './deps.js';
-import { MANIFEST_FILE, parseManifest } from './manifest.js';
+import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
 import { assertFunctionName } from './names.js';
 import type { Progress } from './progress.js';
 import { instanceSpec } from './spec.js';
@@ -27,8 +27,14 @@ export async function deploy(deps: Deps, input: { name: string; source: CommitSo
   const name = assertFunctionName(input.name);
   if (deploying.has(name)) throw new LambdaError('LAMBDA_ERR_DEPLOY_IN_PROGRESS', { name });
   deploying.add(name);
+  const short = input.source.sha.slice(0, 12);
   try {
-    return await deployLocked(deps, name, input.source, progress);
+    const deployment = await deployLocked(deps, name, input.source, progress);
+    deps.log(`-----> Deployed ${name} v${deployment.version} (${short}): live at ${deployment.url}`);
+    return deployment;
+  } catch (error) {
+    deps.log(` !     Deploy of ${name} (${short}) failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw error;
   } finally {
     deploying.delete(name);
   }
@@ -40,6 +46,10 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
   const text = await source.readFile(MANIFEST_FILE);
   if (text === undefined) throw new LambdaError('LAMBDA_ERR_MANIFEST_MISSING');
   const manifest = parseManifest(text);
+  if (manifest.memoryBytes > deps.limits.maxMemoryBytes) {
+    const problem = `memory: ${mebibytes(manifest.memoryBytes)} is above this server's maximum of ${mebibytes(deps.limits.maxMemoryBytes)} (LAMBDA_MAX_MEMORY)`;
+    throw new LambdaError('LAMBDA_ERR_MANIFEST_INVALID', { detail: problem }, { problems: [problem] });
+  }
   const handler = manifest.handler ? `, handler ${manifest.handler}` : '';
   progress({ type: 'step', phase: 'manifest', text: `Reading ${MANIFEST_FILE} (runtime ${manifest.runtime}${handler})` });
   if (!deps.builder.runtimes().includes(manifest.runtime)) {
@@ -49,15 +59,32 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
   const image = `lambda/${name}:${short}`;
   progress({ type: 'step', phase: 'build', text: `Building image ${image} ...`, image });
   const known = deps.store.versions.bySha(name, sha);
-  if (known && (await deps.runtime.imageExists(image))) {
+  const reused = known !== undefined && (await deps.runtime.imageExists(image));
+  if (reused) {
     progress({ type: 'detail', text: 'Image already built for this commit, reusing it' });
   } else {
     await deps.builder.build({ fn: name, sha, runtime: manifest.runtime, tag: image, exportTo: (dir) => source.exportTo(dir) }, (line, level) =>
       progress({ type: level ?? 'detail', text: line }),
     );
   }
+  try {
+    return await startAndPublish(deps, { name, sha, image, manifest, number: known?.number }, progress);
+  } catch (error) {
+    // An image no version will use is not left behind.
+    if (!known) await deps.runtime.removeImage(image).catch(() => {});
+    throw error;
+  }
+}
 
-  const number = known?.number ?? deps.store.versions.nextNumber(name);
+async function startAndPublish(
+  deps: Deps,
+  input: { name: string; sha: string; image: string; manifest: Manifest; number?: number },
+  progress: Progress,
+): Promise<Deployment> {
+  const { name, sha, image, manifest } = input;
+  const short = sha.slice(0, 12);
+
+  const number = input.number ?? deps.store.versions.nextNumber(name);
   const spec = instanceSpec({ fn: name, number, sha, image }, manifest);
   progress({ type: 'step', phase: 'start', text: `Starting ${name} v${number} (${short}) ...` });
   const started = Date.now();
@@ -80,4 +107,8 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
   const url = deps.functionUrl(name);
   progress({ type: 'step', phase: 'live', text: `Live at ${url}`, url });
   return { name, version: number, sha, image, url };
+}
+
+function mebibytes(bytes: number): string {
+  return bytes % (1024 * 1024 * 1024) === 0 ? `${bytes / 1024 / 1024 / 1024}Gi` : `${Math.round(bytes / 1024 / 1024)}Mi`;
 }

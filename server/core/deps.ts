@@ -20,4 +20,8 @@ export interface Deps {
   builder: Builder;
   /** The public URL a function answers at, e.g. http://greet.localhost:8080. */
   functionUrl(name: string): string;
+  /** Server-wide bounds a version must fit in. */
+  limits: { maxMemoryBytes: number; maxCodeBytes: number };
+  /** One line for the operator's terminal (journald under systemd), e.g. that a deploy went live. */
+  log(line: string): void;
 }

@@ -1,6 +1,6 @@
 // Parses and validates lambda.yaml; every problem names the key and its line.
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
-import { LambdaError } from '../errors.js';
+import { LambdaError, escapeControl } from '../errors.js';
 
 export const RUNTIMES = ['node20', 'python3', 'docker'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
@@ -37,7 +37,7 @@ class Problems {
   add(node: Node | null | undefined, key: string, message: string): void {
     const offset = node?.range?.[0];
     const where = offset === undefined ? '' : `line ${this.lines.linePos(offset).line}: `;
-    this.list.push(`${where}${key}: ${message}`);
+    this.list.push(`${where}${escapeControl(key)}: ${message}`);
   }
 }
 
@@ -124,6 +124,8 @@ const FIELDS: Record<string, FieldReader> = {
       if (!ENV_NAME.test(name)) p.add(pair.key, `env.${name}`, 'is not a valid variable name');
       else if (name.startsWith('LAMBDA_') || name.startsWith('AWS_')) p.add(pair.key, `env.${name}`, 'LAMBDA_* and AWS_* are reserved for the platform');
       else if (value === undefined || value === null || typeof value === 'object') p.add(pair.value, `env.${name}`, 'expected a string, number or boolean');
+      // The container engine cannot pass a NUL byte in a variable; refuse it here, with the key and line.
+      else if (String(value).includes('\0')) p.add(pair.value, `env.${name}`, 'must not contain a NUL byte');
       // Env values are text: keep "08080" or "1.10" as written, not as YAML's number reading of them.
       else env[name] = isScalar(pair.value) && typeof pair.value.source === 'string' ? pair.value.source : String(value);
     }

@@ -3,6 +3,9 @@ import type { InstanceSpec } from '../runtime/types.js';
 import type { VersionRecord } from '../store/types.js';
 import type { Manifest } from './manifest.js';
 
+/** What AWS Lambda names each runtime in AWS_EXECUTION_ENV. */
+const EXECUTION_ENV: Partial<Record<Manifest['runtime'], string>> = { node20: 'AWS_Lambda_nodejs20.x', python3: 'AWS_Lambda_python3.11' };
+
 export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha' | 'image'>, manifest: Manifest): InstanceSpec {
   return {
     fn: version.fn,
@@ -14,6 +17,7 @@ export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha
     memoryBytes: manifest.memoryBytes,
     concurrency: manifest.concurrency,
     env: manifest.env,
+    executionEnv: EXECUTION_ENV[manifest.runtime],
   };
 }
 

@@ -2,14 +2,31 @@
 import type http from 'node:http';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../core/names.js';
-import type { Dispatch } from '../runtime/dispatch.js';
+import { EventEmitter } from 'node:events';
+import type { ClientSide, Dispatch } from '../runtime/dispatch.js';
 import { INTERNAL_HEADER_PREFIX } from '../runtime/protocol.js';
-import { readBody } from '../http/body.js';
+import type { ReadBody } from '../http/body.js';
 import { sendError } from '../http/errors.js';
 
 /** AWS Lambda's synchronous payload limit. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
+// Hop-by-hop headers, plus `expect`: the body is read in full before the call, so the instance never has to agree to it
+// (Node's server already answered "100 Continue"), and the x-forwarded-* that the gateway sets itself.
+const NOT_FORWARDED = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'content-length',
+  'x-forwarded-host',
+  'x-forwarded-proto',
+  'x-forwarded-prefix',
+]);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
 export interface ForwardTarget {
@@ -20,11 +37,13 @@ export interface ForwardTarget {
 
 export type FunctionExists = (name: string) => boolean;
 
-export function createForwarder(dispatch: Dispatch, exists: FunctionExists, maxBody = MAX_BODY_BYTES) {
+export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES) {
   return async (req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void> => {
     try {
       const name = assertFunctionName(target.name);
       if (!exists(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
+      // `OPTIONS *` and absolute-form targets address a server, not a function's path.
+      if (!target.path.startsWith('/')) throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'the request target must be a path starting with "/"' });
       const body = await readBody(req, maxBody);
       await dispatch.stream(
         name,
@@ -38,17 +57,30 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, maxB
           res.writeHead(statusCode, headers);
           return res;
         },
+        clientSide(res),
       );
     } catch (error) {
-      sendError(res, error);
+      sendError(res, error, { public: true });
     }
   };
+}
+
+/** Tells the dispatcher when the client went away before its answer was written, so the instance is not blamed. */
+function clientSide(res: http.ServerResponse): ClientSide {
+  const gone = new EventEmitter();
+  let left = false;
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    left = true;
+    gone.emit('abort');
+  });
+  return { gone, isGone: () => left };
 }
 
 function forwardHeaders(req: http.IncomingMessage, prefix: string, length: number): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(key) || key === 'content-length' || key.startsWith(INTERNAL_HEADER_PREFIX)) continue;
+    if (value === undefined || NOT_FORWARDED.has(key) || key.startsWith(INTERNAL_HEADER_PREFIX)) continue;
     headers[key] = value;
   }
   const client = req.socket.remoteAddress ?? '127.0.0.1';

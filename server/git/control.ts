@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { LambdaError, asLambdaError } from '../errors.js';
+import { LambdaError, asLambdaError, escapeControl } from '../errors.js';
 import type { Deps } from '../core/deps.js';
 import { deploy } from '../core/deploy.js';
 import { errorLines, progressLine, type TextLine } from '../text-progress.js';
@@ -52,13 +52,13 @@ async function preReceive(input: PreReceive, deps: Deps, repos: Repos, send: (li
   }
   for (const update of input.updates) {
     if (!DEPLOY_REFS.has(update.ref)) {
-      send({ stream: 'out', text: `-----> Accepted ${update.ref} without deploying (only main deploys)` });
+      send({ stream: 'out', text: `-----> Accepted ${escapeControl(update.ref)} without deploying (only main or master deploys)` });
       continue;
     }
     if (ZERO.test(update.new)) {
-      throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `deleting ${update.ref} is not allowed; use lambda delete ${name}` });
+      throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `deleting ${update.ref} is not allowed: it holds the live version's code` });
     }
-    await deploy(deps, { name, source: commitSource(input.gitDir, update.new, input.env) }, (event) => send(progressLine(event)));
+    await deploy(deps, { name, source: commitSource(input.gitDir, update.new, deps.limits.maxCodeBytes, input.env) }, (event) => send(progressLine(event)));
   }
   return 0;
 }

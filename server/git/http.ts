@@ -12,14 +12,14 @@ export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerRespons
  * node-git-server only authenticates the info/refs request, not the POST that carries the pack, so
  * authentication happens here for every request before it is handed over.
  */
-export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined) => boolean): GitHttpHandler {
+export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined) => boolean | Promise<boolean>, isFunction: (name: string) => boolean): GitHttpHandler {
   const git = new Git(repos.root, { autoCreate: false });
   return async (req, res, path) => {
     const url = new URL(path, 'http://git');
     const match = /^\/git\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
     if (!match) throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: url.pathname });
     const name = assertFunctionName(safeDecode(match[1]));
-    if (!verifyKey(basicPassword(req.headers.authorization))) {
+    if (!(await verifyKey(basicPassword(req.headers.authorization)))) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="lambda"', 'content-type': 'text/plain' });
       res.end('a valid API key is required (use it as the password)\n');
       return;
@@ -30,6 +30,12 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined)
       await repos.ensure(name);
     }
     req.url = `/${name}.git${match[2]}${url.search}`;
+    if (pushing && match[2] === '/git-receive-pack' && !isFunction(name)) {
+      // A new function whose first push was rejected leaves no empty repository behind.
+      res.once('close', () => {
+        if (!isFunction(name)) repos.removeIfEmpty(name).catch(() => {});
+      });
+    }
     git.handle(req, res);
   };
 }

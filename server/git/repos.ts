@@ -14,24 +14,37 @@ export interface Repos {
   exists(name: string): boolean;
   /** Creates the bare repository with its hook when missing. */
   ensure(name: string): Promise<string>;
-  /** Re-installs the hook into every repository (after an upgrade or a moved control socket). */
-  refreshHooks(): void;
+  /** Re-installs the hook and settings into every repository (after an upgrade or a moved control socket). */
+  refreshHooks(): Promise<void>;
   /** Commits the contents of `workTree` on top of main without moving main; returns the new commit id. */
   commitDirectory(name: string, workTree: string, message: string): Promise<string>;
   /** Moves main to `sha` if it still points at `expected` (undefined = no main yet). */
   updateMain(name: string, sha: string, expected: string | undefined): Promise<void>;
   head(name: string): Promise<string | undefined>;
+  /** Removes the repository when it holds no branch at all (a new function whose first deploy failed). */
+  removeIfEmpty(name: string): Promise<boolean>;
 }
 
-export function createRepos(root: string, hookSource: string, controlSocket: string): Repos {
-  fs.mkdirSync(root, { recursive: true });
+export interface RepoLimits {
+  /** The largest pack a push may send (git's receive.maxInputSize). */
+  maxPackBytes: number;
+}
+
+export function createRepos(root: string, hookSource: string, controlSocket: string, limits: RepoLimits): Repos {
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  fs.chmodSync(root, 0o700);
   const hook = fs.readFileSync(hookSource, 'utf8').replace('__CONTROL_SOCKET__', controlSocket);
   const dir = (name: string) => path.join(root, `${assertFunctionName(name)}.git`);
   const installHook = (gitDir: string) => {
     const target = path.join(gitDir, 'hooks', 'pre-receive');
     fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.writeFileSync(target, hook, { mode: 0o755 });
-    fs.chmodSync(target, 0o755);
+    fs.writeFileSync(target, hook, { mode: 0o700 });
+    fs.chmodSync(target, 0o700);
+  };
+  // Pushed objects are checked (a malformed tree or blob is refused) and a push's size is bounded.
+  const configure = async (gitDir: string) => {
+    await run('git', ['config', '--file', path.join(gitDir, 'config'), 'receive.fsckObjects', 'true']);
+    await run('git', ['config', '--file', path.join(gitDir, 'config'), 'receive.maxInputSize', String(limits.maxPackBytes)]);
   };
   const git = (gitDir: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string) =>
     run('git', args, { env: { ...process.env, GIT_DIR: gitDir, ...env }, cwd, maxBuffer: 16 * 1024 * 1024 });
@@ -52,13 +65,16 @@ export function createRepos(root: string, hookSource: string, controlSocket: str
       const gitDir = dir(name);
       if (!fs.existsSync(path.join(gitDir, 'HEAD'))) {
         await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', gitDir]);
+        await configure(gitDir);
         installHook(gitDir);
       }
       return gitDir;
     },
-    refreshHooks() {
+    async refreshHooks() {
       for (const entry of fs.readdirSync(root)) {
-        if (entry.endsWith('.git') && fs.existsSync(path.join(root, entry, 'HEAD'))) installHook(path.join(root, entry));
+        if (!entry.endsWith('.git') || !fs.existsSync(path.join(root, entry, 'HEAD'))) continue;
+        installHook(path.join(root, entry));
+        await configure(path.join(root, entry));
       }
     },
     async commitDirectory(name, workTree, message) {
@@ -80,5 +96,13 @@ export function createRepos(root: string, hookSource: string, controlSocket: str
       await git(dir(name), ['update-ref', 'refs/heads/main', sha, expected ?? '0'.repeat(40)]);
     },
     head,
+    async removeIfEmpty(name) {
+      const gitDir = dir(name);
+      if (!fs.existsSync(path.join(gitDir, 'HEAD'))) return false;
+      const refs = (await git(gitDir, ['for-each-ref', '--count=1', 'refs/'])).stdout.trim();
+      if (refs !== '') return false;
+      fs.rmSync(gitDir, { recursive: true, force: true });
+      return true;
+    },
   };
 }

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
 import type { CommitSource } from '../core/deps.js';
+import { LambdaError } from '../errors.js';
 
 const run = promisify(execFile);
 const SHA = /^[0-9a-f]{40}$/;
@@ -14,7 +15,8 @@ export interface ObjectEnv {
   GIT_ALTERNATE_OBJECT_DIRECTORIES?: string;
 }
 
-export function commitSource(gitDir: string, sha: string, objectEnv: ObjectEnv = {}): CommitSource {
+/** `maxBytes` bounds the commit's files once unpacked (a pushed 200 MB blob, a tree of a million files). */
+export function commitSource(gitDir: string, sha: string, maxBytes: number, objectEnv: ObjectEnv = {}): CommitSource {
   if (!SHA.test(sha)) throw new Error(`not a commit id: ${sha}`);
   const env: NodeJS.ProcessEnv = { ...process.env, GIT_DIR: gitDir };
   for (const [key, value] of Object.entries(objectEnv)) if (value) env[key] = value;
@@ -34,7 +36,25 @@ export function commitSource(gitDir: string, sha: string, objectEnv: ObjectEnv =
       archive.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
       const exited = new Promise<number>((resolve) => archive.on('close', (code) => resolve(code ?? 1)));
       // tar's extract refuses absolute paths and ".." entries, so a hostile tree cannot escape `dir`.
-      await pipeline(archive.stdout, extract({ cwd: dir }));
+      let total = 0;
+      let tooLarge = false;
+      const unpack = extract({
+        cwd: dir,
+        filter: (_path, entry) => {
+          total += (entry as { size?: number }).size ?? 0;
+          if (total > maxBytes && !tooLarge) {
+            tooLarge = true;
+            archive.kill();
+          }
+          return !tooLarge;
+        },
+      });
+      await pipeline(archive.stdout, unpack).catch((error: unknown) => {
+        if (!tooLarge) throw error;
+      });
+      if (tooLarge) {
+        throw new LambdaError('LAMBDA_ERR_CODE_TOO_LARGE', { limit: `${Math.round(maxBytes / 1024 / 1024)} MB` });
+      }
       if ((await exited) !== 0) throw new Error(`git archive failed: ${stderr.trim()}`);
     },
   };

@@ -1,30 +1,85 @@
-// Reads a request body into memory up to a limit; over it, LAMBDA_ERR_BODY_TOO_LARGE before reading the rest.
+// Reads request bodies into memory within three bounds: a size limit per request, a budget for all bodies in
+// flight together, and an idle time after which a stalled upload is dropped and its memory released.
 import type http from 'node:http';
 import { LambdaError } from '../errors.js';
 
 const EMPTY = Buffer.alloc(0);
 
-export async function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  const tooLarge = () => new LambdaError('LAMBDA_ERR_BODY_TOO_LARGE', { limit: `${Math.round(limit / 1024 / 1024)} MB` });
-  if (declared > limit) {
-    req.resume();
-    throw tooLarge();
-  }
-  // Most function traffic is GET without a body: skip the stream machinery entirely.
-  if (!('content-length' in req.headers) && !('transfer-encoding' in req.headers)) {
-    req.resume();
-    return EMPTY;
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
+export interface BodyLimits {
+  /** Bytes all buffered bodies may hold together. */
+  budgetBytes: number;
+  /** A body that sends nothing for this long gets 408 and its connection is closed. */
+  idleMs: number;
+}
+
+export type ReadBody = (req: http.IncomingMessage, limit: number) => Promise<Buffer>;
+
+const megabytes = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
+
+/**
+ * Returns the one body reader of a server. Throws LAMBDA_ERR_BODY_TOO_LARGE (413), LAMBDA_ERR_BODY_TIMEOUT (408)
+ * and LAMBDA_ERR_SERVER_BUSY (503, when the budget is spent).
+ */
+export function createBodyReader(limits: BodyLimits): ReadBody & { inFlight(): number } {
+  let inFlight = 0;
+  const read = async (req: http.IncomingMessage, limit: number): Promise<Buffer> => {
+    const declared = Number(req.headers['content-length'] ?? 0);
+    const tooLarge = () => new LambdaError('LAMBDA_ERR_BODY_TOO_LARGE', { limit: megabytes(limit) });
+    if (declared > limit) {
       req.resume();
       throw tooLarge();
     }
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+    // Most function traffic is GET without a body: skip the stream machinery entirely.
+    if (!('content-length' in req.headers) && !('transfer-encoding' in req.headers)) {
+      req.resume();
+      return EMPTY;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      return await new Promise<Buffer>((resolve, reject) => {
+        let timer = setTimeout(stalled, limits.idleMs);
+        function stalled() {
+          fail(new LambdaError('LAMBDA_ERR_BODY_TIMEOUT', { idle: `${limits.idleMs} ms` }));
+        }
+        function fail(error: Error) {
+          clearTimeout(timer);
+          req.off('data', onData);
+          req.off('end', onEnd);
+          req.off('error', fail);
+          req.off('aborted', onAborted);
+          // Stop reading: the rest of a refused body is not worth the bandwidth, and the memory is released now.
+          req.pause();
+          reject(error);
+        }
+        function onData(chunk: Buffer) {
+          if (size + chunk.length > limit) return fail(tooLarge());
+          if (inFlight + chunk.length > limits.budgetBytes) {
+            return fail(new LambdaError('LAMBDA_ERR_SERVER_BUSY', { budget: megabytes(limits.budgetBytes) }));
+          }
+          size += chunk.length;
+          inFlight += chunk.length;
+          chunks.push(chunk);
+          clearTimeout(timer);
+          timer = setTimeout(stalled, limits.idleMs);
+        }
+        function onEnd() {
+          clearTimeout(timer);
+          resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+        }
+        function onAborted() {
+          fail(new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'the client closed the connection before sending its body' }));
+        }
+        req.on('data', onData);
+        req.once('end', onEnd);
+        req.once('error', fail);
+        req.once('aborted', onAborted);
+      });
+    } finally {
+      // Once read, the body belongs to the request being served; the budget guards bodies still arriving.
+      inFlight -= size;
+      chunks.length = 0;
+    }
+  };
+  return Object.assign(read, { inFlight: () => inFlight });
 }

@@ -11,27 +11,45 @@ export const STATUS: Record<ErrorKind, number> = {
   too_large: 413,
   too_many: 429,
   timeout: 504,
+  too_slow: 408,
   upstream: 502,
   unavailable: 503,
   internal: 500,
 };
 
-export function errorBody(error: unknown): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
+/** Kinds whose message may carry the server's own internals (engine errors, stack-less bugs). */
+const INTERNAL_KINDS = new Set<ErrorKind>(['internal', 'unavailable']);
+
+export interface ErrorAudience {
+  /** Anonymous function traffic: no details, and no internal error text. */
+  public?: boolean;
+}
+
+export function errorBody(error: unknown, audience: ErrorAudience = {}): { status: number; body: { error: { code: string; message: string; details?: unknown } } } {
   const lambdaError = asLambdaError(error);
-  const details = Object.keys(lambdaError.details).length > 0 ? lambdaError.details : undefined;
+  const details = !audience.public && Object.keys(lambdaError.details).length > 0 ? lambdaError.details : undefined;
+  const message = (audience.public && INTERNAL_KINDS.has(lambdaError.kind) && PUBLIC_MESSAGE[lambdaError.kind]) || lambdaError.message;
   return {
     status: STATUS[lambdaError.kind],
-    body: { error: { code: lambdaError.code, message: lambdaError.message, ...(details ? { details } : {}) } },
+    body: { error: { code: lambdaError.code, message, ...(details ? { details } : {}) } },
   };
 }
 
-export function sendError(res: http.ServerResponse, error: unknown): void {
-  const { status, body } = errorBody(error);
+const PUBLIC_MESSAGE: Partial<Record<ErrorKind, string>> = {
+  internal: 'internal error',
+  unavailable: 'the function is unavailable right now; try again shortly',
+};
+
+export function sendError(res: http.ServerResponse, error: unknown, audience: ErrorAudience = {}): void {
+  const { status, body } = errorBody(error, audience);
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const extra: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="lambda"' } : {};
+  if (status === 503 || status === 429) extra['retry-after'] = '1';
+  // A client that stalled its upload is not kept: answer and close its connection.
+  if (status === 408 || status === 413) extra.connection = 'close';
   sendJson(res, status, body, extra);
 }
 

@@ -10,6 +10,9 @@ export interface Surfaces {
   forward(req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void>;
   api(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
   git(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
+  /** Node answers 408 and closes the connection when the headers, or the whole request, take longer. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 export function createHttpServer(surfaces: Surfaces): http.Server {
@@ -26,12 +29,17 @@ export function createHttpServer(surfaces: Surfaces): http.Server {
         throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] });
     }
   };
-  const server = http.createServer((req, res) => {
+  const options: http.ServerOptions = {
+    headersTimeout: surfaces.headersTimeoutMs,
+    requestTimeout: surfaces.requestTimeoutMs,
+    // Node checks those timeouts on this interval; each second makes a stalled client's 408 timely.
+    connectionsCheckingInterval: 1000,
+  };
+  const server = http.createServer(options, (req, res) => {
     Promise.resolve()
       .then(() => dispatch(req, res))
       .catch((error: unknown) => sendError(res, error));
   });
   server.keepAliveTimeout = 65_000;
-  server.requestTimeout = 0;
   return server;
 }

@@ -1,4 +1,6 @@
-// Sends one request to a function's live instance with its timeout; a timeout or a dead instance recycles it.
+// Sends one request to a function's live instance with its timeout. Only a failure of the instance itself
+// (its handler's timeout, its process gone, its connection dropped) replaces it; a problem of one client or
+// one request (a hang-up, a slow reader, a request undici cannot send) ends that request only.
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -6,6 +8,7 @@ import type { Pool } from 'undici';
 import { LambdaError } from '../errors.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstancePool } from './pool.js';
+import type { Instance } from './types.js';
 
 export interface DispatchRequest {
   method: string;
@@ -23,54 +26,86 @@ export interface BufferedResponse {
 /** Called once the instance's status and headers arrive; returns where its body goes. */
 export type OpenResponse = (statusCode: number, headers: IncomingHttpHeaders) => Writable;
 
+/** The caller's side of a request: lets the dispatcher tell a client that left from an instance that failed. */
+export interface ClientSide {
+  /** Emits 'abort' when the client is gone; the request to the instance is then abandoned. */
+  readonly gone: EventEmitter;
+  isGone(): boolean;
+}
+
 export interface Dispatch {
   /** The whole answer in memory (direct invokes). */
   request(fn: string, request: DispatchRequest): Promise<BufferedResponse>;
   /** The answer streamed into the writable `open` returns (function traffic; undici's fastest path). */
-  stream(fn: string, request: DispatchRequest, open: OpenResponse): Promise<void>;
+  stream(fn: string, request: DispatchRequest, open: OpenResponse, client?: ClientSide): Promise<void>;
 }
 
-/** Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED. */
-export function createDispatch(pool: InstancePool, clients: InstanceClients): Dispatch {
-  const withInstance = async <T>(fn: string, send: (client: Pool, signal: EventEmitter) => Promise<T>, retried = false): Promise<T> => {
+/** Connection-level failures that mean the instance (not the client, not the request) is broken. */
+const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED']);
+
+type Send<T> = (client: Pool, signal: EventEmitter, handlerAnswered: () => void) => Promise<T>;
+
+/**
+ * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
+ * and LAMBDA_ERR_BAD_REQUEST for a request that cannot be sent to an instance at all.
+ */
+export function createDispatch(pool: InstancePool, clients: InstanceClients, log: (line: string) => void = () => {}): Dispatch {
+  const withInstance = async <T>(fn: string, send: Send<T>, client?: ClientSide, retried = false): Promise<T> => {
     const instance = await pool.acquire(fn);
     const timeoutMs = pool.spec(fn)?.timeoutMs ?? 10_000;
     // undici accepts an EventEmitter as its abort signal; an AbortController per request costs more on this hot path.
     const signal = new EventEmitter();
     let timedOut = false;
+    // The timeout covers the handler: it stops once the answer's headers arrive, not when a slow client has read it all.
     const timer = setTimeout(() => {
       timedOut = true;
       signal.emit('abort');
     }, timeoutMs);
+    const onClientGone = () => signal.emit('abort');
+    client?.gone.once('abort', onClientGone);
     try {
-      return await send(clients.get(instance), signal);
+      return await send(clients.get(instance), signal, () => clearTimeout(timer));
     } catch (error) {
-      pool.recycle(fn, instance);
-      if (timedOut) throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
+      if (timedOut) {
+        replace(fn, instance, `did not answer within ${timeoutMs} ms`);
+        throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
+      }
+      if (client?.isGone()) throw error;
+      const code = (error as { code?: string }).code ?? '';
+      if (!INSTANCE_FAILURES.has(code)) {
+        throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the request cannot be sent to the function: ${(error as Error).message}` });
+      }
+      replace(fn, instance, `failed (${code})`);
       // The instance died while idle (killed, OOM): the request never reached a handler, so a fresh instance may take it.
-      if (!retried && neverDelivered(error)) return withInstance(fn, send, true);
-      throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn }, { cause: String(error) });
+      if (!retried && (code === 'ECONNREFUSED' || code === 'ENOENT')) return withInstance(fn, send, client, true);
+      throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
     } finally {
       clearTimeout(timer);
+      client?.gone.off('abort', onClientGone);
     }
+  };
+
+  const replace = (fn: string, instance: Instance, why: string) => {
+    if (pool.recycle(fn, instance)) log(`instance ${instance.id} of ${fn} ${why}: replacing it`);
   };
 
   return {
     request: (fn, request) =>
-      withInstance(fn, async (client, signal) => {
+      withInstance(fn, async (client, signal, answered) => {
         const response = await client.request({ ...request, method: request.method as 'POST', signal });
+        answered();
         return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
       }),
-    stream: (fn, request, open) =>
-      withInstance(fn, async (client, signal) => {
-        await client.stream({ ...request, method: request.method as 'GET', signal }, ({ statusCode, headers }) =>
-          open(statusCode, headers as IncomingHttpHeaders),
-        );
-      }),
+    stream: (fn, request, open, side) =>
+      withInstance(
+        fn,
+        async (client, signal, answered) => {
+          await client.stream({ ...request, method: request.method as 'GET', signal }, ({ statusCode, headers }) => {
+            answered();
+            return open(statusCode, headers as IncomingHttpHeaders);
+          });
+        },
+        side,
+      ),
   };
-}
-
-function neverDelivered(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return code === 'ECONNREFUSED' || code === 'ENOENT';
 }

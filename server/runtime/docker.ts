@@ -2,11 +2,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type Docker from 'dockerode';
 import { LambdaError } from '../errors.js';
 import { dockerImages } from './docker-images.js';
 import type { InstanceClients } from './instance-client.js';
+import type { InstanceLink } from './instance-link.js';
 import type { Instance, InstanceSpec, ManagedContainer, Runtime } from './types.js';
 
 export const LABELS = {
@@ -17,8 +17,10 @@ export const LABELS = {
   server: 'lambda.server',
 } as const;
 
-const SOCKET_NAME = 'http.sock';
+/** The socket the host listens on and the shim dials (buildpacks' shims use the same name). */
+const SOCKET_NAME = 'host.sock';
 const CONTAINER_SOCKET_DIR = '/run/lambda';
+const DEFAULT_REGION = 'us-east-1';
 /** The non-root user every function runs as (design.md: hardened containers). */
 const FUNCTION_USER = '10001:10001';
 
@@ -29,6 +31,8 @@ export interface DockerRuntimeOptions {
   instancesDir: string;
   /** How long a new instance may take to answer its first health check. */
   startTimeoutMs?: number;
+  /** AWS_REGION inside functions (code written for Lambda reads it). */
+  region?: string;
   /** Identifies this server's containers, so two installations (or test servers) sharing an engine never touch each other's. */
   serverId: string;
 }
@@ -36,46 +40,62 @@ export interface DockerRuntimeOptions {
 export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
   const { docker, clients, instancesDir } = options;
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
-  fs.mkdirSync(instancesDir, { recursive: true });
+  fs.mkdirSync(instancesDir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(instancesDir, 0o700);
   const socketOf = (id: string) => path.join(instancesDir, id, SOCKET_NAME);
 
   const removeContainer = async (id: string): Promise<void> => {
     try {
       await docker.getContainer(id).remove({ force: true });
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      // 404: already gone; 409: another stop of the same instance is removing it.
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status !== 404 && status !== 409) throw error;
     }
   };
 
   return {
     ...dockerImages(docker),
 
+    async removeImage(tag) {
+      try {
+        await docker.getImage(tag).remove();
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      }
+    },
+
     async start(spec: InstanceSpec): Promise<Instance> {
       const id = randomBytes(6).toString('hex');
       const dir = path.join(instancesDir, id);
-      fs.mkdirSync(dir, { recursive: true });
-      // The function's user (uid 10001) creates its socket here; the directory is its only writable host path.
-      fs.chmodSync(dir, 0o777);
-      let container: Docker.Container;
+      // The host owns this folder and the socket in it; the container gets it read-only, so a function can
+      // neither swap the socket for a link elsewhere nor write to the host's disk through it.
+      fs.mkdirSync(dir, { mode: 0o755 });
+      fs.chmodSync(dir, 0o755);
+      const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: socketOf(id) };
+      const link = clients.link(instance);
+      let container: Docker.Container | undefined;
       try {
-        container = await docker.createContainer(containerConfig(spec, id, dir, options.serverId));
+        container = await docker.createContainer(containerConfig(spec, id, dir, options.serverId, options.region ?? DEFAULT_REGION));
         await container.start();
       } catch (error) {
+        if (container) await removeContainer(container.id).catch(() => {});
+        await clients.destroy(id);
         fs.rmSync(dir, { recursive: true, force: true });
-        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+        throw startError(spec, error);
       }
-      const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: socketOf(id) };
-      const failure = await waitHealthy(container, instance, startTimeoutMs, clients);
-      if (failure) {
-        const logs = await tailLogs(container);
-        await removeContainer(container.id).catch(() => {});
-        fs.rmSync(dir, { recursive: true, force: true });
-        throw new LambdaError('LAMBDA_ERR_HEALTHCHECK_FAILED', { detail: failure }, { logs });
-      }
-      return instance;
+      watchExit(container, id);
+      const failure = await waitHealthy(container, link, startTimeoutMs);
+      if (failure === undefined && (await clients.healthy(instance))) return instance;
+      const logs = await tailLogs(container);
+      await removeContainer(container.id).catch(() => {});
+      await clients.destroy(id);
+      fs.rmSync(dir, { recursive: true, force: true });
+      throw new LambdaError('LAMBDA_ERR_HEALTHCHECK_FAILED', { detail: failure ?? 'the health check was not answered' }, { logs });
     },
 
     async stop(instance) {
+      await clients.destroy(instance.id);
       const found = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${instance.id}`] } });
       await Promise.all(found.map((c) => removeContainer(c.Id)));
       fs.rmSync(path.join(instancesDir, instance.id), { recursive: true, force: true });
@@ -92,18 +112,54 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       }));
     },
 
-    healthy: (instance) => clients.healthy(instance),
+    async healthy(instance) {
+      // An adopted instance (after a restart): listen again where its shim dials, and notice when it exits.
+      const found = await docker.listContainers({ filters: { label: [`${LABELS.instance}=${instance.id}`] } });
+      if (found.length === 0) return false;
+      if (!(await clients.healthy(instance))) return false;
+      watchExit(docker.getContainer(found[0].Id), instance.id);
+      return true;
+    },
   };
+
+  function watchExit(container: Docker.Container, id: string): void {
+    container.wait().then(
+      (result: { StatusCode: number }) => clients.gone(id, `the instance exited with status ${result.StatusCode}`),
+      () => clients.gone(id, 'the instance disappeared'),
+    );
+  }
 }
 
-function containerConfig(spec: InstanceSpec, id: string, dir: string, serverId: string): Docker.ContainerCreateOptions {
+/** A container the engine refused (bad config, e.g. an env value it cannot take) is the version's fault; anything else the engine's. */
+function startError(spec: InstanceSpec, error: unknown): LambdaError {
+  const status = (error as { statusCode?: number }).statusCode;
+  const detail = (error as Error).message;
+  if (status !== undefined && status >= 400 && status < 500 && status !== 404) {
+    return new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail });
+  }
+  return new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail });
+}
+
+function containerConfig(spec: InstanceSpec, id: string, dir: string, serverId: string, region: string): Docker.ContainerCreateOptions {
+  const memoryMb = String(Math.round(spec.memoryBytes / 1024 / 1024));
   const env: Record<string, string> = {
     ...spec.env,
+    // What AWS Lambda sets, so code that reads them runs unchanged.
+    AWS_REGION: region,
+    AWS_DEFAULT_REGION: region,
+    AWS_LAMBDA_FUNCTION_NAME: spec.fn,
+    AWS_LAMBDA_FUNCTION_VERSION: String(spec.version),
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: memoryMb,
+    AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${spec.fn}`,
+    AWS_LAMBDA_LOG_STREAM_NAME: id,
+    LAMBDA_TASK_ROOT: '/var/task',
+    _HANDLER: spec.handler,
+    ...(spec.executionEnv ? { AWS_EXECUTION_ENV: spec.executionEnv } : {}),
     LAMBDA_HANDLER: spec.handler,
     LAMBDA_FUNCTION_NAME: spec.fn,
     LAMBDA_FUNCTION_VERSION: String(spec.version),
     LAMBDA_TIMEOUT_MS: String(spec.timeoutMs),
-    LAMBDA_MEMORY_MB: String(Math.round(spec.memoryBytes / 1024 / 1024)),
+    LAMBDA_MEMORY_MB: memoryMb,
     LAMBDA_SOCKET_DIR: CONTAINER_SOCKET_DIR,
   };
   return {
@@ -128,35 +184,21 @@ function containerConfig(spec: InstanceSpec, id: string, dir: string, serverId: 
       Memory: spec.memoryBytes,
       MemorySwap: spec.memoryBytes,
       NanoCpus: 1_000_000_000,
-      Binds: [`${dir}:${CONTAINER_SOCKET_DIR}`],
+      Binds: [`${dir}:${CONTAINER_SOCKET_DIR}:ro`],
       RestartPolicy: { Name: 'no' },
       LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
     },
   };
 }
 
-/** Waits for the shim's socket, then one health request. Returns why it failed, or undefined when healthy. */
-async function waitHealthy(container: Docker.Container, instance: Instance, timeoutMs: number, clients: InstanceClients): Promise<string | undefined> {
-  let exited: string | undefined;
-  container
-    .wait()
-    .then((result: { StatusCode: number }) => {
-      exited = `the process exited with status ${result.StatusCode} before answering`;
-    })
-    .catch(() => {
-      exited = 'the container disappeared before answering';
-    });
-  const deadline = Date.now() + timeoutMs;
-  // Polling a path every 2 ms costs little and answers faster than waiting on engine events.
-  while (Date.now() < deadline) {
-    if (exited) return exited;
-    if (fs.existsSync(instance.socketPath)) {
-      if (await clients.healthy(instance)) return undefined;
-      if (exited) return exited;
-    }
-    await sleep(2);
-  }
-  return `no answer within ${timeoutMs} ms`;
+/** Waits for the shim to dial in. Returns why it failed, or undefined once it has. */
+async function waitHealthy(container: Docker.Container, link: InstanceLink, timeoutMs: number): Promise<string | undefined> {
+  const exited = container.wait().then(
+    (result: { StatusCode: number }) => `the process exited with status ${result.StatusCode} before answering`,
+    () => 'the container disappeared before answering',
+  );
+  const dialled = link.ready(timeoutMs).then((ok) => (ok ? undefined : `no answer within ${timeoutMs} ms`));
+  return Promise.race([exited, dialled]);
 }
 
 async function tailLogs(container: Docker.Container): Promise<string[]> {

@@ -1,32 +1,52 @@
-// HTTP clients to instances over their Unix sockets: one keep-alive connection pool per instance.
+// HTTP clients to instances: one keep-alive connection pool per instance, over connections the shim dialled in.
 import { Pool } from 'undici';
 import { INVOKE_HEADER } from './protocol.js';
+import { InstanceLink } from './instance-link.js';
 import type { Instance } from './types.js';
 
+type Target = Pick<Instance, 'id' | 'socketPath'>;
 
 export class InstanceClients {
   private readonly pools = new Map<string, Pool>();
+  private readonly links = new Map<string, InstanceLink>();
 
-  get(instance: Pick<Instance, 'id' | 'socketPath'>): Pool {
+  /** The host end of the instance's socket: created (listening) on first use, for a new or an adopted instance. */
+  link(instance: Target): InstanceLink {
+    let link = this.links.get(instance.id);
+    if (!link) {
+      link = new InstanceLink(instance.socketPath);
+      this.links.set(instance.id, link);
+    }
+    return link;
+  }
+
+  get(instance: Target): Pool {
     let pool = this.pools.get(instance.id);
     if (!pool) {
+      const link = this.link(instance);
       // Timeouts are the dispatcher's job (per function), so undici's own are off.
       pool = new Pool('http://instance', {
-        socketPath: instance.socketPath,
         connections: 64,
         pipelining: 1,
         keepAliveTimeout: 30_000,
         headersTimeout: 0,
         bodyTimeout: 0,
+        connect: (_options, callback) => {
+          link.take().then(
+            (socket) => callback(null, socket),
+            (error: Error) => callback(error, null),
+          );
+        },
       });
       this.pools.set(instance.id, pool);
     }
     return pool;
   }
 
-  /** One health request: true when the shim answers 200. */
-  async healthy(instance: Pick<Instance, 'id' | 'socketPath'>, timeoutMs = 2000): Promise<boolean> {
+  /** One health request: true when the shim dials in within `timeoutMs` and answers 200. */
+  async healthy(instance: Target, timeoutMs = 2000): Promise<boolean> {
     try {
+      if (!(await this.link(instance).ready(timeoutMs))) return false;
       const response = await this.get(instance).request({
         path: '/',
         method: 'GET',
@@ -40,17 +60,29 @@ export class InstanceClients {
     }
   }
 
-  /** Lets in-flight requests finish, then closes the connections. */
+  /** The instance's process is gone: requests waiting for a connection fail at once instead of timing out. */
+  gone(instanceId: string, reason: string): void {
+    this.links.get(instanceId)?.fail(reason);
+  }
+
+  /** Lets in-flight requests finish, then closes the connections and the socket. */
   async drain(instanceId: string): Promise<void> {
     const pool = this.pools.get(instanceId);
     this.pools.delete(instanceId);
     await pool?.close().catch(() => {});
+    this.closeLink(instanceId);
   }
 
   /** Drops the connections at once, failing in-flight requests (a hung instance). */
   async destroy(instanceId: string): Promise<void> {
     const pool = this.pools.get(instanceId);
     this.pools.delete(instanceId);
+    this.closeLink(instanceId);
     await pool?.destroy().catch(() => {});
+  }
+
+  private closeLink(instanceId: string): void {
+    this.links.get(instanceId)?.close();
+    this.links.delete(instanceId);
   }
 }

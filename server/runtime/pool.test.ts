@@ -19,6 +19,7 @@ function fakeRuntime() {
   let hold = false;
   const runtime: Runtime = {
     imageExists: async () => true,
+    removeImage: async () => {},
     importImage: async () => {},
     buildImage: async () => {},
     async start(s) {

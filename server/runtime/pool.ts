@@ -16,24 +16,28 @@ export interface InstancePool {
   activate(spec: InstanceSpec, instance?: Instance): Promise<void>;
   /** A healthy instance of the live version, cold-starting one when none runs. Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED. */
   acquire(fn: string): Promise<Instance>;
-  /** Kills a failed or hung instance and starts a fresh one in the background. */
-  recycle(fn: string, instance: Instance): void;
+  /**
+   * Kills a failed or hung instance and starts a fresh one in the background. Idempotent: the requests that were
+   * in flight on the same instance may all report it; only the first call acts, and it alone returns true.
+   */
+  recycle(fn: string, instance: Instance): boolean;
   /** Stops every instance (server shutdown). */
   shutdown(): Promise<void>;
 }
 
 export function createPool(runtime: Runtime, clients: InstanceClients, log: (message: string) => void): InstancePool {
   const slots = new Map<string, Slot>();
-  const retiring = new Set<Promise<void>>();
+  const retiring = new Map<string, Promise<void>>();
 
   const retire = (instance: Instance, hard: boolean): void => {
+    if (retiring.has(instance.id)) return;
     const done = (async () => {
       await (hard ? clients.destroy(instance.id) : clients.drain(instance.id));
       await runtime.stop(instance);
     })()
       .catch((error: unknown) => log(`could not stop instance ${instance.id}: ${String(error)}`))
-      .finally(() => retiring.delete(done));
-    retiring.add(done);
+      .finally(() => retiring.delete(instance.id));
+    retiring.set(instance.id, done);
   };
 
   const startFor = (slot: Slot): Promise<Instance> => {
@@ -79,11 +83,13 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
 
     recycle(fn, instance) {
       const slot = slots.get(fn);
-      if (slot?.instance?.id === instance.id) {
+      const current = slot?.instance?.id === instance.id;
+      if (slot && current) {
         slot.instance = undefined;
         (slot.starting ?? startFor(slot)).catch((error: unknown) => log(`replacement instance for ${fn} failed: ${String(error)}`));
       }
       retire(instance, true);
+      return current;
     },
 
     async shutdown() {
@@ -95,7 +101,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
       const started = await Promise.allSettled(pending);
       for (const result of started) if (result.status === 'fulfilled') retire(result.value, true);
       slots.clear();
-      await Promise.allSettled([...retiring]);
+      await Promise.allSettled([...retiring.values()]);
     },
   };
 }

@@ -12,9 +12,11 @@ export interface InstanceSpec {
   memoryBytes: number;
   concurrency: number;
   env: Record<string, string>;
+  /** AWS_EXECUTION_ENV for the runtime, e.g. AWS_Lambda_nodejs20.x. */
+  executionEnv?: string;
 }
 
-/** A running, healthy instance; the gateway reaches it over `socketPath`. */
+/** A running, healthy instance; the host listens on `socketPath` and the instance's shim dials in. */
 export interface Instance {
   id: string;
   fn: string;
@@ -75,6 +77,8 @@ export interface Sandbox {
 export interface Runtime {
   /** True when the engine has this image. */
   imageExists(tag: string): Promise<boolean>;
+  /** Removes an image no version uses (the build of a deploy that failed). Never throws for one already gone. */
+  removeImage(tag: string): Promise<void>;
   /** Creates an image from a root filesystem tarball (local base images). */
   importImage(rootfs: Readable, tag: string): Promise<void>;
   /**

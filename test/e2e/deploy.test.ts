@@ -104,6 +104,21 @@ test('the handler gets the API Gateway v2 event and its result becomes the respo
   t.deepEqual(((await direct.json()) as { event: unknown }).event, { direct: true });
 });
 
+test('functions see the environment variables AWS Lambda sets', async (t) => {
+  const push = await lambda.push('lambda-env', fixture('echo'));
+  t.is(push.code, 0, push.stderr);
+  const response = await lambda.fetch('/fn/lambda-env/env');
+  t.deepEqual(await response.json(), {
+    AWS_REGION: 'us-east-1',
+    AWS_LAMBDA_FUNCTION_NAME: 'lambda-env',
+    AWS_LAMBDA_FUNCTION_VERSION: '1',
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs20.x',
+    LAMBDA_TASK_ROOT: '/var/task',
+    _HANDLER: 'index.handler',
+  });
+});
+
 test('CommonJS callback-style handlers in subfolders run unchanged', async (t) => {
   const push = await lambda.push('legacy', fixture('commonjs'));
   t.is(push.code, 0, push.stderr);

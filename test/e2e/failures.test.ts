@@ -17,10 +17,13 @@ test.after.always(async () => {
   await lambda?.destroy();
 });
 
-test.serial('a handler that throws answers 502 with errorType and errorMessage', async (t) => {
+test.serial('a handler that throws: public HTTP gets API Gateway\'s 502 without the error, direct invokes get errorType and errorMessage', async (t) => {
   const response = await lambda.fetch('/fn/misbehave/throw');
   t.is(response.status, 502);
-  t.deepEqual(await response.json(), { errorType: 'TypeError', errorMessage: 'boom' });
+  const publicBody = (await response.json()) as Record<string, unknown>;
+  t.deepEqual(Object.keys(publicBody).sort(), ['message', 'requestId']);
+  t.is(publicBody.message, 'Internal Server Error');
+  t.regex(String(publicBody.requestId), /^[0-9a-f-]{36}$/);
   const invoked = await lambda.api('/api/v1/functions/misbehave/invoke', { method: 'POST', body: '{"action":"throw"}' });
   t.is(invoked.status, 502);
   const body = (await invoked.json()) as { error: { code: string; details: { errorType: string; errorMessage: string } } };

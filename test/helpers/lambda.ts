@@ -23,6 +23,8 @@ export async function requireDocker(): Promise<void> {
 
 export interface Lambda {
   port: number;
+  /** The server process's pid (for memory readings). */
+  pid: number;
   key: string;
   dataDir: string;
   base: string;
@@ -50,7 +52,8 @@ export interface PushResult extends CommandResult {
   sha: string;
 }
 
-export async function startLambda(): Promise<Lambda> {
+/** `env` adds server settings (e.g. shorter limits) to the defaults. */
+export async function startLambda(env: Record<string, string> = {}): Promise<Lambda> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-e2e-'));
   const key = `test_${randomBytes(16).toString('hex')}`;
   let child: ChildProcess | undefined;
@@ -65,7 +68,7 @@ export async function startLambda(): Promise<Lambda> {
     const entry = process.env.LAMBDA_SERVER_ENTRY ? [path.resolve(ROOT, process.env.LAMBDA_SERVER_ENTRY)] : ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts')];
     child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: ROOT,
-      env: { ...process.env, LAMBDA_DATA_DIR: path.join(dataDir, 'data'), LAMBDA_PORT: String(port), LAMBDA_HOST: '127.0.0.1', LAMBDA_API_KEY: key },
+      env: { ...process.env, LAMBDA_DATA_DIR: path.join(dataDir, 'data'), LAMBDA_PORT: String(port), LAMBDA_HOST: '127.0.0.1', LAMBDA_API_KEY: key, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const started = child;
@@ -93,6 +96,9 @@ export async function startLambda(): Promise<Lambda> {
   const lambda: Lambda = {
     get port() {
       return port;
+    },
+    get pid() {
+      return child?.pid ?? 0;
     },
     key,
     dataDir,

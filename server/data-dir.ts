@@ -1,0 +1,20 @@
+// The data folder: created private to the server's user, and made private again when it already existed
+// (systemd's StateDirectory= makes it 0755), with the database files inside it. Everything else lives below
+// this folder, so no other local user reaches it whatever its own mode (build contexts must stay readable
+// by the engine and the function's user, so the process umask is left alone).
+import fs from 'node:fs';
+import path from 'node:path';
+
+const DATABASE_FILES = ['lambda.db', 'lambda.db-wal', 'lambda.db-shm'];
+
+export function prepareDataDir(dir: string): void {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.chmodSync(dir, 0o700);
+  // Created now when missing, so SQLite opens a file that is already private; it gives its -wal and -shm
+  // files the database's own mode.
+  fs.closeSync(fs.openSync(path.join(dir, 'lambda.db'), 'a', 0o600));
+  for (const file of DATABASE_FILES) {
+    const full = path.join(dir, file);
+    if (fs.existsSync(full)) fs.chmodSync(full, 0o600);
+  }
+}
