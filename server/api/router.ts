@@ -5,13 +5,14 @@ import { sendError } from '../http/errors.js';
 import { deployRoute } from './deploy.js';
 import { functionsRoutes } from './functions.js';
 import { invokeRoute } from './invoke.js';
+import { tokensRoutes } from './tokens.js';
 import type { ApiContext, ApiRoute } from './types.js';
 
 export function createApi(context: ApiContext) {
-  const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute];
+  const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute, ...tokensRoutes];
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> => {
     try {
-      if (!context.verifyKey(bearer(req.headers.authorization))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');
+      if (!(await context.verifyKey(bearer(req.headers.authorization)))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');
       const pathname = new URL(url, 'http://api').pathname;
       for (const candidate of routes) {
         if (candidate.method !== req.method) continue;

@@ -1,4 +1,4 @@
-// Unit tests of API keys against a real SQLite store: the first-start admin key, the seeded key, verification.
+// Unit tests of API keys against a real SQLite store: the first-start admin key, seeded keys (scrypt), verification, its cache and revocation.
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
-import { bootstrapAdminKey, createKey, verifyKey } from './keys.js';
+import { bootstrapAdminKey, createKeyVerifier, generateKey, generatedKeyRecord } from './keys.js';
 
 const test = anyTest as TestFn<{ store: Store; dirs: string[] }>;
 
@@ -22,21 +22,34 @@ test.afterEach.always(async (t) => {
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('hex');
 
-test('the first start generates an admin key once; later starts generate nothing', (t) => {
+/** The real store, counting how often the scrypt rows are read: each read is a round of scrypt hashing. */
+function counting(store: Store): { store: Store; scryptRounds: () => number } {
+  let rounds = 0;
+  const keys: Store['keys'] = {
+    ...store.keys,
+    withScheme: (scheme) => {
+      rounds += 1;
+      return store.keys.withScheme(scheme);
+    },
+  };
+  return { store: { ...store, keys }, scryptRounds: () => rounds };
+}
+
+test('the first start generates an admin key once; later starts generate nothing', async (t) => {
   const { store } = t.context;
   const first = bootstrapAdminKey(store, undefined);
-  t.is(typeof first.generated, 'string');
   const key = first.generated as string;
-  t.true(key.length >= 32, key);
+  t.regex(key, /^lambda_[A-Za-z0-9_-]{43}$/);
   t.is(store.keys.count(), 1);
+  t.like(store.keys.list()[0], { name: 'admin', scheme: 'sha256', hash: sha256(key), id: sha256(key).slice(0, 16), lastUsedAt: null });
 
   t.deepEqual(bootstrapAdminKey(store, undefined), {});
   t.deepEqual(bootstrapAdminKey(store, ''), {});
   t.is(store.keys.count(), 1);
-  t.true(verifyKey(store, key));
+  t.true(await createKeyVerifier(store)(key));
 });
 
-test('two fresh stores get different generated keys', (t) => {
+test('two fresh stores get different generated keys', async (t) => {
   const other = openStore(':memory:');
   try {
     const a = bootstrapAdminKey(t.context.store, undefined).generated;
@@ -44,51 +57,165 @@ test('two fresh stores get different generated keys', (t) => {
     t.truthy(a);
     t.truthy(b);
     t.not(a, b);
-    t.false(verifyKey(other, a));
+    t.false(await createKeyVerifier(other)(a));
   } finally {
     other.close();
   }
 });
 
 const refused = test.macro({
-  exec(t, presented: (key: string) => string | undefined) {
-    const key = bootstrapAdminKey(t.context.store, undefined).generated as string;
-    t.false(verifyKey(t.context.store, presented(key)));
+  async exec(t, seeded: boolean, presented: (key: string) => string | undefined) {
+    const key = seeded ? 'a-person-chose-this-key' : (bootstrapAdminKey(t.context.store, undefined).generated as string);
+    if (seeded) bootstrapAdminKey(t.context.store, key);
+    t.false(await createKeyVerifier(t.context.store)(presented(key)));
   },
-  title: (provided = '') => `verifyKey refuses ${provided}`,
+  title: (provided = '', seeded: boolean) => `verification refuses ${provided} (${seeded ? 'seeded' : 'generated'} key)`,
 });
 
-test('undefined', refused, () => undefined);
-test('the empty string', refused, () => '');
-test('a different key', refused, () => `lambda_${'x'.repeat(43)}`);
-test('the key with one character changed', refused, (key) => `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`);
-test('a prefix of the key', refused, (key) => key.slice(0, -1));
-test('the key with a trailing newline', refused, (key) => `${key}\n`);
-test('the key in upper case', refused, (key) => key.toUpperCase());
-test('the stored hash of the key', refused, (key) => sha256(key));
-test('a very long key', refused, () => 'k'.repeat(1_000_000));
-test('the key repeated past 512 characters', refused, (key) => key.repeat(20));
+for (const seeded of [false, true]) {
+  test('undefined', refused, seeded, () => undefined);
+  test('the empty string', refused, seeded, () => '');
+  test('a different key', refused, seeded, () => `lambda_${'x'.repeat(43)}`);
+  test('the key with one character changed', refused, seeded, (key) => `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`);
+  test('a prefix of the key', refused, seeded, (key) => key.slice(0, -1));
+  test('the key with a trailing newline', refused, seeded, (key) => `${key}\n`);
+  test('the key in upper case', refused, seeded, (key) => key.toUpperCase());
+  test('the SHA-256 of the key', refused, seeded, (key) => sha256(key));
+  test('a very long key', refused, seeded, () => 'k'.repeat(1_000_000));
+  test('the key repeated past 512 characters', refused, seeded, (key) => key.repeat(30));
+}
 
-test('verifyKey refuses everything when no key exists', (t) => {
-  t.false(verifyKey(t.context.store, 'anything'));
-  t.false(verifyKey(t.context.store, undefined));
+test('verification refuses everything when no key exists', async (t) => {
+  const verify = createKeyVerifier(t.context.store);
+  t.false(await verify('anything'));
+  t.false(await verify(undefined));
 });
 
-test('a seeded key (LAMBDA_API_KEY) works, is stored once and only as a hash', (t) => {
+test('a seeded key (LAMBDA_API_KEY) is stored once, salted and scrypt-hashed, under a random id', async (t) => {
   const { store } = t.context;
-  const seed = 'my-seeded-admin-key-0123456789';
+  const seed = 'my-seeded-admin-key';
   t.deepEqual(bootstrapAdminKey(store, seed), {});
   t.deepEqual(bootstrapAdminKey(store, seed), {});
   t.is(store.keys.count(), 1);
-  t.true(verifyKey(store, seed));
-  t.false(verifyKey(store, `${seed}x`));
+  const [record] = store.keys.list();
+  t.is(record?.scheme, 'scrypt');
+  t.is(record?.name, 'LAMBDA_API_KEY');
+  t.regex(record?.hash ?? '', /^scrypt:16384:8:1:[0-9a-f]{32}:[0-9a-f]{64}$/);
+  t.regex(record?.id ?? '', /^[0-9a-f]{16}$/);
+  // An id derived from a fast hash of a chosen key would let anyone who lists tokens guess the key offline.
+  t.false(sha256(seed).includes(record?.id ?? 'missing'));
+  t.false(record?.hash.includes(sha256(seed)));
 
-  const record = store.keys.get(sha256(seed).slice(0, 16));
-  t.truthy(record);
-  t.is(record?.label, 'admin');
-  t.not(record?.hash, seed);
-  t.is(record?.hash, sha256(seed));
-  t.false(record?.id.includes(seed));
+  const verify = createKeyVerifier(store);
+  t.true(await verify(seed));
+  t.false(await verify(`${seed}x`));
+});
+
+test('the same seed hashed twice gets different salts', (t) => {
+  const other = openStore(':memory:');
+  try {
+    bootstrapAdminKey(t.context.store, 'same-seed');
+    bootstrapAdminKey(other, 'same-seed');
+    t.not(t.context.store.keys.list()[0]?.hash, other.keys.list()[0]?.hash);
+  } finally {
+    other.close();
+  }
+});
+
+test('a restart with a different seed adds it; the old seeded key stays valid until revoked', async (t) => {
+  const { store } = t.context;
+  bootstrapAdminKey(store, 'first-seed');
+  bootstrapAdminKey(store, 'second-seed');
+  t.is(store.keys.count(), 2);
+  const verify = createKeyVerifier(store);
+  t.true(await verify('first-seed'));
+  t.true(await verify('second-seed'));
+});
+
+test('a seed stored as plain SHA-256 by an older release is hashed again with scrypt, keeping its name and date', async (t) => {
+  const { store } = t.context;
+  const seed = 'seeded-before-tokens-existed';
+  store.keys.insert({ ...generatedKeyRecord(seed, 'admin', new Date('2024-01-01T00:00:00.000Z')), lastUsedAt: '2024-02-01T00:00:00.000Z' });
+  t.true(await createKeyVerifier(store)(seed), 'the legacy row works before the upgrade');
+
+  bootstrapAdminKey(store, seed);
+  const rows = store.keys.list();
+  t.is(rows.length, 1);
+  t.like(rows[0], { scheme: 'scrypt', name: 'admin', createdAt: '2024-01-01T00:00:00.000Z' });
+  t.is(store.keys.get(sha256(seed).slice(0, 16)), undefined, 'the SHA-256 row and its hash-derived id are gone');
+  t.true(await createKeyVerifier(store)(seed));
+});
+
+test('a seeded key costs scrypt once; later uses are remembered', async (t) => {
+  bootstrapAdminKey(t.context.store, 'remember-me');
+  const counted = counting(t.context.store);
+  const verify = createKeyVerifier(counted.store);
+  t.true(await verify('remember-me'));
+  t.is(counted.scryptRounds(), 1);
+  for (let i = 0; i < 5; i++) t.true(await verify('remember-me'));
+  t.is(counted.scryptRounds(), 1);
+});
+
+test('a generated key never costs scrypt, even with seeded keys present', async (t) => {
+  bootstrapAdminKey(t.context.store, 'some-seed');
+  const key = generateKey();
+  t.context.store.keys.insert(generatedKeyRecord(key, 'ci'));
+  const counted = counting(t.context.store);
+  t.true(await createKeyVerifier(counted.store)(key));
+  t.is(counted.scryptRounds(), 0);
+});
+
+test('revoking a remembered seeded key makes it fail at once', async (t) => {
+  const { store } = t.context;
+  bootstrapAdminKey(store, 'seed-to-revoke');
+  const id = store.keys.list()[0]?.id ?? 'missing';
+  bootstrapAdminKey(store, 'seed-to-keep');
+  const verify = createKeyVerifier(store);
+  t.true(await verify('seed-to-revoke'));
+  t.is(store.keys.removeUnlessLast(id), 'removed');
+  t.false(await verify('seed-to-revoke'));
+  t.true(await verify('seed-to-keep'));
+});
+
+test('revoking a generated key makes it fail at once', async (t) => {
+  const { store } = t.context;
+  const key = bootstrapAdminKey(store, undefined).generated as string;
+  const other = generateKey();
+  store.keys.insert(generatedKeyRecord(other, 'ci'));
+  const verify = createKeyVerifier(store);
+  t.true(await verify(other));
+  t.is(store.keys.removeUnlessLast(sha256(other).slice(0, 16)), 'removed');
+  t.false(await verify(other));
+  t.true(await verify(key));
+});
+
+test('last use is recorded, at most once a minute per key', async (t) => {
+  const { store } = t.context;
+  const key = bootstrapAdminKey(store, undefined).generated as string;
+  const id = sha256(key).slice(0, 16);
+  let clock = Date.parse('2024-05-01T10:00:00.000Z');
+  const verify = createKeyVerifier(store, () => new Date(clock));
+  t.is(store.keys.get(id)?.lastUsedAt, null);
+  t.true(await verify(key));
+  t.is(store.keys.get(id)?.lastUsedAt, '2024-05-01T10:00:00.000Z');
+  clock += 30_000;
+  t.true(await verify(key));
+  t.is(store.keys.get(id)?.lastUsedAt, '2024-05-01T10:00:00.000Z');
+  clock += 30_000;
+  t.true(await verify(key));
+  t.is(store.keys.get(id)?.lastUsedAt, '2024-05-01T10:01:00.000Z');
+  t.false(await verify('wrong'));
+  t.is(store.keys.get(id)?.lastUsedAt, '2024-05-01T10:01:00.000Z');
+});
+
+test('a damaged scrypt row matches nothing and breaks nothing', async (t) => {
+  const { store } = t.context;
+  const key = bootstrapAdminKey(store, undefined).generated as string;
+  store.keys.insert({ id: 'damaged000000000', scheme: 'scrypt', hash: 'scrypt:999999999999:8:1:00:00', name: 'x', createdAt: new Date().toISOString(), lastUsedAt: null });
+  store.keys.insert({ id: 'damaged000000001', scheme: 'scrypt', hash: 'not-a-hash', name: 'y', createdAt: new Date().toISOString(), lastUsedAt: null });
+  const verify = createKeyVerifier(store);
+  t.false(await verify('anything'));
+  t.true(await verify(key));
 });
 
 test('no file of the database holds a key in plain text', async (t) => {
@@ -97,10 +224,10 @@ test('no file of the database holds a key in plain text', async (t) => {
   const store = openStore(join(dir, 'lambda.db'));
   const seed = 'seeded-plain-text-marker-4b1d';
   bootstrapAdminKey(store, seed);
-  const added = createKey(store, 'ci');
-  t.true(verifyKey(store, seed));
-  t.true(verifyKey(store, added));
-  t.is(store.keys.count(), 2);
+  const added = generateKey();
+  store.keys.insert(generatedKeyRecord(added, 'ci'));
+  t.true(await createKeyVerifier(store)(seed));
+  t.true(await createKeyVerifier(store)(added));
   store.close();
 
   const files = await readdir(dir);
@@ -108,13 +235,14 @@ test('no file of the database holds a key in plain text', async (t) => {
   for (const file of files) {
     const bytes = await readFile(join(dir, file));
     t.false(bytes.includes(seed), `${file} holds the seeded key`);
+    t.false(bytes.includes(sha256(seed)), `${file} holds a fast hash of the seeded key`);
     t.false(bytes.includes(added), `${file} holds the created key`);
   }
 
   const reopened = openStore(join(dir, 'lambda.db'));
   try {
-    t.true(verifyKey(reopened, seed));
-    t.true(verifyKey(reopened, added));
+    t.true(await createKeyVerifier(reopened)(seed));
+    t.true(await createKeyVerifier(reopened)(added));
   } finally {
     reopened.close();
   }

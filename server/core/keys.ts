@@ -1,39 +1,153 @@
-// API keys: creation, the first-start admin key, and constant-time verification. Only SHA-256 hashes are stored.
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Store } from '../store/types.js';
+// API keys at rest and at the door: how keys are hashed, the first-start admin key, and verification.
+import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import type { ApiKeyRecord, Store } from '../store/types.js';
 
-const hash = (key: string): string => createHash('sha256').update(key, 'utf8').digest('hex');
-// Keys are random 256-bit secrets, so a fast hash is enough; the id (a hash prefix) finds the row
-// and the full hashes are then compared in constant time.
-const idOf = (keyHash: string): string => keyHash.slice(0, 16);
+/** Keys longer than this are refused unhashed: no real key is, and hashing megabytes per request costs. */
+const MAX_KEY_LENGTH = 512;
+/** Node's defaults (about 16 MB and tens of ms per hash); stored with each hash, so they can be raised later. */
+const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32, saltBytes: 16 };
+/** `last used` is written at most this often per key, so verification stays a read on the hot path. */
+const TOUCH_EVERY_MS = 60_000;
 
-/** Stores the hash of `key` (or of a new random key) and returns the key in plain text, the only time it exists. */
-export function createKey(store: Store, label: string, key = `lambda_${randomBytes(32).toString('base64url')}`): string {
-  const keyHash = hash(key);
-  if (!store.keys.get(idOf(keyHash))) {
-    store.keys.insert({ id: idOf(keyHash), hash: keyHash, label, createdAt: new Date().toISOString() });
-  }
-  return key;
+const scryptAsync = (key: string, salt: Buffer, length: number, options: ScryptOptions): Promise<Buffer> =>
+  new Promise((resolve, reject) => scrypt(key, salt, length, options, (error, hash) => (error ? reject(error) : resolve(hash))));
+const sha256 = (key: string): Buffer => createHash('sha256').update(key, 'utf8').digest();
+// A generated key is a random 256-bit secret, so a fast hash is enough and a prefix of it is a safe public id.
+const idOf = (digest: Buffer): string => digest.toString('hex').slice(0, 16);
+
+/** A new random key in the form people see: `lambda_` and 43 base64url characters. */
+export function generateKey(): string {
+  return `lambda_${randomBytes(32).toString('base64url')}`;
 }
 
-/** True when `presented` is a stored key. */
-export function verifyKey(store: Store, presented: string | undefined): boolean {
-  if (!presented || presented.length > 512) return false;
-  const presentedHash = Buffer.from(hash(presented), 'hex');
-  const record = store.keys.get(idOf(presentedHash.toString('hex')));
-  if (!record) return false;
-  return timingSafeEqual(presentedHash, Buffer.from(record.hash, 'hex'));
+/** The record for a generated key: SHA-256, found by its hash prefix. */
+export function generatedKeyRecord(key: string, name: string, now = new Date()): ApiKeyRecord {
+  const digest = sha256(key);
+  return { id: idOf(digest), scheme: 'sha256', hash: digest.toString('hex'), name, createdAt: now.toISOString(), lastUsedAt: null };
 }
 
 /**
- * On first start, creates the admin key: `seed` (LAMBDA_API_KEY) when given, else a random one.
- * Returns the new key when one was generated, so the caller can print it once.
+ * The record for a key a person chose (LAMBDA_API_KEY): salted scrypt, and a random id, since an id
+ * derived from a fast hash would let anyone who sees it guess a weak key offline.
+ */
+export function chosenKeyRecord(key: string, name: string, now = new Date()): ApiKeyRecord {
+  const salt = randomBytes(SCRYPT.saltBytes);
+  const hash = scryptSync(key, salt, SCRYPT.keyLength, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
+  const encoded = ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('hex'), hash.toString('hex')].join(':');
+  return { id: randomBytes(8).toString('hex'), scheme: 'scrypt', hash: encoded, name, createdAt: now.toISOString(), lastUsedAt: null };
+}
+
+/** The parts of a stored scrypt hash, or undefined for a damaged one. */
+function parseScrypt(record: ApiKeyRecord): { salt: Buffer; expected: Buffer; options: ScryptOptions } | undefined {
+  const [scheme, N, r, p, salt, hash] = record.hash.split(':');
+  if (scheme !== 'scrypt' || !salt || !hash) return undefined;
+  return { salt: Buffer.from(salt, 'hex'), expected: Buffer.from(hash, 'hex'), options: { N: Number(N), r: Number(r), p: Number(p), maxmem: 256 * 1024 * 1024 } };
+}
+
+/** True when `presented` is the key behind a scrypt record, compared in constant time; off the event loop. */
+async function matchesScrypt(record: ApiKeyRecord, presented: string): Promise<boolean> {
+  const parts = parseScrypt(record);
+  if (!parts) return false;
+  try {
+    return timingSafeEqual(await scryptAsync(presented, parts.salt, parts.expected.length, parts.options), parts.expected);
+  } catch {
+    // Parameters this Node cannot use (a damaged row) match nothing rather than failing every request.
+    return false;
+  }
+}
+
+/** The same check, blocking: only at start, before any request is served. */
+function matchesScryptNow(record: ApiKeyRecord, presented: string): boolean {
+  const parts = parseScrypt(record);
+  if (!parts) return false;
+  try {
+    return timingSafeEqual(scryptSync(presented, parts.salt, parts.expected.length, parts.options), parts.expected);
+  } catch {
+    return false;
+  }
+}
+
+/** True when `digest` is the SHA-256 of a generated key stored under its prefix. */
+function matchesSha256(record: ApiKeyRecord | undefined, digest: Buffer): record is ApiKeyRecord {
+  if (record?.scheme !== 'sha256') return false;
+  const stored = Buffer.from(record.hash, 'hex');
+  return stored.length === digest.length && timingSafeEqual(stored, digest);
+}
+
+/** Checks a presented key: true when it belongs to a stored, unrevoked key. */
+export type KeyVerifier = (presented: string | undefined) => Promise<boolean>;
+
+/**
+ * Returns the server's key check. A generated key costs one indexed read and a constant-time
+ * compare. A chosen key costs one scrypt per scrypt row (in libuv's thread pool, so a stream of
+ * wrong keys cannot stall the event loop) the first time it is seen; after that it is remembered
+ * by the SHA-256 of what was presented (in memory only), and each use still checks that its row
+ * exists, so a revoked key fails at once. Records when each key was last used, to the minute.
+ */
+export function createKeyVerifier(store: Store, now: () => Date = () => new Date()): KeyVerifier {
+  const verified = new Map<string, string>();
+  const touched = new Map<string, number>();
+
+  const find = async (presented: string): Promise<string | undefined> => {
+    const digest = sha256(presented);
+    const byPrefix = store.keys.get(idOf(digest));
+    if (matchesSha256(byPrefix, digest)) return byPrefix.id;
+
+    const cacheKey = digest.toString('hex');
+    const remembered = verified.get(cacheKey);
+    if (remembered !== undefined) {
+      if (store.keys.get(remembered)) return remembered;
+      verified.delete(cacheKey);
+    }
+    for (const record of store.keys.withScheme('scrypt')) {
+      if (await matchesScrypt(record, presented)) {
+        // Revoked while its hash was being computed: not a key any more.
+        if (!store.keys.get(record.id)) return undefined;
+        verified.set(cacheKey, record.id);
+        return record.id;
+      }
+    }
+    return undefined;
+  };
+
+  return async (presented) => {
+    if (!presented || presented.length > MAX_KEY_LENGTH) return false;
+    const id = await find(presented);
+    if (id === undefined) return false;
+    const at = now();
+    if (at.getTime() - (touched.get(id) ?? 0) >= TOUCH_EVERY_MS) {
+      touched.set(id, at.getTime());
+      store.keys.touch(id, at.toISOString());
+    }
+    return true;
+  };
+}
+
+/**
+ * Makes sure the server can be reached at start. With `seed` (LAMBDA_API_KEY) that key is stored,
+ * salted and scrypt-hashed, unless it already is; a seed stored by an older release as plain
+ * SHA-256 is hashed again with scrypt. A key seeded by an earlier start stays valid until revoked.
+ * Without a seed, the first start generates an admin key and returns it so the caller can print it once.
  */
 export function bootstrapAdminKey(store: Store, seed: string | undefined): { generated?: string } {
   if (seed) {
-    createKey(store, 'admin', seed);
+    seedKey(store, seed);
     return {};
   }
   if (store.keys.count() > 0) return {};
-  return { generated: createKey(store, 'admin') };
+  const generated = generateKey();
+  store.keys.insert(generatedKeyRecord(generated, 'admin'));
+  return { generated };
+}
+
+function seedKey(store: Store, seed: string): void {
+  if (store.keys.withScheme('scrypt').some((record) => matchesScryptNow(record, seed))) return;
+  const digest = sha256(seed);
+  const legacy = store.keys.get(idOf(digest));
+  if (matchesSha256(legacy, digest)) {
+    const upgraded = chosenKeyRecord(seed, legacy.name);
+    store.keys.replace(legacy.id, { ...upgraded, createdAt: legacy.createdAt, lastUsedAt: legacy.lastUsedAt });
+    return;
+  }
+  store.keys.insert(chosenKeyRecord(seed, 'LAMBDA_API_KEY'));
 }

@@ -32,4 +32,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // API tokens (issue 7): keys a person chose are stored salted and scrypt-hashed, so each row says how it
+    // was hashed; `label` becomes `name`, as the API calls it; last use is kept for `lambda tokens list`.
+    // Existing rows are SHA-256 hashes and keep working as they are.
+    version: 2,
+    sql: `
+      ALTER TABLE api_keys RENAME COLUMN label TO name;
+      ALTER TABLE api_keys ADD COLUMN scheme TEXT NOT NULL DEFAULT 'sha256' CHECK (scheme IN ('sha256', 'scrypt'));
+      ALTER TABLE api_keys ADD COLUMN last_used_at TEXT;
+      CREATE INDEX api_keys_scheme ON api_keys (scheme);
+    `,
+  },
 ];

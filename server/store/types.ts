@@ -16,11 +16,18 @@ export interface VersionRecord {
   createdAt: string;
 }
 
+/** How a key is hashed at rest: `sha256` for generated 256-bit keys, `scrypt` (salted) for keys a person chose. */
+export type ApiKeyScheme = 'sha256' | 'scrypt';
+
 export interface ApiKeyRecord {
+  /** The public handle: a prefix of the SHA-256 hash for generated keys (found in one read), random for scrypt ones. */
   id: string;
+  scheme: ApiKeyScheme;
+  /** sha256: the hex digest; scrypt: `scrypt:N:r:p:<salt hex>:<hash hex>`. */
   hash: string;
-  label: string;
+  name: string;
   createdAt: string;
+  lastUsedAt: string | null;
 }
 
 export interface Store {
@@ -42,7 +49,15 @@ export interface Store {
   keys: {
     count(): number;
     get(id: string): ApiKeyRecord | undefined;
+    /** Every key, oldest first. */
+    list(): ApiKeyRecord[];
+    withScheme(scheme: ApiKeyScheme): ApiKeyRecord[];
     insert(key: ApiKeyRecord): void;
+    /** Swaps the row `id` for `key` in one transaction (a key hashed again under a new scheme). */
+    replace(id: string, key: ApiKeyRecord): void;
+    /** Deletes `id` unless it is the only key left, deciding both in one transaction. */
+    removeUnlessLast(id: string): 'removed' | 'missing' | 'last';
+    touch(id: string, at: string): void;
   };
   close(): void;
 }

@@ -19,6 +19,8 @@ test.afterEach.always(async (t) => {
   await Promise.all(t.context.dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
+/** The schema's own last migration; the tests' extra migrations come after it. */
+const LATEST = Math.max(...MIGRATIONS.map((migration) => migration.version));
 const sha = (n: number): string => n.toString(16).padStart(40, 'a');
 const publish = (store: Store, fn: string, n: number) =>
   store.versions.publish({ fn, sha: sha(n), image: `lambda/${fn}:${sha(n).slice(0, 12)}`, manifest: `{"n":${n}}` });
@@ -129,10 +131,10 @@ test('a migration already applied is not applied again on reopen; a new one is',
   // Each migration after the schema inserts one key row, so a migration run twice would show in the count.
   const seedRow = (version: number) => ({
     version,
-    sql: `INSERT INTO api_keys (id, hash, label, created_at) VALUES ('m${version}', 'h', 'migration', 'now');`,
+    sql: `INSERT INTO api_keys (id, hash, name, created_at) VALUES ('m${version}', 'h', 'migration', 'now');`,
   });
-  const v2 = [...MIGRATIONS, seedRow(2)];
-  const v3 = [...v2, seedRow(3)];
+  const v2 = [...MIGRATIONS, seedRow(LATEST + 1)];
+  const v3 = [...v2, seedRow(LATEST + 2)];
 
   const first = openStore(file, v2);
   t.is(first.keys.count(), 1);
@@ -145,7 +147,7 @@ test('a migration already applied is not applied again on reopen; a new one is',
   const third = openStore(file, v3);
   try {
     t.is(third.keys.count(), 2);
-    t.truthy(third.keys.get('m3'));
+    t.truthy(third.keys.get(`m${LATEST + 2}`));
   } finally {
     third.close();
   }
@@ -154,7 +156,7 @@ test('a migration already applied is not applied again on reopen; a new one is',
 test('a failing migration leaves the database at its previous version', async (t) => {
   const file = await tempDb(t);
   openStore(file).close();
-  const broken = [...MIGRATIONS, { version: 2, sql: "INSERT INTO api_keys (id, hash, label, created_at) VALUES ('x', 'h', 'l', 'n'); SELECT * FROM no_such_table;" }];
+  const broken = [...MIGRATIONS, { version: LATEST + 1, sql: "INSERT INTO api_keys (id, hash, name, created_at) VALUES ('x', 'h', 'l', 'n'); SELECT * FROM no_such_table;" }];
   t.throws(() => openStore(file, broken), { any: true, message: /no_such_table/ });
 
   const reopened = openStore(file);

@@ -1,0 +1,55 @@
+// REST adapters for API tokens: GET /api/v1/tokens, POST /api/v1/tokens, DELETE /api/v1/tokens/:id.
+import { LambdaError } from '../errors.js';
+import { createToken, listTokens, revokeToken } from '../core/tokens.js';
+import { sendJson } from '../http/errors.js';
+import { safeDecode } from '../http/routes.js';
+import type { ApiRoute } from './types.js';
+
+/** `{"name": "..."}` fits in far less; anything bigger is not a token request. */
+const MAX_BODY_BYTES = 16 * 1024;
+
+export const tokensRoutes: ApiRoute[] = [
+  {
+    method: 'GET',
+    pattern: /^\/api\/v1\/tokens\/?$/,
+    async handle({ res, context }) {
+      sendJson(res, 200, { tokens: listTokens(context.deps) });
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/api\/v1\/tokens\/?$/,
+    async handle({ req, res, context }) {
+      const body = await context.readBody(req, MAX_BODY_BYTES);
+      sendJson(res, 201, createToken(context.deps, { name: nameFrom(body) }));
+    },
+  },
+  {
+    method: 'DELETE',
+    pattern: /^\/api\/v1\/tokens\/(?<id>[^/]+)$/,
+    async handle({ res, params, context }) {
+      revokeToken(context.deps, { id: safeDecode(params.id ?? '') });
+      res.writeHead(204).end();
+    },
+  },
+];
+
+/** The optional name from a JSON body `{"name": "..."}`; an empty body means no name. */
+function nameFrom(body: Buffer): string | undefined {
+  const text = body.toString('utf8').trim();
+  if (text === '') return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the body is not JSON: ${(error as Error).message}` });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'the body must be a JSON object like {"name": "ci"}' });
+  }
+  const { name } = parsed as { name?: unknown };
+  if (name !== undefined && typeof name !== 'string') {
+    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: '"name" must be a string' });
+  }
+  return name;
+}
