@@ -34,7 +34,14 @@ export type DeployLine =
   | { readonly type: 'detail'; readonly text: string }
   | { readonly type: 'warn'; readonly text: string }
   | { readonly type: 'result'; readonly ok: true; readonly deployment: Deployment }
-  | { readonly type: 'result'; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+  | { readonly type: 'result'; readonly ok: false; readonly error: DeployFailure };
+
+/** Why a deploy was rejected; `status` is the HTTP status the same error gets outside a stream, when the server says it. */
+export interface DeployFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly status?: number;
+}
 
 /** What the deploy stream yields: `uploaded` once the server has taken the archive, then its lines. */
 export type DeployEvent = { readonly type: 'uploaded' } | DeployLine;
@@ -120,7 +127,11 @@ function toDeployLine(value: unknown): DeployLine {
         return {
           type: 'result',
           ok: false,
-          error: { code: String(value.error.code ?? ''), message: String(value.error.message ?? 'the deploy failed') },
+          error: {
+            code: String(value.error.code ?? ''),
+            message: String(value.error.message ?? 'the deploy failed'),
+            ...(typeof value.status === 'number' ? { status: value.status } : {}),
+          },
         };
       }
       throw malformed('the deploy result');

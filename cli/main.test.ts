@@ -114,6 +114,11 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
     res.end();
     return;
   }
+  if (name === 'bad-manifest') {
+    line({ type: 'result', ok: false, status: 400, error: { code: 'LAMBDA_ERR_MANIFEST_INVALID', message: 'lambda.yaml: runtime: unknown' } });
+    res.end();
+    return;
+  }
   // Holds the rest of the stream until the test has seen the lines above: proof that output is printed as it arrives.
   await ctx.deployReleased;
   line({ type: 'detail', text: 'Successfully built 0123456789ab' });
@@ -226,6 +231,13 @@ test('a deploy rejected in the stream prints the error and exits 1', async (t) =
     '[1/3] Packaging function code... Done.\n[2/3] Building image "lambda/bad:3f2c1a9b7e01"...\n       Step 1/2 : FROM lambda-base/node20\n',
   );
   t.is(out.stderr(), ' !     the image build failed: npm ci exited 1 (LAMBDA_ERR_BUILD_FAILED)\n');
+});
+
+test('a rejected deploy whose result line carries the HTTP status exits by the same rule (400 → 2)', async (t) => {
+  const dir = await functionDir(t);
+  const out = capture(envFor(t));
+  t.is(await run(['deploy', dir, '--name', 'bad-manifest'], out.io), 2);
+  t.is(out.stderr(), ' !     lambda.yaml: runtime: unknown (LAMBDA_ERR_MANIFEST_INVALID)\n');
 });
 
 test('a deploy refused before streaming ends the open line, then prints the error', async (t) => {

@@ -2,7 +2,7 @@
 import { basename, resolve } from 'node:path';
 import { deployArchive, type Deployment } from '../client.js';
 import { loadConfig, requireApiKey } from '../config.js';
-import { CliError } from '../errors.js';
+import { CliError, EXIT, exitStatusForHttp } from '../errors.js';
 import type { CommandContext } from '../io.js';
 import { assertFunctionName } from '../names.js';
 import { entriesToPack, packEntries } from '../pack.js';
@@ -46,7 +46,11 @@ export async function deploy(ctx: CommandContext, options: DeployOptions): Promi
     for await (const event of deployArchive(endpoint, name, archive)) {
       show(event);
       if (event.type !== 'result') continue;
-      if (!event.ok) throw new CliError(event.error.message, { code: event.error.code || undefined });
+      if (!event.ok) {
+        // Once streaming has begun the HTTP status is 200; the result line may carry the one the error maps to.
+        const exitStatus = event.error.status === undefined ? EXIT.generic : exitStatusForHttp(event.error.status);
+        throw new CliError(event.error.message, { code: event.error.code || undefined, exitStatus });
+      }
       if (ctx.json) ctx.io.stdout.write(`${JSON.stringify(event.deployment, null, 2)}\n`);
       return event.deployment;
     }

@@ -76,3 +76,22 @@ test.serial('lambda login saves the URL and key, and later commands use them', a
   t.is(listed.code, 0, listed.stderr);
   t.true((JSON.parse(listed.stdout) as { name: string }[]).some((fn) => fn.name === 'greet'));
 });
+
+test.serial('one exit-status rule: invalid names 2 before any request, --json errors as one line, --async refused', async (t) => {
+  const badName = await lambda.cli(['invoke', 'Bad_Name']);
+  t.is(badName.code, 2);
+  t.regex(badName.stderr, /^ ! {5}invalid function name "Bad_Name": .* \(LAMBDA_ERR_INVALID_NAME\)\n$/);
+
+  const json = await lambda.cli(['invoke', 'nobody', '--json']);
+  t.is(json.code, 4);
+  t.is(json.stdout, '');
+  t.deepEqual(JSON.parse(json.stderr), { error: { code: 'LAMBDA_ERR_FUNCTION_NOT_FOUND', message: 'function "nobody" does not exist' } });
+
+  const queued = await lambda.cli(['invoke', 'greet', '--async']);
+  t.is(queued.code, 2);
+  t.is(queued.stderr, ' !     --async needs the invocation queue, which this server does not have yet; run without --async\n');
+
+  const version = await lambda.cli(['--version']);
+  t.is(version.code, 0);
+  t.regex(version.stdout, /^\d+\.\d+\.\d+\n$/);
+});
