@@ -59,8 +59,27 @@ export function isPublicAddress(address: string): boolean {
   const family = net.isIP(ip);
   if (family === 0) return false;
   if (blocked.check(ip, family === 4 ? 'ipv4' : 'ipv6')) return false;
+  // NAT64 (64:ff9b::/96) carries an IPv4 address in its last 32 bits: judge that one.
+  const nat64 = family === 6 ? embeddedNat64(ip) : undefined;
+  if (nat64 !== undefined && !isPublicAddress(nat64)) return false;
   const own = Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
   return !own.some((entry) => entry.address.toLowerCase() === ip.toLowerCase());
+}
+
+function embeddedNat64(ip: string): string | undefined {
+  const [head, tail = ''] = ip.toLowerCase().split('::');
+  const parts = (list: string) => (list === '' ? [] : list.split(':'));
+  let groups = [...parts(head), ...parts(tail)];
+  const dotted = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(groups.at(-1) ?? '');
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    groups = [...groups.slice(0, -1), ((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
+  }
+  const full = ip.includes('::') ? [...parts(head), ...Array(8 - groups.length).fill('0'), ...groups.slice(parts(head).length)] : groups;
+  if (full.length !== 8 || Number.parseInt(full[0], 16) !== 0x64 || Number.parseInt(full[1], 16) !== 0xff9b || full.slice(2, 6).some((g) => Number.parseInt(g, 16) !== 0)) return undefined;
+  const high = Number.parseInt(full[6], 16);
+  const low = Number.parseInt(full[7], 16);
+  return `${high >> 8}.${high & 0xff}.${low >> 8}.${low & 0xff}`;
 }
 
 async function defaultLookup(host: string): Promise<string[]> {
