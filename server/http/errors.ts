@@ -48,8 +48,8 @@ export function sendError(res: http.ServerResponse, error: unknown, audience: Er
   }
   const extra: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="lambda"' } : {};
   if (status === 503 || status === 429) extra['retry-after'] = '1';
-  // A client that stalled its upload is not kept: answer and close its connection.
-  if (status === 408 || status === 413) extra.connection = 'close';
+  // A request whose body was not read to its end (refused, stalled) leaves the connection unusable: close it.
+  if (res.req && !res.req.complete) extra.connection = 'close';
   sendJson(res, status, body, extra);
 }
 
