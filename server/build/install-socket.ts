@@ -7,6 +7,9 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { openTunnel, TunnelRefused, type EgressRules } from './registry-proxy.js';
 
+/** Both ends of every tunnel count. */
+const MAX_OPEN_SOCKETS = 128;
+
 export interface InstallSocketOptions {
   egress: EgressRules;
   /** Where the one accepted output goes. */
@@ -55,6 +58,11 @@ export async function serveInstallSocket(socketPath: string, options: InstallSoc
   });
 
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    // npm keeps a handful of connections; a container opening thousands would only spend the server's descriptors.
+    if (open.size >= MAX_OPEN_SOCKETS) {
+      client.end('HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\n\r\n');
+      return;
+    }
     open.add(client);
     client.on('close', () => open.delete(client));
     client.on('error', () => client.destroy());

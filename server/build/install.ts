@@ -106,7 +106,11 @@ async function installIn(mount: string, request: InstallRequest, inputs: Map<str
     const bytes = socket.received();
     if (result.exitCode !== 0 || bytes === undefined) {
       for (const line of [...output, ...refused.map((message) => `proxy: ${message}`)]) log.warn(line);
-      const why = result.timedOut ? `it took longer than ${LIMITS.timeoutMs / 60_000} minutes` : (firstError(output) ?? `exit status ${result.exitCode}`);
+      const why = result.timedOut
+        ? `it took longer than ${LIMITS.timeoutMs / 60_000} minutes`
+        : result.exitCode === 0
+          ? 'the install sent no files back'
+          : (firstError(output) ?? `exit status ${result.exitCode}`);
       throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: `installing dependencies failed: ${cleanLine(why)}` });
     }
     fs.renameSync(partial, archive);

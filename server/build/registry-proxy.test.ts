@@ -142,3 +142,36 @@ test('the installed files arrive once, and not over the size limit', async (t) =
   t.is(small.received(), undefined);
   t.false(fs.existsSync(output2), 'an oversized output is removed');
 });
+
+test('with the host\'s own proxy, the tunnel is asked of it (with its credentials), not dialled directly', async (t) => {
+  const echo = await tcpEcho();
+  t.teardown(() => echo.server.close());
+  const asked: string[] = [];
+  // A minimal upstream proxy: records the CONNECT head, then joins the client to the echo server.
+  const upstream = net.createServer((client) => {
+    let head = '';
+    const onData = (chunk: Buffer) => {
+      head += chunk.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      client.off('data', onData);
+      asked.push(head);
+      const next = net.connect(echo.port, '127.0.0.1', () => {
+        client.write('HTTP/1.1 200 OK\r\n\r\n');
+        client.pipe(next);
+        next.pipe(client);
+      });
+    };
+    client.on('data', onData);
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => upstream.close());
+  const proxyPort = (upstream.address() as net.AddressInfo).port;
+
+  const tunnel = await openTunnel('registry.example:443', { ...rules, upstream: new URL(`http://me:secret@127.0.0.1:${proxyPort}`) });
+  const answer = new Promise<string>((resolve) => tunnel.once('data', (chunk: Buffer) => resolve(chunk.toString())));
+  tunnel.write('through');
+  t.is(await answer, 'through');
+  tunnel.destroy();
+  t.regex(asked[0], /^CONNECT registry\.example:443 HTTP\/1\.1\r\n/);
+  t.regex(asked[0], new RegExp(`Proxy-Authorization: Basic ${Buffer.from('me:secret').toString('base64')}`));
+});

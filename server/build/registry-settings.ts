@@ -27,10 +27,9 @@ export interface RegistrySettings {
 
 /** Reads the host's settings; a host without the package manager gets the default URL and the CA/proxy environment. */
 export async function hostRegistrySettings(spec: RegistrySpec, env: NodeJS.ProcessEnv = process.env): Promise<RegistrySettings> {
-  const asked = spec.hostCommand ? await ask(spec.hostCommand, env) : undefined;
+  const [asked, askedCa] = await Promise.all([spec.hostCommand && ask(spec.hostCommand, env), spec.caHostCommand && ask(spec.caHostCommand, env)]);
   const url = parseRegistry(asked) ?? parseRegistry(spec.default);
   if (!url) throw new Error(`buildpack registry "${spec.default}" is not an https URL`);
-  const askedCa = spec.caHostCommand ? await ask(spec.caHostCommand, env) : undefined;
   const caFile = [askedCa, env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE].find((file) => file !== undefined && file !== '' && isReadableFile(file));
   return {
     url,

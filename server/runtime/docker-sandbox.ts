@@ -16,8 +16,16 @@ export interface DockerSandboxOptions {
 
 export function createDockerSandbox(options: DockerSandboxOptions): Sandbox {
   const { docker } = options;
+  // A server that died mid-install leaves its sandbox behind: remove those once, before this server starts any.
+  let leftovers: Promise<void> | undefined;
+  const removeLeftovers = async () => {
+    const found = await docker.listContainers({ all: true, filters: { label: ['lambda.sandbox=true', `lambda.server=${options.serverId}`] } });
+    await Promise.all(found.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+  };
   return {
     async run(request, onLine) {
+      leftovers ??= removeLeftovers().catch(() => {});
+      await leftovers;
       let container: Docker.Container;
       try {
         container = await docker.createContainer(sandboxConfig(request, options.serverId));
@@ -67,6 +75,8 @@ export function sandboxConfig(request: SandboxRun, serverId: string): Docker.Con
       NanoCpus: 1_000_000_000,
       Binds: [`${request.inputDir}:${request.inputMount}:ro`],
       RestartPolicy: { Name: 'no' },
+      // Gone when it ends even if this server is not there to remove it.
+      AutoRemove: true,
       LogConfig: { Type: 'none', Config: {} },
     },
   };
