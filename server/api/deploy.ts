@@ -36,7 +36,9 @@ export const deployRoute: ApiRoute = {
         if (!context.deps.store.functions.get(name)) await context.repos.removeIfEmpty(name);
         if (!streaming) throw error;
         // Headers are sent once streaming starts, so the outcome travels in the last line, as Docker's build API does.
-        res.end(`${JSON.stringify({ type: 'result', ok: false, error: errorBody(asLambdaError(error)).body.error })}\n`);
+        // `status` is what the HTTP status would have been, so clients can map it as they map any other.
+        const { status, body } = errorBody(asLambdaError(error));
+        res.end(`${JSON.stringify({ type: 'result', ok: false, status, error: body.error })}\n`);
       }
     } finally {
       fs.rmSync(workTree, { recursive: true, force: true });

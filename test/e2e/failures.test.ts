@@ -46,7 +46,9 @@ test.serial('a handler that never returns gets 504 at its timeout; the instance 
 test.serial('a handler that kills its process gets 502 and a fresh instance serves the next request', async (t) => {
   const response = await lambda.fetch('/fn/misbehave/exit');
   t.is(response.status, 502);
-  t.is(((await response.json()) as { error: { code: string } }).error.code, 'LAMBDA_ERR_FUNCTION_CRASHED');
+  const body = (await response.json()) as { error: { code: string; details?: unknown } };
+  t.is(body.error.code, 'LAMBDA_ERR_FUNCTION_CRASHED');
+  t.is(body.error.details, undefined, 'anonymous callers get no internal error text');
   t.is((await lambda.fetch('/fn/misbehave/ok')).status, 200);
 });
 

@@ -136,6 +136,19 @@ test.serial("the README's Quickstart works as written, and stopping npm start le
     t.is(byHost.stdout, '{"message":"Hello, World!"}');
     const byPath = await command('curl', ['-s', `localhost:${PORT}/fn/greet/?name=World`]);
     t.is(byPath.stdout, '{"message":"Hello, World!"}');
+
+    // The CLI, from the checkout, as the Quickstart runs it.
+    const cliEnv = { LAMBDA_API_KEY: key, LAMBDA_URL: `http://localhost:${PORT}`, LAMBDA_CONFIG: path.join(greet, 'cli.json') };
+    const npx = (args: string[]) => command('npx', ['lambda', ...args], { cwd: clone, env: cliEnv });
+    const invoked = await npx(['invoke', 'greet', '--data', '{"name":"World"}']);
+    t.is(invoked.code, 0, invoked.stderr);
+    t.is(invoked.stdout.trim(), '{"message":"Hello, World!"}');
+    const listed = await npx(['list']);
+    t.is(listed.code, 0, listed.stderr);
+    t.regex(listed.stdout, /greet\s+v1/);
+    const deployed = await npx(['deploy', './examples/greet', '--name', 'greet']);
+    t.is(deployed.code, 0, deployed.stderr);
+    t.regex(deployed.stdout, /live at: http:\/\/greet\.localhost:8080/);
   } finally {
     fs.rmSync(greet, { recursive: true, force: true });
   }
