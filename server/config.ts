@@ -23,6 +23,16 @@ export interface Limits {
   maxMemoryBytes: number;
 }
 
+/** How functions scale (README: Scaling). */
+export interface Scaling {
+  /** An idle instance stops after this long, down to minInstances (LAMBDA_IDLE_TIMEOUT; a manifest's idleTimeout wins). */
+  idleTimeoutMs: number;
+  /** Requests that may wait for a busy function (LAMBDA_QUEUE_LENGTH); beyond, 429 at once. */
+  queueLength: number;
+  /** How long a request waits for a busy function before its 429 (LAMBDA_QUEUE_TIMEOUT). */
+  queueTimeoutMs: number;
+}
+
 export interface Config {
   port: number;
   host: string;
@@ -33,6 +43,7 @@ export interface Config {
   /** AWS_REGION (and AWS_DEFAULT_REGION) inside every function. */
   awsRegion: string;
   limits: Limits;
+  scaling: Scaling;
   /** Seeds the admin key instead of generating one. */
   apiKey?: string;
   /** Where the project's own files are (buildpacks/, hooks/). */
@@ -62,6 +73,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = path.joi
     domain: (env.LAMBDA_DOMAIN ?? defaults.domain ?? 'localhost').toLowerCase(),
     dataDir: path.resolve(env.LAMBDA_DATA_DIR ?? defaults.dataDir ?? './data'),
     baseImages,
+    scaling: readScaling(env, (defaults as { scaling?: Record<string, unknown> }).scaling ?? {}),
     limits: readLimits(env, (defaults as { limits?: Record<string, unknown> }).limits ?? {}),
     awsRegion: env.LAMBDA_AWS_REGION || defaults.awsRegion || 'us-east-1',
     apiKey: env.LAMBDA_API_KEY || undefined,
@@ -98,4 +110,14 @@ function readLimits(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): 
     limits[key] = value;
   }
   return limits;
+}
+
+function readScaling(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): Scaling {
+  const idle = duration(env.LAMBDA_IDLE_TIMEOUT || defaults.idleTimeoutMs || '5m');
+  const wait = duration(env.LAMBDA_QUEUE_TIMEOUT || defaults.queueTimeoutMs || '5s');
+  const length = Number(env.LAMBDA_QUEUE_LENGTH || defaults.queueLength || 100);
+  if (idle === undefined || idle <= 0) throw new Error(`LAMBDA_IDLE_TIMEOUT must be a duration such as "5m", got ${JSON.stringify(env.LAMBDA_IDLE_TIMEOUT)}`);
+  if (wait === undefined || wait <= 0) throw new Error(`LAMBDA_QUEUE_TIMEOUT must be a duration such as "5s", got ${JSON.stringify(env.LAMBDA_QUEUE_TIMEOUT)}`);
+  if (!Number.isInteger(length) || length < 0) throw new Error(`LAMBDA_QUEUE_LENGTH must be a whole number, got ${JSON.stringify(env.LAMBDA_QUEUE_LENGTH)}`);
+  return { idleTimeoutMs: idle, queueLength: length, queueTimeoutMs: wait };
 }

@@ -57,6 +57,10 @@ export const ERRORS = {
     kind: 'unavailable',
     message: 'the server is receiving too many request bodies at once ({budget} in flight); try again shortly',
   },
+  LAMBDA_ERR_TOO_MANY_REQUESTS: {
+    kind: 'too_many',
+    message: 'function "{name}" is at its maxInstances and busy: {detail}; retry shortly',
+  },
   LAMBDA_ERR_FUNCTION_ERROR: { kind: 'upstream', message: 'the function failed: {errorType}: {errorMessage}' },
   LAMBDA_ERR_FUNCTION_CRASHED: {
     kind: 'upstream',

@@ -43,8 +43,18 @@ export async function startServer(config: Config, log: (line: string) => void = 
   await docker.ping().catch((error: Error) => {
     throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
   });
-  const runtime = createDockerRuntime({ docker, clients, instancesDir: path.join(config.dataDir, 'instances'), serverId: serverId(config.dataDir), region: config.awsRegion });
-  const pool = createPool(runtime, clients, (line) => log(` !     ${line}`));
+  const runtime = createDockerRuntime({
+    docker,
+    clients,
+    instancesDir: path.join(config.dataDir, 'instances'),
+    serverId: serverId(config.dataDir),
+    region: config.awsRegion,
+    // An instance that ends while it serves is forgotten at once, with one line saying why.
+    onExit: (id, reason) => {
+      if (pool.exited(id)) log(` !     instance ${id} ${reason}; a fresh one takes the next requests`);
+    },
+  });
+  const pool = createPool(runtime, clients, (line) => log(` !     ${line}`), config.scaling);
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
   const builder = createBuilder({
     runtime,
@@ -59,7 +69,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     store,
     runtime,
     pool,
-    dispatch: createDispatch(pool, clients, (line) => log(` !     ${line}`)),
+    dispatch: createDispatch(pool, clients),
     builder,
     functionUrl: (name) => `http://${name}.${config.domain}${portSuffix()}`,
     limits: { maxMemoryBytes: config.limits.maxMemoryBytes, maxCodeBytes: config.limits.maxCodeBytes },
@@ -120,9 +130,18 @@ function serverId(dataDir: string): string {
   return fs.readFileSync(file, 'utf8').trim();
 }
 
-function closeServer(server: http.Server): Promise<void> {
-  server.closeIdleConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
+/** Stops accepting, lets requests in flight finish (at most `graceMs`), and closes keep-alive connections as they go idle. */
+function closeServer(server: http.Server, graceMs = 15 * 60_000): Promise<void> {
+  return new Promise((resolve) => {
+    const sweep = setInterval(() => server.closeIdleConnections(), 50);
+    const force = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearInterval(sweep);
+      clearTimeout(force);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
 }
 
 async function main(): Promise<void> {

@@ -148,7 +148,7 @@ test('a first deploy builds, starts and makes version 1 live', async (t) => {
   t.is(runtime.started.length, 1);
   t.like(runtime.started[0], { fn: name, version: 1, sha: sha(1), image, handler: 'index.handler', timeoutMs: 5000, env: { GREETING: 'Hello' } });
   t.deepEqual(deps.pool.spec(name), runtime.started[0]);
-  t.deepEqual(await deps.pool.acquire(name), { id: 'instance-1', fn: name, sha: sha(1), socketPath: '/nonexistent/1.sock' });
+  t.deepEqual((await deps.pool.acquire(name)).instance, { id: 'instance-1', fn: name, sha: sha(1), socketPath: '/nonexistent/1.sock' });
 
   t.deepEqual(
     events.map((e) => (e.type === 'step' ? `${e.type}:${e.phase}` : e.type)),
@@ -169,7 +169,7 @@ test('a second deploy makes version 2 live and stops the first instance', async 
   t.is(second.version, 2);
   t.is(store.versions.live(name)?.number, 2);
   t.is(deps.pool.spec(name)?.version, 2);
-  t.is((await deps.pool.acquire(name)).id, 'instance-2');
+  t.is((await deps.pool.acquire(name)).instance.id, 'instance-2');
   t.true(await eventually(() => runtime.stopped.includes('instance-1')), `stopped: ${runtime.stopped.join(', ')}`);
   t.false(runtime.stopped.includes('instance-2'));
 });
@@ -235,7 +235,7 @@ const failedDeploy = test.macro({
     t.is(builder.builds.length, 1 + built);
     t.is(runtime.started.length, startedAgain ? 2 : 1);
     t.is(deps.pool.spec(name), specBefore);
-    t.is((await deps.pool.acquire(name)).id, 'instance-1');
+    t.is((await deps.pool.acquire(name)).instance.id, 'instance-1');
     t.false(runtime.stopped.includes('instance-1'));
   },
   title: (provided = '') => `${provided}: the live version is unchanged`,

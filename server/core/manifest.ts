@@ -19,6 +19,8 @@ export interface Manifest {
   concurrency: number;
   minInstances: number;
   maxInstances: number;
+  /** Undefined: the server's default (LAMBDA_IDLE_TIMEOUT). */
+  idleTimeoutMs?: number;
   env: Record<string, string>;
   schedules: Schedule[];
   auth: 'none' | 'key';
@@ -109,6 +111,11 @@ const FIELDS: Record<string, FieldReader> = {
     if (bytes !== undefined && bytes >= 32 * MIB && bytes <= 16 * 1024 * MIB) m.memoryBytes = bytes;
     else p.add(node, 'memory', `expected a size from 32Mi to 16Gi such as "256Mi", got ${show(scalar(node))}`);
   },
+  idleTimeout: (node, m, p) => {
+    const ms = duration(scalar(node));
+    if (ms !== undefined && ms >= 100 && ms <= 24 * 3_600_000) m.idleTimeoutMs = ms;
+    else p.add(node, 'idleTimeout', `expected a duration from 100ms to 24h such as "5m" or "30s", got ${show(scalar(node))}`);
+  },
   concurrency: integerField('concurrency', 1, 1000),
   minInstances: integerField('minInstances', 0, 100),
   maxInstances: integerField('maxInstances', 1, 100),
@@ -191,13 +198,13 @@ function show(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** "10s", "500ms", "2m" or a bare number of seconds, in milliseconds. */
+/** "10s", "500ms", "2m", "1h" or a bare number of seconds, in milliseconds. */
 export function duration(value: unknown): number | undefined {
   if (typeof value === 'number') return value > 0 ? Math.round(value * 1000) : undefined;
   if (typeof value !== 'string') return undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value.trim());
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
   if (!match) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000 }[match[2] as 'ms' | 's' | 'm'];
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
   return Math.round(Number(match[1]) * unit);
 }
 

@@ -16,6 +16,10 @@ export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha
     timeoutMs: manifest.timeoutMs,
     memoryBytes: manifest.memoryBytes,
     concurrency: manifest.concurrency,
+    // Versions stored before these keys existed get the defaults.
+    minInstances: manifest.minInstances ?? 0,
+    maxInstances: manifest.maxInstances ?? 4,
+    idleTimeoutMs: manifest.idleTimeoutMs,
     env: manifest.env,
     executionEnv: EXECUTION_ENV[manifest.runtime],
   };

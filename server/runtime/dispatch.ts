@@ -8,7 +8,6 @@ import type { Pool } from 'undici';
 import { LambdaError } from '../errors.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstancePool } from './pool.js';
-import type { Instance } from './types.js';
 
 export interface DispatchRequest {
   method: string;
@@ -46,13 +45,14 @@ const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED
 type Send<T> = (client: Pool, signal: EventEmitter, handlerAnswered: () => void) => Promise<T>;
 
 /**
- * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
+ * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_TOO_MANY_REQUESTS, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
  * and LAMBDA_ERR_BAD_REQUEST for a request that cannot be sent to an instance at all.
  */
-export function createDispatch(pool: InstancePool, clients: InstanceClients, log: (line: string) => void = () => {}): Dispatch {
+export function createDispatch(pool: InstancePool, clients: InstanceClients): Dispatch {
   const withInstance = async <T>(fn: string, send: Send<T>, client?: ClientSide, retried = false): Promise<T> => {
-    const instance = await pool.acquire(fn);
-    const timeoutMs = pool.spec(fn)?.timeoutMs ?? 10_000;
+    const lease = await pool.acquire(fn);
+    const instance = lease.instance;
+    const timeoutMs = lease.spec.timeoutMs;
     // undici accepts an EventEmitter as its abort signal; an AbortController per request costs more on this hot path.
     const signal = new EventEmitter();
     let timedOut = false;
@@ -67,7 +67,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, log
       return await send(clients.get(instance), signal, () => clearTimeout(timer));
     } catch (error) {
       if (timedOut) {
-        replace(fn, instance, `did not answer within ${timeoutMs} ms`);
+        pool.recycle(fn, instance, `did not answer within ${timeoutMs} ms`);
         throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
       }
       if (client?.isGone()) throw error;
@@ -75,18 +75,16 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, log
       if (!INSTANCE_FAILURES.has(code)) {
         throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the request cannot be sent to the function: ${(error as Error).message}` });
       }
-      replace(fn, instance, `failed (${code})`);
+      // The engine's exit report (status, OOM kill) says why in the log.
+      pool.recycle(fn, instance);
       // The instance died while idle (killed, OOM): the request never reached a handler, so a fresh instance may take it.
       if (!retried && (code === 'ECONNREFUSED' || code === 'ENOENT')) return withInstance(fn, send, client, true);
       throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
     } finally {
       clearTimeout(timer);
       client?.gone.off('abort', onClientGone);
+      lease.release();
     }
-  };
-
-  const replace = (fn: string, instance: Instance, why: string) => {
-    if (pool.recycle(fn, instance)) log(`instance ${instance.id} of ${fn} ${why}: replacing it`);
   };
 
   return {

@@ -35,6 +35,8 @@ export interface DockerRuntimeOptions {
   region?: string;
   /** Identifies this server's containers, so two installations (or test servers) sharing an engine never touch each other's. */
   serverId: string;
+  /** Told when an instance's process ends on its own or is removed, with why (e.g. an OOM kill). */
+  onExit?(instanceId: string, reason: string): void;
 }
 
 export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
@@ -124,8 +126,20 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
 
   function watchExit(container: Docker.Container, id: string): void {
     container.wait().then(
-      (result: { StatusCode: number }) => clients.gone(id, `the instance exited with status ${result.StatusCode}`),
-      () => clients.gone(id, 'the instance disappeared'),
+      async (result: { StatusCode: number }) => {
+        // Docker's state tells an OOM kill from any other exit; the operator is told which.
+        const oom = await container.inspect().then(
+          (info) => info.State.OOMKilled,
+          () => false,
+        );
+        const reason = oom ? 'was killed for using more than its memory limit (OOM)' : `exited with status ${result.StatusCode}`;
+        clients.gone(id, `the instance ${reason}`);
+        options.onExit?.(id, reason);
+      },
+      () => {
+        clients.gone(id, 'the instance disappeared');
+        options.onExit?.(id, 'disappeared');
+      },
     );
   }
 }

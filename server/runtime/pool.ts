@@ -1,33 +1,83 @@
-// Which instance serves each function: the live spec, its warm instance, cold starts, recycling and retirement.
+// Which instances serve each function: the live spec, up to maxInstances instances of `concurrency` requests
+// each, a bounded wait queue beyond that (then 429), minInstances kept warm, idle instances stopped, failed
+// ones replaced, and a version switch that lets in-flight requests finish on the old instances.
 import { LambdaError } from '../errors.js';
 import type { InstanceClients } from './instance-client.js';
 import type { Instance, InstanceSpec, Runtime } from './types.js';
 
+/** One request's hold on an instance; `release` it when the answer is done. */
+export interface Lease {
+  instance: Instance;
+  spec: InstanceSpec;
+  release(): void;
+}
+
+export interface PoolOptions {
+  /** Stop an instance idle this long (unless minInstances keeps it); a version's `idleTimeout` overrides it. */
+  idleTimeoutMs: number;
+  /** Requests that may wait for a busy function, per function (beyond: 429 at once). */
+  queueLength: number;
+  /** How long a request may wait for a busy function (then 429). */
+  queueTimeoutMs: number;
+}
+
+export const DEFAULT_POOL_OPTIONS: PoolOptions = { idleTimeoutMs: 5 * 60_000, queueLength: 100, queueTimeoutMs: 5_000 };
+
+interface Member {
+  instance: Instance;
+  active: number;
+  lastUsed: number;
+}
+
+interface Waiter {
+  resolve(lease: Lease): void;
+  reject(error: Error): void;
+  timer: NodeJS.Timeout;
+}
+
 interface Slot {
   spec: InstanceSpec;
-  instance?: Instance;
-  starting?: Promise<Instance>;
+  members: Member[];
+  starting: number;
+  waiters: Waiter[];
 }
 
 export interface InstancePool {
   /** The live spec of `fn`, if it has one. */
   spec(fn: string): InstanceSpec | undefined;
-  /** Makes `spec` live for its function, served by `instance` when given (else started on first use); retires the old one. */
-  activate(spec: InstanceSpec, instance?: Instance): Promise<void>;
-  /** A healthy instance of the live version, cold-starting one when none runs. Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED. */
-  acquire(fn: string): Promise<Instance>;
   /**
-   * Kills a failed or hung instance and starts a fresh one in the background. Idempotent: the requests that were
-   * in flight on the same instance may all report it; only the first call acts, and it alone returns true.
+   * Makes `spec` live for its function, served by `instance` when given (else started on first use, or now for
+   * minInstances); the old version's instances finish their requests, then stop.
    */
-  recycle(fn: string, instance: Instance): boolean;
-  /** Stops every instance (server shutdown). */
+  activate(spec: InstanceSpec, instance?: Instance): Promise<void>;
+  /**
+   * A slot on an instance of the live version, cold-starting one when all are busy and maxInstances allows.
+   * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_TOO_MANY_REQUESTS.
+   */
+  acquire(fn: string): Promise<Lease>;
+  /**
+   * Stops a failed or hung instance; later requests get another. Idempotent: the requests that were in flight on
+   * the same instance may all report it; only the first call acts, and it alone returns true. With `reason`
+   * (a hung handler) the pool logs it; without (a dropped connection), the engine's exit report says why.
+   */
+  recycle(fn: string, instance: Instance, reason?: string): boolean;
+  /**
+   * The engine reports that an instance's process ended (exit, OOM): forget it at once. Returns whether it was
+   * serving or had just failed a request (so the caller logs why once), false for one the pool stopped itself.
+   */
+  exited(instanceId: string): boolean;
+  /** How many instances each function has (running or starting). */
+  counts(): Record<string, { running: number; starting: number; busy: number; waiting: number }>;
+  /** Stops every instance (server shutdown), after in-flight requests. */
   shutdown(): Promise<void>;
 }
 
-export function createPool(runtime: Runtime, clients: InstanceClients, log: (message: string) => void): InstancePool {
+export function createPool(runtime: Runtime, clients: InstanceClients, log: (message: string) => void, options: PoolOptions = DEFAULT_POOL_OPTIONS): InstancePool {
   const slots = new Map<string, Slot>();
   const retiring = new Map<string, Promise<void>>();
+  /** Instances recycled after a dropped connection, whose exit report is still to come (and to be logged). */
+  const failed = new Set<string>();
+  let closed = false;
 
   const retire = (instance: Instance, hard: boolean): void => {
     if (retiring.has(instance.id)) return;
@@ -40,68 +90,217 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
     retiring.set(instance.id, done);
   };
 
-  const startFor = (slot: Slot): Promise<Instance> => {
-    const spec = slot.spec;
-    const starting = runtime
-      .start(spec)
-      .catch((error: unknown) => {
-        throw new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail: error instanceof Error ? error.message : String(error) });
-      })
-      .then((instance) => {
-        if (slots.get(spec.fn) === slot) {
-          slot.instance = instance;
-          return instance;
-        }
-        // A deploy switched versions while this one started: it is not live any more, so serve from the new one.
-        retire(instance, true);
-        return acquire(spec.fn);
-      })
-      .finally(() => {
-        if (slot.starting === starting) slot.starting = undefined;
-      });
-    slot.starting = starting;
-    return starting;
+  const lease = (slot: Slot, member: Member): Lease => {
+    member.active += 1;
+    member.lastUsed = Date.now();
+    let released = false;
+    return {
+      instance: member.instance,
+      spec: slot.spec,
+      release() {
+        if (released) return;
+        released = true;
+        member.active -= 1;
+        member.lastUsed = Date.now();
+        if (slots.get(slot.spec.fn) === slot && slot.members.includes(member)) serveWaiters(slot);
+      },
+    };
   };
 
-  const acquire = async (fn: string): Promise<Instance> => {
-    const slot = slots.get(fn);
-    if (!slot) throw new LambdaError('LAMBDA_ERR_NOT_DEPLOYED', { name: fn });
-    if (slot.instance) return slot.instance;
-    return slot.starting ?? startFor(slot);
+  /** The least busy instance with room for one more request. */
+  const roomy = (slot: Slot): Member | undefined => {
+    let best: Member | undefined;
+    for (const member of slot.members) {
+      if (member.active < slot.spec.concurrency && (!best || member.active < best.active)) best = member;
+    }
+    return best;
   };
+
+  const serveWaiters = (slot: Slot): void => {
+    while (slot.waiters.length > 0) {
+      const member = roomy(slot);
+      if (!member) break;
+      const waiter = slot.waiters.shift() as Waiter;
+      clearTimeout(waiter.timer);
+      waiter.resolve(lease(slot, member));
+    }
+    // Waiters beyond what the running instances take may call for more instances.
+    while (slot.waiters.length > slot.starting * slot.spec.concurrency && slot.members.length + slot.starting < slot.spec.maxInstances) {
+      startFor(slot);
+    }
+  };
+
+  const startFor = (slot: Slot): void => {
+    slot.starting += 1;
+    const spec = slot.spec;
+    runtime.start(spec).then(
+      (instance) => {
+        slot.starting -= 1;
+        if (slots.get(spec.fn) !== slot || closed) {
+          // The version changed (or the server is stopping) while this one started: it is not live any more.
+          retire(instance, true);
+          return;
+        }
+        slot.members.push({ instance, active: 0, lastUsed: Date.now() });
+        serveWaiters(slot);
+      },
+      (error: unknown) => {
+        slot.starting -= 1;
+        const failure = new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail: error instanceof Error ? error.message : String(error) });
+        log(`could not start an instance of ${spec.fn}: ${failure.message}`);
+        // Those waiting for this start get its failure, unless another instance can still take them.
+        const stranded = slot.waiters.length - slot.starting * spec.concurrency;
+        for (const waiter of slot.waiters.splice(0, Math.max(0, stranded))) {
+          clearTimeout(waiter.timer);
+          waiter.reject(failure);
+        }
+      },
+    );
+  };
+
+  const keepWarm = (slot: Slot): void => {
+    while (!closed && slots.get(slot.spec.fn) === slot && slot.members.length + slot.starting < slot.spec.minInstances) startFor(slot);
+  };
+
+  const acquire = async (fn: string): Promise<Lease> => {
+    const slot = slots.get(fn);
+    if (!slot || closed) throw new LambdaError('LAMBDA_ERR_NOT_DEPLOYED', { name: fn });
+    const member = slot.waiters.length === 0 ? roomy(slot) : undefined;
+    if (member) return lease(slot, member);
+    if (slot.waiters.length >= options.queueLength) {
+      throw new LambdaError('LAMBDA_ERR_TOO_MANY_REQUESTS', { name: fn, detail: `${options.queueLength} requests are already waiting` });
+    }
+    return new Promise<Lease>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(function expire() {
+          const index = slot.waiters.indexOf(waiter);
+          if (index < 0) return;
+          // One waiting for an instance that is still starting is not throttled: a cold start is answered, never failed
+          // (the start has its own time limit, and its failure rejects the waiter).
+          if (index < slot.starting * slot.spec.concurrency) {
+            waiter.timer = setTimeout(expire, options.queueTimeoutMs);
+            return;
+          }
+          slot.waiters.splice(index, 1);
+          reject(new LambdaError('LAMBDA_ERR_TOO_MANY_REQUESTS', { name: fn, detail: `every instance stayed busy for ${options.queueTimeoutMs} ms` }));
+        }, options.queueTimeoutMs),
+      };
+      slot.waiters.push(waiter);
+      serveWaiters(slot);
+    });
+  };
+
+  const remove = (slot: Slot, instanceId: string): Member | undefined => {
+    const index = slot.members.findIndex((member) => member.instance.id === instanceId);
+    if (index < 0) return undefined;
+    const [member] = slot.members.splice(index, 1);
+    return member;
+  };
+
+  const reapIdle = (): void => {
+    const now = Date.now();
+    for (const slot of slots.values()) {
+      const idleTimeoutMs = slot.spec.idleTimeoutMs ?? options.idleTimeoutMs;
+      for (const member of [...slot.members]) {
+        if (slot.members.length <= slot.spec.minInstances) break;
+        if (member.active === 0 && now - member.lastUsed >= idleTimeoutMs) {
+          remove(slot, member.instance.id);
+          retire(member.instance, false);
+        }
+      }
+    }
+  };
+  const shortestIdle = () => Math.min(options.idleTimeoutMs, ...[...slots.values()].map((slot) => slot.spec.idleTimeoutMs ?? Infinity));
+  let reaper: NodeJS.Timeout | undefined;
+  const scheduleReaper = (): void => {
+    clearTimeout(reaper);
+    if (closed) return;
+    // Checked often enough that an instance stops within about a tenth of its idle time after it.
+    const every = Math.max(50, Math.min(1000, Math.floor(shortestIdle() / 10)));
+    reaper = setTimeout(() => {
+      reapIdle();
+      scheduleReaper();
+    }, every);
+    reaper.unref();
+  };
+  scheduleReaper();
 
   return {
     spec: (fn) => slots.get(fn)?.spec,
 
     async activate(spec, instance) {
       const old = slots.get(spec.fn);
-      slots.set(spec.fn, { spec, instance });
-      if (old?.instance && old.instance.id !== instance?.id) retire(old.instance, false);
+      const slot: Slot = { spec, members: instance ? [{ instance, active: 0, lastUsed: Date.now() }] : [], starting: 0, waiters: [] };
+      slots.set(spec.fn, slot);
+      if (old) {
+        // In-flight requests finish on the old version (drain waits for them); waiting ones go to the new one.
+        for (const member of old.members) if (member.instance.id !== instance?.id) retire(member.instance, false);
+        for (const waiter of old.waiters.splice(0)) {
+          clearTimeout(waiter.timer);
+          acquire(spec.fn).then(waiter.resolve, waiter.reject);
+        }
+      }
+      keepWarm(slot);
+      scheduleReaper();
     },
 
     acquire,
 
-    recycle(fn, instance) {
+    recycle(fn, instance, reason) {
       const slot = slots.get(fn);
-      const current = slot?.instance?.id === instance.id;
-      if (slot && current) {
-        slot.instance = undefined;
-        (slot.starting ?? startFor(slot)).catch((error: unknown) => log(`replacement instance for ${fn} failed: ${String(error)}`));
-      }
+      const current = slot ? remove(slot, instance.id) !== undefined : false;
+      if (current && reason) log(`instance ${instance.id} of ${fn} ${reason}: replacing it`);
+      else if (current) failed.add(instance.id);
       retire(instance, true);
+      if (slot && current) {
+        keepWarm(slot);
+        serveWaiters(slot);
+      }
       return current;
     },
 
-    async shutdown() {
+    exited(instanceId) {
+      if (failed.delete(instanceId)) return true;
       for (const slot of slots.values()) {
-        if (slot.instance) retire(slot.instance, false);
-        slot.instance = undefined;
+        const member = remove(slot, instanceId);
+        if (!member) continue;
+        retire(member.instance, true);
+        keepWarm(slot);
+        serveWaiters(slot);
+        return true;
       }
-      const pending = [...slots.values()].map((slot) => slot.starting).filter(Boolean) as Promise<Instance>[];
-      const started = await Promise.allSettled(pending);
-      for (const result of started) if (result.status === 'fulfilled') retire(result.value, true);
+      return false;
+    },
+
+    counts() {
+      const counts: ReturnType<InstancePool['counts']> = {};
+      for (const [fn, slot] of slots) {
+        counts[fn] = {
+          running: slot.members.length,
+          starting: slot.starting,
+          busy: slot.members.reduce((sum, member) => sum + member.active, 0),
+          waiting: slot.waiters.length,
+        };
+      }
+      return counts;
+    },
+
+    async shutdown() {
+      closed = true;
+      clearTimeout(reaper);
+      for (const slot of slots.values()) {
+        for (const member of slot.members.splice(0)) retire(member.instance, false);
+        for (const waiter of slot.waiters.splice(0)) {
+          clearTimeout(waiter.timer);
+          waiter.reject(new LambdaError('LAMBDA_ERR_NOT_DEPLOYED', { name: slot.spec.fn }));
+        }
+      }
+      // Starts still running retire their instance when they finish (closed is set); wait for them too.
+      while ([...slots.values()].some((slot) => slot.starting > 0)) await new Promise((resolve) => setTimeout(resolve, 20));
       slots.clear();
-      await Promise.allSettled([...retiring.values()]);
+      while (retiring.size > 0) await Promise.allSettled([...retiring.values()]);
     },
   };
 }

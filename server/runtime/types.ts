@@ -11,6 +11,12 @@ export interface InstanceSpec {
   timeoutMs: number;
   memoryBytes: number;
   concurrency: number;
+  /** Instances kept running even when idle. */
+  minInstances: number;
+  /** Instances at most; beyond, requests wait briefly, then 429. */
+  maxInstances: number;
+  /** An instance idle this long stops (down to minInstances); undefined: the server's default. */
+  idleTimeoutMs?: number;
   env: Record<string, string>;
   /** AWS_EXECUTION_ENV for the runtime, e.g. AWS_Lambda_nodejs20.x. */
   executionEnv?: string;
