@@ -1,9 +1,8 @@
 // `npm run bench`: measures deploy and request figures against design.md's targets and a baseline, on loopback only.
 // Every loop is bounded in count and time; the server, containers and data it makes are removed at the end.
-import fs from 'node:fs';
-import path from 'node:path';
 import { Pool, type Dispatcher } from 'undici';
 import { command, example, requireDocker, startLambda, type Lambda } from '../test/helpers/lambda.js';
+import { startDirectInstance } from './direct-instance.js';
 
 interface Row {
   figure: string;
@@ -103,10 +102,9 @@ async function main(): Promise<void> {
     });
 
     // 5. Warm requests through the gateway vs straight to the instance socket.
-    const live = await command('docker', ['ps', '--filter', `label=lambda.server=${lambda.serverId()}`, '--filter', 'label=lambda.function=greet', '--format', '{{.Label "lambda.instance"}}']);
-    const socketPath = path.join(lambda.dataDir, 'data', 'instances', live.stdout.trim().split('\n')[0], 'http.sock');
-    if (!fs.existsSync(socketPath)) throw new Error(`no socket for the live instance at ${socketPath}`);
-    const direct = new Pool('http://instance', { socketPath, connections: 16 });
+    // The same image in a container of its own, reached straight over its socket: the baseline.
+    const directInstance = await startDirectInstance(image, 'index.handler', 'greet');
+    const direct = directInstance.pool;
     const gateway = new Pool(lambda.base, { connections: 16 });
     const expectOk = async (response: Dispatcher.ResponseData) => {
       await response.body.dump();
@@ -121,7 +119,7 @@ async function main(): Promise<void> {
     const directLoad = await load(viaDirect, 3000, 8);
     const serialGateway = await load(viaGateway, 500, 1);
     const serialDirect = await load(viaDirect, 500, 1);
-    await direct.close();
+    await directInstance.close();
     await gateway.close();
     rows.push({
       figure: 'warm throughput, gateway / direct socket (8 in flight)',

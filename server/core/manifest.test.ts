@@ -95,7 +95,9 @@ test('concurrency as a word', refused, `${BASE}concurrency: "many"\n`, 'concurre
 test('concurrency as a fraction', refused, `${BASE}concurrency: 1.5\n`, 'concurrency', 3);
 test('concurrency of zero', refused, `${BASE}concurrency: 0\n`, 'concurrency', 3);
 test('a duration with no unit word', refused, `${BASE}timeout: ten\n`, 'timeout', 3);
-test('a duration in hours', refused, `${BASE}timeout: 10h\n`, 'timeout', 3);
+test('a timeout in hours', refused, `${BASE}timeout: 10h\n`, 'timeout', 3);
+test('an idleTimeout as a word', refused, `${BASE}idleTimeout: soon\n`, 'idleTimeout', 3);
+test('an idleTimeout over 24h', refused, `${BASE}idleTimeout: 25h\n`, 'idleTimeout', 3);
 test('a duration over 15 minutes', refused, `${BASE}timeout: 16m\n`, 'timeout', 3);
 test('a negative duration', refused, `${BASE}timeout: -5\n`, 'timeout', 3);
 test('an empty timeout', refused, `${BASE}timeout:\n`, 'timeout', 3);
@@ -132,7 +134,7 @@ test('every problem is reported at once, each with its own line', (t) => {
   t.deepEqual(error.details.problems, [
     'line 3: timeout: expected a duration from 1ms to 15m such as "10s" or "500ms", got "ten"',
     'line 4: memory: expected a size from 32Mi to 16Gi such as "256Mi", got "lots"',
-    `line 5: colour: unknown key (allowed: runtime, handler, timeout, memory, concurrency, minInstances, maxInstances, env, schedules, auth)`,
+    `line 5: colour: unknown key (allowed: runtime, handler, timeout, memory, idleTimeout, concurrency, minInstances, maxInstances, env, schedules, auth)`,
   ]);
 });
 
@@ -180,7 +182,8 @@ test(durations, 5, 5000);
 test(durations, 0.25, 250);
 test(durations, 0, undefined);
 test(durations, -1, undefined);
-test(durations, '10h', undefined);
+test(durations, '10h', 36_000_000);
+test(durations, '10d', undefined);
 test(durations, 'ten', undefined);
 test(durations, '10', undefined);
 test(durations, '-5s', undefined);
