@@ -4,21 +4,30 @@ import http from 'node:http';
 import net from 'node:net';
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 
-const taskRoot = process.env.LAMBDA_TASK_ROOT || '/var/task';
+// A stem cell (server/runtime/cells.ts) boots with no function and a secret from the host; the secret leaves the
+// environment before any function code loads, and the host's one init call, which must carry it, brings the rest.
+const cellSecret = process.env.LAMBDA_CELL_SECRET;
+delete process.env.LAMBDA_CELL_SECRET;
 const socketDir = process.env.LAMBDA_SOCKET_DIR || '/run/lambda';
 const hostSocket = path.join(socketDir, 'host.sock');
-const handlerSpec = process.env.LAMBDA_HANDLER || 'index.handler';
-const functionName = process.env.LAMBDA_FUNCTION_NAME || 'function';
-const functionVersion = process.env.LAMBDA_FUNCTION_VERSION || '$LATEST';
-const timeoutMs = Number(process.env.LAMBDA_TIMEOUT_MS || 10000);
-const memoryMb = process.env.LAMBDA_MEMORY_MB || '256';
+let taskRoot, handlerSpec, functionName, functionVersion, timeoutMs, memoryMb;
+function readSettings() {
+  taskRoot = process.env.LAMBDA_TASK_ROOT || '/var/task';
+  handlerSpec = process.env.LAMBDA_HANDLER || 'index.handler';
+  functionName = process.env.LAMBDA_FUNCTION_NAME || 'function';
+  functionVersion = process.env.LAMBDA_FUNCTION_VERSION || '$LATEST';
+  timeoutMs = Number(process.env.LAMBDA_TIMEOUT_MS || 10000);
+  memoryMb = process.env.LAMBDA_MEMORY_MB || '256';
+}
+readSettings();
 // The gateway marks its own calls with these headers and strips them from public traffic.
 const INVOKE_HEADER = 'x-lambda-internal-invoke';
 const REQUEST_ID_HEADER = 'x-lambda-internal-request-id';
 const ERROR_HEADER = 'x-lambda-internal-error';
+const CELL_SECRET_HEADER = 'x-lambda-internal-cell-secret';
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql)|[^;]*\+(json|xml))/i;
 
 async function loadHandler() {
@@ -199,6 +208,15 @@ async function serve(handler) {
         return;
       }
       const body = Buffer.concat(chunks);
+      if (mode === 'init') {
+        initCell(req, body, res, (loaded) => (handler = loaded));
+        return;
+      }
+      if (!handler) {
+        res.writeHead(503, { 'content-type': 'text/plain' });
+        res.end('not initialised');
+        return;
+      }
       const requestId = String(req.headers[REQUEST_ID_HEADER] || randomUUID());
       const direct = mode === 'direct';
       let event;
@@ -261,6 +279,46 @@ function dialHost(server) {
   topUp();
 }
 
+// A cell takes one init call, the first with the right secret; any other (a second one, a wrong or missing secret,
+// a classic instance) is refused and changes nothing. The call's env becomes the whole environment, as a
+// container's own env would be (HOSTNAME stays: Docker sets it), then the handler loads as in a classic start.
+let initTried = false;
+function initCell(req, body, res, setHandler) {
+  const given = Buffer.from(String(req.headers[CELL_SECRET_HEADER] || ''));
+  const expected = Buffer.from(cellSecret || '');
+  if (!cellSecret || initTried || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    res.writeHead(403, { 'content-type': 'text/plain' });
+    res.end('refused');
+    return;
+  }
+  initTried = true;
+  let env;
+  try {
+    env = JSON.parse(body.toString('utf8')).env;
+    if (!env || typeof env !== 'object') throw new Error('no env');
+  } catch (error) {
+    res.writeHead(400, { 'content-type': 'text/plain' });
+    res.end(`bad init: ${error.message}`, () => process.exit(1));
+    return;
+  }
+  for (const name of Object.keys(process.env)) if (name !== 'HOSTNAME') delete process.env[name];
+  for (const [name, value] of Object.entries(env)) process.env[name] = String(value);
+  readSettings();
+  loadHandler().then(
+    (loaded) => {
+      setHandler(loaded);
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('ok');
+    },
+    (error) => {
+      const text = error instanceof Error ? error.stack || error.message : String(error);
+      console.error(`ERROR\tInit Error\t${text}`);
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(text, () => process.exit(1));
+    },
+  );
+}
+
 function sendDirect(res, result) {
   res.writeHead(200, { 'content-type': 'application/json' });
   res.end(JSON.stringify(result ?? null));
@@ -271,7 +329,7 @@ process.on('unhandledRejection', (error) => {
 });
 
 try {
-  await serve(await loadHandler());
+  await serve(cellSecret ? undefined : await loadHandler());
 } catch (error) {
   console.error(`ERROR\tInit Error\t${error instanceof Error ? error.stack || error.message : String(error)}`);
   process.exit(1);
