@@ -1,5 +1,6 @@
 // `npm run bench:gateway`: only the warm-traffic rows of the benchmark (gateway vs straight to the instance, with
 // and without a log line per request), for working on the gateway without the full run. Loopback only, bounded.
+import http from 'node:http';
 import { Pool, type Dispatcher } from 'undici';
 import { command, example, requireDocker, startLambda } from '../test/helpers/lambda.js';
 import { startDirectInstance } from './direct-instance.js';
@@ -38,10 +39,27 @@ async function main(): Promise<void> {
     };
     const viaGateway = async () => ok(await gateway.request({ path: '/fn/greet/?name=bench', method: 'GET' }));
     const viaDirect = async () => ok(await direct.pool.request({ path: '/?name=bench', method: 'GET' }));
+    // The reference the target comes from: a minimal HTTP proxy (http.Server + undici stream, nothing else).
+    const minimal = http.createServer((req, res) => {
+      direct.pool
+        .stream({ path: req.url ?? '/', method: 'GET', headers: req.headers as Record<string, string> }, ({ statusCode, headers }) => {
+          res.writeHead(statusCode, headers as Record<string, string>);
+          return res;
+        })
+        .catch(() => res.destroy());
+    });
+    await new Promise<void>((resolve) => minimal.listen(0, '127.0.0.1', resolve));
+    const minimalPool = new Pool(`http://127.0.0.1:${(minimal.address() as { port: number }).port}`, { connections: 16 });
+    const viaMinimal = async () => ok(await minimalPool.request({ path: '/?name=bench', method: 'GET' }));
     await load(viaGateway, 2, 8);
     await load(viaDirect, 2, 8);
+    await load(viaMinimal, 2, 8);
     const g = await load(viaGateway, 4, 8);
     const d = await load(viaDirect, 4, 8);
+    const m = await load(viaMinimal, 4, 8);
+    console.log(`minimal proxy ${m.rps.toFixed(0)} req/s, ratio ${(m.rps / d.rps).toFixed(2)}`);
+    await minimalPool.close();
+    minimal.close();
     const g1 = await load(viaGateway, 2, 1);
     const d1 = await load(viaDirect, 2, 1);
     console.log(`gateway ${g.rps.toFixed(0)} req/s, direct ${d.rps.toFixed(0)} req/s, ratio ${(g.rps / d.rps).toFixed(2)}`);
