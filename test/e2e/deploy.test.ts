@@ -37,6 +37,9 @@ test('git push deploys examples/greet, shows progress and answers over HTTP and 
   t.is(greet?.live.version, 1);
   t.is(greet?.live.sha, push.sha);
   t.is(greet?.live.image, `lambda/greet:${push.sha.slice(0, 12)}`);
+
+  // The operator's terminal got one timestamped line for it.
+  t.regex(lambda.output(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z -----> Deployed greet v1 \([0-9a-f]{12}\): live at http:\/\/greet\.localhost:\d+$/m);
 });
 
 test('a second push becomes v2 and replaces the old instance', async (t) => {

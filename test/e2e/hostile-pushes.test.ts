@@ -161,3 +161,21 @@ test('an upload that expands beyond LAMBDA_MAX_CODE_SIZE is refused with 413 bef
   const leftovers = fs.existsSync(builds) ? fs.readdirSync(builds).filter((entry) => entry.startsWith('upload-')) : [];
   t.deepEqual(leftovers, []);
 });
+
+test("deleting main is refused with a message that is true today, and the function keeps serving", async (t) => {
+  const first = await lambda.push('keeps', example('greet'));
+  t.is(first.code, 0, first.stderr);
+  const work = fs.mkdtempSync(path.join(lambda.dataDir, 'delete-'));
+  await command('git', ['init', '-q', '-b', 'main'], { cwd: work });
+  const removal = await command('git', ['push', `http://lambda:${lambda.key}@127.0.0.1:${lambda.port}/git/keeps.git`, '--delete', 'main'], { cwd: work });
+  t.not(removal.code, 0);
+  t.regex(removal.stderr, /deleting refs\/heads\/main is not allowed: it holds the live version's code/);
+  t.notRegex(removal.stderr, /lambda delete/);
+  t.is((await lambda.fetch('/fn/keeps/?name=Still')).status, 200);
+});
+
+test('a rejected push is one timestamped line in the server log', async (t) => {
+  const push = await lambda.push('logged-failure', example('greet'), { files: greetWith('runtime: node20\nhandler: index.handler\ntimeout: ten\n') });
+  t.not(push.code, 0);
+  t.regex(lambda.output(), /^\d{4}-\d\d-\d\dT[\d:.]+Z  ! {5}Deploy of logged-failure \([0-9a-f]{12}\) failed: lambda\.yaml: line 3: timeout/m);
+});
