@@ -31,6 +31,8 @@ export interface Scaling {
   queueLength: number;
   /** How long a request waits for a busy function before its 429 (LAMBDA_QUEUE_TIMEOUT). */
   queueTimeoutMs: number;
+  /** An instance with no request this long is frozen until its next one (LAMBDA_FREEZE_AFTER; 0 = never). */
+  freezeAfterMs: number;
 }
 
 export interface Config {
@@ -44,6 +46,8 @@ export interface Config {
   awsRegion: string;
   limits: Limits;
   scaling: Scaling;
+  /** Pre-started cells kept ready per runtime for cold starts (LAMBDA_POOL_SIZE); 0 turns them off. */
+  poolSize: number;
   /** Seeds the admin key instead of generating one. */
   apiKey?: string;
   /** Where the project's own files are (buildpacks/, hooks/). */
@@ -74,11 +78,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = path.joi
     dataDir: path.resolve(env.LAMBDA_DATA_DIR ?? defaults.dataDir ?? './data'),
     baseImages,
     scaling: readScaling(env, (defaults as { scaling?: Record<string, unknown> }).scaling ?? {}),
+    poolSize: poolSize(env.LAMBDA_POOL_SIZE ?? (defaults as { poolSize?: unknown }).poolSize),
     limits: readLimits(env, (defaults as { limits?: Record<string, unknown> }).limits ?? {}),
     awsRegion: env.LAMBDA_AWS_REGION || defaults.awsRegion || 'us-east-1',
     apiKey: env.LAMBDA_API_KEY || undefined,
     projectRoot: PROJECT_ROOT,
   };
+}
+
+function poolSize(value: unknown): number {
+  if (value === undefined || value === '') return 2;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 0 || parsed > 64) throw new Error(`LAMBDA_POOL_SIZE must be a whole number from 0 to 64, got ${JSON.stringify(value)}`);
+  return parsed;
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {
@@ -116,8 +128,11 @@ function readScaling(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>):
   const idle = duration(env.LAMBDA_IDLE_TIMEOUT || defaults.idleTimeoutMs || '5m');
   const wait = duration(env.LAMBDA_QUEUE_TIMEOUT || defaults.queueTimeoutMs || '5s');
   const length = Number(env.LAMBDA_QUEUE_LENGTH || defaults.queueLength || 100);
+  const freezeSetting = env.LAMBDA_FREEZE_AFTER ?? defaults.freezeAfterMs ?? '1s';
+  const freeze = freezeSetting === '0' || freezeSetting === 0 ? 0 : duration(freezeSetting);
+  if (freeze === undefined) throw new Error(`LAMBDA_FREEZE_AFTER must be a duration such as "1s" (or 0 for never), got ${JSON.stringify(freezeSetting)}`);
   if (idle === undefined || idle <= 0) throw new Error(`LAMBDA_IDLE_TIMEOUT must be a duration such as "5m", got ${JSON.stringify(env.LAMBDA_IDLE_TIMEOUT)}`);
   if (wait === undefined || wait <= 0) throw new Error(`LAMBDA_QUEUE_TIMEOUT must be a duration such as "5s", got ${JSON.stringify(env.LAMBDA_QUEUE_TIMEOUT)}`);
   if (!Number.isInteger(length) || length < 0) throw new Error(`LAMBDA_QUEUE_LENGTH must be a whole number, got ${JSON.stringify(env.LAMBDA_QUEUE_LENGTH)}`);
-  return { idleTimeoutMs: idle, queueLength: length, queueTimeoutMs: wait };
+  return { idleTimeoutMs: idle, queueLength: length, queueTimeoutMs: wait, freezeAfterMs: freeze };
 }

@@ -24,6 +24,8 @@ class FakeRuntime implements Runtime {
   async removeImage(tag: string): Promise<void> {
     this.images.delete(tag);
   }
+  async freeze(): Promise<void> {}
+  async thaw(): Promise<void> {}
   async importImage(): Promise<void> {
     throw new Error('not used by deploy');
   }

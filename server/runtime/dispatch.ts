@@ -64,6 +64,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     const onClientGone = () => signal.emit('abort');
     client?.gone.once('abort', onClientGone);
     try {
+      await lease.ready;
       return await send(clients.get(instance), signal, () => clearTimeout(timer));
     } catch (error) {
       if (timedOut) {

@@ -28,12 +28,19 @@ function fakeRuntime() {
   let next = 0;
   const started: Instance[] = [];
   const stopped: string[] = [];
+  const frozen = new Set<string>();
   const gates: (() => void)[] = [];
   let failNext = false;
   let hold = false;
   const runtime: Runtime = {
     imageExists: async () => true,
     removeImage: async () => {},
+    async freeze(instance) {
+      frozen.add(instance.id);
+    },
+    async thaw(instance) {
+      frozen.delete(instance.id);
+    },
     importImage: async () => {},
     buildImage: async () => {},
     async start(s) {
@@ -56,13 +63,14 @@ function fakeRuntime() {
     runtime,
     started,
     stopped,
+    frozen,
     failNextStart: () => (failNext = true),
     holdStarts: (on: boolean) => (hold = on),
     release: () => gates.splice(0).forEach((open) => open()),
   };
 }
 
-const options: PoolOptions = { idleTimeoutMs: 60_000, queueLength: 10, queueTimeoutMs: 200 };
+const options: PoolOptions = { idleTimeoutMs: 60_000, queueLength: 10, queueTimeoutMs: 200, freezeAfterMs: 0 };
 
 async function until(check: () => boolean, rounds = 400): Promise<boolean> {
   for (let i = 0; i < rounds && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -266,4 +274,22 @@ test('shutdown stops every instance, those still starting included', async (t) =
   await pool.shutdown();
   t.deepEqual([...fake.stopped].sort(), fake.started.map((i) => i.id).sort());
   await t.throwsAsync(pool.acquire('a'));
+});
+
+test('an instance idle for freezeAfter is frozen, and thawed before its next request is sent', async (t) => {
+  const fake = fakeRuntime();
+  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, { ...options, freezeAfterMs: 50 });
+  await pool.activate(spec('cold', 1, { concurrency: 2 }));
+  const first = await pool.acquire('cold');
+  await first.ready;
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  t.false(fake.frozen.has(first.instance.id), 'never frozen with a request in flight');
+  first.release();
+  t.true(await until(() => fake.frozen.has(first.instance.id)));
+  const next = await pool.acquire('cold');
+  await next.ready;
+  t.is(next.instance.id, first.instance.id);
+  t.false(fake.frozen.has(next.instance.id));
+  next.release();
+  await pool.shutdown();
 });

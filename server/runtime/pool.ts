@@ -9,6 +9,8 @@ import type { Instance, InstanceSpec, Runtime } from './types.js';
 export interface Lease {
   instance: Instance;
   spec: InstanceSpec;
+  /** Resolves once the instance can take the request (at once, or when a frozen instance has thawed). */
+  ready: Promise<void>;
   release(): void;
 }
 
@@ -19,14 +21,29 @@ export interface PoolOptions {
   queueLength: number;
   /** How long a request may wait for a busy function (then 429). */
   queueTimeoutMs: number;
+  /**
+   * An instance with no request for this long is frozen (paused) until its next one, as Lambda freezes an
+   * environment between invocations: background work runs at most this long after an answer. 0: never.
+   */
+  freezeAfterMs: number;
 }
 
-export const DEFAULT_POOL_OPTIONS: PoolOptions = { idleTimeoutMs: 5 * 60_000, queueLength: 100, queueTimeoutMs: 5_000 };
+export const DEFAULT_POOL_OPTIONS: PoolOptions = { idleTimeoutMs: 5 * 60_000, queueLength: 100, queueTimeoutMs: 5_000, freezeAfterMs: 1_000 };
 
 interface Member {
   instance: Instance;
   active: number;
   lastUsed: number;
+  /** Whether the instance's processes run; `transition` is the freeze or thaw under way. */
+  frozen: boolean;
+  transition: Promise<void>;
+  freezeTimer?: NodeJS.Timeout;
+}
+
+const READY = Promise.resolve();
+
+function member(instance: Instance): Member {
+  return { instance, active: 0, lastUsed: Date.now(), frozen: false, transition: READY };
 }
 
 interface Waiter {
@@ -90,19 +107,45 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
     retiring.set(instance.id, done);
   };
 
+  const freezeLater = (slot: Slot, member: Member): void => {
+    if (options.freezeAfterMs <= 0) return;
+    clearTimeout(member.freezeTimer);
+    member.freezeTimer = setTimeout(() => {
+      if (member.active > 0 || member.frozen || !slot.members.includes(member)) return;
+      member.frozen = true;
+      member.transition = member.transition
+        .then(() => runtime.freeze(member.instance))
+        .catch((error: unknown) => log(`could not freeze instance ${member.instance.id}: ${String(error)}`));
+    }, options.freezeAfterMs);
+    member.freezeTimer.unref();
+  };
+
+  const thaw = (member: Member): Promise<void> => {
+    clearTimeout(member.freezeTimer);
+    if (member.frozen) {
+      member.frozen = false;
+      member.transition = member.transition.then(() => runtime.thaw(member.instance));
+    }
+    return member.transition;
+  };
+
   const lease = (slot: Slot, member: Member): Lease => {
     member.active += 1;
     member.lastUsed = Date.now();
+    const ready = thaw(member);
     let released = false;
     return {
       instance: member.instance,
       spec: slot.spec,
+      ready,
       release() {
         if (released) return;
         released = true;
         member.active -= 1;
         member.lastUsed = Date.now();
-        if (slots.get(slot.spec.fn) === slot && slot.members.includes(member)) serveWaiters(slot);
+        if (slots.get(slot.spec.fn) !== slot || !slot.members.includes(member)) return;
+        serveWaiters(slot);
+        if (member.active === 0) freezeLater(slot, member);
       },
     };
   };
@@ -141,8 +184,10 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
           retire(instance, true);
           return;
         }
-        slot.members.push({ instance, active: 0, lastUsed: Date.now() });
+        const fresh = member(instance);
+        slot.members.push(fresh);
         serveWaiters(slot);
+        if (fresh.active === 0) freezeLater(slot, fresh);
       },
       (error: unknown) => {
         slot.starting -= 1;
@@ -193,10 +238,11 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
   };
 
   const remove = (slot: Slot, instanceId: string): Member | undefined => {
-    const index = slot.members.findIndex((member) => member.instance.id === instanceId);
+    const index = slot.members.findIndex((candidate) => candidate.instance.id === instanceId);
     if (index < 0) return undefined;
-    const [member] = slot.members.splice(index, 1);
-    return member;
+    const [removed] = slot.members.splice(index, 1);
+    clearTimeout(removed.freezeTimer);
+    return removed;
   };
 
   const reapIdle = (): void => {
@@ -232,11 +278,14 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
 
     async activate(spec, instance) {
       const old = slots.get(spec.fn);
-      const slot: Slot = { spec, members: instance ? [{ instance, active: 0, lastUsed: Date.now() }] : [], starting: 0, waiters: [] };
+      const slot: Slot = { spec, members: instance ? [member(instance)] : [], starting: 0, waiters: [] };
       slots.set(spec.fn, slot);
       if (old) {
         // In-flight requests finish on the old version (drain waits for them); waiting ones go to the new one.
-        for (const member of old.members) if (member.instance.id !== instance?.id) retire(member.instance, false);
+        for (const previous of old.members) {
+          clearTimeout(previous.freezeTimer);
+          if (previous.instance.id !== instance?.id) retire(previous.instance, false);
+        }
         for (const waiter of old.waiters.splice(0)) {
           clearTimeout(waiter.timer);
           acquire(spec.fn).then(waiter.resolve, waiter.reject);
@@ -291,7 +340,10 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
       closed = true;
       clearTimeout(reaper);
       for (const slot of slots.values()) {
-        for (const member of slot.members.splice(0)) retire(member.instance, false);
+        for (const previous of slot.members.splice(0)) {
+          clearTimeout(previous.freezeTimer);
+          retire(previous.instance, false);
+        }
         for (const waiter of slot.waiters.splice(0)) {
           clearTimeout(waiter.timer);
           waiter.reject(new LambdaError('LAMBDA_ERR_NOT_DEPLOYED', { name: slot.spec.fn }));

@@ -1,7 +1,7 @@
 // End to end: instances scale out to maxInstances, busy functions answer 429 with Retry-After, idle instances
 // stop (scale to zero) and the next request is answered, a deploy under load loses nothing, SIGTERM drains.
 import test from 'ava';
-import { fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+import { command, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;
 
@@ -109,4 +109,23 @@ test.serial('an instance killed for its memory limit is reported as such, once',
   }
   t.regex(log, /memory limit \(OOM\)/);
   t.is((await lambda.fetch('/fn/hog/ok')).status, 200);
+});
+
+test.serial("between requests an instance is frozen, so a handler's background work does not run on", async (t) => {
+  const push = await lambda.push('ticker', fixture('probe'));
+  t.is(push.code, 0, push.stderr);
+  const ticks = async () => ((await (await lambda.fetch('/fn/ticker/ticker')).json()) as { ticks: number }).ticks;
+  const before = await ticks();
+  // Idle for 3 s: a timer every 50 ms would count about 60 if it ran on; frozen after 1 s (the default), about 20.
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  const [id] = await lambda.containers('ticker');
+  const state = await command('docker', ['inspect', id, '--format', '{{.State.Status}}']);
+  t.is(state.stdout.trim(), 'paused');
+  const after = await ticks();
+  t.true(after - before < 40, `the timer ran ${after - before} times while nobody called`);
+  t.is((await lambda.fetch('/fn/ticker/')).status, 200, 'the next request is answered');
+  // A frozen instance stops with the server like any other.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await lambda.restart('SIGTERM');
+  t.deepEqual(await lambda.containers('ticker'), []);
 });
