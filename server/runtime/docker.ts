@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { LambdaError } from '../errors.js';
 import { dockerImages } from './docker-images.js';
+import { dockerFreeze } from './docker-freeze.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstanceLink } from './instance-link.js';
 import type { Instance, InstanceSpec, ManagedContainer, Runtime } from './types.js';
@@ -58,6 +59,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
 
   return {
     ...dockerImages(docker),
+    ...dockerFreeze(docker),
 
     async removeImage(tag) {
       try {

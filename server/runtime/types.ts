@@ -85,6 +85,10 @@ export interface Runtime {
   imageExists(tag: string): Promise<boolean>;
   /** Removes an image no version uses (the build of a deploy that failed). Never throws for one already gone. */
   removeImage(tag: string): Promise<void>;
+  /** Pauses an idle instance's processes (nothing of it runs until thawed). */
+  freeze(instance: Pick<Instance, 'id'>): Promise<void>;
+  /** Resumes a frozen instance. */
+  thaw(instance: Pick<Instance, 'id'>): Promise<void>;
   /** Creates an image from a root filesystem tarball (local base images). */
   importImage(rootfs: Readable, tag: string): Promise<void>;
   /**
