@@ -1,11 +1,12 @@
 // The `lambda` program: wires each verb's arguments to its command in cli/commands/ and maps failures to exit statuses.
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { deploy } from './commands/deploy.js';
 import { invoke } from './commands/invoke.js';
 import { list } from './commands/list.js';
 import { login } from './commands/login.js';
+import { logs } from './commands/logs.js';
 import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.js';
 import { CliError, EXIT } from './errors.js';
 import { processIo, type CommandContext, type Io } from './io.js';
@@ -25,7 +26,7 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     io.stderr.write(json ? renderJsonError(message, code) : renderError(message, code));
   };
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(logsVersion(argv), { from: 'user' });
     return EXIT.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -42,6 +43,21 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
     fail(`unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     return EXIT.generic;
   }
+}
+
+/**
+ * `lambda logs N --version vN` filters by version, but commander reads the program's own `--version` anywhere: after
+ * the `logs` verb it is renamed to the option that verb really reads.
+ */
+function logsVersion(argv: readonly string[]): string[] {
+  const verb = argv.findIndex((arg) => !arg.startsWith('-'));
+  const end = argv.indexOf('--');
+  if (verb === -1 || argv[verb] !== 'logs') return [...argv];
+  return argv.map((arg, index) => {
+    if (index <= verb || (end !== -1 && index > end)) return arg;
+    if (arg === '--version') return '--logs-version';
+    return arg.startsWith('--version=') ? `--logs-version=${arg.slice('--version='.length)}` : arg;
+  });
 }
 
 /** For failures before commander has parsed the options: --json anywhere before `--`. */
@@ -91,6 +107,19 @@ function buildProgram(io: Io): Command {
       await list(context(command));
     });
 
+  program
+    .command('logs')
+    .description("print a function's output (START/END/REPORT per invocation), or its last deploy's with --build")
+    .argument('<name>', 'the function')
+    .option('--since <when>', 'only lines since a duration ago (15m, 1h, 2d) or a time (2026-11-25T17:00:00Z)')
+    .option('--version <version>', "only this version's lines, e.g. v3 (with --build: that version's deploy)")
+    .addOption(new Option('--logs-version <version>').hideHelp())
+    .option('--build', "the last deploy's output instead")
+    .option('-f, --follow', 'keep printing new lines until interrupted')
+    .option('-n, --lines <count>', 'how many of the last lines (0: all; default 100, all with --since or --build)')
+    .action(async (name: string, options: { since?: string; logsVersion?: string; build?: boolean; follow?: boolean; lines?: string }, command: Command) => {
+      await logs(context(command), { name, ...options, version: options.logsVersion });
+    });
   program
     .command('login')
     .description('save the server URL and API key for later commands')

@@ -81,6 +81,7 @@ export const ERRORS = {
     kind: 'conflict',
     message: 'API token "{id}" is the only one left; create another with `lambda tokens create` before revoking it',
   },
+  LAMBDA_ERR_VERSION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" has no version {version}' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -11,6 +11,9 @@ import { createDockerRuntime } from './runtime/docker.js';
 import { createDockerSandbox } from './runtime/docker-sandbox.js';
 import { createPool } from './runtime/pool.js';
 import { createDispatch } from './runtime/dispatch.js';
+import { InstanceLogSockets } from './runtime/instance-logs.js';
+import { createLogStore } from './logs/store.js';
+import { readLogSettings } from './logs/settings.js';
 import { loadBuildpacks } from './build/buildpacks.js';
 import { createBuilder } from './build/builder.js';
 import { bootstrapAdminKey, createKeyVerifier } from './core/keys.js';
@@ -39,6 +42,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const { generated } = bootstrapAdminKey(store, config.apiKey);
 
   const clients = new InstanceClients();
+  // Function output: received on each instance's log.sock, kept per function in data/logs (LAMBDA_LOG_* bound it).
+  const logSettings = readLogSettings(process.env);
+  const functionLogs = createLogStore({ dir: path.join(config.dataDir, 'logs'), ...logSettings, warn: (line) => log(` !     ${line}`) });
+  const instanceLogs = new InstanceLogSockets(functionLogs, {
+    ratePerSecond: logSettings.ratePerSecond,
+    versionOf: (fn, sha) => store.versions.bySha(fn, sha)?.number,
+    warn: (line) => log(` !     ${line}`),
+  });
   const docker = new Docker();
   await docker.ping().catch((error: Error) => {
     throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
@@ -49,6 +60,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     instancesDir: path.join(config.dataDir, 'instances'),
     serverId: serverId(config.dataDir),
     region: config.awsRegion,
+    logs: instanceLogs,
     // An instance that ends while it serves is forgotten at once, with one line saying why.
     onExit: (id, reason) => {
       if (pool.exited(id)) log(` !     instance ${id} ${reason}; a fresh one takes the next requests`);
@@ -73,6 +85,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     builder,
     functionUrl: (name) => `http://${name}.${config.domain}${portSuffix()}`,
     limits: { maxMemoryBytes: config.limits.maxMemoryBytes, maxCodeBytes: config.limits.maxCodeBytes },
+    logs: functionLogs,
     log: (line) => log(line),
   };
   const checkKey = createKeyVerifier(store);
@@ -115,9 +128,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
     port: actualPort,
     generatedKey: generated,
     async close() {
+      functionLogs.stopFollowing();
       await closeServer(server);
       await closeServer(control);
       await pool.shutdown();
+      instanceLogs.closeAll();
+      functionLogs.close();
       store.close();
     },
   };

@@ -30,7 +30,238 @@ const ERROR_HEADER = 'x-lambda-internal-error';
 const CELL_SECRET_HEADER = 'x-lambda-internal-cell-secret';
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql)|[^;]*\+(json|xml))/i;
 
+// Function output (issue 8): console.*, process.stdout.write and process.stderr.write go in batches to `log.sock`,
+// which the host owns next to host.sock, never through Docker's log driver (it halves the throughput of a function
+// that logs per request). A line is `<ms>\t<o|e|p>\t<text>`; the host adds the instance and version. While the host
+// falls behind or is away (a restart), at most LOG_MAX_PENDING characters wait here: later lines are dropped and
+// counted, never blocking the function. Until the function has loaded, output also goes to the container's own
+// stdout/stderr, so a deploy whose handler fails to load can show why (server/runtime/docker.ts: tailLogs).
+const LOG_FLUSH_MS = 5;
+const LOG_MAX_PENDING = 1024 * 1024;
+const LOG_MAX_LINE = 64 * 1024;
+
+const output = (() => {
+  const logSocket = path.join(socketDir, 'log.sock');
+  const real = { o: process.stdout.write.bind(process.stdout), e: process.stderr.write.bind(process.stderr) };
+  const partial = { o: '', e: '' };
+  let socket;
+  let dialing = false;
+  let retryMs = 10;
+  let retryTimer;
+  let pending = '';
+  let dropped = 0;
+  let scheduled = false;
+  let lastFlush = 0;
+  let tee = true;
+
+  const room = () => pending.length + (socket ? socket.writableLength : 0) < LOG_MAX_PENDING;
+  const add = (stream, text) => {
+    if (text.length > LOG_MAX_LINE) text = `${text.slice(0, LOG_MAX_LINE)} [lambda: line cut at ${LOG_MAX_LINE} characters]`;
+    if (!room()) {
+      dropped += 1;
+      return;
+    }
+    if (dropped > 0) markDropped();
+    pending += `${Date.now()}\t${stream}\t${text}\n`;
+  };
+  const markDropped = () => {
+    pending += `${Date.now()}\tp\t[lambda] ${dropped} lines dropped: the function wrote faster than its log is kept\n`;
+    dropped = 0;
+  };
+  const takePartials = () => {
+    for (const stream of ['o', 'e']) {
+      if (partial[stream] === '') continue;
+      const text = partial[stream];
+      partial[stream] = '';
+      add(stream, text);
+    }
+  };
+
+  function record(stream, text) {
+    add(stream, text);
+    schedule();
+  }
+
+  // The first batch after a quiet spell leaves at once; while lines keep coming, one batch per LOG_FLUSH_MS.
+  function schedule() {
+    if (scheduled) return;
+    scheduled = true;
+    const wait = lastFlush + LOG_FLUSH_MS - Date.now();
+    if (wait <= 0) setImmediate(flush);
+    else setTimeout(flush, wait);
+  }
+
+  function flush() {
+    scheduled = false;
+    takePartials();
+    if (dropped > 0 && room()) markDropped();
+    if (!socket || pending === '') return;
+    lastFlush = Date.now();
+    const data = pending;
+    pending = '';
+    socket.write(data);
+  }
+
+  // At exit (process.exit, an uncaught exception, SIGTERM) the timers will not run: write what fits, synchronously,
+  // unless the socket still holds part of an earlier batch (writing around it would cut a line).
+  function flushSync() {
+    takePartials();
+    if (!socket || socket.writableLength > 0 || pending === '') return;
+    try {
+      fs.writeSync(socket._handle.fd, pending);
+      pending = '';
+    } catch {
+      // the host is gone: nothing more to do
+    }
+  }
+
+  function dial() {
+    if (socket || dialing) return;
+    dialing = true;
+    clearTimeout(retryTimer);
+    const next = net.connect(logSocket);
+    next.once('connect', () => {
+      dialing = false;
+      retryMs = 10;
+      socket = next;
+      flush();
+    });
+    // The host never sends anything; reading notices at once when it goes away (a restart), to dial again.
+    next.resume();
+    next.on('error', () => {});
+    next.once('close', () => {
+      dialing = false;
+      if (socket === next) socket = undefined;
+      retryTimer = setTimeout(dial, retryMs);
+      retryTimer.unref();
+      retryMs = Math.min(retryMs * 2, 1000);
+    });
+  }
+
+  function capture(stream, letter) {
+    stream.write = function write(chunk, encoding, callback) {
+      if (typeof encoding === 'function') {
+        callback = encoding;
+        encoding = undefined;
+      }
+      let text;
+      if (typeof chunk === 'string') {
+        text = encoding && encoding !== 'utf8' && encoding !== 'utf-8' && Buffer.isEncoding(encoding) ? Buffer.from(chunk, encoding).toString('utf8') : chunk;
+      } else if (ArrayBuffer.isView(chunk)) {
+        text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
+      } else {
+        text = String(chunk);
+      }
+      if (tee) real[letter](text);
+      if (partial[letter] !== '') {
+        text = partial[letter] + text;
+        partial[letter] = '';
+      }
+      let start = 0;
+      for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+        add(letter, text.slice(start, end > start && text.charCodeAt(end - 1) === 13 ? end - 1 : end));
+        start = end + 1;
+      }
+      if (start < text.length) {
+        partial[letter] = text.slice(start);
+        if (partial[letter].length > LOG_MAX_LINE) takePartials();
+      }
+      schedule();
+      if (typeof callback === 'function') process.nextTick(callback);
+      return true;
+    };
+  }
+
+  capture(process.stdout, 'o');
+  capture(process.stderr, 'e');
+  process.on('uncaughtExceptionMonitor', (error) => {
+    for (const line of String(error?.stack || error).split('\n')) add('e', line);
+  });
+  process.on('exit', flushSync);
+  dial();
+
+  return {
+    record,
+    flush,
+    /** Dials now rather than at the next retry: a cell's function is about to load, and its socket is there. */
+    dialNow() {
+      retryMs = 10;
+      dial();
+    },
+    /** The function has loaded: its output stops going to the container's own log. */
+    loaded() {
+      tee = false;
+    },
+  };
+})();
+
+// Every load, a classic start's or a cell's init, goes through here: each invocation then gets AWS Lambda's
+// START, END and REPORT lines, and the first one the Init Duration.
 async function loadHandler() {
+  output.dialNow();
+  const began = performance.now();
+  const handler = await loadFunction();
+  return invocations(handler, performance.now() - began);
+}
+
+function invocations(handler, initMs) {
+  const version = functionVersion;
+  const memory = memoryMb;
+  const limitMs = timeoutMs;
+  let coldInit = initMs;
+  // Reading the RSS costs a system call: at most every 100 ms, so a busy instance does not pay it per request.
+  let maxRss = process.memoryUsage.rss();
+  let sampledAt = Date.now();
+  const maxMemoryMb = () => {
+    const now = Date.now();
+    if (now - sampledAt >= 100) {
+      sampledAt = now;
+      maxRss = Math.max(maxRss, process.memoryUsage.rss());
+    }
+    return Math.ceil(maxRss / 1048576);
+  };
+  output.loaded();
+  return (event, context) => {
+    const id = context.awsRequestId;
+    const started = performance.now();
+    const init = coldInit;
+    coldInit = undefined;
+    output.record('p', `START RequestId: ${id} Version: ${version}`);
+    let finished = false;
+    const finish = (status) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      const duration = performance.now() - started;
+      const initText = init === undefined ? '' : `\tInit Duration: ${init.toFixed(2)} ms`;
+      output.record('p', `END RequestId: ${id}`);
+      output.record('p', `REPORT RequestId: ${id}\tDuration: ${duration.toFixed(2)} ms\tBilled Duration: ${Math.max(1, Math.ceil(duration))} ms\tMemory Size: ${memory} MB\tMax Memory Used: ${maxMemoryMb()} MB${initText}\tStatus: ${status}`);
+    };
+    // The host replaces the instance at the same moment: say why, and send it before that happens.
+    const timer = setTimeout(() => {
+      output.record('p', `${new Date().toISOString()} ${id} Task timed out after ${(limitMs / 1000).toFixed(2)} seconds`);
+      finish('timeout');
+      output.flush();
+    }, limitMs);
+    // An error's END and REPORT come after the shim has logged the error itself, as in AWS Lambda.
+    const failed = (error) => {
+      process.nextTick(finish, 'error');
+      throw error;
+    };
+    let result;
+    try {
+      result = handler(event, context);
+    } catch (error) {
+      failed(error);
+    }
+    return Promise.resolve(result).then((value) => {
+      finish('success');
+      return value;
+    }, failed);
+  };
+}
+
+async function loadFunction() {
   const dot = handlerSpec.lastIndexOf('.');
   const file = handlerSpec.slice(0, dot);
   const exportName = handlerSpec.slice(dot + 1);
@@ -262,6 +493,8 @@ function dialHost(server) {
       server.emit('connection', socket);
     });
     socket.once('close', () => {
+      // The host closes connections before it stops an instance: send the last lines while they can still arrive.
+      output.flush();
       if (used.has(socket)) return;
       // An idle connection ended: the host restarted or went away. Dial again, backing off while nobody listens.
       spare -= 1;

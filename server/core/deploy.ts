@@ -28,11 +28,15 @@ export async function deploy(deps: Deps, input: { name: string; source: CommitSo
   if (deploying.has(name)) throw new LambdaError('LAMBDA_ERR_DEPLOY_IN_PROGRESS', { name });
   deploying.add(name);
   const short = input.source.sha.slice(0, 12);
+  // The output is kept for `lambda logs N --build`, a failure's reason included.
+  const build = deps.logs?.recordBuild(name, input.source.sha, progress);
   try {
-    const deployment = await deployLocked(deps, name, input.source, progress);
+    const deployment = await deployLocked(deps, name, input.source, build?.progress ?? progress);
+    build?.end();
     deps.log(`-----> Deployed ${name} v${deployment.version} (${short}): live at ${deployment.url}`);
     return deployment;
   } catch (error) {
+    build?.end(error);
     deps.log(` !     Deploy of ${name} (${short}) failed: ${error instanceof Error ? error.message : String(error)}`);
     throw error;
   } finally {

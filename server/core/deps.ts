@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime/types.js';
 import type { InstancePool } from '../runtime/pool.js';
 import type { Dispatch } from '../runtime/dispatch.js';
 import type { Builder } from '../build/builder.js';
+import type { FunctionLogs } from '../logs/types.js';
 
 /** The files of one commit, wherever they live (a bare repo, a quarantined push). */
 export interface CommitSource {
@@ -24,4 +25,6 @@ export interface Deps {
   limits: { maxMemoryBytes: number; maxCodeBytes: number };
   /** One line for the operator's terminal (journald under systemd), e.g. that a deploy went live. */
   log(line: string): void;
+  /** Functions' kept output and deploy output (server/logs/); absent in tests that do not need it. */
+  logs?: FunctionLogs;
 }

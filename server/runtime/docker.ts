@@ -8,6 +8,7 @@ import { dockerImages } from './docker-images.js';
 import { dockerFreeze } from './docker-freeze.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstanceLink } from './instance-link.js';
+import type { InstanceLogSockets } from './instance-logs.js';
 import type { Instance, InstanceSpec, ManagedContainer, Runtime } from './types.js';
 
 export const LABELS = {
@@ -38,6 +39,8 @@ export interface DockerRuntimeOptions {
   serverId: string;
   /** Told when an instance's process ends on its own or is removed, with why (e.g. an OOM kill). */
   onExit?(instanceId: string, reason: string): void;
+  /** Where each instance's output is received (its log.sock), when function logs are kept. */
+  logs?: InstanceLogSockets;
 }
 
 export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
@@ -78,6 +81,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       fs.chmodSync(dir, 0o755);
       const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: socketOf(id) };
       const link = clients.link(instance);
+      options.logs?.open(instance, spec.version);
       let container: Docker.Container | undefined;
       try {
         container = await docker.createContainer(containerConfig(spec, id, dir, options.serverId, options.region ?? DEFAULT_REGION));
@@ -85,6 +89,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       } catch (error) {
         if (container) await removeContainer(container.id).catch(() => {});
         await clients.destroy(id);
+        options.logs?.close(id);
         fs.rmSync(dir, { recursive: true, force: true });
         throw startError(spec, error);
       }
@@ -94,12 +99,14 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       const logs = await tailLogs(container);
       await removeContainer(container.id).catch(() => {});
       await clients.destroy(id);
+      options.logs?.close(id);
       fs.rmSync(dir, { recursive: true, force: true });
       throw new LambdaError('LAMBDA_ERR_HEALTHCHECK_FAILED', { detail: failure ?? 'the health check was not answered' }, { logs });
     },
 
     async stop(instance) {
       await clients.destroy(instance.id);
+      options.logs?.close(instance.id);
       const found = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${instance.id}`] } });
       await Promise.all(found.map((c) => removeContainer(c.Id)));
       fs.rmSync(path.join(instancesDir, instance.id), { recursive: true, force: true });
@@ -120,6 +127,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       // An adopted instance (after a restart): listen again where its shim dials, and notice when it exits.
       const found = await docker.listContainers({ filters: { label: [`${LABELS.instance}=${instance.id}`] } });
       if (found.length === 0) return false;
+      options.logs?.open(instance);
       if (!(await clients.healthy(instance))) return false;
       watchExit(docker.getContainer(found[0].Id), instance.id);
       return true;
@@ -202,7 +210,9 @@ function containerConfig(spec: InstanceSpec, id: string, dir: string, serverId: 
       NanoCpus: 1_000_000_000,
       Binds: [`${dir}:${CONTAINER_SOCKET_DIR}:ro`],
       RestartPolicy: { Name: 'no' },
-      LogConfig: { Type: 'json-file', Config: { 'max-size': '10m', 'max-file': '2' } },
+      // Only the shim's start-up output lands here (a deploy shows it when the handler fails to load); what a
+      // function writes goes to its log.sock (server/runtime/instance-logs.ts), not through Docker's log driver.
+      LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
     },
   };
 }

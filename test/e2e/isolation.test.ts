@@ -49,8 +49,9 @@ test.serial('a function cannot swap its socket for the Docker engine, nor write 
     const dir = path.join(instances, id);
     t.is(fs.statSync(dir).uid, process.getuid?.() ?? 0);
     t.is(fs.statSync(dir).mode & 0o777, 0o755);
-    t.deepEqual(fs.readdirSync(dir), ['host.sock']);
+    t.deepEqual(fs.readdirSync(dir).sort(), ['host.sock', 'log.sock']);
     t.true(fs.lstatSync(path.join(dir, 'host.sock')).isSocket());
+    t.true(fs.lstatSync(path.join(dir, 'log.sock')).isSocket());
   }
 });
 
