@@ -34,7 +34,7 @@ export async function* streamLogs(endpoint: Endpoint, name: string, query: LogsQ
   // A followed function may be silent for hours.
   const dispatcher = new Agent({ headersTimeout: 0, bodyTimeout: 0 });
   try {
-    const res = await send(endpoint, `/api/v1/functions/${encodeURIComponent(name)}/logs?${params}`, { method: 'GET', headers: { Accept: 'application/x-ndjson' } }, dispatcher);
+    const res = await send(endpoint, `/api/v1/functions/${encodeURIComponent(name)}/logs${params.size > 0 ? `?${params}` : ''}`, { method: 'GET', headers: { Accept: 'application/x-ndjson' } }, dispatcher);
     if (!res.body) return;
     const decoder = new TextDecoder();
     let buffered = '';

@@ -94,7 +94,8 @@ const output = (() => {
   function flush() {
     scheduled = false;
     takePartials();
-    if (dropped > 0 && room()) markDropped();
+    // The marker is tiny and says what is missing: it goes in even when the buffer is full.
+    if (dropped > 0) markDropped();
     if (!socket || pending === '') return;
     lastFlush = Date.now();
     const data = pending;
@@ -562,6 +563,8 @@ process.on('unhandledRejection', (error) => {
 });
 
 try {
+  // A cell sets up Node's module loader now, while nobody waits: its first import() costs milliseconds.
+  if (cellSecret) await import('data:text/javascript,export default 0');
   await serve(cellSecret ? undefined : await loadHandler());
 } catch (error) {
   console.error(`ERROR\tInit Error\t${error instanceof Error ? error.stack || error.message : String(error)}`);

@@ -52,7 +52,8 @@ export function createLogStore(options: LogStoreOptions): LogStore {
     append: (fn, chunk) => writerOf(fn).append(chunk),
     bytes: (fn) => readerOf(fn).bytes(),
     has: (fn) => readerOf(fn).exists() || latestBuild(dirOf(fn)) !== undefined,
-    read: (fn, query) => readOutput(readerOf(fn), query, followers),
+    // A follower must listen on the one log that later appends go to.
+    read: (fn, query) => readOutput(query.follow ? writerOf(fn) : readerOf(fn), query, followers),
     async *readBuild(fn, query) {
       const file = latestBuild(dirOf(fn), query.sha);
       if (file === undefined) return;

@@ -1,0 +1,153 @@
+// The node20 shim's output capture, run as a plain process (no Docker) against the real host ends: its host.sock
+// (InstanceClients) and log.sock (InstanceLogSockets) into a real log store. START/END/REPORT, stderr, errors,
+// timeouts, partial writes, a process.exit, the start-up tee, and dropping (counted) when the host reads slowly.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import anyTest, { type ExecutionContext, type TestFn } from 'ava';
+import { createLogStore, type LogStore } from '../server/logs/store.js';
+import type { LogLine } from '../server/logs/format.js';
+import { InstanceClients } from '../server/runtime/instance-client.js';
+import { InstanceLogSockets } from '../server/runtime/instance-logs.js';
+import { ROOT, fixture } from './helpers/lambda.js';
+
+interface Shim {
+  child: ChildProcess;
+  stdout(): string;
+  call(pathname: string): Promise<{ status: number; body: string }>;
+  lines(): Promise<LogLine[]>;
+  waitFor(predicate: (lines: LogLine[]) => boolean): Promise<LogLine[]>;
+}
+
+const test = anyTest as TestFn<{ dir: string; store: LogStore; sockets: InstanceLogSockets; clients: InstanceClients; children: ChildProcess[] }>;
+const INSTANCE = { id: 'abcdefabcdef', fn: 'logger', sha: 'f'.repeat(40) };
+
+test.beforeEach((t) => {
+  t.context.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-shim-'));
+  t.context.children = [];
+  t.context.clients = new InstanceClients();
+});
+
+test.afterEach.always(async (t) => {
+  for (const child of t.context.children) child.kill('SIGKILL');
+  t.context.sockets?.closeAll();
+  await t.context.clients.destroy(INSTANCE.id);
+  t.context.store?.close();
+  fs.rmSync(t.context.dir, { recursive: true, force: true });
+});
+
+async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C> ? C : never>, options: { rate?: number; env?: Record<string, string> } = {}): Promise<Shim> {
+  const { dir, clients } = t.context;
+  t.context.store = createLogStore({ dir: path.join(dir, 'logs'), fileBytes: 1024 * 1024, files: 2, builds: 1, buildBytes: 1024 });
+  t.context.sockets = new InstanceLogSockets(t.context.store, { ratePerSecond: options.rate ?? 8 * 1024 * 1024, versionOf: () => undefined });
+  const instanceDir = path.join(dir, 'instance');
+  fs.mkdirSync(instanceDir);
+  const instance = { ...INSTANCE, socketPath: path.join(instanceDir, 'host.sock') };
+  clients.link(instance);
+  t.context.sockets.open(instance, 7);
+  const child = spawn(process.execPath, [path.join(ROOT, 'buildpacks', 'node20', 'shim.mjs')], {
+    env: {
+      LAMBDA_SOCKET_DIR: instanceDir,
+      LAMBDA_TASK_ROOT: fixture('logger'),
+      LAMBDA_HANDLER: 'index.handler',
+      LAMBDA_FUNCTION_NAME: 'logger',
+      LAMBDA_FUNCTION_VERSION: '7',
+      LAMBDA_TIMEOUT_MS: '10000',
+      LAMBDA_MEMORY_MB: '128',
+      ...options.env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.context.children.push(child);
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  if (!(await clients.healthy(instance, 10_000))) throw new Error(`the shim did not answer:\n${stdout}`);
+  const store = t.context.store;
+  const lines = async () => {
+    const all: LogLine[] = [];
+    for await (const batch of store.read('logger', {})) all.push(...batch);
+    return all;
+  };
+  return {
+    child,
+    stdout: () => stdout,
+    async call(pathname) {
+      const response = await clients.get(instance).request({ path: pathname, method: 'GET', headers: { 'x-lambda-internal-request-id': `req-${pathname}` } });
+      return { status: response.statusCode, body: await response.body.text() };
+    },
+    lines,
+    async waitFor(predicate) {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const now = await lines();
+        if (predicate(now)) return now;
+        if (Date.now() > deadline) throw new Error(`not seen in time; the log ends with:\n${now.slice(-10).map((line) => line.text.slice(0, 120)).join('\n')}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    },
+  };
+}
+
+const texts = (lines: LogLine[]) => lines.map((line) => line.text);
+
+test('a request gives START, its output and END/REPORT, stamped with the instance and version', async (t) => {
+  const shim = await startShim(t);
+  t.deepEqual(await shim.call('/?mark=one'), { status: 200, body: '{"ok":true}' });
+  await shim.call('/?mark=two');
+  const lines = await shim.waitFor((all) => all.filter((line) => line.text.startsWith('REPORT')).length === 2);
+  t.deepEqual(texts(lines).slice(0, 4), ['logger loaded', 'START RequestId: req-/?mark=one Version: 7', 'hello one', 'END RequestId: req-/?mark=one']);
+  t.true(lines.every((line) => line.instance === INSTANCE.id && line.version === 7));
+  t.deepEqual([...new Set(lines.map((line) => line.stream))].sort(), ['out', 'platform']);
+  const [first, second] = lines.filter((line) => line.text.startsWith('REPORT'));
+  t.regex(first?.text ?? '', /^REPORT RequestId: req-\/\?mark=one\tDuration: \d+\.\d\d ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tInit Duration: \d+\.\d\d ms\tStatus: success$/);
+  t.notRegex(second?.text ?? '', /Init Duration/, 'only the first invocation reports the init');
+  // Until the handler loaded, output also went to the container's own log; requests' output never does.
+  t.regex(shim.stdout(), /logger loaded/);
+  t.notRegex(shim.stdout(), /hello|START/);
+});
+
+test('stderr, a thrown error (logged before END, Status: error) and a line written in pieces', async (t) => {
+  const shim = await startShim(t);
+  await shim.call('/err?mark=e1');
+  t.is((await shim.call('/throw?mark=boom')).status, 502);
+  await shim.call('/partial');
+  const lines = await shim.waitFor((all) => texts(all).includes('no newline at the end'));
+  t.like(lines.find((line) => line.text === 'to stderr e1'), { stream: 'err' });
+  const thrown = texts(lines).slice(texts(lines).indexOf('START RequestId: req-/throw?mark=boom Version: 7'));
+  t.regex(thrown[1] ?? '', /^ERROR\tInvoke Error\t.*thrown boom/);
+  t.is(thrown[2], 'END RequestId: req-/throw?mark=boom');
+  t.regex(thrown[3] ?? '', /Status: error$/);
+});
+
+test('a handler past its timeout is reported as timed out', async (t) => {
+  const shim = await startShim(t, { env: { LAMBDA_TIMEOUT_MS: '300' } });
+  void shim.call('/hang').catch(() => {});
+  const lines = await shim.waitFor((all) => texts(all).some((text) => text.includes('Status: timeout')));
+  t.true(texts(lines).some((text) => /^\S+Z req-\/hang Task timed out after 0\.30 seconds$/.test(text)));
+});
+
+test('what a handler wrote just before process.exit still arrives', async (t) => {
+  const shim = await startShim(t);
+  const exited = new Promise((resolve) => shim.child.once('exit', resolve));
+  await shim.call('/exit?mark=last').catch(() => undefined);
+  t.is(await exited, 2);
+  await shim.waitFor((all) => texts(all).includes('exiting last'));
+  t.pass();
+});
+
+test('a function that writes faster than the host takes has lines dropped and counted, and keeps serving', async (t) => {
+  const rate = 512 * 1024;
+  const shim = await startShim(t, { rate });
+  const started = Date.now();
+  const flood = await shim.call('/flood?ms=1500');
+  t.is(flood.status, 200);
+  const written = (JSON.parse(flood.body) as { count: number }).count;
+  t.deepEqual(await shim.call('/silent'), { status: 200, body: '{"ok":true}' });
+  const lines = await shim.waitFor((all) => texts(all).some((text) => /^\[lambda\] \d+ lines dropped/.test(text)));
+  const kept = lines.filter((line) => line.text.startsWith('flood ')).length;
+  t.true(kept < written / 2, `${kept} of ${written} lines kept`);
+  // The host never took much more than its rate allows (one second of burst, one chunk in flight).
+  t.true(t.context.store.bytes('logger') <= rate * (2 + (Date.now() - started) / 1000) + 256 * 1024);
+});
