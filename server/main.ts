@@ -8,6 +8,9 @@ import { loadConfig, type Config } from './config.js';
 import { openStore } from './store/sqlite.js';
 import { InstanceClients } from './runtime/instance-client.js';
 import { createDockerRuntime } from './runtime/docker.js';
+import { createDockerCells } from './runtime/docker-cells.js';
+import { cellRecipes } from './runtime/cells-image.js';
+import { ensureBaseImage } from './build/base-image.js';
 import { createDockerSandbox } from './runtime/docker-sandbox.js';
 import { createPool } from './runtime/pool.js';
 import { createDispatch } from './runtime/dispatch.js';
@@ -54,12 +57,35 @@ export async function startServer(config: Config, log: (line: string) => void = 
   await docker.ping().catch((error: Error) => {
     throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
   });
+  const buildpacks = loadBuildpacks(path.join(config.projectRoot, 'buildpacks'));
+  // Pre-started cells of each runtime that has them (issue 8): a cold start specialises one instead of booting a container.
+  const cells =
+    config.poolSize > 0
+      ? createDockerCells({
+          docker,
+          clients,
+          instancesDir: path.join(config.dataDir, 'instances'),
+          cellsDir: path.join(config.dataDir, 'cells'),
+          serverId: serverId(config.dataDir),
+          region: config.awsRegion,
+          size: config.poolSize,
+          recipes: cellRecipes([...buildpacks.values()], (name) => {
+            const pack = buildpacks.get(name) as NonNullable<ReturnType<typeof buildpacks.get>>;
+            return ensureBaseImage(runtime, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(`-----> ${line}`));
+          }),
+          log: (line) => log(` !     ${line}`),
+          onExit: (id, reason) => {
+            if (pool.exited(id)) log(` !     instance ${id} ${reason}; a fresh one takes the next requests`);
+          },
+        })
+      : undefined;
   const runtime = createDockerRuntime({
     docker,
     clients,
     instancesDir: path.join(config.dataDir, 'instances'),
     serverId: serverId(config.dataDir),
     region: config.awsRegion,
+    cells,
     logs: instanceLogs,
     // An instance that ends while it serves is forgotten at once, with one line saying why.
     onExit: (id, reason) => {
@@ -71,7 +97,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const builder = createBuilder({
     runtime,
     sandbox: createDockerSandbox({ docker, serverId: serverId(config.dataDir) }),
-    buildpacks: loadBuildpacks(path.join(config.projectRoot, 'buildpacks')),
+    buildpacks,
     baseImages: config.baseImages,
     workDir: path.join(config.dataDir, 'builds'),
   });
@@ -132,6 +158,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       await closeServer(server);
       await closeServer(control);
       await pool.shutdown();
+      await cells?.shutdown();
       instanceLogs.closeAll();
       functionLogs.close();
       store.close();

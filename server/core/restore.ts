@@ -1,4 +1,5 @@
-// After a (re)start: adopt the containers that still serve a live version, remove every other one, register the rest.
+// After a (re)start: adopt the containers that still serve a live version, remove every other one, register the rest;
+// pre-started cells of an earlier process are removed, never adopted (even one that had become an instance).
 import type { Deps } from './deps.js';
 import { storedSpec } from './spec.js';
 
@@ -11,6 +12,7 @@ export interface RestoreReport {
 /** Reconciles what the engine runs with what the store says is live. Never leaves an unlabelled or unknown container running. */
 export async function restore(deps: Pick<Deps, 'store' | 'runtime' | 'pool'>): Promise<RestoreReport> {
   const report: RestoreReport = { adopted: 0, removed: 0, registered: 0 };
+  report.removed += (await deps.runtime.cells?.reset()) ?? 0;
   const live = new Map(deps.store.versions.listLive().map((version) => [version.fn, version]));
   const containers = await deps.runtime.listManaged();
   const adoptedFns = new Set<string>();
@@ -32,5 +34,7 @@ export async function restore(deps: Pick<Deps, 'store' | 'runtime' | 'pool'>): P
     await deps.pool.activate(storedSpec(version));
     report.registered += 1;
   }
+  // With something to serve, cells are made ready, and the live versions' files for them, in the background.
+  if (live.size > 0) deps.runtime.cells?.warm([...live.values()].map(storedSpec));
   return report;
 }

@@ -9,7 +9,7 @@ import { dockerFreeze } from './docker-freeze.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstanceLink } from './instance-link.js';
 import type { InstanceLogSockets } from './instance-logs.js';
-import type { Instance, InstanceSpec, ManagedContainer, Runtime } from './types.js';
+import type { CellPool, Instance, InstanceSpec, ManagedContainer, Runtime } from './types.js';
 
 export const LABELS = {
   managed: 'lambda.managed',
@@ -39,6 +39,8 @@ export interface DockerRuntimeOptions {
   serverId: string;
   /** Told when an instance's process ends on its own or is removed, with why (e.g. an OOM kill). */
   onExit?(instanceId: string, reason: string): void;
+  /** Pre-started cells start() specialises before it boots a container (server/runtime/docker-cells.ts). */
+  cells?: CellPool;
   /** Where each instance's output is received (its log.sock), when function logs are kept. */
   logs?: InstanceLogSockets;
 }
@@ -65,6 +67,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
     ...dockerFreeze(docker),
 
     async removeImage(tag) {
+      options.cells?.forget(tag);
       try {
         await docker.getImage(tag).remove();
       } catch (error) {
@@ -72,7 +75,15 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       }
     },
 
+    cells: options.cells,
+
     async start(spec: InstanceSpec): Promise<Instance> {
+      // A ready cell becomes the instance in milliseconds; without one (or for a version that cannot use one), boot a container.
+      const fromCell = await options.cells?.start(spec);
+      if (fromCell) {
+        options.logs?.open(fromCell, spec.version);
+        return fromCell;
+      }
       const id = randomBytes(6).toString('hex');
       const dir = path.join(instancesDir, id);
       // The host owns this folder and the socket in it; the container gets it read-only, so a function can
@@ -110,6 +121,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       const found = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${instance.id}`] } });
       await Promise.all(found.map((c) => removeContainer(c.Id)));
       fs.rmSync(path.join(instancesDir, instance.id), { recursive: true, force: true });
+      options.cells?.release(instance.id);
     },
 
     async listManaged(): Promise<ManagedContainer[]> {
@@ -164,7 +176,8 @@ function startError(spec: InstanceSpec, error: unknown): LambdaError {
   return new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail });
 }
 
-function containerConfig(spec: InstanceSpec, id: string, dir: string, serverId: string, region: string): Docker.ContainerCreateOptions {
+/** The container of one instance: hardening, limits, environment, labels (cells start from the same config). */
+export function containerConfig(spec: InstanceSpec, id: string, dir: string, serverId: string, region: string): Docker.ContainerCreateOptions {
   const memoryMb = String(Math.round(spec.memoryBytes / 1024 / 1024));
   const env: Record<string, string> = {
     ...spec.env,

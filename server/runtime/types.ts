@@ -80,6 +80,32 @@ export interface Sandbox {
   run(request: SandboxRun, onLine: (line: string) => void): Promise<SandboxResult>;
 }
 
+/**
+ * Pre-started generic runtime containers ("cells") that Runtime.start specialises for one version on first use, so
+ * a cold start skips the container boot (issue 8). A cell serves one version of one function for its whole life:
+ * a used cell is removed, never returned. Bounded per runtime and refilled in the background.
+ */
+export interface CellPool {
+  /** An instance of `spec` made from a ready cell; undefined when none is ready or the version cannot use one (start it classically). */
+  start(spec: InstanceSpec): Promise<Instance | undefined>;
+  /** Makes a version's files ready for cells ahead of its first cold start. Never throws. */
+  prepare(spec: InstanceSpec): Promise<void>;
+  /** Fills the pool and prepares these (live) versions one after another, in the background. */
+  warm(specs: InstanceSpec[]): void;
+  /** An instance stopped: drops what its cell kept (its task folder). Nothing for an instance that was no cell. */
+  release(instanceId: string): void;
+  /** Forgets what was prepared for an image tag (the image was removed). */
+  forget(image: string): void;
+  /** Removes every cell an earlier server process left, ready or specialised: none is adopted. Returns how many. */
+  reset(): Promise<number>;
+  /** Starts filling each runtime's pool to its size in the background; it refills after each cell taken. */
+  fill(): void;
+  /** Ready and starting cells per runtime, and the size kept. */
+  status(): Record<string, { ready: number; starting: number; size: number }>;
+  /** Stops filling and removes the cells not taken (instances made from cells are the instance pool's to stop). */
+  shutdown(): Promise<void>;
+}
+
 export interface Runtime {
   /** True when the engine has this image. */
   imageExists(tag: string): Promise<boolean>;
@@ -104,4 +130,6 @@ export interface Runtime {
   listManaged(): Promise<ManagedContainer[]>;
   /** Answers whether an adopted instance still serves. */
   healthy(instance: Instance): Promise<boolean>;
+  /** The stem-cell pool start() takes from, when this runtime has one. */
+  readonly cells?: CellPool;
 }

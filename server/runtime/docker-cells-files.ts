@@ -1,0 +1,148 @@
+// A version's own files for cells: taken once from the version's image with the engine's archive API into a host
+// folder, then hard-linked into each cell's read-only task folder. The image stays the record of what was built.
+import fs from 'node:fs';
+import path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { pipeline } from 'node:stream/promises';
+import type Docker from 'dockerode';
+import { extract, Parser, type ReadEntry } from 'tar';
+
+/** One entry of a version's task folder, in an order where each folder comes before what it holds. */
+export type TreeEntry =
+  | { kind: 'dir'; rel: string; mode: number; uid: number; gid: number }
+  | { kind: 'file'; rel: string }
+  | { kind: 'link'; rel: string; target: string; uid: number; gid: number };
+
+/** The kinds of archive entries a task folder may hold; devices, FIFOs and the like are left out. */
+const KEPT = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+const AS_ROOT = process.getuid?.() === 0;
+
+/**
+ * Copies `taskRoot` of `image` into `dir` (made atomically: a half-copied folder is never seen) and returns the
+ * sha256 of each file of `same` (paths in the image; missing ones are left out). The image is never run: its
+ * container is created, read and removed.
+ */
+export async function extractVersion(
+  docker: Docker,
+  image: string,
+  dir: string,
+  paths: { taskRoot: string; same: string[] },
+  labels: Record<string, string>,
+): Promise<Map<string, string>> {
+  const container = await docker.createContainer({ Image: image, Labels: labels, NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
+  const partial = `${dir}.partial-${randomBytes(4).toString('hex')}`;
+  try {
+    const hashes = new Map<string, string>();
+    for (const file of paths.same) {
+      const bytes = await readArchiveFile(container, file);
+      if (bytes) hashes.set(file, createHash('sha256').update(bytes).digest('hex'));
+    }
+    fs.mkdirSync(partial, { mode: 0o700 });
+    let root: { mode: number; uid: number; gid: number } | undefined;
+    const archive = (await container.getArchive({ path: paths.taskRoot })) as NodeJS.ReadableStream;
+    await pipeline(
+      archive,
+      extract({
+        cwd: partial,
+        strip: 1,
+        // Modes as in the image (no umask), owners too when the server runs as root; set-id bits are dropped
+        // (no-new-privileges ignores them in the container anyway, and the host keeps none).
+        chmod: true,
+        processUmask: 0,
+        preserveOwner: AS_ROOT,
+        filter: (entryPath: string, entry: ReadEntry | fs.Stats) => {
+          if (!('type' in entry)) return false;
+          if (entry.mode !== undefined) entry.mode &= 0o1777;
+          if (!entryPath.includes('/') || /^[^/]+\/$/.test(entryPath)) {
+            // The task folder itself: its mode and owner are applied to the copy below.
+            root = { mode: (entry.mode ?? 0o755) & 0o1777, uid: entry.uid ?? 0, gid: entry.gid ?? 0 };
+            return false;
+          }
+          return KEPT.has(entry.type);
+        },
+      }),
+    );
+    if (root) {
+      fs.chmodSync(partial, root.mode);
+      if (AS_ROOT) fs.chownSync(partial, root.uid, root.gid);
+    } else {
+      fs.chmodSync(partial, 0o755);
+    }
+    fs.renameSync(partial, dir);
+    return hashes;
+  } catch (error) {
+    fs.rmSync(partial, { recursive: true, force: true });
+    throw error;
+  } finally {
+    await container.remove({ force: true }).catch(() => {});
+  }
+}
+
+/** The one file at `file` in the container's filesystem, or undefined when there is none. */
+async function readArchiveFile(container: Docker.Container, file: string): Promise<Buffer | undefined> {
+  let archive: NodeJS.ReadableStream;
+  try {
+    archive = (await container.getArchive({ path: file })) as NodeJS.ReadableStream;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    throw error;
+  }
+  const chunks: Buffer[] = [];
+  let found = false;
+  const parser = new Parser({
+    onReadEntry: (entry: ReadEntry) => {
+      if (entry.type === 'File' && !found) {
+        found = true;
+        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+      } else {
+        entry.resume();
+      }
+    },
+  });
+  await pipeline(archive, parser);
+  return found ? Buffer.concat(chunks) : undefined;
+}
+
+/** Lists a version's task folder (read once per server process; the cells get hard links of what it lists). */
+export function readTree(dir: string): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  const visit = (rel: string): void => {
+    const full = path.join(dir, rel);
+    const stat = fs.lstatSync(full);
+    entries.push({ kind: 'dir', rel, mode: stat.mode & 0o1777, uid: stat.uid, gid: stat.gid });
+    for (const item of fs.readdirSync(full, { withFileTypes: true })) {
+      const child = path.join(rel, item.name);
+      if (item.isDirectory()) visit(child);
+      else if (item.isFile()) entries.push({ kind: 'file', rel: child });
+      else if (item.isSymbolicLink()) {
+        const link = fs.lstatSync(path.join(dir, child));
+        entries.push({ kind: 'link', rel: child, target: fs.readlinkSync(path.join(dir, child)), uid: link.uid, gid: link.gid });
+      }
+    }
+  };
+  visit('');
+  return entries;
+}
+
+/**
+ * Fills the empty folder `to` with hard links to the files under `from` (read-only in the cell, so shared inodes
+ * cannot be changed), copies of its symbolic links and folders with the same modes and owners. Links are never
+ * followed on the host.
+ */
+export function linkTree(tree: TreeEntry[], from: string, to: string): void {
+  for (const entry of tree) {
+    const target = path.join(to, entry.rel);
+    if (entry.kind === 'file') fs.linkSync(path.join(from, entry.rel), target);
+    else if (entry.kind === 'link') {
+      fs.symlinkSync(entry.target, target);
+      if (AS_ROOT) fs.lchownSync(target, entry.uid, entry.gid);
+    } else if (entry.rel !== '') fs.mkdirSync(target, { mode: 0o700 });
+  }
+  // Folder modes last: a read-only one must not stop what goes in it.
+  for (const entry of tree) {
+    if (entry.kind !== 'dir') continue;
+    const target = path.join(to, entry.rel);
+    fs.chmodSync(target, entry.mode);
+    if (AS_ROOT) fs.chownSync(target, entry.uid, entry.gid);
+  }
+}

@@ -1,0 +1,314 @@
+// The Docker side of the stem-cell pool: cell containers hardened exactly as instances are (same container
+// config), their image, and turning one into an instance of a version: its files linked into the cell's own
+// read-only task folder, its memory limit, and one init call carrying the cell's secret.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import { createCellPool, type Cell, type CellEngine } from './cells.js';
+import { ensureCellImage, type CellRecipe } from './cells-image.js';
+import { extractVersion, linkTree, readTree, type TreeEntry } from './docker-cells-files.js';
+import { dockerImages } from './docker-images.js';
+import { containerConfig, LABELS } from './docker.js';
+import type { InstanceClients } from './instance-client.js';
+import { INVOKE_HEADER } from './protocol.js';
+import type { CellPool, Instance, InstanceSpec } from './types.js';
+
+/** Carried by every container of the pool (cells, and the short-lived ones files are read from); value: the runtime. */
+export const CELL_LABEL = 'lambda.cell';
+/** The init call's secret (buildpacks' shims use the same literal); the gateway strips it from public traffic with every x-lambda-internal-*. */
+const SECRET_HEADER = 'x-lambda-internal-cell-secret';
+const SOCKET_NAME = 'host.sock';
+/** The cell's boot environment keeps the platform's LAMBDA_* settings, but nothing of a function. */
+const FUNCTION_SETTINGS = /^(LAMBDA_HANDLER|LAMBDA_FUNCTION_NAME|LAMBDA_FUNCTION_VERSION|LAMBDA_TIMEOUT_MS|LAMBDA_MEMORY_MB)=/;
+
+export interface DockerCellsOptions {
+  docker: Docker;
+  clients: InstanceClients;
+  /** The instances' socket folders (a cell's is the one of the instance it becomes). */
+  instancesDir: string;
+  /** Holds `tasks/<cell id>` (each cell's task folder) and `versions/<image id>` (each version's files). */
+  cellsDir: string;
+  serverId: string;
+  region: string;
+  recipes: CellRecipe[];
+  /** Ready cells per runtime (LAMBDA_POOL_SIZE); 0 disables the pool. */
+  size: number;
+  log(line: string): void;
+  /** How long a cell may take to boot, and its init call to load a handler. */
+  startTimeoutMs?: number;
+  /** Told when an instance made from a cell ends, as DockerRuntimeOptions.onExit. */
+  onExit?(instanceId: string, reason: string): void;
+}
+
+interface DockerCell extends Cell {
+  container: Docker.Container;
+  secret: string;
+  socketDir: string;
+  taskDir: string;
+  memoryBytes: number;
+  specialised: boolean;
+}
+
+/** A runtime's stem-cell image and what a version image must share with it to run in its cells. */
+interface RuntimeImage {
+  recipe: CellRecipe;
+  tag: string;
+  baseLayers: string[];
+  /** Cmd, Entrypoint, User, WorkingDir: how the process starts. */
+  start: string;
+  env: Map<string, string>;
+  same: Map<string, string>;
+}
+
+interface Prepared {
+  runtime: string;
+  dir: string;
+  env: string[];
+  tree: TreeEntry[];
+}
+
+export function createDockerCells(options: DockerCellsOptions): CellPool {
+  const { docker, clients, serverId, region } = options;
+  const startTimeoutMs = options.startTimeoutMs ?? 20_000;
+  const tasksDir = path.join(options.cellsDir, 'tasks');
+  const versionsDir = path.join(options.cellsDir, 'versions');
+  for (const dir of [options.cellsDir, tasksDir, versionsDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const recipes = new Map(options.recipes.map((recipe) => [recipe.runtime, recipe]));
+  const images = dockerImages(docker);
+
+  const runtimeImages = new Map<string, Promise<RuntimeImage>>();
+  const runtimeImage = (runtime: string): Promise<RuntimeImage> => {
+    let found = runtimeImages.get(runtime);
+    if (!found) {
+      found = buildRuntimeImage(recipes.get(runtime) as CellRecipe);
+      // A failure (the engine, the base image) is kept a minute, then tried again.
+      found.catch(() => setTimeout(() => runtimeImages.delete(runtime), 60_000).unref());
+      runtimeImages.set(runtime, found);
+    }
+    return found;
+  };
+
+  const buildRuntimeImage = async (recipe: CellRecipe): Promise<RuntimeImage> => {
+    const { tag, base, same } = await ensureCellImage(images, recipe, path.join(options.cellsDir, 'build'));
+    const [cell, baseInfo] = await Promise.all([docker.getImage(tag).inspect(), docker.getImage(base).inspect()]);
+    return { recipe, tag, baseLayers: baseInfo.RootFS.Layers ?? [], start: startOf(cell), env: envMap(cell.Config.Env ?? []), same };
+  };
+
+  const byTag = new Map<string, Promise<Prepared | null>>();
+  const extracting = new Map<string, Promise<Map<string, string>>>();
+
+  /** A version image's files made ready for a runtime's cells; null when no runtime's cells can run it. */
+  const prepareImage = async (tag: string): Promise<Prepared | null> => {
+    const image = await docker.getImage(tag).inspect();
+    const imageId = image.Id.replace(/^sha256:/, '');
+    for (const runtime of recipes.keys()) {
+      const cellImage = await runtimeImage(runtime);
+      // Same base layers and the same way to start: the cell is the version's image but for the task folder.
+      if (!startsWith(image.RootFS.Layers ?? [], cellImage.baseLayers) || startOf(image) !== cellImage.start) continue;
+      const dir = path.join(versionsDir, imageId);
+      const same = await filesOf(tag, imageId, dir, cellImage);
+      if (![...cellImage.same].every(([file, hash]) => same.get(file) === hash)) continue;
+      return { runtime, dir, env: image.Config.Env ?? [], tree: readTree(dir) };
+    }
+    return null;
+  };
+
+  /** The version's task folder on the host (taken from its image once, kept across restarts) and its same-file hashes. */
+  const filesOf = (tag: string, imageId: string, dir: string, cellImage: RuntimeImage): Promise<Map<string, string>> => {
+    let found = extracting.get(imageId);
+    if (!found) {
+      found = (async () => {
+        const meta = `${dir}.json`;
+        if (fs.existsSync(dir) && fs.existsSync(meta)) return new Map(Object.entries(JSON.parse(fs.readFileSync(meta, 'utf8')) as Record<string, string>));
+        fs.rmSync(dir, { recursive: true, force: true });
+        const labels = { [LABELS.server]: serverId, [CELL_LABEL]: 'files' };
+        const hashes = await extractVersion(docker, tag, `${dir}.new`, { taskRoot: cellImage.recipe.settings.taskRoot, same: [...cellImage.same.keys()] }, labels);
+        // The hashes go first: a folder is only ever seen with them.
+        fs.writeFileSync(meta, JSON.stringify(Object.fromEntries(hashes)));
+        fs.renameSync(`${dir}.new`, dir);
+        return hashes;
+      })();
+      found.catch(() => extracting.delete(imageId));
+      extracting.set(imageId, found);
+    }
+    return found;
+  };
+
+  const removeCell = async (cell: Pick<DockerCell, 'id' | 'socketDir' | 'taskDir'>, containerId?: string): Promise<void> => {
+    await clients.destroy(cell.id);
+    if (containerId) {
+      await docker
+        .getContainer(containerId)
+        .remove({ force: true })
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
+        });
+    }
+    fs.rmSync(cell.socketDir, { recursive: true, force: true });
+    fs.rmSync(cell.taskDir, { recursive: true, force: true });
+  };
+
+  const engine: CellEngine<DockerCell> = {
+    runtimes: () => [...recipes.keys()],
+
+    async create(runtime, exited) {
+      const cellImage = await runtimeImage(runtime);
+      const { settings } = cellImage.recipe;
+      const id = randomBytes(6).toString('hex');
+      const cell: DockerCell = {
+        id,
+        runtime,
+        container: undefined as unknown as Docker.Container,
+        secret: randomBytes(32).toString('hex'),
+        socketDir: path.join(options.instancesDir, id),
+        taskDir: path.join(tasksDir, id),
+        memoryBytes: settings.memoryBytes,
+        specialised: false,
+      };
+      // Both folders are the host's: the socket one as for any instance, the task one empty until specialised.
+      for (const dir of [cell.socketDir, cell.taskDir]) {
+        fs.mkdirSync(dir, { mode: 0o755 });
+        fs.chmodSync(dir, 0o755);
+      }
+      const link = clients.link({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) });
+      // The very config of an instance (hardening, limits, socket folder), for no function yet.
+      const idle: InstanceSpec = { fn: 'cell', version: 0, sha: '', image: cellImage.tag, handler: '', timeoutMs: 0, memoryBytes: settings.memoryBytes, concurrency: 1, minInstances: 0, maxInstances: 0, env: {} };
+      const config = containerConfig(idle, id, cell.socketDir, serverId, region);
+      config.name = `lambda-cell-${runtime}-${id}`;
+      config.Env = [...(config.Env ?? []).filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), `LAMBDA_CELL_SECRET=${cell.secret}`];
+      config.Labels = { [LABELS.server]: serverId, [LABELS.instance]: id, [CELL_LABEL]: runtime };
+      config.HostConfig = { ...config.HostConfig, Binds: [...(config.HostConfig?.Binds ?? []), `${cell.taskDir}:${settings.taskRoot}:ro`] };
+      let container: Docker.Container | undefined;
+      try {
+        container = await docker.createContainer(config);
+        cell.container = container;
+        await container.start();
+      } catch (error) {
+        await removeCell(cell, container?.id).catch(() => {});
+        throw error;
+      }
+      const ended = watch(cell, exited);
+      const booted = await Promise.race([link.ready(startTimeoutMs).then((ok) => (ok ? undefined : `no dial-in within ${startTimeoutMs} ms`)), ended]);
+      // One health call now warms both ends (the host's connection pool, the shim's HTTP path) for the init to come.
+      if (booted !== undefined || !(await clients.healthy({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) }))) {
+        await removeCell(cell, container.id).catch(() => {});
+        throw new Error(`the cell did not boot: ${booted ?? 'its health call failed'}`);
+      }
+      return cell;
+    },
+
+    async prepare(spec) {
+      let prepared = byTag.get(spec.image);
+      if (!prepared) {
+        prepared = prepareImage(spec.image);
+        prepared.catch(() => byTag.delete(spec.image));
+        byTag.set(spec.image, prepared);
+      }
+      const found = await prepared;
+      if (!found) return undefined;
+      const cellImage = await runtimeImage(found.runtime);
+      const { settings } = cellImage.recipe;
+      if (spec.memoryBytes > settings.sameStartUpToBytes) return undefined;
+      // A variable read only at process start must start a process: the version's own, or one its image sets differently.
+      const imageEnv = envMap(found.env);
+      const startup = [...Object.keys(spec.env), ...[...imageEnv.keys()].filter((key) => imageEnv.get(key) !== cellImage.env.get(key))];
+      if (startup.some((key) => settings.startupEnv.test(key))) return undefined;
+      return found.runtime;
+    },
+
+    async specialise(cell, spec) {
+      const found = await byTag.get(spec.image);
+      if (!found || found.runtime !== cell.runtime) throw new Error('the version was not prepared for this cell');
+      linkTree(found.tree, found.dir, cell.taskDir);
+      // The function's own limit is in place before any of its code runs.
+      if (spec.memoryBytes !== cell.memoryBytes) await cell.container.update({ Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes });
+      cell.specialised = true;
+      const instance: Instance = { id: cell.id, fn: spec.fn, sha: spec.sha, socketPath: path.join(cell.socketDir, SOCKET_NAME) };
+      // What a classic container of this version gets: its image's environment, then the instance's own.
+      const classic = containerConfig(spec, cell.id, cell.socketDir, serverId, region);
+      const env = Object.fromEntries([...envMap(found.env), ...envMap(classic.Env ?? [])]);
+      // Named as an instance of its function (labels cannot change); meanwhile the handler loads.
+      const renamed = cell.container.rename({ name: classic.name }).catch(() => {});
+      const response = await clients.get(instance).request({
+        path: '/',
+        method: 'POST',
+        headers: { [INVOKE_HEADER]: 'init', [SECRET_HEADER]: cell.secret, 'content-type': 'application/json' },
+        body: JSON.stringify({ env }),
+        signal: AbortSignal.timeout(startTimeoutMs),
+      });
+      const text = await response.body.text();
+      await renamed;
+      if (response.statusCode !== 200) throw new Error(`its init answered ${response.statusCode}: ${text.split('\n')[0].slice(0, 200)}`);
+      return instance;
+    },
+
+    destroy: (cell) => removeCell(cell, cell.container.id),
+
+    release(instanceId) {
+      if (/^[0-9a-f]{12}$/.test(instanceId)) fs.rmSync(path.join(tasksDir, instanceId), { recursive: true, force: true });
+    },
+
+    forget(image) {
+      byTag.delete(image);
+    },
+
+    async removeAll() {
+      const found = await docker.listContainers({ all: true, filters: { label: [CELL_LABEL, `${LABELS.server}=${serverId}`] } });
+      await Promise.all(found.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      for (const c of found) {
+        const id = c.Labels[LABELS.instance];
+        if (id && /^[0-9a-f]{12}$/.test(id)) fs.rmSync(path.join(options.instancesDir, id), { recursive: true, force: true });
+      }
+      for (const entry of fs.readdirSync(tasksDir)) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
+      for (const entry of fs.readdirSync(versionsDir)) {
+        if (entry.endsWith('.new') || entry.includes('.partial-')) fs.rmSync(path.join(versionsDir, entry), { recursive: true, force: true });
+      }
+      return found.filter((c) => c.Labels[CELL_LABEL] !== 'files').length;
+    },
+  };
+
+  /** Reports the cell's end: to the pool while it waits, as an instance's exit once it is one. Resolves with why. */
+  function watch(cell: DockerCell, exited: () => void): Promise<string> {
+    return cell.container.wait().then(
+      async (result: { StatusCode: number }) => {
+        const oom = await cell.container.inspect().then(
+          (info) => info.State.OOMKilled,
+          () => false,
+        );
+        const reason = oom ? 'was killed for using more than its memory limit (OOM)' : `exited with status ${result.StatusCode}`;
+        clients.gone(cell.id, `the instance ${reason}`);
+        if (cell.specialised) options.onExit?.(cell.id, reason);
+        else exited();
+        return reason;
+      },
+      () => {
+        clients.gone(cell.id, 'the instance disappeared');
+        if (cell.specialised) options.onExit?.(cell.id, 'disappeared');
+        else exited();
+        return 'disappeared';
+      },
+    );
+  }
+
+  return createCellPool(engine, { size: options.size, log: options.log });
+}
+
+function startOf(image: Docker.ImageInspectInfo): string {
+  const { Cmd, Entrypoint, User, WorkingDir } = image.Config;
+  return JSON.stringify([Cmd ?? null, Entrypoint ?? null, User ?? '', WorkingDir ?? '']);
+}
+
+function startsWith(layers: string[], prefix: string[]): boolean {
+  return prefix.length > 0 && prefix.length <= layers.length && prefix.every((layer, i) => layers[i] === layer);
+}
+
+/** `KEY=value` entries as a map; a later entry wins, as in a container's environment. */
+function envMap(entries: string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) map.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return map;
+}

@@ -1,0 +1,241 @@
+// End to end: cold starts from pre-started cells (issue 8). A deployed function whose instance stopped answers its
+// next request from a cell of the pool, which is refilled; the cell runs that version's files, env and memory limit,
+// serves one function only, is removed when its instance stops, and never survives the server or a public request.
+import fs from 'node:fs';
+import path from 'node:path';
+import test from 'ava';
+import { command, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+
+let lambda: Lambda;
+const POOL_SIZE = 2;
+
+/** A handler that reports what it sees: its files, its whole environment, whether it can write its task folder. */
+const INSPECT = `import fs from 'node:fs';
+export const handler = async (event) => {
+  if (event.rawPath === '/files') {
+    let write;
+    try { fs.writeFileSync('/var/task/evil.js', 'x'); write = 'succeeded'; } catch (error) { write = error.code; }
+    return { files: fs.readdirSync('/var/task').sort(), marker: fs.readFileSync('/var/task/marker.txt', 'utf8'), cwd: process.cwd(), write };
+  }
+  if (event.rawPath === '/env') return { env: process.env };
+  return { path: event.rawPath, headers: event.headers, body: event.body ?? null };
+};
+`;
+
+interface Container {
+  id: string;
+  name: string;
+  running: boolean;
+  cell: string;
+  fn: string;
+}
+
+test.before(async () => {
+  await requireDocker();
+  // Instances stop after 1 s idle, so the tests see cold starts without restarting the server.
+  lambda = await startLambda({ LAMBDA_IDLE_TIMEOUT: '1s', LAMBDA_POOL_SIZE: String(POOL_SIZE) });
+});
+
+test.after.always(async () => {
+  await lambda?.destroy();
+});
+
+/** Every container of this server, with the labels that tell cells from classic instances. */
+async function containers(): Promise<Container[]> {
+  const format = '{{.ID}}|{{.Names}}|{{.State}}|{{.Label "lambda.cell"}}|{{.Label "lambda.function"}}';
+  const { stdout } = await command('docker', ['ps', '-a', '--no-trunc', '--filter', `label=lambda.server=${lambda.serverId()}`, '--format', format]);
+  return stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id, name, state, cell, fn] = line.split('|');
+      return { id, name, running: state === 'running', cell, fn };
+    });
+}
+
+/** Cells waiting in the pool (not yet an instance of any function). */
+const waitingCells = async () => (await containers()).filter((c) => c.cell === 'node20' && c.name.startsWith('lambda-cell-'));
+/** The containers serving `fn`: classic ones by label, cells by the name they take (labels cannot change). */
+const instancesOf = async (fn: string) => (await containers()).filter((c) => c.fn === fn || new RegExp(`^lambda-${fn}-[0-9a-f]{12}$`).test(c.name));
+
+async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let value = await probe();
+  while (!ok(value)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    value = await probe();
+  }
+  return value;
+}
+
+/** Waits until `fn` has no instance (idle stop) and the pool holds its full size of booted cells. */
+async function idleWithFullPool(fn: string): Promise<Container[]> {
+  await until(`${fn} to stop`, () => instancesOf(fn), (list) => list.length === 0);
+  const cells = await until('a full pool', waitingCells, (list) => list.length === POOL_SIZE && list.every((c) => c.running));
+  // Running is not booted yet: give the shims time to dial in.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return cells;
+}
+
+async function deploy(name: string, manifest = 'runtime: node20\nhandler: index.handler\n'): Promise<void> {
+  const push = await lambda.push(name, fixture('echo'), { files: { 'index.mjs': INSPECT, 'lambda.yaml': manifest, 'marker.txt': `files of ${name}\n` } });
+  if (push.code !== 0) throw new Error(push.stderr);
+}
+
+async function get(pathname: string): Promise<{ status: number; body: any }> {
+  const response = await lambda.fetch(pathname);
+  return { status: response.status, body: await response.json() };
+}
+
+async function inspect(id: string, format: string): Promise<string> {
+  return (await command('docker', ['inspect', id, '--format', format])).stdout.trim();
+}
+
+/** What differs between two instances of the same version by design: their ids. */
+function withoutInstanceIds(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'HOSTNAME' && name !== 'AWS_LAMBDA_LOG_STREAM_NAME'));
+}
+
+test.serial('an idle function answers its first request from a cell, with the same files and env as a classic instance; the pool is refilled', async (t) => {
+  await deploy('cold');
+  // The first deploy finds no cell (the pool fills once something is deployed): its instance is a classic container.
+  const [classic] = await instancesOf('cold');
+  t.is(classic.cell, '', 'the deploy started a classic container');
+  const classicEnv = (await get('/fn/cold/env')).body.env as Record<string, string>;
+  const classicFiles = (await get('/fn/cold/files')).body;
+
+  const before = await idleWithFullPool('cold');
+  const answer = await get('/fn/cold/env');
+  t.is(answer.status, 200);
+  const [instance] = await instancesOf('cold');
+  t.truthy(instance);
+  t.true(
+    before.some((cell) => cell.id === instance.id),
+    'a cell of the pool became the instance',
+  );
+  t.is(instance.cell, 'node20');
+  t.is(instance.fn, '', 'a cell carries no function label: it is not counted as a function container');
+
+  const cellEnv = answer.body.env as Record<string, string>;
+  t.deepEqual(withoutInstanceIds(cellEnv), withoutInstanceIds(classicEnv), 'the same environment as a classic instance');
+  t.is(cellEnv.AWS_LAMBDA_FUNCTION_NAME, 'cold');
+  t.is(cellEnv.AWS_LAMBDA_LOG_STREAM_NAME, instance.name.slice('lambda-cold-'.length));
+  t.false('LAMBDA_CELL_SECRET' in cellEnv, 'the cell secret never reaches the function');
+  t.deepEqual((await get('/fn/cold/files')).body, classicFiles);
+  t.deepEqual(classicFiles, { files: ['index.mjs', 'lambda.yaml', 'marker.txt'], marker: 'files of cold\n', cwd: '/var/task', write: 'EROFS' });
+
+  // The pool is refilled in the background, with new cells only.
+  const after = await until('the pool to be refilled', waitingCells, (list) => list.length === POOL_SIZE);
+  t.false(after.some((cell) => cell.id === instance.id));
+});
+
+test.serial('a cell takes the function memory limit and env; two functions never share a cell nor see each other', async (t) => {
+  await deploy('small', 'runtime: node20\nhandler: index.handler\nmemory: 128Mi\nenv:\n  GREETING: hi\n');
+  await deploy('large', 'runtime: node20\nhandler: index.handler\nmemory: 384Mi\n');
+  await idleWithFullPool('small');
+  await idleWithFullPool('large');
+  const [small, large] = await Promise.all([get('/fn/small/files'), get('/fn/large/files')]);
+  t.is(small.body.marker, 'files of small\n');
+  t.is(large.body.marker, 'files of large\n');
+  const [smallInstance] = await instancesOf('small');
+  const [largeInstance] = await instancesOf('large');
+  t.is(smallInstance.cell, 'node20');
+  t.is(largeInstance.cell, 'node20');
+  t.not(smallInstance.id, largeInstance.id);
+  t.is(await inspect(smallInstance.id, '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}'), `${128 * 1024 * 1024} ${128 * 1024 * 1024}`);
+  t.is(await inspect(largeInstance.id, '{{.HostConfig.Memory}} {{.HostConfig.MemorySwap}}'), `${384 * 1024 * 1024} ${384 * 1024 * 1024}`);
+  const smallEnv = (await get('/fn/small/env')).body.env as Record<string, string>;
+  const largeEnv = (await get('/fn/large/env')).body.env as Record<string, string>;
+  t.like(smallEnv, { GREETING: 'hi', AWS_LAMBDA_FUNCTION_NAME: 'small', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '128', LAMBDA_MEMORY_MB: '128' });
+  t.like(largeEnv, { AWS_LAMBDA_FUNCTION_NAME: 'large', AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '384' });
+  t.false('GREETING' in largeEnv);
+
+  // Hardened as any instance: each mounts its own read-only task folder and the host's socket folder, nothing else.
+  for (const instance of [smallInstance, largeInstance]) {
+    const host = JSON.parse(await inspect(instance.id, '{{json .HostConfig}}')) as Record<string, any>;
+    t.is(host.NetworkMode, 'none');
+    t.true(host.ReadonlyRootfs);
+    t.deepEqual(host.CapDrop, ['ALL']);
+    t.deepEqual(host.SecurityOpt, ['no-new-privileges']);
+    t.true(host.PidsLimit > 0);
+    t.true(host.NanoCpus > 0);
+    t.truthy(host.Tmpfs['/tmp']);
+    t.is(await inspect(instance.id, '{{.Config.User}}'), '10001:10001');
+    const id = instance.name.split('-').at(-1) as string;
+    t.deepEqual(
+      (host.Binds as string[]).sort(),
+      [`${path.join(lambda.dataDir, 'data', 'cells', 'tasks', id)}:/var/task:ro`, `${path.join(lambda.dataDir, 'data', 'instances', id)}:/run/lambda:ro`].sort(),
+    );
+  }
+});
+
+test.serial('a used cell is removed with its task folder once its instance stops, and the pool stays bounded', async (t) => {
+  await idleWithFullPool('cold');
+  await get('/fn/cold/env');
+  const [instance] = await instancesOf('cold');
+  t.is(instance.cell, 'node20');
+  const id = instance.name.split('-').at(-1) as string;
+  const taskDir = path.join(lambda.dataDir, 'data', 'cells', 'tasks', id);
+  t.true(fs.existsSync(taskDir));
+  await until('the instance to stop', () => instancesOf('cold'), (list) => list.length === 0);
+  t.false((await containers()).some((c) => c.id === instance.id), 'the cell is gone, never back in the pool');
+  t.false(fs.existsSync(taskDir));
+  t.false(fs.existsSync(path.join(lambda.dataDir, 'data', 'instances', id)));
+  // Several cold starts later the pool holds its size, no more.
+  for (const fn of ['cold', 'small', 'large']) await get(`/fn/${fn}/env`);
+  await until('the pool to be refilled', waitingCells, (list) => list.length === POOL_SIZE && list.every((c) => c.running));
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.is((await waitingCells()).length, POOL_SIZE);
+});
+
+test.serial('a public request with init headers, even with the right cell secret, cannot specialise or re-init anything', async (t) => {
+  await idleWithFullPool('cold');
+  await get('/fn/cold/env');
+  const [instance] = await instancesOf('cold');
+  t.is(instance.cell, 'node20');
+  const secret = (await inspect(instance.id, '{{json .Config.Env}}').then((json) => JSON.parse(json) as string[]))
+    .find((entry) => entry.startsWith('LAMBDA_CELL_SECRET='))
+    ?.split('=')[1];
+  t.truthy(secret);
+  const hijack = JSON.stringify({ env: { AWS_LAMBDA_FUNCTION_NAME: 'hijacked', LAMBDA_HANDLER: 'evil.handler', LAMBDA_TASK_ROOT: '/tmp' } });
+  const attempts: Record<string, string>[] = [
+    { 'x-lambda-internal-invoke': 'init', 'x-lambda-internal-cell-secret': secret as string },
+    { 'X-Lambda-Internal-Invoke': 'init', 'X-LAMBDA-INTERNAL-CELL-SECRET': secret as string },
+  ];
+  for (const headers of attempts) {
+    const response = await lambda.fetch('/fn/cold/', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: hijack });
+    t.is(response.status, 200);
+    const body = (await response.json()) as { path: string; headers: Record<string, string>; body: string };
+    t.is(body.path, '/', 'the handler answered it as an ordinary request');
+    t.false(Object.keys(body.headers).some((name) => name.startsWith('x-lambda-internal-')));
+  }
+  const env = (await get('/fn/cold/env')).body.env as Record<string, string>;
+  t.is(env.AWS_LAMBDA_FUNCTION_NAME, 'cold');
+  t.is(env.LAMBDA_HANDLER, 'index.handler');
+  const [still] = await instancesOf('cold');
+  t.is(still.id, instance.id, 'the same instance serves, untouched');
+  // Nor can public traffic reach a cell waiting in the pool: a function that has none answers 404.
+  t.is((await lambda.fetch('/fn/cell/', { headers: { 'x-lambda-internal-invoke': 'init' } })).status, 404);
+});
+
+test.serial('cells are removed, never adopted, after SIGKILL and a restart, and all are gone after SIGTERM', async (t) => {
+  await idleWithFullPool('cold');
+  await get('/fn/cold/env');
+  const [specialised] = await instancesOf('cold');
+  t.is(specialised.cell, 'node20');
+  const waiting = await waitingCells();
+  t.true(waiting.length > 0);
+  await lambda.restart('SIGKILL');
+  const ids = (await containers()).map((c) => c.id);
+  t.false(ids.includes(specialised.id), 'the cell that served cold before the crash was removed, not adopted');
+  for (const cell of waiting) t.false(ids.includes(cell.id), 'waiting cells of the killed server were removed');
+  t.regex(lambda.output(), /0 instances adopted/);
+  t.false(fs.readdirSync(path.join(lambda.dataDir, 'data', 'cells', 'tasks')).some((entry) => entry === specialised.name.split('-').at(-1)));
+  // The function serves again, and the new server fills a pool of its own.
+  t.is((await get('/fn/cold/env')).body.env.AWS_LAMBDA_FUNCTION_NAME, 'cold');
+  await until('a new pool', waitingCells, (list) => list.length === POOL_SIZE);
+
+  await lambda.stop('SIGTERM');
+  t.deepEqual(await containers(), [], 'no cell nor instance is left after SIGTERM');
+});
