@@ -69,6 +69,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
           serverId: serverId(config.dataDir),
           region: config.awsRegion,
           size: config.poolSize,
+          logs: instanceLogs,
           recipes: cellRecipes([...buildpacks.values()], (name) => {
             const pack = buildpacks.get(name) as NonNullable<ReturnType<typeof buildpacks.get>>;
             return ensureBaseImage(runtime, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(`-----> ${line}`));

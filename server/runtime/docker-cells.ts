@@ -11,6 +11,7 @@ import { extractVersion, linkTree, readTree, type TreeEntry } from './docker-cel
 import { dockerImages } from './docker-images.js';
 import { containerConfig, LABELS } from './docker.js';
 import type { InstanceClients } from './instance-client.js';
+import type { InstanceLogSockets } from './instance-logs.js';
 import { INVOKE_HEADER } from './protocol.js';
 import type { CellPool, Instance, InstanceSpec } from './types.js';
 
@@ -39,6 +40,8 @@ export interface DockerCellsOptions {
   startTimeoutMs?: number;
   /** Told when an instance made from a cell ends, as DockerRuntimeOptions.onExit. */
   onExit?(instanceId: string, reason: string): void;
+  /** Where an instance's output is received: opened before its handler loads, as for a classic instance. */
+  logs?: Pick<InstanceLogSockets, 'open' | 'close'>;
 }
 
 interface DockerCell extends Cell {
@@ -137,6 +140,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
 
   const removeCell = async (cell: Pick<DockerCell, 'id' | 'socketDir' | 'taskDir'>, containerId?: string): Promise<void> => {
     await clients.destroy(cell.id);
+    options.logs?.close(cell.id);
     if (containerId) {
       await docker
         .getContainer(containerId)
@@ -228,6 +232,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       // What a classic container of this version gets: its image's environment, then the instance's own.
       const classic = containerConfig(spec, cell.id, cell.socketDir, serverId, region);
       const env = Object.fromEntries([...envMap(found.env), ...envMap(classic.Env ?? [])]);
+      options.logs?.open(instance, spec.version);
       // Named as an instance of its function (labels cannot change); meanwhile the handler loads.
       const renamed = cell.container.rename({ name: classic.name }).catch(() => {});
       const response = await clients.get(instance).request({
