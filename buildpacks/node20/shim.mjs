@@ -445,6 +445,10 @@ async function serve(handler) {
         return;
       }
       if (!handler) {
+        if (mode === 'warm' && cellSecret && !initTried) {
+          warmCell(req, body, res);
+          return;
+        }
         res.writeHead(503, { 'content-type': 'text/plain' });
         res.end('not initialised');
         return;
@@ -511,6 +515,19 @@ function dialHost(server) {
     topUp();
   });
   topUp();
+}
+
+// Before its init, a cell answers the host's warm-up calls through the request path a function's requests take, with
+// no function and no output: what Node compiles or loads lazily on a first request (URL parsing, UUIDs, header
+// checks, timers) is ready when the first real one comes.
+function warmCell(req, body, res) {
+  const requestId = randomUUID();
+  const event = httpEvent(req, body, requestId);
+  makeContext(requestId).getRemainingTimeInMillis();
+  process.memoryUsage.rss();
+  performance.now();
+  setImmediate(() => {});
+  sendResult(res, { statusCode: 200, headers: { 'x-warm': '1' }, cookies: ['warm=1'], body: { path: event.rawPath } });
 }
 
 // A cell takes one init call, the first with the right secret; any other (a second one, a wrong or missing secret,
