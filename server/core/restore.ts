@@ -1,5 +1,5 @@
-// After a (re)start: adopt the containers that still serve a live version, remove every other one, register the rest;
-// pre-started cells of an earlier process are removed, never adopted (even one that had become an instance).
+// After a (re)start: adopt the containers that still serve a live version, remove every other one, register the rest.
+// Cells an earlier process left waiting are removed, never adopted; one that had become an instance is like any other.
 import type { Deps } from './deps.js';
 import { storedSpec } from './spec.js';
 

@@ -68,6 +68,7 @@ function fakeEngine(runtimes = ['node20']) {
     release: () => {},
     forget: () => {},
     removeAll: async () => 0,
+    instances: async () => [],
   };
   return {
     engine,

@@ -1,6 +1,6 @@
 // The stem-cell pool's rules, engine-free: a bounded set of pre-started generic runtime containers per runtime,
 // each taken once, specialised for one version and never returned; refilled in the background (issue 8, item 2).
-import type { CellPool, Instance, InstanceSpec } from './types.js';
+import type { CellPool, Instance, InstanceSpec, ManagedContainer } from './types.js';
 
 /** One pre-started container of a runtime, waiting for its function. */
 export interface Cell {
@@ -24,8 +24,10 @@ export interface CellEngine<C extends Cell> {
   release(instanceId: string): void;
   /** Forgets what was prepared for an image tag (the image was removed). */
   forget(image: string): void;
-  /** Removes every cell (ready or specialised) an earlier server process left. Returns how many. */
+  /** Removes the waiting cells (and leftovers) an earlier server process left; specialised ones stay. Returns how many. */
   removeAll(): Promise<number>;
+  /** Cells that became instances, with what they serve. */
+  instances(): Promise<ManagedContainer[]>;
 }
 
 export interface CellPoolOptions {
@@ -176,6 +178,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
     release: (instanceId) => engine.release(instanceId),
     forget: (image) => engine.forget(image),
     reset: () => engine.removeAll(),
+    instances: () => engine.instances(),
     fill,
 
     status() {

@@ -13,7 +13,7 @@ import { containerConfig, LABELS } from './docker.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstanceLogSockets } from './instance-logs.js';
 import { INVOKE_HEADER } from './protocol.js';
-import type { CellPool, Instance, InstanceSpec } from './types.js';
+import type { CellPool, Instance, InstanceSpec, ManagedContainer } from './types.js';
 
 /** Carried by every container of the pool (cells, and the short-lived ones files are read from); value: the runtime. */
 export const CELL_LABEL = 'lambda.cell';
@@ -22,6 +22,8 @@ const SECRET_HEADER = 'x-lambda-internal-cell-secret';
 const SOCKET_NAME = 'host.sock';
 /** Warm-up calls a new cell answers before it waits in the pool (three leave the first real request ~3 ms, not ~15). */
 const WARM_UP_CALLS = 3;
+/** Images carry lambda.managed=true (server/runtime/docker-images.ts) and containers inherit it: a cell's own says it is no function's. */
+const NOT_A_FUNCTION = { [LABELS.managed]: 'false' };
 /** The cell's boot environment keeps the platform's LAMBDA_* settings, but nothing of a function. */
 const FUNCTION_SETTINGS = /^(LAMBDA_HANDLER|LAMBDA_FUNCTION_NAME|LAMBDA_FUNCTION_VERSION|LAMBDA_TIMEOUT_MS|LAMBDA_MEMORY_MB)=/;
 
@@ -30,7 +32,10 @@ export interface DockerCellsOptions {
   clients: InstanceClients;
   /** The instances' socket folders (a cell's is the one of the instance it becomes). */
   instancesDir: string;
-  /** Holds `tasks/<cell id>` (each cell's task folder) and `versions/<image id>` (each version's files). */
+  /**
+   * Holds `tasks/<cell id>` (each cell's task folder, and beside it `<cell id>.json`, what it became) and
+   * `versions/<image id>` (each version's files).
+   */
   cellsDir: string;
   serverId: string;
   region: string;
@@ -64,6 +69,12 @@ interface RuntimeImage {
   start: string;
   env: Map<string, string>;
   same: Map<string, string>;
+}
+
+/** What a cell became: kept on the host beside its task folder. */
+interface CellRecord {
+  fn: string;
+  sha: string;
 }
 
 interface Prepared {
@@ -127,7 +138,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
         const meta = `${dir}.json`;
         if (fs.existsSync(dir) && fs.existsSync(meta)) return new Map(Object.entries(JSON.parse(fs.readFileSync(meta, 'utf8')) as Record<string, string>));
         fs.rmSync(dir, { recursive: true, force: true });
-        const labels = { [LABELS.server]: serverId, [CELL_LABEL]: 'files' };
+        const labels = { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [CELL_LABEL]: 'files' };
         const hashes = await extractVersion(docker, tag, `${dir}.new`, { taskRoot: cellImage.recipe.settings.taskRoot, same: [...cellImage.same.keys()] }, labels);
         // The hashes go first: a folder is only ever seen with them.
         fs.writeFileSync(meta, JSON.stringify(Object.fromEntries(hashes)));
@@ -153,6 +164,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     }
     fs.rmSync(cell.socketDir, { recursive: true, force: true });
     fs.rmSync(cell.taskDir, { recursive: true, force: true });
+    fs.rmSync(`${cell.taskDir}.json`, { force: true });
   };
 
   const engine: CellEngine<DockerCell> = {
@@ -183,7 +195,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       const config = containerConfig(idle, id, cell.socketDir, serverId, region);
       config.name = `lambda-cell-${runtime}-${id}`;
       config.Env = [...(config.Env ?? []).filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), `LAMBDA_CELL_SECRET=${cell.secret}`];
-      config.Labels = { [LABELS.server]: serverId, [LABELS.instance]: id, [CELL_LABEL]: runtime };
+      config.Labels = { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [LABELS.instance]: id, [CELL_LABEL]: runtime };
       config.HostConfig = { ...config.HostConfig, Binds: [...(config.HostConfig?.Binds ?? []), `${cell.taskDir}:${settings.taskRoot}:ro`] };
       let container: Docker.Container | undefined;
       try {
@@ -246,13 +258,18 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       const text = await response.body.text();
       await renamed;
       if (response.statusCode !== 200) throw new Error(`its init answered ${response.statusCode}: ${text.split('\n')[0].slice(0, 200)}`);
+      // What it serves, for a later server process to adopt it as any instance (labels cannot say it).
+      const record: CellRecord = { fn: spec.fn, sha: spec.sha };
+      fs.writeFileSync(`${cell.taskDir}.json`, JSON.stringify(record));
       return instance;
     },
 
     destroy: (cell) => removeCell(cell, cell.container.id),
 
     release(instanceId) {
-      if (/^[0-9a-f]{12}$/.test(instanceId)) fs.rmSync(path.join(tasksDir, instanceId), { recursive: true, force: true });
+      if (!/^[0-9a-f]{12}$/.test(instanceId)) return;
+      fs.rmSync(path.join(tasksDir, instanceId), { recursive: true, force: true });
+      fs.rmSync(path.join(tasksDir, `${instanceId}.json`), { force: true });
     },
 
     forget(image) {
@@ -261,16 +278,33 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
 
     async removeAll() {
       const found = await docker.listContainers({ all: true, filters: { label: [CELL_LABEL, `${LABELS.server}=${serverId}`] } });
-      await Promise.all(found.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-      for (const c of found) {
+      // Cells that became instances stay for reconciliation; waiting ones and file readers go.
+      const kept = new Set((await engine.instances()).map((instance) => instance.instanceId));
+      const gone = found.filter((c) => !kept.has(c.Labels[LABELS.instance] ?? ''));
+      await Promise.all(gone.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      for (const c of gone) {
         const id = c.Labels[LABELS.instance];
         if (id && /^[0-9a-f]{12}$/.test(id)) fs.rmSync(path.join(options.instancesDir, id), { recursive: true, force: true });
       }
-      for (const entry of fs.readdirSync(tasksDir)) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
+      for (const entry of fs.readdirSync(tasksDir)) {
+        if (!kept.has(entry.replace(/\.json$/, ''))) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
+      }
       for (const entry of fs.readdirSync(versionsDir)) {
         if (entry.endsWith('.new') || entry.includes('.partial-')) fs.rmSync(path.join(versionsDir, entry), { recursive: true, force: true });
       }
-      return found.filter((c) => c.Labels[CELL_LABEL] !== 'files').length;
+      return gone.filter((c) => c.Labels[CELL_LABEL] !== 'files').length;
+    },
+
+    async instances() {
+      const found = await docker.listContainers({ all: true, filters: { label: [CELL_LABEL, `${LABELS.server}=${serverId}`] } });
+      const instances: ManagedContainer[] = [];
+      for (const c of found) {
+        const id = c.Labels[LABELS.instance] ?? '';
+        const record = readRecord(id);
+        if (!record) continue;
+        instances.push({ instanceId: id, fn: record.fn, sha: record.sha, running: c.State === 'running', socketPath: path.join(options.instancesDir, id, SOCKET_NAME) });
+      }
+      return instances;
     },
   };
 
@@ -295,6 +329,16 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       return true;
     } catch {
       return false;
+    }
+  }
+
+  function readRecord(id: string): CellRecord | undefined {
+    if (!/^[0-9a-f]{12}$/.test(id)) return undefined;
+    try {
+      const record = JSON.parse(fs.readFileSync(path.join(tasksDir, `${id}.json`), 'utf8')) as Partial<CellRecord>;
+      return typeof record.fn === 'string' && typeof record.sha === 'string' ? { fn: record.fn, sha: record.sha } : undefined;
+    } catch {
+      return undefined;
     }
   }
 

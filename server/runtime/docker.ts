@@ -126,13 +126,15 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
 
     async listManaged(): Promise<ManagedContainer[]> {
       const found = await docker.listContainers({ all: true, filters: { label: [`${LABELS.managed}=true`, `${LABELS.server}=${options.serverId}`] } });
-      return found.map((c) => ({
+      const classic = found.map((c) => ({
         instanceId: c.Labels[LABELS.instance] ?? '',
         fn: c.Labels[LABELS.fn] ?? '',
         sha: c.Labels[LABELS.version] ?? '',
         running: c.State === 'running',
         socketPath: socketOf(c.Labels[LABELS.instance] ?? 'missing'),
       }));
+      // Cells that became instances (their labels cannot say which function they serve; the cell pool knows).
+      return [...classic, ...((await options.cells?.instances()) ?? [])];
     },
 
     async healthy(instance) {

@@ -96,8 +96,13 @@ export interface CellPool {
   release(instanceId: string): void;
   /** Forgets what was prepared for an image tag (the image was removed). */
   forget(image: string): void;
-  /** Removes every cell an earlier server process left, ready or specialised: none is adopted. Returns how many. */
+  /**
+   * Removes the cells an earlier server process left waiting (never adopted: they are no function's) and its
+   * leftovers; a cell that had become an instance stays, listed by instances() for reconciliation. Returns how many.
+   */
   reset(): Promise<number>;
+  /** Containers that were cells and became instances, with the function and version they serve (for adoption). */
+  instances(): Promise<ManagedContainer[]>;
   /** Starts filling each runtime's pool to its size in the background; it refills after each cell taken. */
   fill(): void;
   /** Ready and starting cells per runtime, and the size kept. */
