@@ -3,6 +3,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import { command, example, requireDocker, startLambda, type Lambda } from '../test/helpers/lambda.js';
 import { startDirectInstance } from './direct-instance.js';
+import { describeLoggingCost, measureLogging } from './logs.js';
 
 interface Row {
   figure: string;
@@ -133,6 +134,9 @@ async function main(): Promise<void> {
       target: '≤ 0.5 ms',
       baseline: `direct p50: ${ms(serialDirect.p50)}`,
     });
+    // 6. A handler logging one line per request against one logging nothing (bench/logs.ts).
+    const logging = await measureLogging(lambda);
+    rows.push({ figure: 'a line logged per request vs none (10 in flight)', measured: describeLoggingCost(logging), target: '≤ 10% less throughput', baseline: '—' });
     rows.push({ figure: 'rollback to the previous version', measured: 'not built yet', target: '≤ 100 ms', baseline: '—' });
     rows.push({ figure: '100 idle functions: containers, server RSS', measured: 'not built yet', target: '0, ≤ 150 MB', baseline: '—' });
   } finally {

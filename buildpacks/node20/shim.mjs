@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { format } from 'node:util';
 
 // A stem cell (server/runtime/cells.ts) boots with no function and a secret from the host; the secret leaves the
 // environment before any function code loads, and the host's one init call, which must carry it, brings the rest.
@@ -175,6 +176,14 @@ const output = (() => {
 
   capture(process.stdout, 'o');
   capture(process.stderr, 'e');
+  // console's own machinery (an 'error' listener added and removed on every call) costs several times the rest of a
+  // log line; AWS Lambda's Node runtime replaces these methods too. The text is util.format's, as console's is
+  // without a terminal (console.group's indentation is not kept).
+  for (const [method, stream] of [['log', process.stdout], ['info', process.stdout], ['debug', process.stdout], ['warn', process.stderr], ['error', process.stderr]]) {
+    console[method] = (...args) => {
+      stream.write(`${format(...args)}\n`);
+    };
+  }
   process.on('uncaughtExceptionMonitor', (error) => {
     for (const line of String(error?.stack || error).split('\n')) add('e', line);
   });
