@@ -7,6 +7,7 @@ import path from 'node:path';
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
+import { syncBuiltinESMExports } from 'node:module';
 
 // A stem cell (server/runtime/cells.ts) boots with no function and a secret from the host; the secret leaves the
 // environment before any function code loads, and the host's one init call, which must carry it, brings the rest.
@@ -184,6 +185,36 @@ const output = (() => {
       stream.write(`${format(...args)}\n`);
     };
   }
+  // Loggers that write to the descriptors themselves (pino's default destination, through sonic-boom) are captured too.
+  const realWriteSync = fs.writeSync;
+  const realWriteAsync = fs.write;
+  const streamOf = (fd) => (fd === 1 ? process.stdout : fd === 2 ? process.stderr : undefined);
+  const fdText = (data, args) => {
+    if (typeof data === 'string') {
+      const encoding = typeof args[1] === 'string' && Buffer.isEncoding(args[1]) ? args[1] : 'utf8';
+      return { text: encoding === 'utf8' ? data : Buffer.from(data, encoding).toString('utf8'), bytes: Buffer.byteLength(data, encoding) };
+    }
+    const options = args[0] !== null && typeof args[0] === 'object' ? args[0] : { offset: args[0], length: args[1] };
+    const offset = options.offset ?? 0;
+    const length = options.length ?? data.byteLength - offset;
+    return { text: Buffer.from(data.buffer, data.byteOffset + offset, length).toString('utf8'), bytes: length };
+  };
+  fs.writeSync = function writeSync(fd, data, ...args) {
+    const stream = streamOf(fd);
+    if (!stream) return realWriteSync.call(fs, fd, data, ...args);
+    const { text, bytes } = fdText(data, args);
+    stream.write(text);
+    return bytes;
+  };
+  fs.write = function write(fd, data, ...args) {
+    const stream = streamOf(fd);
+    if (!stream) return realWriteAsync.call(fs, fd, data, ...args);
+    const callback = typeof args.at(-1) === 'function' ? args.pop() : undefined;
+    const { text, bytes } = fdText(data, args);
+    stream.write(text);
+    if (callback) process.nextTick(callback, null, bytes, data);
+  };
+  syncBuiltinESMExports();
   process.on('uncaughtExceptionMonitor', (error) => {
     for (const line of String(error?.stack || error).split('\n')) add('e', line);
   });
