@@ -177,5 +177,5 @@ test("deleting main is refused with a message that is true today, and the functi
 test('a rejected push is one timestamped line in the server log', async (t) => {
   const push = await lambda.push('logged-failure', example('greet'), { files: greetWith('runtime: node20\nhandler: index.handler\ntimeout: ten\n') });
   t.not(push.code, 0);
-  t.regex(lambda.output(), /^\d{4}-\d\d-\d\dT[\d:.]+Z  ! {5}Deploy of logged-failure \([0-9a-f]{12}\) failed: lambda\.yaml: line 3: timeout/m);
+  t.regex(lambda.output(), /^\d{4}-\d\d-\d\dT[\d:.]+Z {2}! {5}Deploy of logged-failure \([0-9a-f]{12}\) failed: lambda\.yaml: line 3: timeout/m);
 });
