@@ -22,6 +22,7 @@ const SECRET_HEADER = 'x-lambda-internal-cell-secret';
 const SOCKET_NAME = 'host.sock';
 /** Warm-up calls a new cell answers before it waits in the pool (three leave the first real request ~3 ms, not ~15). */
 const WARM_UP_CALLS = 3;
+const RENAME_AFTER_MS = 200;
 /** Images carry lambda.managed=true (server/runtime/docker-images.ts) and containers inherit it: a cell's own says it is no function's. */
 const NOT_A_FUNCTION = { [LABELS.managed]: 'false' };
 /** The cell's boot environment keeps the platform's LAMBDA_* settings, but nothing of a function. */
@@ -246,8 +247,6 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       const classic = containerConfig(spec, cell.id, cell.socketDir, serverId, region);
       const env = Object.fromEntries([...envMap(found.env), ...envMap(classic.Env ?? [])]);
       options.logs?.open(instance, spec.version);
-      // Named as an instance of its function (labels cannot change); meanwhile the handler loads.
-      const renamed = cell.container.rename({ name: classic.name }).catch(() => {});
       const response = await clients.get(instance).request({
         path: '/',
         method: 'POST',
@@ -256,11 +255,15 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
         signal: AbortSignal.timeout(startTimeoutMs),
       });
       const text = await response.body.text();
-      await renamed;
       if (response.statusCode !== 200) throw new Error(`its init answered ${response.statusCode}: ${text.split('\n')[0].slice(0, 200)}`);
       // What it serves, for a later server process to adopt it as any instance (labels cannot say it).
       const record: CellRecord = { fn: spec.fn, sha: spec.sha };
       fs.writeFileSync(`${cell.taskDir}.json`, JSON.stringify(record));
+      // Named as an instance of its function for `docker ps` (labels cannot change), once its first request is
+      // answered: the engine's rename costs ~10 ms of CPU that the cold start would otherwise wait for.
+      setTimeout(() => {
+        cell.container.rename({ name: classic.name }).catch(() => {});
+      }, RENAME_AFTER_MS).unref();
       return instance;
     },
 

@@ -27,7 +27,11 @@ interface Container {
   id: string;
   name: string;
   running: boolean;
+  /** lambda.cell: the runtime of a container that was a cell. */
   cell: string;
+  /** lambda.instance: the instance id, for a cell too. */
+  instance: string;
+  /** The function served: lambda.function for a classic instance, what the server recorded for a cell that became one. */
   fn: string;
 }
 
@@ -41,23 +45,34 @@ test.after.always(async () => {
   await lambda?.destroy();
 });
 
+const tasksDir = () => path.join(lambda.dataDir, 'data', 'cells', 'tasks');
+
+/** What a cell became, as the server records it beside its task folder (its labels cannot change). */
+function servedBy(instance: string): string {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(tasksDir(), `${instance}.json`), 'utf8')) as { fn: string }).fn;
+  } catch {
+    return '';
+  }
+}
+
 /** Every container of this server, with the labels that tell cells from classic instances. */
 async function containers(): Promise<Container[]> {
-  const format = '{{.ID}}|{{.Names}}|{{.State}}|{{.Label "lambda.cell"}}|{{.Label "lambda.function"}}';
+  const format = '{{.ID}}|{{.Names}}|{{.State}}|{{.Label "lambda.cell"}}|{{.Label "lambda.instance"}}|{{.Label "lambda.function"}}';
   const { stdout } = await command('docker', ['ps', '-a', '--no-trunc', '--filter', `label=lambda.server=${lambda.serverId()}`, '--format', format]);
   return stdout
     .split('\n')
     .filter(Boolean)
     .map((line) => {
-      const [id, name, state, cell, fn] = line.split('|');
-      return { id, name, running: state === 'running', cell, fn };
+      const [id, name, state, cell, instance, label] = line.split('|');
+      return { id, name, running: state === 'running', cell, instance, fn: label || (cell ? servedBy(instance) : '') };
     });
 }
 
 /** Cells waiting in the pool (not yet an instance of any function). */
-const waitingCells = async () => (await containers()).filter((c) => c.cell === 'node20' && c.name.startsWith('lambda-cell-'));
-/** The containers serving `fn`: classic ones by label, cells by the name they take (labels cannot change). */
-const instancesOf = async (fn: string) => (await containers()).filter((c) => c.fn === fn || new RegExp(`^lambda-${fn}-[0-9a-f]{12}$`).test(c.name));
+const waitingCells = async () => (await containers()).filter((c) => c.cell === 'node20' && c.fn === '');
+/** The containers serving `fn`, classic or made from a cell. */
+const instancesOf = async (fn: string) => (await containers()).filter((c) => c.fn === fn);
 
 async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -116,12 +131,15 @@ test.serial('an idle function answers its first request from a cell, with the sa
     'a cell of the pool became the instance',
   );
   t.is(instance.cell, 'node20');
-  t.is(instance.fn, '', 'a cell carries no function label: it is not counted as a function container');
+  t.is(await inspect(instance.id, '{{index .Config.Labels "lambda.function"}}'), '', 'a cell carries no function label');
+  t.is(await inspect(instance.id, '{{index .Config.Labels "lambda.managed"}}'), 'false', 'it is not counted as a function container');
+  // Named as its function's instance shortly after its first answer, for `docker ps`.
+  await until('the cell to take its name', async () => (await instancesOf('cold'))[0].name, (name) => name === `lambda-cold-${instance.instance}`);
 
   const cellEnv = answer.body.env as Record<string, string>;
   t.deepEqual(withoutInstanceIds(cellEnv), withoutInstanceIds(classicEnv), 'the same environment as a classic instance');
   t.is(cellEnv.AWS_LAMBDA_FUNCTION_NAME, 'cold');
-  t.is(cellEnv.AWS_LAMBDA_LOG_STREAM_NAME, instance.name.slice('lambda-cold-'.length));
+  t.is(cellEnv.AWS_LAMBDA_LOG_STREAM_NAME, instance.instance);
   t.false('LAMBDA_CELL_SECRET' in cellEnv, 'the cell secret never reaches the function');
   t.deepEqual((await get('/fn/cold/files')).body, classicFiles);
   t.deepEqual(classicFiles, { files: ['index.mjs', 'lambda.yaml', 'marker.txt'], marker: 'files of cold\n', cwd: '/var/task', write: 'EROFS' });
@@ -163,7 +181,7 @@ test.serial('a cell takes the function memory limit and env; two functions never
     t.true(host.NanoCpus > 0);
     t.truthy(host.Tmpfs['/tmp']);
     t.is(await inspect(instance.id, '{{.Config.User}}'), '10001:10001');
-    const id = instance.name.split('-').at(-1) as string;
+    const id = instance.instance;
     t.deepEqual(
       (host.Binds as string[]).sort(),
       [`${path.join(lambda.dataDir, 'data', 'cells', 'tasks', id)}:/var/task:ro`, `${path.join(lambda.dataDir, 'data', 'instances', id)}:/run/lambda:ro`].sort(),
@@ -176,8 +194,8 @@ test.serial('a used cell is removed with its task folder once its instance stops
   await get('/fn/cold/env');
   const [instance] = await instancesOf('cold');
   t.is(instance.cell, 'node20');
-  const id = instance.name.split('-').at(-1) as string;
-  const taskDir = path.join(lambda.dataDir, 'data', 'cells', 'tasks', id);
+  const id = instance.instance;
+  const taskDir = path.join(tasksDir(), id);
   t.true(fs.existsSync(taskDir));
   await until('the instance to stop', () => instancesOf('cold'), (list) => list.length === 0);
   t.false((await containers()).some((c) => c.id === instance.id), 'the cell is gone, never back in the pool');
@@ -232,10 +250,9 @@ test.serial('after SIGKILL and a restart waiting cells are removed, never adopte
   for (const cell of waiting) t.false(after.some((c) => c.id === cell.id), 'waiting cells of the killed server were removed');
   t.true(after.some((c) => c.id === specialised.id), 'the instance cold was served by is adopted');
   t.regex(lambda.output(), /[1-9] instances adopted/);
-  const id = specialised.name.split('-').at(-1) as string;
-  const tasks = fs.readdirSync(path.join(lambda.dataDir, 'data', 'cells', 'tasks'));
-  for (const cell of waiting) t.false(tasks.includes(cell.name.split('-').at(-1) as string), 'no task folder is left of a removed cell');
-  t.true(tasks.includes(id));
+  const tasks = fs.readdirSync(tasksDir());
+  for (const cell of waiting) t.false(tasks.includes(cell.instance), 'no task folder is left of a removed cell');
+  t.true(tasks.includes(specialised.instance));
   // It keeps serving cold, and the new server fills a pool of its own.
   t.is((await get('/fn/cold/env')).body.env.AWS_LAMBDA_FUNCTION_NAME, 'cold');
   t.deepEqual(
