@@ -1,7 +1,7 @@
 // `lambda logs N [--since 1h] [--follow] [--version vN] [--build] [--lines N]`: a function's kept output.
 import { streamLogs, type LogEntry } from '../client-logs.js';
 import { loadConfig, requireApiKey } from '../config.js';
-import { usageError } from '../errors.js';
+import { CliError, usageError } from '../errors.js';
 import type { CommandContext } from '../io.js';
 import { assertFunctionName } from '../names.js';
 
@@ -19,7 +19,8 @@ const DEFAULT_LINES = 100;
 
 /**
  * Prints the lines, oldest first: `2026-11-25T17:00:00.000Z v3 a1b2c3 | text` (`!` for stderr), or one JSON
- * object per line with --json. With --follow it runs until interrupted. Bad name or --lines: exit 2 before any request.
+ * object per line with --json. With --follow it runs until interrupted, or fails (exit 1) when the server ends the
+ * stream. Bad name or --lines: exit 2 before any request.
  */
 export async function logs(ctx: CommandContext, options: LogsOptions): Promise<void> {
   const name = assertFunctionName(options.name);
@@ -30,6 +31,8 @@ export async function logs(ctx: CommandContext, options: LogsOptions): Promise<v
   for await (const entry of streamLogs(endpoint, name, query)) {
     ctx.io.stdout.write(ctx.json ? `${JSON.stringify(entry)}\n` : renderLogLine(entry));
   }
+  // Only the server ends a followed stream: it stopped or restarted.
+  if (options.follow) throw new CliError(`the server ended the log stream (it stopped or restarted); run \`lambda logs ${name} --follow\` again to go on`);
 }
 
 /** One line for people; the function's text has its control characters escaped (tabs kept: REPORT lines use them). */
