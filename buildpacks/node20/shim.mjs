@@ -485,7 +485,7 @@ async function serve(handler) {
         return;
       }
       if (!handler) {
-        if (mode === 'warm' && cellSecret && !initTried) {
+        if (mode === 'warm' && !initTried && carriesSecret(req)) {
           warmCell(req, body, res);
           return;
         }
@@ -557,6 +557,13 @@ function dialHost(server) {
   topUp();
 }
 
+/** True for a call that carries this cell's secret (a classic instance has none, so nothing carries it). */
+function carriesSecret(req) {
+  const given = Buffer.from(String(req.headers[CELL_SECRET_HEADER] || ''));
+  const expected = Buffer.from(cellSecret || '');
+  return expected.length > 0 && given.length === expected.length && timingSafeEqual(given, expected);
+}
+
 // Before its init, a cell answers the host's warm-up calls through the request path a function's requests take, with
 // no function and no output: what Node compiles or loads lazily on a first request (URL parsing, UUIDs, header
 // checks, timers) is ready when the first real one comes.
@@ -575,9 +582,7 @@ function warmCell(req, body, res) {
 // container's own env would be (HOSTNAME stays: Docker sets it), then the handler loads as in a classic start.
 let initTried = false;
 function initCell(req, body, res, setHandler) {
-  const given = Buffer.from(String(req.headers[CELL_SECRET_HEADER] || ''));
-  const expected = Buffer.from(cellSecret || '');
-  if (!cellSecret || initTried || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+  if (initTried || !carriesSecret(req)) {
     res.writeHead(403, { 'content-type': 'text/plain' });
     res.end('refused');
     return;

@@ -72,7 +72,8 @@ const functionEnv = (dir: string, name: string) => ({
 test('a cell serves nothing before its init, takes one init with its secret, then runs as that function only', async (t) => {
   const shim = await start(t, { LAMBDA_CELL_SECRET: SECRET });
   t.is((await shim.send({})).status, 503, 'no function before the init');
-  const warm = await shim.send({ 'x-lambda-internal-invoke': 'warm', cookie: 'a=1' }, { warm: true });
+  t.is((await shim.send({ 'x-lambda-internal-invoke': 'warm' }, { warm: true })).status, 503, 'a warm-up without the secret is refused');
+  const warm = await shim.send({ 'x-lambda-internal-invoke': 'warm', 'x-lambda-internal-cell-secret': SECRET, cookie: 'a=1' }, { warm: true });
   t.is(warm.status, 200, 'the host may warm the request path up, with no function');
   t.deepEqual(JSON.parse(warm.text), { path: '/probe' });
   t.is((await shim.send({})).status, 503, 'a warm-up loads no function');

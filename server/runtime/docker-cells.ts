@@ -209,7 +209,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       }
       const ended = watch(cell, exited);
       const booted = await Promise.race([link.ready(startTimeoutMs).then((ok) => (ok ? undefined : `no dial-in within ${startTimeoutMs} ms`)), ended]);
-      if (booted !== undefined || !(await warmUp({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) }))) {
+      if (booted !== undefined || !(await warmUp({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) }, cell.secret))) {
         await removeCell(cell, container.id).catch(() => {});
         throw new Error(`the cell did not boot: ${booted ?? 'its health call failed'}`);
       }
@@ -292,8 +292,12 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       for (const entry of fs.readdirSync(tasksDir)) {
         if (!kept.has(entry.replace(/\.json$/, ''))) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
       }
+      // A version's files are kept while its image is: unfinished copies and those of removed images go.
+      const images = new Set((await docker.listImages({ all: true })).map((image) => image.Id.replace(/^sha256:/, '')));
       for (const entry of fs.readdirSync(versionsDir)) {
-        if (entry.endsWith('.new') || entry.includes('.partial-')) fs.rmSync(path.join(versionsDir, entry), { recursive: true, force: true });
+        if (entry.endsWith('.new') || entry.includes('.partial-') || !images.has(entry.replace(/\.json$/, ''))) {
+          fs.rmSync(path.join(versionsDir, entry), { recursive: true, force: true });
+        }
       }
       return gone.filter((c) => c.Labels[CELL_LABEL] !== 'files').length;
     },
@@ -315,14 +319,14 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
    * A health call, then a few warm-up calls shaped like function traffic: both ends (the host's connection pool, the
    * shim's request path) are compiled and loaded while nobody waits, so the first real request does not pay for it.
    */
-  async function warmUp(target: { id: string; socketPath: string }): Promise<boolean> {
+  async function warmUp(target: { id: string; socketPath: string }, secret: string): Promise<boolean> {
     if (!(await clients.healthy(target, startTimeoutMs))) return false;
     try {
       for (let i = 0; i < WARM_UP_CALLS; i++) {
         const response = await clients.get(target).request({
           path: `/warm-up?call=${i}`,
           method: 'POST',
-          headers: { [INVOKE_HEADER]: 'warm', host: 'cell.localhost', 'content-type': 'application/json', cookie: 'a=1; b=2', 'x-forwarded-for': '127.0.0.1', 'user-agent': 'lambda' },
+          headers: { [INVOKE_HEADER]: 'warm', [SECRET_HEADER]: secret, host: 'cell.localhost', 'content-type': 'application/json', cookie: 'a=1; b=2', 'x-forwarded-for': '127.0.0.1', 'user-agent': 'lambda' },
           body: '{"warm":true}',
           signal: AbortSignal.timeout(startTimeoutMs),
         });
