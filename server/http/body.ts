@@ -48,8 +48,10 @@ export function createBodyReader(limits: BodyLimits): ReadBody & { inFlight(): n
           req.off('end', onEnd);
           req.off('error', fail);
           req.off('aborted', onAborted);
-          // Stop reading: the rest of a refused body is not worth the bandwidth, and the memory is released now.
-          req.pause();
+          // A body over the limit is read to its end and dropped, so the client gets its 413; a stalled or refused
+          // one is not read further (its connection is closed after the answer) and its memory is released now.
+          if (error instanceof LambdaError && error.code === 'LAMBDA_ERR_BODY_TOO_LARGE') req.resume();
+          else req.pause();
           reject(error);
         }
         function onData(chunk: Buffer) {

@@ -48,8 +48,9 @@ export function sendError(res: http.ServerResponse, error: unknown, audience: Er
   }
   const extra: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="lambda"' } : {};
   if (status === 503 || status === 429) extra['retry-after'] = '1';
-  // A request whose body was not read to its end (refused, stalled) leaves the connection unusable: close it.
-  if (res.req && !res.req.complete) extra.connection = 'close';
+  // A request whose body will not be read to its end (stalled, refused for the budget) leaves the connection
+  // unusable: close it. A body over the limit is drained instead, so the client reads its 413.
+  if (res.req && !res.req.complete && status !== 413) extra.connection = 'close';
   sendJson(res, status, body, extra);
 }
 

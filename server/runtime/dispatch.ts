@@ -40,7 +40,8 @@ export interface Dispatch {
 }
 
 /** Connection-level failures that mean the instance (not the client, not the request) is broken. */
-const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
+const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
 type Send<T> = (client: Pool, signal: EventEmitter, handlerAnswered: () => void) => Promise<T>;
 
@@ -49,7 +50,7 @@ type Send<T> = (client: Pool, signal: EventEmitter, handlerAnswered: () => void)
  * and LAMBDA_ERR_BAD_REQUEST for a request that cannot be sent to an instance at all.
  */
 export function createDispatch(pool: InstancePool, clients: InstanceClients): Dispatch {
-  const withInstance = async <T>(fn: string, send: Send<T>, client?: ClientSide, retried = false): Promise<T> => {
+  const withInstance = async <T>(fn: string, send: Send<T>, method: string, client?: ClientSide, retried = false): Promise<T> => {
     const lease = await pool.acquire(fn);
     const instance = lease.instance;
     const timeoutMs = lease.spec.timeoutMs;
@@ -63,9 +64,13 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     }, timeoutMs);
     const onClientGone = () => signal.emit('abort');
     client?.gone.once('abort', onClientGone);
+    let answered = false;
     try {
       await lease.ready;
-      return await send(clients.get(instance), signal, () => clearTimeout(timer));
+      return await send(clients.get(instance), signal, () => {
+        answered = true;
+        clearTimeout(timer);
+      });
     } catch (error) {
       if (timedOut) {
         pool.recycle(fn, instance, `did not answer within ${timeoutMs} ms`);
@@ -78,8 +83,11 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
       }
       // The engine's exit report (status, OOM kill) says why in the log.
       pool.recycle(fn, instance);
-      // The instance died while idle (killed, OOM): the request never reached a handler, so a fresh instance may take it.
-      if (!retried && (code === 'ECONNREFUSED' || code === 'ENOENT')) return withInstance(fn, send, client, true);
+      // The instance died while idle (killed, OOM): the request never reached a handler, so a fresh instance may
+      // take it; a request that may be repeated (GET, HEAD, OPTIONS) is also tried once more after a dropped
+      // connection, as proxies do, since a kept-alive connection to a dead instance fails the same way.
+      const neverDelivered = code === 'ECONNREFUSED' || code === 'ENOENT';
+      if (!retried && !answered && (neverDelivered || IDEMPOTENT.has(method))) return withInstance(fn, send, method, client, true);
       throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
     } finally {
       clearTimeout(timer);
@@ -90,11 +98,15 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
 
   return {
     request: (fn, request) =>
-      withInstance(fn, async (client, signal, answered) => {
-        const response = await client.request({ ...request, method: request.method as 'POST', signal });
-        answered();
-        return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
-      }),
+      withInstance(
+        fn,
+        async (client, signal, answered) => {
+          const response = await client.request({ ...request, method: request.method as 'POST', signal });
+          answered();
+          return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
+        },
+        request.method,
+      ),
     stream: (fn, request, open, side) =>
       withInstance(
         fn,
@@ -104,6 +116,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
             return open(statusCode, headers as IncomingHttpHeaders);
           });
         },
+        request.method,
         side,
       ),
   };

@@ -28,8 +28,14 @@ export function dockerFreeze(docker: Docker): Pick<Runtime, 'freeze' | 'thaw'> {
     },
     async thaw(instance) {
       const container = await containerOf(instance.id);
-      await container?.unpause().catch(tolerated);
-      if (!container) containerIds.delete(instance.id);
+      try {
+        await container?.unpause();
+      } catch (error) {
+        // Not paused any more (killed while frozen) or gone: the instance cannot serve; report it as refused,
+        // so the request goes to another instance.
+        containerIds.delete(instance.id);
+        throw Object.assign(new Error(`instance ${instance.id} could not be thawed: ${(error as Error).message}`), { code: 'ECONNREFUSED' });
+      }
     },
   };
 }

@@ -152,10 +152,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
     container.wait().then(
       async (result: { StatusCode: number }) => {
         // Docker's state tells an OOM kill from any other exit; the operator is told which.
-        const oom = await container.inspect().then(
-          (info) => info.State.OOMKilled,
-          () => false,
-        );
+        const oom = await oomKilled(container, result.StatusCode);
         const reason = oom ? 'was killed for using more than its memory limit (OOM)' : `exited with status ${result.StatusCode}`;
         clients.gone(id, `the instance ${reason}`);
         options.onExit?.(id, reason);
@@ -166,6 +163,19 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       },
     );
   }
+}
+
+/** Docker's state says whether the kernel killed it for its memory; the engine may record that just after the exit. */
+async function oomKilled(container: Docker.Container, status: number): Promise<boolean> {
+  for (let attempt = 0; attempt < (status === 137 ? 5 : 1); attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    const killed = await container.inspect().then(
+      (info) => info.State.OOMKilled,
+      () => undefined,
+    );
+    if (killed !== false) return killed === true;
+  }
+  return false;
 }
 
 /** A container the engine refused (bad config, e.g. an env value it cannot take) is the version's fault; anything else the engine's. */

@@ -124,6 +124,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
     clearTimeout(member.freezeTimer);
     if (member.frozen) {
       member.frozen = false;
+      // A thaw that fails (the instance was killed while frozen) rejects with ECONNREFUSED: the request goes elsewhere.
       member.transition = member.transition.then(() => runtime.thaw(member.instance));
     }
     return member.transition;
@@ -302,7 +303,9 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
       const current = slot ? remove(slot, instance.id) !== undefined : false;
       if (current && reason) log(`instance ${instance.id} of ${fn} ${reason}: replacing it`);
       else if (current) failed.add(instance.id);
-      retire(instance, true);
+      // A hung instance takes no new request; those in flight on it end at their own timeouts, then it stops.
+      // One whose connection broke is dropped at once.
+      retire(instance, reason === undefined);
       if (slot && current) {
         keepWarm(slot);
         serveWaiters(slot);

@@ -39,7 +39,12 @@ test.serial('a handler that never returns gets 504 at its timeout; the instance 
   t.is(((await response.json()) as { error: { code: string } }).error.code, 'LAMBDA_ERR_FUNCTION_TIMEOUT');
   const next = await lambda.fetch('/fn/misbehave/ok');
   t.is(next.status, 200);
-  const after = await lambda.containers('misbehave');
+  // It takes no new request at once, and is removed once the requests in flight on it have ended.
+  let after = await lambda.containers('misbehave');
+  for (let i = 0; i < 50 && after.includes(before); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    after = await lambda.containers('misbehave');
+  }
   t.false(after.includes(before), 'the hung instance was removed');
 });
 

@@ -92,7 +92,7 @@ test.serial('SIGTERM lets a request in flight finish, then stops every instance'
   t.is(response.status, 200);
   t.deepEqual(await response.json(), { slow: true });
   await stopped;
-  t.deepEqual(await lambda.containers(), [], 'no instance is left');
+  t.deepEqual(await lambda.allContainers(), [], 'no instance nor pre-started cell is left');
   await lambda.restart('SIGTERM');
 });
 

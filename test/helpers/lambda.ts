@@ -35,7 +35,10 @@ export interface Lambda {
   /** Removes the server's containers and data. */
   destroy(): Promise<void>;
   serverId(): string;
+  /** Containers serving functions (`fn`: that one's), whether booted for it or specialised from a cell. */
   containers(fn?: string): Promise<string[]>;
+  /** Every container of this installation, waiting cells included. */
+  allContainers(): Promise<string[]>;
   fetch(pathname: string, init?: RequestInit & { host?: string }): Promise<Response>;
   api(pathname: string, init?: RequestInit): Promise<Response>;
   push(name: string, dir: string, options?: { key?: string; files?: Record<string, string> }): Promise<PushResult>;
@@ -113,14 +116,29 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
     stop,
     serverId: () => fs.readFileSync(path.join(dataDir, 'data', 'server-id'), 'utf8').trim(),
     async containers(fn) {
-      const filters = ['--filter', `label=lambda.server=${lambda.serverId()}`];
-      if (fn) filters.push('--filter', `label=lambda.function=${fn}`);
-      const { stdout } = await run('docker', ['ps', '-aq', ...filters]);
+      // Function instances: containers labelled with their function, and pre-started cells that became one (their
+      // labels cannot change, so the server records what each serves beside its task folder). Waiting cells are not.
+      const format = '{{.ID}} {{.Label "lambda.function"}} {{.Label "lambda.instance"}} {{.Label "lambda.cell"}}';
+      const { stdout } = await run('docker', ['ps', '-a', '--filter', `label=lambda.server=${lambda.serverId()}`, '--format', format]);
+      const ids: string[] = [];
+      for (const line of stdout.split('\n').filter(Boolean)) {
+        const [id, labelled, instance, cell] = line.split(' ');
+        let serves = labelled;
+        if (!serves && cell && cell !== 'files') {
+          const record = path.join(dataDir, 'data', 'cells', 'tasks', `${instance}.json`);
+          serves = fs.existsSync(record) ? (JSON.parse(fs.readFileSync(record, 'utf8')) as { fn: string }).fn : '';
+        }
+        if (serves && (!fn || serves === fn)) ids.push(id);
+      }
+      return ids;
+    },
+    async allContainers() {
+      const { stdout } = await run('docker', ['ps', '-aq', '--filter', `label=lambda.server=${lambda.serverId()}`]);
       return stdout.split('\n').filter(Boolean);
     },
     async destroy() {
       await stop('SIGKILL');
-      const ids = await lambda.containers().catch(() => []);
+      const ids = await lambda.allContainers().catch(() => []);
       if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
