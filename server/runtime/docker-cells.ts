@@ -9,7 +9,7 @@ import { createCellPool, type Cell, type CellEngine } from './cells.js';
 import { ensureCellImage, type CellRecipe } from './cells-image.js';
 import { extractVersion, linkTree, readTree, type TreeEntry } from './docker-cells-files.js';
 import { dockerImages } from './docker-images.js';
-import { containerConfig, LABELS } from './docker.js';
+import { containerConfig, LABELS, oomKilled } from './docker.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstanceLogSockets } from './instance-logs.js';
 import { INVOKE_HEADER } from './protocol.js';
@@ -353,10 +353,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
   function watch(cell: DockerCell, exited: () => void): Promise<string> {
     return cell.container.wait().then(
       async (result: { StatusCode: number }) => {
-        const oom = await cell.container.inspect().then(
-          (info) => info.State.OOMKilled,
-          () => false,
-        );
+        const oom = await oomKilled(cell.container, result.StatusCode);
         const reason = oom ? 'was killed for using more than its memory limit (OOM)' : `exited with status ${result.StatusCode}`;
         clients.gone(cell.id, `the instance ${reason}`);
         if (cell.specialised) options.onExit?.(cell.id, reason);

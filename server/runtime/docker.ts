@@ -166,7 +166,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
 }
 
 /** Docker's state says whether the kernel killed it for its memory; the engine may record that just after the exit. */
-async function oomKilled(container: Docker.Container, status: number): Promise<boolean> {
+export async function oomKilled(container: Docker.Container, status: number): Promise<boolean> {
   for (let attempt = 0; attempt < (status === 137 ? 5 : 1); attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     const killed = await container.inspect().then(
