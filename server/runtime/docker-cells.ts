@@ -1,14 +1,14 @@
 // The Docker side of the stem-cell pool: cell containers hardened exactly as instances are (same container
-// config), their image, and turning one into an instance of a version: its files linked into the cell's own
-// read-only task folder, its memory limit, and one init call carrying the cell's secret.
+// config), and turning one into an instance of a version: its files (docker-cells-versions.ts) linked into the
+// cell's own read-only task folder, its memory limit, one init call carrying the cell's secret.
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { createCellPool, type Cell, type CellEngine } from './cells.js';
-import { ensureCellImage, type CellRecipe } from './cells-image.js';
-import { extractVersion, linkTree, readTree, type TreeEntry } from './docker-cells-files.js';
-import { dockerImages } from './docker-images.js';
+import type { CellRecipe } from './cells-image.js';
+import { linkTree } from './docker-cells-files.js';
+import { createCellVersions, envMap } from './docker-cells-versions.js';
 import { containerConfig, LABELS, oomKilled } from './docker.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstanceLogSockets } from './instance-logs.js';
@@ -61,96 +61,26 @@ interface DockerCell extends Cell {
   specialised: boolean;
 }
 
-/** A runtime's stem-cell image and what a version image must share with it to run in its cells. */
-interface RuntimeImage {
-  recipe: CellRecipe;
-  tag: string;
-  baseLayers: string[];
-  /** Cmd, Entrypoint, User, WorkingDir: how the process starts. */
-  start: string;
-  env: Map<string, string>;
-  same: Map<string, string>;
-}
-
 /** What a cell became: kept on the host beside its task folder. */
 interface CellRecord {
   fn: string;
   sha: string;
 }
 
-interface Prepared {
-  runtime: string;
-  dir: string;
-  env: string[];
-  tree: TreeEntry[];
-}
-
 export function createDockerCells(options: DockerCellsOptions): CellPool {
   const { docker, clients, serverId, region } = options;
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   const tasksDir = path.join(options.cellsDir, 'tasks');
-  const versionsDir = path.join(options.cellsDir, 'versions');
-  for (const dir of [options.cellsDir, tasksDir, versionsDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const recipes = new Map(options.recipes.map((recipe) => [recipe.runtime, recipe]));
-  const images = dockerImages(docker);
+  for (const dir of [options.cellsDir, tasksDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const runtimes = options.recipes.map((recipe) => recipe.runtime);
 
-  const runtimeImages = new Map<string, Promise<RuntimeImage>>();
-  const runtimeImage = (runtime: string): Promise<RuntimeImage> => {
-    let found = runtimeImages.get(runtime);
-    if (!found) {
-      found = buildRuntimeImage(recipes.get(runtime) as CellRecipe);
-      // A failure (the engine, the base image) is kept a minute, then tried again.
-      found.catch(() => setTimeout(() => runtimeImages.delete(runtime), 60_000).unref());
-      runtimeImages.set(runtime, found);
-    }
-    return found;
-  };
-
-  const buildRuntimeImage = async (recipe: CellRecipe): Promise<RuntimeImage> => {
-    const { tag, base, same } = await ensureCellImage(images, recipe, path.join(options.cellsDir, 'build'));
-    const [cell, baseInfo] = await Promise.all([docker.getImage(tag).inspect(), docker.getImage(base).inspect()]);
-    return { recipe, tag, baseLayers: baseInfo.RootFS.Layers ?? [], start: startOf(cell), env: envMap(cell.Config.Env ?? []), same };
-  };
-
-  const byTag = new Map<string, Promise<Prepared | null>>();
-  const extracting = new Map<string, Promise<Map<string, string>>>();
-
-  /** A version image's files made ready for a runtime's cells; null when no runtime's cells can run it. */
-  const prepareImage = async (tag: string): Promise<Prepared | null> => {
-    const image = await docker.getImage(tag).inspect();
-    const imageId = image.Id.replace(/^sha256:/, '');
-    for (const runtime of recipes.keys()) {
-      const cellImage = await runtimeImage(runtime);
-      // Same base layers and the same way to start: the cell is the version's image but for the task folder.
-      if (!startsWith(image.RootFS.Layers ?? [], cellImage.baseLayers) || startOf(image) !== cellImage.start) continue;
-      const dir = path.join(versionsDir, imageId);
-      const same = await filesOf(tag, imageId, dir, cellImage);
-      if (![...cellImage.same].every(([file, hash]) => same.get(file) === hash)) continue;
-      return { runtime, dir, env: image.Config.Env ?? [], tree: readTree(dir) };
-    }
-    return null;
-  };
-
-  /** The version's task folder on the host (taken from its image once, kept across restarts) and its same-file hashes. */
-  const filesOf = (tag: string, imageId: string, dir: string, cellImage: RuntimeImage): Promise<Map<string, string>> => {
-    let found = extracting.get(imageId);
-    if (!found) {
-      found = (async () => {
-        const meta = `${dir}.json`;
-        if (fs.existsSync(dir) && fs.existsSync(meta)) return new Map(Object.entries(JSON.parse(fs.readFileSync(meta, 'utf8')) as Record<string, string>));
-        fs.rmSync(dir, { recursive: true, force: true });
-        const labels = { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [CELL_LABEL]: 'files' };
-        const hashes = await extractVersion(docker, tag, `${dir}.new`, { taskRoot: cellImage.recipe.settings.taskRoot, same: [...cellImage.same.keys()] }, labels);
-        // The hashes go first: a folder is only ever seen with them.
-        fs.writeFileSync(meta, JSON.stringify(Object.fromEntries(hashes)));
-        fs.renameSync(`${dir}.new`, dir);
-        return hashes;
-      })();
-      found.catch(() => extracting.delete(imageId));
-      extracting.set(imageId, found);
-    }
-    return found;
-  };
+  const versions = createCellVersions({
+    docker,
+    versionsDir: path.join(options.cellsDir, 'versions'),
+    buildDir: path.join(options.cellsDir, 'build'),
+    recipes: options.recipes,
+    filesLabels: { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [CELL_LABEL]: 'files' },
+  });
 
   const removeCell = async (cell: Pick<DockerCell, 'id' | 'socketDir' | 'taskDir'>, containerId?: string): Promise<void> => {
     await clients.destroy(cell.id);
@@ -169,10 +99,10 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
   };
 
   const engine: CellEngine<DockerCell> = {
-    runtimes: () => [...recipes.keys()],
+    runtimes: () => runtimes,
 
     async create(runtime, exited) {
-      const cellImage = await runtimeImage(runtime);
+      const cellImage = await versions.runtimeImage(runtime);
       const { settings } = cellImage.recipe;
       const id = randomBytes(6).toString('hex');
       const cell: DockerCell = {
@@ -216,27 +146,10 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       return cell;
     },
 
-    async prepare(spec) {
-      let prepared = byTag.get(spec.image);
-      if (!prepared) {
-        prepared = prepareImage(spec.image);
-        prepared.catch(() => byTag.delete(spec.image));
-        byTag.set(spec.image, prepared);
-      }
-      const found = await prepared;
-      if (!found) return undefined;
-      const cellImage = await runtimeImage(found.runtime);
-      const { settings } = cellImage.recipe;
-      if (spec.memoryBytes > settings.sameStartUpToBytes) return undefined;
-      // A variable read only at process start must start a process: the version's own, or one its image sets differently.
-      const imageEnv = envMap(found.env);
-      const startup = [...Object.keys(spec.env), ...[...imageEnv.keys()].filter((key) => imageEnv.get(key) !== cellImage.env.get(key))];
-      if (startup.some((key) => settings.startupEnv.test(key))) return undefined;
-      return found.runtime;
-    },
+    prepare: (spec) => versions.prepare(spec),
 
     async specialise(cell, spec) {
-      const found = await byTag.get(spec.image);
+      const found = await versions.prepared(spec.image);
       if (!found || found.runtime !== cell.runtime) throw new Error('the version was not prepared for this cell');
       linkTree(found.tree, found.dir, cell.taskDir);
       // The function's own limit is in place before any of its code runs.
@@ -275,9 +188,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       fs.rmSync(path.join(tasksDir, `${instanceId}.json`), { force: true });
     },
 
-    forget(image) {
-      byTag.delete(image);
-    },
+    forget: (image) => versions.forget(image),
 
     async removeAll() {
       const found = await docker.listContainers({ all: true, filters: { label: [CELL_LABEL, `${LABELS.server}=${serverId}`] } });
@@ -292,13 +203,8 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       for (const entry of fs.readdirSync(tasksDir)) {
         if (!kept.has(entry.replace(/\.json$/, ''))) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
       }
-      // A version's files are kept while its image is: unfinished copies and those of removed images go.
-      const images = new Set((await docker.listImages({ all: true })).map((image) => image.Id.replace(/^sha256:/, '')));
-      for (const entry of fs.readdirSync(versionsDir)) {
-        if (entry.endsWith('.new') || entry.includes('.partial-') || !images.has(entry.replace(/\.json$/, ''))) {
-          fs.rmSync(path.join(versionsDir, entry), { recursive: true, force: true });
-        }
-      }
+      // A version's files are kept while its image is.
+      await versions.prune();
       return gone.filter((c) => c.Labels[CELL_LABEL] !== 'files').length;
     },
 
@@ -370,23 +276,4 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
   }
 
   return createCellPool(engine, { size: options.size, log: options.log });
-}
-
-function startOf(image: Docker.ImageInspectInfo): string {
-  const { Cmd, Entrypoint, User, WorkingDir } = image.Config;
-  return JSON.stringify([Cmd ?? null, Entrypoint ?? null, User ?? '', WorkingDir ?? '']);
-}
-
-function startsWith(layers: string[], prefix: string[]): boolean {
-  return prefix.length > 0 && prefix.length <= layers.length && prefix.every((layer, i) => layers[i] === layer);
-}
-
-/** `KEY=value` entries as a map; a later entry wins, as in a container's environment. */
-function envMap(entries: string[]): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const entry of entries) {
-    const eq = entry.indexOf('=');
-    if (eq > 0) map.set(entry.slice(0, eq), entry.slice(eq + 1));
-  }
-  return map;
 }
