@@ -3,9 +3,10 @@
 // host across restarts while the image exists).
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { ensureCellImage, type CellRecipe } from './cells-image.js';
-import { extractVersion, readTree, type TreeEntry } from './docker-cells-files.js';
+import { extractVersion, linkTree, moveTree, readTree } from './docker-cells-files.js';
 import { dockerImages } from './docker-images.js';
 import type { InstanceSpec } from './types.js';
 
@@ -23,9 +24,9 @@ export interface RuntimeImage {
 /** A version's files on the host, ready to be linked into a cell of `runtime`, and its image's environment. */
 export interface Prepared {
   runtime: string;
-  dir: string;
   env: string[];
-  tree: TreeEntry[];
+  /** Fills a cell's empty task folder with the version's files. */
+  link(to: string): Promise<void>;
 }
 
 export interface CellVersions {
@@ -45,6 +46,8 @@ export interface CellVersionsOptions {
   docker: Docker;
   /** Where each version's files go: `<versionsDir>/<image id>`. */
   versionsDir: string;
+  /** Link trees made ahead for the next cell of each version (same file system as the cells' task folders). */
+  stagedDir: string;
   /** Build contexts of stem-cell images. */
   buildDir: string;
   recipes: CellRecipe[];
@@ -53,8 +56,10 @@ export interface CellVersionsOptions {
 }
 
 export function createCellVersions(options: CellVersionsOptions): CellVersions {
-  const { docker, versionsDir } = options;
-  fs.mkdirSync(versionsDir, { recursive: true, mode: 0o700 });
+  const { docker, versionsDir, stagedDir } = options;
+  for (const dir of [versionsDir, stagedDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  /** Staged trees this process made or is making; any other in stagedDir is a leftover. */
+  const staged = new Set<string>();
   const recipes = new Map(options.recipes.map((recipe) => [recipe.runtime, recipe]));
   const images = dockerImages(docker);
   const runtimeImages = new Map<string, Promise<RuntimeImage>>();
@@ -89,7 +94,7 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       const dir = path.join(versionsDir, imageId);
       const same = await filesOf(tag, imageId, dir, cellImage);
       if (![...cellImage.same].every(([file, hash]) => same.get(file) === hash)) continue;
-      return { runtime, dir, env: image.Config.Env ?? [], tree: readTree(dir) };
+      return { runtime, env: image.Config.Env ?? [], link: stager(imageId, dir) };
     }
     return null;
   };
@@ -113,6 +118,49 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       extracting.set(imageId, found);
     }
     return found;
+  };
+
+  // Staging, one tree at a time: a restart preparing many versions does not flood the disk or the thread pool.
+  let stagingQueue: Promise<void> = Promise.resolve();
+
+  /**
+   * Links a version's files into cells. A tree of links is staged ahead, so a cold start moves a few top-level
+   * entries (node_modules is one rename) instead of linking thousands of files; the next is staged after each use.
+   * No listing is kept in memory: it is read from the host folder when a tree is made.
+   */
+  const stager = (imageId: string, dir: string): Prepared['link'] => {
+    let ready: string | undefined;
+    let staging: Promise<void> | undefined;
+    const restage = (): void => {
+      if (ready || staging) return;
+      const target = path.join(stagedDir, `${imageId}-${randomBytes(4).toString('hex')}`);
+      staged.add(target);
+      staging = stagingQueue = stagingQueue
+        .then(async () => {
+          await fs.promises.mkdir(target, { mode: 0o700 });
+          await linkTree(await readTree(dir), dir, target);
+          ready = target;
+        })
+        .catch(async () => {
+          staged.delete(target);
+          await fs.promises.rm(target, { recursive: true, force: true });
+        })
+        .finally(() => {
+          staging = undefined;
+        });
+    };
+    restage();
+    return async (to) => {
+      const take = ready;
+      ready = undefined;
+      if (take) {
+        staged.delete(take);
+        moveTree(take, to);
+      } else {
+        await linkTree(await readTree(dir), dir, to);
+      }
+      restage();
+    };
   };
 
   return {
@@ -148,6 +196,9 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
         if (entry.endsWith('.new') || entry.includes('.partial-') || !present.has(entry.replace(/\.json$/, ''))) {
           fs.rmSync(path.join(versionsDir, entry), { recursive: true, force: true });
         }
+      }
+      for (const entry of fs.readdirSync(stagedDir)) {
+        if (!staged.has(path.join(stagedDir, entry))) fs.rmSync(path.join(stagedDir, entry), { recursive: true, force: true });
       }
     },
   };

@@ -7,7 +7,6 @@ import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { createCellPool, type Cell, type CellEngine } from './cells.js';
 import type { CellRecipe } from './cells-image.js';
-import { linkTree } from './docker-cells-files.js';
 import { createCellVersions, envMap } from './docker-cells-versions.js';
 import { containerConfig, LABELS, oomKilled } from './docker.js';
 import type { InstanceClients } from './instance-client.js';
@@ -34,8 +33,8 @@ export interface DockerCellsOptions {
   /** The instances' socket folders (a cell's is the one of the instance it becomes). */
   instancesDir: string;
   /**
-   * Holds `tasks/<cell id>` (each cell's task folder, and beside it `<cell id>.json`, what it became) and
-   * `versions/<image id>` (each version's files).
+   * Holds `tasks/<cell id>` (each cell's task folder, and beside it `<cell id>.json`, what it became),
+   * `versions/<image id>` (each version's files), `staged/` (link trees made ahead) and `build/` (image contexts).
    */
   cellsDir: string;
   serverId: string;
@@ -77,6 +76,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
   const versions = createCellVersions({
     docker,
     versionsDir: path.join(options.cellsDir, 'versions'),
+    stagedDir: path.join(options.cellsDir, 'staged'),
     buildDir: path.join(options.cellsDir, 'build'),
     recipes: options.recipes,
     filesLabels: { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [CELL_LABEL]: 'files' },
@@ -151,7 +151,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     async specialise(cell, spec) {
       const found = await versions.prepared(spec.image);
       if (!found || found.runtime !== cell.runtime) throw new Error('the version was not prepared for this cell');
-      linkTree(found.tree, found.dir, cell.taskDir);
+      await found.link(cell.taskDir);
       // The function's own limit is in place before any of its code runs.
       if (spec.memoryBytes !== cell.memoryBytes) await cell.container.update({ Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes });
       cell.specialised = true;
