@@ -138,8 +138,12 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
     },
     async destroy() {
       await stop('SIGKILL');
-      const ids = await lambda.allContainers().catch(() => []);
-      if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
+      // Twice: a container the killed server was creating may appear in the engine only just after the first pass.
+      for (const pause of [0, 500]) {
+        await new Promise((resolve) => setTimeout(resolve, pause));
+        const ids = await lambda.allContainers().catch(() => []);
+        if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
+      }
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
     fetch(pathname, init = {}) {
