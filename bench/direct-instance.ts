@@ -1,6 +1,7 @@
 // The benchmark's baseline for warm traffic: the same image, hardened the same way, reached straight over its
 // host-owned socket (the shim dials in, as it does for the server) with nothing between client and shim.
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
@@ -17,6 +18,10 @@ export async function startDirectInstance(image: string, handler: string, fn: st
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-bench-direct-'));
   fs.chmodSync(dir, 0o755);
   const link = new InstanceLink(path.join(dir, 'host.sock'));
+  // The shim sends its output and REPORT lines here, as to the server's log socket; the baseline reads and drops them.
+  const logSink = net.createServer((socket) => socket.resume());
+  logSink.listen(path.join(dir, 'log.sock'));
+  fs.chmodSync(path.join(dir, 'log.sock'), 0o666);
   const name = `lambda-bench-direct-${process.pid}`;
   const started = await command('docker', [
     'run', '-d', '--rm', '--name', name, '--network', 'none', '--read-only', '--tmpfs', '/tmp:rw,noexec,nosuid,size=64m',
@@ -41,6 +46,7 @@ export async function startDirectInstance(image: string, handler: string, fn: st
     async close() {
       await pool.close();
       link.close();
+      logSink.close();
       await command('docker', ['rm', '-f', name]);
       fs.rmSync(dir, { recursive: true, force: true });
     },
