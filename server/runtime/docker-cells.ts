@@ -8,7 +8,7 @@ import type Docker from 'dockerode';
 import { createCellPool, type Cell, type CellEngine } from './cells.js';
 import type { CellRecipe } from './cells-image.js';
 import { createCellVersions, envMap } from './docker-cells-versions.js';
-import { containerConfig, LABELS, oomKilled } from './docker.js';
+import { containerConfig, exitReason, LABELS } from './docker.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstanceLogSockets } from './instance-logs.js';
 import { INVOKE_HEADER } from './protocol.js';
@@ -259,8 +259,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
   function watch(cell: DockerCell, exited: () => void): Promise<string> {
     return cell.container.wait().then(
       async (result: { StatusCode: number }) => {
-        const oom = await oomKilled(cell.container, result.StatusCode);
-        const reason = oom ? 'was killed for using more than its memory limit (OOM)' : `exited with status ${result.StatusCode}`;
+        const reason = await exitReason(cell.container, result.StatusCode);
         clients.gone(cell.id, `the instance ${reason}`);
         if (cell.specialised) options.onExit?.(cell.id, reason);
         else exited();

@@ -152,8 +152,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
     container.wait().then(
       async (result: { StatusCode: number }) => {
         // Docker's state tells an OOM kill from any other exit; the operator is told which.
-        const oom = await oomKilled(container, result.StatusCode);
-        const reason = oom ? 'was killed for using more than its memory limit (OOM)' : `exited with status ${result.StatusCode}`;
+        const reason = await exitReason(container, result.StatusCode);
         clients.gone(id, `the instance ${reason}`);
         options.onExit?.(id, reason);
       },
@@ -165,8 +164,16 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
   }
 }
 
+/** Why an instance's process ended, for the operator's log: Docker's state tells an OOM kill from any other exit. */
+export async function exitReason(container: Docker.Container, status: number): Promise<string> {
+  if (await oomKilled(container, status)) return 'was killed for using more than its memory limit (OOM)';
+  // Docker 20.10 on cgroup v2 does not always record an OOM kill: a SIGKILL nobody here sent is most likely one.
+  if (status === 137) return 'was killed (SIGKILL, status 137), most likely for using more than its memory limit';
+  return `exited with status ${status}`;
+}
+
 /** Docker's state says whether the kernel killed it for its memory; the engine may record that just after the exit. */
-export async function oomKilled(container: Docker.Container, status: number): Promise<boolean> {
+async function oomKilled(container: Docker.Container, status: number): Promise<boolean> {
   for (let attempt = 0; attempt < (status === 137 ? 5 : 1); attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     const killed = await container.inspect().then(
