@@ -80,6 +80,9 @@ const output = (() => {
   };
 
   function record(stream, text) {
+    // A platform line (START, END, REPORT) ends whatever the function left without a newline, so an invocation's
+    // output never runs into the next one's.
+    if (stream === 'p') takePartials();
     add(stream, text);
     schedule();
   }

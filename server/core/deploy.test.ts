@@ -26,6 +26,9 @@ class FakeRuntime implements Runtime {
   }
   async freeze(): Promise<void> {}
   async thaw(): Promise<void> {}
+  async endedAt(): Promise<number | undefined> {
+    return undefined;
+  }
   async importImage(): Promise<void> {
     throw new Error('not used by deploy');
   }

@@ -40,7 +40,6 @@ export interface Dispatch {
 }
 
 /** Connection-level failures that mean the instance (not the client, not the request) is broken. */
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS']);
 const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
 type Send<T> = (client: Pool, signal: EventEmitter, handlerAnswered: () => void) => Promise<T>;
@@ -50,7 +49,7 @@ type Send<T> = (client: Pool, signal: EventEmitter, handlerAnswered: () => void)
  * and LAMBDA_ERR_BAD_REQUEST for a request that cannot be sent to an instance at all.
  */
 export function createDispatch(pool: InstancePool, clients: InstanceClients): Dispatch {
-  const withInstance = async <T>(fn: string, send: Send<T>, method: string, client?: ClientSide, retried = false): Promise<T> => {
+  const withInstance = async <T>(fn: string, send: Send<T>, client?: ClientSide, retried = false): Promise<T> => {
     const lease = await pool.acquire(fn);
     const instance = lease.instance;
     const timeoutMs = lease.spec.timeoutMs;
@@ -65,8 +64,10 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     const onClientGone = () => signal.emit('abort');
     client?.gone.once('abort', onClientGone);
     let answered = false;
+    let sentAt = Date.now();
     try {
       await lease.ready;
+      sentAt = Date.now();
       return await send(clients.get(instance), signal, () => {
         answered = true;
         clearTimeout(timer);
@@ -83,11 +84,13 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
       }
       // The engine's exit report (status, OOM kill) says why in the log.
       pool.recycle(fn, instance);
-      // The instance died while idle (killed, OOM): the request never reached a handler, so a fresh instance may
-      // take it; a request that may be repeated (GET, HEAD, OPTIONS) is also tried once more after a dropped
-      // connection, as proxies do, since a kept-alive connection to a dead instance fails the same way.
-      const neverDelivered = code === 'ECONNREFUSED' || code === 'ENOENT';
-      if (!retried && !answered && (neverDelivered || IDEMPOTENT.has(method))) return withInstance(fn, send, method, client, true);
+      // The instance died while idle (killed, OOM; or killed while frozen, which its thaw reports): the request never
+      // reached a handler, so a fresh instance may take it. A connection dropped by a handler that crashed is not
+      // retried: running it again would crash another instance.
+      // A kept-alive connection to an instance killed while idle fails like a crash: the engine's record of when the
+      // process ended tells them apart.
+      const neverDelivered = code === 'ECONNREFUSED' || code === 'ENOENT' || (!answered && (await pool.endedBefore(instance, sentAt)));
+      if (!retried && !answered && neverDelivered) return withInstance(fn, send, client, true);
       throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
     } finally {
       clearTimeout(timer);
@@ -105,7 +108,6 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
           answered();
           return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
         },
-        request.method,
       ),
     stream: (fn, request, open, side) =>
       withInstance(
@@ -116,7 +118,6 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
             return open(statusCode, headers as IncomingHttpHeaders);
           });
         },
-        request.method,
         side,
       ),
   };

@@ -1,11 +1,12 @@
 // Freezing an idle instance (Docker's pause, the cgroup freezer), as AWS Lambda freezes an environment between
-// invocations: a handler's timers and background work do not run on while nobody called it.
+// invocations: a handler's timers and background work do not run on while nobody called it. Also when an
+// instance's process ended, which tells a request that never reached it from one that crashed it.
 import type Docker from 'dockerode';
 import type { Runtime } from './types.js';
 
 const INSTANCE_LABEL = 'lambda.instance';
 
-export function dockerFreeze(docker: Docker): Pick<Runtime, 'freeze' | 'thaw'> {
+export function dockerFreeze(docker: Docker): Pick<Runtime, 'freeze' | 'thaw' | 'endedAt'> {
   const containerIds = new Map<string, string>();
   const containerOf = async (instanceId: string): Promise<Docker.Container | undefined> => {
     let id = containerIds.get(instanceId);
@@ -25,6 +26,20 @@ export function dockerFreeze(docker: Docker): Pick<Runtime, 'freeze' | 'thaw'> {
   return {
     async freeze(instance) {
       await (await containerOf(instance.id))?.pause().catch(tolerated);
+    },
+    async endedAt(instance) {
+      const container = await containerOf(instance.id);
+      // The engine records the end a moment after the connections drop: look a few times.
+      for (let attempt = 0; container && attempt < 10; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        const state = await container.inspect().then(
+          (info) => info.State,
+          () => undefined,
+        );
+        if (!state) return undefined;
+        if (!state.Running || state.Dead) return Date.parse(state.FinishedAt);
+      }
+      return undefined;
     },
     async thaw(instance) {
       const container = await containerOf(instance.id);

@@ -41,6 +41,7 @@ function fakeRuntime() {
     async thaw(instance) {
       frozen.delete(instance.id);
     },
+    endedAt: async () => undefined,
     importImage: async () => {},
     buildImage: async () => {},
     async start(s) {

@@ -83,6 +83,8 @@ export interface InstancePool {
    * serving or had just failed a request (so the caller logs why once), false for one the pool stopped itself.
    */
   exited(instanceId: string): boolean;
+  /** True when the instance's process had already ended at `time` (a request sent then never reached a handler). */
+  endedBefore(instance: Instance, time: number): Promise<boolean>;
   /** How many instances each function has (running or starting). */
   counts(): Record<string, { running: number; starting: number; busy: number; waiting: number }>;
   /** Stops every instance (server shutdown), after in-flight requests. */
@@ -324,6 +326,11 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
         return true;
       }
       return false;
+    },
+
+    async endedBefore(instance, time) {
+      const ended = await runtime.endedAt(instance).catch(() => undefined);
+      return ended !== undefined && ended <= time;
     },
 
     counts() {

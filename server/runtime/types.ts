@@ -120,6 +120,8 @@ export interface Runtime {
   freeze(instance: Pick<Instance, 'id'>): Promise<void>;
   /** Resumes a frozen instance. */
   thaw(instance: Pick<Instance, 'id'>): Promise<void>;
+  /** When the instance's process ended (ms since the epoch), or undefined while it runs. */
+  endedAt(instance: Pick<Instance, 'id'>): Promise<number | undefined>;
   /** Creates an image from a root filesystem tarball (local base images). */
   importImage(rootfs: Readable, tag: string): Promise<void>;
   /**
