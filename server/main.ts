@@ -58,6 +58,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
     throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
   });
   const buildpacks = loadBuildpacks(path.join(config.projectRoot, 'buildpacks'));
+  // An instance that ends while it serves is forgotten at once, with one line saying why.
+  const instanceEnded = (id: string, reason: string) => {
+    if (pool.exited(id)) log(` !     instance ${id} ${reason}; a fresh one takes the next requests`);
+  };
   // Pre-started cells of each runtime that has them (issue 8): a cold start specialises one instead of booting a container.
   const cells =
     config.poolSize > 0
@@ -75,9 +79,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
             return ensureBaseImage(runtime, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(`-----> ${line}`));
           }),
           log: (line) => log(` !     ${line}`),
-          onExit: (id, reason) => {
-            if (pool.exited(id)) log(` !     instance ${id} ${reason}; a fresh one takes the next requests`);
-          },
+          onExit: instanceEnded,
         })
       : undefined;
   const runtime = createDockerRuntime({
@@ -88,10 +90,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     region: config.awsRegion,
     cells,
     logs: instanceLogs,
-    // An instance that ends while it serves is forgotten at once, with one line saying why.
-    onExit: (id, reason) => {
-      if (pool.exited(id)) log(` !     instance ${id} ${reason}; a fresh one takes the next requests`);
-    },
+    onExit: instanceEnded,
   });
   const pool = createPool(runtime, clients, (line) => log(` !     ${line}`), config.scaling);
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });

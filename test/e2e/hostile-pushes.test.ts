@@ -158,7 +158,7 @@ test('an upload that expands beyond LAMBDA_MAX_CODE_SIZE is refused with 413 bef
   t.is(response.status, 413);
   t.regex(((await response.json()) as { error: { message: string } }).error.message, /unpacked/);
   const builds = path.join(lambda.dataDir, 'data', 'builds');
-  const leftovers = fs.existsSync(builds) ? fs.readdirSync(builds).filter((entry) => entry.startsWith('upload-')) : [];
+  const leftovers = fs.existsSync(builds) ? fs.readdirSync(builds).filter((entry) => entry.startsWith('upload-bomb-')) : [];
   t.deepEqual(leftovers, []);
 });
 
