@@ -1,10 +1,8 @@
 // In-process tests of `lambda logs` against a real HTTP server speaking the logs REST contract.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import anyTest, { type TestFn } from 'ava';
-import type { Io } from '../io.js';
-import { run } from '../main.js';
+import { runCli, type CliResult } from '../../test/helpers/cli.js';
 
 const KEY = 'test-key';
 const test = anyTest as TestFn<{ server: Server; url: string; paths: string[] }>;
@@ -43,17 +41,8 @@ function handle(ctx: { paths: string[] }, req: IncomingMessage, res: ServerRespo
   res.end(text.slice(7));
 }
 
-async function cli(t: { context: { url: string } }, argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin: Readable.from([]),
-    env: { LAMBDA_URL: t.context.url, LAMBDA_API_KEY: KEY, LAMBDA_CONFIG: '/nonexistent/lambda.json' },
-  };
-  const status = await run(argv, io);
-  return { status, stdout, stderr };
+async function cli(t: { context: { url: string } }, argv: string[]): Promise<CliResult> {
+  return runCli(argv, t.context.url, KEY);
 }
 
 test('prints the last 100 lines for people: time, version, instance, | or ! for stderr, text escaped', async (t) => {

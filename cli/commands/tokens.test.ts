@@ -1,10 +1,8 @@
 // In-process tests of `lambda tokens list|create|revoke` against a real HTTP server speaking the tokens REST contract.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import anyTest, { type TestFn } from 'ava';
-import type { Io } from '../io.js';
-import { run } from '../main.js';
+import { runCli, type CliResult } from '../../test/helpers/cli.js';
 
 const KEY = 'test-key';
 
@@ -66,17 +64,8 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
   error(404, 'LAMBDA_ERR_ROUTE_NOT_FOUND', `no route for ${req.method} ${path}`);
 }
 
-async function cli(t: { context: Context }, argv: string[], key = KEY): Promise<{ status: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const io: Io = {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    stdin: Readable.from([]),
-    env: { LAMBDA_URL: t.context.url, LAMBDA_API_KEY: key, LAMBDA_CONFIG: '/nonexistent/lambda.json' },
-  };
-  const status = await run(argv, io);
-  return { status, stdout, stderr };
+async function cli(t: { context: Context }, argv: string[], key = KEY): Promise<CliResult> {
+  return runCli(argv, t.context.url, key);
 }
 
 test('tokens list prints a table with - for no name and never used', async (t) => {
