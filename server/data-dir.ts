@@ -4,6 +4,7 @@
 // by the engine and the function's user, so the process umask is left alone).
 import fs from 'node:fs';
 import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 const DATABASE_FILES = ['lambda.db', 'lambda.db-wal', 'lambda.db-shm'];
 
@@ -17,4 +18,16 @@ export function prepareDataDir(dir: string): void {
     const full = path.join(dir, file);
     if (fs.existsSync(full)) fs.chmodSync(full, 0o600);
   }
+}
+
+/** A random key kept in the data folder (0600), made on first use: `instance-key` derives each instance's secret. */
+export function dataDirKey(dir: string, name: string): Buffer {
+  const file = path.join(dir, name);
+  try {
+    fs.writeFileSync(file, randomBytes(32).toString('hex'), { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  fs.chmodSync(file, 0o600);
+  return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex');
 }

@@ -29,7 +29,7 @@ import { createApi } from './api/router.js';
 import { createForwarder } from './gateway/forward.js';
 import { createHttpServer } from './http/server.js';
 import { createBodyReader } from './http/body.js';
-import { prepareDataDir } from './data-dir.js';
+import { dataDirKey, prepareDataDir } from './data-dir.js';
 
 export interface RunningServer {
   url: string;
@@ -44,7 +44,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const store = openStore(path.join(config.dataDir, 'lambda.db'));
   const { generated } = bootstrapAdminKey(store, config.apiKey);
 
-  const clients = new InstanceClients();
+  const clients = new InstanceClients(dataDirKey(config.dataDir, 'instance-key'));
   // Function output: received on each instance's log.sock, kept per function in data/logs (LAMBDA_LOG_* bound it).
   const logSettings = readLogSettings(process.env);
   const functionLogs = createLogStore({ dir: path.join(config.dataDir, 'logs'), ...logSettings, warn: (line) => log(` !     ${line}`) });

@@ -56,6 +56,7 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
       LAMBDA_FUNCTION_VERSION: '7',
       LAMBDA_TIMEOUT_MS: '10000',
       LAMBDA_MEMORY_MB: '128',
+      LAMBDA_INSTANCE_SECRET: clients.secretOf(instance.id),
       ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -75,7 +76,7 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
     child,
     stdout: () => stdout,
     async call(pathname) {
-      const response = await clients.get(instance).request({ path: pathname, method: 'GET', headers: { 'x-lambda-internal-request-id': `req-${pathname}` } });
+      const response = await clients.get(instance).request({ path: pathname, method: 'GET', headers: { 'x-lambda-internal-request-id': `req-${pathname}`, 'x-lambda-internal-secret': clients.secretOf(instance.id) } });
       return { status: response.statusCode, body: await response.body.text() };
     },
     lines,

@@ -9,10 +9,14 @@ import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { syncBuiltinESMExports } from 'node:module';
 
-// A stem cell (server/runtime/cells.ts) boots with no function and a secret from the host; the secret leaves the
-// environment before any function code loads, and the host's one init call, which must carry it, brings the rest.
-const cellSecret = process.env.LAMBDA_CELL_SECRET;
-delete process.env.LAMBDA_CELL_SECRET;
+// Every instance boots with a secret from the host, which leaves the environment before any function code loads.
+// The host's own calls (health, direct invokes, a stem cell's warm-up and init) carry it; a call without it is
+// public traffic, whatever x-lambda-internal-* headers it sends. A stem cell (server/runtime/cells.ts) boots with no
+// function, and the host's one init call brings the rest.
+const instanceSecret = process.env.LAMBDA_INSTANCE_SECRET;
+delete process.env.LAMBDA_INSTANCE_SECRET;
+const isCell = process.env.LAMBDA_CELL === '1';
+delete process.env.LAMBDA_CELL;
 const socketDir = process.env.LAMBDA_SOCKET_DIR || '/run/lambda';
 const hostSocket = path.join(socketDir, 'host.sock');
 let taskRoot, handlerSpec, functionName, functionVersion, timeoutMs, memoryMb;
@@ -25,11 +29,11 @@ function readSettings() {
   memoryMb = process.env.LAMBDA_MEMORY_MB || '256';
 }
 readSettings();
-// The gateway marks its own calls with these headers and strips them from public traffic.
+// The host marks its own calls with these headers (server/runtime/protocol.ts); the gateway also strips them from public traffic.
 const INVOKE_HEADER = 'x-lambda-internal-invoke';
 const REQUEST_ID_HEADER = 'x-lambda-internal-request-id';
 const ERROR_HEADER = 'x-lambda-internal-error';
-const CELL_SECRET_HEADER = 'x-lambda-internal-cell-secret';
+const SECRET_HEADER = 'x-lambda-internal-secret';
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql)|[^;]*\+(json|xml))/i;
 
 // Function output (issue 8): console.*, process.stdout.write and process.stderr.write go in batches to `log.sock`,
@@ -476,7 +480,8 @@ async function serve(handler) {
     const chunks = [];
     req.on('data', (chunk) => chunks.push(chunk));
     req.on('end', () => {
-      const mode = req.headers[INVOKE_HEADER];
+      const internal = carriesSecret(req);
+      const mode = internal ? req.headers[INVOKE_HEADER] : undefined;
       if (mode === 'health') {
         res.writeHead(200, { 'content-type': 'text/plain' });
         res.end('ok');
@@ -488,7 +493,7 @@ async function serve(handler) {
         return;
       }
       if (!handler) {
-        if (mode === 'warm' && !initTried && carriesSecret(req)) {
+        if (mode === 'warm' && !initTried) {
           warmCell(req, body, res);
           return;
         }
@@ -496,7 +501,7 @@ async function serve(handler) {
         res.end('not initialised');
         return;
       }
-      const requestId = String(req.headers[REQUEST_ID_HEADER] || randomUUID());
+      const requestId = String((internal && req.headers[REQUEST_ID_HEADER]) || randomUUID());
       const direct = mode === 'direct';
       let event;
       try {
@@ -560,10 +565,13 @@ function dialHost(server) {
   topUp();
 }
 
-/** True for a call that carries this cell's secret (a classic instance has none, so nothing carries it). */
+/** True for a call of the host's: it carries this instance's secret (an instance booted without one takes none). */
+const expectedSecret = Buffer.from(instanceSecret || '');
 function carriesSecret(req) {
-  const given = Buffer.from(String(req.headers[CELL_SECRET_HEADER] || ''));
-  const expected = Buffer.from(cellSecret || '');
+  const header = req.headers[SECRET_HEADER];
+  if (header === undefined) return false;
+  const given = Buffer.from(String(header));
+  const expected = expectedSecret;
   return expected.length > 0 && given.length === expected.length && timingSafeEqual(given, expected);
 }
 
@@ -585,7 +593,7 @@ function warmCell(req, body, res) {
 // container's own env would be (HOSTNAME stays: Docker sets it), then the handler loads as in a classic start.
 let initTried = false;
 function initCell(req, body, res, setHandler) {
-  if (initTried || !carriesSecret(req)) {
+  if (initTried || !isCell || !carriesSecret(req)) {
     res.writeHead(403, { 'content-type': 'text/plain' });
     res.end('refused');
     return;
@@ -629,8 +637,8 @@ process.on('unhandledRejection', (error) => {
 
 try {
   // A cell sets up Node's module loader now, while nobody waits: its first import() costs milliseconds.
-  if (cellSecret) await import('data:text/javascript,export default 0');
-  await serve(cellSecret ? undefined : await loadHandler());
+  if (isCell) await import('data:text/javascript,export default 0');
+  await serve(isCell ? undefined : await loadHandler());
 } catch (error) {
   console.error(`ERROR\tInit Error\t${error instanceof Error ? error.stack || error.message : String(error)}`);
   process.exit(1);

@@ -2,7 +2,6 @@
 import type http from 'node:http';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../core/names.js';
-import { EventEmitter } from 'node:events';
 import type { ClientSide, Dispatch } from '../runtime/dispatch.js';
 import { INTERNAL_HEADER_PREFIX } from '../runtime/protocol.js';
 import type { ReadBody } from '../http/body.js';
@@ -67,14 +66,18 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
 
 /** Tells the dispatcher when the client went away before its answer was written, so the instance is not blamed. */
 function clientSide(res: http.ServerResponse): ClientSide {
-  const gone = new EventEmitter();
-  let left = false;
-  res.once('close', () => {
-    if (res.writableFinished) return;
-    left = true;
-    gone.emit('abort');
-  });
-  return { gone, isGone: () => left };
+  const left = () => !res.writableFinished;
+  return {
+    // The response's own 'close' event: no emitter of its own per request on this hot path.
+    onGone(listener) {
+      const onClose = () => {
+        if (left()) listener();
+      };
+      res.once('close', onClose);
+      return () => res.off('close', onClose);
+    },
+    isGone: () => left() && (res.destroyed || !res.socket || res.socket.destroyed),
+  };
 }
 
 function forwardHeaders(req: http.IncomingMessage, prefix: string, length: number): Record<string, string | string[]> {

@@ -1,6 +1,6 @@
 // The node20 shim's cell mode, run as a plain process (no Docker) against the host end of its socket: it serves
 // nothing before its init, takes exactly one init and only with its secret, keeps the secret from the function,
-// and a classic instance refuses every init.
+// a classic instance refuses every init, and internal headers without the secret are ordinary public traffic.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,7 +10,6 @@ import { fileURLToPath } from 'node:url';
 import { InstanceClients } from './instance-client.js';
 
 const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/node20/shim.mjs');
-const SECRET = 'a'.repeat(64);
 const HANDLER = `export const handler = async (event) => ({ env: process.env, path: event.rawPath });\n`;
 
 const test = anyTest as TestFn<{ dir: string; clients: InstanceClients; child?: ChildProcess; id: string }>;
@@ -54,7 +53,7 @@ async function start(t: { context: { dir: string; clients: InstanceClients; chil
     return { status: response.statusCode, text, json: () => JSON.parse(text) as { env: Record<string, string>; path: string } };
   };
   const init = (secret: string | undefined, env: Record<string, string>) =>
-    send({ 'x-lambda-internal-invoke': 'init', ...(secret === undefined ? {} : { 'x-lambda-internal-cell-secret': secret }) }, { env });
+    send({ 'x-lambda-internal-invoke': 'init', ...(secret === undefined ? {} : { 'x-lambda-internal-secret': secret }) }, { env });
   return { child, send, init, output: () => output };
 }
 
@@ -70,17 +69,19 @@ const functionEnv = (dir: string, name: string) => ({
 });
 
 test('a cell serves nothing before its init, takes one init with its secret, then runs as that function only', async (t) => {
-  const shim = await start(t, { LAMBDA_CELL_SECRET: SECRET });
+  const SECRET = t.context.clients.secretOf(t.context.id);
+  const shim = await start(t, { LAMBDA_CELL: '1', LAMBDA_INSTANCE_SECRET: SECRET });
   t.is((await shim.send({})).status, 503, 'no function before the init');
   t.is((await shim.send({ 'x-lambda-internal-invoke': 'warm' }, { warm: true })).status, 503, 'a warm-up without the secret is refused');
-  const warm = await shim.send({ 'x-lambda-internal-invoke': 'warm', 'x-lambda-internal-cell-secret': SECRET, cookie: 'a=1' }, { warm: true });
+  const warm = await shim.send({ 'x-lambda-internal-invoke': 'warm', 'x-lambda-internal-secret': SECRET, cookie: 'a=1' }, { warm: true });
   t.is(warm.status, 200, 'the host may warm the request path up, with no function');
   t.deepEqual(JSON.parse(warm.text), { path: '/probe' });
   t.is((await shim.send({})).status, 503, 'a warm-up loads no function');
 
-  t.is((await shim.init(undefined, functionEnv(t.context.dir, 'alpha'))).status, 403, 'no secret');
-  t.is((await shim.init('b'.repeat(64), functionEnv(t.context.dir, 'alpha'))).status, 403, 'a wrong secret');
-  t.is((await shim.init(SECRET.slice(1), functionEnv(t.context.dir, 'alpha'))).status, 403, 'a secret of another length');
+  // Without the right secret an init is public traffic, which a cell with no function does not serve.
+  t.is((await shim.init(undefined, functionEnv(t.context.dir, 'alpha'))).status, 503, 'no secret');
+  t.is((await shim.init('b'.repeat(64), functionEnv(t.context.dir, 'alpha'))).status, 503, 'a wrong secret');
+  t.is((await shim.init(SECRET.slice(1), functionEnv(t.context.dir, 'alpha'))).status, 503, 'a secret of another length');
   t.is((await shim.send({})).status, 503, 'refused inits change nothing');
 
   const init = await shim.init(SECRET, functionEnv(t.context.dir, 'alpha'));
@@ -90,7 +91,8 @@ test('a cell serves nothing before its init, takes one init with its secret, the
   const { env, path: seen } = answer.json();
   t.is(seen, '/probe');
   t.like(env, { AWS_LAMBDA_FUNCTION_NAME: 'alpha', GREETING: 'hi', HOSTNAME: 'cell-host' });
-  t.false('LAMBDA_CELL_SECRET' in env, 'the secret is gone before the function loads');
+  t.false('LAMBDA_INSTANCE_SECRET' in env, 'the secret is gone before the function loads');
+  t.false('LAMBDA_CELL' in env);
   t.false('LAMBDA_SOCKET_DIR' in env, "the init's env is the whole environment");
 
   // A second init, even with the right secret, is refused and the function stays as it was.
@@ -100,7 +102,8 @@ test('a cell serves nothing before its init, takes one init with its secret, the
 });
 
 test('a cell whose handler cannot load answers its init with the error and exits', async (t) => {
-  const shim = await start(t, { LAMBDA_CELL_SECRET: SECRET });
+  const SECRET = t.context.clients.secretOf(t.context.id);
+  const shim = await start(t, { LAMBDA_CELL: '1', LAMBDA_INSTANCE_SECRET: SECRET });
   const exited = new Promise<number | null>((resolve) => shim.child.once('exit', resolve));
   const init = await shim.init(SECRET, { ...functionEnv(t.context.dir, 'alpha'), LAMBDA_HANDLER: 'missing.handler' });
   t.is(init.status, 500);
@@ -109,7 +112,28 @@ test('a cell whose handler cannot load answers its init with the error and exits
 });
 
 test('a classic instance refuses every init, whatever its headers say', async (t) => {
-  const shim = await start(t, functionEnv(t.context.dir, 'alpha'));
-  for (const secret of [undefined, '', SECRET]) t.is((await shim.init(secret, functionEnv(t.context.dir, 'beta'))).status, 403);
+  const SECRET = t.context.clients.secretOf(t.context.id);
+  const shim = await start(t, { ...functionEnv(t.context.dir, 'alpha'), LAMBDA_INSTANCE_SECRET: SECRET });
+  t.is((await shim.init(SECRET, functionEnv(t.context.dir, 'beta'))).status, 403, 'refused even with its secret');
+  // Without it, the call is an ordinary request the handler answers.
+  for (const secret of [undefined, '']) t.is((await shim.init(secret, functionEnv(t.context.dir, 'beta'))).json().path, '/probe');
   t.is((await shim.send({})).json().env.AWS_LAMBDA_FUNCTION_NAME, 'alpha');
+});
+
+test('without its secret, a call marked health, direct or with a request id is an ordinary request to the handler', async (t) => {
+  const SECRET = t.context.clients.secretOf(t.context.id);
+  const shim = await start(t, { ...functionEnv(t.context.dir, 'alpha'), LAMBDA_INSTANCE_SECRET: SECRET });
+  for (const mode of ['health', 'direct', 'warm']) {
+    for (const secret of [undefined, '', 'b'.repeat(64)]) {
+      const headers = { 'x-lambda-internal-invoke': mode, 'x-lambda-internal-request-id': 'forged', ...(secret === undefined ? {} : { 'x-lambda-internal-secret': secret }) };
+      const answer = await shim.send(headers, { event: 'public' });
+      t.is(answer.status, 200, `${mode} with secret ${String(secret)}`);
+      t.is(answer.json().path, '/probe', 'answered as an HTTP event, not a direct invoke or a health check');
+    }
+  }
+  // The host's own calls carry the secret: a direct invoke gets the payload as its event.
+  const direct = await shim.send({ 'x-lambda-internal-invoke': 'direct', 'x-lambda-internal-secret': SECRET }, { event: 'direct' });
+  t.is(direct.status, 200);
+  t.false('path' in direct.json(), 'the payload itself is the event');
+  t.is(shim.output().includes('forged'), false, 'a forged request id never names an invocation');
 });

@@ -7,6 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Pool } from 'undici';
 import { LambdaError } from '../errors.js';
 import type { InstanceClients } from './instance-client.js';
+import { SECRET_HEADER } from './protocol.js';
 import type { InstancePool } from './pool.js';
 
 export interface DispatchRequest {
@@ -27,22 +28,22 @@ export type OpenResponse = (statusCode: number, headers: IncomingHttpHeaders) =>
 
 /** The caller's side of a request: lets the dispatcher tell a client that left from an instance that failed. */
 export interface ClientSide {
-  /** Emits 'abort' when the client is gone; the request to the instance is then abandoned. */
-  readonly gone: EventEmitter;
+  /** Calls `listener` once if the client goes before its answer is written (the request is then abandoned); returns how to stop listening. */
+  onGone(listener: () => void): () => void;
   isGone(): boolean;
 }
 
 export interface Dispatch {
-  /** The whole answer in memory (direct invokes). */
+  /** The whole answer in memory: the host's direct invokes, sent as internal calls (with the instance's secret). */
   request(fn: string, request: DispatchRequest): Promise<BufferedResponse>;
-  /** The answer streamed into the writable `open` returns (function traffic; undici's fastest path). */
+  /** The answer streamed into the writable `open` returns: public function traffic, never marked internal. */
   stream(fn: string, request: DispatchRequest, open: OpenResponse, client?: ClientSide): Promise<void>;
 }
 
 /** Connection-level failures that mean the instance (not the client, not the request) is broken. */
 const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
 
-type Send<T> = (client: Pool, signal: EventEmitter, handlerAnswered: () => void) => Promise<T>;
+type Send<T> = (client: Pool, signal: EventEmitter, handlerAnswered: () => void, instanceId: string) => Promise<T>;
 
 /**
  * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_TOO_MANY_REQUESTS, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
@@ -61,17 +62,21 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
       timedOut = true;
       signal.emit('abort');
     }, timeoutMs);
-    const onClientGone = () => signal.emit('abort');
-    client?.gone.once('abort', onClientGone);
+    const stopListening = client?.onGone(() => signal.emit('abort'));
     let answered = false;
     let sentAt = Date.now();
     try {
       await lease.ready;
       sentAt = Date.now();
-      return await send(clients.get(instance), signal, () => {
-        answered = true;
-        clearTimeout(timer);
-      });
+      return await send(
+        clients.get(instance),
+        signal,
+        () => {
+          answered = true;
+          clearTimeout(timer);
+        },
+        instance.id,
+      );
     } catch (error) {
       if (timedOut) {
         pool.recycle(fn, instance, `did not answer within ${timeoutMs} ms`);
@@ -94,7 +99,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
       throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
     } finally {
       clearTimeout(timer);
-      client?.gone.off('abort', onClientGone);
+      stopListening?.();
       lease.release();
     }
   };
@@ -103,8 +108,9 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     request: (fn, request) =>
       withInstance(
         fn,
-        async (client, signal, answered) => {
-          const response = await client.request({ ...request, method: request.method as 'POST', signal });
+        async (client, signal, answered, instanceId) => {
+          const headers = { ...request.headers, [SECRET_HEADER]: clients.secretOf(instanceId) };
+          const response = await client.request({ ...request, headers, method: request.method as 'POST', signal });
           answered();
           return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
         },

@@ -11,13 +11,11 @@ import { createCellVersions, envMap } from './docker-cells-versions.js';
 import { containerConfig, exitReason, LABELS } from './docker.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstanceLogSockets } from './instance-logs.js';
-import { INVOKE_HEADER } from './protocol.js';
+import { SECRET_ENV } from './protocol.js';
 import type { CellPool, Instance, InstanceSpec, ManagedContainer } from './types.js';
 
 /** Carried by every container of the pool (cells, and the short-lived ones files are read from); value: the runtime. */
 export const CELL_LABEL = 'lambda.cell';
-/** The init call's secret (buildpacks' shims use the same literal); the gateway strips it from public traffic with every x-lambda-internal-*. */
-const SECRET_HEADER = 'x-lambda-internal-cell-secret';
 const SOCKET_NAME = 'host.sock';
 /** Warm-up calls a new cell answers before it waits in the pool (three leave the first real request ~3 ms, not ~15). */
 const WARM_UP_CALLS = 3;
@@ -53,7 +51,6 @@ export interface DockerCellsOptions {
 
 interface DockerCell extends Cell {
   container: Docker.Container;
-  secret: string;
   socketDir: string;
   taskDir: string;
   memoryBytes: number;
@@ -109,7 +106,6 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
         id,
         runtime,
         container: undefined as unknown as Docker.Container,
-        secret: randomBytes(32).toString('hex'),
         socketDir: path.join(options.instancesDir, id),
         taskDir: path.join(tasksDir, id),
         memoryBytes: settings.memoryBytes,
@@ -125,7 +121,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       const idle: InstanceSpec = { fn: 'cell', version: 0, sha: '', image: cellImage.tag, handler: '', timeoutMs: 0, memoryBytes: settings.memoryBytes, concurrency: 1, minInstances: 0, maxInstances: 0, env: {} };
       const config = containerConfig(idle, id, cell.socketDir, serverId, region);
       config.name = `lambda-cell-${runtime}-${id}`;
-      config.Env = [...(config.Env ?? []).filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), `LAMBDA_CELL_SECRET=${cell.secret}`];
+      config.Env = [...(config.Env ?? []).filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), 'LAMBDA_CELL=1', `${SECRET_ENV}=${clients.secretOf(id)}`];
       config.Labels = { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [LABELS.instance]: id, [CELL_LABEL]: runtime };
       config.HostConfig = { ...config.HostConfig, Binds: [...(config.HostConfig?.Binds ?? []), `${cell.taskDir}:${settings.taskRoot}:ro`] };
       let container: Docker.Container | undefined;
@@ -139,7 +135,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       }
       const ended = watch(cell, exited);
       const booted = await Promise.race([link.ready(startTimeoutMs).then((ok) => (ok ? undefined : `no dial-in within ${startTimeoutMs} ms`)), ended]);
-      if (booted !== undefined || !(await warmUp({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) }, cell.secret))) {
+      if (booted !== undefined || !(await warmUp({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) }))) {
         await removeCell(cell, container.id).catch(() => {});
         throw new Error(`the cell did not boot: ${booted ?? 'its health call failed'}`);
       }
@@ -163,7 +159,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       const response = await clients.get(instance).request({
         path: '/',
         method: 'POST',
-        headers: { [INVOKE_HEADER]: 'init', [SECRET_HEADER]: cell.secret, 'content-type': 'application/json' },
+        headers: { ...clients.internal(cell.id, 'init'), 'content-type': 'application/json' },
         body: JSON.stringify({ env }),
         signal: AbortSignal.timeout(startTimeoutMs),
       });
@@ -215,7 +211,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
         const id = c.Labels[LABELS.instance] ?? '';
         const record = readRecord(id);
         if (!record) continue;
-        instances.push({ instanceId: id, fn: record.fn, sha: record.sha, running: c.State === 'running', socketPath: path.join(options.instancesDir, id, SOCKET_NAME) });
+        instances.push({ instanceId: id, fn: record.fn, sha: record.sha, running: c.State === 'running' || c.State === 'paused', socketPath: path.join(options.instancesDir, id, SOCKET_NAME) });
       }
       return instances;
     },
@@ -225,14 +221,14 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
    * A health call, then a few warm-up calls shaped like function traffic: both ends (the host's connection pool, the
    * shim's request path) are compiled and loaded while nobody waits, so the first real request does not pay for it.
    */
-  async function warmUp(target: { id: string; socketPath: string }, secret: string): Promise<boolean> {
+  async function warmUp(target: { id: string; socketPath: string }): Promise<boolean> {
     if (!(await clients.healthy(target, startTimeoutMs))) return false;
     try {
       for (let i = 0; i < WARM_UP_CALLS; i++) {
         const response = await clients.get(target).request({
           path: `/warm-up?call=${i}`,
           method: 'POST',
-          headers: { [INVOKE_HEADER]: 'warm', [SECRET_HEADER]: secret, host: 'cell.localhost', 'content-type': 'application/json', cookie: 'a=1; b=2', 'x-forwarded-for': '127.0.0.1', 'user-agent': 'lambda' },
+          headers: { ...clients.internal(target.id, 'warm'), host: 'cell.localhost', 'content-type': 'application/json', cookie: 'a=1; b=2', 'x-forwarded-for': '127.0.0.1', 'user-agent': 'lambda' },
           body: '{"warm":true}',
           signal: AbortSignal.timeout(startTimeoutMs),
         });

@@ -7,6 +7,7 @@ import { LambdaError } from '../errors.js';
 import { dockerImages } from './docker-images.js';
 import { dockerFreeze } from './docker-freeze.js';
 import type { InstanceClients } from './instance-client.js';
+import { SECRET_ENV } from './protocol.js';
 import type { InstanceLink } from './instance-link.js';
 import type { InstanceLogSockets } from './instance-logs.js';
 import type { CellPool, Instance, InstanceSpec, ManagedContainer, Runtime } from './types.js';
@@ -95,7 +96,9 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       options.logs?.open(instance, spec.version);
       let container: Docker.Container | undefined;
       try {
-        container = await docker.createContainer(containerConfig(spec, id, dir, options.serverId, options.region ?? DEFAULT_REGION));
+        const config = containerConfig(spec, id, dir, options.serverId, options.region ?? DEFAULT_REGION);
+        config.Env = [...(config.Env ?? []), `${SECRET_ENV}=${clients.secretOf(id)}`];
+        container = await docker.createContainer(config);
         await container.start();
       } catch (error) {
         if (container) await removeContainer(container.id).catch(() => {});
@@ -130,7 +133,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
         instanceId: c.Labels[LABELS.instance] ?? '',
         fn: c.Labels[LABELS.fn] ?? '',
         sha: c.Labels[LABELS.version] ?? '',
-        running: c.State === 'running',
+        // A frozen instance (paused between requests) is alive: it is adopted, and thawed for its health check.
+        running: c.State === 'running' || c.State === 'paused',
         socketPath: socketOf(c.Labels[LABELS.instance] ?? 'missing'),
       }));
       // Cells that became instances (their labels cannot say which function they serve; the cell pool knows).
@@ -141,6 +145,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       // An adopted instance (after a restart): listen again where its shim dials, and notice when it exits.
       const found = await docker.listContainers({ filters: { label: [`${LABELS.instance}=${instance.id}`] } });
       if (found.length === 0) return false;
+      if (found[0].State === 'paused') await docker.getContainer(found[0].Id).unpause().catch(() => {});
       options.logs?.open(instance);
       if (!(await clients.healthy(instance))) return false;
       watchExit(docker.getContainer(found[0].Id), instance.id);

@@ -1,6 +1,7 @@
 // HTTP clients to instances: one keep-alive connection pool per instance, over connections the shim dialled in.
+import { createHmac, randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
-import { INVOKE_HEADER } from './protocol.js';
+import { INVOKE_HEADER, SECRET_HEADER } from './protocol.js';
 import { InstanceLink } from './instance-link.js';
 import type { Instance } from './types.js';
 
@@ -9,6 +10,22 @@ type Target = Pick<Instance, 'id' | 'socketPath'>;
 export class InstanceClients {
   private readonly pools = new Map<string, Pool>();
   private readonly links = new Map<string, InstanceLink>();
+
+  /**
+   * `key` derives each instance's secret from its id, so an instance adopted after a restart is still recognised:
+   * the server keeps it in its data directory (server/data-dir.ts); tests may let it be random.
+   */
+  constructor(private readonly key: Buffer = randomBytes(32)) {}
+
+  /** The secret instance `id` boots with; only the host's internal calls to it carry it. */
+  secretOf(id: string): string {
+    return createHmac('sha256', this.key).update(id).digest('hex');
+  }
+
+  /** Headers marking an internal call of `mode` (health, direct, warm, init) to the instance. */
+  internal(id: string, mode: string): Record<string, string> {
+    return { [INVOKE_HEADER]: mode, [SECRET_HEADER]: this.secretOf(id) };
+  }
 
   /** The host end of the instance's socket: created (listening) on first use, for a new or an adopted instance. */
   link(instance: Target): InstanceLink {
@@ -50,7 +67,7 @@ export class InstanceClients {
       const response = await this.get(instance).request({
         path: '/',
         method: 'GET',
-        headers: { [INVOKE_HEADER]: 'health' },
+        headers: this.internal(instance.id, 'health'),
         signal: AbortSignal.timeout(timeoutMs),
       });
       await response.body.dump();

@@ -42,6 +42,21 @@ test.serial('containers left by a killed server are adopted, not duplicated', as
   t.deepEqual((await lambda.containers()).sort(), before);
 });
 
+test.serial('an instance frozen between requests when the server is killed is adopted and thawed, not replaced', async (t) => {
+  const { command } = await import('../helpers/lambda.js');
+  t.deepEqual(await serves('beta'), { status: 200, body: { message: 'Hello, Again!' } });
+  const [container] = await lambda.containers('beta');
+  // Idle instances are paused after LAMBDA_FREEZE_AFTER (1 s by default).
+  const paused = async () => (await command('docker', ['inspect', '--format', '{{.State.Paused}}', container as string])).stdout.trim();
+  const deadline = Date.now() + 20_000;
+  while ((await paused()) !== 'true' && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.is(await paused(), 'true', 'the idle instance was frozen');
+  await lambda.restart('SIGKILL');
+  t.regex(lambda.output(), /2 instances adopted/);
+  t.deepEqual(await lambda.containers('beta'), [container], 'the same container serves');
+  t.deepEqual(await serves('beta'), { status: 200, body: { message: 'Hello, Again!' } });
+});
+
 test.serial('a container of a version that is no longer live is removed at start', async (t) => {
   const push = await lambda.push('alpha', example('greet'), { files: { 'extra.txt': 'v2\n' } });
   t.is(push.code, 0, push.stderr);
