@@ -85,6 +85,11 @@ export interface InstancePool {
   exited(instanceId: string): boolean;
   /** True when the instance's process had already ended at `time` (a request sent then never reached a handler). */
   endedBefore(instance: Instance, time: number): Promise<boolean>;
+  /**
+   * Forgets `fn` (it was deleted): its requests get LAMBDA_ERR_FUNCTION_NOT_FOUND from now on and its instances stop at
+   * once (requests in flight on them end). Resolves once they are stopped.
+   */
+  deactivate(fn: string): Promise<void>;
   /** How many instances each function has (running or starting). */
   counts(): Record<string, { running: number; starting: number; busy: number; waiting: number }>;
   /** Stops every instance (server shutdown), after in-flight requests. */
@@ -326,6 +331,24 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
         return true;
       }
       return false;
+    },
+
+    async deactivate(fn) {
+      const slot = slots.get(fn);
+      if (!slot) return;
+      slots.delete(fn);
+      const stopping: Instance[] = [];
+      for (const previous of slot.members.splice(0)) {
+        clearTimeout(previous.freezeTimer);
+        retire(previous.instance, true);
+        stopping.push(previous.instance);
+      }
+      for (const waiter of slot.waiters.splice(0)) {
+        clearTimeout(waiter.timer);
+        waiter.reject(new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name: fn }));
+      }
+      // Instances still starting retire themselves when they come up (the slot is gone).
+      await Promise.allSettled(stopping.map((instance) => retiring.get(instance.id)));
     },
 
     async endedBefore(instance, time) {
