@@ -27,7 +27,7 @@ export async function deploy(ctx: CommandContext, options: DeployOptions): Promi
   const name =
     options.name !== undefined
       ? assertFunctionName(options.name)
-      : (fromManifest ?? assertFunctionName(basename(dir), `the name was taken from the directory ${dir}: give one with --name NAME or a name: key in lambda.yaml`));
+      : (fromManifest ?? assertFunctionName(basename(dir), `the name was taken from the directory ${dir}: give one with --name NAME`));
   const config = await loadConfig(ctx.io.env);
   const endpoint = { url: config.url, apiKey: requireApiKey(config) };
 

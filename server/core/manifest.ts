@@ -94,11 +94,6 @@ export function parseManifest(text: string): Manifest {
 type FieldReader = (node: Node | null, manifest: Partial<Manifest>, problems: Problems) => void;
 
 const FIELDS: Record<string, FieldReader> = {
-  name: (node, m, p) => {
-    const value = scalar(node);
-    if (typeof value === 'string' && FUNCTION_NAME.test(value)) m.name = value;
-    else p.add(node, 'name', `expected a function name (lower-case letters, digits and dashes, starting with a letter), got ${show(value)}`);
-  },
   runtime: (node, m, p) => {
     const value = scalar(node);
     if (typeof value === 'string' && (RUNTIMES as readonly string[]).includes(value)) m.runtime = value as RuntimeName;
@@ -184,6 +179,11 @@ const FIELDS: Record<string, FieldReader> = {
     const value = scalar(node);
     if (value === 'none' || value === 'key') m.auth = value;
     else p.add(node, 'auth', `expected none or key, got ${show(value)}`);
+  },
+  name: (node, m, p) => {
+    const value = scalar(node);
+    if (typeof value === 'string' && FUNCTION_NAME.test(value)) m.name = value;
+    else p.add(node, 'name', `expected a function name (lower-case letters, digits and dashes, starting with a letter), got ${show(value)}`);
   },
 };
 
