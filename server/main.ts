@@ -93,7 +93,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     logs: instanceLogs,
     onExit: instanceEnded,
   });
-  const pool = createPool(runtime, clients, (line) => log(` !     ${line}`), config.scaling);
+  const pool = createPool(runtime, clients, (line) => log(` !     ${line}`), { ...config.scaling, switchSettleMs: 500 });
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
   const builder = createBuilder({
     runtime,

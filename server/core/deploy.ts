@@ -6,7 +6,7 @@ import { assertFunctionName } from './names.js';
 import type { Progress } from './progress.js';
 import { instanceSpec } from './spec.js';
 import { lockFunction } from './function-lock.js';
-import { schedulePrune } from './prune.js';
+import { afterRelease } from './prune.js';
 import type { Instance } from '../runtime/types.js';
 
 export interface Deployment {
@@ -109,7 +109,7 @@ async function startAndPublish(
     throw error;
   }
   await deps.pool.activate(spec, instance);
-  schedulePrune(deps, name);
+  afterRelease(deps, name);
   const url = deps.functionUrl(name);
   progress({ type: 'step', phase: 'live', text: `Live at ${url}`, url });
   return { name, version: number, sha, image, url };

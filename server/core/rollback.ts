@@ -8,7 +8,7 @@ import { lockFunction } from './function-lock.js';
 import type { Manifest } from './manifest.js';
 import { assertFunctionName } from './names.js';
 import type { Progress } from './progress.js';
-import { schedulePrune } from './prune.js';
+import { afterRelease } from './prune.js';
 import { storedSpec } from './spec.js';
 import { resolveVersion } from './versions.js';
 
@@ -69,7 +69,7 @@ export async function rollback(deps: Deps, input: { name: string; to?: string; w
       throw error;
     }
     await deps.pool.activate(spec, instance);
-    if (rebuilt) schedulePrune(deps, name);
+    afterRelease(deps, name, live.number);
     const url = deps.functionUrl(name);
     progress({ type: 'step', phase: 'live', text: `Rolled back ${name} from v${live.number} to v${target.number}: live at ${url}`, url });
     deps.log(`-----> Rolled back ${name} from v${live.number} to v${target.number} (${short}) for ${input.who}`);
