@@ -110,6 +110,19 @@ test('rollback refuses the live version, an unknown one and a malformed referenc
   const badName = await lambda.api('/api/v1/functions/..%2Fetc/versions');
   t.is(badName.status, 400);
   t.is(await message('refuse'), 'Howdy, Ann!');
+
+  // Streamed as NDJSON, like a deploy: progress lines, then the result (a refusal carries the status it would have had).
+  const ndjson = async (to: string) => {
+    const response = await lambda.api('/api/v1/functions/refuse/rollback', { method: 'POST', headers: { accept: 'application/x-ndjson' }, body: JSON.stringify({ to }) });
+    t.is(response.status, 200);
+    return (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as { type: string; ok?: boolean; status?: number; text?: string });
+  };
+  const refused = await ndjson('v9');
+  t.like(refused.at(-1), { type: 'result', ok: false, status: 404 });
+  const streamed = await ndjson('v1');
+  t.true(streamed.some((line) => line.type === 'step' && /Starting refuse v1/.test(line.text ?? '')));
+  t.like(streamed.at(-1), { type: 'result', ok: true });
+  t.is(await message('refuse'), 'Hello, Ann!');
 });
 
 test('rollback under load: 10 clients calling throughout get no answer other than 2xx', async (t) => {
