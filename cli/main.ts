@@ -7,6 +7,8 @@ import { invoke } from './commands/invoke.js';
 import { list } from './commands/list.js';
 import { login } from './commands/login.js';
 import { logs } from './commands/logs.js';
+import { deleteCommand, envList, envSet, envUnset, releases, rollback, versions } from './commands/lifecycle.js';
+import { validate } from './commands/validate.js';
 import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.js';
 import { CliError, EXIT } from './errors.js';
 import { processIo, type CommandContext, type Io } from './io.js';
@@ -85,7 +87,7 @@ function buildProgram(io: Io): Command {
     .command('deploy')
     .description('package a directory and deploy it as a function')
     .argument('[dir]', 'the function directory', '.')
-    .option('-n, --name <name>', "the function's name (default: the directory's name)")
+    .option('-n, --name <name>', "the function's name (default: lambda.yaml's name:, else the directory's name)")
     .action(async (dir: string, options: { name?: string }, command: Command) => {
       await deploy(context(command), { dir, name: options.name });
     });
@@ -149,6 +151,69 @@ function buildProgram(io: Io): Command {
     .argument('<id>', 'the token id, as `lambda tokens list` shows it')
     .action(async (id: string, _options: unknown, command: Command) => {
       await tokensRevoke(context(command), { id });
+    });
+
+  // Issue 9: versions, rollback, releases, delete, env and validate.
+  program
+    .command('versions')
+    .description("list a function's versions: number, SHA, created, whether the image is kept, author, message; * marks the live one")
+    .argument('<name>', 'the function')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await versions(context(command), { name });
+    });
+  program
+    .command('rollback')
+    .description('make an earlier version live again without a rebuild (a pruned one is rebuilt from its commit)')
+    .argument('<name>', 'the function')
+    .argument('[version]', 'v3 or a commit SHA prefix (default: the version before the live one)')
+    .action(async (name: string, version: string | undefined, _options: unknown, command: Command) => {
+      await rollback(context(command), { name, version });
+    });
+  program
+    .command('releases')
+    .description('list who deployed, rolled back or changed the env of a function, and when')
+    .argument('<name>', 'the function')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await releases(context(command), { name });
+    });
+  program
+    .command('delete')
+    .description('delete a function: its instances, versions, images, env, logs and repository')
+    .argument('<name>', 'the function')
+    .option('-y, --yes', 'do not ask for the name to be typed')
+    .action(async (name: string, options: { yes?: boolean }, command: Command) => {
+      await deleteCommand(context(command), { name, yes: options.yes === true });
+    });
+  program
+    .command('validate')
+    .description("check a directory's lambda.yaml with the server's own rules (key and line in each error)")
+    .argument('[dir]', 'the function directory', '.')
+    .action(async (dir: string, _options: unknown, command: Command) => {
+      await validate(context(command), { dir });
+    });
+  const env = program
+    .command('env')
+    .description("show a function's env vars (values set with `env set` are masked unless --reveal)")
+    .argument('<name>', 'the function')
+    .option('--reveal', 'show the values')
+    .action(async (name: string, options: { reveal?: boolean }, command: Command) => {
+      await envList(context(command), { name, reveal: options.reveal === true });
+    });
+  env
+    .command('set')
+    .description('set env vars, stored on the server (never in git); the live version serves with them at once, no rebuild')
+    .argument('<name>', 'the function')
+    .argument('<pairs...>', 'KEY=VALUE ...')
+    .action(async (name: string, pairs: string[], _options: unknown, command: Command) => {
+      await envSet(context(command), { name, pairs });
+    });
+  env
+    .command('unset')
+    .description('remove env vars; the live version serves without them at once')
+    .argument('<name>', 'the function')
+    .argument('<keys...>', 'KEY ...')
+    .action(async (name: string, keys: string[], _options: unknown, command: Command) => {
+      await envUnset(context(command), { name, keys });
     });
 
   return program;

@@ -48,6 +48,8 @@ export interface Config {
   scaling: Scaling;
   /** Pre-started cells kept ready per runtime for cold starts (LAMBDA_POOL_SIZE); 0 turns them off. */
   poolSize: number;
+  /** Images of this many newest versions per function are kept, older ones pruned (LAMBDA_KEEP_IMAGES, issue 9). */
+  keepImages: number;
   /** Seeds the admin key instead of generating one. */
   apiKey?: string;
   /** Where the project's own files are (buildpacks/, hooks/). */
@@ -81,6 +83,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = path.joi
     poolSize: poolSize(env.LAMBDA_POOL_SIZE ?? (defaults as { poolSize?: unknown }).poolSize),
     limits: readLimits(env, (defaults as { limits?: Record<string, unknown> }).limits ?? {}),
     awsRegion: env.LAMBDA_AWS_REGION || defaults.awsRegion || 'us-east-1',
+    keepImages: keepImages(env.LAMBDA_KEEP_IMAGES ?? (defaults as { keepImages?: unknown }).keepImages),
     apiKey: env.LAMBDA_API_KEY || undefined,
     projectRoot: PROJECT_ROOT,
   };
@@ -90,6 +93,13 @@ function poolSize(value: unknown): number {
   if (value === undefined || value === '') return 2;
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 0 || parsed > 64) throw new Error(`LAMBDA_POOL_SIZE must be a whole number from 0 to 64, got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+function keepImages(value: unknown): number {
+  if (value === undefined || value === '') return 10;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1 || parsed > 1000) throw new Error(`LAMBDA_KEEP_IMAGES must be a whole number from 1 to 1000, got ${JSON.stringify(value)}`);
   return parsed;
 }
 

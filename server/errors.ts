@@ -82,6 +82,12 @@ export const ERRORS = {
     message: 'API token "{id}" is the only one left; create another with `lambda tokens create` before revoking it',
   },
   LAMBDA_ERR_VERSION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" has no version {version}' },
+  LAMBDA_ERR_FUNCTION_BUSY: {
+    kind: 'conflict',
+    message: 'function "{name}" is busy with a {what}; try again when it ends',
+  },
+  LAMBDA_ERR_VERSION_ALREADY_LIVE: { kind: 'conflict', message: 'v{version} of "{name}" is already live' },
+  LAMBDA_ERR_ENV_RESERVED: { kind: 'invalid', message: 'env {key}: {reason}' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -24,6 +24,7 @@ import { restore } from './core/restore.js';
 import type { Deps } from './core/deps.js';
 import { createRepos } from './git/repos.js';
 import { createGitHttp } from './git/http.js';
+import { createFunctionRepos } from './git/function-repos.js';
 import { startControlServer } from './git/control.js';
 import { createApi } from './api/router.js';
 import { createForwarder } from './gateway/forward.js';
@@ -92,7 +93,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     logs: instanceLogs,
     onExit: instanceEnded,
   });
-  const pool = createPool(runtime, clients, (line) => log(` !     ${line}`), config.scaling);
+  const pool = createPool(runtime, clients, (line) => log(` !     ${line}`), { ...config.scaling, switchSettleMs: 500 });
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
   const builder = createBuilder({
     runtime,
@@ -120,6 +121,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
     maxPackBytes: config.limits.maxUploadBytes,
   });
+  // Issue 9: versions, rollback (rebuilds from a commit), image pruning and delete.
+  deps.repos = createFunctionRepos(repos, config.limits.maxCodeBytes);
+  deps.keepImages = config.keepImages;
+  // Features that keep more per function push their cleanup here (e.g. schedules); `lambda delete` runs each.
+  deps.onDelete = [];
   await repos.refreshHooks();
   const control = await startControlServer(controlSocket, deps, repos);
 
@@ -135,6 +141,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       deps,
       repos,
       verifyKey: checkKey,
+      identifyKey: checkKey.identify,
       workDir: path.join(config.dataDir, 'builds'),
       readBody,
       limits: { upload: { maxBytes: config.limits.maxUploadBytes, maxExpandedBytes: config.limits.maxCodeBytes, idleMs: config.limits.bodyIdleMs } },

@@ -7,11 +7,12 @@ import type { CommandContext } from '../io.js';
 import { assertFunctionName } from '../names.js';
 import { entriesToPack, packEntries } from '../pack.js';
 import { initialDeployState, renderDeployEvent, type DeployRenderEvent } from '../render.js';
+import { manifestName } from './validate.js';
 
 export interface DeployOptions {
   /** The function's directory; `.` when not given. */
   readonly dir?: string;
-  /** The function's name; the directory's name when not given. */
+  /** The function's name; lambda.yaml's `name:`, else the directory's name, when not given. */
   readonly name?: string;
 }
 
@@ -21,10 +22,12 @@ export interface DeployOptions {
  */
 export async function deploy(ctx: CommandContext, options: DeployOptions): Promise<Deployment> {
   const dir = resolve(options.dir ?? '.');
+  // Issue 9: --name, else lambda.yaml's `name:`, else the directory's name.
+  const fromManifest = options.name === undefined ? await manifestName(dir) : undefined;
   const name =
     options.name !== undefined
       ? assertFunctionName(options.name)
-      : assertFunctionName(basename(dir), `the name was taken from the directory ${dir}: give one with --name NAME`);
+      : (fromManifest ?? assertFunctionName(basename(dir), `the name was taken from the directory ${dir}: give one with --name NAME`));
   const config = await loadConfig(ctx.io.env);
   const endpoint = { url: config.url, apiKey: requireApiKey(config) };
 

@@ -10,6 +10,7 @@ import { errorBody, sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
 import { receiveArchive } from './upload.js';
+import { whoCalled } from './lifecycle.js';
 
 export const deployRoute: ApiRoute = {
   method: 'POST',
@@ -28,7 +29,7 @@ export const deployRoute: ApiRoute = {
         if (streaming) res.write(`${JSON.stringify(event)}\n`);
       };
       try {
-        const deployment = await deploy(context.deps, { name, source: commitSource(gitDir, sha, context.deps.limits.maxCodeBytes) }, emit);
+        const deployment = await deploy(context.deps, { name, source: commitSource(gitDir, sha, context.deps.limits.maxCodeBytes), who: await whoCalled({ req, context }) }, emit);
         await context.repos.updateMain(name, sha, parent);
         if (streaming) res.end(`${JSON.stringify({ type: 'result', ok: true, deployment })}\n`);
         else sendJson(res, 201, deployment);

@@ -5,12 +5,13 @@ import { sendError } from '../http/errors.js';
 import { deployRoute } from './deploy.js';
 import { functionsRoutes } from './functions.js';
 import { invokeRoute } from './invoke.js';
+import { lifecycleRoutes } from './lifecycle.js';
 import { logsRoute } from './logs.js';
 import { tokensRoutes } from './tokens.js';
 import type { ApiContext, ApiRoute } from './types.js';
 
 export function createApi(context: ApiContext) {
-  const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute, logsRoute, ...tokensRoutes];
+  const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute, logsRoute, ...tokensRoutes, ...lifecycleRoutes];
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> => {
     try {
       if (!(await context.verifyKey(bearer(req.headers.authorization)))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');

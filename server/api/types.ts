@@ -9,6 +9,8 @@ export interface ApiContext {
   deps: Deps;
   repos: Repos;
   verifyKey(key: string | undefined): boolean | Promise<boolean>;
+  /** The token behind a key (issue 9: releases record who made them); absent in tests that do not need it. */
+  identifyKey?(key: string | undefined): Promise<{ id: string; name: string } | undefined>;
   /** Where uploaded directories are unpacked before they are committed. */
   workDir: string;
   /** The server's one body reader (size, budget and idle bounds). */

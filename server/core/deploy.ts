@@ -5,6 +5,8 @@ import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
 import { assertFunctionName } from './names.js';
 import type { Progress } from './progress.js';
 import { instanceSpec } from './spec.js';
+import { lockFunction } from './function-lock.js';
+import { afterRelease } from './prune.js';
 import type { Instance } from '../runtime/types.js';
 
 export interface Deployment {
@@ -15,23 +17,20 @@ export interface Deployment {
   url: string;
 }
 
-const deploying = new Set<string>();
-
 /**
  * Deploys commit `source.sha` of function `name`. The live version changes only after the new image is
  * built and an instance of it answers; on any failure the old version keeps serving and nothing is left behind.
  * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_DEPLOY_IN_PROGRESS, LAMBDA_ERR_MANIFEST_MISSING,
  * LAMBDA_ERR_MANIFEST_INVALID, LAMBDA_ERR_RUNTIME_UNSUPPORTED, LAMBDA_ERR_BUILD_FAILED, LAMBDA_ERR_HEALTHCHECK_FAILED.
  */
-export async function deploy(deps: Deps, input: { name: string; source: CommitSource }, progress: Progress): Promise<Deployment> {
+export async function deploy(deps: Deps, input: { name: string; source: CommitSource; who?: string }, progress: Progress): Promise<Deployment> {
   const name = assertFunctionName(input.name);
-  if (deploying.has(name)) throw new LambdaError('LAMBDA_ERR_DEPLOY_IN_PROGRESS', { name });
-  deploying.add(name);
+  const unlock = lockFunction(name, 'deploy');
   const short = input.source.sha.slice(0, 12);
   // The output is kept for `lambda logs N --build`, a failure's reason included.
   const build = deps.logs?.recordBuild(name, input.source.sha, progress);
   try {
-    const deployment = await deployLocked(deps, name, input.source, build?.progress ?? progress);
+    const deployment = await deployLocked(deps, name, input.source, build?.progress ?? progress, input.who ?? 'git push');
     build?.end();
     deps.log(`-----> Deployed ${name} v${deployment.version} (${short}): live at ${deployment.url}`);
     return deployment;
@@ -40,11 +39,11 @@ export async function deploy(deps: Deps, input: { name: string; source: CommitSo
     deps.log(` !     Deploy of ${name} (${short}) failed: ${error instanceof Error ? error.message : String(error)}`);
     throw error;
   } finally {
-    deploying.delete(name);
+    unlock();
   }
 }
 
-async function deployLocked(deps: Deps, name: string, source: CommitSource, progress: Progress): Promise<Deployment> {
+async function deployLocked(deps: Deps, name: string, source: CommitSource, progress: Progress, who: string): Promise<Deployment> {
   const sha = source.sha;
   const short = sha.slice(0, 12);
   const text = await source.readFile(MANIFEST_FILE);
@@ -72,7 +71,7 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
     );
   }
   try {
-    return await startAndPublish(deps, { name, sha, image, manifest, number: known?.number }, progress);
+    return await startAndPublish(deps, { name, sha, image, manifest, number: known?.number, who }, progress);
   } catch (error) {
     // An image no version will use is not left behind.
     if (!known) await deps.runtime.removeImage(image).catch(() => {});
@@ -82,14 +81,14 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
 
 async function startAndPublish(
   deps: Deps,
-  input: { name: string; sha: string; image: string; manifest: Manifest; number?: number },
+  input: { name: string; sha: string; image: string; manifest: Manifest; number?: number; who: string },
   progress: Progress,
 ): Promise<Deployment> {
   const { name, sha, image, manifest } = input;
   const short = sha.slice(0, 12);
 
   const number = input.number ?? deps.store.versions.nextNumber(name);
-  const spec = instanceSpec({ fn: name, number, sha, image }, manifest);
+  const spec = instanceSpec({ fn: name, number, sha, image }, manifest, deps.store.env.get(name));
   progress({ type: 'step', phase: 'start', text: `Starting ${name} v${number} (${short}) ...` });
   const started = Date.now();
   let instance: Instance;
@@ -102,12 +101,15 @@ async function startAndPublish(
   }
   progress({ type: 'detail', text: `healthy in ${Date.now() - started} ms` });
   try {
-    deps.store.versions.publish({ fn: name, sha, image, manifest: JSON.stringify(manifest) });
+    const previous = deps.store.versions.live(name)?.number ?? null;
+    const published = deps.store.versions.publish({ fn: name, sha, image, manifest: JSON.stringify(manifest) });
+    deps.store.releases.record({ fn: name, kind: 'deploy', fromVersion: previous, toVersion: published.number, who: input.who, detail: `commit ${short}` });
   } catch (error) {
     await deps.runtime.stop(instance);
     throw error;
   }
   await deps.pool.activate(spec, instance);
+  afterRelease(deps, name);
   const url = deps.functionUrl(name);
   progress({ type: 'step', phase: 'live', text: `Live at ${url}`, url });
   return { name, version: number, sha, image, url };

@@ -13,6 +13,18 @@ export interface CommitSource {
   exportTo(dir: string): Promise<void>;
 }
 
+/** A function's git repository, as versions, rollback and delete need it (issue 9); server/git implements it. */
+export interface FunctionRepos {
+  /** The files of commit `sha` of `name` (to rebuild a version whose image was pruned). */
+  source(name: string, sha: string): CommitSource;
+  /** Subject line and author of each commit found (missing ones are left out). */
+  describe(name: string, shas: string[]): Promise<Map<string, { message: string; author: string }>>;
+  /** Keeps each version's commit reachable (a ref per version), so a force-push cannot let git collect it. */
+  keep(name: string, versions: { number: number; sha: string }[]): Promise<void>;
+  /** Removes the repository. */
+  remove(name: string): Promise<void>;
+}
+
 export interface Deps {
   store: Store;
   runtime: Runtime;
@@ -27,4 +39,13 @@ export interface Deps {
   log(line: string): void;
   /** Functions' kept output and deploy output (server/logs/); absent in tests that do not need it. */
   logs?: FunctionLogs;
+  /** The function repositories (issue 9); absent in tests that do not need them. */
+  repos?: FunctionRepos;
+  /** Images of this many newest versions are kept, older ones pruned (LAMBDA_KEEP_IMAGES, default 10). */
+  keepImages?: number;
+  /**
+   * More cleanups `lambda delete` runs, after instances, versions, images, env, logs and the repository are gone
+   * (schedules, queued invocations: each feature that keeps something per function adds its own here).
+   */
+  onDelete?: ((name: string) => Promise<void>)[];
 }

@@ -75,7 +75,10 @@ function matchesSha256(record: ApiKeyRecord | undefined, digest: Buffer): record
 }
 
 /** Checks a presented key: true when it belongs to a stored, unrevoked key. */
-export type KeyVerifier = (presented: string | undefined) => Promise<boolean>;
+export type KeyVerifier = ((presented: string | undefined) => Promise<boolean>) & {
+  /** The token a presented key belongs to (its id and name), for releases' "who" (issue 9); undefined for none. */
+  identify(presented: string | undefined): Promise<{ id: string; name: string } | undefined>;
+};
 
 /**
  * Returns the server's key check. A generated key costs one indexed read and a constant-time
@@ -110,7 +113,14 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
     return undefined;
   };
 
-  return async (presented) => {
+  const identify = async (presented: string | undefined) => {
+    if (!presented || presented.length > MAX_KEY_LENGTH) return undefined;
+    const id = await find(presented);
+    const record = id === undefined ? undefined : store.keys.get(id);
+    return record && { id: record.id, name: record.name };
+  };
+
+  const verify = async (presented: string | undefined) => {
     if (!presented || presented.length > MAX_KEY_LENGTH) return false;
     const id = await find(presented);
     if (id === undefined) return false;
@@ -121,6 +131,7 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
     }
     return true;
   };
+  return Object.assign(verify, { identify });
 }
 
 /**

@@ -134,7 +134,7 @@ test('every problem is reported at once, each with its own line', (t) => {
   t.deepEqual(error.details.problems, [
     'line 3: timeout: expected a duration from 1ms to 15m such as "10s" or "500ms", got "ten"',
     'line 4: memory: expected a size from 32Mi to 16Gi such as "256Mi", got "lots"',
-    `line 5: colour: unknown key (allowed: runtime, handler, timeout, memory, idleTimeout, concurrency, minInstances, maxInstances, env, schedules, auth)`,
+    `line 5: colour: unknown key (allowed: runtime, handler, timeout, memory, idleTimeout, concurrency, minInstances, maxInstances, env, schedules, auth, name)`,
   ]);
 });
 

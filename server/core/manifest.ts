@@ -1,6 +1,8 @@
 // Parses and validates lambda.yaml; every problem names the key and its line.
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pair } from 'yaml';
 import { LambdaError, escapeControl } from '../errors.js';
+import { ENV_NAME, reservedEnvReason } from './env-names.js';
+import { FUNCTION_NAME } from './names.js';
 
 export const RUNTIMES = ['node20', 'python3', 'docker'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
@@ -12,6 +14,8 @@ export interface Schedule {
 }
 
 export interface Manifest {
+  /** The function's name, which `lambda deploy` uses when no --name is given; the server names functions by their repository. */
+  name?: string;
   runtime: RuntimeName;
   handler?: string;
   timeoutMs: number;
@@ -29,7 +33,6 @@ export interface Manifest {
 export const MANIFEST_FILE = 'lambda.yaml';
 const MIB = 1024 * 1024;
 const DEFAULTS = { timeoutMs: 10_000, memoryBytes: 256 * MIB, concurrency: 8, minInstances: 0, maxInstances: 4 };
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CRON_FIELD = /^[0-9A-Za-z*?,\-/#LW]+$/;
 
 class Problems {
@@ -129,7 +132,7 @@ const FIELDS: Record<string, FieldReader> = {
       const name = isScalar(pair.key) ? String(pair.key.value) : '';
       const value = scalar(pair.value);
       if (!ENV_NAME.test(name)) p.add(pair.key, `env.${name}`, 'is not a valid variable name');
-      else if (name.startsWith('LAMBDA_') || name.startsWith('AWS_')) p.add(pair.key, `env.${name}`, 'LAMBDA_* and AWS_* are reserved for the platform');
+      else if (reservedEnvReason(name)) p.add(pair.key, `env.${name}`, reservedEnvReason(name) as string);
       else if (value === undefined || value === null || typeof value === 'object') p.add(pair.value, `env.${name}`, 'expected a string, number or boolean');
       // The container engine cannot pass a NUL byte in a variable; refuse it here, with the key and line.
       else if (String(value).includes('\0')) p.add(pair.value, `env.${name}`, 'must not contain a NUL byte');
@@ -176,6 +179,11 @@ const FIELDS: Record<string, FieldReader> = {
     const value = scalar(node);
     if (value === 'none' || value === 'key') m.auth = value;
     else p.add(node, 'auth', `expected none or key, got ${show(value)}`);
+  },
+  name: (node, m, p) => {
+    const value = scalar(node);
+    if (typeof value === 'string' && FUNCTION_NAME.test(value)) m.name = value;
+    else p.add(node, 'name', `expected a function name (lower-case letters, digits and dashes, starting with a letter), got ${show(value)}`);
   },
 };
 

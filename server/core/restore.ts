@@ -21,7 +21,7 @@ export async function restore(deps: Pick<Deps, 'store' | 'runtime' | 'pool'>): P
     const instance = { id: container.instanceId, fn: container.fn, sha: container.sha, socketPath: container.socketPath };
     const keep = container.running && version?.sha === container.sha && !adoptedFns.has(container.fn) && (await deps.runtime.healthy(instance));
     if (keep && version) {
-      await deps.pool.activate(storedSpec(version), instance);
+      await deps.pool.activate(storedSpec(version, deps.store.env.get(version.fn)), instance);
       adoptedFns.add(container.fn);
       report.adopted += 1;
     } else {
@@ -31,10 +31,10 @@ export async function restore(deps: Pick<Deps, 'store' | 'runtime' | 'pool'>): P
   }
   for (const version of live.values()) {
     if (adoptedFns.has(version.fn)) continue;
-    await deps.pool.activate(storedSpec(version));
+    await deps.pool.activate(storedSpec(version, deps.store.env.get(version.fn)));
     report.registered += 1;
   }
   // With something to serve, cells are made ready, and the live versions' files for them, in the background.
-  if (live.size > 0) deps.runtime.cells?.warm([...live.values()].map(storedSpec));
+  if (live.size > 0) deps.runtime.cells?.warm([...live.values()].map((version) => storedSpec(version, deps.store.env.get(version.fn))));
   return report;
 }

@@ -6,7 +6,8 @@ import type { Manifest } from './manifest.js';
 /** What AWS Lambda names each runtime in AWS_EXECUTION_ENV. */
 const EXECUTION_ENV: Partial<Record<Manifest['runtime'], string>> = { node20: 'AWS_Lambda_nodejs20.x', python3: 'AWS_Lambda_python3.11' };
 
-export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha' | 'image'>, manifest: Manifest): InstanceSpec {
+/** `env` (set with `lambda env set`, issue 9) is merged over the manifest's. */
+export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha' | 'image'>, manifest: Manifest, env: Record<string, string> = {}): InstanceSpec {
   return {
     fn: version.fn,
     version: version.number,
@@ -20,11 +21,11 @@ export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha
     minInstances: manifest.minInstances ?? 0,
     maxInstances: manifest.maxInstances ?? 4,
     idleTimeoutMs: manifest.idleTimeoutMs,
-    env: manifest.env,
+    env: { ...manifest.env, ...env },
     executionEnv: EXECUTION_ENV[manifest.runtime],
   };
 }
 
-export function storedSpec(version: VersionRecord): InstanceSpec {
-  return instanceSpec(version, JSON.parse(version.manifest) as Manifest);
+export function storedSpec(version: VersionRecord, env: Record<string, string> = {}): InstanceSpec {
+  return instanceSpec(version, JSON.parse(version.manifest) as Manifest, env);
 }

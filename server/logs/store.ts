@@ -65,6 +65,11 @@ export function createLogStore(options: LogStoreOptions): LogStore {
       }
     },
     recordBuild: (fn, sha, progress) => recordBuild(dirOf(fn), sha, options, progress, warn),
+    remove(fn) {
+      logs.get(fn)?.close();
+      logs.delete(fn);
+      fs.rmSync(dirOf(fn), { recursive: true, force: true });
+    },
     stopFollowing() {
       for (const follower of followers) follower.stop();
     },

@@ -25,6 +25,8 @@ export interface FunctionLogs {
   read(fn: string, query: LogQuery): AsyncGenerator<LogLine[]>;
   /** The last deploy's output (of commit `sha` when given), in batches; nothing when none was kept. */
   readBuild(fn: string, query: { sha?: string }): AsyncGenerator<LogLine[]>;
+  /** Removes everything kept for `fn` (the function was deleted). */
+  remove?(fn: string): void;
   /** Keeps a deploy's output as it runs; `progress` still receives every event. */
   recordBuild(fn: string, sha: string, progress: Progress): BuildRecording;
 }

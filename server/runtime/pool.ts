@@ -26,6 +26,12 @@ export interface PoolOptions {
    * environment between invocations: background work runs at most this long after an answer. 0: never.
    */
   freezeAfterMs: number;
+  /**
+   * How long after a version switch (deploy, rollback, env change) the old instances' containers are stopped; they take
+   * no request meanwhile. The engine's work of stopping them then does not compete with the new version's first
+   * requests for CPU (issue 9: rollback's first response). Undefined: at once.
+   */
+  switchSettleMs?: number;
 }
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = { idleTimeoutMs: 5 * 60_000, queueLength: 100, queueTimeoutMs: 5_000, freezeAfterMs: 1_000 };
@@ -85,6 +91,11 @@ export interface InstancePool {
   exited(instanceId: string): boolean;
   /** True when the instance's process had already ended at `time` (a request sent then never reached a handler). */
   endedBefore(instance: Instance, time: number): Promise<boolean>;
+  /**
+   * Forgets `fn` (it was deleted): its requests get LAMBDA_ERR_FUNCTION_NOT_FOUND from now on and its instances stop at
+   * once (requests in flight on them end). Resolves once they are stopped.
+   */
+  deactivate(fn: string): Promise<void>;
   /** How many instances each function has (running or starting). */
   counts(): Record<string, { running: number; starting: number; busy: number; waiting: number }>;
   /** Stops every instance (server shutdown), after in-flight requests. */
@@ -98,10 +109,13 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
   const failed = new Set<string>();
   let closed = false;
 
-  const retire = (instance: Instance, hard: boolean): void => {
+  const retire = (instance: Instance, hard: boolean, settleMs = 0): void => {
     if (retiring.has(instance.id)) return;
     const done = (async () => {
       await (hard ? clients.destroy(instance.id) : clients.drain(instance.id));
+      // After a switch the engine's work of stopping the old instance waits until the new one has answered its first
+      // requests (issue 9: a rollback's first response), unless the server is stopping.
+      if (settleMs > 0 && !closed) await new Promise((resolve) => setTimeout(resolve, settleMs));
       await runtime.stop(instance);
     })()
       .catch((error: unknown) => log(`could not stop instance ${instance.id}: ${String(error)}`))
@@ -287,7 +301,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
         // In-flight requests finish on the old version (drain waits for them); waiting ones go to the new one.
         for (const previous of old.members) {
           clearTimeout(previous.freezeTimer);
-          if (previous.instance.id !== instance?.id) retire(previous.instance, false);
+          if (previous.instance.id !== instance?.id) retire(previous.instance, false, options.switchSettleMs ?? 0);
         }
         for (const waiter of old.waiters.splice(0)) {
           clearTimeout(waiter.timer);
@@ -326,6 +340,24 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
         return true;
       }
       return false;
+    },
+
+    async deactivate(fn) {
+      const slot = slots.get(fn);
+      if (!slot) return;
+      slots.delete(fn);
+      const stopping: Instance[] = [];
+      for (const previous of slot.members.splice(0)) {
+        clearTimeout(previous.freezeTimer);
+        retire(previous.instance, true);
+        stopping.push(previous.instance);
+      }
+      for (const waiter of slot.waiters.splice(0)) {
+        clearTimeout(waiter.timer);
+        waiter.reject(new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name: fn }));
+      }
+      // Instances still starting retire themselves when they come up (the slot is gone).
+      await Promise.allSettled(stopping.map((instance) => retiring.get(instance.id)));
     },
 
     async endedBefore(instance, time) {

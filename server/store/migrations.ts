@@ -44,4 +44,28 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX api_keys_scheme ON api_keys (scheme);
     `,
   },
+  {
+    // Releases and env (issue 9): every change of what serves a function (deploy, rollback, env) is recorded with who
+    // made it; env vars set with `lambda env set` live here, never in git, and go with their function.
+    version: 3,
+    sql: `
+      CREATE TABLE releases (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('deploy', 'rollback', 'env')),
+        from_version INTEGER,
+        to_version INTEGER NOT NULL,
+        who TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX releases_function ON releases (function, id);
+      CREATE TABLE function_env (
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (function, name)
+      );
+    `,
+  },
 ];

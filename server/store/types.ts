@@ -30,6 +30,23 @@ export interface ApiKeyRecord {
   lastUsedAt: string | null;
 }
 
+/** One change of what serves a function (issue 9): a deploy, a rollback, or an env change of the live version. */
+export interface ReleaseRecord {
+  id: number;
+  fn: string;
+  kind: 'deploy' | 'rollback' | 'env';
+  /** The version live before; null for a function's first deploy. */
+  fromVersion: number | null;
+  toVersion: number;
+  /** Who asked: an API token's name and id, or how it came (git push). */
+  who: string;
+  /** What changed, e.g. "set GREETING; unset DEBUG" or "rebuilt from its commit". */
+  detail: string;
+  createdAt: string;
+}
+
+export type NewRelease = Omit<ReleaseRecord, 'id' | 'createdAt'>;
+
 export interface Store {
   functions: {
     get(name: string): FunctionRecord | undefined;
@@ -58,6 +75,26 @@ export interface Store {
     /** Deletes `id` unless it is the only key left, deciding both in one transaction. */
     removeUnlessLast(id: string): 'removed' | 'missing' | 'last';
     touch(id: string, at: string): void;
+  };
+  /** Releases (issue 9), newest first. */
+  releases: {
+    record(release: NewRelease): ReleaseRecord;
+    list(fn: string, limit?: number): ReleaseRecord[];
+  };
+  /** Env vars set with `lambda env set`, per function (never in git). */
+  env: {
+    get(fn: string): Record<string, string>;
+    /** Replaces the whole set of `fn` and records `release` (when given), in one transaction. */
+    replace(fn: string, env: Record<string, string>, release?: NewRelease): ReleaseRecord | undefined;
+  };
+  /** What versions, rollback and delete need beyond `versions`. */
+  lifecycle: {
+    /** Every version of `fn`, newest first. */
+    versions(fn: string): VersionRecord[];
+    /** Makes version `number` live and records `release`, in one transaction. */
+    setLive(fn: string, number: number, release: NewRelease): ReleaseRecord;
+    /** Removes the function and everything of it the database holds (versions, releases, env). */
+    removeFunction(fn: string): boolean;
   };
   close(): void;
 }
