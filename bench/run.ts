@@ -8,6 +8,7 @@ import { measureColdStarts } from './cold-start.js';
 import { startBareServer, startMinimalProxy } from './baselines.js';
 import { measureIdleFunctions } from './idle-functions.js';
 import { underLoad } from './under-load.js';
+import { measureRollback } from './rollback.js';
 
 interface Row {
   figure: string;
@@ -158,7 +159,15 @@ async function main(): Promise<void> {
     // 6. A handler logging one line per request against one logging nothing (bench/logs.ts).
     const logging = await measureLogging(lambda);
     rows.push({ figure: 'a line logged per request vs none (10 in flight)', measured: describeLoggingCost(logging), target: '≤ 10% less throughput', baseline: '—' });
-    // 7. A deploy while 20 clients call the function.
+    // 7. Rollback: the call → the first response of the version rolled back to (bench/rollback.ts).
+    const rollback = await measureRollback(lambda);
+    rows.push({
+      figure: `rollback call → first response of that version (n=${rollback.switchMs.length})`,
+      measured: `p50 ${ms(percentile(rollback.switchMs, 50))}, max ${ms(Math.max(...rollback.switchMs))}; ${rollback.failures} non-2xx`,
+      target: '≤ 100 ms, 0 non-2xx',
+      baseline: `the API answers in p50 ${ms(percentile(rollback.apiMs, 50))}`,
+    });
+    // 8. A deploy while 20 clients call the function.
     const switched = await underLoad(lambda, 'greet', () => lambda.push('greet', example('greet'), { files: { 'bench.txt': `under load ${Date.now()}\n` } }));
     if (switched.result.code !== 0) throw new Error(`the deploy under load failed: ${switched.result.stderr}`);
     rows.push({
@@ -170,7 +179,7 @@ async function main(): Promise<void> {
   } finally {
     await lambda.destroy();
   }
-  // 8. Many deployed functions nobody calls (bench/idle-functions.ts; BENCH_IDLE_FUNCTIONS sets how many).
+  // 9. Many deployed functions nobody calls (bench/idle-functions.ts; BENCH_IDLE_FUNCTIONS sets how many).
   const idle = await measureIdleFunctions(Number(process.env.BENCH_IDLE_FUNCTIONS ?? 100));
   rows.push({
     figure: `${idle.functions} deployed idle functions: function containers, pool containers, server RSS`,
