@@ -82,6 +82,10 @@ export const ERRORS = {
     message: 'API token "{id}" is the only one left; create another with `lambda tokens create` before revoking it',
   },
   LAMBDA_ERR_VERSION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" has no version {version}' },
+  LAMBDA_ERR_SSH_KEY_INVALID: { kind: 'invalid', message: 'not an SSH public key: {detail}' },
+  LAMBDA_ERR_SSH_KEY_EXISTS: { kind: 'conflict', message: 'the SSH key {fingerprint} is already added' },
+  LAMBDA_ERR_SSH_KEY_NOT_FOUND: { kind: 'not_found', message: 'SSH key "{id}" does not exist' },
+  LAMBDA_ERR_SSH_REFUSED: { kind: 'forbidden', message: '{detail}' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

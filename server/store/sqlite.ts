@@ -4,6 +4,7 @@ import { MIGRATIONS, type Migration } from './migrations.js';
 import { functionQueries } from './functions.js';
 import { versionQueries } from './versions.js';
 import { keyQueries } from './keys.js';
+import { sshKeyQueries } from './ssh-keys.js';
 import type { Store } from './types.js';
 
 /** Opens (creating if needed) the database at `file` (":memory:" for tests) and migrates it. */
@@ -23,6 +24,7 @@ export function openStore(file: string, migrations: readonly Migration[] = MIGRA
     functions: functionQueries(db),
     versions: versionQueries(db),
     keys: keyQueries(db),
+    sshKeys: sshKeyQueries(db),
     close: () => db.close(),
   };
 }

@@ -30,6 +30,21 @@ export interface ApiKeyRecord {
   lastUsedAt: string | null;
 }
 
+/** An SSH public key allowed to log in as `lambda` (issue 10). */
+export interface SshKeyRecord {
+  /** The public handle: the first 12 hex digits of the key blob's SHA-256. */
+  id: string;
+  name: string;
+  /** The key type, e.g. ssh-ed25519. */
+  algorithm: string;
+  /** The key blob, base64, as in an OpenSSH .pub file. */
+  publicKey: string;
+  /** `SHA256:` and the unpadded base64 of the blob's SHA-256, as `ssh-keygen -lf` prints it. */
+  fingerprint: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
 export interface Store {
   functions: {
     get(name: string): FunctionRecord | undefined;
@@ -57,6 +72,15 @@ export interface Store {
     replace(id: string, key: ApiKeyRecord): void;
     /** Deletes `id` unless it is the only key left, deciding both in one transaction. */
     removeUnlessLast(id: string): 'removed' | 'missing' | 'last';
+    touch(id: string, at: string): void;
+  };
+  sshKeys: {
+    list(): SshKeyRecord[];
+    byFingerprint(fingerprint: string): SshKeyRecord | undefined;
+    /** False when a key with the same fingerprint is already there. */
+    insert(key: SshKeyRecord): boolean;
+    /** Deletes by id or fingerprint; false when neither matched. */
+    remove(idOrFingerprint: string): boolean;
     touch(id: string, at: string): void;
   };
   close(): void;
