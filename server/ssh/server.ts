@@ -40,12 +40,20 @@ const USER = 'lambda';
 /** OpenSSH offers each key it has; past this many failed attempts the connection is closed. */
 const MAX_AUTH_ATTEMPTS = 10;
 const USAGE_EXIT = 2;
+/** A connection that has not logged in by then is closed, so idle sockets cannot pile up. */
+const LOGIN_TIMEOUT_MS = 30_000;
 
 export async function startSshServer(options: SshServerOptions): Promise<RunningSshServer> {
   const connections = new Set<Connection>();
-  const server = new Server({ hostKeys: [options.hostKey], ident: 'Lambda' }, (client) => {
+  // Keepalives end the connection of a client that vanished (a laptop closed mid-push) instead of holding git open.
+  const server = new Server({ hostKeys: [options.hostKey], ident: 'Lambda', keepaliveInterval: 15_000, keepaliveCountMax: 4 }, (client) => {
     connections.add(client);
-    client.on('close', () => connections.delete(client));
+    const loginTimer = setTimeout(() => client.end(), LOGIN_TIMEOUT_MS);
+    client.on('ready', () => clearTimeout(loginTimer));
+    client.on('close', () => {
+      clearTimeout(loginTimer);
+      connections.delete(client);
+    });
     client.on('error', () => {});
     let attempts = 0;
     client.on('authentication', (ctx) => {

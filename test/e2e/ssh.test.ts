@@ -13,8 +13,8 @@ test.before(async () => {
   await requireDocker();
   lambda = await startLambda({ LAMBDA_POOL_SIZE: '0' });
   keys = fs.mkdtempSync(path.join(lambda.dataDir, 'keys-'));
-  for (const name of ['allowed', 'stranger', 'removed']) {
-    const made = await command('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', `${name}@test`, '-f', path.join(keys, name)]);
+  for (const name of ['allowed', 'stranger', 'removed', 'rsa']) {
+    const made = await command('ssh-keygen', ['-q', '-t', name === 'rsa' ? 'rsa' : 'ed25519', '-N', '', '-C', `${name}@test`, '-f', path.join(keys, name)]);
     if (made.code !== 0) throw new Error(made.stderr);
   }
   const added = await lambda.cli(['keys', 'add', path.join(keys, 'allowed.pub')]);
@@ -88,7 +88,16 @@ test.serial('keys add, list and remove through the CLI; the fingerprint is the o
   t.regex(unknown.stderr, /LAMBDA_ERR_SSH_KEY_NOT_FOUND/);
 });
 
-test.serial('list, invoke and versions-style verbs print what the CLI prints, with its exit statuses, --json too', async (t) => {
+test.serial('an RSA key logs in too (signed with rsa-sha2), once added', async (t) => {
+  t.is((await ssh(['list'], { key: 'rsa' })).code, 255);
+  const added = await lambda.cli(['keys', 'add', path.join(keys, 'rsa.pub')]);
+  t.is(added.code, 0, added.stderr);
+  const listed = await ssh(['list'], { key: 'rsa' });
+  t.is(listed.code, 0, listed.stderr);
+  t.regex(listed.stdout, /^greet\s+v1\s/m);
+});
+
+test.serial('list, invoke and logs print what the CLI prints, with its exit statuses, --json too', async (t) => {
   const cases = [
     ['list'],
     ['--json', 'list'],
@@ -112,7 +121,7 @@ test.serial('list, invoke and versions-style verbs print what the CLI prints, wi
   t.is((await ssh(['invoke', 'nobody'])).code, 4);
 });
 
-test.serial('logs over SSH, and logs --follow streams new lines until the client goes', async (t) => {
+test.serial('logs over SSH, and logs --follow streams new lines as they come', async (t) => {
   const viaCli = await lambda.cli(['logs', 'greet', '-n', '0']);
   const viaSsh = await ssh(['logs', 'greet', '-n', '0']);
   t.is(viaSsh.code, 0, viaSsh.stderr);
