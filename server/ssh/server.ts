@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
-import { asLambdaError, type LambdaError } from '../errors.js';
+import { asLambdaError, escapeControl, type LambdaError } from '../errors.js';
 import type { SshKeyLookup } from '../core/ssh-keys.js';
 import type { SshChannel } from './channel.js';
 import { parseSshCommand, SSH_VERBS } from './commands.js';
@@ -56,8 +56,10 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     });
     client.on('error', () => {});
     let attempts = 0;
+    // Who logged in, for the log line of each command they run.
+    let who = '';
     client.on('authentication', (ctx) => {
-      if (authenticate(ctx, options)) return;
+      if (authenticate(ctx, options, (key) => (who = key))) return;
       if (++attempts >= MAX_AUTH_ATTEMPTS) client.end();
     });
     // Port forwarding (-L, -W, -R) and Unix socket forwarding: no listener means ssh2 refuses them; these say why in the log.
@@ -70,7 +72,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
       options.log(` !     SSH: refused ${name}`);
       reject?.();
     });
-    client.on('ready', () => client.on('session', (accept) => handleSession(accept(), client, options)));
+    client.on('ready', () => client.on('session', (accept) => handleSession(accept(), client, who, options)));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -89,7 +91,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
 }
 
 /** Public keys only, for user `lambda`; the signature is checked against the stored key (ssh2's documented way). */
-function authenticate(ctx: AuthContext, options: SshServerOptions): boolean {
+function authenticate(ctx: AuthContext, options: SshServerOptions, loggedIn: (who: string) => void): boolean {
   if (ctx.username !== USER || ctx.method !== 'publickey') {
     // `none` is how every client starts, asking which methods there are: only publickey.
     if (ctx.method !== 'none') options.log(` !     SSH: refused ${ctx.method} login for "${ctx.username.slice(0, 40)}" (only user ${USER}, with a public key)`);
@@ -112,11 +114,12 @@ function authenticate(ctx: AuthContext, options: SshServerOptions): boolean {
     ctx.reject(['publickey']);
     return false;
   }
+  loggedIn(`${record.id}${record.name ? ` (${escapeControl(record.name)})` : ''}`);
   ctx.accept();
   return true;
 }
 
-function handleSession(session: Session, client: Connection, options: SshServerOptions): void {
+function handleSession(session: Session, client: Connection, who: string, options: SshServerOptions): void {
   // ssh2 does not close a session's channel when the connection drops, so the channel's end is watched on all three.
   const io = (channel: ServerChannel) => channelIo(channel, [channel, session, client]);
   const refused: string[] = [];
@@ -138,7 +141,11 @@ function handleSession(session: Session, client: Connection, options: SshServerO
   });
   session.on('exec', (accept, _reject, info) => {
     const channel = accept();
-    void execute(channel, io(channel), info.command, refused, options);
+    const started = Date.now();
+    void execute(channel, io(channel), info.command, refused, options).then((status) => {
+      // One line per command, as an audit trail: which key ran what, and how it ended.
+      options.log(`-----> SSH ${who}: ${escapeControl(info.command.slice(0, 200))} → exit ${status} (${Date.now() - started} ms)`);
+    });
   });
 }
 
@@ -149,14 +156,13 @@ function finish({ channel, io }: { channel: ServerChannel; io: SshChannel }, ref
   close(channel, status);
 }
 
-async function execute(channel: ServerChannel, { io }: { io: SshChannel }, command: string, refused: string[], options: SshServerOptions): Promise<void> {
+async function execute(channel: ServerChannel, { io }: { io: SshChannel }, command: string, refused: string[], options: SshServerOptions): Promise<number> {
   for (const what of refused) io.stderr.write(` !     ${what} refused: Lambda only runs commands and git over SSH\n`);
   let json = false;
   let status: number;
   try {
     const parsed = parseSshCommand(command);
     if (parsed.kind === 'git') {
-      options.log(`-----> SSH: git ${parsed.service} ${parsed.name}`);
       status = await serveGit(options.git, parsed.service, parsed.name, io);
     } else {
       json = parsed.argv.slice(0, parsed.argv.indexOf('--') === -1 ? undefined : parsed.argv.indexOf('--')).includes('--json');
@@ -168,6 +174,7 @@ async function execute(channel: ServerChannel, { io }: { io: SshChannel }, comma
     status = failure.kind === 'not_found' ? 4 : failure.kind === 'internal' ? 1 : USAGE_EXIT;
   }
   close(channel, status);
+  return status;
 }
 
 async function runCli(argv: string[], io: SshChannel, options: SshServerOptions): Promise<number> {

@@ -122,6 +122,7 @@ test.serial('list, invoke and logs print what the CLI prints, with its exit stat
 });
 
 test.serial('logs over SSH, and logs --follow streams new lines as they come', async (t) => {
+  t.is((await lambda.cli(['invoke', 'greet'])).code, 0);
   const viaCli = await lambda.cli(['logs', 'greet', '-n', '0']);
   const viaSsh = await ssh(['logs', 'greet', '-n', '0']);
   t.is(viaSsh.code, 0, viaSsh.stderr);
@@ -145,6 +146,9 @@ test.serial('logs over SSH, and logs --follow streams new lines as they come', a
     follower.kill('SIGTERM');
     await exited;
   }
+  // The client went: the server ends the command's follow (it is logged as ended) instead of streaming to nobody.
+  await waitFor(() => /-----> SSH \S+ \(allowed@test\): logs greet --follow -n 1 → exit \d+/.test(lambda.output()), 'the followed command to end');
+  t.pass();
 });
 
 test.serial('git push over SSH deploys with the same remote: lines as over HTTP', async (t) => {
