@@ -197,13 +197,20 @@ function errorLine(error: LambdaError): string {
   return ` !     ${error.message} (${error.code})\n`;
 }
 
+interface Closable {
+  once(event: 'close', listener: () => void): unknown;
+  removeListener(event: 'close', listener: () => void): unknown;
+}
+
 /** The channel's streams; writes after the client has gone are dropped. */
-function channelIo(channel: ServerChannel, ends: { once(event: 'close', listener: () => void): unknown }[]): { channel: ServerChannel; io: SshChannel } {
+function channelIo(channel: ServerChannel, ends: Closable[]): { channel: ServerChannel; io: SshChannel } {
   let closed = false;
   const listeners: (() => void)[] = [];
   const onClosed = () => {
     if (closed) return;
     closed = true;
+    // The connection outlives its channels (OpenSSH can multiplex many): leave no listener behind on it.
+    for (const emitter of ends) emitter.removeListener('close', onClosed);
     for (const listener of listeners.splice(0)) listener();
   };
   for (const emitter of ends) emitter.once('close', onClosed);
