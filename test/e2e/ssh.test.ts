@@ -77,6 +77,18 @@ test.serial('keys add, list and remove through the CLI; the fingerprint is the o
   t.is(secret.code, 2);
   t.regex(secret.stderr, /private key.*LAMBDA_ERR_SSH_KEY_INVALID/);
 
+  const missing = await lambda.cli(['keys', 'add', path.join(keys, 'nothing.pub')]);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /cannot read .*nothing\.pub: ENOENT/);
+  // The REST API behind the verbs: a body without a key is a 400, an authorized_keys line with options too.
+  const noKey = await lambda.api('/api/v1/ssh-keys', { method: 'POST', body: '{"name":"x"}' });
+  t.is(noKey.status, 400);
+  const withOptions = await lambda.api('/api/v1/ssh-keys', { method: 'POST', body: JSON.stringify({ publicKey: `command="sh" ${fs.readFileSync(path.join(keys, 'stranger.pub'), 'utf8')}` }) });
+  t.is(withOptions.status, 400);
+  t.is(((await withOptions.json()) as { error: { code: string } }).error.code, 'LAMBDA_ERR_SSH_KEY_INVALID');
+  const unauthorized = await fetch(`${lambda.base}/api/v1/ssh-keys`);
+  t.is(unauthorized.status, 401);
+
   const removed = await lambda.cli(['keys', 'remove', key.id]);
   t.is(removed.code, 0, removed.stderr);
   t.is(removed.stdout, `Removed SSH key ${key.id}\n`);
