@@ -57,9 +57,9 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     client.on('error', () => {});
     let attempts = 0;
     // Who logged in, for the log line of each command they run.
-    let who = '';
+    let login: Login = { who: '', stillAdded: () => false };
     client.on('authentication', (ctx) => {
-      if (authenticate(ctx, options, (key) => (who = key))) return;
+      if (authenticate(ctx, options, (done) => (login = done))) return;
       if (++attempts >= MAX_AUTH_ATTEMPTS) client.end();
     });
     // Port forwarding (-L, -W, -R) and Unix socket forwarding: no listener means ssh2 refuses them; these say why in the log.
@@ -72,7 +72,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
       options.log(` !     SSH: refused ${name}`);
       reject?.();
     });
-    client.on('ready', () => client.on('session', (accept) => handleSession(accept(), client, who, options)));
+    client.on('ready', () => client.on('session', (accept) => handleSession(accept(), client, login, options)));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -91,7 +91,13 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
 }
 
 /** Public keys only, for user `lambda`; the signature is checked against the stored key (ssh2's documented way). */
-function authenticate(ctx: AuthContext, options: SshServerOptions, loggedIn: (who: string) => void): boolean {
+/** Who logged in (for the log), and whether their key is still added (`lambda keys remove` ends its next command). */
+interface Login {
+  who: string;
+  stillAdded(): boolean;
+}
+
+function authenticate(ctx: AuthContext, options: SshServerOptions, loggedIn: (login: Login) => void): boolean {
   if (ctx.username !== USER || ctx.method !== 'publickey') {
     // `none` is how every client starts, asking which methods there are: only publickey.
     if (ctx.method !== 'none') options.log(` !     SSH: refused ${ctx.method} login for "${ctx.username.slice(0, 40)}" (only user ${USER}, with a public key)`);
@@ -114,12 +120,13 @@ function authenticate(ctx: AuthContext, options: SshServerOptions, loggedIn: (wh
     ctx.reject(['publickey']);
     return false;
   }
-  loggedIn(`${record.id}${record.name ? ` (${escapeControl(record.name)})` : ''}`);
+  const { algo, data } = ctx.key;
+  loggedIn({ who: `${record.id}${record.name ? ` (${escapeControl(record.name)})` : ''}`, stillAdded: () => options.lookupKey(algo, Buffer.from(data)) !== undefined });
   ctx.accept();
   return true;
 }
 
-function handleSession(session: Session, client: Connection, who: string, options: SshServerOptions): void {
+function handleSession(session: Session, client: Connection, login: Login, options: SshServerOptions): void {
   // ssh2 does not close a session's channel when the connection drops, so the channel's end is watched on all three.
   const io = (channel: ServerChannel) => channelIo(channel, [channel, session, client]);
   const refused: string[] = [];
@@ -141,10 +148,16 @@ function handleSession(session: Session, client: Connection, who: string, option
   });
   session.on('exec', (accept, _reject, info) => {
     const channel = accept();
+    // A connection kept open (OpenSSH's ControlMaster) runs no more commands once its key is removed.
+    if (!login.stillAdded()) {
+      options.log(` !     SSH ${login.who}: refused "${escapeControl(info.command.slice(0, 200))}": the key was removed`);
+      finish(io(channel), [], 'the SSH key this connection logged in with has been removed (lambda keys remove); log in again with an added key', 3);
+      return;
+    }
     const started = Date.now();
     void execute(channel, io(channel), info.command, refused, options).then((status) => {
       // One line per command, as an audit trail: which key ran what, and how it ended.
-      options.log(`-----> SSH ${who}: ${escapeControl(info.command.slice(0, 200))} → exit ${status} (${Date.now() - started} ms)`);
+      options.log(`-----> SSH ${login.who}: ${escapeControl(info.command.slice(0, 200))} → exit ${status} (${Date.now() - started} ms)`);
     });
   });
 }

@@ -100,6 +100,28 @@ test.serial('keys add, list and remove through the CLI; the fingerprint is the o
   t.regex(unknown.stderr, /LAMBDA_ERR_SSH_KEY_NOT_FOUND/);
 });
 
+test.serial('a removed key runs no further command on a connection it keeps open (ControlMaster)', async (t) => {
+  const added = await lambda.cli(['keys', 'add', path.join(keys, 'stranger.pub'), '--json']);
+  t.is(added.code, 0, added.stderr);
+  const { id } = JSON.parse(added.stdout) as { id: string };
+  const socket = path.join(keys, 'control.sock');
+  const master = ['-o', 'ControlMaster=yes', '-o', `ControlPath=${socket}`];
+  const shared = { key: 'stranger', extra: ['-o', 'ControlMaster=no', '-o', `ControlPath=${socket}`] };
+  const opened = await ssh([], { key: 'stranger', extra: [...master, '-f', '-N'] });
+  t.is(opened.code, 0, opened.stderr);
+  try {
+    t.is((await ssh(['list'], shared)).code, 0, 'a command over the shared connection');
+    t.is((await lambda.cli(['keys', 'remove', id])).code, 0);
+    const after = await ssh(['list'], shared);
+    t.is(after.code, 3);
+    t.regex(after.stderr, /has been removed \(lambda keys remove\).*LAMBDA_ERR_SSH_REFUSED/);
+    t.is(after.stdout, '');
+  } finally {
+    await command('ssh', ['-o', `ControlPath=${socket}`, '-O', 'exit', 'x']).catch(() => undefined);
+  }
+  t.is((await ssh(['list'], { key: 'stranger' })).code, 255, 'and it cannot log in again');
+});
+
 test.serial('an RSA key logs in too (signed with rsa-sha2), once added', async (t) => {
   t.is((await ssh(['list'], { key: 'rsa' })).code, 255);
   const added = await lambda.cli(['keys', 'add', path.join(keys, 'rsa.pub')]);
