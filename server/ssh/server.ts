@@ -83,7 +83,12 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     port,
     async close() {
       await new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        // A client that never answers the goodbye does not hold the shutdown for long.
+        const giveUp = setTimeout(resolve, 5_000);
+        server.close(() => {
+          clearTimeout(giveUp);
+          resolve();
+        });
         for (const client of connections) client.end();
       });
     },
