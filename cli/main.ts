@@ -10,6 +10,7 @@ import { logs } from './commands/logs.js';
 import { deleteCommand, envList, envSet, envUnset, releases, rollback, versions } from './commands/lifecycle.js';
 import { validate } from './commands/validate.js';
 import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.js';
+import { keysAdd, keysList, keysRemove } from './commands/keys.js';
 import { CliError, EXIT } from './errors.js';
 import { processIo, type CommandContext, type Io } from './io.js';
 import { renderError, renderJsonError } from './render.js';
@@ -214,6 +215,28 @@ function buildProgram(io: Io): Command {
     .argument('<keys...>', 'KEY ...')
     .action(async (name: string, keys: string[], _options: unknown, command: Command) => {
       await envUnset(context(command), { name, keys });
+    });
+  const keys = program.command('keys').description('add, list and remove the SSH public keys that may log in as `lambda`');
+  keys
+    .command('add')
+    .description('allow an SSH public key (e.g. ~/.ssh/id_ed25519.pub) to run commands and git push over SSH')
+    .argument('<file>', 'the public key file (.pub)')
+    .option('-n, --name <name>', "what the key is for (default: the key's comment)")
+    .action(async (file: string, options: { name?: string }, command: Command) => {
+      await keysAdd(context(command), { file, name: options.name });
+    });
+  keys
+    .command('list')
+    .description('list SSH keys: id, name, type, fingerprint, added, last used')
+    .action(async (_options: unknown, command: Command) => {
+      await keysList(context(command));
+    });
+  keys
+    .command('remove')
+    .description('remove an SSH key: it stops logging in at once')
+    .argument('<id>', 'the key id or its SHA256: fingerprint, as `lambda keys list` shows them')
+    .action(async (id: string, _options: unknown, command: Command) => {
+      await keysRemove(context(command), { id });
     });
 
   return program;

@@ -39,6 +39,8 @@ export interface Config {
   port: number;
   host: string;
   sshPort: number;
+  /** Address the SSH server listens on (LAMBDA_SSH_HOST; default: the HTTP server's host). */
+  sshHost: string;
   domain: string;
   dataDir: string;
   baseImages: Record<string, string>;
@@ -76,6 +78,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = path.joi
     port: port(env.LAMBDA_PORT, defaults.port ?? 8080, 'LAMBDA_PORT'),
     host: env.LAMBDA_HOST ?? defaults.host ?? '0.0.0.0',
     sshPort: port(env.LAMBDA_SSH_PORT, defaults.sshPort ?? 2222, 'LAMBDA_SSH_PORT'),
+    sshHost: env.LAMBDA_SSH_HOST || defaults.sshHost || env.LAMBDA_HOST || defaults.host || '0.0.0.0',
     domain: (env.LAMBDA_DOMAIN ?? defaults.domain ?? 'localhost').toLowerCase(),
     dataDir: path.resolve(env.LAMBDA_DATA_DIR ?? defaults.dataDir ?? './data'),
     baseImages,

@@ -88,6 +88,10 @@ export const ERRORS = {
   },
   LAMBDA_ERR_VERSION_ALREADY_LIVE: { kind: 'conflict', message: 'v{version} of "{name}" is already live' },
   LAMBDA_ERR_ENV_RESERVED: { kind: 'invalid', message: 'env {key}: {reason}' },
+  LAMBDA_ERR_SSH_KEY_INVALID: { kind: 'invalid', message: 'not an SSH public key: {detail}' },
+  LAMBDA_ERR_SSH_KEY_EXISTS: { kind: 'conflict', message: 'the SSH key {fingerprint} is already added' },
+  LAMBDA_ERR_SSH_KEY_NOT_FOUND: { kind: 'not_found', message: 'SSH key "{id}" does not exist' },
+  LAMBDA_ERR_SSH_REFUSED: { kind: 'forbidden', message: '{detail}' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

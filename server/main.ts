@@ -31,10 +31,17 @@ import { createForwarder } from './gateway/forward.js';
 import { createHttpServer } from './http/server.js';
 import { createBodyReader } from './http/body.js';
 import { dataDirKey, prepareDataDir } from './data-dir.js';
+import { run as runCli } from '../cli/main.js';
+import { createSshKeyLookup } from './core/ssh-keys.js';
+import { loadHostKey } from './ssh/host-key.js';
+import { createLoopbackCredentials } from './ssh/loopback.js';
+import { startSshServer } from './ssh/server.js';
 
 export interface RunningServer {
   url: string;
   port: number;
+  /** The SSH server's port (issue 10). */
+  sshPort: number;
   /** Set when this start generated the admin key. */
   generatedKey?: string;
   close(): Promise<void>;
@@ -115,7 +122,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
     logs: functionLogs,
     log: (line) => log(line),
   };
-  const checkKey = createKeyVerifier(store);
+  const storedKeys = createKeyVerifier(store);
+  // SSH commands run the CLI in-process against this API with a key of their own, issued per command (server/ssh/loopback.ts).
+  const loopback = createLoopbackCredentials();
+  const checkKey = async (key: string | undefined) => loopback.verify(key) || (await storedKeys(key));
 
   const controlSocket = path.join(config.dataDir, 'control.sock');
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
@@ -137,16 +147,16 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const server = createHttpServer({
     domain: config.domain,
     forward: createForwarder(deps.dispatch, (name) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined, readBody),
-    api: createApi({
+    api: loopback.wrap(createApi({
       deps,
       repos,
       verifyKey: checkKey,
-      identifyKey: checkKey.identify,
+      identifyKey: async (key) => loopback.identify(key) ?? (await storedKeys.identify(key)),
       workDir: path.join(config.dataDir, 'builds'),
       readBody,
       limits: { upload: { maxBytes: config.limits.maxUploadBytes, maxExpandedBytes: config.limits.maxCodeBytes, idleMs: config.limits.bodyIdleMs } },
-    }),
-    git: createGitHttp(repos, checkKey, (name) => store.functions.get(name) !== undefined),
+    })),
+    git: createGitHttp(repos, storedKeys, (name) => store.functions.get(name) !== undefined),
     headersTimeoutMs: config.limits.headersTimeoutMs,
     requestTimeoutMs: config.limits.requestTimeoutMs,
   });
@@ -156,12 +166,29 @@ export async function startServer(config: Config, log: (line: string) => void = 
   });
   actualPort = (server.address() as { port: number }).port;
 
+  const hostKey = loadHostKey(path.join(config.dataDir, 'ssh_host_ed25519_key'));
+  const loopbackHost = config.host === '0.0.0.0' || config.host === '' ? '127.0.0.1' : config.host === '::' ? '[::1]' : config.host.includes(':') ? `[${config.host}]` : config.host;
+  const ssh = await startSshServer({
+    host: config.sshHost,
+    port: config.sshPort,
+    hostKey: hostKey.privateKey,
+    lookupKey: createSshKeyLookup(deps),
+    runCli,
+    apiUrl: () => `http://${loopbackHost}:${actualPort}`,
+    credentials: loopback,
+    git: { repos, isFunction: (name) => store.functions.get(name) !== undefined },
+    log,
+  });
+  log(`-----> SSH listening on ${config.sshHost} port ${ssh.port} (host key ${hostKey.fingerprint})`);
+
   return {
     url: `http://${config.domain}${portSuffix()}`,
     port: actualPort,
+    sshPort: ssh.port,
     generatedKey: generated,
     async close() {
       functionLogs.stopFollowing();
+      await ssh.close();
       await closeServer(server);
       await closeServer(control);
       await pool.shutdown();

@@ -68,4 +68,20 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // SSH public keys (issue 10): `lambda keys add FILE.pub`; the key blob is kept to check logins, the
+    // fingerprint (SHA256:…, as OpenSSH prints it) is unique so a key is added once.
+    version: 5,
+    sql: `
+      CREATE TABLE ssh_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        algorithm TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        last_used_at TEXT
+      );
+    `,
+  },
 ];

@@ -5,6 +5,7 @@ import { functionQueries } from './functions.js';
 import { versionQueries } from './versions.js';
 import { keyQueries } from './keys.js';
 import { lifecycleQueries } from './lifecycle.js';
+import { sshKeyQueries } from './ssh-keys.js';
 import type { Store } from './types.js';
 
 /** Opens (creating if needed) the database at `file` (":memory:" for tests) and migrates it. */
@@ -25,6 +26,7 @@ export function openStore(file: string, migrations: readonly Migration[] = MIGRA
     versions: versionQueries(db),
     keys: keyQueries(db),
     ...lifecycleQueries(db),
+    sshKeys: sshKeyQueries(db),
     close: () => db.close(),
   };
 }

@@ -47,6 +47,21 @@ export interface ReleaseRecord {
 
 export type NewRelease = Omit<ReleaseRecord, 'id' | 'createdAt'>;
 
+/** An SSH public key allowed to log in as `lambda` (issue 10). */
+export interface SshKeyRecord {
+  /** The public handle: the first 12 hex digits of the key blob's SHA-256. */
+  id: string;
+  name: string;
+  /** The key type, e.g. ssh-ed25519. */
+  algorithm: string;
+  /** The key blob, base64, as in an OpenSSH .pub file. */
+  publicKey: string;
+  /** `SHA256:` and the unpadded base64 of the blob's SHA-256, as `ssh-keygen -lf` prints it. */
+  fingerprint: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
 export interface Store {
   functions: {
     get(name: string): FunctionRecord | undefined;
@@ -95,6 +110,15 @@ export interface Store {
     setLive(fn: string, number: number, release: NewRelease): ReleaseRecord;
     /** Removes the function and everything of it the database holds (versions, releases, env). */
     removeFunction(fn: string): boolean;
+  };
+  sshKeys: {
+    list(): SshKeyRecord[];
+    byFingerprint(fingerprint: string): SshKeyRecord | undefined;
+    /** False when a key with the same fingerprint is already there. */
+    insert(key: SshKeyRecord): boolean;
+    /** Deletes by id or fingerprint; false when neither matched. */
+    remove(idOrFingerprint: string): boolean;
+    touch(id: string, at: string): void;
   };
   close(): void;
 }

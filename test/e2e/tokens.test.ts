@@ -116,7 +116,7 @@ test.serial('after a restart with a different LAMBDA_API_KEY, the old key is lis
 async function startServer(key: string): Promise<{ child: ChildProcess; base: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts')], {
     cwd: ROOT,
-    env: { ...process.env, LAMBDA_DATA_DIR: path.join(lambda.dataDir, 'data'), LAMBDA_PORT: '0', LAMBDA_HOST: '127.0.0.1', LAMBDA_API_KEY: key },
+    env: { ...process.env, LAMBDA_DATA_DIR: path.join(lambda.dataDir, 'data'), LAMBDA_PORT: '0', LAMBDA_SSH_PORT: '0', LAMBDA_HOST: '127.0.0.1', LAMBDA_API_KEY: key },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let log = '';

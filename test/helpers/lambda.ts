@@ -23,6 +23,8 @@ export async function requireDocker(): Promise<void> {
 
 export interface Lambda {
   port: number;
+  /** The SSH server's port (LAMBDA_SSH_PORT=0 picks a free one; kept across restarts). */
+  sshPort: number;
   /** The server process's pid (for memory readings). */
   pid: number;
   key: string;
@@ -62,6 +64,7 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
   let child: ChildProcess | undefined;
   let log = '';
   let port = 0;
+  let sshPort = 0;
 
   const launch = async () => {
     log = '';
@@ -71,7 +74,7 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
     const entry = process.env.LAMBDA_SERVER_ENTRY ? [path.resolve(ROOT, process.env.LAMBDA_SERVER_ENTRY)] : ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts')];
     child = spawn(process.execPath, [...nodeArgs, ...entry], {
       cwd: ROOT,
-      env: { ...process.env, LAMBDA_DATA_DIR: path.join(dataDir, 'data'), LAMBDA_PORT: String(port), LAMBDA_HOST: '127.0.0.1', LAMBDA_API_KEY: key, ...env },
+      env: { ...process.env, LAMBDA_DATA_DIR: path.join(dataDir, 'data'), LAMBDA_PORT: String(port), LAMBDA_HOST: '127.0.0.1', LAMBDA_SSH_PORT: String(sshPort), LAMBDA_API_KEY: key, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const started = child;
@@ -79,6 +82,8 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
       const onData = (chunk: Buffer) => {
         log += chunk.toString();
         const match = /\(port (\d+),/.exec(log);
+        const ssh = /SSH listening on \S+ port (\d+)/.exec(log);
+        if (ssh) sshPort = Number(ssh[1]);
         if (match) resolve(Number(match[1]));
       };
       started.stdout?.on('data', onData);
@@ -99,6 +104,9 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
   const lambda: Lambda = {
     get port() {
       return port;
+    },
+    get sshPort() {
+      return sshPort;
     },
     get pid() {
       return child?.pid ?? 0;

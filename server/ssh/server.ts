@@ -1,0 +1,253 @@
+// The SSH server (issue 10): user `lambda`, public keys added with `lambda keys add`, commands as the CLI runs
+// them and git push/fetch; shells, terminals, forwarding and subsystems are refused.
+import { Readable } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
+import { asLambdaError, escapeControl, type LambdaError } from '../errors.js';
+import type { SshKeyLookup } from '../core/ssh-keys.js';
+import type { SshChannel } from './channel.js';
+import { parseSshCommand, SSH_VERBS } from './commands.js';
+import { serveGit, type GitOverSsh } from './git.js';
+import type { LoopbackCredentials } from './loopback.js';
+
+const { Server, utils } = ssh2;
+
+/** The CLI's in-process entry (cli/main.ts `run`), handed in by the composition root. */
+export type RunCli = (
+  argv: readonly string[],
+  io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown }; stdin: AsyncIterable<string | Buffer>; env: Readonly<Record<string, string | undefined>> },
+) => Promise<number>;
+
+export interface SshServerOptions {
+  host: string;
+  port: number;
+  hostKey: string;
+  lookupKey: SshKeyLookup;
+  runCli: RunCli;
+  /** This server's REST API over loopback, for the CLI runs. */
+  apiUrl(): string;
+  credentials: LoopbackCredentials;
+  git: GitOverSsh;
+  log(line: string): void;
+}
+
+export interface RunningSshServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+const USER = 'lambda';
+/** OpenSSH offers each key it has; past this many failed attempts the connection is closed. */
+const MAX_AUTH_ATTEMPTS = 10;
+const USAGE_EXIT = 2;
+/** A connection that has not logged in by then is closed, so idle sockets cannot pile up. */
+const LOGIN_TIMEOUT_MS = 30_000;
+
+export async function startSshServer(options: SshServerOptions): Promise<RunningSshServer> {
+  const connections = new Set<Connection>();
+  // Keepalives end the connection of a client that vanished (a laptop closed mid-push) instead of holding git open.
+  const server = new Server({ hostKeys: [options.hostKey], ident: 'Lambda', keepaliveInterval: 15_000, keepaliveCountMax: 4 }, (client) => {
+    connections.add(client);
+    const loginTimer = setTimeout(() => client.end(), LOGIN_TIMEOUT_MS);
+    client.on('ready', () => clearTimeout(loginTimer));
+    client.on('close', () => {
+      clearTimeout(loginTimer);
+      connections.delete(client);
+    });
+    client.on('error', () => {});
+    let attempts = 0;
+    // Who logged in, for the log line of each command they run.
+    let login: Login = { who: '', stillAdded: () => false };
+    client.on('authentication', (ctx) => {
+      if (authenticate(ctx, options, (done) => (login = done))) return;
+      if (++attempts >= MAX_AUTH_ATTEMPTS) client.end();
+    });
+    // Port forwarding (-L, -W, -R) and Unix socket forwarding: no listener means ssh2 refuses them; these say why in the log.
+    client.on('tcpip', (_accept, reject, info) => {
+      options.log(` !     SSH: refused port forwarding to ${info.destIP}:${info.destPort}`);
+      reject();
+    });
+    client.on('openssh.streamlocal', (_accept, reject) => reject());
+    client.on('request', (_accept, reject, name) => {
+      options.log(` !     SSH: refused ${name}`);
+      reject?.();
+    });
+    client.on('ready', () => client.on('session', (accept) => handleSession(accept(), client, login, options)));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    async close() {
+      await new Promise<void>((resolve) => {
+        // A client that never answers the goodbye does not hold the shutdown for long.
+        const giveUp = setTimeout(resolve, 5_000);
+        server.close(() => {
+          clearTimeout(giveUp);
+          resolve();
+        });
+        for (const client of connections) client.end();
+      });
+    },
+  };
+}
+
+/** Public keys only, for user `lambda`; the signature is checked against the stored key (ssh2's documented way). */
+/** Who logged in (for the log), and whether their key is still added (`lambda keys remove` ends its next command). */
+interface Login {
+  who: string;
+  stillAdded(): boolean;
+}
+
+function authenticate(ctx: AuthContext, options: SshServerOptions, loggedIn: (login: Login) => void): boolean {
+  if (ctx.username !== USER || ctx.method !== 'publickey') {
+    // `none` is how every client starts, asking which methods there are: only publickey.
+    if (ctx.method !== 'none') options.log(` !     SSH: refused ${ctx.method} login for "${ctx.username.slice(0, 40)}" (only user ${USER}, with a public key)`);
+    ctx.reject(['publickey']);
+    return ctx.method === 'none';
+  }
+  const record = options.lookupKey(ctx.key.algo, ctx.key.data);
+  if (!record) {
+    ctx.reject(['publickey']);
+    return false;
+  }
+  // Without a signature the client only asks whether this key would do; it signs next.
+  if (!ctx.signature || !ctx.blob) {
+    ctx.accept();
+    return true;
+  }
+  const key = utils.parseKey(`${record.algorithm} ${record.publicKey}`);
+  const parsed = key instanceof Error ? undefined : Array.isArray(key) ? key[0] : key;
+  if (!parsed || parsed.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
+    ctx.reject(['publickey']);
+    return false;
+  }
+  const { algo, data } = ctx.key;
+  loggedIn({ who: `${record.id}${record.name ? ` (${escapeControl(record.name)})` : ''}`, stillAdded: () => options.lookupKey(algo, Buffer.from(data)) !== undefined });
+  ctx.accept();
+  return true;
+}
+
+function handleSession(session: Session, client: Connection, login: Login, options: SshServerOptions): void {
+  // ssh2 does not close a session's channel when the connection drops, so the channel's end is watched on all three.
+  const io = (channel: ServerChannel) => channelIo(channel, [channel, session, client]);
+  const refused: string[] = [];
+  const refuse = (what: string) => (_accept: unknown, reject?: () => void) => {
+    refused.push(what);
+    reject?.();
+  };
+  session.on('pty', refuse('a terminal (pty)'));
+  session.on('x11', refuse('X11 forwarding'));
+  session.on('auth-agent', refuse('agent forwarding'));
+  // Environment variables from the client (LANG, …) are ignored, not refused aloud: OpenSSH sends them unasked.
+  session.on('env', (_accept, reject) => reject?.());
+  session.on('signal', (_accept, reject) => reject?.());
+  session.on('shell', (accept) => {
+    finish(io(accept()), refused, `Lambda has no shell. Run one command, e.g. ssh -p PORT ${USER}@HOST list; commands: ${SSH_VERBS.join(', ')}`, 1);
+  });
+  session.on('subsystem', (accept, _reject, info) => {
+    finish(io(accept()), refused, `the "${info.name.slice(0, 40)}" subsystem is not offered: only commands and git run over SSH here`, 1);
+  });
+  session.on('exec', (accept, _reject, info) => {
+    const channel = accept();
+    // A connection kept open (OpenSSH's ControlMaster) runs no more commands once its key is removed.
+    if (!login.stillAdded()) {
+      options.log(` !     SSH ${login.who}: refused "${escapeControl(info.command.slice(0, 200))}": the key was removed`);
+      finish(io(channel), [], 'the SSH key this connection logged in with has been removed (lambda keys remove); log in again with an added key', 3);
+      return;
+    }
+    const started = Date.now();
+    void execute(channel, io(channel), info.command, refused, options, login.who).then((status) => {
+      // One line per command, as an audit trail: which key ran what, and how it ended.
+      options.log(`-----> SSH ${login.who}: ${escapeControl(info.command.slice(0, 200))} → exit ${status} (${Date.now() - started} ms)`);
+    });
+  });
+}
+
+/** Writes `message` as an error line and ends the channel with `status`. */
+function finish({ channel, io }: { channel: ServerChannel; io: SshChannel }, refused: string[], message: string, status: number): void {
+  for (const what of refused) io.stderr.write(` !     ${what} refused: Lambda only runs commands and git over SSH\n`);
+  io.stderr.write(` !     ${message} (LAMBDA_ERR_SSH_REFUSED)\n`);
+  close(channel, status);
+}
+
+async function execute(channel: ServerChannel, { io }: { io: SshChannel }, command: string, refused: string[], options: SshServerOptions, who: string): Promise<number> {
+  for (const what of refused) io.stderr.write(` !     ${what} refused: Lambda only runs commands and git over SSH\n`);
+  let json = false;
+  let status: number;
+  try {
+    const parsed = parseSshCommand(command);
+    if (parsed.kind === 'git') {
+      status = await serveGit(options.git, parsed.service, parsed.name, io);
+    } else {
+      json = parsed.argv.slice(0, parsed.argv.indexOf('--') === -1 ? undefined : parsed.argv.indexOf('--')).includes('--json');
+      status = await runCli(parsed.argv, io, options, who);
+    }
+  } catch (error) {
+    const failure = asLambdaError(error);
+    io.stderr.write(json ? `${JSON.stringify({ error: { code: failure.code, message: failure.message } })}\n` : errorLine(failure));
+    status = failure.kind === 'not_found' ? 4 : failure.kind === 'internal' ? 1 : USAGE_EXIT;
+  }
+  close(channel, status);
+  return status;
+}
+
+async function runCli(argv: string[], io: SshChannel, options: SshServerOptions, who: string): Promise<number> {
+  const grant = options.credentials.issue(who);
+  io.onClose(() => grant.release());
+  try {
+    return await options.runCli(argv, {
+      stdout: { write: (text) => io.stdout.write(text) },
+      stderr: { write: (text) => io.stderr.write(text) },
+      stdin: Readable.from([]),
+      // Only what the run needs: this server, a key for this command alone, and no saved login.
+      env: { LAMBDA_URL: options.apiUrl(), LAMBDA_API_KEY: grant.key, LAMBDA_CONFIG: '/nonexistent/lambda-ssh/config.json' },
+    });
+  } finally {
+    grant.release();
+  }
+}
+
+function errorLine(error: LambdaError): string {
+  return ` !     ${error.message} (${error.code})\n`;
+}
+
+interface Closable {
+  once(event: 'close', listener: () => void): unknown;
+  removeListener(event: 'close', listener: () => void): unknown;
+}
+
+/** The channel's streams; writes after the client has gone are dropped. */
+function channelIo(channel: ServerChannel, ends: Closable[]): { channel: ServerChannel; io: SshChannel } {
+  let closed = false;
+  const listeners: (() => void)[] = [];
+  const onClosed = () => {
+    if (closed) return;
+    closed = true;
+    // The connection outlives its channels (OpenSSH can multiplex many): leave no listener behind on it.
+    for (const emitter of ends) emitter.removeListener('close', onClosed);
+    for (const listener of listeners.splice(0)) listener();
+  };
+  for (const emitter of ends) emitter.once('close', onClosed);
+  channel.on('error', onClosed);
+  const writable = () => !closed && channel.writable;
+  const io: SshChannel = {
+    stdin: channel,
+    stdout: { write: (data) => writable() && channel.write(data) },
+    stderr: { write: (data) => writable() && channel.stderr.write(data) },
+    onClose(listener) {
+      if (closed) listener();
+      else listeners.push(listener);
+    },
+  };
+  return { channel, io };
+}
+
+function close(channel: ServerChannel, status: number): void {
+  if (!channel.writable) return;
+  channel.exit(status);
+  channel.end();
+}

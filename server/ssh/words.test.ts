@@ -1,0 +1,61 @@
+// The exec command splitter and what SSH agrees to run: shell quoting understood, shell syntax refused, names validated.
+import test from 'ava';
+import { LambdaError } from '../errors.js';
+import { parseSshCommand } from './commands.js';
+import { splitWords } from './words.js';
+
+const splits = test.macro({
+  exec(t, command: string, words: string[]) {
+    t.deepEqual(splitWords(command), words);
+  },
+  title: (label = '') => `splits ${label}`,
+});
+
+test('plain words', splits, 'logs  greet\t--follow', ['logs', 'greet', '--follow']);
+test('single quotes', splits, `invoke greet --data '{"name": "a b"}'`, ['invoke', 'greet', '--data', '{"name": "a b"}']);
+test('double quotes with escapes', splits, 'invoke greet --data "{\\"a\\":\\"\\\\\\"}"', ['invoke', 'greet', '--data', '{"a":"\\"}']);
+test('a backslash outside quotes', splits, 'a\\ b c', ['a b', 'c']);
+test('empty quotes as an argument', splits, "env set greet A=''", ['env', 'set', 'greet', 'A=']);
+test("git's own form", splits, "git-receive-pack '/greet.git'", ['git-receive-pack', '/greet.git']);
+test('operators inside quotes stay text', splits, `logs 'greet; rm -rf /' "$(x)"`, ['logs', 'greet; rm -rf /', '$(x)']);
+
+const refused = test.macro({
+  exec(t, command: string, detail: RegExp) {
+    const error = t.throws(() => parseSshCommand(command), { instanceOf: LambdaError });
+    t.regex(`${error?.message} (${error?.code})`, detail);
+  },
+  title: (label = '') => `refuses ${label}`,
+});
+
+for (const operator of [';', '&', '|', '<', '>', '`', '$', '(', ')']) {
+  test(`an unquoted ${operator}`, refused, `logs greet${operator}id`, /is shell syntax.*LAMBDA_ERR_SSH_REFUSED/);
+}
+test('a newline', refused, 'list\nid', /"\\n" is shell syntax/);
+test('an open single quote', refused, "logs 'greet", /single quote is not closed/);
+test('an open double quote', refused, 'logs "greet', /double quote is not closed/);
+test('a trailing backslash', refused, 'logs greet\\', /ends with a backslash/);
+test('a NUL', refused, 'logs gr\0eet', /NUL/);
+test('nothing', refused, '', /give a command/);
+test('only --json', refused, '--json', /give a command/);
+test('a verb outside the list', refused, 'deploy /etc', /"deploy" is not a command SSH runs/);
+test('login', refused, 'login http://evil', /"login" is not a command/);
+test('keys', refused, 'keys add /etc/passwd', /"keys" is not a command/);
+test('a program path', refused, '/bin/sh -c id', /"\/bin\/sh" is not a command/);
+test('scp', refused, 'scp -t /tmp', /"scp" is not a command/);
+test('a repository outside the folder', refused, "git-receive-pack '../../etc'", /invalid function name "\.\.\/\.\.\/etc".*LAMBDA_ERR_INVALID_NAME/);
+test('a nested repository path', refused, "git-upload-pack '/a/b.git'", /invalid function name "a\/b"/);
+test('an option as the repository', refused, "git-upload-pack '--upload-pack=id'", /invalid function name "--upload-pack=id"/);
+test('a second git argument', refused, "git-upload-pack '/greet.git' '--strict'", /exactly one repository path/);
+
+test('verbs pass to the CLI as argv, --json first or later', (t) => {
+  t.deepEqual(parseSshCommand('--json list'), { kind: 'cli', argv: ['--json', 'list'] });
+  t.deepEqual(parseSshCommand("logs greet --follow --since '1h'"), { kind: 'cli', argv: ['logs', 'greet', '--follow', '--since', '1h'] });
+  t.deepEqual(parseSshCommand('dlq replay greet abc'), { kind: 'cli', argv: ['dlq', 'replay', 'greet', 'abc'] });
+});
+
+test('git paths in the forms clients send', (t) => {
+  for (const path of ["'/greet.git'", "'greet.git'", "'~/greet.git'", "'/greet'", "'/greet.git/'"]) {
+    t.deepEqual(parseSshCommand(`git-receive-pack ${path}`), { kind: 'git', service: 'receive-pack', name: 'greet' }, path);
+  }
+  t.deepEqual(parseSshCommand("git-upload-pack '/greet.git'"), { kind: 'git', service: 'upload-pack', name: 'greet' });
+});
