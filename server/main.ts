@@ -30,6 +30,12 @@ import { createForwarder } from './gateway/forward.js';
 import { createHttpServer } from './http/server.js';
 import { createBodyReader } from './http/body.js';
 import { prepareDataDir } from './data-dir.js';
+import { readJobSettings } from './jobs/settings.js';
+import { platformLog } from './jobs/platform-log.js';
+import { createScheduler } from './jobs/scheduler.js';
+import { createQueueWorkers } from './jobs/queue.js';
+import { syncSchedules } from './core/schedules.js';
+import { enqueueInvocation } from './core/invocations.js';
 
 export interface RunningServer {
   url: string;
@@ -115,6 +121,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
     log: (line) => log(line),
   };
   const checkKey = createKeyVerifier(store);
+  // Schedules and the async queue (issue 10): armed and started after restore, stopped before the pool.
+  const jobSettings = readJobSettings(process.env);
+  const jobLog = platformLog(functionLogs, log);
+  const scheduler = createScheduler(deps, { log: jobLog, graceMs: jobSettings.graceMs });
+  const workers = createQueueWorkers(deps, { settings: jobSettings, log: jobLog });
+  deps.jobs = { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: jobSettings.queueMax };
 
   const controlSocket = path.join(config.dataDir, 'control.sock');
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
@@ -127,10 +139,15 @@ export async function startServer(config: Config, log: (line: string) => void = 
   if (report.adopted + report.removed + report.registered > 0) {
     log(`-----> Restored ${report.registered + report.adopted} live functions (${report.adopted} instances adopted, ${report.removed} stale containers removed)`);
   }
+  for (const fn of store.functions.list()) syncSchedules(deps, fn.name);
+  scheduler.start();
+  workers.start();
 
   const server = createHttpServer({
     domain: config.domain,
-    forward: createForwarder(deps.dispatch, (name) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined, readBody),
+    forward: createForwarder(deps.dispatch, (name) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined, readBody, undefined, (name, request) =>
+      enqueueInvocation(deps, { name, request }),
+    ),
     api: createApi({
       deps,
       repos,
@@ -155,6 +172,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     generatedKey: generated,
     async close() {
       functionLogs.stopFollowing();
+      await Promise.all([scheduler.stop(), workers.stop()]);
       await closeServer(server);
       await closeServer(control);
       await pool.shutdown();

@@ -7,10 +7,13 @@ import { functionsRoutes } from './functions.js';
 import { invokeRoute } from './invoke.js';
 import { logsRoute } from './logs.js';
 import { tokensRoutes } from './tokens.js';
+import { schedulesRoutes } from './schedules.js';
+import { invocationsRoutes } from './invocations.js';
 import type { ApiContext, ApiRoute } from './types.js';
 
 export function createApi(context: ApiContext) {
   const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute, logsRoute, ...tokensRoutes];
+  routes.push(...schedulesRoutes, ...invocationsRoutes);
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> => {
     try {
       if (!(await context.verifyKey(bearer(req.headers.authorization)))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');

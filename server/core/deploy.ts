@@ -5,6 +5,7 @@ import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
 import { assertFunctionName } from './names.js';
 import type { Progress } from './progress.js';
 import { instanceSpec } from './spec.js';
+import { syncSchedules } from './schedules.js';
 import type { Instance } from '../runtime/types.js';
 
 export interface Deployment {
@@ -108,6 +109,8 @@ async function startAndPublish(
     throw error;
   }
   await deps.pool.activate(spec, instance);
+  // The live version's lambda.yaml schedules replace the last one's (issue 10).
+  syncSchedules(deps, name);
   const url = deps.functionUrl(name);
   progress({ type: 'step', phase: 'live', text: `Live at ${url}`, url });
   return { name, version: number, sha, image, url };

@@ -4,6 +4,7 @@ import { MIGRATIONS, type Migration } from './migrations.js';
 import { functionQueries } from './functions.js';
 import { versionQueries } from './versions.js';
 import { keyQueries } from './keys.js';
+import { invocationQueries, scheduleQueries } from './jobs.js';
 import type { Store } from './types.js';
 
 /** Opens (creating if needed) the database at `file` (":memory:" for tests) and migrates it. */
@@ -23,6 +24,8 @@ export function openStore(file: string, migrations: readonly Migration[] = MIGRA
     functions: functionQueries(db),
     versions: versionQueries(db),
     keys: keyQueries(db),
+    schedules: scheduleQueries(db),
+    invocations: invocationQueries(db),
     close: () => db.close(),
   };
 }

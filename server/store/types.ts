@@ -1,4 +1,5 @@
 // The records Lambda keeps and the Store interface over them; SQLite implements it in this folder.
+import type { InvocationQueries, ScheduleQueries } from './job-types.js';
 
 export interface FunctionRecord {
   name: string;
@@ -59,5 +60,9 @@ export interface Store {
     removeUnlessLast(id: string): 'removed' | 'missing' | 'last';
     touch(id: string, at: string): void;
   };
+  /** Cron schedules (issue 10). */
+  schedules: ScheduleQueries;
+  /** The async invocation queue and its dead letters (issue 10). */
+  invocations: InvocationQueries;
   close(): void;
 }
