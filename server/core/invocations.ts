@@ -2,7 +2,7 @@
 // dead letters, replay a dead letter. The workers that run queued calls are in server/jobs/queue.ts.
 import { randomUUID } from 'node:crypto';
 import { LambdaError } from '../errors.js';
-import { INVOCATION_STATUSES, type InvocationRecord, type InvocationStatus, type QueueStats } from '../store/job-types.js';
+import type { InvocationRecord, InvocationStatus, QueueStats } from '../store/types.js';
 import type { Deps } from './deps.js';
 import { assertFunctionName } from './names.js';
 
@@ -33,6 +33,7 @@ export interface InvocationSummary {
 export const DEFAULT_QUEUE_MAX = 10_000;
 const INVOCATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LIST_LIMIT = 100;
+const INVOCATION_STATUSES: readonly InvocationStatus[] = ['queued', 'running', 'succeeded', 'failed', 'replayed'];
 
 /**
  * Queues a call of `name` durably and returns its id at once; a worker runs it (at least once) with retries.

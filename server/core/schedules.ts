@@ -2,7 +2,7 @@
 // manifest schedules those of its live version (after a deploy, a rollback, a restart).
 import { createHash, randomBytes } from 'node:crypto';
 import { LambdaError } from '../errors.js';
-import type { Overlap, ScheduleRecord } from '../store/job-types.js';
+import type { Overlap, ScheduleRecord } from '../store/types.js';
 import { cronProblem } from './cron.js';
 import type { Deps } from './deps.js';
 import type { Manifest } from './manifest.js';

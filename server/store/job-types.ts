@@ -18,7 +18,6 @@ export interface ScheduleRecord {
 }
 
 export type InvocationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'replayed';
-export const INVOCATION_STATUSES: readonly InvocationStatus[] = ['queued', 'running', 'succeeded', 'failed', 'replayed'];
 
 export interface InvocationRecord {
   id: string;

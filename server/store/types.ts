@@ -1,6 +1,8 @@
 // The records Lambda keeps and the Store interface over them; SQLite implements it in this folder.
 import type { InvocationQueries, ScheduleQueries } from './job-types.js';
 
+export type * from './job-types.js';
+
 export interface FunctionRecord {
   name: string;
   createdAt: string;
