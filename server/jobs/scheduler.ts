@@ -73,6 +73,11 @@ export function createScheduler(deps: Deps, options: { log: PlatformLog; graceMs
     const { record } = state;
     // The claim is the one guard against a double firing: whatever timers exist, one cron time runs once.
     const mine = deps.store.schedules.claim(record.id, time);
+    // Gone from the store (its function deleted): nothing more to fire.
+    if (!mine && !deps.store.schedules.get(record.fn, record.id)) {
+      cancel(state);
+      return;
+    }
     plan(state, time);
     if (!mine) return;
     const version = versionOf(record.fn);
