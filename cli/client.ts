@@ -2,6 +2,7 @@
 import { Agent } from 'undici';
 import { CliError } from './errors.js';
 import { describeNetworkError, isRecord, malformed, parseJson, readJson, send, type Endpoint } from './http.js';
+import { toQueue, type QueueInfo } from './client-jobs.js';
 
 export type { Endpoint } from './http.js';
 
@@ -16,6 +17,8 @@ export interface FunctionSummary {
   readonly name: string;
   readonly url: string;
   readonly live: LiveVersion | null;
+  /** The async queue: calls waiting or running, and when the oldest waiting one was queued (issue 10). */
+  readonly queue?: QueueInfo;
 }
 
 export interface Deployment {
@@ -161,7 +164,7 @@ function toFunctionSummary(value: unknown): FunctionSummary {
         deployedAt: String(value.live.deployedAt ?? ''),
       }
     : null;
-  return { name: value.name, url: typeof value.url === 'string' ? value.url : '', live };
+  return { name: value.name, url: typeof value.url === 'string' ? value.url : '', live, queue: toQueue(value.queue) };
 }
 
 function functionPath(name: string): string {

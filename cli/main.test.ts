@@ -83,6 +83,9 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
   const [, name, verb] = match;
 
   if (verb === 'invoke') {
+    if (name === 'greet' && req.headers['x-lambda-invocation-type'] === 'Event') {
+      return json(202, { invocationId: '0b9f6a52-4a8e-4d0c-9a51-1d1b5a0c2f11', status: 'queued' });
+    }
     if (name === 'greet') {
       const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { name?: string };
       return json(200, { message: `Hello, ${event.name ?? 'nobody'}!` });
@@ -273,14 +276,19 @@ test('invoke without --data sends {}', async (t) => {
   t.is(out.stdout(), '{"message":"Hello, nobody!"}\n');
 });
 
-test('invoke --async is refused before any request: the server has no queue yet', async (t) => {
-  for (const argv of [['invoke', 'greet', '--async'], ['invoke', 'greet', '--async', '--data', '{}']]) {
-    const out = capture(envFor(t));
-    t.is(await run(argv, out.io), 2);
-    t.is(out.stderr(), ' !     --async needs the invocation queue, which this server does not have yet; run without --async\n');
-    t.is(out.stdout(), '');
-  }
-  t.is(t.context.seen.length, 0);
+test('invoke --async sends X-Lambda-Invocation-Type: Event and prints the queued call\'s id', async (t) => {
+  const out = capture(envFor(t));
+  t.is(await run(['invoke', 'greet', '--async', '--data', '{"name":"later"}'], out.io), 0);
+  t.is(out.stdout(), 'Queued greet as invocation 0b9f6a52-4a8e-4d0c-9a51-1d1b5a0c2f11\n');
+  t.is(t.context.seen.at(-1)?.headers['x-lambda-invocation-type'], 'Event');
+  t.is(t.context.seen.at(-1)?.body.toString(), '{"name":"later"}');
+  const json = capture(envFor(t));
+  t.is(await run(['--json', 'invoke', 'greet', '--async'], json.io), 0);
+  t.deepEqual(JSON.parse(json.stdout()), { invocationId: '0b9f6a52-4a8e-4d0c-9a51-1d1b5a0c2f11', status: 'queued' });
+  const bad = capture(envFor(t));
+  const before = t.context.seen.length;
+  t.is(await run(['invoke', 'greet', '--async', '--data', '{nope'], bad.io), 2);
+  t.is(t.context.seen.length, before, 'a bad payload is refused before any request');
 });
 
 const failures = test.macro({
@@ -368,7 +376,7 @@ test('from the server, with its code', jsonErrors, ['invoke', 'ghost', '--json']
 test('--json before the verb', jsonErrors, ['--json', 'invoke', 'broken'], 5, { code: 'LAMBDA_ERR_FUNCTION_ERROR', message: 'the function failed: TypeError: x is undefined' });
 test('wrong key', jsonErrors, ['list', '--json'], 3, { code: 'LAMBDA_ERR_UNAUTHORIZED', message: 'a valid API key is required' }, { LAMBDA_API_KEY: 'wrong' });
 test('client-side check with a catalogue code', jsonErrors, ['invoke', 'Bad', '--json'], 2, { code: 'LAMBDA_ERR_INVALID_NAME', message: /^invalid function name "Bad"/ });
-test('client-only failure: code null', jsonErrors, ['invoke', 'greet', '--async', '--json'], 2, { code: null, message: /^--async needs the invocation queue/ });
+test('client-only failure: code null', jsonErrors, ['dlq', 'replay', 'greet', '--json'], 2, { code: null, message: 'usage: lambda dlq replay NAME ID' });
 test('usage error from argument parsing', jsonErrors, ['--json', 'frobnicate'], 2, { code: null, message: "unknown command 'frobnicate'" });
 test('missing argument', jsonErrors, ['invoke', '--json'], 2, { code: null, message: "missing required argument 'name'" });
 test('unreachable server', jsonErrors, ['list', '--json'], 1, { code: null, message: /^cannot reach the Lambda server at http:\/\/127\.0\.0\.1:9 / }, { LAMBDA_URL: 'http://127.0.0.1:9' });

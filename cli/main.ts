@@ -11,7 +11,9 @@ import { deleteCommand, envList, envSet, envUnset, releases, rollback, versions 
 import { validate } from './commands/validate.js';
 import { tokensCreate, tokensList, tokensRevoke } from './commands/tokens.js';
 import { keysAdd, keysList, keysRemove } from './commands/keys.js';
-import { CliError, EXIT } from './errors.js';
+import { schedule, schedules, unschedule } from './commands/schedules.js';
+import { dlq, dlqReplay, invocations } from './commands/invocations.js';
+import { CliError, EXIT, usageError } from './errors.js';
 import { processIo, type CommandContext, type Io } from './io.js';
 import { renderError, renderJsonError } from './render.js';
 import { cliVersion } from './version.js';
@@ -98,7 +100,7 @@ function buildProgram(io: Io): Command {
     .description('call a function with a JSON event and print its result')
     .argument('<name>', 'the function')
     .option('-d, --data <json>', 'the event, as JSON', '{}')
-    .option('--async', 'queue the call instead of waiting (needs the invocation queue, not in this server yet)')
+    .option('--async', 'queue the call and print its invocation id instead of waiting for the result')
     .action(async (name: string, options: { data: string; async?: boolean }, command: Command) => {
       await invoke(context(command), { name, data: options.data, async: options.async === true });
     });
@@ -239,7 +241,60 @@ function buildProgram(io: Io): Command {
       await keysRemove(context(command), { id });
     });
 
+  addJobVerbs(program, context);
   return program;
+}
+
+/** Issue 10: schedules and the async queue's verbs. */
+function addJobVerbs(program: Command, context: (command: Command) => CommandContext): void {
+  program
+    .command('schedule')
+    .description('run a function on a cron schedule (5 fields, or 6 with seconds first; UTC); kept across deploys')
+    .argument('<name>', 'the function')
+    .requiredOption('--cron <expr>', 'the cron expression, e.g. "0 * * * *" or "*/10 * * * * *"')
+    .option('--payload <json>', 'the event to send (default: an EventBridge-style scheduled event)')
+    .option('--overlap <mode>', 'skip: never two firings of this schedule at once (default); allow')
+    .action(async (name: string, options: { cron: string; payload?: string; overlap?: string }, command: Command) => {
+      await schedule(context(command), { name, ...options });
+    });
+  program
+    .command('schedules')
+    .description("list a function's schedules, from lambda.yaml and from `lambda schedule`")
+    .argument('<name>', 'the function')
+    .action(async (name: string, _options: unknown, command: Command) => {
+      await schedules(context(command), { name });
+    });
+  program
+    .command('unschedule')
+    .description('remove a schedule added with `lambda schedule`')
+    .argument('<name>', 'the function')
+    .argument('<id>', 'the schedule id, as `lambda schedules` shows it')
+    .action(async (name: string, id: string, _options: unknown, command: Command) => {
+      await unschedule(context(command), { name, id });
+    });
+  program
+    .command('invocations')
+    .description("list a function's async calls (newest first) and its queue")
+    .argument('<name>', 'the function')
+    .option('--status <status>', 'only queued, running, succeeded, failed or replayed calls')
+    .action(async (name: string, options: { status?: string }, command: Command) => {
+      await invocations(context(command), { name, status: options.status });
+    });
+  program
+    .command('dlq')
+    .description('list the dead letters of a function (`dlq N`), or queue one again (`dlq replay N ID`)')
+    .argument('<name>', 'the function, or "replay"')
+    .argument('[args...]', 'with replay: the function and the invocation id')
+    .action(async (first: string, rest: string[], _options: unknown, command: Command) => {
+      if (first === 'replay' && rest.length > 0) {
+        if (rest.length !== 2) throw usageError('usage: lambda dlq replay NAME ID');
+        await dlqReplay(context(command), { name: rest[0] as string, id: rest[1] as string });
+      } else if (rest.length > 0) {
+        throw usageError('usage: lambda dlq NAME, or lambda dlq replay NAME ID');
+      } else {
+        await dlq(context(command), { name: first });
+      }
+    });
 }
 
 /** True when this file is the program Node was started with, not a module imported by a test or bin/lambda.js. */

@@ -92,6 +92,17 @@ export const ERRORS = {
   LAMBDA_ERR_SSH_KEY_EXISTS: { kind: 'conflict', message: 'the SSH key {fingerprint} is already added' },
   LAMBDA_ERR_SSH_KEY_NOT_FOUND: { kind: 'not_found', message: 'SSH key "{id}" does not exist' },
   LAMBDA_ERR_SSH_REFUSED: { kind: 'forbidden', message: '{detail}' },
+  LAMBDA_ERR_BAD_CRON: { kind: 'invalid', message: 'cron "{cron}": {detail}' },
+  LAMBDA_ERR_SCHEDULE_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" has no schedule {id}' },
+  LAMBDA_ERR_SCHEDULE_IN_MANIFEST: {
+    kind: 'conflict',
+    message: 'schedule {id} of "{name}" comes from lambda.yaml: remove it there and deploy, or roll back',
+  },
+  LAMBDA_ERR_INVOCATION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" has no {what} invocation {id}' },
+  LAMBDA_ERR_QUEUE_FULL: {
+    kind: 'too_many',
+    message: 'function "{name}" has {depth} async calls waiting (LAMBDA_ASYNC_QUEUE_MAX); retry later',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -36,6 +36,12 @@ import { createSshKeyLookup } from './core/ssh-keys.js';
 import { loadHostKey } from './ssh/host-key.js';
 import { createLoopbackCredentials } from './ssh/loopback.js';
 import { startSshServer } from './ssh/server.js';
+import { readJobSettings } from './jobs/settings.js';
+import { platformLog } from './jobs/platform-log.js';
+import { createScheduler } from './jobs/scheduler.js';
+import { createQueueWorkers } from './jobs/queue.js';
+import { syncSchedules } from './core/schedules.js';
+import { enqueueInvocation } from './core/invocations.js';
 
 export interface RunningServer {
   url: string;
@@ -126,6 +132,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // SSH commands run the CLI in-process against this API with a key of their own, issued per command (server/ssh/loopback.ts).
   const loopback = createLoopbackCredentials();
   const checkKey = async (key: string | undefined) => loopback.verify(key) || (await storedKeys(key));
+  // Schedules and the async queue (issue 10): armed and started after restore, stopped before the pool.
+  const jobSettings = readJobSettings(process.env);
+  const jobLog = platformLog(functionLogs, log);
+  const scheduler = createScheduler(deps, { log: jobLog, graceMs: jobSettings.graceMs });
+  const workers = createQueueWorkers(deps, { settings: jobSettings, log: jobLog });
+  deps.jobs = { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: jobSettings.queueMax };
 
   const controlSocket = path.join(config.dataDir, 'control.sock');
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
@@ -135,7 +147,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   deps.repos = createFunctionRepos(repos, config.limits.maxCodeBytes);
   deps.keepImages = config.keepImages;
   // Features that keep more per function push their cleanup here (e.g. schedules); `lambda delete` runs each.
-  deps.onDelete = [];
+  // A deleted function's schedules and queued calls went with its row (ON DELETE CASCADE): disarm its timers.
+  deps.onDelete = [async (name) => deps.jobs?.schedulesChanged(name)];
   await repos.refreshHooks();
   const control = await startControlServer(controlSocket, deps, repos);
 
@@ -143,10 +156,15 @@ export async function startServer(config: Config, log: (line: string) => void = 
   if (report.adopted + report.removed + report.registered > 0) {
     log(`-----> Restored ${report.registered + report.adopted} live functions (${report.adopted} instances adopted, ${report.removed} stale containers removed)`);
   }
+  for (const fn of store.functions.list()) syncSchedules(deps, fn.name);
+  scheduler.start();
+  workers.start();
 
   const server = createHttpServer({
     domain: config.domain,
-    forward: createForwarder(deps.dispatch, (name) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined, readBody),
+    forward: createForwarder(deps.dispatch, (name) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined, readBody, undefined, (name, request) =>
+      enqueueInvocation(deps, { name, request }),
+    ),
     api: loopback.wrap(createApi({
       deps,
       repos,
@@ -189,6 +207,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     async close() {
       functionLogs.stopFollowing();
       await ssh.close();
+      await Promise.all([scheduler.stop(), workers.stop()]);
       await closeServer(server);
       await closeServer(control);
       await pool.shutdown();

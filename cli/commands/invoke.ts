@@ -1,5 +1,6 @@
 // `lambda invoke N [--data JSON] [--async]`: call a function once with a JSON payload.
 import { invokeFunction } from '../client.js';
+import { invokeAsync } from '../client-jobs.js';
 import { loadConfig, requireApiKey } from '../config.js';
 import { usageError } from '../errors.js';
 import type { CommandContext } from '../io.js';
@@ -9,20 +10,17 @@ export interface InvokeOptions {
   readonly name: string;
   /** The event as JSON text; `{}` when not given. */
   readonly data?: string;
-  /** Queue the call instead of waiting: refused until the server has an invocation queue. */
+  /** Queue the call instead of waiting (issue 10): the server answers 202 with an invocation id. */
   readonly async?: boolean;
 }
 
 /**
- * Prints the function's result as the server sent it. Checked before any request, with exit
- * status 2: the name (LAMBDA_ERR_INVALID_NAME), the payload (LAMBDA_ERR_BAD_PAYLOAD) and --async.
+ * Prints the function's result as the server sent it, or with --async the queued call's id (`--json`:
+ * `{"invocationId"}`). Checked before any request, with exit status 2: the name (LAMBDA_ERR_INVALID_NAME) and
+ * the payload (LAMBDA_ERR_BAD_PAYLOAD).
  */
 export async function invoke(ctx: CommandContext, options: InvokeOptions): Promise<void> {
   const name = assertFunctionName(options.name);
-  if (options.async) {
-    // The server would run the call synchronously and answer 200: refusing is the truthful answer (issue 6).
-    throw usageError('--async needs the invocation queue, which this server does not have yet; run without --async');
-  }
   const payload = options.data ?? '{}';
   try {
     JSON.parse(payload);
@@ -31,6 +29,11 @@ export async function invoke(ctx: CommandContext, options: InvokeOptions): Promi
     throw usageError(`the payload is not valid JSON: ${(err as Error).message}`, 'LAMBDA_ERR_BAD_PAYLOAD');
   }
   const config = await loadConfig(ctx.io.env);
+  if (options.async) {
+    const id = await invokeAsync({ url: config.url, apiKey: requireApiKey(config) }, name, payload);
+    ctx.io.stdout.write(ctx.json ? `${JSON.stringify({ invocationId: id, status: 'queued' })}\n` : `Queued ${name} as invocation ${id}\n`);
+    return;
+  }
   const body = await invokeFunction({ url: config.url, apiKey: requireApiKey(config) }, name, payload);
   ctx.io.stdout.write(body.endsWith('\n') ? body : `${body}\n`);
 }

@@ -9,10 +9,13 @@ import { lifecycleRoutes } from './lifecycle.js';
 import { logsRoute } from './logs.js';
 import { tokensRoutes } from './tokens.js';
 import { sshKeysRoutes } from './ssh-keys.js';
+import { schedulesRoutes } from './schedules.js';
+import { invocationsRoutes } from './invocations.js';
 import type { ApiContext, ApiRoute } from './types.js';
 
 export function createApi(context: ApiContext) {
   const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute, logsRoute, ...tokensRoutes, ...lifecycleRoutes, ...sshKeysRoutes];
+  routes.push(...schedulesRoutes, ...invocationsRoutes);
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> => {
     try {
       if (!(await context.verifyKey(bearer(req.headers.authorization)))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');

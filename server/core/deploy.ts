@@ -7,6 +7,7 @@ import type { Progress } from './progress.js';
 import { instanceSpec } from './spec.js';
 import { lockFunction } from './function-lock.js';
 import { afterRelease } from './prune.js';
+import { syncSchedules } from './schedules.js';
 import type { Instance } from '../runtime/types.js';
 
 export interface Deployment {
@@ -109,6 +110,8 @@ async function startAndPublish(
     throw error;
   }
   await deps.pool.activate(spec, instance);
+  // The live version's lambda.yaml schedules replace the last one's (issue 10).
+  syncSchedules(deps, name);
   afterRelease(deps, name);
   const url = deps.functionUrl(name);
   progress({ type: 'step', phase: 'live', text: `Live at ${url}`, url });

@@ -48,4 +48,16 @@ export interface Deps {
    * (schedules, queued invocations: each feature that keeps something per function adds its own here).
    */
   onDelete?: ((name: string) => Promise<void>)[];
+  /** The scheduler and the async queue's workers (server/jobs/), told when their rows change; absent in tests that do not need them. */
+  jobs?: JobsSignal;
+}
+
+/** What core verbs tell the background jobs (issue 10). */
+export interface JobsSignal {
+  /** `fn`'s schedules changed in the store: arm new ones, cancel removed ones. */
+  schedulesChanged(fn: string): void;
+  /** A call for `fn` was queued. */
+  queued(fn: string): void;
+  /** Calls one function may have waiting (LAMBDA_ASYNC_QUEUE_MAX). */
+  readonly queueMax: number;
 }

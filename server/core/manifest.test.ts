@@ -116,6 +116,12 @@ test('a handler given as a number', refused, 'runtime: node20\nhandler: 12\n', '
 test('a cron with 4 fields', refused, `${BASE}schedules:\n  - cron: "* * * *"\n`, 'schedules[0].cron', 4);
 test('a cron with 7 fields', refused, `${BASE}schedules:\n  - cron: "* * * * * * *"\n`, 'schedules[0].cron', 4);
 test('a cron with a shell character', refused, `${BASE}schedules:\n  - cron: "* * * * $(id)"\n`, 'schedules[0].cron', 4);
+test('a cron minute out of range', refused, `${BASE}schedules:\n  - cron: "61 * * * *"\n`, 'schedules[0].cron', 4);
+test('a cron that never fires', refused, `${BASE}schedules:\n  - cron: "0 0 30 2 *"\n`, 'schedules[0].cron', 4);
+test('a bad cron field is named by the cron library', (t) => {
+  const error = t.throws(() => parseManifest(`${BASE}schedules:\n  - cron: "0 25 * * *"\n`)) as LambdaError;
+  t.regex(error.message, /schedules\[0\]\.cron: .*Invalid value for hour: 25/);
+});
 test('a schedule without a cron', refused, `${BASE}schedules:\n  - payload: 1\n`, 'schedules[0].cron', 4);
 test('an unknown schedule key', refused, `${BASE}schedules:\n  - cron: "* * * * *"\n    every: 5m\n`, 'schedules[0].every', 5);
 test('a bad overlap', refused, `${BASE}schedules:\n  - cron: "* * * * *"\n    overlap: queue\n`, 'schedules[0].overlap', 5);

@@ -3,6 +3,7 @@ import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Node, type Pai
 import { LambdaError, escapeControl } from '../errors.js';
 import { ENV_NAME, reservedEnvReason } from './env-names.js';
 import { FUNCTION_NAME } from './names.js';
+import { cronProblem } from './cron.js';
 
 export const RUNTIMES = ['node20', 'python3', 'docker'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
@@ -33,7 +34,6 @@ export interface Manifest {
 export const MANIFEST_FILE = 'lambda.yaml';
 const MIB = 1024 * 1024;
 const DEFAULTS = { timeoutMs: 10_000, memoryBytes: 256 * MIB, concurrency: 8, minInstances: 0, maxInstances: 4 };
-const CRON_FIELD = /^[0-9A-Za-z*?,\-/#LW]+$/;
 
 class Problems {
   readonly list: string[] = [];
@@ -159,8 +159,9 @@ const FIELDS: Record<string, FieldReader> = {
         const value = pair.value;
         if (name === 'cron') {
           const cron = scalar(value);
-          if (typeof cron === 'string' && validCron(cron)) schedule.cron = cron;
-          else p.add(value, `${key}.cron`, `expected 5 or 6 cron fields (6 = seconds first), got ${show(cron)}`);
+          const problem = typeof cron === 'string' ? cronProblem(cron) : 'not text';
+          if (typeof cron === 'string' && problem === undefined) schedule.cron = cron;
+          else p.add(value, `${key}.cron`, `expected 5 or 6 cron fields (6 = seconds first), got ${show(cron)} (${problem})`);
         } else if (name === 'payload') {
           schedule.payload = value?.toJSON();
         } else if (name === 'overlap') {
@@ -224,11 +225,6 @@ export function memory(value: unknown): number | undefined {
   if (!match) return undefined;
   const unit = { Mi: MIB, M: 1_000_000, Gi: 1024 * MIB, G: 1_000_000_000 }[match[2] as 'Mi' | 'M' | 'Gi' | 'G'];
   return Number(match[1]) * unit;
-}
-
-function validCron(expression: string): boolean {
-  const fields = expression.trim().split(/\s+/);
-  return (fields.length === 5 || fields.length === 6) && fields.every((field) => CRON_FIELD.test(field));
 }
 
 /** "dir/file.export": a relative path inside the repository (no "..") and a JavaScript/Python identifier. */

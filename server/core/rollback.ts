@@ -9,6 +9,7 @@ import type { Manifest } from './manifest.js';
 import { assertFunctionName } from './names.js';
 import type { Progress } from './progress.js';
 import { afterRelease } from './prune.js';
+import { syncSchedules } from './schedules.js';
 import { storedSpec } from './spec.js';
 import { resolveVersion } from './versions.js';
 
@@ -70,6 +71,8 @@ export async function rollback(deps: Deps, input: { name: string; to?: string; w
     }
     await deps.pool.activate(spec, instance);
     afterRelease(deps, name, live.number);
+    // The schedules of the version rolled back to, from its lambda.yaml, come back with it (issue 10).
+    syncSchedules(deps, name);
     const url = deps.functionUrl(name);
     progress({ type: 'step', phase: 'live', text: `Rolled back ${name} from v${live.number} to v${target.number}: live at ${url}`, url });
     deps.log(`-----> Rolled back ${name} from v${live.number} to v${target.number} (${short}) for ${input.who}`);

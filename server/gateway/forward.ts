@@ -6,6 +6,8 @@ import type { ClientSide, Dispatch } from '../runtime/dispatch.js';
 import { INTERNAL_HEADER_PREFIX } from '../runtime/protocol.js';
 import type { ReadBody } from '../http/body.js';
 import { sendError } from '../http/errors.js';
+import { MAX_ASYNC_BODY_BYTES, isAsyncCall, sendAccepted } from '../http/invocation-type.js';
+import type { QueuedHttpRequest } from '../core/invocations.js';
 
 /** AWS Lambda's synchronous payload limit. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -36,13 +38,25 @@ export interface ForwardTarget {
 
 export type FunctionExists = (name: string) => boolean;
 
-export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES) {
+/** Queues a public request for the async workers (issue 10); returns its invocation id. */
+export type EnqueueHttp = (name: string, request: QueuedHttpRequest) => { invocationId: string };
+
+export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES, enqueue?: EnqueueHttp) {
   return async (req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void> => {
     try {
       const name = assertFunctionName(target.name);
       if (!exists(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
       // `OPTIONS *` and absolute-form targets address a server, not a function's path.
       if (!target.path.startsWith('/')) throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'the request target must be a path starting with "/"' });
+      // `X-Lambda-Invocation-Type: Event`: kept durably and answered 202; a worker sends it to the function later.
+      if (enqueue && isAsyncCall(req)) {
+        const queued = await readBody(req, Math.min(maxBody, MAX_ASYNC_BODY_BYTES));
+        const headers = forwardHeaders(req, target.prefix, queued.length);
+        delete headers['x-lambda-invocation-type'];
+        const { invocationId } = enqueue(name, { method: req.method ?? 'GET', path: target.path, headers, body: queued.toString('base64') });
+        sendAccepted(res, invocationId);
+        return;
+      }
       const body = await readBody(req, maxBody);
       await dispatch.stream(
         name,

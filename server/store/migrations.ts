@@ -69,6 +69,41 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    // Schedules and the async invocation queue (issue 10). Manifest schedules are rows too, kept in step with the
+    // live version (source 'manifest'); `last_fired` (ms) is the cron time last fired or reported missed, so a
+    // restart neither fires a time twice nor runs a missed one late. An invocation is the durable queued call.
+    version: 4,
+    sql: `
+      CREATE TABLE schedules (
+        id TEXT PRIMARY KEY,
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        source TEXT NOT NULL CHECK (source IN ('manifest', 'cli')),
+        cron TEXT NOT NULL,
+        payload TEXT,
+        overlap TEXT NOT NULL CHECK (overlap IN ('skip', 'allow')),
+        created_at TEXT NOT NULL,
+        last_fired INTEGER NOT NULL
+      );
+      CREATE INDEX schedules_function ON schedules (function);
+      CREATE TABLE invocations (
+        id TEXT PRIMARY KEY,
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('event', 'http')),
+        payload TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'replayed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        result TEXT,
+        replay_of TEXT,
+        created_at INTEGER NOT NULL,
+        run_after INTEGER NOT NULL,
+        finished_at INTEGER
+      );
+      CREATE INDEX invocations_due ON invocations (status, run_after);
+      CREATE INDEX invocations_function ON invocations (function, created_at);
+    `,
+  },
+  {
     // SSH public keys (issue 10): `lambda keys add FILE.pub`; the key blob is kept to check logins, the
     // fingerprint (SHA256:…, as OpenSSH prints it) is unique so a key is added once.
     version: 5,

@@ -6,6 +6,7 @@ import { versionQueries } from './versions.js';
 import { keyQueries } from './keys.js';
 import { lifecycleQueries } from './lifecycle.js';
 import { sshKeyQueries } from './ssh-keys.js';
+import { invocationQueries, scheduleQueries } from './jobs.js';
 import type { Store } from './types.js';
 
 /** Opens (creating if needed) the database at `file` (":memory:" for tests) and migrates it. */
@@ -27,6 +28,8 @@ export function openStore(file: string, migrations: readonly Migration[] = MIGRA
     keys: keyQueries(db),
     ...lifecycleQueries(db),
     sshKeys: sshKeyQueries(db),
+    schedules: scheduleQueries(db),
+    invocations: invocationQueries(db),
     close: () => db.close(),
   };
 }

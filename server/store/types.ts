@@ -1,4 +1,7 @@
 // The records Lambda keeps and the Store interface over them; SQLite implements it in this folder.
+import type { InvocationQueries, ScheduleQueries } from './job-types.js';
+
+export type * from './job-types.js';
 
 export interface FunctionRecord {
   name: string;
@@ -120,5 +123,9 @@ export interface Store {
     remove(idOrFingerprint: string): boolean;
     touch(id: string, at: string): void;
   };
+  /** Cron schedules (issue 10). */
+  schedules: ScheduleQueries;
+  /** The async invocation queue and its dead letters (issue 10). */
+  invocations: InvocationQueries;
   close(): void;
 }

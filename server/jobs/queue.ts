@@ -1,0 +1,110 @@
+// The async queue's workers (issue 10): run queued calls at least once, a few at a time per function (within its
+// maxInstances × concurrency), retry a failure twice with backoff, then dead-letter it with its error.
+import { LambdaError } from '../errors.js';
+import { invoke } from '../core/invoke.js';
+import type { Deps } from '../core/deps.js';
+import type { QueuedHttpRequest } from '../core/invocations.js';
+import type { InvocationRecord } from '../store/job-types.js';
+import { REQUEST_ID_HEADER } from '../runtime/protocol.js';
+import type { PlatformLog } from './platform-log.js';
+import type { JobSettings } from './settings.js';
+
+export interface QueueWorkers {
+  /** Puts back calls the last process had taken (at-least-once), then starts taking calls. */
+  start(): void;
+  /** A call for `fn` was queued: look now rather than at the next poll. */
+  notify(fn: string): void;
+  /** Takes no more calls and waits for those running (at most `graceMs`; one cut short runs again after a restart). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** What a worker keeps of a result or an error. */
+const KEPT_CHARS = 4096;
+
+export function createQueueWorkers(deps: Deps, options: { settings: JobSettings; log: PlatformLog }): QueueWorkers {
+  const { settings } = options;
+  const running = new Map<string, number>();
+  const inFlight = new Set<Promise<void>>();
+  let poller: NodeJS.Timeout | undefined;
+  let stopped = false;
+
+  const limitOf = (fn: string): number => {
+    const spec = deps.pool.spec(fn);
+    return Math.max(1, Math.min(settings.concurrency, spec ? spec.maxInstances * spec.concurrency : 1));
+  };
+
+  const pump = (fn: string): void => {
+    while (!stopped && (running.get(fn) ?? 0) < limitOf(fn)) {
+      const call = deps.store.invocations.take(fn, Date.now());
+      if (!call) return;
+      running.set(fn, (running.get(fn) ?? 0) + 1);
+      const work = execute(call).finally(() => {
+        running.set(fn, (running.get(fn) ?? 1) - 1);
+        inFlight.delete(work);
+        pump(fn);
+      });
+      inFlight.add(work);
+    }
+  };
+
+  const execute = async (call: InvocationRecord): Promise<void> => {
+    const version = deps.store.versions.live(call.fn)?.number ?? null;
+    try {
+      const result = await run(call);
+      deps.store.invocations.succeed(call.id, result.slice(0, KEPT_CHARS), Date.now());
+    } catch (error) {
+      const failure = error instanceof Error ? error.message : String(error);
+      // A function at its maxInstances refused the call before running it: not an attempt, try again shortly.
+      if (error instanceof LambdaError && error.code === 'LAMBDA_ERR_TOO_MANY_REQUESTS' && !stopped) {
+        deps.store.invocations.putBack(call.id, Date.now() + settings.pollMs);
+        return;
+      }
+      if (call.attempts < settings.maxAttempts) {
+        const delay = settings.retryBaseMs * 2 ** (call.attempts - 1);
+        deps.store.invocations.fail(call.id, failure.slice(0, KEPT_CHARS), Date.now() + delay, Date.now());
+        options.log(call.fn, version, `async invocation ${call.id} attempt ${call.attempts} failed: ${failure}; retrying in ${delay} ms`);
+      } else {
+        deps.store.invocations.fail(call.id, failure.slice(0, KEPT_CHARS), null, Date.now());
+        options.log(call.fn, version, `async invocation ${call.id} failed ${call.attempts} times: moved to the dead-letter list (${failure})`);
+      }
+    }
+  };
+
+  const run = async (call: InvocationRecord): Promise<string> => {
+    if (call.kind === 'event') return (await invoke(deps, { name: call.fn, payload: call.payload })).payload;
+    // A public HTTP call: sent as it came, so the handler gets its API Gateway event; a 5xx answer is a failure.
+    const request = JSON.parse(call.payload) as QueuedHttpRequest;
+    const body = Buffer.from(request.body, 'base64');
+    const response = await deps.dispatch.request(call.fn, {
+      method: request.method,
+      path: request.path,
+      headers: { ...request.headers, [REQUEST_ID_HEADER]: call.id },
+      body: body.length > 0 ? body : undefined,
+    });
+    if (response.statusCode >= 500) throw new Error(`HTTP ${response.statusCode}: ${response.body.slice(0, 500)}`);
+    return response.body;
+  };
+
+  const poll = (): void => {
+    for (const fn of deps.store.invocations.dueFunctions(Date.now())) pump(fn);
+  };
+
+  return {
+    start() {
+      const requeued = deps.store.invocations.requeueRunning();
+      if (requeued > 0) deps.log(`-----> Requeued ${requeued} async invocations the last run had taken`);
+      poller = setInterval(poll, settings.pollMs);
+      poll();
+    },
+    notify(fn) {
+      if (!stopped) pump(fn);
+    },
+    async stop(graceMs = 30_000) {
+      stopped = true;
+      clearInterval(poller);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+      clearTimeout(timer);
+    },
+  };
+}
