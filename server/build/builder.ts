@@ -11,6 +11,7 @@ import { buildLog, type BuildLog } from './build-log.js';
 import { installDependencies } from './install.js';
 import { hostRegistrySettings, type RegistrySettings } from './registry-settings.js';
 import { cleanLine } from './clean-text.js';
+import { checkDockerfile, publishBases } from './repository-dockerfile.js';
 
 export interface BuildInput {
   fn: string;
@@ -55,6 +56,23 @@ export function createBuilder(options: BuilderOptions): Builder {
     return settings;
   };
 
+  /** runtime docker: the commit's own Dockerfile, FROM the platform's base images only, with no network. */
+  const buildRepository = async (input: BuildInput, log: BuildLog): Promise<void> => {
+    const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
+    try {
+      const code = path.join(dir, 'code');
+      fs.mkdirSync(code);
+      await input.exportTo(code);
+      const bases = [...buildpacks.values()].filter((pack) => !pack.repositoryDockerfile);
+      const names = checkDockerfile(code, bases.map((pack) => pack.runtime));
+      const ensure = (name: string) => ensureBaseImage(runtime, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
+      await publishBases(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, names, workDir);
+      await buildImage(runtime, input.tag, code, log);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
   return {
     runtimes: () => [...buildpacks.keys()],
 
@@ -64,6 +82,10 @@ export function createBuilder(options: BuilderOptions): Builder {
         throw new LambdaError('LAMBDA_ERR_RUNTIME_UNSUPPORTED', { runtime: input.runtime, available: [...buildpacks.keys()].join(', ') });
       }
       const log = buildLog(onLine);
+      if (pack.repositoryDockerfile) {
+        await buildRepository(input, log);
+        return;
+      }
       const base = await ensureBaseImage(runtime, pack, options.baseImages[pack.runtime] ?? 'local', workDir, log.detail);
       const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
       try {
