@@ -131,6 +131,16 @@ test.serial('the v2 event, the context and the result mapping match node20', asy
   t.regex(texts[at + 1] ?? '', /^END RequestId: /);
 });
 
+test.serial('an async def handler is awaited; a handler in a package folder loads', async (t) => {
+  const push = await lambda.push('pyasync', fixture('python-misbehave'), { files: { 'lambda.yaml': 'runtime: python3\nhandler: handlers.aio.handler\n' } });
+  t.is(push.code, 0, push.stderr);
+  const invoked = await lambda.cli(['invoke', 'pyasync', '--data', '{}']);
+  t.is(invoked.code, 0, invoked.stderr);
+  const result = JSON.parse(invoked.stdout) as { async: boolean; requestId: string };
+  t.true(result.async);
+  t.regex(result.requestId, /^[0-9a-f-]{36}$/);
+});
+
 test.serial('a python3 handler with a non-Python module name, and a docker manifest with a handler, are refused with key and line', async (t) => {
   const bad = await lambda.push('pybad', fixture('python-misbehave'), { files: { 'lambda.yaml': 'runtime: python3\nhandler: my-module.handler\n' } });
   t.not(bad.code, 0);
