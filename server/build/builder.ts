@@ -39,6 +39,8 @@ export interface BuilderOptions {
   buildpacks: Map<string, Buildpack>;
   baseImages: Record<string, BaseImageSetting>;
   workDir: string;
+  /** Bounds of a repository's own Dockerfile build (runtime docker): its RUN steps are the repository's code. */
+  repositoryBuild?: { memoryBytes: number; timeoutMs: number };
 }
 
 export function createBuilder(options: BuilderOptions): Builder {
@@ -67,7 +69,7 @@ export function createBuilder(options: BuilderOptions): Builder {
       const names = checkDockerfile(code, bases.map((pack) => pack.runtime));
       const ensure = (name: string) => ensureBaseImage(runtime, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
       await publishBases(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, names, workDir);
-      await buildImage(runtime, input.tag, code, log);
+      await buildImage(runtime, input.tag, code, log, options.repositoryBuild ?? { memoryBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -110,9 +112,9 @@ export function createBuilder(options: BuilderOptions): Builder {
 }
 
 /** The engine build: one line per step; on failure its whole output as warnings, and an error with clean text. */
-async function buildImage(runtime: Runtime, tag: string, contextDir: string, log: BuildLog): Promise<void> {
+async function buildImage(runtime: Runtime, tag: string, contextDir: string, log: BuildLog, limits?: { memoryBytes: number; timeoutMs: number }): Promise<void> {
   try {
-    await runtime.buildImage({ tag, contextDir }, log.detail);
+    await runtime.buildImage({ tag, contextDir, ...(limits ? { limits } : {}) }, log.detail);
   } catch (error) {
     if (!(error instanceof LambdaError) || error.code !== 'LAMBDA_ERR_BUILD_FAILED') throw error;
     const logs = error.details.logs;

@@ -44,6 +44,8 @@ export interface BuildRequest {
   tag: string;
   /** A directory holding the Dockerfile and everything it copies. Builds never get a network (issue 7). */
   contextDir: string;
+  /** Bounds for builds that run a repository's own steps (runtime docker): memory, one CPU, and a time limit. */
+  limits?: { memoryBytes: number; timeoutMs: number };
 }
 
 /**

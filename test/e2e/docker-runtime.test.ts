@@ -4,13 +4,16 @@ import test from 'ava';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;
 
 test.before(async () => {
   await requireDocker();
-  lambda = await startLambda();
+  // Short enough for the test of a build that never ends, long enough for the others on a busy machine.
+  lambda = await startLambda({ LAMBDA_DOCKER_BUILD_TIMEOUT: '40s', LAMBDA_DOCKER_BUILD_MEMORY: '256Mi' });
 });
 
 test.after.always(async () => {
@@ -48,8 +51,6 @@ test.serial('examples/docker-python: its Dockerfile is built FROM lambda/python3
   // The instance runs hardened like any other: no network, read-only root, uid 10001.
   const [container] = await lambda.containers('dockpy');
   t.truthy(container);
-  const { execFile } = await import('node:child_process');
-  const { promisify } = await import('node:util');
   const { stdout } = await promisify(execFile)('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}} {{.HostConfig.ReadonlyRootfs}} {{.Config.User}}', container]);
   t.is(stdout.trim(), 'none true 10001:10001');
 });
@@ -101,4 +102,26 @@ test.serial('a Dockerfile that is a link to a host file, and none at all, are re
   } finally {
     fs.rmSync(work, { recursive: true, force: true });
   }
+});
+
+test.serial('a Dockerfile build that never ends is cancelled at the time limit, and one that eats memory is stopped', async (t) => {
+  const marker = `sleep-${process.pid}-${Date.now()}`;
+  const endless = `FROM lambda/python3\nRUN ["python3", "-c", "import time; time.sleep(600)  # ${marker}"]\n`;
+  const push = await lambda.push('dockslow', example('docker-python'), { files: { Dockerfile: endless } });
+  t.not(push.code, 0);
+  t.regex(push.stderr, /the image build took longer than 40 s/);
+  // The engine cancelled the build: its step's container does not go on running.
+  const deadline = Date.now() + 20_000;
+  let running = true;
+  while (running && Date.now() < deadline) {
+    const { stdout } = await promisify(execFile)('docker', ['ps', '--no-trunc', '--format', '{{.Command}}']);
+    running = stdout.includes(marker);
+    if (running) await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  t.false(running, 'the build step still runs');
+
+  const hungry = 'FROM lambda/python3\nRUN ["python3", "-c", "b = bytearray(600 * 1024 * 1024); print(len(b))"]\n';
+  const eaten = await lambda.push('dockhungry', example('docker-python'), { files: { Dockerfile: hungry } });
+  t.not(eaten.code, 0);
+  t.regex(eaten.stderr, /MemoryError|returned a non-zero code: (137|1)/);
 });
