@@ -38,7 +38,13 @@ export interface RegistrySettings {
 
 /** Reads the host's settings; a host without the package manager gets the default URL and the CA/proxy environment. */
 export async function hostRegistrySettings(spec: RegistrySpec, env: NodeJS.ProcessEnv = process.env): Promise<RegistrySettings> {
-  const [asked, askedCa] = await Promise.all([spec.hostCommand && ask(spec.hostCommand, env), spec.caHostCommand && ask(spec.caHostCommand, env)]);
+  // All at once: each is a package manager starting up (pip takes seconds on a busy machine).
+  const [asked, askedCa, localIndexes, localLinks] = await Promise.all([
+    spec.hostCommand && ask(spec.hostCommand, env),
+    spec.caHostCommand && ask(spec.caHostCommand, env),
+    localFolders(spec.local?.indexes, env),
+    localFolders(spec.local?.links, env),
+  ]);
   const fromEnv = spec.envVar ? env[spec.envVar] : undefined;
   const url = parseRegistry(fromEnv) ?? parseRegistry(asked) ?? parseRegistry(spec.default);
   if (!url) throw new Error(`buildpack registry "${spec.default}" is not an https URL`);
@@ -49,7 +55,7 @@ export async function hostRegistrySettings(spec: RegistrySpec, env: NodeJS.Proce
     port: Number(url.port || 443),
     caFile,
     upstream: proxyFor(url.hostname.toLowerCase(), env),
-    ...(spec.local ? { localIndexes: await localFolders(spec.local.indexes, env), localLinks: await localFolders(spec.local.links, env) } : {}),
+    ...(spec.local ? { localIndexes, localLinks } : {}),
   };
 }
 

@@ -20,8 +20,21 @@ export interface HostPython {
   pip: string;
 }
 
-/** Asks the `python3` on PATH where it lives. Throws when there is none. */
+const asked = new Map<string, HostPython>();
+
+/**
+ * Asks the `python3` on PATH where it lives, once per server process (it runs synchronously, at the first python3
+ * build: a host Python upgraded meanwhile is seen at the next start). Throws when there is none.
+ */
 export function hostPython(command = 'python3'): HostPython {
+  const known = asked.get(command);
+  if (known) return known;
+  const found = askPython(command);
+  asked.set(command, found);
+  return found;
+}
+
+function askPython(command: string): HostPython {
   const script = 'import sys, sysconfig, os, pip; print(os.path.realpath(sys.executable)); print(sysconfig.get_python_version()); print(sysconfig.get_paths()["stdlib"]); print(os.path.dirname(pip.__file__))';
   let output: string;
   try {
