@@ -2,6 +2,8 @@
 // error is a 502 with errorType/errorMessage, requirements.txt is installed at build, print and logging reach the
 // function's log, and a code-only push reuses the dependency layer.
 import test from 'ava';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { example, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;
@@ -54,6 +56,41 @@ test.serial('examples/python-greet: requirements.txt is installed, it answers HT
   t.true(texts.some((line) => /^START RequestId: \S+ Version: 1$/.test(line)));
   t.true(texts.some((line) => /^\[INFO\]\t\S+Z\t[0-9a-f-]{36}\trequest [0-9a-f-]{36}$/.test(line)), texts.join('\n'));
   t.true(texts.some((line) => /^REPORT RequestId: \S+\tDuration: [\d.]+ ms\t.*Memory Size: 256 MB\t.*Init Duration: [\d.]+ ms\tStatus: success$/.test(line)), texts.join('\n'));
+});
+
+test.serial('pip runs in the hardened sandbox; the host\'s local package folders are mounted read-only', async (t) => {
+  const seen = new Map<string, { user: string; network: string; readOnly: boolean; capDrop: string[]; binds: string[] }>();
+  let done = false;
+  const poll = (async () => {
+    while (!done) {
+      const { stdout } = await promisify(execFile)('docker', ['ps', '-q', '--filter', `label=lambda.server=${lambda.serverId()}`, '--filter', 'label=lambda.sandbox=true']);
+      for (const id of stdout.split('\n').filter((line) => line && !seen.has(line))) {
+        const inspected = await promisify(execFile)('docker', ['inspect', id]).catch(() => undefined);
+        if (!inspected) continue;
+        const [info] = JSON.parse(inspected.stdout) as { Config: { User: string }; HostConfig: { NetworkMode: string; ReadonlyRootfs: boolean; CapDrop: string[]; Binds: string[] } }[];
+        seen.set(id, { user: info.Config.User, network: info.HostConfig.NetworkMode, readOnly: info.HostConfig.ReadonlyRootfs, capDrop: info.HostConfig.CapDrop, binds: info.HostConfig.Binds });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  let push;
+  try {
+    push = await lambda.push('pysix', example('python-greet'), { files: { 'requirements.txt': 'six==1.17.0\nhumanize==4.16.0\n' } });
+  } finally {
+    done = true;
+    await poll;
+  }
+  t.is(push.code, 0, push.stderr);
+  t.regex(push.stderr, /Successfully installed humanize-4\.16\.0 six-1\.17\.0/);
+  t.true(seen.size >= 1, 'the install container was seen while it ran');
+  for (const sandbox of seen.values()) {
+    t.is(sandbox.user, '10001:10001');
+    t.is(sandbox.network, 'none');
+    t.true(sandbox.readOnly);
+    t.deepEqual(sandbox.capDrop, ['ALL']);
+    t.regex(sandbox.binds[0], /:\/lambda-install:ro$/);
+    for (const bind of sandbox.binds) t.regex(bind, /:ro$/);
+  }
 });
 
 test.serial('a code-only push reuses the installed requirements and the dependency layer', async (t) => {
