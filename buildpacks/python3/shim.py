@@ -2,6 +2,7 @@
 # connections, speaks the AWS Lambda contract. PID 1 in the container; Python standard library only.
 # The protocol is the node20 shim's (buildpacks/node20/shim.mjs; README.md "Runtime protocol").
 import base64
+import codecs
 import importlib
 import io
 import json
@@ -164,8 +165,54 @@ class Capture(io.TextIOBase):
         pass
 
 
+class BinaryCapture:
+    """sys.stdout.buffer / sys.stderr.buffer: bytes written there are decoded and captured the same way."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def write(self, data):
+        self.text.write(bytes(data).decode('utf-8', 'replace'))
+        return len(data)
+
+    def flush(self):
+        pass
+
+
 STDOUT = Capture('o')
 STDERR = Capture('e')
+STDOUT.buffer = BinaryCapture(STDOUT)
+STDERR.buffer = BinaryCapture(STDERR)
+
+
+def capture_descriptors():
+    """Descriptors 1 and 2 become pipes read here, so what C code, os.write and child processes write is captured
+    too (as the node20 shim captures fs.writeSync(1)); the container's own stdout/stderr stay for the tee."""
+    for fd, letter, capture in ((1, 'o', STDOUT), (2, 'e', STDERR)):
+        try:
+            saved = os.dup(fd)
+            read_end, write_end = os.pipe()
+            os.dup2(write_end, fd)
+            os.close(write_end)
+        except OSError:
+            continue
+        OUTPUT.real[letter] = open(saved, 'w', encoding='utf-8', errors='replace', closefd=True)
+        threading.Thread(target=pump, args=(read_end, capture), daemon=True, name=f'lambda-fd{fd}').start()
+
+
+def pump(read_end, capture):
+    decoder = codecs.getincrementaldecoder('utf-8')('replace')
+    while True:
+        try:
+            data = os.read(read_end, 65536)
+        except OSError:
+            return
+        if not data:
+            return
+        capture.write(decoder.decode(data))
+
+
+capture_descriptors()
 sys.stdout = STDOUT
 sys.stderr = STDERR
 

@@ -13,6 +13,9 @@ import { InstanceClients } from './instance-client.js';
 
 const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/python3/shim.py');
 const HANDLER = [
+  'import os',
+  'import subprocess',
+  'import sys',
   'import threading',
   '# Three calls meet here: they pass only if the shim serves them at the same time.',
   'meeting = threading.Barrier(3, timeout=5)',
@@ -20,6 +23,10 @@ const HANDLER = [
   '    print("seen", event.get("rawPath") if isinstance(event, dict) and "rawPath" in event else event)',
   '    if isinstance(event, dict) and event.get("body") == "slow":',
   '        meeting.wait()',
+  '    if event == {"descriptors": True}:',
+  '        os.write(1, b"written to fd 1\\n")',
+  '        sys.stderr.buffer.write(b"bytes to stderr\\n")',
+  '        subprocess.run(["echo", "from a child process"], check=True)',
   '    if event == {"fail": True}:',
   '        raise KeyError("missing")',
   '    return {"event": event, "request": context.aws_request_id}',
@@ -112,6 +119,12 @@ test.serial('direct invokes, errors and HTTP requests, with chunked bodies and c
   // Several at once: each on its own connection, served by its own thread (the handler waits for all three).
   const answers = await Promise.all([1, 2, 3].map(() => send({ method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'slow' })));
   t.deepEqual(answers.map((answer) => answer.status), [200, 200, 200]);
+
+  const descriptors = await send({ method: 'POST', headers: { 'x-lambda-internal-invoke': 'direct' }, body: '{"descriptors":true}' });
+  t.is(descriptors.status, 200);
+  await waitForLog(t.context.logs, /^\d+\to\twritten to fd 1$/);
+  await waitForLog(t.context.logs, /^\d+\te\tbytes to stderr$/);
+  await waitForLog(t.context.logs, /^\d+\to\tfrom a child process$/);
 
   for (const mode of ['init', 'warm']) t.is((await send({ headers: { 'x-lambda-internal-invoke': mode } })).status, 403);
 

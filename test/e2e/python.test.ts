@@ -187,6 +187,18 @@ test.serial('a python3 handler with a non-Python module name, and a docker manif
   t.regex(docker.stderr, /line 2: handler: is not used by runtime docker/);
 });
 
+test.serial('a handler that fails to load rejects the push with its error, file and line; the live version keeps serving', async (t) => {
+  const broken = await lambda.push('pymisbehave', fixture('python-misbehave'), { files: { 'handlers/main.py': 'def handler(event, context):\n    return (\n' } });
+  t.not(broken.code, 0);
+  t.regex(broken.stderr, /Init Error/);
+  t.regex(broken.stderr, /handlers\/main\.py", line 2/);
+  t.regex(broken.stderr, /SyntaxError/);
+  const missing = await lambda.push('pymisbehave', fixture('python-misbehave'), { files: { 'lambda.yaml': 'runtime: python3\nhandler: handlers.main.nothing\n' } });
+  t.not(missing.code, 0);
+  t.regex(missing.stderr, /Handler 'nothing' missing on module 'handlers\.main'/);
+  t.is((await lambda.fetch('/fn/pymisbehave/')).status, 200);
+});
+
 test.serial('requirements.txt options that would change the package index are refused', async (t) => {
   const push = await lambda.push('pyoptions', example('python-greet'), { files: { 'requirements.txt': '--index-url https://evil.example/simple\nhumanize\n' } });
   t.not(push.code, 0);
