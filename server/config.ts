@@ -21,6 +21,10 @@ export interface Limits {
   maxCodeBytes: number;
   /** The most memory a manifest may ask for (LAMBDA_MAX_MEMORY). */
   maxMemoryBytes: number;
+  /** Memory for the build of a repository's own Dockerfile, runtime docker (LAMBDA_DOCKER_BUILD_MEMORY). */
+  dockerBuildMemoryBytes: number;
+  /** Time for that build (LAMBDA_DOCKER_BUILD_TIMEOUT). */
+  dockerBuildTimeoutMs: number;
 }
 
 /** How functions scale (README: Scaling). */
@@ -121,6 +125,8 @@ const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' }> =
   maxUploadBytes: { env: 'LAMBDA_MAX_UPLOAD', kind: 'size' },
   maxCodeBytes: { env: 'LAMBDA_MAX_CODE_SIZE', kind: 'size' },
   maxMemoryBytes: { env: 'LAMBDA_MAX_MEMORY', kind: 'size' },
+  dockerBuildMemoryBytes: { env: 'LAMBDA_DOCKER_BUILD_MEMORY', kind: 'size' },
+  dockerBuildTimeoutMs: { env: 'LAMBDA_DOCKER_BUILD_TIMEOUT', kind: 'duration' },
 };
 
 /** Each limit from its variable, else config/default.yaml's `limits:`; sizes like "64Mi", durations like "10s". */

@@ -114,6 +114,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     buildpacks,
     baseImages: config.baseImages,
     workDir: path.join(config.dataDir, 'builds'),
+    repositoryBuild: { memoryBytes: config.limits.dockerBuildMemoryBytes, timeoutMs: config.limits.dockerBuildTimeoutMs },
   });
   let actualPort = config.port;
   const portSuffix = () => (actualPort === 80 ? '' : `:${actualPort}`);

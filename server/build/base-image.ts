@@ -7,6 +7,7 @@ import { create as createTar } from 'tar';
 import type { Runtime } from '../runtime/types.js';
 import type { Buildpack } from './buildpacks.js';
 import { assembleRootfs, describeCommands } from './rootfs.js';
+import { addPython, describePython, hostPython, lddLibraries } from './rootfs-python.js';
 
 /** "local" builds the base from this host; any other value names an image to use as it is. */
 export type BaseImageSetting = 'local' | 'official' | string;
@@ -20,13 +21,16 @@ export async function ensureBaseImage(
 ): Promise<string> {
   if (setting === 'official') return pack.base.official;
   if (setting !== 'local') return setting;
-  const recipe = describeCommands(pack.base.local.commands);
+  const python = pack.base.local.python ? hostPython(pack.base.local.python) : undefined;
+  const recipe = describeCommands(pack.base.local.commands) + (python ? `,${describePython(python)}` : '');
   const tag = `lambda/base-${pack.runtime}:${createHash('sha256').update(recipe).digest('hex').slice(0, 12)}`;
   if (await runtime.imageExists(tag)) return tag;
-  onLine(`Assembling base image ${tag} from this machine's ${pack.base.local.commands.join(', ')}`);
+  const programs = [...pack.base.local.commands, ...(python ? [`python ${python.version}`] : [])];
+  onLine(`Assembling base image ${tag} from this machine's ${programs.join(', ')}`);
   const stage = path.join(workDir, `rootfs-${pack.runtime}-${process.pid}`);
   try {
     assembleRootfs(pack.base.local.commands, stage);
+    if (python) addPython(python, stage, lddLibraries);
     await runtime.importImage(Readable.from(createTar({ cwd: stage }, fs.readdirSync(stage))), tag);
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });

@@ -11,6 +11,7 @@ import { buildLog, type BuildLog } from './build-log.js';
 import { installDependencies } from './install.js';
 import { hostRegistrySettings, type RegistrySettings } from './registry-settings.js';
 import { cleanLine } from './clean-text.js';
+import { checkDockerfile, publishBases } from './repository-dockerfile.js';
 
 export interface BuildInput {
   fn: string;
@@ -38,6 +39,8 @@ export interface BuilderOptions {
   buildpacks: Map<string, Buildpack>;
   baseImages: Record<string, BaseImageSetting>;
   workDir: string;
+  /** Bounds of a repository's own Dockerfile build (runtime docker): its RUN steps are the repository's code. */
+  repositoryBuild?: { memoryBytes: number; timeoutMs: number };
 }
 
 export function createBuilder(options: BuilderOptions): Builder {
@@ -55,6 +58,23 @@ export function createBuilder(options: BuilderOptions): Builder {
     return settings;
   };
 
+  /** runtime docker: the commit's own Dockerfile, FROM the platform's base images only, with no network. */
+  const buildRepository = async (input: BuildInput, log: BuildLog): Promise<void> => {
+    const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
+    try {
+      const code = path.join(dir, 'code');
+      fs.mkdirSync(code);
+      await input.exportTo(code);
+      const bases = [...buildpacks.values()].filter((pack) => !pack.repositoryDockerfile);
+      const names = checkDockerfile(code, bases.map((pack) => pack.runtime));
+      const ensure = (name: string) => ensureBaseImage(runtime, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
+      await publishBases(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, names, workDir);
+      await buildImage(runtime, input.tag, code, log, options.repositoryBuild ?? { memoryBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
   return {
     runtimes: () => [...buildpacks.keys()],
 
@@ -64,6 +84,10 @@ export function createBuilder(options: BuilderOptions): Builder {
         throw new LambdaError('LAMBDA_ERR_RUNTIME_UNSUPPORTED', { runtime: input.runtime, available: [...buildpacks.keys()].join(', ') });
       }
       const log = buildLog(onLine);
+      if (pack.repositoryDockerfile) {
+        await buildRepository(input, log);
+        return;
+      }
       const base = await ensureBaseImage(runtime, pack, options.baseImages[pack.runtime] ?? 'local', workDir, log.detail);
       const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
       try {
@@ -88,9 +112,9 @@ export function createBuilder(options: BuilderOptions): Builder {
 }
 
 /** The engine build: one line per step; on failure its whole output as warnings, and an error with clean text. */
-async function buildImage(runtime: Runtime, tag: string, contextDir: string, log: BuildLog): Promise<void> {
+async function buildImage(runtime: Runtime, tag: string, contextDir: string, log: BuildLog, limits?: { memoryBytes: number; timeoutMs: number }): Promise<void> {
   try {
-    await runtime.buildImage({ tag, contextDir }, log.detail);
+    await runtime.buildImage({ tag, contextDir, ...(limits ? { limits } : {}) }, log.detail);
   } catch (error) {
     if (!(error instanceof LambdaError) || error.code !== 'LAMBDA_ERR_BUILD_FAILED') throw error;
     const logs = error.details.logs;

@@ -15,6 +15,8 @@ export interface InstallStep {
   inputs: string[];
   /** The buildpack's script run in the install container (see server/build/install.ts for its contract). */
   script: string;
+  /** The interpreter that runs `script` in the base image; default ["node"]. */
+  interpreter?: string[];
   /** The folder the script sends back, e.g. node_modules. */
   output: string;
   /** Dockerfile lines that add the installed folder; `{{ARCHIVE}}` is its tar in the build context. */
@@ -28,8 +30,11 @@ export interface Buildpack {
   /** Files of the buildpack folder copied into every build context. */
   files: string[];
   template: string;
-  base: { official: string; local: { commands: string[] } };
+  /** `local.python`: the host's Python (this command's interpreter, stdlib and pip) goes into the local base image too. */
+  base: { official: string; local: { commands: string[]; python?: string } };
   install?: InstallStep;
+  /** The docker runtime: the repository's own Dockerfile is the template (server/build/repository-dockerfile.ts). */
+  repositoryDockerfile?: boolean;
 }
 
 export function loadBuildpacks(root: string): Map<string, Buildpack> {
@@ -39,7 +44,7 @@ export function loadBuildpacks(root: string): Map<string, Buildpack> {
     const manifestFile = path.join(dir, 'buildpack.json');
     if (!entry.isDirectory() || !fs.existsSync(manifestFile)) continue;
     const spec = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Omit<Buildpack, 'dir' | 'template'>;
-    const template = fs.readFileSync(path.join(dir, 'Dockerfile.template'), 'utf8');
+    const template = spec.repositoryDockerfile ? '' : fs.readFileSync(path.join(dir, 'Dockerfile.template'), 'utf8');
     packs.set(spec.runtime, { ...spec, dir, template });
   }
   return packs;

@@ -46,7 +46,8 @@ export async function installDependencies(request: InstallRequest, log: BuildLog
   const install = pack.install;
   const inputs = readInputs(request.codeDir, install.inputs);
   const script = fs.readFileSync(path.join(pack.dir, install.script));
-  const key = cacheKey([`base=${request.baseImage}`, `registry=${registry.url.href}`, `script=${digest(script)}`], inputs);
+  const local = [...(registry.localIndexes ?? []).map((dir) => `index=${dir}`), ...(registry.localLinks ?? []).map((dir) => `links=${dir}`)];
+  const key = cacheKey([`base=${request.baseImage}`, `registry=${registry.url.href}`, `script=${digest(script)}`, ...local], inputs);
   fs.mkdirSync(request.cacheDir, { recursive: true, mode: 0o700 });
   const archive = path.join(request.cacheDir, `${pack.runtime}-${key}.tar`);
   const names = [...inputs.keys()].join(' + ');
@@ -88,11 +89,12 @@ async function installIn(mount: string, request: InstallRequest, inputs: Map<str
     const result = await request.sandbox.run(
       {
         image: request.baseImage,
-        command: ['node', `${MOUNT}/${install.script}`],
+        command: [...(install.interpreter ?? ['node']), `${MOUNT}/${install.script}`],
         env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' },
         workingDir: WORK,
         inputDir: mount,
         inputMount: MOUNT,
+        readOnlyMounts: localMounts(registry),
         scratch: { [WORK]: LIMITS.work, '/tmp': LIMITS.tmp },
         memoryBytes: LIMITS.memory,
         timeoutMs: LIMITS.timeoutMs,
@@ -114,7 +116,7 @@ async function installIn(mount: string, request: InstallRequest, inputs: Map<str
       throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: `installing dependencies failed: ${cleanLine(why)}` });
     }
     fs.renameSync(partial, archive);
-    for (const line of output.filter((text) => /^(added|removed|changed|up to date)\b/.test(text))) log.detail(line);
+    for (const line of output.filter((text) => /^(added|removed|changed|up to date|Successfully installed)\b/.test(text))) log.detail(line);
     pruneCache(request.cacheDir);
     return { archive, reused: false };
   } finally {
@@ -149,7 +151,13 @@ function readInputs(codeDir: string, names: string[]): Map<string, Buffer> {
 /** The folder mounted read-only into the container: the install script, its settings, the inputs and the CA bundle. */
 function prepareMount(mount: string, request: InstallRequest, inputs: Map<string, Buffer>, script: Buffer): void {
   fs.mkdirSync(path.join(mount, 'inputs'));
-  const settings = { registry: request.registry.url.href, ca: request.registry.caFile !== undefined, inputs: [...inputs.keys()], output: request.pack.install.output };
+  const settings = {
+    registry: request.registry.url.href,
+    ca: request.registry.caFile !== undefined,
+    inputs: [...inputs.keys()],
+    output: request.pack.install.output,
+    ...(request.registry.localIndexes ? { localIndexes: request.registry.localIndexes, localLinks: request.registry.localLinks ?? [] } : {}),
+  };
   const write = (file: string, bytes: string | Buffer) => {
     fs.writeFileSync(file, bytes);
     fs.chmodSync(file, 0o644);
@@ -160,6 +168,15 @@ function prepareMount(mount: string, request: InstallRequest, inputs: Map<string
   if (request.registry.caFile) write(path.join(mount, 'ca.pem'), fs.readFileSync(request.registry.caFile));
   // Readable by the container's user (uid 10001), writable by nobody but the server; mounted read-only anyway.
   for (const dir of [mount, path.join(mount, 'inputs')]) fs.chmodSync(dir, 0o755);
+}
+
+/**
+ * The host's local package folders, mounted read-only at their own paths so file:// URLs keep working. A "simple"
+ * index's links point into its parent (../../files/…), so the parent of a folder named simple is mounted.
+ */
+function localMounts(registry: RegistrySettings): string[] {
+  const dirs = (registry.localIndexes ?? []).map((dir) => (path.basename(dir) === 'simple' && path.dirname(dir) !== '/' ? path.dirname(dir) : dir));
+  return [...new Set([...dirs, ...(registry.localLinks ?? [])])];
 }
 
 function cacheKey(settings: string[], inputs: Map<string, Buffer>): string {

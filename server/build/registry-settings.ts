@@ -13,6 +13,14 @@ export interface RegistrySpec {
   hostCommand?: string[];
   /** Prints the CA bundle the host's package manager trusts, e.g. ["npm", "config", "get", "cafile"]. */
   caHostCommand?: string[];
+  /** An environment variable that names the registry and wins over `hostCommand` (pip's PIP_INDEX_URL). */
+  envVar?: string;
+  /**
+   * Package folders on this machine the host's package manager also reads (pip's `extra-index-url` and `find-links`
+   * with file:// URLs or paths): each command or variable prints a space-separated list. They are mounted read-only
+   * into the install container (server/build/install.ts), never reached over the network.
+   */
+  local?: { indexes?: { hostCommand?: string[]; envVar?: string }; links?: { hostCommand?: string[]; envVar?: string } };
 }
 
 export interface RegistrySettings {
@@ -23,12 +31,22 @@ export interface RegistrySettings {
   caFile?: string;
   /** The host's proxy for this registry (HTTPS_PROXY unless NO_PROXY names the registry), or undefined. */
   upstream?: URL;
+  /** Local package indexes (folders of a PEP 503 "simple" index) and folders of package files, absolute paths. */
+  localIndexes?: string[];
+  localLinks?: string[];
 }
 
 /** Reads the host's settings; a host without the package manager gets the default URL and the CA/proxy environment. */
 export async function hostRegistrySettings(spec: RegistrySpec, env: NodeJS.ProcessEnv = process.env): Promise<RegistrySettings> {
-  const [asked, askedCa] = await Promise.all([spec.hostCommand && ask(spec.hostCommand, env), spec.caHostCommand && ask(spec.caHostCommand, env)]);
-  const url = parseRegistry(asked) ?? parseRegistry(spec.default);
+  // All at once: each is a package manager starting up (pip takes seconds on a busy machine).
+  const [asked, askedCa, localIndexes, localLinks] = await Promise.all([
+    spec.hostCommand && ask(spec.hostCommand, env),
+    spec.caHostCommand && ask(spec.caHostCommand, env),
+    localFolders(spec.local?.indexes, env),
+    localFolders(spec.local?.links, env),
+  ]);
+  const fromEnv = spec.envVar ? env[spec.envVar] : undefined;
+  const url = parseRegistry(fromEnv) ?? parseRegistry(asked) ?? parseRegistry(spec.default);
   if (!url) throw new Error(`buildpack registry "${spec.default}" is not an https URL`);
   const caFile = [askedCa, env.NODE_EXTRA_CA_CERTS, env.SSL_CERT_FILE].find((file) => file !== undefined && file !== '' && isReadableFile(file));
   return {
@@ -37,7 +55,32 @@ export async function hostRegistrySettings(spec: RegistrySpec, env: NodeJS.Proce
     port: Number(url.port || 443),
     caFile,
     upstream: proxyFor(url.hostname.toLowerCase(), env),
+    ...(spec.local ? { localIndexes, localLinks } : {}),
   };
+}
+
+/** The existing local folders a host setting names (file:// URLs or absolute paths); anything else is left out. */
+async function localFolders(source: { hostCommand?: string[]; envVar?: string } | undefined, env: NodeJS.ProcessEnv): Promise<string[]> {
+  if (!source) return [];
+  const asked = source.hostCommand ? await ask(source.hostCommand, env) : undefined;
+  const values = `${asked ?? ''} ${source.envVar ? (env[source.envVar] ?? '') : ''}`.split(/\s+/).filter(Boolean);
+  const folders = new Set<string>();
+  for (const value of values) {
+    let folder: string | undefined;
+    try {
+      folder = value.startsWith('file://') ? decodeURIComponent(new URL(value).pathname) : value.startsWith('/') ? value : undefined;
+    } catch {
+      folder = undefined;
+    }
+    // Only plain absolute folders, never the root itself: they are mounted into install containers as they are.
+    if (!folder || folder === '/' || /[:,\0]/.test(folder)) continue;
+    try {
+      if (fs.statSync(folder).isDirectory()) folders.add(fs.realpathSync(folder).replace(/\/+$/, ''));
+    } catch {
+      // a folder the host names but does not have: pip would skip it too
+    }
+  }
+  return [...folders];
 }
 
 /** Only https registries: the tunnel is opaque to the server, so TLS is what authenticates the registry. */

@@ -82,6 +82,7 @@ export function parseManifest(text: string): Manifest {
   if (manifest.runtime && manifest.runtime !== 'docker' && !manifest.handler && !seen.has('handler')) {
     problems.add(null, 'handler', `is required for runtime ${manifest.runtime} (e.g. "index.handler")`);
   }
+  checkHandlerForRuntime(manifest, root.items.find((p) => isScalar(p.key) && p.key.value === 'handler')?.value as Node | undefined, problems);
   if ((manifest.minInstances ?? 0) > (manifest.maxInstances ?? 1)) {
     problems.add(root.items.find((p) => isScalar(p.key) && p.key.value === 'minInstances')?.value as Node, 'minInstances', 'must not be above maxInstances');
   }
@@ -89,6 +90,21 @@ export function parseManifest(text: string): Manifest {
     throw new LambdaError('LAMBDA_ERR_MANIFEST_INVALID', { detail: problems.list.join('; ') }, { problems: problems.list });
   }
   return manifest as Manifest;
+}
+
+/** python3: "module.function" with Python names ("pkg/module" or "pkg.module" for a module in a package); docker: none. */
+function checkHandlerForRuntime(manifest: Partial<Manifest>, node: Node | undefined, problems: Problems): void {
+  if (!node) return;
+  if (manifest.runtime === 'docker') {
+    problems.add(node, 'handler', "is not used by runtime docker: the image's own CMD serves the function (README: Runtime protocol)");
+    manifest.handler = undefined;
+  } else if (manifest.runtime === 'python3' && manifest.handler !== undefined) {
+    const dot = manifest.handler.lastIndexOf('.');
+    const names = manifest.handler.slice(0, dot).split(/[/.]/);
+    if (!names.every((name) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(name))) {
+      problems.add(node, 'handler', `expected "module.function" with Python names (e.g. app.handler), got ${show(manifest.handler)}`);
+    }
+  }
 }
 
 type FieldReader = (node: Node | null, manifest: Partial<Manifest>, problems: Problems) => void;

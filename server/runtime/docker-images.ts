@@ -32,6 +32,10 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
 
     async buildImage(request: BuildRequest, onLine: (line: string) => void) {
       const context = createTar({ cwd: request.contextDir, portable: true }, ['.']);
+      // A repository's own RUN steps get a memory limit, one CPU and a deadline; closing the request cancels the build.
+      const limits = request.limits;
+      const signal = limits ? AbortSignal.timeout(limits.timeoutMs) : undefined;
+      const bounds = limits ? { memory: limits.memoryBytes, memswap: limits.memoryBytes, cpuperiod: 100_000, cpuquota: 100_000, abortSignal: signal } : {};
       let stream: NodeJS.ReadableStream;
       try {
         stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
@@ -41,8 +45,10 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
           // Dependencies are installed before the build (server/build/install.ts): no build ever gets a network.
           networkmode: 'none',
           labels: { 'lambda.managed': 'true' },
+          ...bounds,
         });
       } catch (error) {
+        if (signal?.aborted && limits) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: `the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s` });
         throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
       }
       const steps = stepSummary(onLine);
@@ -55,7 +61,7 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
       } catch (error) {
         if (!(error instanceof LambdaError)) throw error;
         steps.end();
-        const detail = String(error.details.detail ?? '');
+        const detail = signal?.aborted && limits ? `the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s` : String(error.details.detail ?? '');
         throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail }, { detail, logs: [...transcript, detail] });
       }
       steps.end();

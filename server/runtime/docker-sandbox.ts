@@ -73,7 +73,7 @@ export function sandboxConfig(request: SandboxRun, serverId: string): Docker.Con
       Memory: limit,
       MemorySwap: limit,
       NanoCpus: 1_000_000_000,
-      Binds: [`${request.inputDir}:${request.inputMount}:ro`],
+      Binds: [`${request.inputDir}:${request.inputMount}:ro`, ...(request.readOnlyMounts ?? []).map((dir) => `${dir}:${dir}:ro`)],
       RestartPolicy: { Name: 'no' },
       // Gone when it ends even if this server is not there to remove it.
       AutoRemove: true,

@@ -44,6 +44,8 @@ export interface BuildRequest {
   tag: string;
   /** A directory holding the Dockerfile and everything it copies. Builds never get a network (issue 7). */
   contextDir: string;
+  /** Bounds for builds that run a repository's own steps (runtime docker): memory, one CPU, and a time limit. */
+  limits?: { memoryBytes: number; timeoutMs: number };
 }
 
 /**
@@ -59,6 +61,8 @@ export interface SandboxRun {
   /** A host directory the platform wrote, mounted read-only at `inputMount`: the only host path the container sees. */
   inputDir: string;
   inputMount: string;
+  /** Host folders of packages (the host's own local package indexes) mounted read-only at the same paths. */
+  readOnlyMounts?: string[];
   /** The only writable paths: size-bounded tmpfs mounts (container path → bytes), gone when the run ends. */
   scratch: Record<string, number>;
   /** Memory for the processes; the tmpfs sizes are added to the container's limit since their pages count there too. */
