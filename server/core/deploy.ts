@@ -8,7 +8,7 @@ import { instanceSpec } from './spec.js';
 import { lockFunction } from './function-lock.js';
 import { afterRelease } from './prune.js';
 import { syncSchedules } from './schedules.js';
-import type { Instance } from '../runtime/types.js';
+import { startInstance } from './start-instance.js';
 
 export interface Deployment {
   name: string;
@@ -90,17 +90,7 @@ async function startAndPublish(
 
   const number = input.number ?? deps.store.versions.nextNumber(name);
   const spec = instanceSpec({ fn: name, number, sha, image }, manifest, deps.store.env.get(name));
-  progress({ type: 'step', phase: 'start', text: `Starting ${name} v${number} (${short}) ...` });
-  const started = Date.now();
-  let instance: Instance;
-  try {
-    instance = await deps.runtime.start(spec);
-  } catch (error) {
-    const logs = error instanceof LambdaError ? (error.details.logs as string[] | undefined) : undefined;
-    for (const line of logs ?? []) progress({ type: 'warn', text: line });
-    throw error;
-  }
-  progress({ type: 'detail', text: `healthy in ${Date.now() - started} ms` });
+  const instance = await startInstance(deps, spec, progress);
   try {
     const previous = deps.store.versions.live(name)?.number ?? null;
     const published = deps.store.versions.publish({ fn: name, sha, image, manifest: JSON.stringify(manifest) });

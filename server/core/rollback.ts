@@ -2,7 +2,6 @@
 // recorded as a release; a version whose image was pruned is rebuilt from its commit first, saying so.
 import { LambdaError } from '../errors.js';
 import type { ReleaseRecord, VersionRecord } from '../store/types.js';
-import type { Instance } from '../runtime/types.js';
 import type { Deps } from './deps.js';
 import { lockFunction } from './function-lock.js';
 import type { Manifest } from './manifest.js';
@@ -10,6 +9,7 @@ import { assertFunctionName } from './names.js';
 import type { Progress } from './progress.js';
 import { afterRelease } from './prune.js';
 import { syncSchedules } from './schedules.js';
+import { startInstance } from './start-instance.js';
 import { storedSpec } from './spec.js';
 import { resolveVersion } from './versions.js';
 
@@ -44,17 +44,7 @@ export async function rollback(deps: Deps, input: { name: string; to?: string; w
     const rebuilt = !(await deps.runtime.imageExists(target.image));
     if (rebuilt) await rebuild(deps, name, target, progress);
     const spec = storedSpec(target, deps.store.env.get(name));
-    progress({ type: 'step', phase: 'start', text: `Starting ${name} v${target.number} (${short}) ...` });
-    const started = Date.now();
-    let instance: Instance;
-    try {
-      instance = await deps.runtime.start(spec);
-    } catch (error) {
-      const logs = error instanceof LambdaError ? (error.details.logs as string[] | undefined) : undefined;
-      for (const line of logs ?? []) progress({ type: 'warn', text: line });
-      throw error;
-    }
-    progress({ type: 'detail', text: `healthy in ${Date.now() - started} ms` });
+    const instance = await startInstance(deps, spec, progress);
     let release: ReleaseRecord;
     try {
       release = deps.store.lifecycle.setLive(name, target.number, {
