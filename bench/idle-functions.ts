@@ -46,5 +46,7 @@ export async function measureIdleFunctions(count: number): Promise<IdleFunctions
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   await requireDocker();
+  // What npm start runs (build first: npx tsc -p tsconfig.build.json).
+  process.env.LAMBDA_SERVER_ENTRY ??= 'dist/server/main.js';
   console.log(await measureIdleFunctions(Number(process.argv[2] ?? 100)));
 }

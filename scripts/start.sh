@@ -10,4 +10,10 @@ fi
 bash scripts/ensure-docker.sh
 echo "-----> Compiling TypeScript"
 npx tsc -p tsconfig.build.json
-exec node dist/server/main.js
+# Memory settings (config/server-memory.env); values already in the environment win.
+while IFS='=' read -r name value; do
+  case "$name" in ''|'#'*) continue ;; esac
+  if [ -z "${!name:-}" ]; then export "$name=$value"; fi
+done < config/server-memory.env
+# shellcheck disable=SC2086 # the flags are words
+exec node $LAMBDA_NODE_FLAGS dist/server/main.js

@@ -72,9 +72,12 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
     const nodeArgs = (process.env.LAMBDA_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
     // LAMBDA_SERVER_ENTRY=dist/server/main.js runs the compiled server (the benchmark measures what npm start runs).
     const entry = process.env.LAMBDA_SERVER_ENTRY ? [path.resolve(ROOT, process.env.LAMBDA_SERVER_ENTRY)] : ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts')];
-    child = spawn(process.execPath, [...nodeArgs, ...entry], {
+    // The compiled server runs with the memory settings npm start gives it (config/server-memory.env).
+    const memory = process.env.LAMBDA_SERVER_ENTRY ? serverMemorySettings() : {};
+    const memoryFlags = (memory.LAMBDA_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+    child = spawn(process.execPath, [...memoryFlags, ...nodeArgs, ...entry], {
       cwd: ROOT,
-      env: { ...process.env, LAMBDA_DATA_DIR: path.join(dataDir, 'data'), LAMBDA_PORT: String(port), LAMBDA_HOST: '127.0.0.1', LAMBDA_SSH_PORT: String(sshPort), LAMBDA_API_KEY: key, ...env },
+      env: { ...memory, ...process.env, LAMBDA_DATA_DIR: path.join(dataDir, 'data'), LAMBDA_PORT: String(port), LAMBDA_HOST: '127.0.0.1', LAMBDA_SSH_PORT: String(sshPort), LAMBDA_API_KEY: key, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const started = child;
@@ -186,6 +189,16 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
     },
   };
   return lambda;
+}
+
+/** config/server-memory.env as scripts/start.sh reads it: NAME=value lines, # comments. */
+function serverMemorySettings(): Record<string, string> {
+  const settings: Record<string, string> = {};
+  for (const line of fs.readFileSync(path.join(ROOT, 'config', 'server-memory.env'), 'utf8').split('\n')) {
+    const match = /^([A-Z_][A-Z0-9_]*)=(.*)$/.exec(line.trim());
+    if (match) settings[match[1] as string] = match[2] as string;
+  }
+  return settings;
 }
 
 /** fetch() cannot set Host, so requests that route by Host go through node:http. */
