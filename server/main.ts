@@ -147,8 +147,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // Issue 9: versions, rollback (rebuilds from a commit), image pruning and delete.
   deps.repos = createFunctionRepos(repos, config.limits.maxCodeBytes);
   deps.keepImages = config.keepImages;
-  // Features that keep more per function push their cleanup here (e.g. schedules); `lambda delete` runs each.
-  // A deleted function's schedules and queued calls went with its row (ON DELETE CASCADE): disarm its timers.
+  // `lambda delete` runs each feature's cleanup: schedules and queued calls went with the function's row (ON DELETE
+  // CASCADE), so only the scheduler's timers are left to disarm.
   deps.onDelete = [async (name) => deps.jobs?.schedulesChanged(name)];
   await repos.refreshHooks();
   const control = await startControlServer(controlSocket, deps, repos);
