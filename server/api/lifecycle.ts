@@ -11,6 +11,7 @@ import { listVersions } from '../core/versions.js';
 import { errorBody, sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiCall, type ApiRoute } from './types.js';
+import { jsonObject } from './json-body.js';
 
 /** Bodies here are small JSON objects (env values are at most 32 KiB each). */
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -95,15 +96,7 @@ export const lifecycleRoutes: ApiRoute[] = [
 /** The body as a JSON object; an empty body is `{}`. */
 async function jsonBody({ req, context }: ApiCall): Promise<Record<string, unknown>> {
   const text = (await context.readBody(req, MAX_BODY_BYTES)).toString('utf8').trim();
-  if (text === '') return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the body is not JSON: ${(error as Error).message}` });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'the body must be a JSON object' });
-  return parsed as Record<string, unknown>;
+  return text === '' ? {} : jsonObject(text);
 }
 
 /** Who made a change, for its release: the API token's name and id. */

@@ -4,6 +4,7 @@ import { addSchedule, listSchedules, removeSchedule } from '../core/schedules.js
 import { sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
+import { jsonObject } from './json-body.js';
 
 /** A cron, an overlap and a payload: far less than this. */
 const MAX_BODY_BYTES = 256 * 1024;
@@ -20,7 +21,7 @@ export const schedulesRoutes: ApiRoute[] = [
     method: 'POST',
     pattern: new RegExp(`^/api/v1/functions/${NAME}/schedules/?$`),
     async handle({ req, res, params, context }) {
-      const body = jsonObject((await context.readBody(req, MAX_BODY_BYTES)).toString('utf8'));
+      const body = jsonObject((await context.readBody(req, MAX_BODY_BYTES)).toString('utf8'), '{"cron": "*/5 * * * *"}');
       if (typeof body.cron !== 'string') throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: '"cron" must be a string such as "*/5 * * * *"' });
       if (body.overlap !== undefined && typeof body.overlap !== 'string') throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: '"overlap" must be skip or allow' });
       const schedule = addSchedule(context.deps, {
@@ -42,16 +43,3 @@ export const schedulesRoutes: ApiRoute[] = [
     },
   },
 ];
-
-function jsonObject(text: string): { cron?: unknown; payload?: unknown; overlap?: unknown } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the body is not JSON: ${(error as Error).message}` });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'the body must be a JSON object like {"cron": "*/5 * * * *"}' });
-  }
-  return parsed as { cron?: unknown; payload?: unknown; overlap?: unknown };
-}

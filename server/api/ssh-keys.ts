@@ -4,6 +4,7 @@ import { addSshKey, listSshKeys, removeSshKey } from '../core/ssh-keys.js';
 import { sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import type { ApiRoute } from './types.js';
+import { jsonObject } from './json-body.js';
 
 /** One public key line is at most a few kB. */
 const MAX_BODY_BYTES = 32 * 1024;
@@ -36,14 +37,9 @@ export const sshKeysRoutes: ApiRoute[] = [
 
 /** `{"publicKey": "ssh-ed25519 AAAA… comment", "name": "laptop"}`. */
 function keyFrom(body: Buffer): { publicKey: string; name?: string } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body.toString('utf8'));
-  } catch (error) {
-    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the body is not JSON: ${(error as Error).message}` });
-  }
-  const { publicKey, name } = (typeof parsed === 'object' && parsed !== null ? parsed : {}) as { publicKey?: unknown; name?: unknown };
-  if (typeof publicKey !== 'string') throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'the body must be a JSON object like {"publicKey": "ssh-ed25519 AAAA…", "name": "laptop"}' });
+  const example = '{"publicKey": "ssh-ed25519 AAAA…", "name": "laptop"}';
+  const { publicKey, name } = jsonObject(body.toString('utf8'), example);
+  if (typeof publicKey !== 'string') throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the body must be a JSON object like ${example}` });
   if (name !== undefined && typeof name !== 'string') throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: '"name" must be a string' });
   return { publicKey, name };
 }

@@ -4,6 +4,7 @@ import { createToken, listTokens, revokeToken } from '../core/tokens.js';
 import { sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import type { ApiRoute } from './types.js';
+import { jsonObject } from './json-body.js';
 
 /** `{"name": "..."}` fits in far less; anything bigger is not a token request. */
 const MAX_BODY_BYTES = 16 * 1024;
@@ -38,16 +39,7 @@ export const tokensRoutes: ApiRoute[] = [
 function nameFrom(body: Buffer): string | undefined {
   const text = body.toString('utf8').trim();
   if (text === '') return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the body is not JSON: ${(error as Error).message}` });
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'the body must be a JSON object like {"name": "ci"}' });
-  }
-  const { name } = parsed as { name?: unknown };
+  const { name } = jsonObject(text, '{"name": "ci"}');
   if (name !== undefined && typeof name !== 'string') {
     throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: '"name" must be a string' });
   }

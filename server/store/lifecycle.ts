@@ -1,6 +1,7 @@
 // SQL for releases, function env and the version history that rollback and delete use (issue 9).
 import type Database from 'better-sqlite3';
-import type { NewRelease, ReleaseRecord, Store, VersionRecord } from './types.js';
+import type { NewRelease, ReleaseRecord, Store } from './types.js';
+import { toRecord, type VersionRow } from './versions.js';
 
 interface ReleaseRow {
   id: number;
@@ -13,15 +14,6 @@ interface ReleaseRow {
   created_at: string;
 }
 
-interface VersionRow {
-  function: string;
-  number: number;
-  sha: string;
-  image: string;
-  manifest: string;
-  created_at: string;
-}
-
 const toRelease = (row: ReleaseRow): ReleaseRecord => ({
   id: row.id,
   fn: row.function,
@@ -30,15 +22,6 @@ const toRelease = (row: ReleaseRow): ReleaseRecord => ({
   toVersion: row.to_version,
   who: row.who,
   detail: row.detail,
-  createdAt: row.created_at,
-});
-
-const toVersion = (row: VersionRow): VersionRecord => ({
-  fn: row.function,
-  number: row.number,
-  sha: row.sha,
-  image: row.image,
-  manifest: row.manifest,
   createdAt: row.created_at,
 });
 
@@ -81,7 +64,7 @@ export function lifecycleQueries(db: Database.Database): Pick<Store, 'releases' 
       replace: (fn, env, release) => replaceEnv(fn, env, release),
     },
     lifecycle: {
-      versions: (fn) => versions.all(fn).map(toVersion),
+      versions: (fn) => versions.all(fn).map(toRecord),
       setLive: (fn, number, release) => switchLive(fn, number, release),
       // versions, releases and env go with it (ON DELETE CASCADE).
       removeFunction: (fn) => removeFunction.run(fn).changes > 0,

@@ -2,7 +2,7 @@
 import type Database from 'better-sqlite3';
 import type { Store, VersionRecord } from './types.js';
 
-interface VersionRow {
+export interface VersionRow {
   function: string;
   number: number;
   sha: string;
@@ -11,7 +11,8 @@ interface VersionRow {
   created_at: string;
 }
 
-const toRecord = (row: VersionRow): VersionRecord => ({
+/** A versions row as the record the Store returns (lifecycle.ts reads the same table). */
+export const toRecord = (row: VersionRow): VersionRecord => ({
   fn: row.function,
   number: row.number,
   sha: row.sha,

@@ -147,8 +147,11 @@ test.serial('a firing wakes a function scaled to zero', async (t) => {
   const id = (await schedulesOf('sleepy'))[0]?.id as string;
   await until('the function to scale to zero', async () => ((await lambda.containers('sleepy')).length === 0 ? true : undefined));
   const before = (await ticks('sleepy', id)).length;
-  await until('a tick after scale to zero', async () => ((await ticks('sleepy', id)).length > before ? true : undefined));
-  t.pass();
+  const after = await until('a tick after scale to zero', async () => {
+    const count = (await ticks('sleepy', id)).length;
+    return count > before ? count : undefined;
+  });
+  t.true(after > before, 'a firing ran the function after it had no instance');
   await deploy('sleepy', BASE);
 });
 

@@ -181,8 +181,9 @@ test.serial('logs over SSH, and logs --follow streams new lines as they come', a
     await exited;
   }
   // The client went: the server ends the command's follow (it is logged as ended) instead of streaming to nobody.
-  await waitFor(() => /-----> SSH \S+ \(allowed@test\): logs greet --follow -n 1 → exit \d+/.test(lambda.output()), 'the followed command to end');
-  t.pass();
+  const ended = /-----> SSH \S+ \(allowed@test\): logs greet --follow -n 1 → exit \d+/;
+  await waitFor(() => ended.test(lambda.output()), 'the followed command to end');
+  t.regex(lambda.output(), ended);
 });
 
 test.serial('git push over SSH deploys with the same remote: lines as over HTTP', async (t) => {
