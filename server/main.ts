@@ -161,11 +161,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
   scheduler.start();
   workers.start();
 
+  const functionExists = (name: string) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined;
   const server = createHttpServer({
     domain: config.domain,
-    forward: createForwarder(deps.dispatch, (name) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined, readBody, undefined, (name, request) =>
-      enqueueInvocation(deps, { name, request }),
-    ),
+    forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request })),
+    fastPath: { dispatch: deps.dispatch, exists: functionExists },
     api: loopback.wrap(createApi({
       deps,
       repos,

@@ -106,6 +106,9 @@ test.beforeEach((t) => {
         stream: async () => {
           throw new Error('deploy never dispatches');
         },
+        pipe: async () => {
+          throw new Error('deploy never dispatches');
+        },
       },
       functionUrl: (name) => `http://${name}.localhost:8080`,
       limits: { maxMemoryBytes: 1024 * 1024 * 1024, maxCodeBytes: 100 * 1024 * 1024 },

@@ -125,7 +125,7 @@ test.beforeEach((t) => {
       keepImages: 10,
       onDelete: [async (name) => void deleted.push(name)],
       pool: createPool(runtime, new InstanceClients(), () => {}),
-      dispatch: { request: async () => Promise.reject(new Error('unused')), stream: async () => Promise.reject(new Error('unused')) },
+      dispatch: { request: async () => Promise.reject(new Error('unused')), stream: async () => Promise.reject(new Error('unused')), pipe: async () => Promise.reject(new Error('unused')) },
       functionUrl: (name) => `http://${name}.localhost:8080`,
       limits: { maxMemoryBytes: 1024 * 1024 * 1024, maxCodeBytes: 100 * 1024 * 1024 },
       log: () => {},

@@ -3,7 +3,7 @@ import type http from 'node:http';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../core/names.js';
 import type { ClientSide, Dispatch } from '../runtime/dispatch.js';
-import { INTERNAL_HEADER_PREFIX } from '../runtime/protocol.js';
+import { forwardedHeaders, forwardsRequestHeader, forwardsResponseHeader } from './header-rules.js';
 import type { ReadBody } from '../http/body.js';
 import { sendError } from '../http/errors.js';
 import { MAX_ASYNC_BODY_BYTES, isAsyncCall, sendAccepted } from '../http/invocation-type.js';
@@ -11,24 +11,6 @@ import type { QueuedHttpRequest } from '../core/invocations.js';
 
 /** AWS Lambda's synchronous payload limit. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
-
-// Hop-by-hop headers, plus `expect`: the body is read in full before the call, so the instance never has to agree to it
-// (Node's server already answered "100 Continue"), and the x-forwarded-* that the gateway sets itself.
-const NOT_FORWARDED = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'transfer-encoding',
-  'upgrade',
-  'te',
-  'trailer',
-  'expect',
-  'content-length',
-  'x-forwarded-host',
-  'x-forwarded-proto',
-  'x-forwarded-prefix',
-]);
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
 
 export interface ForwardTarget {
   name: string;
@@ -65,7 +47,7 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
           const headers: Record<string, string | string[]> = {};
           for (const key in upstream) {
             const value = upstream[key];
-            if (value !== undefined && !HOP_BY_HOP.has(key) && !key.startsWith(INTERNAL_HEADER_PREFIX)) headers[key] = value;
+            if (value !== undefined && forwardsResponseHeader(key)) headers[key] = value;
           }
           res.writeHead(statusCode, headers);
           return res;
@@ -97,14 +79,12 @@ function clientSide(res: http.ServerResponse): ClientSide {
 function forwardHeaders(req: http.IncomingMessage, prefix: string, length: number): Record<string, string | string[]> {
   const headers: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(req.headers)) {
-    if (value === undefined || NOT_FORWARDED.has(key) || key.startsWith(INTERNAL_HEADER_PREFIX)) continue;
+    if (value !== undefined && forwardsRequestHeader(key) && key !== 'x-forwarded-for') headers[key] = value;
+  }
+  const prior = req.headers['x-forwarded-for'];
+  for (const [key, value] of forwardedHeaders(prior === undefined ? undefined : String(prior), req.socket.remoteAddress ?? '127.0.0.1', req.headers.host ?? '', prefix)) {
     headers[key] = value;
   }
-  const client = req.socket.remoteAddress ?? '127.0.0.1';
-  headers['x-forwarded-for'] = req.headers['x-forwarded-for'] ? `${String(req.headers['x-forwarded-for'])}, ${client}` : client;
-  headers['x-forwarded-host'] = req.headers.host ?? '';
-  headers['x-forwarded-proto'] = 'http';
-  if (prefix) headers['x-forwarded-prefix'] = prefix;
   if (length > 0) headers['content-length'] = String(length);
   return headers;
 }

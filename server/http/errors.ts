@@ -40,18 +40,27 @@ const PUBLIC_MESSAGE: Partial<Record<ErrorKind, string>> = {
   unavailable: 'the function is unavailable right now; try again shortly',
 };
 
-export function sendError(res: http.ServerResponse, error: unknown, audience: ErrorAudience = {}): void {
+/** The status, headers and JSON text of an error answer, for every way the HTTP transport writes one. */
+export function errorAnswer(error: unknown, audience: ErrorAudience = {}): { status: number; headers: Record<string, string>; text: string } {
   const { status, body } = errorBody(error, audience);
+  const text = JSON.stringify(body);
+  const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
+  if (status === 401) headers['www-authenticate'] = 'Bearer realm="lambda"';
+  if (status === 503 || status === 429) headers['retry-after'] = '1';
+  return { status, headers, text };
+}
+
+export function sendError(res: http.ServerResponse, error: unknown, audience: ErrorAudience = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  const extra: Record<string, string> = status === 401 ? { 'www-authenticate': 'Bearer realm="lambda"' } : {};
-  if (status === 503 || status === 429) extra['retry-after'] = '1';
+  const { status, headers, text } = errorAnswer(error, audience);
   // A request whose body will not be read to its end (stalled, refused for the budget) leaves the connection
   // unusable: close it. A body over the limit is drained instead, so the client reads its 413.
-  if (res.req && !res.req.complete && status !== 413) extra.connection = 'close';
-  sendJson(res, status, body, extra);
+  if (res.req && !res.req.complete && status !== 413) headers.connection = 'close';
+  res.writeHead(status, headers);
+  res.end(text);
 }
 
 export function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {

@@ -1,9 +1,11 @@
 // The one HTTP listener: sends each request to function traffic, the REST API, git or metrics.
 import http from 'node:http';
+import type net from 'node:net';
 import { LambdaError } from '../errors.js';
 import { sendError } from './errors.js';
 import { route } from './routes.js';
 import type { ForwardTarget } from '../gateway/forward.js';
+import { createFastPath, type FastPath, type FastPathOptions } from '../gateway/fast-path.js';
 
 export interface Surfaces {
   domain: string;
@@ -13,6 +15,30 @@ export interface Surfaces {
   /** Node answers 408 and closes the connection when the headers, or the whole request, take longer. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** Function traffic's byte path (gateway/fast-path.ts); without it every request goes through Node's server. */
+  fastPath?: Pick<FastPathOptions, 'dispatch' | 'exists'>;
+}
+
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/** Node's HTTP server, with connections first offered to the byte path; closing closes the byte path's connections too. */
+class GatewayServer extends http.Server {
+  fastPath: FastPath | undefined;
+
+  override close(callback?: (error?: Error) => void): this {
+    this.fastPath?.stop();
+    return super.close(callback);
+  }
+
+  override closeIdleConnections(): void {
+    super.closeIdleConnections();
+    this.fastPath?.closeIdle();
+  }
+
+  override closeAllConnections(): void {
+    super.closeAllConnections();
+    this.fastPath?.closeAll();
+  }
 }
 
 export function createHttpServer(surfaces: Surfaces): http.Server {
@@ -35,11 +61,26 @@ export function createHttpServer(surfaces: Surfaces): http.Server {
     // Node checks those timeouts on this interval; each second makes a stalled client's 408 timely.
     connectionsCheckingInterval: 1000,
   };
-  const server = http.createServer(options, (req, res) => {
+  const server = new GatewayServer(options, (req, res) => {
     Promise.resolve()
       .then(() => dispatch(req, res))
       .catch((error: unknown) => sendError(res, error));
   });
-  server.keepAliveTimeout = 65_000;
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  if (surfaces.fastPath) {
+    // Node's own connection listener becomes the hand-off: a connection reaches it at the first request the byte path does not take.
+    const nodeListeners = server.listeners('connection') as ((socket: net.Socket) => void)[];
+    server.removeAllListeners('connection');
+    const fastPath = createFastPath({
+      ...surfaces.fastPath,
+      domain: surfaces.domain,
+      keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+      handOff: (socket) => {
+        for (const listener of nodeListeners) listener.call(server, socket);
+      },
+    });
+    server.fastPath = fastPath;
+    server.on('connection', (socket: net.Socket) => fastPath.accept(socket));
+  }
   return server;
 }

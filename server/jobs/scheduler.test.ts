@@ -18,6 +18,9 @@ function setup() {
     async stream() {
       throw new Error('not used');
     },
+    async pipe() {
+      throw new Error('not used');
+    },
   };
   const deps = { store, dispatch, log: () => {} } as unknown as Deps;
   const lines: string[] = [];

@@ -4,11 +4,12 @@
 import { EventEmitter } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Pool } from 'undici';
 import { LambdaError } from '../errors.js';
 import type { InstanceClients } from './instance-client.js';
+import { BAD_ANSWER, type AnswerSink, type RawRequest } from './instance-exchange.js';
 import { SECRET_HEADER } from './protocol.js';
 import type { InstancePool } from './pool.js';
+import type { Instance } from './types.js';
 
 export interface DispatchRequest {
   method: string;
@@ -38,12 +39,14 @@ export interface Dispatch {
   request(fn: string, request: DispatchRequest): Promise<BufferedResponse>;
   /** The answer streamed into the writable `open` returns: public function traffic, never marked internal. */
   stream(fn: string, request: DispatchRequest, open: OpenResponse, client?: ClientSide): Promise<void>;
+  /** Public function traffic on the gateway's byte path: a request it framed itself, the answer relayed as bytes. */
+  pipe(fn: string, request: RawRequest, sink: AnswerSink, client: ClientSide): Promise<void>;
 }
 
 /** Connection-level failures that mean the instance (not the client, not the request) is broken. */
-const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED']);
+const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', BAD_ANSWER]);
 
-type Send<T> = (client: Pool, signal: EventEmitter, handlerAnswered: () => void, instanceId: string) => Promise<T>;
+type Send<T> = (instance: Instance, signal: EventEmitter, handlerAnswered: () => void) => Promise<T>;
 
 /**
  * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_TOO_MANY_REQUESTS, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
@@ -68,15 +71,10 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     try {
       await lease.ready;
       sentAt = Date.now();
-      return await send(
-        clients.get(instance),
-        signal,
-        () => {
-          answered = true;
-          clearTimeout(timer);
-        },
-        instance.id,
-      );
+      return await send(instance, signal, () => {
+        answered = true;
+        clearTimeout(timer);
+      });
     } catch (error) {
       if (timedOut) {
         pool.recycle(fn, instance, `did not answer within ${timeoutMs} ms`);
@@ -108,9 +106,9 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     request: (fn, request) =>
       withInstance(
         fn,
-        async (client, signal, answered, instanceId) => {
-          const headers = { ...request.headers, [SECRET_HEADER]: clients.secretOf(instanceId) };
-          const response = await client.request({ ...request, headers, method: request.method as 'POST', signal });
+        async (instance, signal, answered) => {
+          const headers = { ...request.headers, [SECRET_HEADER]: clients.secretOf(instance.id) };
+          const response = await clients.get(instance).request({ ...request, headers, method: request.method as 'POST', signal });
           answered();
           return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
         },
@@ -118,13 +116,14 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     stream: (fn, request, open, side) =>
       withInstance(
         fn,
-        async (client, signal, answered) => {
-          await client.stream({ ...request, method: request.method as 'GET', signal }, ({ statusCode, headers }) => {
+        async (instance, signal, answered) => {
+          await clients.get(instance).stream({ ...request, method: request.method as 'GET', signal }, ({ statusCode, headers }) => {
             answered();
             return open(statusCode, headers as IncomingHttpHeaders);
           });
         },
         side,
       ),
+    pipe: (fn, request, sink, side) => withInstance(fn, (instance, signal, answered) => clients.exchange(instance, request, sink, signal, answered), side),
   };
 }

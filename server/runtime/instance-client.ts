@@ -1,8 +1,10 @@
 // HTTP clients to instances: one keep-alive connection pool per instance, over connections the shim dialled in.
 import { createHmac, randomBytes } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import { Pool } from 'undici';
 import { INVOKE_HEADER, SECRET_HEADER } from './protocol.js';
 import { InstanceLink } from './instance-link.js';
+import { InstanceExchanges, type AnswerSink, type RawRequest } from './instance-exchange.js';
 import type { Instance } from './types.js';
 
 type Target = Pick<Instance, 'id' | 'socketPath'>;
@@ -10,6 +12,7 @@ type Target = Pick<Instance, 'id' | 'socketPath'>;
 export class InstanceClients {
   private readonly pools = new Map<string, Pool>();
   private readonly links = new Map<string, InstanceLink>();
+  private readonly exchanges = new InstanceExchanges();
 
   /**
    * `key` derives each instance's secret from its id, so an instance adopted after a restart is still recognised:
@@ -60,6 +63,11 @@ export class InstanceClients {
     return pool;
   }
 
+  /** One raw exchange on the gateway's byte path (instance-exchange.ts); shares the instance's dialled-in connections. */
+  exchange(instance: Target, request: RawRequest, sink: AnswerSink, signal: EventEmitter, answered: () => void): Promise<void> {
+    return this.exchanges.exchange(instance.id, this.link(instance), request, sink, signal, answered);
+  }
+
   /** One health request: true when the shim dials in within `timeoutMs` and answers 200. */
   async healthy(instance: Target, timeoutMs = 2000): Promise<boolean> {
     try {
@@ -80,13 +88,14 @@ export class InstanceClients {
   /** The instance's process is gone: requests waiting for a connection fail at once instead of timing out. */
   gone(instanceId: string, reason: string): void {
     this.links.get(instanceId)?.fail(reason);
+    this.exchanges.gone(instanceId);
   }
 
   /** Lets in-flight requests finish, then closes the connections and the socket. */
   async drain(instanceId: string): Promise<void> {
     const pool = this.pools.get(instanceId);
     this.pools.delete(instanceId);
-    await pool?.close().catch(() => {});
+    await Promise.all([pool?.close().catch(() => {}), this.exchanges.drain(instanceId)]);
     this.closeLink(instanceId);
   }
 
@@ -95,6 +104,7 @@ export class InstanceClients {
     const pool = this.pools.get(instanceId);
     this.pools.delete(instanceId);
     this.closeLink(instanceId);
+    this.exchanges.destroy(instanceId);
     await pool?.destroy().catch(() => {});
   }
 
