@@ -1,8 +1,10 @@
 // The warm-traffic baselines, each in a process of its own as the gateway is (in the client's process they would share
-// its CPU time and flatter themselves): a minimal HTTP proxy to a direct instance, and a bare Node server running the
-// same handler with no container and no shim. `node --import tsx bench/baselines.ts proxy|bare ...` is the child side.
+// its CPU time and flatter themselves): a minimal HTTP proxy and a bare byte pipe, each to a direct instance, and a bare
+// Node server running the same handler with no container and no shim. `node --import tsx bench/baselines.ts
+// proxy|pipe|bare ...` is the child side.
 import http from 'node:http';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,6 +20,11 @@ export interface Baseline {
 /** A minimal HTTP proxy (http.Server + undici Pool.stream, nothing else) in front of its own direct instance of `image`. */
 export function startMinimalProxy(image: string, handler: string, fn: string): Promise<Baseline> {
   return startChild(['proxy', image, handler, fn], (address) => new Pool(`http://127.0.0.1:${address}`, { connections: 16 }));
+}
+
+/** A bare byte pipe in front of its own direct instance of `image`: each client connection is piped to one connection of the shim, nothing parsed. */
+export function startBytePipe(image: string, handler: string, fn: string): Promise<Baseline> {
+  return startChild(['pipe', image, handler, fn], (address) => new Pool(`http://127.0.0.1:${address}`, { connections: 16 }));
 }
 
 /** A plain Node HTTP server on a Unix socket calling the handler in `dir` in process: what the work costs with nothing around it. */
@@ -71,6 +78,26 @@ async function serveProxy(image: string, handler: string, fn: string): Promise<v
   });
 }
 
+async function servePipe(image: string, handler: string, fn: string): Promise<void> {
+  const direct = await startDirectInstance(image, handler, fn);
+  const server = net.createServer((client) => {
+    client.on('error', () => client.destroy());
+    direct.link.take().then(
+      (upstream) => {
+        upstream.on('error', () => client.destroy());
+        client.on('close', () => upstream.destroy());
+        client.pipe(upstream).pipe(client);
+      },
+      () => client.destroy(),
+    );
+  });
+  server.listen(0, '127.0.0.1', () => console.log(`listening ${(server.address() as { port: number }).port}`));
+  process.once('SIGTERM', () => {
+    server.close();
+    void direct.close().then(() => process.exit(0));
+  });
+}
+
 async function serveBare(dir: string, spec: string): Promise<void> {
   const [file, exported] = spec.split('.') as [string, string];
   const module = (await import(pathToFileURL(path.join(dir, `${file}.js`)).href)) as Record<string, (event: unknown) => Promise<unknown>>;
@@ -94,5 +121,6 @@ async function serveBare(dir: string, spec: string): Promise<void> {
 const [mode, ...rest] = process.argv.slice(2);
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   if (mode === 'proxy') await serveProxy(rest[0] as string, rest[1] as string, rest[2] as string);
+  else if (mode === 'pipe') await servePipe(rest[0] as string, rest[1] as string, rest[2] as string);
   else if (mode === 'bare') await serveBare(rest[0] as string, rest[1] as string);
 }

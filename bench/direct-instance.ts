@@ -10,6 +10,8 @@ import { InstanceLink } from '../server/runtime/instance-link.js';
 
 export interface DirectInstance {
   pool: Pool;
+  /** The host end of the instance's socket, for a baseline of its own (bench/baselines.ts: the byte pipe). */
+  link: InstanceLink;
   close(): Promise<void>;
 }
 
@@ -43,6 +45,7 @@ export async function startDirectInstance(image: string, handler: string, fn: st
   });
   return {
     pool,
+    link,
     async close() {
       await pool.close();
       link.close();

@@ -1,11 +1,9 @@
 // `npm run bench`: measures deploy and request figures against design.md's targets and a baseline, on loopback only.
 // Every loop is bounded in count and time; the server, containers and data it makes are removed at the end.
-import { Pool, type Dispatcher } from 'undici';
 import { command, example, requireDocker, startLambda, type Lambda } from '../test/helpers/lambda.js';
-import { startDirectInstance } from './direct-instance.js';
 import { describeLoggingCost, measureLogging } from './logs.js';
 import { measureColdStarts } from './cold-start.js';
-import { startBareServer, startMinimalProxy } from './baselines.js';
+import { measureWarmTraffic, type WarmPath } from './warm-traffic.js';
 import { measureIdleFunctions } from './idle-functions.js';
 import { underLoad } from './under-load.js';
 import { measureRollback } from './rollback.js';
@@ -33,24 +31,6 @@ async function removeImages(pattern: string): Promise<void> {
 }
 
 /** Sends `total` requests with `concurrency` in flight; returns latencies and requests per second. */
-async function load(send: () => Promise<void>, total: number, concurrency: number): Promise<{ p50: number; rps: number }> {
-  const latencies: number[] = [];
-  let next = 0;
-  const start = performance.now();
-  const deadline = start + 30_000;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total && performance.now() < deadline) {
-        next += 1;
-        const begin = performance.now();
-        await send();
-        latencies.push(performance.now() - begin);
-      }
-    }),
-  );
-  return { p50: percentile(latencies, 50), rps: (latencies.length / (performance.now() - start)) * 1000 };
-}
-
 async function firstResponse(lambda: Lambda, name: string): Promise<number> {
   // The first fetch() of a process costs tens of ms of client start-up: spend it on another route first.
   await (await lambda.fetch('/fn/warm-up-the-client/')).arrayBuffer();
@@ -113,48 +93,20 @@ async function main(): Promise<void> {
       baseline: '—',
     });
 
-    // 5. Warm requests through the gateway vs straight to the instance socket.
-    // The same image in a container of its own, reached straight over its socket: the baseline.
-    const directInstance = await startDirectInstance(image, 'index.handler', 'greet');
-    const direct = directInstance.pool;
-    const gateway = new Pool(lambda.base, { connections: 16 });
-    const expectOk = async (response: Dispatcher.ResponseData) => {
-      await response.body.dump();
-      if (response.statusCode !== 200) throw new Error(`a benchmark request answered ${response.statusCode}`);
-    };
-    const viaDirect = async () => expectOk(await direct.request({ path: '/?name=bench', method: 'GET' }));
-    const viaGateway = async () => expectOk(await gateway.request({ path: '/fn/greet/?name=bench', method: 'GET' }));
-    // The references, each in a process of its own as the gateway is (bench/baselines.ts).
-    const minimal = await startMinimalProxy(image, 'index.handler', 'greet');
-    const bare = await startBareServer(example('greet'), 'index.handler');
-    const viaMinimal = async () => expectOk(await minimal.pool.request({ path: '/?name=bench', method: 'GET' }));
-    const viaBare = async () => expectOk(await bare.pool.request({ path: '/?name=bench', method: 'GET' }));
-    // Every path is warmed until the JIT has settled, then measured twice, interleaved, so a slow spell of the
-    // machine does not fall on one path only.
-    const paths = [viaGateway, viaDirect, viaMinimal, viaBare];
-    for (const send of paths) await load(send, 4000, 8);
-    const rps = [0, 0, 0, 0];
-    for (let round = 0; round < 2; round++) {
-      for (const [i, send] of paths.entries()) rps[i] += (await load(send, 3000, 8)).rps / 2;
-    }
-    const [gatewayRps, directRps, minimalRps, bareRps] = rps as [number, number, number, number];
-    const serialGateway = await load(viaGateway, 500, 1);
-    const serialDirect = await load(viaDirect, 500, 1);
-    await directInstance.close();
-    await minimal.close();
-    await bare.close();
-    await gateway.close();
+    // 5. Warm requests through the gateway vs straight to the instance socket, and the references (bench/warm-traffic.ts).
+    const warm = await measureWarmTraffic(lambda, image);
+    const ratio = (path: WarmPath) => `${(warm.rps[path] / warm.rps.direct).toFixed(2)} (${warm.rps[path].toFixed(0)} req/s)`;
     rows.push({
       figure: 'warm throughput, gateway / direct socket (8 in flight)',
-      measured: `${(gatewayRps / directRps).toFixed(2)} (${gatewayRps.toFixed(0)} vs ${directRps.toFixed(0)} req/s)`,
+      measured: `${ratio('gateway')} vs ${warm.rps.direct.toFixed(0)} req/s`,
       target: '≥ 0.36 required, ≥ 0.5 aimed',
-      baseline: `minimal HTTP proxy ${(minimalRps / directRps).toFixed(2)} (${minimalRps.toFixed(0)} req/s); bare Node server, no container ${bareRps.toFixed(0)} req/s`,
+      baseline: `byte pipe ${ratio('byte pipe')}; minimal HTTP proxy ${ratio('minimal proxy')}; bare Node server, no container ${warm.rps['bare node'].toFixed(0)} req/s`,
     });
     rows.push({
       figure: 'warm latency added by the gateway, p50 (1 in flight)',
-      measured: ms(serialGateway.p50 - serialDirect.p50),
+      measured: ms(warm.serial.gateway - warm.serial.direct),
       target: '≤ 0.5 ms',
-      baseline: `direct p50: ${ms(serialDirect.p50)}`,
+      baseline: `direct p50: ${ms(warm.serial.direct)}`,
     });
     // 6. A handler logging one line per request against one logging nothing (bench/logs.ts).
     const logging = await measureLogging(lambda);

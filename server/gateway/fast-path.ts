@@ -25,8 +25,10 @@ export interface FastPathOptions {
   domain: string;
   dispatch: Pick<Dispatch, 'pipe'>;
   exists: FunctionExists;
-  /** An idle connection is closed after this long, as Node's server.keepAliveTimeout. */
+  /** A connection idle after an answer is closed after this long, as Node's server.keepAliveTimeout. */
   keepAliveTimeoutMs: number;
+  /** A new connection that sends nothing is closed after this long, as Node's server.headersTimeout. */
+  headersTimeoutMs: number;
   /** Gives the connection to Node's HTTP server. */
   handOff(socket: net.Socket): void;
 }
@@ -69,6 +71,7 @@ class ClientConnection implements ClientSide {
   /** The client ended its side: answer what it sent, then close. */
   private ending = false;
   private gone = false;
+  private served = false;
   private goneListener: (() => void) | undefined;
   private readonly onData = (chunk: Buffer) => this.received(chunk);
   private readonly onEnd = () => {
@@ -93,7 +96,9 @@ class ClientConnection implements ClientSide {
     socket.on('end', this.onEnd);
     socket.on('close', this.onClose);
     socket.on('error', noop);
-    socket.setTimeout(gateway.options.keepAliveTimeoutMs, this.onTimeout);
+    // Not setTimeout's callback argument: that listens once, and a long request must not use up the idle timeout.
+    socket.on('timeout', this.onTimeout);
+    socket.setTimeout(gateway.options.headersTimeoutMs);
   }
 
   onGone(listener: () => void): () => void {
@@ -133,6 +138,10 @@ class ClientConnection implements ClientSide {
   }
 
   private serve(head: RequestHead, target: { name: string; path: string; prefix: string }, body: Buffer): void {
+    if (!this.served) {
+      this.served = true;
+      this.socket.setTimeout(this.gateway.options.keepAliveTimeoutMs);
+    }
     this.busy = true;
     const sink = new ClientSink(this.socket, head.method === 'HEAD', head.close || this.ending || this.gateway.stopping);
     let name: string;

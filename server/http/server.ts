@@ -75,6 +75,7 @@ export function createHttpServer(surfaces: Surfaces): http.Server {
       ...surfaces.fastPath,
       domain: surfaces.domain,
       keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeoutMs: surfaces.headersTimeoutMs,
       handOff: (socket) => {
         for (const listener of nodeListeners) listener.call(server, socket);
       },

@@ -1,7 +1,7 @@
 // Sends one request to a function's live instance with its timeout. Only a failure of the instance itself
 // (its handler's timeout, its process gone, its connection dropped) replaces it; a problem of one client or
 // one request (a hang-up, a slow reader, a request undici cannot send) ends that request only.
-import { EventEmitter } from 'node:events';
+import { AbortEmitter } from './abort.js';
 import type { Writable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { LambdaError } from '../errors.js';
@@ -46,7 +46,7 @@ export interface Dispatch {
 /** Connection-level failures that mean the instance (not the client, not the request) is broken. */
 const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', BAD_ANSWER]);
 
-type Send<T> = (instance: Instance, signal: EventEmitter, handlerAnswered: () => void) => Promise<T>;
+type Send<T> = (instance: Instance, signal: AbortEmitter, handlerAnswered: () => void) => Promise<T>;
 
 /**
  * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_TOO_MANY_REQUESTS, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
@@ -57,15 +57,14 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     const lease = await pool.acquire(fn);
     const instance = lease.instance;
     const timeoutMs = lease.spec.timeoutMs;
-    // undici accepts an EventEmitter as its abort signal; an AbortController per request costs more on this hot path.
-    const signal = new EventEmitter();
+    const signal = new AbortEmitter();
     let timedOut = false;
     // The timeout covers the handler: it stops once the answer's headers arrive, not when a slow client has read it all.
     const timer = setTimeout(() => {
       timedOut = true;
-      signal.emit('abort');
+      signal.abort();
     }, timeoutMs);
-    const stopListening = client?.onGone(() => signal.emit('abort'));
+    const stopListening = client?.onGone(() => signal.abort());
     let answered = false;
     let sentAt = Date.now();
     try {

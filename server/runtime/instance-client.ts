@@ -1,6 +1,6 @@
 // HTTP clients to instances: one keep-alive connection pool per instance, over connections the shim dialled in.
 import { createHmac, randomBytes } from 'node:crypto';
-import type { EventEmitter } from 'node:events';
+import type { AbortEmitter } from './abort.js';
 import { Pool } from 'undici';
 import { INVOKE_HEADER, SECRET_HEADER } from './protocol.js';
 import { InstanceLink } from './instance-link.js';
@@ -64,7 +64,7 @@ export class InstanceClients {
   }
 
   /** One raw exchange on the gateway's byte path (instance-exchange.ts); shares the instance's dialled-in connections. */
-  exchange(instance: Target, request: RawRequest, sink: AnswerSink, signal: EventEmitter, answered: () => void): Promise<void> {
+  exchange(instance: Target, request: RawRequest, sink: AnswerSink, signal: AbortEmitter, answered: () => void): Promise<void> {
     return this.exchanges.exchange(instance.id, this.link(instance), request, sink, signal, answered);
   }
 

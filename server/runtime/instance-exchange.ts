@@ -2,7 +2,7 @@
 // and the answer's bytes are relayed as they arrive, with only its head parsed and its end found. No HTTP client in
 // between. Connections are the ones the shim dialled in (instance-link.ts), kept alive between requests per instance.
 import type net from 'node:net';
-import type { EventEmitter } from 'node:events';
+import type { AbortEmitter } from './abort.js';
 import { ChunkedScanner, parseResponseHead, type ResponseHead } from '../http/http1.js';
 import type { InstanceLink } from './instance-link.js';
 
@@ -75,13 +75,17 @@ export class InstanceExchanges {
    * called when the head arrives; an 'abort' on `signal` drops the connection. Rejects with the socket's error code, or
    * BAD_ANSWER, UND_ERR_SOCKET (closed too early) or ECONNREFUSED (instance gone).
    */
-  async exchange(instanceId: string, link: InstanceLink, request: RawRequest, sink: AnswerSink, signal: EventEmitter, answered: () => void): Promise<void> {
+  async exchange(instanceId: string, link: InstanceLink, request: RawRequest, sink: AnswerSink, signal: AbortEmitter, answered: () => void): Promise<void> {
     let entry = this.entries.get(instanceId);
     if (!entry) {
       entry = { link, idle: [], busy: new Set(), closed: false };
       this.entries.set(instanceId, entry);
     }
     const connection = await this.take(entry);
+    if (signal.aborted) {
+      this.settle(entry, connection, true);
+      throw failure('ABORT_ERR', 'the request was abandoned');
+    }
     entry.busy.add(connection);
     return new Promise<void>((resolve, reject) => {
       const socket = connection.socket;
@@ -131,7 +135,7 @@ export class InstanceExchanges {
           remaining -= chunk.length;
           ended = remaining === 0;
         }
-        if (chunk.length > 0 && !sink.body(chunk)) {
+        if (chunk.length > 0 && !sink.body(chunk) && !ended) {
           socket.pause();
           sink.onDrain(() => socket.resume());
         }

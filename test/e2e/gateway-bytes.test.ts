@@ -10,7 +10,8 @@ let lambda: Lambda;
 
 test.before(async () => {
   await requireDocker();
-  lambda = await startLambda();
+  // A short headers timeout, for the test of connections that send nothing or half a head.
+  lambda = await startLambda({ LAMBDA_HEADERS_TIMEOUT: '2s' });
   for (const [name, dir] of [
     ['raw', fixture('raw-answers')],
     ['greet', example('greet')],
@@ -189,4 +190,10 @@ test('an unknown function and a bad name are answered on the same connection, wh
   t.deepEqual(statuses(output), [404, 400, 200], output);
   t.regex(output, /LAMBDA_ERR_FUNCTION_NOT_FOUND/);
   t.regex(output, /Hello, World!/);
+});
+
+test('a connection that sends nothing is closed after the headers timeout, and one that sends half a head gets 408', async (t) => {
+  t.is(await exchange([]), '');
+  const output = await exchange(['GET /fn/greet/ HTTP/1.1\r\nHo']);
+  t.deepEqual(statuses(output), [408], output);
 });
