@@ -203,7 +203,8 @@ class ClientConnection implements ClientSide {
 /** Writes one answer to the client: the head rebuilt from the instance's (hop-by-hop and internal headers dropped), the body's bytes as they come. */
 class ClientSink implements AnswerSink {
   started = false;
-  private corked = false;
+  /** The head, held until the first body bytes of the same read, so that both leave in one write. */
+  private pending: string | undefined;
 
   constructor(
     private readonly socket: net.Socket,
@@ -218,13 +219,18 @@ class ClientSink implements AnswerSink {
     for (const [name, value] of response.headers) if (forwardsResponseHeader(name)) text += `${name}: ${value}\r\n`;
     if (response.framing === 'chunked') text += 'transfer-encoding: chunked\r\n';
     if (this.closes) text += 'connection: close\r\n';
-    this.socket.cork();
-    this.corked = true;
-    this.socket.write(`${text}\r\n`, 'latin1');
+    this.pending = `${text}\r\n`;
   }
 
   body(chunk: Buffer): boolean {
-    return this.socket.write(chunk);
+    const head = this.pending;
+    if (head === undefined) return this.socket.write(chunk);
+    this.pending = undefined;
+    const size = Buffer.byteLength(head, 'latin1');
+    const whole = Buffer.allocUnsafe(size + chunk.length);
+    whole.write(head, 0, 'latin1');
+    chunk.copy(whole, size);
+    return this.socket.write(whole);
   }
 
   onDrain(resume: () => void): void {
@@ -232,9 +238,9 @@ class ClientSink implements AnswerSink {
   }
 
   flush(): void {
-    if (!this.corked) return;
-    this.corked = false;
-    this.socket.uncork();
+    if (this.pending === undefined) return;
+    this.socket.write(this.pending, 'latin1');
+    this.pending = undefined;
   }
 
   /** An answer of the gateway's own: the error catalogue's status and JSON body. */

@@ -123,12 +123,19 @@ function parseFields(lines: string[]): [string, string][] | undefined {
     const colon = line.indexOf(':');
     if (colon <= 0) return undefined;
     const name = line.slice(0, colon);
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, '');
+    // Optional whitespace is spaces and tabs only (String.prototype.trim would also take obs-text such as \xa0).
+    let start = colon + 1;
+    let end = line.length;
+    while (start < end && isBlank(line.charCodeAt(start))) start++;
+    while (end > start && isBlank(line.charCodeAt(end - 1))) end--;
+    const value = line.slice(start, end);
     if (!TOKEN.test(name) || !FIELD_VALUE.test(value)) return undefined;
     fields.push([name.toLowerCase(), value]);
   }
   return fields;
 }
+
+const isBlank = (code: number) => code === 32 || code === 9;
 
 /**
  * Finds where a chunked body ends, chunk by chunk, across reads. `feed` returns how many bytes of `data` belong to the
