@@ -56,6 +56,8 @@ export interface Config {
   poolSize: number;
   /** Images of this many newest versions per function are kept, older ones pruned (LAMBDA_KEEP_IMAGES, issue 9). */
   keepImages: number;
+  /** Function traffic takes the gateway's byte path (LAMBDA_BYTE_PATH=off sends every request through Node's HTTP server). */
+  bytePath: boolean;
   /** Seeds the admin key instead of generating one. */
   apiKey?: string;
   /** Where the project's own files are (buildpacks/, hooks/). */
@@ -91,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = path.joi
     limits: readLimits(env, (defaults as { limits?: Record<string, unknown> }).limits ?? {}),
     awsRegion: env.LAMBDA_AWS_REGION || defaults.awsRegion || 'us-east-1',
     keepImages: keepImages(env.LAMBDA_KEEP_IMAGES ?? (defaults as { keepImages?: unknown }).keepImages),
+    bytePath: onOff(env.LAMBDA_BYTE_PATH, true, 'LAMBDA_BYTE_PATH'),
     apiKey: env.LAMBDA_API_KEY || undefined,
     projectRoot: PROJECT_ROOT,
   };
@@ -108,6 +111,13 @@ function keepImages(value: unknown): number {
   const parsed = Number(value);
   if (!Number.isInteger(parsed) || parsed < 1 || parsed > 1000) throw new Error(`LAMBDA_KEEP_IMAGES must be a whole number from 1 to 1000, got ${JSON.stringify(value)}`);
   return parsed;
+}
+
+function onOff(value: string | undefined, fallback: boolean, name: string): boolean {
+  if (value === undefined || value === '') return fallback;
+  if (value === 'on' || value === '1') return true;
+  if (value === 'off' || value === '0') return false;
+  throw new Error(`${name} must be on or off, got ${JSON.stringify(value)}`);
 }
 
 function port(value: string | undefined, fallback: number, name: string): number {

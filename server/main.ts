@@ -165,7 +165,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const server = createHttpServer({
     domain: config.domain,
     forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request })),
-    fastPath: { dispatch: deps.dispatch, exists: functionExists },
+    fastPath: config.bytePath ? { dispatch: deps.dispatch, exists: functionExists } : undefined,
     api: loopback.wrap(createApi({
       deps,
       repos,

@@ -16,8 +16,11 @@ import type { AnswerSink } from '../runtime/instance-exchange.js';
 import type { FunctionExists } from './forward.js';
 import { forwardedHeaders, forwardsRequestHeader, forwardsResponseHeader } from './header-rules.js';
 
-/** Bodies up to this size, arrived whole with their head, take the byte path; larger ones get Node's body reader. */
-const MAX_BODY_BYTES = 64 * 1024;
+/**
+ * Bodies up to this size, arrived whole with their head, take the byte path; larger ones get Node's body reader and its
+ * budget for all bodies in flight (LAMBDA_BODY_BUDGET). This much is what a socket's read buffer holds on Node's path too.
+ */
+const MAX_BODY_BYTES = 16 * 1024;
 /** Pipelined bytes held while an answer is in flight before the client is paused. */
 const MAX_HELD_BYTES = 64 * 1024;
 

@@ -193,6 +193,11 @@ export class InstanceExchanges {
       connection.socket.destroy();
     }
     const socket = await entry.link.take();
+    // Stopped while the shim dialled in: the request was never sent, so it may go to another instance.
+    if (entry.closed) {
+      socket.destroy();
+      throw failure('ECONNREFUSED', 'the instance was stopped');
+    }
     return new Connection(socket, (gone) => {
       const index = entry.idle.indexOf(gone);
       if (index >= 0) entry.idle.splice(index, 1);
