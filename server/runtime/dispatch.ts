@@ -84,6 +84,10 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
       if (!INSTANCE_FAILURES.has(code)) {
         throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the request cannot be sent to the function: ${(error as Error).message}` });
       }
+      if (code === BAD_ANSWER) {
+        pool.recycle(fn, instance, 'sent an answer that is not well-framed HTTP');
+        throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
+      }
       // The engine's exit report (status, OOM kill) says why in the log.
       pool.recycle(fn, instance);
       // The instance died while idle (killed, OOM; or killed while frozen, which its thaw reports): the request never

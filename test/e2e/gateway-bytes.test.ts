@@ -181,6 +181,7 @@ test('a hostile answer never reaches another request: bytes past its end are dro
   t.regex(output, /"target": "\/after"/);
   t.regex(output, /LAMBDA_ERR_FUNCTION_CRASHED/);
   t.regex(output, /"target": "\/last"/);
+  t.regex(lambda.output(), /instance \S+ of raw sent an answer that is not well-framed HTTP: replacing it/);
 });
 
 test('an unknown function and a bad name are answered on the same connection, which stays open', async (t) => {
