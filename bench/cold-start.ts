@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { command, example, requireDocker, startLambda, type Lambda } from '../test/helpers/lambda.js';
+import { useCompiledServer } from './compiled-server.js';
 
 export interface ColdStartFigures {
   /** First responses with cells, ms, and how many came from a cell. */
@@ -133,10 +134,7 @@ if (process.argv[1]?.endsWith('cold-start.ts')) {
   const show = (values: number[]) =>
     `min ${Math.min(...values).toFixed(1)} ms, p50 ${percentile(values, 50).toFixed(1)} ms, p95 ${percentile(values, 95).toFixed(1)} ms (n=${values.length})`;
   await requireDocker();
-  // Measure what `npm start` runs: the compiled server.
-  const built = await command('npx', ['tsc', '-p', 'tsconfig.build.json']);
-  if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
-  process.env.LAMBDA_SERVER_ENTRY ??= 'dist/server/main.js';
+  await useCompiledServer();
   const figures = await measureColdStarts(Number(process.env.ROUNDS ?? 10));
   console.log(`cold start with cells:    ${show(figures.cells)}, ${figures.fromCell} from a cell`);
   console.log(`cold start without cells: ${show(figures.classic)}`);

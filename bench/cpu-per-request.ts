@@ -4,9 +4,10 @@
 // includes the JIT's warm-up). Linux only; loopback only, bounded.
 import fs from 'node:fs';
 import { Pool } from 'undici';
-import { command, example, requireDocker, startLambda } from '../test/helpers/lambda.js';
+import { command, requireDocker, startLambda } from '../test/helpers/lambda.js';
 import { startDirectInstance } from './direct-instance.js';
 import { startBytePipe } from './baselines.js';
+import { pushGreet, useCompiledServer } from './compiled-server.js';
 
 /** CPU time a process has used, in µs (clock ticks of 10 ms). */
 function cpuMicros(pid: number): number {
@@ -20,14 +21,10 @@ async function pids(pattern: string): Promise<number[]> {
 
 async function main(): Promise<void> {
   await requireDocker();
-  const built = await command('npx', ['tsc', '-p', 'tsconfig.build.json']);
-  if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
-  process.env.LAMBDA_SERVER_ENTRY ??= 'dist/server/main.js';
+  await useCompiledServer();
   const lambda = await startLambda();
   try {
-    const push = await lambda.push('greet', example('greet'));
-    if (push.code !== 0) throw new Error(push.stderr);
-    const image = `lambda/greet:${push.sha.slice(0, 12)}`;
+    const image = await pushGreet(lambda);
     const direct = await startDirectInstance(image, 'index.handler', 'greet');
     const pipe = await startBytePipe(image, 'index.handler', 'greet');
     const gateway = new Pool(lambda.base, { connections: 16 });

@@ -1,18 +1,15 @@
 // `npm run bench:gateway`: only the warm-traffic rows of the benchmark (bench/warm-traffic.ts), for working on the
 // gateway without the full run. Loopback only, bounded.
-import { command, example, requireDocker, startLambda } from '../test/helpers/lambda.js';
+import { requireDocker, startLambda } from '../test/helpers/lambda.js';
+import { pushGreet, useCompiledServer } from './compiled-server.js';
 import { WARM_PATHS, measureWarmTraffic } from './warm-traffic.js';
 
 async function main(): Promise<void> {
   await requireDocker();
-  const built = await command('npx', ['tsc', '-p', 'tsconfig.build.json']);
-  if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
-  process.env.LAMBDA_SERVER_ENTRY ??= 'dist/server/main.js';
+  await useCompiledServer();
   const lambda = await startLambda();
   try {
-    const push = await lambda.push('greet', example('greet'));
-    if (push.code !== 0) throw new Error(push.stderr);
-    const image = `lambda/greet:${push.sha.slice(0, 12)}`;
+    const image = await pushGreet(lambda);
     const warm = await measureWarmTraffic(lambda, image);
     for (const path of WARM_PATHS) {
       console.log(`${path.padEnd(14)} ${warm.rps[path].toFixed(0).padStart(6)} req/s  ${(warm.rps[path] / warm.rps.direct).toFixed(2)}× direct`);

@@ -7,6 +7,7 @@ import { measureWarmTraffic, type WarmPath } from './warm-traffic.js';
 import { measureIdleFunctions } from './idle-functions.js';
 import { underLoad } from './under-load.js';
 import { measureRollback } from './rollback.js';
+import { useCompiledServer } from './compiled-server.js';
 
 interface Row {
   figure: string;
@@ -42,10 +43,7 @@ async function firstResponse(lambda: Lambda, name: string): Promise<number> {
 
 async function main(): Promise<void> {
   await requireDocker();
-  // Measure what `npm start` runs: the compiled server, not the tsx-loaded sources the tests use.
-  const built = await command('npx', ['tsc', '-p', 'tsconfig.build.json']);
-  if (built.code !== 0) throw new Error(`tsc failed: ${built.stdout}${built.stderr}`);
-  process.env.LAMBDA_SERVER_ENTRY ??= 'dist/server/main.js';
+  await useCompiledServer();
   const rows: Row[] = [];
   const lambda = await startLambda();
   try {
