@@ -25,6 +25,10 @@ export interface Limits {
   dockerBuildMemoryBytes: number;
   /** Time for that build (LAMBDA_DOCKER_BUILD_TIMEOUT). */
   dockerBuildTimeoutMs: number;
+  /** Wrong API keys one client address may present per window before its 429s (LAMBDA_AUTH_FAILURES). */
+  authFailures: number;
+  /** That window: the allowance comes back evenly over it (LAMBDA_AUTH_FAILURE_WINDOW). */
+  authFailureWindowMs: number;
 }
 
 /** How functions scale (README: Scaling). */
@@ -127,7 +131,7 @@ function port(value: string | undefined, fallback: number, name: string): number
   return parsed;
 }
 
-const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' }> = {
+const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' | 'count' }> = {
   bodyBudgetBytes: { env: 'LAMBDA_BODY_BUDGET', kind: 'size' },
   bodyIdleMs: { env: 'LAMBDA_BODY_IDLE_TIMEOUT', kind: 'duration' },
   headersTimeoutMs: { env: 'LAMBDA_HEADERS_TIMEOUT', kind: 'duration' },
@@ -137,16 +141,25 @@ const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' }> =
   maxMemoryBytes: { env: 'LAMBDA_MAX_MEMORY', kind: 'size' },
   dockerBuildMemoryBytes: { env: 'LAMBDA_DOCKER_BUILD_MEMORY', kind: 'size' },
   dockerBuildTimeoutMs: { env: 'LAMBDA_DOCKER_BUILD_TIMEOUT', kind: 'duration' },
+  authFailures: { env: 'LAMBDA_AUTH_FAILURES', kind: 'count' },
+  authFailureWindowMs: { env: 'LAMBDA_AUTH_FAILURE_WINDOW', kind: 'duration' },
 };
+
+/** A positive whole number from YAML or a variable, else undefined. */
+function count(raw: unknown): number | undefined {
+  const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+}
 
 /** Each limit from its variable, else config/default.yaml's `limits:`; sizes like "64Mi", durations like "10s". */
 function readLimits(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): Limits {
   const limits = {} as Limits;
   for (const [key, { env: name, kind }] of Object.entries(LIMITS) as [keyof Limits, (typeof LIMITS)[keyof Limits]][]) {
     const raw = env[name] || defaults[key];
-    const value = kind === 'size' ? memory(raw) : duration(raw);
+    const value = kind === 'size' ? memory(raw) : kind === 'count' ? count(raw) : duration(raw);
     if (value === undefined || value <= 0) {
-      throw new Error(`${name} (limits.${key}) must be a ${kind === 'size' ? 'size such as "64Mi"' : 'duration such as "10s"'}, got ${JSON.stringify(raw)}`);
+      const expected = kind === 'size' ? 'size such as "64Mi"' : kind === 'count' ? 'whole number such as "10"' : 'duration such as "10s"';
+      throw new Error(`${name} (limits.${key}) must be a ${expected}, got ${JSON.stringify(raw)}`);
     }
     limits[key] = value;
   }

@@ -40,6 +40,10 @@ export const ERRORS = {
     message: 'the new version did not become healthy: {detail}',
   },
   LAMBDA_ERR_UNAUTHORIZED: { kind: 'unauthorized', message: 'a valid API key is required' },
+  LAMBDA_ERR_AUTH_RATE_LIMITED: {
+    kind: 'too_many',
+    message: 'too many wrong API keys from this address; retry in {seconds}s',
+  },
   LAMBDA_ERR_FUNCTION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" does not exist' },
   LAMBDA_ERR_NOT_DEPLOYED: { kind: 'not_found', message: 'function "{name}" has no live version yet' },
   LAMBDA_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'no route for {method} {path}' },

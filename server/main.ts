@@ -20,6 +20,8 @@ import { readLogSettings } from './logs/settings.js';
 import { loadBuildpacks } from './build/buildpacks.js';
 import { createBuilder } from './build/builder.js';
 import { bootstrapAdminKey, createKeyVerifier } from './core/keys.js';
+import { createAuthLimiter } from './core/auth-limit.js';
+import type { Manifest } from './core/manifest.js';
 import { restore } from './core/restore.js';
 import type { Deps } from './core/deps.js';
 import { createRepos } from './git/repos.js';
@@ -28,6 +30,7 @@ import { createFunctionRepos } from './git/function-repos.js';
 import { startControlServer } from './git/control.js';
 import { createApi } from './api/router.js';
 import { createForwarder } from './gateway/forward.js';
+import { createFunctionGuard } from './gateway/function-auth.js';
 import { createHttpServer } from './http/server.js';
 import { createBodyReader } from './http/body.js';
 import { dataDirKey, prepareDataDir } from './data-dir.js';
@@ -56,7 +59,7 @@ export interface RunningServer {
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   prepareDataDir(config.dataDir);
   const store = openStore(path.join(config.dataDir, 'lambda.db'));
-  const { generated } = bootstrapAdminKey(store, config.apiKey);
+  const { generated, seedId } = bootstrapAdminKey(store, config.apiKey);
 
   const clients = new InstanceClients(dataDirKey(config.dataDir, 'instance-key'));
   // Function output: received on each instance's log.sock, kept per function in data/logs (LAMBDA_LOG_* bound it).
@@ -129,10 +132,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
     logs: functionLogs,
     log: (line) => log(line),
   };
-  const storedKeys = createKeyVerifier(store);
+  // Wrong keys are cheap to refuse and limited per client address (the REST API, git over HTTP and `auth: key` alike);
+  // the seed is known from the start, so the usual key never costs a scrypt.
+  const authLimiter = createAuthLimiter({ failures: config.limits.authFailures, windowMs: config.limits.authFailureWindowMs });
+  const seed = config.apiKey && seedId ? { key: config.apiKey, id: seedId } : undefined;
+  const storedKeys = createKeyVerifier(store, undefined, { limiter: authLimiter, seed });
   // SSH commands run the CLI in-process against this API with a key of their own, issued per command (server/ssh/loopback.ts).
   const loopback = createLoopbackCredentials();
-  const checkKey = async (key: string | undefined) => loopback.verify(key) || (await storedKeys(key));
+  const checkKey = async (key: string | undefined, client?: string) => loopback.verify(key) || (await storedKeys(key, client));
   // Schedules and the async queue (issue 10): armed and started after restore, stopped before the pool.
   const jobSettings = readJobSettings(process.env);
   const jobLog = platformLog(functionLogs, log);
@@ -162,10 +169,19 @@ export async function startServer(config: Config, log: (line: string) => void = 
   workers.start();
 
   const functionExists = (name: string) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined;
+  // `auth:` of the version the pool serves, so a deploy or rollback that changes it takes effect with the switch; a
+  // function the pool has not taken up (no live version yet, or one an async call would queue for) is read from SQLite.
+  const authOf = (name: string) => {
+    const spec = pool.spec(name);
+    if (spec) return spec.auth ?? 'none';
+    const live = store.versions.live(name);
+    return live ? ((JSON.parse(live.manifest) as Partial<Manifest>).auth ?? 'none') : undefined;
+  };
+  const guard = createFunctionGuard(authOf, checkKey);
   const server = createHttpServer({
     domain: config.domain,
-    forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request })),
-    fastPath: config.bytePath ? { dispatch: deps.dispatch, exists: functionExists } : undefined,
+    forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request }), guard),
+    fastPath: config.bytePath ? { dispatch: deps.dispatch, exists: functionExists, guard } : undefined,
     api: loopback.wrap(createApi({
       deps,
       repos,

@@ -7,6 +7,8 @@ import anyTest, { type TestFn } from 'ava';
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { bootstrapAdminKey, createKeyVerifier, generateKey, generatedKeyRecord } from './keys.js';
+import { createAuthLimiter } from './auth-limit.js';
+import { LambdaError } from '../errors.js';
 
 const test = anyTest as TestFn<{ store: Store; dirs: string[] }>;
 
@@ -94,10 +96,11 @@ test('verification refuses everything when no key exists', async (t) => {
 test('a seeded key (LAMBDA_API_KEY) is stored once, salted and scrypt-hashed, under a random id', async (t) => {
   const { store } = t.context;
   const seed = 'my-seeded-admin-key';
-  t.deepEqual(bootstrapAdminKey(store, seed), {});
-  t.deepEqual(bootstrapAdminKey(store, seed), {});
+  const first = bootstrapAdminKey(store, seed);
+  t.deepEqual(bootstrapAdminKey(store, seed), first, 'the second start finds the same row and generates nothing');
   t.is(store.keys.count(), 1);
   const [record] = store.keys.list();
+  t.deepEqual(first, { seedId: record?.id });
   t.is(record?.scheme, 'scrypt');
   t.is(record?.name, 'LAMBDA_API_KEY');
   t.regex(record?.hash ?? '', /^scrypt:16384:8:1:[0-9a-f]{32}:[0-9a-f]{64}$/);
@@ -246,4 +249,90 @@ test('no file of the database holds a key in plain text', async (t) => {
   } finally {
     reopened.close();
   }
+});
+
+test('the seed this start was given is known without any scrypt', async (t) => {
+  const { seedId } = bootstrapAdminKey(t.context.store, 'seed-of-this-start');
+  const counted = counting(t.context.store);
+  const verify = createKeyVerifier(counted.store, undefined, { seed: { key: 'seed-of-this-start', id: seedId as string } });
+  t.true(await verify('seed-of-this-start'));
+  t.is(counted.scryptRounds(), 0);
+});
+
+test('a key in the generated form never costs scrypt, and a seed in that form is stored as SHA-256', async (t) => {
+  const { store } = t.context;
+  bootstrapAdminKey(store, 'a-chosen-seed');
+  const given = generateKey();
+  const { seedId } = bootstrapAdminKey(store, given);
+  t.like(store.keys.get(seedId as string), { scheme: 'sha256', hash: sha256(given), name: 'LAMBDA_API_KEY' });
+  t.deepEqual(bootstrapAdminKey(store, given), { seedId }, 'a second start finds it');
+  const counted = counting(store);
+  const verify = createKeyVerifier(counted.store);
+  t.true(await verify(given));
+  t.false(await verify(generateKey()));
+  t.is(counted.scryptRounds(), 0);
+});
+
+test('a generated key seeded by an older release as scrypt is stored as SHA-256 again', async (t) => {
+  const { store } = t.context;
+  const given = generateKey();
+  bootstrapAdminKey(store, 'placeholder');
+  const [row] = store.keys.list();
+  // What an older release stored for this seed: a scrypt row.
+  const { chosenKeyRecord } = await import('./keys.js');
+  store.keys.insert({ ...chosenKeyRecord(given, 'admin'), createdAt: '2024-01-01T00:00:00.000Z' });
+  const { seedId } = bootstrapAdminKey(store, given);
+  t.like(store.keys.get(seedId as string), { scheme: 'sha256', name: 'admin', createdAt: '2024-01-01T00:00:00.000Z' });
+  t.is(store.keys.count(), 2);
+  t.truthy(store.keys.get(row?.id ?? ''));
+  t.true(await createKeyVerifier(store)(given));
+});
+
+test('wrong keys from one client are limited: 429 without hashing once its allowance is used, others unaffected', async (t) => {
+  const { store } = t.context;
+  bootstrapAdminKey(store, 'the-real-seed');
+  const generated = generateKey();
+  store.keys.insert(generatedKeyRecord(generated, 'ci'));
+  const counted = counting(store);
+  let clock = 0;
+  const limiter = createAuthLimiter({ failures: 3, windowMs: 60_000 }, () => clock);
+  const verify = createKeyVerifier(counted.store, undefined, { limiter });
+
+  for (let i = 0; i < 3; i++) t.false(await verify(`wrong-${i}`, '10.0.0.1'));
+  t.is(counted.scryptRounds(), 3);
+  const refused = await t.throwsAsync(verify('wrong-again', '10.0.0.1'), { instanceOf: LambdaError });
+  t.is(refused?.code, 'LAMBDA_ERR_AUTH_RATE_LIMITED');
+  t.deepEqual(refused?.details, { retryAfterSeconds: 20 });
+  t.is(counted.scryptRounds(), 3, 'nothing hashed for a limited client');
+  // A wrong key in the generated form is cheap, and still refused as limited.
+  await t.throwsAsync(verify(generateKey(), '10.0.0.1'), { message: /too many wrong API keys/ });
+  // The right generated key still works for that client: checking it costs no more than refusing it.
+  t.true(await verify(generated, '10.0.0.1'));
+  // Another client has its own allowance; the seed is found by scrypt and gives its charge back.
+  t.true(await verify('the-real-seed', '10.0.0.2'));
+  t.false(await verify('wrong', '10.0.0.2'));
+  // The allowance comes back over the window.
+  clock += 20_000;
+  t.false(await verify('wrong-later', '10.0.0.1'));
+  await t.throwsAsync(verify('wrong-later-still', '10.0.0.1'), { instanceOf: LambdaError });
+});
+
+test('no key at all is refused without counting as a wrong one', async (t) => {
+  const limiter = createAuthLimiter({ failures: 1, windowMs: 60_000 });
+  const verify = createKeyVerifier(t.context.store, undefined, { limiter });
+  for (let i = 0; i < 5; i++) t.false(await verify(undefined, '10.0.0.1'));
+  t.false(await verify('wrong', '10.0.0.1'));
+  await t.throwsAsync(verify('wrong', '10.0.0.1'), { instanceOf: LambdaError });
+});
+
+test('at most two scrypts run at once for the whole server; a third is refused at once', async (t) => {
+  bootstrapAdminKey(t.context.store, 'slow-seed');
+  const limiter = createAuthLimiter({ failures: 100, windowMs: 60_000 });
+  const verify = createKeyVerifier(t.context.store, undefined, { limiter });
+  const results = await Promise.allSettled([verify('a', '10.0.0.1'), verify('b', '10.0.0.2'), verify('c', '10.0.0.3')]);
+  t.deepEqual(
+    results.map((result) => result.status),
+    ['fulfilled', 'fulfilled', 'rejected'],
+  );
+  t.false(await verify('d', '10.0.0.3'), 'the slots are free again afterwards');
 });

@@ -1,6 +1,7 @@
 // API keys at rest and at the door: how keys are hashed, the first-start admin key, and verification.
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import type { ApiKeyRecord, Store } from '../store/types.js';
+import type { AuthLimiter } from './auth-limit.js';
 
 /** Keys longer than this are refused unhashed: no real key is, and hashing megabytes per request costs. */
 const MAX_KEY_LENGTH = 512;
@@ -74,56 +75,93 @@ function matchesSha256(record: ApiKeyRecord | undefined, digest: Buffer): record
   return stored.length === digest.length && timingSafeEqual(stored, digest);
 }
 
-/** Checks a presented key: true when it belongs to a stored, unrevoked key. */
-export type KeyVerifier = ((presented: string | undefined) => Promise<boolean>) & {
-  /** The token a presented key belongs to (its id and name), for releases' "who" (issue 9); undefined for none. */
+/**
+ * Checks a presented key: true when it belongs to a stored, unrevoked key. `client` (an address, see
+ * auth-limit.ts's clientOf) is who a wrong key counts against; with a limiter, a client over its allowance gets
+ * LAMBDA_ERR_AUTH_RATE_LIMITED thrown instead of an answer, and nothing is hashed slowly for it.
+ */
+export type KeyVerifier = ((presented: string | undefined, client?: string) => Promise<boolean>) & {
+  /** The token a presented key belongs to (its id and name), for releases' "who"; undefined for none. */
   identify(presented: string | undefined): Promise<{ id: string; name: string } | undefined>;
 };
+
+export interface KeyVerifierOptions {
+  /** Wrong keys per client and slow hashes at once (auth-limit.ts); without it nothing is limited. */
+  limiter?: AuthLimiter;
+  /** The key this start was seeded with and its row: known already, so it never costs a scrypt at request time. */
+  seed?: { key: string; id: string };
+}
+
+/** The form generate() gives: such a key is only ever stored as SHA-256, so it is never worth a scrypt. */
+export const isGeneratedForm = (key: string): boolean => /^lambda_[A-Za-z0-9_-]{43}$/.test(key);
 
 /**
  * Returns the server's key check. A generated key costs one indexed read and a constant-time
  * compare. A chosen key costs one scrypt per scrypt row (in libuv's thread pool, so a stream of
  * wrong keys cannot stall the event loop) the first time it is seen; after that it is remembered
  * by the SHA-256 of what was presented (in memory only), and each use still checks that its row
- * exists, so a revoked key fails at once. Records when each key was last used, to the minute.
+ * exists, so a revoked key fails at once. A key in the generated form, or any key while no scrypt
+ * row exists, is never hashed slowly. Records when each key was last used, to the minute.
  */
-export function createKeyVerifier(store: Store, now: () => Date = () => new Date()): KeyVerifier {
+export function createKeyVerifier(store: Store, now: () => Date = () => new Date(), options: KeyVerifierOptions = {}): KeyVerifier {
   const verified = new Map<string, string>();
   const touched = new Map<string, number>();
+  const { limiter } = options;
+  if (options.seed) verified.set(sha256(options.seed.key).toString('hex'), options.seed.id);
 
-  const find = async (presented: string): Promise<string | undefined> => {
+  /** The row's id, or undefined; `slow` says a scrypt was charged to the client for it. */
+  const find = async (presented: string, client: string | undefined): Promise<{ id?: string; slow: boolean }> => {
     const digest = sha256(presented);
     const byPrefix = store.keys.get(idOf(digest));
-    if (matchesSha256(byPrefix, digest)) return byPrefix.id;
+    if (matchesSha256(byPrefix, digest)) return { id: byPrefix.id, slow: false };
 
     const cacheKey = digest.toString('hex');
     const remembered = verified.get(cacheKey);
     if (remembered !== undefined) {
-      if (store.keys.get(remembered)) return remembered;
+      if (store.keys.get(remembered)) return { id: remembered, slow: false };
       verified.delete(cacheKey);
     }
-    for (const record of store.keys.withScheme('scrypt')) {
-      if (await matchesScrypt(record, presented)) {
-        // Revoked while its hash was being computed: not a key any more.
-        if (!store.keys.get(record.id)) return undefined;
-        verified.set(cacheKey, record.id);
-        return record.id;
+    if (isGeneratedForm(presented)) return { slow: false };
+    // The expensive part: refused before any hashing when the client is out of allowance or the server is busy hashing.
+    if (client !== undefined) limiter?.check(client);
+    const rows = store.keys.withScheme('scrypt');
+    if (rows.length === 0) return { slow: false };
+    const release = limiter?.slowSlot();
+    if (client !== undefined) limiter?.charge(client);
+    try {
+      for (const record of rows) {
+        if (await matchesScrypt(record, presented)) {
+          // Revoked while its hash was being computed: not a key any more.
+          if (!store.keys.get(record.id)) return { slow: true };
+          verified.set(cacheKey, record.id);
+          if (client !== undefined) limiter?.refund(client);
+          return { id: record.id, slow: true };
+        }
       }
+    } finally {
+      release?.();
     }
-    return undefined;
+    return { slow: true };
   };
 
   const identify = async (presented: string | undefined) => {
     if (!presented || presented.length > MAX_KEY_LENGTH) return undefined;
-    const id = await find(presented);
+    const { id } = await find(presented, undefined);
     const record = id === undefined ? undefined : store.keys.get(id);
     return record && { id: record.id, name: record.name };
   };
 
-  const verify = async (presented: string | undefined) => {
-    if (!presented || presented.length > MAX_KEY_LENGTH) return false;
-    const id = await find(presented);
-    if (id === undefined) return false;
+  const verify = async (presented: string | undefined, client?: string) => {
+    // No key at all is not a guess (git asks without one first): refused, not counted.
+    if (!presented) return false;
+    const { id, slow } = presented.length > MAX_KEY_LENGTH ? { slow: false } : await find(presented, client);
+    if (id === undefined) {
+      if (!slow && client !== undefined && limiter) {
+        limiter.check(client);
+        limiter.charge(client);
+      }
+      return false;
+    }
     const at = now();
     if (at.getTime() - (touched.get(id) ?? 0) >= TOUCH_EVERY_MS) {
       touched.set(id, at.getTime());
@@ -137,28 +175,38 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
 /**
  * Makes sure the server can be reached at start. With `seed` (LAMBDA_API_KEY) that key is stored,
  * salted and scrypt-hashed, unless it already is; a seed stored by an older release as plain
- * SHA-256 is hashed again with scrypt. A key seeded by an earlier start stays valid until revoked.
+ * SHA-256 is hashed again with scrypt. A seed in the generated form (`lambda_` and 43 characters: a
+ * generated key given back to the server) is stored as generated keys are, SHA-256, since such keys
+ * are never checked with scrypt. A key seeded by an earlier start stays valid until revoked.
  * Without a seed, the first start generates an admin key and returns it so the caller can print it once.
+ * `seedId` is the row the seed is stored in.
  */
-export function bootstrapAdminKey(store: Store, seed: string | undefined): { generated?: string } {
-  if (seed) {
-    seedKey(store, seed);
-    return {};
-  }
+export function bootstrapAdminKey(store: Store, seed: string | undefined): { generated?: string; seedId?: string } {
+  if (seed) return { seedId: seedKey(store, seed) };
   if (store.keys.count() > 0) return {};
   const generated = generateKey();
   store.keys.insert(generatedKeyRecord(generated, 'admin'));
   return { generated };
 }
 
-function seedKey(store: Store, seed: string): void {
-  if (store.keys.withScheme('scrypt').some((record) => matchesScryptNow(record, seed))) return;
+function seedKey(store: Store, seed: string): string {
+  const scryptRow = store.keys.withScheme('scrypt').find((record) => matchesScryptNow(record, seed));
   const digest = sha256(seed);
-  const legacy = store.keys.get(idOf(digest));
-  if (matchesSha256(legacy, digest)) {
-    const upgraded = chosenKeyRecord(seed, legacy.name);
-    store.keys.replace(legacy.id, { ...upgraded, createdAt: legacy.createdAt, lastUsedAt: legacy.lastUsedAt });
-    return;
+  const plain = store.keys.get(idOf(digest));
+  if (isGeneratedForm(seed)) {
+    if (matchesSha256(plain, digest)) return plain.id;
+    const record = generatedKeyRecord(seed, scryptRow?.name ?? 'LAMBDA_API_KEY');
+    if (scryptRow) store.keys.replace(scryptRow.id, { ...record, createdAt: scryptRow.createdAt, lastUsedAt: scryptRow.lastUsedAt });
+    else store.keys.insert(record);
+    return record.id;
   }
-  store.keys.insert(chosenKeyRecord(seed, 'LAMBDA_API_KEY'));
+  if (scryptRow) return scryptRow.id;
+  if (matchesSha256(plain, digest)) {
+    const upgraded = chosenKeyRecord(seed, plain.name);
+    store.keys.replace(plain.id, { ...upgraded, createdAt: plain.createdAt, lastUsedAt: plain.lastUsedAt });
+    return upgraded.id;
+  }
+  const record = chosenKeyRecord(seed, 'LAMBDA_API_KEY');
+  store.keys.insert(record);
+  return record.id;
 }

@@ -23,6 +23,8 @@ export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha
     idleTimeoutMs: manifest.idleTimeoutMs,
     env: { ...manifest.env, ...env },
     executionEnv: EXECUTION_ENV[manifest.runtime],
+    // Versions stored before `auth` existed are public, as they were.
+    auth: manifest.auth ?? 'none',
   };
 }
 

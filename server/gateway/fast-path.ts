@@ -14,6 +14,7 @@ import { INVOCATION_TYPE_HEADER } from '../http/invocation-type.js';
 import type { ClientSide, Dispatch } from '../runtime/dispatch.js';
 import type { AnswerSink } from '../runtime/instance-exchange.js';
 import type { FunctionExists } from './forward.js';
+import type { FunctionGuard } from './function-auth.js';
 import { forwardedHeaders, forwardsRequestHeader, forwardsResponseHeader } from './header-rules.js';
 
 /**
@@ -28,6 +29,8 @@ export interface FastPathOptions {
   domain: string;
   dispatch: Pick<Dispatch, 'pipe'>;
   exists: FunctionExists;
+  /** `auth: key` functions: the token check, before anything reaches an instance (function-auth.ts). */
+  guard?: FunctionGuard;
   /** A connection idle after an answer is closed after this long, as Node's server.keepAliveTimeout. */
   keepAliveTimeoutMs: number;
   /** A new connection that sends nothing is closed after this long, as Node's server.headersTimeout. */
@@ -155,8 +158,19 @@ class ClientConnection implements ClientSide {
       this.answered(sink, error);
       return;
     }
-    const request = { head: frameRequest(head, target, body.length, this.socket.remoteAddress ?? '127.0.0.1'), body, noBody: sink.noBody };
-    this.gateway.options.dispatch.pipe(name, request, sink, this).then(
+    const client = this.socket.remoteAddress ?? '127.0.0.1';
+    const authorization = head.headers.find(([field]) => field === 'authorization')?.[1];
+    const checked = this.gateway.options.guard?.(name, authorization, client);
+    if (checked === undefined) return this.send(name, frameRequest(head, target, body.length, client, false), body, sink);
+    // The platform's token went to the gateway, not to the function: the instance never sees it.
+    checked.then(
+      () => (this.gone ? this.answered(sink) : this.send(name, frameRequest(head, target, body.length, client, true), body, sink)),
+      (error: unknown) => this.answered(sink, error),
+    );
+  }
+
+  private send(name: string, framed: string, body: Buffer, sink: ClientSink): void {
+    this.gateway.options.dispatch.pipe(name, { head: framed, body, noBody: sink.noBody }, sink, this).then(
       () => this.answered(sink),
       (error: unknown) => this.answered(sink, error),
     );
@@ -256,13 +270,16 @@ class ClientSink implements AnswerSink {
   }
 }
 
-/** The request head the instance gets: the client's headers that pass (header-rules.ts), the gateway's x-forwarded-*, the body's length. */
-function frameRequest(head: RequestHead, target: { path: string; prefix: string }, length: number, client: string): string {
+/**
+ * The request head the instance gets: the client's headers that pass (header-rules.ts), the gateway's x-forwarded-*,
+ * the body's length; without Authorization when it carried the platform's token (`auth: key`).
+ */
+function frameRequest(head: RequestHead, target: { path: string; prefix: string }, length: number, client: string, dropAuthorization: boolean): string {
   let text = `${head.method} ${target.path} HTTP/1.1\r\n`;
   let prior: string | undefined;
   for (const [name, value] of head.headers) {
     if (name === 'x-forwarded-for') prior = prior === undefined ? value : `${prior}, ${value}`;
-    else if (forwardsRequestHeader(name)) text += `${name}: ${value}\r\n`;
+    else if (forwardsRequestHeader(name) && !(dropAuthorization && name === 'authorization')) text += `${name}: ${value}\r\n`;
   }
   for (const [name, value] of forwardedHeaders(prior, client, head.host, target.prefix)) text += `${name}: ${value}\r\n`;
   if (length > 0) text += `content-length: ${length}\r\n`;

@@ -8,6 +8,7 @@ import type { ReadBody } from '../http/body.js';
 import { sendError } from '../http/errors.js';
 import { MAX_ASYNC_BODY_BYTES, isAsyncCall, sendAccepted } from '../http/invocation-type.js';
 import type { QueuedHttpRequest } from '../core/invocations.js';
+import type { FunctionGuard } from './function-auth.js';
 
 /** AWS Lambda's synchronous payload limit. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -23,11 +24,18 @@ export type FunctionExists = (name: string) => boolean;
 /** Queues a public request for the async workers (issue 10); returns its invocation id. */
 export type EnqueueHttp = (name: string, request: QueuedHttpRequest) => { invocationId: string };
 
-export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES, enqueue?: EnqueueHttp) {
+/** `guard`: the `auth: key` check (function-auth.ts), made before the body is read, queued or sent anywhere. */
+export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES, enqueue?: EnqueueHttp, guard?: FunctionGuard) {
   return async (req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void> => {
     try {
       const name = assertFunctionName(target.name);
       if (!exists(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
+      const checked = guard?.(name, req.headers.authorization, req.socket.remoteAddress);
+      if (checked) {
+        await checked;
+        // The platform's token is the gateway's, not the function's to reuse (nor to be kept with a queued call).
+        delete req.headers.authorization;
+      }
       // `OPTIONS *` and absolute-form targets address a server, not a function's path.
       if (!target.path.startsWith('/')) throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'the request target must be a path starting with "/"' });
       // `X-Lambda-Invocation-Type: Event`: kept durably and answered 202; a worker sends it to the function later.

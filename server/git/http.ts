@@ -4,6 +4,7 @@ import { Git } from 'node-git-server';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../core/names.js';
 import { safeDecode } from '../http/routes.js';
+import { clientOf } from '../core/auth-limit.js';
 import type { Repos } from './repos.js';
 
 export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;
@@ -12,14 +13,15 @@ export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerRespons
  * node-git-server only authenticates the info/refs request, not the POST that carries the pack, so
  * authentication happens here for every request before it is handed over.
  */
-export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined) => boolean | Promise<boolean>, isFunction: (name: string) => boolean): GitHttpHandler {
+export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined, client?: string) => boolean | Promise<boolean>, isFunction: (name: string) => boolean): GitHttpHandler {
   const git = new Git(repos.root, { autoCreate: false });
   return async (req, res, path) => {
     const url = new URL(path, 'http://git');
     const match = /^\/git\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
     if (!match) throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: url.pathname });
     const name = assertFunctionName(safeDecode(match[1]));
-    if (!(await verifyKey(basicPassword(req.headers.authorization)))) {
+    // Too many wrong passwords from this address: LAMBDA_ERR_AUTH_RATE_LIMITED (429, Retry-After) from the caller's catch.
+    if (!(await verifyKey(basicPassword(req.headers.authorization), clientOf(req.socket.remoteAddress)))) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="lambda"', 'content-type': 'text/plain' });
       res.end('a valid API key is required (use it as the password)\n');
       return;

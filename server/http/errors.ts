@@ -46,8 +46,14 @@ export function errorAnswer(error: unknown, audience: ErrorAudience = {}): { sta
   const text = JSON.stringify(body);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) };
   if (status === 401) headers['www-authenticate'] = 'Bearer realm="lambda"';
-  if (status === 503 || status === 429) headers['retry-after'] = '1';
+  if (status === 503 || status === 429) headers['retry-after'] = retryAfter(error);
   return { status, headers, text };
+}
+
+/** Seconds a client should wait: an error's own `retryAfterSeconds` (a rate limit's refill), else one. */
+function retryAfter(error: unknown): string {
+  const seconds = asLambdaError(error).details.retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isInteger(seconds) && seconds > 0 ? String(seconds) : '1';
 }
 
 export function sendError(res: http.ServerResponse, error: unknown, audience: ErrorAudience = {}): void {

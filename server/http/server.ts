@@ -16,7 +16,7 @@ export interface Surfaces {
   headersTimeoutMs: number;
   requestTimeoutMs: number;
   /** Function traffic's byte path (gateway/fast-path.ts); without it every request goes through Node's server. */
-  fastPath?: Pick<FastPathOptions, 'dispatch' | 'exists'>;
+  fastPath?: Pick<FastPathOptions, 'dispatch' | 'exists' | 'guard'>;
 }
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;

@@ -20,6 +20,8 @@ export interface InstanceSpec {
   env: Record<string, string>;
   /** AWS_EXECUTION_ENV for the runtime, e.g. AWS_Lambda_nodejs20.x. */
   executionEnv?: string;
+  /** `key`: public requests need an API token (checked by the gateway, before any instance); else public. */
+  auth?: 'none' | 'key';
 }
 
 /** A running, healthy instance; the host listens on `socketPath` and the instance's shim dials in. */

@@ -1,0 +1,198 @@
+// End to end: `auth: key` in lambda.yaml. Anonymous and wrong-key callers are refused on every way in (the /fn/ path and
+// the subdomain, the byte path and Node's server, async calls) before anything reaches an instance or the queue; a valid
+// API token is served, and the function never sees it. `auth: none` stays public.
+import test from 'ava';
+import net from 'node:net';
+import { fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+
+let lambda: Lambda;
+let token: string;
+
+const LOCKED = 'runtime: node20\nhandler: index.handler\nauth: key\n';
+const OPEN = 'runtime: node20\nhandler: index.handler\nauth: none\n';
+
+test.before(async () => {
+  await requireDocker();
+  // A large allowance of wrong keys: this file's refusals must all be 401s (auth-flood.test.ts covers the 429s).
+  lambda = await startLambda({ LAMBDA_AUTH_FAILURES: '1000' });
+  for (const [name, manifest] of [
+    ['locked', LOCKED],
+    ['open', OPEN],
+  ]) {
+    const push = await lambda.push(name, fixture('echo'), { files: { 'lambda.yaml': manifest } });
+    if (push.code !== 0) throw new Error(`push of ${name} failed: ${push.stderr}`);
+  }
+  const created = await lambda.api('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'caller' }) });
+  token = ((await created.json()) as { key: string }).key;
+});
+
+test.after.always(async () => {
+  await lambda?.destroy();
+});
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Sends `request` as raw bytes on a new connection and reads the one answer until the server closes (bounded). */
+function raw(request: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(lambda.port, '127.0.0.1');
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no close within 15 s; read: ${Buffer.concat(chunks).toString('latin1')}`));
+    }, 15_000);
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', reject);
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const text = Buffer.concat(chunks).toString('latin1');
+      const [head = '', ...rest] = text.split('\r\n\r\n');
+      const [statusLine = '', ...lines] = head.split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(':');
+        headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      let body = rest.join('\r\n\r\n');
+      if (headers['transfer-encoding'] === 'chunked') body = unchunk(body);
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body });
+    });
+    socket.once('connect', () => socket.write(request));
+  });
+}
+
+function unchunk(text: string): string {
+  let out = '';
+  let rest = text;
+  for (let i = 0; i < 1000; i++) {
+    const end = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, end), 16);
+    if (!size) break;
+    out += rest.slice(end + 2, end + 2 + size);
+    rest = rest.slice(end + 4 + size);
+  }
+  return out;
+}
+
+/** What a 401 must look like: the catalogue's code as JSON and a Bearer challenge. */
+function assertRefused(t: import('ava').ExecutionContext, answer: { status: number; headers: Record<string, string>; body: string }, what: string): void {
+  t.is(answer.status, 401, what);
+  t.is(answer.headers['www-authenticate'], 'Bearer realm="lambda"', what);
+  t.is((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'LAMBDA_ERR_UNAUTHORIZED', what);
+}
+
+async function viaFetch(path: string, init: RequestInit & { host?: string } = {}): Promise<Answer> {
+  const response = await lambda.fetch(path, init);
+  return { status: response.status, headers: Object.fromEntries(response.headers), body: await response.text() };
+}
+
+/** The headers the function saw, from the echoed event. */
+const seenHeaders = (answer: Answer) => (JSON.parse(answer.body) as { event: { headers: Record<string, string | undefined> } }).event.headers;
+
+/** START lines in the function's log: one per request that reached an instance. */
+async function starts(name: string): Promise<number> {
+  const text = await (await lambda.api(`/api/v1/functions/${name}/logs?tail=0`)).text();
+  return text.split('\n').filter((line) => line.includes('"platform"') && line.includes('START')).length;
+}
+
+const WRONG = ['', 'Bearer wrong-key', `Bearer lambda_${'A'.repeat(43)}`, 'Basic bGFtYmRhOndyb25n', 'Bearer'];
+
+test('the byte path: the /fn/ route and the subdomain refuse anonymous and wrong keys, serve a valid token without passing it on', async (t) => {
+  for (const authorization of WRONG) {
+    const headers = authorization ? { authorization } : undefined;
+    assertRefused(t, await viaFetch('/fn/locked/hello', { headers }), `path route, authorization ${JSON.stringify(authorization)}`);
+    assertRefused(t, await viaFetch('/hello', { headers, host: 'locked.localhost' }), `subdomain, authorization ${JSON.stringify(authorization)}`);
+  }
+  for (const answer of [
+    await viaFetch('/fn/locked/hello', { headers: { authorization: `Bearer ${token}` } }),
+    await viaFetch('/hello', { headers: { authorization: `bearer ${token}` }, host: 'locked.localhost' }),
+    // The seeded admin key is an API token too.
+    await viaFetch('/fn/locked/hello', { headers: { authorization: `Bearer ${lambda.key}` } }),
+  ]) {
+    t.is(answer.status, 200, answer.body);
+    t.is(seenHeaders(answer).authorization, undefined, 'the platform token is not passed to the function');
+  }
+});
+
+test("Node's path (HTTP/1.0, a chunked upload) refuses anonymous and wrong keys the same way, and serves a valid token", async (t) => {
+  const http10 = (authorization?: string): Promise<Answer> =>
+    raw(`GET /fn/locked/old HTTP/1.0\r\nHost: 127.0.0.1\r\n${authorization ? `Authorization: ${authorization}\r\n` : ''}\r\n`);
+  const chunked = (authorization?: string): Promise<Answer> =>
+    raw(
+      `POST /upload HTTP/1.1\r\nHost: locked.localhost\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n` +
+        `${authorization ? `Authorization: ${authorization}\r\n` : ''}\r\n5\r\nhello\r\n0\r\n\r\n`,
+    );
+  for (const send of [http10, chunked]) {
+    assertRefused(t, await send(), `${send === http10 ? 'HTTP/1.0' : 'chunked'} anonymous`);
+    assertRefused(t, await send('Bearer wrong-key'), `${send === http10 ? 'HTTP/1.0' : 'chunked'} wrong key`);
+    const served = await send(`Bearer ${token}`);
+    t.is(served.status, 200, served.body);
+    t.is(seenHeaders(served).authorization, undefined);
+  }
+});
+
+test('async calls: anonymous and wrong keys are refused and nothing is queued; a valid token queues', async (t) => {
+  const async = (authorization?: string, host?: string) =>
+    viaFetch(host ? '/later' : '/fn/locked/later', {
+      method: 'POST',
+      host,
+      headers: { 'x-lambda-invocation-type': 'Event', 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body: '{"job":1}',
+    });
+  assertRefused(t, await async(), 'anonymous, path route');
+  assertRefused(t, await async(undefined, 'locked.localhost'), 'anonymous, subdomain');
+  assertRefused(t, await async('Bearer wrong-key'), 'wrong key');
+  const listed = (await (await lambda.api('/api/v1/functions/locked/invocations')).json()) as { invocations: unknown[]; queue: { depth: number } };
+  t.is(listed.invocations.length, 0, 'nothing was queued');
+  t.is(listed.queue.depth, 0);
+
+  const queued = await async(`Bearer ${token}`);
+  t.is(queued.status, 202, queued.body);
+  const after = (await (await lambda.api('/api/v1/functions/locked/invocations')).json()) as { invocations: { payload: unknown }[] };
+  t.is(after.invocations.length, 1);
+  t.false(JSON.stringify(after.invocations[0]?.payload).includes(token), 'the token is not kept with the queued call');
+});
+
+test('refused requests never reach an instance', async (t) => {
+  // Let the earlier tests' lines reach the log, then count.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const before = await starts('locked');
+  for (let i = 0; i < 5; i++) {
+    t.is((await viaFetch('/fn/locked/x')).status, 401);
+    t.is((await raw('GET /fn/locked/x HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n')).status, 401);
+  }
+  t.is((await viaFetch('/fn/locked/x', { headers: { authorization: `Bearer ${token}` } })).status, 200);
+  let after = before;
+  for (let i = 0; i < 40 && after < before + 1; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    after = await starts('locked');
+  }
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is(await starts('locked'), before + 1, 'only the authorised request started an invocation');
+});
+
+test('auth: none stays public, and an Authorization header is the function’s own', async (t) => {
+  const anonymous = await viaFetch('/fn/open/');
+  t.is(anonymous.status, 200);
+  const own = await viaFetch('/', { host: 'open.localhost', headers: { authorization: 'Bearer the-functions-own-scheme' } });
+  t.is(own.status, 200);
+  t.is(seenHeaders(own).authorization, 'Bearer the-functions-own-scheme');
+  t.is((await raw('GET /fn/open/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n')).status, 200);
+});
+
+test('a deploy or rollback that changes auth takes effect with the switch', async (t) => {
+  const first = await lambda.push('switch', fixture('echo'), { files: { 'lambda.yaml': OPEN } });
+  t.is(first.code, 0, first.stderr);
+  t.is((await viaFetch('/fn/switch/')).status, 200);
+  const second = await lambda.push('switch', fixture('echo'), { files: { 'lambda.yaml': LOCKED } });
+  t.is(second.code, 0, second.stderr);
+  assertRefused(t, await viaFetch('/fn/switch/'), 'after the deploy to auth: key');
+  assertRefused(t, await raw('GET /fn/switch/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n'), "after the deploy, Node's path");
+  const rollback = await lambda.api('/api/v1/functions/switch/rollback', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+  t.is(rollback.status, 200, await rollback.text());
+  t.is((await viaFetch('/fn/switch/')).status, 200, 'public again after the rollback to v1');
+});
