@@ -33,6 +33,11 @@ function freshCopy(): string {
   }
   // Installing the same lockfile again would only cost minutes; the rest of `npm start` runs as a newcomer's does.
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  // A checkout made after its packages were installed (a git worktree sharing them) has a lockfile newer than the
+  // install: `npm ci` would then run through the link and empty the packages every other checkout uses.
+  const installed = fs.statSync(path.join(ROOT, 'node_modules', '.package-lock.json'));
+  const lock = path.join(dir, 'package-lock.json');
+  if (fs.statSync(lock).mtimeMs > installed.mtimeMs) fs.utimesSync(lock, installed.atime, installed.mtime);
   return dir;
 }
 
