@@ -104,6 +104,9 @@ test.serial('git push with a key-free remote works through the helper; no key in
   const login = await shell(`lambda login ${lambda.base}`, { env: { LAMBDA_API_KEY: lambda.key } });
   t.is(login.code, 0, login.stderr);
   t.is(fs.statSync(path.join(home, '.config', 'lambda', 'config.json')).mode & 0o777, 0o600);
+  // A helper set up before for every host (this one writes keys in plain text to ~/.git-credentials) is reset for
+  // the Lambda server, so it neither answers for it nor stores its key.
+  t.is((await shell('git config --global credential.helper store')).code, 0);
   const setup = await shell('lambda setup-git');
   t.is(setup.code, 0, setup.stderr);
   const gitconfig = fs.readFileSync(path.join(home, '.gitconfig'), 'utf8');
