@@ -425,6 +425,32 @@ test('login reads the key from stdin, checks it and saves it privately', async (
   t.true(list.stdout().startsWith('NAME'));
 });
 
+test('login takes the key from LAMBDA_API_KEY before asking, so it is in neither argv nor a prompt', async (t) => {
+  const path = join(t.context.dir, 'config.json');
+  const out = capture({ LAMBDA_CONFIG: path, LAMBDA_API_KEY: KEY }, { stdin: 'not-read\n' });
+  t.is(await run(['login', t.context.url], out.io), 0);
+  t.is(out.stderr(), '');
+  t.deepEqual(JSON.parse(await readFile(path, 'utf8')), { url: t.context.url, apiKey: KEY });
+});
+
+test('git-credential get answers the configured server only; store and erase print nothing', async (t) => {
+  const host = new URL(t.context.url).host;
+  const ask = async (operation: string, request: string, env: Env = envFor(t)) => {
+    const out = capture(env, { stdin: request });
+    const status = await run(['git-credential', operation], out.io);
+    return { status, stdout: out.stdout(), stderr: out.stderr() };
+  };
+  t.deepEqual(await ask('get', `protocol=http\nhost=${host}\n\n`), { status: 0, stdout: `username=lambda\npassword=${KEY}\n`, stderr: '' });
+  t.deepEqual(await ask('get', 'protocol=http\nhost=127.0.0.1:1\n\n'), { status: 0, stdout: '', stderr: '' });
+  t.deepEqual(await ask('store', `protocol=http\nhost=${host}\nusername=lambda\npassword=x\n\n`), { status: 0, stdout: '', stderr: '' });
+  t.deepEqual(await ask('erase', `protocol=http\nhost=${host}\n\n`), { status: 0, stdout: '', stderr: '' });
+  // The configured server but no key: nothing for git, and a line saying how to give one.
+  const none = await ask('get', `protocol=http\nhost=${host}\n\n`, { LAMBDA_URL: t.context.url, LAMBDA_CONFIG: join(t.context.dir, 'none.json') });
+  t.is(none.status, 3);
+  t.is(none.stdout, '');
+  t.regex(none.stderr, /no API key for http:\/\/127\.0\.0\.1:\d+: run `lambda login/);
+});
+
 test('login at a terminal turns echo off while the key is typed, and shows none of it', async (t) => {
   const path = join(t.context.dir, 'config.json');
   const out = capture({ LAMBDA_CONFIG: path });

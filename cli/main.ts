@@ -6,6 +6,7 @@ import { deploy } from './commands/deploy.js';
 import { invoke } from './commands/invoke.js';
 import { list } from './commands/list.js';
 import { login } from './commands/login.js';
+import { gitCredential, setupGit } from './commands/git.js';
 import { logs } from './commands/logs.js';
 import { deleteCommand, envList, envSet, envUnset, releases, rollback, versions } from './commands/lifecycle.js';
 import { validate } from './commands/validate.js';
@@ -129,9 +130,22 @@ function buildProgram(io: Io): Command {
     .command('login')
     .description('save the server URL and API key for later commands')
     .argument('<url>', 'the server, e.g. http://localhost:8080')
-    .option('--key <key>', 'the API key (asked for, without echo, when not given)')
+    .option('--key <key>', 'the API key (default: LAMBDA_API_KEY, else asked for without echo)')
     .action(async (url: string, options: { key?: string }, command: Command) => {
       await login(context(command), { url, key: options.key });
+    });
+  program
+    .command('setup-git')
+    .description("let git push to the server with this CLI's key: remotes and git's argv then hold no key")
+    .action(async (_options: unknown, command: Command) => {
+      await setupGit(context(command));
+    });
+  program
+    .command('git-credential')
+    .description('the credential helper git runs (set up by `lambda setup-git`): the key, for the configured server only')
+    .argument('<operation>', 'get, store or erase (as git calls it)')
+    .action(async (operation: string, _options: unknown, command: Command) => {
+      await gitCredential(context(command), { operation });
     });
 
   const tokens = program.command('tokens').description("list, create and revoke the server's API keys");

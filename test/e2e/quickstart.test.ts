@@ -33,7 +33,33 @@ function freshCopy(): string {
   }
   // Installing the same lockfile again would only cost minutes; the rest of `npm start` runs as a newcomer's does.
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  // A checkout made after its packages were installed (a git worktree sharing them) has a lockfile newer than the
+  // install: `npm ci` would then run through the link and empty the packages every other checkout uses.
+  const installed = fs.statSync(path.join(ROOT, 'node_modules', '.package-lock.json'));
+  const lock = path.join(dir, 'package-lock.json');
+  if (fs.statSync(lock).mtimeMs > installed.mtimeMs) fs.utimesSync(lock, installed.atime, installed.mtime);
   return dir;
+}
+
+/** The README's Quickstart: its two shell blocks, terminal 1's (npm start) and terminal 2's. */
+function readmeQuickstart(): { terminal1: string; terminal2: string } {
+  const readme = fs.readFileSync(path.join(clone, 'README.md'), 'utf8');
+  const section = readme.split(/^## /m).find((part) => part.startsWith('Quickstart\n')) ?? '';
+  const blocks = [...section.matchAll(/^```sh\n([\s\S]*?)^```$/gm)].map((match) => match[1] as string);
+  if (blocks.length !== 2) throw new Error(`the Quickstart should hold two sh blocks, not ${blocks.length}`);
+  return { terminal1: blocks[0] as string, terminal2: blocks[1] as string };
+}
+
+/** Runs `script` as `bash -e` does a pasted block that must not go on after a failure; `stdin` is what is typed. */
+function bash(script: string, options: { cwd: string; env: NodeJS.ProcessEnv; stdin: string }): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn('bash', ['-euo', 'pipefail', '-c', script], { cwd: options.cwd, env: options.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(options.stdin);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })));
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -94,6 +120,7 @@ test.serial("the README's Quickstart works as written, and stopping npm start le
   for (const key of Object.keys(env)) if (key.startsWith('LAMBDA_')) delete env[key];
 
   // Terminal 1: npm start (foreground, in its own process group as a terminal's job is).
+  t.regex(readmeQuickstart().terminal1, /^npm start\s/);
   server = spawn('npm', ['start'], { cwd: clone, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const started = server;
   const key = await new Promise<string>((resolve, reject) => {
@@ -112,45 +139,37 @@ test.serial("the README's Quickstart works as written, and stopping npm start le
   });
   t.true(fs.existsSync(path.join(clone, 'data', 'lambda.db')), 'the data directory is ./data inside the checkout');
 
-  // Terminal 2: the Quickstart's commands.
-  const greet = fs.mkdtempSync(path.join(os.tmpdir(), 'greet-'));
+  // Terminal 2: the Quickstart's second block, word for word, in one bash as a terminal runs it, from the checkout.
+  // The key npm start printed is what `lambda login` reads (pasted at its prompt). Two things differ from a newcomer's
+  // terminal: a home of its own (so `lambda login` and `lambda setup-git` never touch this machine's ~/.gitconfig) and
+  // a fresh folder instead of /tmp/greet (which an earlier run may have left).
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'quickstart-home-'));
+  const greet = path.join(home, 'greet');
   try {
-    fs.cpSync(path.join(clone, 'examples', 'greet'), greet, { recursive: true });
-    const shellEnv = {
-      LAMBDA_API_KEY: key,
+    const script = readmeQuickstart().terminal2;
+    t.true(script.includes('/tmp/greet'), script);
+    const shellEnv: NodeJS.ProcessEnv = { ...env, HOME: home, GIT_TERMINAL_PROMPT: '0' };
+    for (const key of Object.keys(shellEnv)) if (key.startsWith('GIT_CONFIG') || key === 'XDG_CONFIG_HOME') delete shellEnv[key];
+    Object.assign(shellEnv, {
       GIT_AUTHOR_NAME: 'newcomer',
       GIT_AUTHOR_EMAIL: 'newcomer@example.com',
       GIT_COMMITTER_NAME: 'newcomer',
       GIT_COMMITTER_EMAIL: 'newcomer@example.com',
-    };
-    const git = (args: string[]) => command('git', args, { cwd: greet, env: shellEnv });
-    t.is((await git(['init', '-q', '-b', 'main'])).code, 0);
-    t.is((await git(['add', '-A'])).code, 0);
-    t.is((await git(['commit', '-qm', 'greet'])).code, 0);
-    t.is((await git(['remote', 'add', 'lambda', `http://lambda:${key}@localhost:${PORT}/git/greet.git`])).code, 0);
-    const push = await git(['push', 'lambda', 'main']);
-    t.is(push.code, 0, push.stderr);
-    t.regex(push.stderr, /remote: -----> Live at http:\/\/greet\.localhost:8080/);
-
-    const byHost = await command('curl', ['-s', '-H', `Host: greet.localhost:${PORT}`, `localhost:${PORT}/?name=World`]);
-    t.is(byHost.stdout, '{"message":"Hello, World!"}');
-    const byPath = await command('curl', ['-s', `localhost:${PORT}/fn/greet/?name=World`]);
-    t.is(byPath.stdout, '{"message":"Hello, World!"}');
-
-    // The CLI, from the checkout, as the Quickstart runs it.
-    const cliEnv = { LAMBDA_API_KEY: key, LAMBDA_URL: `http://localhost:${PORT}`, LAMBDA_CONFIG: path.join(greet, 'cli.json') };
-    const npx = (args: string[]) => command('npx', ['lambda', ...args], { cwd: clone, env: cliEnv });
-    const invoked = await npx(['invoke', 'greet', '--data', '{"name":"World"}']);
-    t.is(invoked.code, 0, invoked.stderr);
-    t.is(invoked.stdout.trim(), '{"message":"Hello, World!"}');
-    const listed = await npx(['list']);
-    t.is(listed.code, 0, listed.stderr);
-    t.regex(listed.stdout, /greet\s+v1/);
-    const deployed = await npx(['deploy', './examples/greet', '--name', 'greet']);
-    t.is(deployed.code, 0, deployed.stderr);
-    t.regex(deployed.stdout, /live at: http:\/\/greet\.localhost:8080/);
+    });
+    const terminal = await bash(script.replaceAll('/tmp/greet', greet), { cwd: clone, env: shellEnv, stdin: `${key}\n` });
+    t.is(terminal.code, 0, `${terminal.stdout}\n${terminal.stderr}`);
+    t.regex(terminal.stdout, /^Logged in to http:\/\/localhost:8080\n/);
+    t.regex(terminal.stderr, /remote: -----> Live at http:\/\/greet\.localhost:8080/);
+    // Both curls, then `lambda invoke`.
+    t.regex(terminal.stdout, /\{"message":"Hello, World!"\}\{"message":"Hello, World!"\}\{"message":"Hello, World!"\}\n/);
+    t.regex(terminal.stdout, /greet\s+v1/);
+    t.regex(terminal.stdout, /live at: http:\/\/greet\.localhost:8080/);
+    // The key is in the CLI's private config only: not in the function's repository, nor in git's config.
+    t.is(fs.statSync(path.join(home, '.config', 'lambda', 'config.json')).mode & 0o777, 0o600);
+    t.false(fs.readFileSync(path.join(greet, '.git', 'config'), 'utf8').includes(key));
+    t.false(fs.readFileSync(path.join(home, '.gitconfig'), 'utf8').includes(key));
   } finally {
-    fs.rmSync(greet, { recursive: true, force: true });
+    fs.rmSync(home, { recursive: true, force: true });
   }
 
   // Stop as a terminal (Ctrl-C) or systemd does: a signal to the whole process group.

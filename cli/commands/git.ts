@@ -1,0 +1,86 @@
+// `lambda setup-git` and `lambda git-credential`: git pushes with the CLI's key, which never sits in a remote URL or argv.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, requireApiKey } from '../config.js';
+import { CliError } from '../errors.js';
+import { credentialAnswer, helperCommand, parseCredentialRequest, requestMatches, serverOrigin } from '../git-credential.js';
+import type { CommandContext, Env, Input } from '../io.js';
+
+/** git's requests are a few short lines; anything longer is not one. */
+const MAX_REQUEST = 64 * 1024;
+
+/**
+ * The helper git runs (`get`, `store` or `erase`, request on stdin). `get` prints the key only when git asks for the
+ * server this CLI is configured for (LAMBDA_URL, else `lambda login`'s); for any other server it prints nothing, so
+ * git goes on to its other helpers or its prompt. `store` and `erase` are ignored: the key lives in the CLI's config.
+ */
+export async function gitCredential(ctx: CommandContext, options: { operation: string }): Promise<void> {
+  const request = parseCredentialRequest(await readRequest(ctx.io.stdin));
+  if (options.operation !== 'get') return;
+  const config = await loadConfig(ctx.io.env);
+  if (!requestMatches(request, config.url)) return;
+  try {
+    ctx.io.stdout.write(credentialAnswer(requireApiKey(config)));
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError((err as Error).message);
+  }
+}
+
+/**
+ * Configures git (the user's global config) to ask this CLI for the key of the configured server:
+ * `credential.<server>.helper` is reset (an empty value drops helpers set before, so none of them is asked for, or
+ * stores, this key) and then set to this CLI by absolute path. Remotes are then plain `<server>/git/<name>.git`.
+ */
+export async function setupGit(ctx: CommandContext): Promise<void> {
+  const config = await loadConfig(ctx.io.env);
+  const origin = serverOrigin(config.url) as string;
+  const helper = helperCommand(process.execPath, launcherPath());
+  const name = `credential.${origin}.helper`;
+  // Exit status 5: there was nothing to unset.
+  await git(ctx.io.env, ['config', '--global', '--unset-all', name], [0, 5]);
+  await git(ctx.io.env, ['config', '--global', '--add', name, '']);
+  await git(ctx.io.env, ['config', '--global', '--add', name, helper]);
+  if (ctx.json) {
+    ctx.io.stdout.write(`${JSON.stringify({ url: origin, helper }, null, 2)}\n`);
+  } else {
+    ctx.io.stdout.write(`git now asks this lambda CLI for the key of ${origin} (credential.${origin}.helper in your global git config)\n`);
+    ctx.io.stdout.write(`use remotes without a key in them: git remote add lambda ${origin}/git/NAME.git\n`);
+  }
+}
+
+/** bin/lambda.js of this checkout, found from this file in cli/commands/ (tsx) or dist/cli/commands/ (built). */
+function launcherPath(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const launcher = join(dir, 'bin', 'lambda.js');
+    if (existsSync(launcher)) return launcher;
+    if (dir === dirname(dir)) throw new CliError('cannot find bin/lambda.js above the CLI: run `lambda setup-git` from a checkout of Lambda');
+  }
+}
+
+async function readRequest(stdin: Input): Promise<string> {
+  let text = '';
+  for await (const chunk of stdin) {
+    text += typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    // A blank line ends the request; leaving the loop releases stdin even if git keeps it open.
+    if (text.length > MAX_REQUEST || /(^|\n)\r?\n/.test(text)) break;
+  }
+  return text.slice(0, MAX_REQUEST);
+}
+
+/** Runs git with the CLI's environment (its HOME decides which global config is written); no key is ever an argument. */
+function git(env: Env, args: string[], okStatuses: number[] = [0]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { env: env as NodeJS.ProcessEnv }, (error, _stdout, stderr) => {
+      const status = error ? (typeof error.code === 'number' ? error.code : undefined) : 0;
+      if (status !== undefined && okStatuses.includes(status)) {
+        resolve();
+        return;
+      }
+      const reason = (error as NodeJS.ErrnoException | null)?.code === 'ENOENT' ? 'git is not installed' : stderr.trim() || String(error);
+      reject(new CliError(`git config failed: ${reason}`));
+    });
+  });
+}

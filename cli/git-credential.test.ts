@@ -1,0 +1,69 @@
+// Unit tests of git-credential.ts: reading git's request, which servers get the key, the answer and the helper line.
+import { execFileSync } from 'node:child_process';
+import test from 'ava';
+import { credentialAnswer, helperCommand, parseCredentialRequest, requestMatches, serverOrigin, shellQuote } from './git-credential.js';
+
+const ask = (text: string) => parseCredentialRequest(text);
+
+test('a request is key=value lines up to a blank line; the first of a key wins, other lines are skipped', (t) => {
+  const request = ask('protocol=http\r\nhost=localhost:8080\nnot a pair\n=novalue\nhost=evil.example\npath=git/a.git\n\nprotocol=https\n');
+  t.deepEqual([...request], [
+    ['protocol', 'http'],
+    ['host', 'localhost:8080'],
+    ['path', 'git/a.git'],
+  ]);
+  t.deepEqual([...ask('')], []);
+  t.is(ask('password=a=b\n').get('password'), 'a=b');
+});
+
+test('the configured server matches on protocol, host and port, whatever the path', (t) => {
+  const server = 'http://localhost:8080';
+  t.true(requestMatches(ask('protocol=http\nhost=localhost:8080\n'), server));
+  t.true(requestMatches(ask('protocol=http\nhost=LOCALHOST:8080\npath=git/greet.git\n'), server));
+  t.true(requestMatches(ask('protocol=http\nhost=localhost:8080\n'), 'http://localhost:8080/some/prefix'));
+  // Default ports compare as git compares them.
+  t.true(requestMatches(ask('protocol=https\nhost=lambda.example\n'), 'https://lambda.example:443'));
+  t.true(requestMatches(ask('protocol=http\nhost=lambda.example:80\n'), 'http://lambda.example'));
+});
+
+test('any other protocol, host or port gets nothing', (t) => {
+  const server = 'http://localhost:8080';
+  for (const request of [
+    'protocol=http\nhost=localhost:8081\n',
+    'protocol=http\nhost=localhost\n',
+    'protocol=https\nhost=localhost:8080\n',
+    'protocol=http\nhost=127.0.0.1:8080\n',
+    'protocol=http\nhost=localhost.evil.example:8080\n',
+    'protocol=http\nhost=evil.example@localhost:8080\n',
+    'protocol=http\nhost=localhost:8080/x\n',
+    'protocol=http\nhost=localhost:8080#\n',
+    'protocol=ssh\nhost=localhost:8080\n',
+    'protocol=http://localhost:8080 x\nhost=localhost:8080\n',
+    'host=localhost:8080\n',
+    'protocol=http\n',
+    '',
+  ]) {
+    t.false(requestMatches(ask(request), server), request);
+  }
+  t.false(requestMatches(ask('protocol=http\nhost=localhost:8080\n'), 'not a url'));
+});
+
+test('serverOrigin keeps scheme, host and port only, and refuses what is not http(s)', (t) => {
+  t.is(serverOrigin('http://localhost:8080/'), 'http://localhost:8080');
+  t.is(serverOrigin('HTTPS://Lambda.Example:443/api'), 'https://lambda.example');
+  t.is(serverOrigin('ftp://localhost'), undefined);
+  t.is(serverOrigin('localhost:8080'), undefined);
+});
+
+test('the answer is the user name and the key; a key git cannot carry is refused', (t) => {
+  t.is(credentialAnswer('lambda_abc'), 'username=lambda\npassword=lambda_abc\n');
+  for (const bad of ['a\nprotocol=https', 'a\rb', 'a\0b']) t.throws(() => credentialAnswer(bad), { message: /line break or NUL/ });
+});
+
+test('the helper line runs Node and the launcher by absolute path, each one shell word whatever it holds', (t) => {
+  t.is(helperCommand('/usr/bin/node', '/opt/lambda/bin/lambda.js'), "!'/usr/bin/node' '/opt/lambda/bin/lambda.js' git-credential");
+  const odd = "/home/o'neil/my lambda/bin/lambda.js";
+  t.is(shellQuote(odd), "'/home/o'\\''neil/my lambda/bin/lambda.js'");
+  // The shell reads the quoted word back as it was.
+  t.is(execFileSync('sh', ['-c', `printf %s ${shellQuote(odd)}`], { encoding: 'utf8' }), odd);
+});
