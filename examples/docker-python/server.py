@@ -5,13 +5,15 @@ import asyncio
 import hmac
 import json
 import os
+import sys
 import time
 from urllib.parse import parse_qs, urlsplit
 
 SOCKET_DIR = os.environ.get('LAMBDA_SOCKET_DIR', '/run/lambda')
 SPARE = 4
-# The platform's own calls (health, direct invokes) carry this secret; any other call is public traffic.
-SECRET = os.environ.pop('LAMBDA_INSTANCE_SECRET', '').encode()
+# The platform's own calls (health, direct invokes) carry this secret; any other call is public traffic. It is
+# the first line of stdin, written once by the platform at start (never in the environment).
+SECRET = sys.stdin.buffer.readline().strip()
 
 
 class Log:
