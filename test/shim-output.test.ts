@@ -77,6 +77,8 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
     child,
     stdout: () => stdout,
     async call(pathname) {
+      // As the dispatcher does: the instance may log one START (then END and REPORT) per request the host sent it.
+      t.context.sockets.sent(instance.id);
       const response = await clients.get(instance).request({ path: pathname, method: 'GET', headers: { 'x-lambda-internal-request-id': `req-${pathname}`, 'x-lambda-internal-secret': clients.secretOf(instance.id) } });
       return { status: response.statusCode, body: await response.body.text() };
     },
