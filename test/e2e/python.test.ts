@@ -202,7 +202,7 @@ test.serial('a handler that fails to load rejects the push with its error, file 
 test.serial('requirements.txt options that would change the package index are refused', async (t) => {
   const push = await lambda.push('pyoptions', example('python-greet'), { files: { 'requirements.txt': '--index-url https://evil.example/simple\nhumanize\n' } });
   t.not(push.code, 0);
-  t.regex(push.stderr, /requirements\.txt line 1: options such as "--index-url" are not supported/);
+  t.regex(push.stderr, /requirements\.txt line 1: "--index-url https:\/\/evil\.example\/simple": options such as "--index-url" are not supported/);
 });
 
 test.serial('a requirement that cannot be had, or that points at another host, fails the push with pip\'s reason', async (t) => {
