@@ -1,4 +1,4 @@
-# A function in a container of its own making: no Lambda shim, just the runtime protocol, in ~80 lines of asyncio.
+# A function in a container of its own making: no Lambda shim, just the runtime protocol, in ~120 lines of asyncio.
 # The platform listens on /run/lambda/host.sock; this program dials in, keeps a few idle connections open and
 # answers the plain HTTP/1.1 requests the platform sends on them. Output lines go to /run/lambda/log.sock.
 import asyncio

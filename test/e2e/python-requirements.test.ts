@@ -13,7 +13,7 @@ let indexUrl = '';
 
 test.before(async () => {
   await requireDocker();
-  index = http.createServer((req, res) => {
+  index = http.createServer((_req, res) => {
     asked += 1;
     res.writeHead(404).end();
   });
