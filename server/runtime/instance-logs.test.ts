@@ -93,6 +93,8 @@ const REPORT = (id: string, status = 'success') => `REPORT RequestId: ${id}\tDur
 const cases: [string, string, number, string][] = [
   ['stdout and stderr keep their letter; the time is the host\'s', '978307200000\to\tout\n1\te\terr\n', 0, 'o\tout\ne\terr\n'],
   ['an empty line', '1\to\t\n', 0, 'o\t\n'],
+  ['non-ASCII output is kept byte for byte', '1\to\tgrüße ✓\n', 0, 'o\tgrüße ✓\n'],
+  ['a record with a non-ASCII request id is output', '1\tp\tSTART RequestId: é Version: 2\n', 1, 'o\tSTART RequestId: é Version: 2\n'],
   ['a line without the header is output, whole', 'plain text\n\n', 0, 'o\tplain text\no\t\n'],
   ['a first field too long for a time is no header', `${'9'.repeat(20)}\tp\tEND RequestId: a\n`, 0, `o\t${'9'.repeat(20)}\tp\tEND RequestId: a\n`],
   ['a build line is the function\'s output', '1\tb\t-----> Deployed by admin\n', 0, 'o\t-----> Deployed by admin\n'],
