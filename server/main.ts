@@ -125,7 +125,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     store,
     runtime,
     pool,
-    dispatch: createDispatch(pool, clients),
+    dispatch: createDispatch(pool, clients, (id) => instanceLogs.sent(id)),
     builder,
     functionUrl: (name) => `http://${name}.${config.domain}${portSuffix()}`,
     limits: { maxMemoryBytes: config.limits.maxMemoryBytes, maxCodeBytes: config.limits.maxCodeBytes },

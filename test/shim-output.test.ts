@@ -56,11 +56,12 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
       LAMBDA_FUNCTION_VERSION: '7',
       LAMBDA_TIMEOUT_MS: '10000',
       LAMBDA_MEMORY_MB: '128',
-      LAMBDA_INSTANCE_SECRET: clients.secretOf(instance.id),
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // The secret comes on stdin, as the host writes it at a container's start (server/runtime/docker.ts).
+  child.stdin?.end(`${clients.secretOf(instance.id)}\n`);
   t.context.children.push(child);
   let stdout = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -76,6 +77,8 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
     child,
     stdout: () => stdout,
     async call(pathname) {
+      // As the dispatcher does: the instance may log one START (then END and REPORT) per request the host sent it.
+      t.context.sockets.sent(instance.id);
       const response = await clients.get(instance).request({ path: pathname, method: 'GET', headers: { 'x-lambda-internal-request-id': `req-${pathname}`, 'x-lambda-internal-secret': clients.secretOf(instance.id) } });
       return { status: response.statusCode, body: await response.body.text() };
     },

@@ -8,13 +8,14 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { format } from 'node:util';
 import { syncBuiltinESMExports } from 'node:module';
+import { isatty } from 'node:tty';
 
-// Every instance boots with a secret from the host, which leaves the environment before any function code loads.
-// The host's own calls (health, direct invokes, a stem cell's warm-up and init) carry it; a call without it is
-// public traffic, whatever x-lambda-internal-* headers it sends. A stem cell (server/runtime/cells.ts) boots with no
+// Every instance boots with a secret from the host: the first line of stdin, which the host writes once and then
+// closes, so it is in no environment block (/proc/*/environ) and stdin holds nothing more for function code. The
+// host's own calls (health, direct invokes, a stem cell's warm-up and init) carry it; a call without it is public
+// traffic, whatever x-lambda-internal-* headers it sends. A stem cell (server/runtime/cells.ts) boots with no
 // function, and the host's one init call brings the rest.
-const instanceSecret = process.env.LAMBDA_INSTANCE_SECRET;
-delete process.env.LAMBDA_INSTANCE_SECRET;
+const instanceSecret = readSecret();
 const isCell = process.env.LAMBDA_CELL === '1';
 delete process.env.LAMBDA_CELL;
 const socketDir = process.env.LAMBDA_SOCKET_DIR || '/run/lambda';
@@ -29,6 +30,32 @@ function readSettings() {
   memoryMb = process.env.LAMBDA_MEMORY_MB || '256';
 }
 readSettings();
+/** The first line of stdin (at most 256 bytes), read before anything else runs; '' when there is none. */
+function readSecret() {
+  if (isatty(0)) return '';
+  const buffer = Buffer.alloc(256);
+  let length = 0;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 20_000;
+  while (length < buffer.length && !buffer.subarray(0, length).includes(10)) {
+    let read;
+    try {
+      read = fs.readSync(0, buffer, length, buffer.length - length, null);
+    } catch (error) {
+      // A non-blocking descriptor with nothing yet: the host writes within moments of the start.
+      if (error.code === 'EAGAIN' && Date.now() < deadline) {
+        Atomics.wait(pause, 0, 0, 5);
+        continue;
+      }
+      break;
+    }
+    if (read === 0) break;
+    length += read;
+  }
+  const text = buffer.toString('utf8', 0, length);
+  return text.split('\n')[0].trim();
+}
+
 // The host marks its own calls with these headers (server/runtime/protocol.ts); the gateway also strips them from public traffic.
 const INVOKE_HEADER = 'x-lambda-internal-invoke';
 const REQUEST_ID_HEADER = 'x-lambda-internal-request-id';

@@ -10,6 +10,7 @@
 import http.client
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import tarfile
 import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SETTINGS = json.load(open(os.path.join(HERE, 'install.json'), encoding='utf-8'))
+SETTINGS = {}
 SOCKET_PATH = os.path.join(HERE, 'proxy.sock')
 WORK = os.getcwd()
 # The container has its own loopback: this port is only the bridge to the server's socket.
@@ -65,21 +66,115 @@ def start_bridge():
     threading.Thread(target=accept, daemon=True).start()
 
 
-def check_requirements(path):
-    """Requirement lines only: an option line (--index-url, -e, -r, --trusted-host …) could change where pip looks."""
-    with open(path, encoding='utf-8') as lines:
-        for number, line in enumerate(lines, 1):
-            text = line.split(' #', 1)[0].strip()
-            if text.startswith('-'):
-                fail(f'requirements.txt line {number}: options such as "{text.split()[0][:40]}" are not supported '
-                     '(the platform chooses the package index); list one requirement per line')
+# requirements.txt is read here the way pip reads it, and only plain requirement lines are accepted; pip is then given
+# a file written here from those lines alone, so what it reads is exactly what was checked. pip would also read
+# options after a requirement (`six --no-binary :all:`), split lines at \f, \x85 or \u2028 (str.splitlines), strip a
+# BOM, join `\` continuations and expand ${VARIABLES}: none of that can smuggle an option in.
+REQUIREMENT = re.compile(
+    r'(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)'
+    r'(?:\s*\[\s*(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\s*,\s*[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)*)?\s*\])?'
+    r'\s*(?P<versions>\(?\s*(?:(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9][A-Za-z0-9.*+!_-]*\s*(?:,\s*(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9][A-Za-z0-9.*+!_-]*\s*)*)?\)?)'
+    r'(?:\s*;\s*(?P<marker>[A-Za-z0-9_.\'"()<>=!~ \t,*+-]+))?'
+)
+# What pip would take for a path to a local archive rather than a name on the index.
+ARCHIVE = re.compile(r'\.(whl|zip|tar|tgz|tbz|txz|tlz|gz|bz2|xz|lz|lzma)$', re.I)
+# pip's own comment rule: a # at the start of a line or after whitespace.
+COMMENT = re.compile(r'(^|\s+)#.*$')
+LINE_BREAKS = {'\x0b': '\\v', '\x0c': '\\f', '\x1c': '\\x1c', '\x1d': '\\x1d', '\x1e': '\\x1e', '\x85': '\\x85', '\u2028': '\\u2028', '\u2029': '\\u2029', '\r': '\\r'}
+
+
+class Refused(Exception):
+    pass
+
+
+def shown(text):
+    """A line as the pusher will recognise it: short, with every invisible or unusual character escaped."""
+    text = text if len(text) <= 80 else text[:80] + '…'
+    return ''.join(c if ' ' <= c < '\x7f' else LINE_BREAKS.get(c, f'\\u{ord(c):04x}' if ord(c) > 0xff else f'\\x{ord(c):02x}') for c in text)
+
+
+def read_requirements(data):
+    """The requirement lines of requirements.txt (bytes), or Refused naming the first line that is not a plain one."""
+    if data.startswith((b'\xff\xfe', b'\xfe\xff')):
+        raise Refused('requirements.txt: is UTF-16 or UTF-32 (it has that byte-order mark); save it as UTF-8')
+    if data.startswith(b'\xef\xbb\xbf'):
+        data = data[3:]
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b'\n') + 1
+        raise Refused(f'requirements.txt line {line}: is not UTF-8 text') from None
+    # Numbered as pip numbers them, then also by the editor's lines (\n), which is where the pusher will look.
+    lines = text.splitlines()
+    editor_line = []
+    at = 0
+    for line in lines:
+        editor_line.append(text.count('\n', 0, at) + 1)
+        at = text.index(line, at) + len(line) if line else at
+        at += 1
+    requirements = []
+    joined = []
+    first = None
+    for number, line in enumerate(lines):
+        if line.endswith('\\') and not COMMENT.match(line):
+            # A continuation: pip joins it with the next line, dropping the backslash.
+            if first is None:
+                first = number
+            joined.append(line.strip('\\'))
+            continue
+        if COMMENT.match(line):
+            line = ' ' + line
+        if first is not None:
+            joined.append(line)
+            line, number, first, joined = ''.join(joined), first, None, []
+        check = requirement_line(line, number + 1, editor_line[number], text)
+        if check:
+            requirements.append(check)
+    if first is not None:
+        check = requirement_line(''.join(joined), first + 1, editor_line[first], text)
+        if check:
+            requirements.append(check)
+    return requirements
+
+
+def requirement_line(raw, number, editor_number, text):
+    """The requirement on one logical line ('' for a blank or comment line), or Refused naming the line."""
+    line = COMMENT.sub('', raw).strip()
+    if not line:
+        return ''
+    where = f'requirements.txt line {editor_number}'
+    editor_text = text.split('\n')[editor_number - 1].rstrip('\r')
+    breaks = sorted({LINE_BREAKS[c] for c in editor_text if c in LINE_BREAKS})
+    if breaks:
+        # The pusher sees one line where pip sees several: show both.
+        where += f' ("{shown(editor_text)}", where pip reads {" and ".join(breaks)} as a line break)'
+    tokens = line.split()
+    if any(token.startswith('-') for token in tokens):
+        option = next(token for token in tokens if token.startswith('-'))
+        raise Refused(f'{where}: "{shown(line)}": options such as "{shown(option[:40])}" are not supported (the platform chooses the '
+                      'package index and how packages are installed); list one requirement per line')
+    if not line.isascii():
+        raise Refused(f'{where}: "{shown(line)}": only plain requirements are supported (a name, extras, versions, markers), in ASCII')
+    match = REQUIREMENT.fullmatch(line)
+    if not match or '$' in line or '#' in line:
+        raise Refused(f'{where}: "{shown(line)}": only plain requirements are supported (a name, extras, versions and markers, '
+                      'e.g. "requests[socks]>=2.31; python_version >= \'3.8\'"), not URLs, paths or options')
+    if ARCHIVE.search(match.group('name')):
+        raise Refused(f'{where}: "{shown(line)}": is a file name; only requirements on the package index are supported')
+    return line
 
 
 def run_pip():
+    with open(os.path.join(HERE, 'inputs', 'requirements.txt'), 'rb') as source:
+        data = source.read()
+    try:
+        lines = read_requirements(data)
+    except Refused as refused:
+        fail(str(refused))
+    # The file pip reads is this one: the checked lines, in ASCII, one per line, nothing else.
     requirements = os.path.join(WORK, 'requirements.txt')
-    with open(os.path.join(HERE, 'inputs', 'requirements.txt'), 'rb') as source, open(requirements, 'wb') as target:
-        target.write(source.read())
-    check_requirements(requirements)
+    with open(requirements, 'w', encoding='ascii', newline='\n') as target:
+        target.write(''.join(f'{line}\n' for line in lines))
     args = [sys.executable, '-I', '-m', 'pip', 'install',
             # --isolated: no pip.conf and no PIP_* variable; --only-binary: wheels only, so no package's setup.py runs.
             '--isolated', '--no-input', '--disable-pip-version-check', '--no-cache-dir', '--only-binary=:all:',
@@ -129,14 +224,20 @@ def portable(info):
     return info
 
 
-try:
+def main():
+    SETTINGS.update(json.load(open(os.path.join(HERE, 'install.json'), encoding='utf-8')))
     start_bridge()
     code = run_pip()
     if code != 0:
         sys.exit(code)
     send_output()
     sys.exit(0)
-except SystemExit:
-    raise
-except Exception as error:  # noqa: BLE001 - the server shows this line as the reason
-    fail(str(error))
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except SystemExit:
+        raise
+    except Exception as error:  # noqa: BLE001 - the server shows this line as the reason
+        fail(str(error))

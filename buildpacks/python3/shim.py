@@ -29,9 +29,28 @@ FUNCTION_NAME = os.environ.get('LAMBDA_FUNCTION_NAME', 'function')
 FUNCTION_VERSION = os.environ.get('LAMBDA_FUNCTION_VERSION', '$LATEST')
 TIMEOUT_MS = int(os.environ.get('LAMBDA_TIMEOUT_MS', '10000'))
 MEMORY_MB = os.environ.get('LAMBDA_MEMORY_MB', '256')
+
+
+def read_secret():
+    """The first line of stdin (at most 256 bytes), which the host writes once at boot and then closes."""
+    if os.isatty(0):
+        return b''
+    data = b''
+    while len(data) < 256 and b'\n' not in data:
+        try:
+            chunk = os.read(0, 256 - len(data))
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b'\n', 1)[0].strip()
+
+
 # The host's own calls (health checks, direct invokes) carry this instance's secret; a call without it is public
-# traffic whatever x-lambda-internal-* headers it sends. It leaves the environment before the handler loads.
-INSTANCE_SECRET = os.environ.pop('LAMBDA_INSTANCE_SECRET', '').encode('utf-8')
+# traffic whatever x-lambda-internal-* headers it sends. It comes on stdin, never in the environment, so it is in no
+# /proc/*/environ the handler could read, and stdin holds nothing more afterwards.
+INSTANCE_SECRET = read_secret()
 
 # The host marks its own calls with these headers (server/runtime/protocol.ts); the gateway also strips them from public traffic.
 INVOKE_HEADER = 'x-lambda-internal-invoke'

@@ -1,21 +1,27 @@
-# A function in a container of its own making: no Lambda shim, just the runtime protocol, in ~80 lines of asyncio.
+# A function in a container of its own making: no Lambda shim, just the runtime protocol, in ~120 lines of asyncio.
 # The platform listens on /run/lambda/host.sock; this program dials in, keeps a few idle connections open and
 # answers the plain HTTP/1.1 requests the platform sends on them. Output lines go to /run/lambda/log.sock.
 import asyncio
 import hmac
 import json
+import math
 import os
+import resource
+import sys
 import time
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 SOCKET_DIR = os.environ.get('LAMBDA_SOCKET_DIR', '/run/lambda')
 SPARE = 4
-# The platform's own calls (health, direct invokes) carry this secret; any other call is public traffic.
-SECRET = os.environ.pop('LAMBDA_INSTANCE_SECRET', '').encode()
+# The platform's own calls (health, direct invokes) carry this secret; any other call is public traffic. It is
+# the first line of stdin, written once by the platform at start (never in the environment).
+SECRET = sys.stdin.buffer.readline().strip()
 
 
 class Log:
-    """`<milliseconds>\\t<o|e|p>\\t<text>\\n` per line on log.sock (o: stdout, e: stderr, p: platform lines)."""
+    """`<milliseconds>\\t<o|e|p>\\t<text>\\n` per line on log.sock (o: stdout, e: stderr, p: START/END/REPORT records;
+    the platform keeps its own time, and a p line out of its grammar is kept as output)."""
 
     def __init__(self):
         self.writer = None
@@ -57,8 +63,11 @@ def answer(method, target, headers, body):
     mode = headers.get('x-lambda-internal-invoke') if internal else None
     if mode == 'health':
         return 200, b'ok'
-    request_id = headers.get('x-lambda-internal-request-id', '-') if internal else '-'
-    log.line(f'START RequestId: {request_id}', 'p')
+    # START, END and REPORT, once each per request the platform sent, in AWS Lambda's words (README.md: Logs).
+    request_id = headers.get('x-lambda-internal-request-id') if internal else None
+    request_id = request_id or str(uuid.uuid4())
+    started = time.perf_counter()
+    log.line(f"START RequestId: {request_id} Version: {os.environ.get('LAMBDA_FUNCTION_VERSION', '0')}", 'p')
     if mode == 'direct':
         # A direct invoke (lambda invoke, async, schedules): the body is the JSON event.
         event = json.loads(body or b'null') or {}
@@ -67,7 +76,11 @@ def answer(method, target, headers, body):
         name = parse_qs(urlsplit(target).query).get('name', ['World'])[0]
     log.line(f'{method} {urlsplit(target).path} for {name}')
     result = {'message': f"{os.environ.get('GREETING', 'Hello')}, {name}!", 'runtime': 'docker', 'version': os.environ.get('AWS_LAMBDA_FUNCTION_VERSION')}
+    duration = (time.perf_counter() - started) * 1000
+    used = -(-resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
     log.line(f'END RequestId: {request_id}', 'p')
+    log.line(f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, math.ceil(duration))} ms\t"
+             f"Memory Size: {os.environ.get('LAMBDA_MEMORY_MB', '0')} MB\tMax Memory Used: {used} MB\tStatus: success", 'p')
     return 200, json.dumps(result).encode()
 
 

@@ -37,7 +37,10 @@ async function start(t: { context: { dir: string; clients: InstanceClients; chil
   const target = { id: t.context.id, socketPath: path.join(socketDir, 'host.sock') };
   t.context.clients.link(target);
   let output = '';
-  const child = spawn(process.execPath, [SHIM], { env: { LAMBDA_SOCKET_DIR: socketDir, HOSTNAME: 'cell-host', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // The secret comes on stdin, as the host writes it at a container's start (server/runtime/docker.ts).
+  const { LAMBDA_INSTANCE_SECRET: secret = '', ...rest } = env;
+  const child = spawn(process.execPath, [SHIM], { env: { LAMBDA_SOCKET_DIR: socketDir, HOSTNAME: 'cell-host', ...rest }, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin.end(`${secret}\n`);
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   t.context.child = child;

@@ -52,7 +52,11 @@ type Send<T> = (instance: Instance, signal: AbortEmitter, handlerAnswered: () =>
  * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_TOO_MANY_REQUESTS, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
  * and LAMBDA_ERR_BAD_REQUEST for a request that cannot be sent to an instance at all.
  */
-export function createDispatch(pool: InstancePool, clients: InstanceClients): Dispatch {
+/**
+ * `onSend` hears of each request as it goes to an instance: the log sockets let an instance log one START (then END
+ * and REPORT) per request it was sent (server/runtime/instance-logs.ts).
+ */
+export function createDispatch(pool: InstancePool, clients: InstanceClients, onSend?: (instanceId: string) => void): Dispatch {
   const withInstance = async <T>(fn: string, send: Send<T>, client?: ClientSide, retried = false): Promise<T> => {
     const lease = await pool.acquire(fn);
     const instance = lease.instance;
@@ -70,6 +74,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients): Di
     try {
       await lease.ready;
       sentAt = Date.now();
+      onSend?.(instance.id);
       return await send(instance, signal, () => {
         answered = true;
         clearTimeout(timer);

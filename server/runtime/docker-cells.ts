@@ -8,10 +8,9 @@ import type Docker from 'dockerode';
 import { createCellPool, type Cell, type CellEngine } from './cells.js';
 import type { CellRecipe } from './cells-image.js';
 import { createCellVersions, envMap } from './docker-cells-versions.js';
-import { containerConfig, exitReason, LABELS } from './docker.js';
+import { containerConfig, exitReason, LABELS, startWithSecret, withSecretStdin } from './docker.js';
 import type { InstanceClients } from './instance-client.js';
 import type { InstanceLogSockets } from './instance-logs.js';
-import { SECRET_ENV } from './protocol.js';
 import type { CellPool, Instance, InstanceSpec, ManagedContainer } from './types.js';
 
 /** Carried by every container of the pool (cells, and the short-lived ones files are read from); value: the runtime. */
@@ -121,14 +120,14 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       const idle: InstanceSpec = { fn: 'cell', version: 0, sha: '', image: cellImage.tag, handler: '', timeoutMs: 0, memoryBytes: settings.memoryBytes, concurrency: 1, minInstances: 0, maxInstances: 0, env: {} };
       const config = containerConfig(idle, id, cell.socketDir, serverId, region);
       config.name = `lambda-cell-${runtime}-${id}`;
-      config.Env = [...(config.Env ?? []).filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), 'LAMBDA_CELL=1', `${SECRET_ENV}=${clients.secretOf(id)}`];
+      config.Env = [...(config.Env ?? []).filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), 'LAMBDA_CELL=1'];
       config.Labels = { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [LABELS.instance]: id, [CELL_LABEL]: runtime };
       config.HostConfig = { ...config.HostConfig, Binds: [...(config.HostConfig?.Binds ?? []), `${cell.taskDir}:${settings.taskRoot}:ro`] };
       let container: Docker.Container | undefined;
       try {
-        container = await docker.createContainer(config);
+        container = await docker.createContainer(withSecretStdin(config));
         cell.container = container;
-        await container.start();
+        await startWithSecret(container, clients.secretOf(id));
       } catch (error) {
         await removeCell(cell, container?.id).catch(() => {});
         throw error;

@@ -7,7 +7,6 @@ import { LambdaError } from '../errors.js';
 import { dockerImages } from './docker-images.js';
 import { dockerFreeze } from './docker-freeze.js';
 import type { InstanceClients } from './instance-client.js';
-import { SECRET_ENV } from './protocol.js';
 import type { InstanceLink } from './instance-link.js';
 import type { InstanceLogSockets } from './instance-logs.js';
 import type { CellPool, Instance, InstanceSpec, ManagedContainer, Runtime } from './types.js';
@@ -96,10 +95,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
       options.logs?.open(instance, spec.version);
       let container: Docker.Container | undefined;
       try {
-        const config = containerConfig(spec, id, dir, options.serverId, options.region ?? DEFAULT_REGION);
-        config.Env = [...(config.Env ?? []), `${SECRET_ENV}=${clients.secretOf(id)}`];
-        container = await docker.createContainer(config);
-        await container.start();
+        container = await docker.createContainer(withSecretStdin(containerConfig(spec, id, dir, options.serverId, options.region ?? DEFAULT_REGION)));
+        await startWithSecret(container, clients.secretOf(id));
       } catch (error) {
         if (container) await removeContainer(container.id).catch(() => {});
         await clients.destroy(id);
@@ -252,6 +249,35 @@ export function containerConfig(spec: InstanceSpec, id: string, dir: string, ser
       LogConfig: { Type: 'json-file', Config: { 'max-size': '1m', 'max-file': '1' } },
     },
   };
+}
+
+/**
+ * The instance secret reaches the program as the first line of its stdin, never through its environment: an
+ * environment variable stays readable in /proc/<pid>/environ whatever the program removes later. The engine keeps
+ * stdin open until the host has attached and written the line, then closes it (StdinOnce), so nothing started
+ * later can read it there either.
+ */
+export function withSecretStdin(config: Docker.ContainerCreateOptions): Docker.ContainerCreateOptions {
+  return { ...config, OpenStdin: true, StdinOnce: true, AttachStdin: true, Tty: false };
+}
+
+/** Starts a container made with withSecretStdin: attach first (so no byte is lost), start, write the secret, close stdin. */
+export async function startWithSecret(container: Docker.Container, secret: string): Promise<void> {
+  const stdin = (await container.attach({ stream: true, hijack: true, stdin: true, stdout: false, stderr: false })) as NodeJS.ReadWriteStream & { destroy?: () => void };
+  try {
+    await container.start();
+    await new Promise<void>((resolve, reject) => {
+      stdin.once('error', reject);
+      stdin.end(`${secret}\n`, () => resolve());
+    });
+  } catch (error) {
+    stdin.destroy?.();
+    throw error;
+  }
+  // The engine closes the attach once stdin is closed; the host never needs it again.
+  stdin.resume();
+  stdin.on('error', () => {});
+  setTimeout(() => stdin.destroy?.(), 10_000).unref();
 }
 
 /** Waits for the shim to dial in. Returns why it failed, or undefined once it has. */

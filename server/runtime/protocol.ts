@@ -6,10 +6,8 @@
  * headers it sends: public requests go on the host's stream path, which never adds the secret.
  */
 export const INVOKE_HEADER = 'x-lambda-internal-invoke';
-/** The instance's own secret (LAMBDA_INSTANCE_SECRET at its boot): marks the host's internal calls. */
+/** The instance's own secret (the first line of its stdin at boot, server/runtime/docker.ts): marks the host's internal calls. */
 export const SECRET_HEADER = 'x-lambda-internal-secret';
-/** The environment variable a container boots with; the shim reads it and removes it before any function code loads. */
-export const SECRET_ENV = 'LAMBDA_INSTANCE_SECRET';
 /** Set by the shim on a direct invoke whose handler threw. */
 export const ERROR_HEADER = 'x-lambda-internal-error';
 export const REQUEST_ID_HEADER = 'x-lambda-internal-request-id';

@@ -75,9 +75,11 @@ async function start(t: { context: { dir: string; clients: InstanceClients; chil
   await new Promise<void>((resolve) => t.context.logServer?.listen(path.join(socketDir, 'log.sock'), resolve));
   let output = '';
   const child = spawn(python, ['-I', '-B', SHIM], {
-    env: { LAMBDA_SOCKET_DIR: socketDir, LAMBDA_TASK_ROOT: path.join(t.context.dir, 'task'), LAMBDA_HANDLER: 'app.handler', LAMBDA_FUNCTION_VERSION: '7', LAMBDA_TIMEOUT_MS: '5000', LAMBDA_INSTANCE_SECRET: t.context.clients.secretOf(id) },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { LAMBDA_SOCKET_DIR: socketDir, LAMBDA_TASK_ROOT: path.join(t.context.dir, 'task'), LAMBDA_HANDLER: 'app.handler', LAMBDA_FUNCTION_VERSION: '7', LAMBDA_TIMEOUT_MS: '5000' },
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
+  // The secret comes on stdin, as the host writes it at a container's start (server/runtime/docker.ts).
+  child.stdin.end(`${t.context.clients.secretOf(id)}\n`);
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   t.context.child = child;

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
+import { InstanceClients } from '../../server/runtime/instance-client.js';
 import { command, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;
@@ -226,14 +227,13 @@ test.serial('a public request with init headers, even with the right cell secret
   await get('/fn/cold/env');
   const [instance] = await instancesOf('cold');
   t.is(instance.cell, 'node20');
-  const secret = (await inspect(instance.id, '{{json .Config.Env}}').then((json) => JSON.parse(json) as string[]))
-    .find((entry) => entry.startsWith('LAMBDA_INSTANCE_SECRET='))
-    ?.split('=')[1];
+  // The secret is in no container setting (it comes on stdin): derive it as the server does.
+  const secret = new InstanceClients(Buffer.from(fs.readFileSync(path.join(lambda.dataDir, 'data', 'instance-key'), 'utf8').trim(), 'hex')).secretOf(instance.instance);
   t.truthy(secret);
   const hijack = JSON.stringify({ env: { AWS_LAMBDA_FUNCTION_NAME: 'hijacked', LAMBDA_HANDLER: 'evil.handler', LAMBDA_TASK_ROOT: '/tmp' } });
   const attempts: Record<string, string>[] = [
-    { 'x-lambda-internal-invoke': 'init', 'x-lambda-internal-secret': secret as string },
-    { 'X-Lambda-Internal-Invoke': 'init', 'X-LAMBDA-INTERNAL-SECRET': secret as string },
+    { 'x-lambda-internal-invoke': 'init', 'x-lambda-internal-secret': secret },
+    { 'X-Lambda-Internal-Invoke': 'init', 'X-LAMBDA-INTERNAL-SECRET': secret },
   ];
   for (const headers of attempts) {
     const response = await lambda.fetch('/fn/cold/', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: hijack });

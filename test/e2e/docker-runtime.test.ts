@@ -47,6 +47,13 @@ test.serial('examples/docker-python: its Dockerfile is built FROM lambda/python3
 
   const texts = await waitForLog('dockpy', 'POST / for Grace');
   t.true(texts.includes('GET /hello for Ada'));
+  // Its START/END/REPORT records are in their exact form, once per request sent: kept as platform lines.
+  const entries = (await (await lambda.api('/api/v1/functions/dockpy/logs')).text())
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { stream: string; text: string });
+  t.true(entries.some((entry) => entry.stream === 'platform' && /^REPORT RequestId: \S+\tDuration: [\d.]+ ms\t.*Status: success$/.test(entry.text)), JSON.stringify(entries));
+  t.false(entries.some((entry) => entry.stream === 'out' && /^(START|END|REPORT) RequestId/.test(entry.text)), JSON.stringify(entries));
 
   // The instance runs hardened like any other: no network, read-only root, uid 10001.
   const [container] = await lambda.containers('dockpy');

@@ -202,16 +202,17 @@ test.serial('a handler that fails to load rejects the push with its error, file 
 test.serial('requirements.txt options that would change the package index are refused', async (t) => {
   const push = await lambda.push('pyoptions', example('python-greet'), { files: { 'requirements.txt': '--index-url https://evil.example/simple\nhumanize\n' } });
   t.not(push.code, 0);
-  t.regex(push.stderr, /requirements\.txt line 1: options such as "--index-url" are not supported/);
+  t.regex(push.stderr, /requirements\.txt line 1: "--index-url https:\/\/evil\.example\/simple": options such as "--index-url" are not supported/);
 });
 
-test.serial('a requirement that cannot be had, or that points at another host, fails the push with pip\'s reason', async (t) => {
+test.serial('a requirement that cannot be had fails the push with pip\'s reason; one that points at another host is refused with its line', async (t) => {
   const missing = await lambda.push('pymissing', example('python-greet'), { files: { 'requirements.txt': 'no-such-package-for-lambda-tests==1.0\n' } });
   t.not(missing.code, 0);
   t.regex(missing.stderr, /installing dependencies failed: .*(No matching distribution|Could not find a version)/);
-  // A direct URL to loopback: the proxy opens tunnels to the registry's host only.
+  // A direct URL to loopback: refused before pip runs (and the proxy would open tunnels to the registry's host only).
   const url = await lambda.push('pyurl', example('python-greet'), { files: { 'requirements.txt': 'humanize @ https://127.0.0.1:9/humanize-4.16.0-py3-none-any.whl\n' } });
   t.not(url.code, 0);
-  t.regex(url.stderr, /proxy: refused a connection to 127\.0\.0\.1:9: only \S+ \(the package registry\) is reachable/);
+  t.regex(url.stderr, /requirements\.txt line 1: "humanize @ https:\/\/127\.0\.0\.1:9\/humanize-4\.16\.0-py3-none-any\.whl": only plain requirements are supported/);
+  t.notRegex(url.stderr, /proxy: /);
   t.is((await lambda.api('/api/v1/functions/pyurl')).status, 404);
 });

@@ -1,0 +1,52 @@
+// End to end: requirements.txt files that pip would read as options although their lines do not start with one (a
+// BOM before --index-url, an option after a form feed, after NEL) reject the push naming the line, and nothing is
+// fetched from the index they name (a server on loopback here, which counts what it is asked).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import test from 'ava';
+import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+
+let lambda: Lambda;
+let index: http.Server;
+let asked = 0;
+let indexUrl = '';
+
+test.before(async () => {
+  await requireDocker();
+  index = http.createServer((_req, res) => {
+    asked += 1;
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve) => index.listen(0, '127.0.0.1', resolve));
+  indexUrl = `http://127.0.0.1:${(index.address() as AddressInfo).port}/simple`;
+  lambda = await startLambda();
+});
+
+test.after.always(async () => {
+  await lambda?.destroy();
+  index?.close();
+});
+
+const refused = test.macro({
+  async exec(t, requirements: () => string, expected: RegExp) {
+    const push = await lambda.push('pyreq', example('python-greet'), { files: { 'requirements.txt': requirements() } });
+    t.not(push.code, 0, push.stderr);
+    t.regex(push.stderr, expected);
+    t.notRegex(push.stderr, /proxy: refused|Successfully installed|Looking in indexes/);
+    t.is(asked, 0, 'nothing asked the index the file names');
+    t.is((await lambda.api('/api/v1/functions/pyreq')).status, 404, 'nothing was deployed');
+  },
+  title: (label = '') => `requirements.txt is refused naming the line: ${label}`,
+});
+
+test.serial('a BOM then --index-url', refused, () => `\ufeff--index-url ${indexUrl}\nhumanize\n`, /requirements\.txt line 1: "--index-url http:\/\/127\.0\.0\.1:\d+\/simple": options such as "--index-url" are not supported/);
+test.serial('an option after a form feed', refused, () => 'humanize\f--no-binary :all:\n', /requirements\.txt line 1 \("humanize\\f--no-binary :all:", where pip reads \\f as a line break\): "--no-binary :all:": options such as "--no-binary" are not supported/);
+test.serial('an index after NEL', refused, () => `humanize\u0085--extra-index-url ${indexUrl}\n`, /requirements\.txt line 1 \("humanize\\x85--extra-index-url http:.*", where pip reads \\x85 as a line break\): .*options such as "--extra-index-url" are not supported/);
+test.serial('an option after a requirement', refused, () => `humanize --index-url ${indexUrl}\n`, /requirements\.txt line 1: "humanize --index-url http:.*": options such as "--index-url" are not supported/);
+
+test.serial('plain requirements still install, as pip reads them (CRLF, comments, markers)', async (t) => {
+  const push = await lambda.push('pyreq', example('python-greet'), { files: { 'requirements.txt': '# greeting\r\nhumanize==4.16.0 ; python_version >= "3.8"  # numbers\r\n' } });
+  t.is(push.code, 0, push.stderr);
+  t.regex(push.stderr, /Successfully installed humanize-4\.16\.0/);
+  t.is(asked, 0);
+});
