@@ -25,6 +25,18 @@ export interface Limits {
   dockerBuildMemoryBytes: number;
   /** Time for that build (LAMBDA_DOCKER_BUILD_TIMEOUT). */
   dockerBuildTimeoutMs: number;
+  /** Bytes one function's async calls keep: payloads, results, errors, waiting, finished and dead-lettered (LAMBDA_ASYNC_MAX_BYTES). */
+  asyncMaxBytes: number;
+  /** A finished async call (succeeded, replayed) is deleted this long after it finished (LAMBDA_ASYNC_RETENTION). */
+  asyncRetentionMs: number;
+  /** A dead letter is deleted this long after it failed (LAMBDA_ASYNC_DLQ_RETENTION). */
+  asyncDeadLetterRetentionMs: number;
+  /** SSH connections not yet logged in, in all (LAMBDA_SSH_MAX_UNAUTHENTICATED); beyond, new ones are closed at once. */
+  sshMaxUnauthenticated: number;
+  /** The same, from one remote address (LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS). */
+  sshMaxUnauthenticatedPerAddress: number;
+  /** Time an SSH connection has to log in (LAMBDA_SSH_LOGIN_TIMEOUT). */
+  sshLoginTimeoutMs: number;
 }
 
 /** How functions scale (README: Scaling). */
@@ -127,7 +139,7 @@ function port(value: string | undefined, fallback: number, name: string): number
   return parsed;
 }
 
-const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' }> = {
+const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' | 'count' }> = {
   bodyBudgetBytes: { env: 'LAMBDA_BODY_BUDGET', kind: 'size' },
   bodyIdleMs: { env: 'LAMBDA_BODY_IDLE_TIMEOUT', kind: 'duration' },
   headersTimeoutMs: { env: 'LAMBDA_HEADERS_TIMEOUT', kind: 'duration' },
@@ -137,6 +149,12 @@ const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' }> =
   maxMemoryBytes: { env: 'LAMBDA_MAX_MEMORY', kind: 'size' },
   dockerBuildMemoryBytes: { env: 'LAMBDA_DOCKER_BUILD_MEMORY', kind: 'size' },
   dockerBuildTimeoutMs: { env: 'LAMBDA_DOCKER_BUILD_TIMEOUT', kind: 'duration' },
+  asyncMaxBytes: { env: 'LAMBDA_ASYNC_MAX_BYTES', kind: 'size' },
+  asyncRetentionMs: { env: 'LAMBDA_ASYNC_RETENTION', kind: 'duration' },
+  asyncDeadLetterRetentionMs: { env: 'LAMBDA_ASYNC_DLQ_RETENTION', kind: 'duration' },
+  sshMaxUnauthenticated: { env: 'LAMBDA_SSH_MAX_UNAUTHENTICATED', kind: 'count' },
+  sshMaxUnauthenticatedPerAddress: { env: 'LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS', kind: 'count' },
+  sshLoginTimeoutMs: { env: 'LAMBDA_SSH_LOGIN_TIMEOUT', kind: 'duration' },
 };
 
 /** Each limit from its variable, else config/default.yaml's `limits:`; sizes like "64Mi", durations like "10s". */
@@ -144,13 +162,19 @@ function readLimits(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): 
   const limits = {} as Limits;
   for (const [key, { env: name, kind }] of Object.entries(LIMITS) as [keyof Limits, (typeof LIMITS)[keyof Limits]][]) {
     const raw = env[name] || defaults[key];
-    const value = kind === 'size' ? memory(raw) : duration(raw);
+    const value = kind === 'size' ? memory(raw) : kind === 'count' ? count(raw) : duration(raw);
     if (value === undefined || value <= 0) {
-      throw new Error(`${name} (limits.${key}) must be a ${kind === 'size' ? 'size such as "64Mi"' : 'duration such as "10s"'}, got ${JSON.stringify(raw)}`);
+      const expected = kind === 'size' ? 'size such as "64Mi"' : kind === 'count' ? 'whole number from 1' : 'duration such as "10s"';
+      throw new Error(`${name} (limits.${key}) must be a ${expected}, got ${JSON.stringify(raw)}`);
     }
     limits[key] = value;
   }
   return limits;
+}
+
+function count(value: unknown): number | undefined {
+  const parsed = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  return Number.isSafeInteger(parsed) ? parsed : undefined;
 }
 
 function readScaling(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): Scaling {

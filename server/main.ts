@@ -134,11 +134,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const loopback = createLoopbackCredentials();
   const checkKey = async (key: string | undefined) => loopback.verify(key) || (await storedKeys(key));
   // Schedules and the async queue (issue 10): armed and started after restore, stopped before the pool.
-  const jobSettings = readJobSettings(process.env);
+  const jobSettings = readJobSettings(process.env, config.limits);
   const jobLog = platformLog(functionLogs, log);
   const scheduler = createScheduler(deps, { log: jobLog, graceMs: jobSettings.graceMs });
   const workers = createQueueWorkers(deps, { settings: jobSettings, log: jobLog });
-  deps.jobs = { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: jobSettings.queueMax };
+  deps.jobs = { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: jobSettings.queueMax, keep: jobSettings.keep };
 
   const controlSocket = path.join(config.dataDir, 'control.sock');
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {

@@ -119,4 +119,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Bounded async queue: each call's kept bytes (payload, result, error) so a function's total is a sum over an
+    // index, and finished calls can be found oldest first for pruning by size and by age.
+    version: 6,
+    sql: `
+      ALTER TABLE invocations ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE invocations SET bytes = length(CAST(payload AS BLOB)) + COALESCE(length(CAST(result AS BLOB)), 0) + COALESCE(length(CAST(error AS BLOB)), 0);
+      CREATE INDEX invocations_kept ON invocations (function, status, finished_at);
+      CREATE INDEX invocations_finished ON invocations (status, finished_at);
+    `,
+  },
 ];
