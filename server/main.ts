@@ -197,6 +197,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
     credentials: loopback,
     git: { repos, isFunction: (name) => store.functions.get(name) !== undefined },
     log,
+    limits: {
+      maxUnauthenticated: config.limits.sshMaxUnauthenticated,
+      maxUnauthenticatedPerAddress: config.limits.sshMaxUnauthenticatedPerAddress,
+      loginTimeoutMs: config.limits.sshLoginTimeoutMs,
+    },
   });
   log(`-----> SSH listening on ${config.sshHost} port ${ssh.port} (host key ${hostKey.fingerprint})`);
 
