@@ -52,16 +52,25 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
 
   /** After a call finished: the function back within its bound (the oldest dead letters past their share are logged). */
   const trim = (fn: string, version: number | null): void => {
-    const pruned = deps.store.invocations.trim(fn, settings.keep);
-    for (const id of pruned.deadLetters) options.log(fn, version, `dead letter ${id} deleted: the dead letters passed their share of LAMBDA_ASYNC_MAX_BYTES`);
+    try {
+      const pruned = deps.store.invocations.trim(fn, settings.keep);
+      for (const id of pruned.deadLetters) options.log(fn, version, `dead letter ${id} deleted: the dead letters passed their share of LAMBDA_ASYNC_MAX_BYTES`);
+    } catch (error) {
+      deps.log(` !     pruning ${fn}'s async calls failed: ${(error as Error).message}`);
+    }
   };
 
   /** Finished calls and dead letters past their age go; the file gives back what that freed. */
   const sweep = (): void => {
-    const now = Date.now();
-    const expired = deps.store.invocations.expire(now - settings.retentionMs, now - settings.deadLetterRetentionMs);
-    for (const { fn, id } of expired.deadLetters) options.log(fn, deps.store.versions.live(fn)?.number ?? null, `dead letter ${id} deleted: older than LAMBDA_ASYNC_DLQ_RETENTION`);
-    if (expired.finished + expired.deadLetters.length > 0) deps.store.invocations.compact();
+    try {
+      const now = Date.now();
+      const expired = deps.store.invocations.expire(now - settings.retentionMs, now - settings.deadLetterRetentionMs);
+      for (const { fn, id } of expired.deadLetters) options.log(fn, deps.store.versions.live(fn)?.number ?? null, `dead letter ${id} deleted: older than LAMBDA_ASYNC_DLQ_RETENTION`);
+      if (expired.finished + expired.deadLetters.length > 0) deps.store.invocations.compact();
+    } catch (error) {
+      // A busy database is not worth stopping the server for: the next sweep tries again.
+      deps.log(` !     pruning old async calls failed: ${(error as Error).message}`);
+    }
   };
 
   const execute = async (call: InvocationRecord): Promise<void> => {

@@ -135,3 +135,41 @@ test('a new database is made with incremental auto-vacuum', (t) => {
   db.close();
   fs.rmSync(path.dirname(file), { recursive: true, force: true });
 });
+
+test('an older database (WAL, no auto-vacuum) is converted once at open, its rows kept', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-store-'));
+  const file = path.join(dir, 'lambda.db');
+  const old = new Database(file);
+  old.pragma('journal_mode = WAL');
+  old.exec('CREATE TABLE kept (x TEXT)');
+  old.prepare('INSERT INTO kept VALUES (?)').run('y'.repeat(100_000));
+  t.is(old.pragma('auto_vacuum', { simple: true }), 0);
+  old.close();
+  openStore(file).close();
+  const db = new Database(file, { readonly: true });
+  t.is(db.pragma('auto_vacuum', { simple: true }), 2);
+  t.is((db.prepare('SELECT length(x) AS n FROM kept').get() as { n: number }).n, 100_000);
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('the running totals follow every change: insert, take, retry, succeed, dead-letter, replay, prune, expire', (t) => {
+  const { store, call } = setup();
+  const actual = () =>
+    store.invocations.list('greet', undefined, 1000).reduce((sum, r) => sum + Buffer.byteLength(r.payload) + Buffer.byteLength(r.result ?? '') + Buffer.byteLength(r.error ?? ''), 0);
+  for (let i = 0; i < 6; i++) store.invocations.admit(sized(call(`c${i}`, i)), { ...bound, maxBytes: 10_000 });
+  store.invocations.take('greet', 10);
+  store.invocations.fail('c0', 'first error é', 20, 15);
+  store.invocations.take('greet', 10);
+  store.invocations.succeed('c1', 'résultat', 30);
+  store.invocations.take('greet', 10);
+  store.invocations.fail('c2', 'dead', null, 40);
+  t.is(store.invocations.keptBytes('greet'), actual());
+  store.invocations.replay('greet', 'c2', sized(call('c2-copy', 50)));
+  t.is(store.invocations.keptBytes('greet'), actual());
+  store.invocations.trim('greet', { ...bound, maxBytes: 500 });
+  t.is(store.invocations.keptBytes('greet'), actual());
+  store.invocations.expire(1_000, 1_000);
+  t.is(store.invocations.keptBytes('greet'), actual());
+  t.true(actual() > 0);
+});

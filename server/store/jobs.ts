@@ -127,15 +127,16 @@ export function invocationQueries(db: Database.Database): InvocationQueries {
   );
   const waiting = db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM invocations WHERE function = ? AND status IN ('queued', 'running')");
   // What a function keeps, by kind: waiting (queued or running, with room for the result each will get), dead letters,
-  // and finished calls (succeeded or replayed), which are the first to go.
-  const sums = db.prepare<[number, string], { waiting: number; dead: number; finished: number }>(
-    `SELECT COALESCE(SUM(CASE WHEN status IN ('queued', 'running') THEN bytes + ? END), 0) AS waiting,
-            COALESCE(SUM(CASE WHEN status = 'failed' THEN bytes END), 0) AS dead,
-            COALESCE(SUM(CASE WHEN status IN ('succeeded', 'replayed') THEN bytes END), 0) AS finished
-     FROM invocations WHERE function = ?`,
-  );
-  const oldest = db.prepare<[string, string, string, number], { id: string; bytes: number }>(
-    'SELECT id, bytes FROM invocations WHERE function = ? AND status IN (?, ?) ORDER BY finished_at, created_at LIMIT ?',
+  // and finished calls (succeeded or replayed), which are the first to go. Totals kept by triggers (migration 6).
+  const totals = db.prepare<[string], { kind: 'waiting' | 'dead' | 'finished'; calls: number; bytes: number }>('SELECT kind, calls, bytes FROM invocation_totals WHERE function = ?');
+  const sums = (reserveBytes: number, fn: string): { waiting: number; dead: number; finished: number } => {
+    const kept = { waiting: 0, dead: 0, finished: 0 };
+    for (const row of totals.all(fn)) kept[row.kind] = row.bytes + (row.kind === 'waiting' ? row.calls * reserveBytes : 0);
+    return kept;
+  };
+  // One status at a time, so each is a walk down the index in finished order rather than a sort of all its rows.
+  const oldest = db.prepare<[string, string, number], { id: string; bytes: number; finished_at: number | null }>(
+    'SELECT id, bytes, finished_at FROM invocations WHERE function = ? AND status = ? ORDER BY finished_at LIMIT ?',
   );
   const removeOne = db.prepare<[string]>('DELETE FROM invocations WHERE id = ?');
   /** Deletes `fn`'s oldest rows of `statuses` until `bytes` are freed (or none is left): the ids deleted. */
@@ -143,7 +144,7 @@ export function invocationQueries(db: Database.Database): InvocationQueries {
     const gone: string[] = [];
     let freed = 0;
     while (freed < bytes) {
-      const rows = oldest.all(fn, statuses[0], statuses[1], 64);
+      const rows = [...new Set(statuses)].flatMap((status) => oldest.all(fn, status, 64)).sort((x, y) => (x.finished_at ?? 0) - (y.finished_at ?? 0));
       if (rows.length === 0) break;
       for (const row of rows) {
         if (freed >= bytes) break;
@@ -156,7 +157,7 @@ export function invocationQueries(db: Database.Database): InvocationQueries {
   };
   /** Room for `need` more bytes of waiting calls: false when the waiting calls and dead letters leave none, else finished calls are pruned to make it. */
   const makeRoom = (fn: string, need: number, bound: KeepBound): boolean => {
-    const kept = sums.get(bound.reserveBytes, fn) as { waiting: number; dead: number; finished: number };
+    const kept = sums(bound.reserveBytes, fn);
     const wanted = need + bound.reserveBytes;
     if (kept.waiting + kept.dead + wanted > bound.maxBytes) return false;
     const over = kept.waiting + kept.dead + kept.finished + wanted - bound.maxBytes;
@@ -169,10 +170,10 @@ export function invocationQueries(db: Database.Database): InvocationQueries {
     return true;
   });
   const trim = db.transaction((fn: string, bound: KeepBound): Pruned => {
-    const kept = sums.get(bound.reserveBytes, fn) as { waiting: number; dead: number; finished: number };
+    const kept = sums(bound.reserveBytes, fn);
     const deadOver = kept.dead - bound.deadLetterBytes;
     const deadGone = deadOver > 0 ? free(fn, ['failed', 'failed'], deadOver) : [];
-    const after = sums.get(bound.reserveBytes, fn) as { waiting: number; dead: number; finished: number };
+    const after = sums(bound.reserveBytes, fn);
     const over = after.waiting + after.dead + after.finished - bound.maxBytes;
     const finishedGone = over > 0 ? free(fn, ['succeeded', 'replayed'], over).length : 0;
     return { deadLetters: deadGone, finished: finishedGone };
@@ -226,7 +227,7 @@ export function invocationQueries(db: Database.Database): InvocationQueries {
       if (free > keep) db.pragma(`incremental_vacuum(${free - keep})`);
     },
     keptBytes: (fn) => {
-      const kept = sums.get(0, fn) as { waiting: number; dead: number; finished: number };
+      const kept = sums(0, fn);
       return kept.waiting + kept.dead + kept.finished;
     },
     stats: () => new Map<string, QueueStats>(stats.all().map((row) => [row.function, { depth: row.depth, oldestWaiting: row.oldest }])),
