@@ -7,3 +7,19 @@ test('the byte path is on by default, off with LAMBDA_BYTE_PATH=off, and a value
   t.true(loadConfig({ LAMBDA_BYTE_PATH: 'on' }).bytePath);
   t.throws(() => loadConfig({ LAMBDA_BYTE_PATH: 'maybe' }), { message: /LAMBDA_BYTE_PATH must be on or off, got "maybe"/ });
 });
+
+test('the async queue and SSH bounds have defaults and are overridden by their variables; a bad one is refused by name', (t) => {
+  const defaults = loadConfig({});
+  t.is(defaults.limits.asyncMaxBytes, 64 * 1024 * 1024);
+  t.is(defaults.limits.asyncRetentionMs, 24 * 3_600_000);
+  t.is(defaults.limits.asyncDeadLetterRetentionMs, 336 * 3_600_000);
+  t.is(defaults.limits.sshMaxUnauthenticated, 100);
+  t.is(defaults.limits.sshMaxUnauthenticatedPerAddress, 10);
+  t.is(defaults.limits.sshLoginTimeoutMs, 10_000);
+  const set = loadConfig({ LAMBDA_ASYNC_MAX_BYTES: '4Mi', LAMBDA_ASYNC_RETENTION: '2s', LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS: '3' });
+  t.is(set.limits.asyncMaxBytes, 4 * 1024 * 1024);
+  t.is(set.limits.asyncRetentionMs, 2000);
+  t.is(set.limits.sshMaxUnauthenticatedPerAddress, 3);
+  t.throws(() => loadConfig({ LAMBDA_SSH_MAX_UNAUTHENTICATED: 'lots' }), { message: /LAMBDA_SSH_MAX_UNAUTHENTICATED \(limits.sshMaxUnauthenticated\) must be a whole number from 1, got "lots"/ });
+  t.throws(() => loadConfig({ LAMBDA_ASYNC_MAX_BYTES: '0Mi' }), { message: /LAMBDA_ASYNC_MAX_BYTES/ });
+});

@@ -29,6 +29,18 @@ export interface Limits {
   authFailures: number;
   /** That window: the allowance comes back evenly over it (LAMBDA_AUTH_FAILURE_WINDOW). */
   authFailureWindowMs: number;
+  /** Bytes one function's async calls keep: payloads, results, errors, waiting, finished and dead-lettered (LAMBDA_ASYNC_MAX_BYTES). */
+  asyncMaxBytes: number;
+  /** A finished async call (succeeded, replayed) is deleted this long after it finished (LAMBDA_ASYNC_RETENTION). */
+  asyncRetentionMs: number;
+  /** A dead letter is deleted this long after it failed (LAMBDA_ASYNC_DLQ_RETENTION). */
+  asyncDeadLetterRetentionMs: number;
+  /** SSH connections not yet logged in, in all (LAMBDA_SSH_MAX_UNAUTHENTICATED); beyond, new ones are closed at once. */
+  sshMaxUnauthenticated: number;
+  /** The same, from one remote address (LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS). */
+  sshMaxUnauthenticatedPerAddress: number;
+  /** Time an SSH connection has to log in (LAMBDA_SSH_LOGIN_TIMEOUT). */
+  sshLoginTimeoutMs: number;
 }
 
 /** How functions scale (README: Scaling). */
@@ -143,6 +155,12 @@ const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' | 'c
   dockerBuildTimeoutMs: { env: 'LAMBDA_DOCKER_BUILD_TIMEOUT', kind: 'duration' },
   authFailures: { env: 'LAMBDA_AUTH_FAILURES', kind: 'count' },
   authFailureWindowMs: { env: 'LAMBDA_AUTH_FAILURE_WINDOW', kind: 'duration' },
+  asyncMaxBytes: { env: 'LAMBDA_ASYNC_MAX_BYTES', kind: 'size' },
+  asyncRetentionMs: { env: 'LAMBDA_ASYNC_RETENTION', kind: 'duration' },
+  asyncDeadLetterRetentionMs: { env: 'LAMBDA_ASYNC_DLQ_RETENTION', kind: 'duration' },
+  sshMaxUnauthenticated: { env: 'LAMBDA_SSH_MAX_UNAUTHENTICATED', kind: 'count' },
+  sshMaxUnauthenticatedPerAddress: { env: 'LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS', kind: 'count' },
+  sshLoginTimeoutMs: { env: 'LAMBDA_SSH_LOGIN_TIMEOUT', kind: 'duration' },
 };
 
 /** A positive whole number from YAML or a variable, else undefined. */

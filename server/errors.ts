@@ -105,7 +105,7 @@ export const ERRORS = {
   LAMBDA_ERR_INVOCATION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" has no {what} invocation {id}' },
   LAMBDA_ERR_QUEUE_FULL: {
     kind: 'too_many',
-    message: 'function "{name}" has {depth} async calls waiting (LAMBDA_ASYNC_QUEUE_MAX); retry later',
+    message: 'function "{name}" has {depth} async calls waiting: no room for another (LAMBDA_ASYNC_QUEUE_MAX calls, LAMBDA_ASYNC_MAX_BYTES bytes); retry later',
   },
 } as const satisfies Record<string, ErrorSpec>;
 

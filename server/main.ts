@@ -141,11 +141,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const loopback = createLoopbackCredentials();
   const checkKey = async (key: string | undefined, client?: string) => loopback.verify(key) || (await storedKeys(key, client));
   // Schedules and the async queue (issue 10): armed and started after restore, stopped before the pool.
-  const jobSettings = readJobSettings(process.env);
+  const jobSettings = readJobSettings(process.env, config.limits);
   const jobLog = platformLog(functionLogs, log);
   const scheduler = createScheduler(deps, { log: jobLog, graceMs: jobSettings.graceMs });
   const workers = createQueueWorkers(deps, { settings: jobSettings, log: jobLog });
-  deps.jobs = { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: jobSettings.queueMax };
+  deps.jobs = { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: jobSettings.queueMax, keep: jobSettings.keep };
 
   const controlSocket = path.join(config.dataDir, 'control.sock');
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
@@ -213,6 +213,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
     credentials: loopback,
     git: { repos, isFunction: (name) => store.functions.get(name) !== undefined },
     log,
+    limits: {
+      maxUnauthenticated: config.limits.sshMaxUnauthenticated,
+      maxUnauthenticatedPerAddress: config.limits.sshMaxUnauthenticatedPerAddress,
+      loginTimeoutMs: config.limits.sshLoginTimeoutMs,
+    },
   });
   log(`-----> SSH listening on ${config.sshHost} port ${ssh.port} (host key ${hostKey.fingerprint})`);
 

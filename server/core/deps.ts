@@ -1,5 +1,5 @@
 // What core verbs depend on: interfaces only, built once in server/main.ts and passed in.
-import type { Store } from '../store/types.js';
+import type { KeepBound, Store } from '../store/types.js';
 import type { Runtime } from '../runtime/types.js';
 import type { InstancePool } from '../runtime/pool.js';
 import type { Dispatch } from '../runtime/dispatch.js';
@@ -60,4 +60,6 @@ export interface JobsSignal {
   queued(fn: string): void;
   /** Calls one function may have waiting (LAMBDA_ASYNC_QUEUE_MAX). */
   readonly queueMax: number;
+  /** Bytes one function's calls may keep (LAMBDA_ASYNC_MAX_BYTES); absent: the default. */
+  readonly keep?: KeepBound;
 }

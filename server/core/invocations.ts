@@ -2,7 +2,7 @@
 // dead letters, replay a dead letter. The workers that run queued calls are in server/jobs/queue.ts.
 import { randomUUID } from 'node:crypto';
 import { LambdaError } from '../errors.js';
-import type { InvocationRecord, InvocationStatus, QueueStats } from '../store/types.js';
+import type { InvocationRecord, InvocationStatus, KeepBound, QueueStats } from '../store/types.js';
 import type { Deps } from './deps.js';
 import { assertFunctionName } from './names.js';
 
@@ -31,6 +31,20 @@ export interface InvocationSummary {
 
 /** How many calls one function may have waiting (LAMBDA_ASYNC_QUEUE_MAX); beyond, LAMBDA_ERR_QUEUE_FULL. */
 export const DEFAULT_QUEUE_MAX = 10_000;
+/** What a worker keeps of a result or an error, in characters. */
+export const KEPT_CHARS = 4096;
+/** The bytes one function's calls may keep by default (LAMBDA_ASYNC_MAX_BYTES). */
+export const DEFAULT_KEEP_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The bound on what `maxBytes` lets one function keep. Dead letters may hold a quarter of it (the oldest go first
+ * beyond), so a flood of new calls never pushes them out and they never crowd out new calls; each waiting call
+ * counts with room for the result it will get (KEPT_CHARS, at most 3 UTF-8 bytes each), so finishing one never
+ * passes the bound.
+ */
+export function keepBound(maxBytes: number): KeepBound {
+  return { maxBytes, deadLetterBytes: Math.floor(maxBytes / 4), reserveBytes: KEPT_CHARS * 3 };
+}
 const INVOCATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const LIST_LIMIT = 100;
 const INVOCATION_STATUSES: readonly InvocationStatus[] = ['queued', 'running', 'succeeded', 'failed', 'replayed'];
@@ -65,7 +79,9 @@ export function enqueueInvocation(
   if (depth >= max) throw new LambdaError('LAMBDA_ERR_QUEUE_FULL', { name, depth });
   const now = Date.now();
   const id = randomUUID();
-  deps.store.invocations.insert({ id, fn: name, kind, payload, status: 'queued', attempts: 0, error: null, result: null, replayOf: null, createdAt: now, runAfter: now, finishedAt: null });
+  const record: InvocationRecord = { id, fn: name, kind, payload, status: 'queued', attempts: 0, error: null, result: null, replayOf: null, createdAt: now, runAfter: now, finishedAt: null };
+  // Waiting calls and dead letters are never deleted to make room: a call that would pass the bound is refused.
+  if (!deps.store.invocations.admit(record, boundOf(deps))) throw new LambdaError('LAMBDA_ERR_QUEUE_FULL', { name, depth });
   deps.jobs?.queued(name);
   return { invocationId: id };
 }
@@ -94,7 +110,7 @@ export function listDeadLetters(deps: Pick<Deps, 'store'>, input: { name: string
 
 /**
  * Queues a dead letter's payload again as a new call (attempts from zero); the dead letter is marked replayed.
- * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_INVOCATION_NOT_FOUND.
+ * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_INVOCATION_NOT_FOUND, LAMBDA_ERR_QUEUE_FULL.
  */
 export function replayDeadLetter(deps: Pick<Deps, 'store' | 'jobs'>, input: { name: string; id: string }): { invocationId: string; replayOf: string } {
   const name = assertFunctionName(input.name);
@@ -105,9 +121,16 @@ export function replayDeadLetter(deps: Pick<Deps, 'store' | 'jobs'>, input: { na
   if (!dead || dead.status !== 'failed') throw notFound();
   const now = Date.now();
   const copy: InvocationRecord = { ...dead, id: randomUUID(), status: 'queued', attempts: 0, error: null, result: null, replayOf: id, createdAt: now, runAfter: now, finishedAt: null };
-  if (!deps.store.invocations.replay(name, id, copy)) throw notFound();
+  const replayed = deps.store.invocations.replay(name, id, copy, boundOf(deps));
+  if (replayed === 'full') throw new LambdaError('LAMBDA_ERR_QUEUE_FULL', { name, depth: deps.store.invocations.waiting(name) });
+  if (!replayed) throw notFound();
   deps.jobs?.queued(name);
   return { invocationId: copy.id, replayOf: id };
+}
+
+/** The bound the server was started with, else the default. */
+export function boundOf(deps: Pick<Deps, 'jobs'>): KeepBound {
+  return deps.jobs?.keep ?? keepBound(DEFAULT_KEEP_BYTES);
 }
 
 export interface QueueSummary {

@@ -1,9 +1,10 @@
 // The async queue's workers (issue 10): run queued calls at least once, a few at a time per function (within its
-// maxInstances × concurrency), retry a failure twice with backoff, then dead-letter it with its error.
+// maxInstances × concurrency), retry a failure twice with backoff, then dead-letter it with its error; and keep
+// what finished calls leave behind within its bounds (bytes per function, age).
 import { LambdaError } from '../errors.js';
 import { invoke } from '../core/invoke.js';
 import type { Deps } from '../core/deps.js';
-import type { QueuedHttpRequest } from '../core/invocations.js';
+import { KEPT_CHARS, type QueuedHttpRequest } from '../core/invocations.js';
 import type { InvocationRecord } from '../store/job-types.js';
 import { REQUEST_ID_HEADER } from '../runtime/protocol.js';
 import type { PlatformLog } from './platform-log.js';
@@ -18,14 +19,16 @@ export interface QueueWorkers {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** What a worker keeps of a result or an error. */
-const KEPT_CHARS = 4096;
+/** How often finished calls past their age are looked for, at most and at least. */
+const SWEEP_MIN_MS = 1_000;
+const SWEEP_MAX_MS = 60_000;
 
 export function createQueueWorkers(deps: Deps, options: { settings: JobSettings; log: PlatformLog }): QueueWorkers {
   const { settings } = options;
   const running = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
   let poller: NodeJS.Timeout | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
   let stopped = false;
 
   const limitOf = (fn: string): number => {
@@ -47,8 +50,39 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
     }
   };
 
+  /** After a call finished: the function back within its bound (the oldest dead letters past their share are logged). */
+  const trim = (fn: string, version: number | null): void => {
+    try {
+      const pruned = deps.store.invocations.trim(fn, settings.keep);
+      for (const id of pruned.deadLetters) options.log(fn, version, `dead letter ${id} deleted: the dead letters passed their share of LAMBDA_ASYNC_MAX_BYTES`);
+    } catch (error) {
+      deps.log(` !     pruning ${fn}'s async calls failed: ${(error as Error).message}`);
+    }
+  };
+
+  /** Finished calls and dead letters past their age go; the file gives back what that freed. */
+  const sweep = (): void => {
+    try {
+      const now = Date.now();
+      const expired = deps.store.invocations.expire(now - settings.retentionMs, now - settings.deadLetterRetentionMs);
+      for (const { fn, id } of expired.deadLetters) options.log(fn, deps.store.versions.live(fn)?.number ?? null, `dead letter ${id} deleted: older than LAMBDA_ASYNC_DLQ_RETENTION`);
+      if (expired.finished + expired.deadLetters.length > 0) deps.store.invocations.compact();
+    } catch (error) {
+      // A busy database is not worth stopping the server for: the next sweep tries again.
+      deps.log(` !     pruning old async calls failed: ${(error as Error).message}`);
+    }
+  };
+
   const execute = async (call: InvocationRecord): Promise<void> => {
     const version = deps.store.versions.live(call.fn)?.number ?? null;
+    try {
+      await attempt(call, version);
+    } finally {
+      trim(call.fn, version);
+    }
+  };
+
+  const attempt = async (call: InvocationRecord, version: number | null): Promise<void> => {
     try {
       const result = await run(call);
       deps.store.invocations.succeed(call.id, result.slice(0, KEPT_CHARS), Date.now());
@@ -94,6 +128,9 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
       const requeued = deps.store.invocations.requeueRunning();
       if (requeued > 0) deps.log(`-----> Requeued ${requeued} async invocations the last run had taken`);
       poller = setInterval(poll, settings.pollMs);
+      const every = Math.min(SWEEP_MAX_MS, Math.max(SWEEP_MIN_MS, Math.floor(Math.min(settings.retentionMs, settings.deadLetterRetentionMs) / 4)));
+      sweeper = setInterval(sweep, every);
+      sweep();
       poll();
     },
     notify(fn) {
@@ -102,6 +139,7 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
     async stop(graceMs = 30_000) {
       stopped = true;
       clearInterval(poller);
+      clearInterval(sweeper);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
       clearTimeout(timer);

@@ -1,5 +1,6 @@
 // Settings of the scheduler and the async queue's workers, from LAMBDA_* environment variables.
-import { DEFAULT_QUEUE_MAX } from '../core/invocations.js';
+import { DEFAULT_KEEP_BYTES, DEFAULT_QUEUE_MAX, keepBound } from '../core/invocations.js';
+import type { KeepBound } from '../store/types.js';
 
 export interface JobSettings {
   /** Delay before the first retry of a failed async call; the second waits twice as long (LAMBDA_RETRY_BASE_MS; Lambda: 1 min). */
@@ -14,10 +15,26 @@ export interface JobSettings {
   pollMs: number;
   /** A cron time this late (ms) when the scheduler could fire it is logged as missed instead (LAMBDA_SCHEDULE_GRACE_MS). */
   graceMs: number;
+  /** Bytes one function's calls may keep (config limits: LAMBDA_ASYNC_MAX_BYTES). */
+  keep: KeepBound;
+  /** A finished call is deleted this long after it finished (LAMBDA_ASYNC_RETENTION). */
+  retentionMs: number;
+  /** A dead letter is deleted this long after it failed (LAMBDA_ASYNC_DLQ_RETENTION). */
+  deadLetterRetentionMs: number;
 }
 
-export function readJobSettings(env: NodeJS.ProcessEnv): JobSettings {
+/** The retention settings that live in config (server/config.ts `limits`). */
+export interface RetentionLimits {
+  asyncMaxBytes: number;
+  asyncRetentionMs: number;
+  asyncDeadLetterRetentionMs: number;
+}
+
+export function readJobSettings(env: NodeJS.ProcessEnv, limits?: RetentionLimits): JobSettings {
   return {
+    keep: keepBound(limits?.asyncMaxBytes ?? DEFAULT_KEEP_BYTES),
+    retentionMs: limits?.asyncRetentionMs ?? 24 * 3_600_000,
+    deadLetterRetentionMs: limits?.asyncDeadLetterRetentionMs ?? 14 * 24 * 3_600_000,
     retryBaseMs: whole(env, 'LAMBDA_RETRY_BASE_MS', 60_000, 0, 3_600_000),
     maxAttempts: 3,
     concurrency: whole(env, 'LAMBDA_ASYNC_CONCURRENCY', 16, 1, 1000),

@@ -1,5 +1,6 @@
 // The SSH server (issue 10): user `lambda`, public keys added with `lambda keys add`, commands as the CLI runs
 // them and git push/fetch; shells, terminals, forwarding and subsystems are refused.
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
@@ -9,6 +10,8 @@ import type { SshChannel } from './channel.js';
 import { parseSshCommand, SSH_VERBS } from './commands.js';
 import { serveGit, type GitOverSsh } from './git.js';
 import type { LoopbackCredentials } from './loopback.js';
+import { maskCommand } from './audit.js';
+import { createLoginGate, type LoginGateLimits } from './gate.js';
 
 const { Server, utils } = ssh2;
 
@@ -29,7 +32,17 @@ export interface SshServerOptions {
   credentials: LoopbackCredentials;
   git: GitOverSsh;
   log(line: string): void;
+  /** Connections not yet logged in: caps and time to log in (defaults: SSH_LIMITS). */
+  limits?: SshLimits;
 }
+
+export interface SshLimits extends LoginGateLimits {
+  /** A connection that has not logged in by then is closed (LAMBDA_SSH_LOGIN_TIMEOUT). */
+  loginTimeoutMs: number;
+}
+
+/** As config/default.yaml sets them. */
+export const SSH_LIMITS: SshLimits = { maxUnauthenticated: 100, maxUnauthenticatedPerAddress: 10, loginTimeoutMs: 10_000 };
 
 export interface RunningSshServer {
   port: number;
@@ -40,18 +53,20 @@ const USER = 'lambda';
 /** OpenSSH offers each key it has; past this many failed attempts the connection is closed. */
 const MAX_AUTH_ATTEMPTS = 10;
 const USAGE_EXIT = 2;
-/** A connection that has not logged in by then is closed, so idle sockets cannot pile up. */
-const LOGIN_TIMEOUT_MS = 30_000;
+/** Refused connections are reported at most this often, so a flood of them does not flood the log. */
+const REFUSED_REPORT_MS = 10_000;
 
 export async function startSshServer(options: SshServerOptions): Promise<RunningSshServer> {
   const connections = new Set<Connection>();
+  const limits = options.limits ?? SSH_LIMITS;
+  // Connections not logged in yet, by remote address and port: what to call once one logs in.
+  const awaitingLogin = new Map<string, { socket: net.Socket; loggedIn(): void }>();
   // Keepalives end the connection of a client that vanished (a laptop closed mid-push) instead of holding git open.
-  const server = new Server({ hostKeys: [options.hostKey], ident: 'Lambda', keepaliveInterval: 15_000, keepaliveCountMax: 4 }, (client) => {
+  const server = new Server({ hostKeys: [options.hostKey], ident: 'Lambda', keepaliveInterval: 15_000, keepaliveCountMax: 4 }, (client, info) => {
     connections.add(client);
-    const loginTimer = setTimeout(() => client.end(), LOGIN_TIMEOUT_MS);
-    client.on('ready', () => clearTimeout(loginTimer));
+    const key = `${info.ip}|${info.port}`;
+    client.on('ready', () => awaitingLogin.get(key)?.loggedIn());
     client.on('close', () => {
-      clearTimeout(loginTimer);
       connections.delete(client);
     });
     client.on('error', () => {});
@@ -74,22 +89,52 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     });
     client.on('ready', () => client.on('session', (accept) => handleSession(accept(), client, login, options)));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+  // The TCP side is ours, so a connection is counted (and refused past the caps) before ssh2 says a word, and the
+  // login timeout runs from the first byte: a client that never sends its version string is closed too.
+  const gate = createLoginGate(limits);
+  let refused = 0;
+  let reported = 0;
+  const tcp = net.createServer((socket) => {
+    const release = gate.admit(socket.remoteAddress);
+    if (!release) {
+      socket.destroy();
+      refused++;
+      if (Date.now() - reported >= REFUSED_REPORT_MS) {
+        options.log(` !     SSH: refused ${refused} connection(s) over the cap on connections not logged in (${limits.maxUnauthenticated} in all, ${limits.maxUnauthenticatedPerAddress} per address; last from ${socket.remoteAddress ?? '?'})`);
+        reported = Date.now();
+        refused = 0;
+      }
+      return;
+    }
+    const key = `${socket.remoteAddress}|${socket.remotePort}`;
+    const timer = setTimeout(() => socket.destroy(), limits.loginTimeoutMs);
+    const loggedIn = () => {
+      clearTimeout(timer);
+      release();
+      awaitingLogin.delete(key);
+    };
+    awaitingLogin.set(key, { socket, loggedIn });
+    socket.once('close', loggedIn);
+    server.injectSocket(socket);
   });
-  const port = (server.address() as { port: number }).port;
+  await new Promise<void>((resolve, reject) => {
+    tcp.once('error', reject);
+    tcp.listen(options.port, options.host, () => resolve());
+  });
+  tcp.on('error', (error) => options.log(` !     SSH: ${error.message}`));
+  const port = (tcp.address() as net.AddressInfo).port;
   return {
     port,
     async close() {
       await new Promise<void>((resolve) => {
         // A client that never answers the goodbye does not hold the shutdown for long.
         const giveUp = setTimeout(resolve, 5_000);
-        server.close(() => {
+        tcp.close(() => {
           clearTimeout(giveUp);
           resolve();
         });
         for (const client of connections) client.end();
+        for (const { socket } of awaitingLogin.values()) socket.destroy();
       });
     },
   };
@@ -155,14 +200,14 @@ function handleSession(session: Session, client: Connection, login: Login, optio
     const channel = accept();
     // A connection kept open (OpenSSH's ControlMaster) runs no more commands once its key is removed.
     if (!login.stillAdded()) {
-      options.log(` !     SSH ${login.who}: refused "${escapeControl(info.command.slice(0, 200))}": the key was removed`);
+      options.log(` !     SSH ${login.who}: refused "${escapeControl(maskCommand(info.command))}": the key was removed`);
       finish(io(channel), [], 'the SSH key this connection logged in with has been removed (lambda keys remove); log in again with an added key', 3);
       return;
     }
     const started = Date.now();
     void execute(channel, io(channel), info.command, refused, options, login.who).then((status) => {
-      // One line per command, as an audit trail: which key ran what, and how it ended.
-      options.log(`-----> SSH ${login.who}: ${escapeControl(info.command.slice(0, 200))} → exit ${status} (${Date.now() - started} ms)`);
+      // One line per command, as an audit trail: which key ran what (secret values masked), and how it ended.
+      options.log(`-----> SSH ${login.who}: ${escapeControl(maskCommand(info.command))} → exit ${status} (${Date.now() - started} ms)`);
     });
   });
 }

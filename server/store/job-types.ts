@@ -57,6 +57,23 @@ export interface ScheduleQueries {
   claim(id: string, time: number): boolean;
 }
 
+/** How much one function's async calls may keep (README: Async invocations). */
+export interface KeepBound {
+  /** Payloads, results and errors of all its calls, waiting, finished and dead-lettered, together. */
+  maxBytes: number;
+  /** Dead letters' share of it: beyond, the oldest are deleted. */
+  deadLetterBytes: number;
+  /** Counted for each waiting call on top of its payload: the most its kept result or error can add. */
+  reserveBytes: number;
+}
+
+/** What pruning deleted. */
+export interface Pruned {
+  finished: number;
+  /** Dead letters deleted, for the function's log. */
+  deadLetters: string[];
+}
+
 export interface InvocationQueries {
   insert(record: InvocationRecord): void;
   get(fn: string, id: string): InvocationRecord | undefined;
@@ -73,8 +90,24 @@ export interface InvocationQueries {
   putBack(id: string, runAfter: number): void;
   /** After a restart: calls left running by the last process go back to the queue, their attempt not counted. */
   requeueRunning(): number;
-  /** Marks a dead letter replayed and queues its copy, in one transaction; false when `id` is not a dead letter. */
-  replay(fn: string, id: string, copy: InvocationRecord): boolean;
+  /**
+   * Marks a dead letter replayed and queues its copy, in one transaction; false when `id` is not a dead letter,
+   * 'full' (nothing changed) when the copy would pass `bound`.
+   */
+  replay(fn: string, id: string, copy: InvocationRecord, bound?: KeepBound): boolean | 'full';
+  /**
+   * Queues `record` if it fits `bound` (waiting calls and dead letters leave room for it), deleting the function's
+   * oldest finished calls as needed to keep everything within it; false (nothing changed) when it does not fit.
+   */
+  admit(record: InvocationRecord, bound: KeepBound): boolean;
+  /** Back within `bound` after a call finished: the oldest dead letters past their share, then the oldest finished calls. */
+  trim(fn: string, bound: KeepBound): Pruned;
+  /** Deletes finished calls finished before `finishedBefore` and dead letters before `deadBefore`. */
+  expire(finishedBefore: number, deadBefore: number): { finished: number; deadLetters: { fn: string; id: string }[] };
+  /** Gives free pages past a few MiB back to the file system (after pruning). */
+  compact(): void;
+  /** Bytes `fn`'s calls keep (payloads, results, errors). */
+  keptBytes(fn: string): number;
   stats(): Map<string, QueueStats>;
   waiting(fn: string): number;
 }

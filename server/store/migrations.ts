@@ -119,4 +119,37 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Bounded async queue: each call's kept bytes (payload, result, error), and per function and kind of call
+    // (waiting, dead letters, finished) running totals kept by triggers, so checking a new call against the bound
+    // costs the same however many rows there are. Finished calls are found oldest first for pruning by size and age.
+    version: 6,
+    sql: `
+      ALTER TABLE invocations ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+      UPDATE invocations SET bytes = length(CAST(payload AS BLOB)) + COALESCE(length(CAST(result AS BLOB)), 0) + COALESCE(length(CAST(error AS BLOB)), 0);
+      CREATE INDEX invocations_kept ON invocations (function, status, finished_at);
+      CREATE INDEX invocations_finished ON invocations (status, finished_at);
+      CREATE TABLE invocation_totals (
+        function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('waiting', 'dead', 'finished')),
+        calls INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY (function, kind)
+      ) WITHOUT ROWID;
+      INSERT INTO invocation_totals (function, kind, calls, bytes)
+        SELECT function, CASE invocations.status WHEN 'failed' THEN 'dead' WHEN 'succeeded' THEN 'finished' WHEN 'replayed' THEN 'finished' ELSE 'waiting' END AS kind, COUNT(*), SUM(bytes) FROM invocations GROUP BY function, kind;
+      CREATE TRIGGER invocation_totals_insert AFTER INSERT ON invocations BEGIN
+        INSERT INTO invocation_totals (function, kind, calls, bytes) VALUES (NEW.function, CASE NEW.status WHEN 'failed' THEN 'dead' WHEN 'succeeded' THEN 'finished' WHEN 'replayed' THEN 'finished' ELSE 'waiting' END, 1, NEW.bytes)
+          ON CONFLICT (function, kind) DO UPDATE SET calls = calls + 1, bytes = bytes + excluded.bytes;
+      END;
+      CREATE TRIGGER invocation_totals_delete AFTER DELETE ON invocations BEGIN
+        UPDATE invocation_totals SET calls = calls - 1, bytes = bytes - OLD.bytes WHERE function = OLD.function AND kind = CASE OLD.status WHEN 'failed' THEN 'dead' WHEN 'succeeded' THEN 'finished' WHEN 'replayed' THEN 'finished' ELSE 'waiting' END;
+      END;
+      CREATE TRIGGER invocation_totals_update AFTER UPDATE OF status, bytes ON invocations BEGIN
+        UPDATE invocation_totals SET calls = calls - 1, bytes = bytes - OLD.bytes WHERE function = OLD.function AND kind = CASE OLD.status WHEN 'failed' THEN 'dead' WHEN 'succeeded' THEN 'finished' WHEN 'replayed' THEN 'finished' ELSE 'waiting' END;
+        INSERT INTO invocation_totals (function, kind, calls, bytes) VALUES (NEW.function, CASE NEW.status WHEN 'failed' THEN 'dead' WHEN 'succeeded' THEN 'finished' WHEN 'replayed' THEN 'finished' ELSE 'waiting' END, 1, NEW.bytes)
+          ON CONFLICT (function, kind) DO UPDATE SET calls = calls + 1, bytes = bytes + excluded.bytes;
+      END;
+    `,
+  },
 ];

@@ -12,6 +12,13 @@ import type { Store } from './types.js';
 /** Opens (creating if needed) the database at `file` (":memory:" for tests) and migrates it. */
 export function openStore(file: string, migrations: readonly Migration[] = MIGRATIONS): Store {
   const db = new Database(file);
+  // Pages freed by pruned async calls are reused by new rows; incremental auto-vacuum also lets the file give them
+  // back (the queue workers ask, when many are free). A new file takes it before its first table; an older one
+  // once, with a VACUUM, which also drops whatever it had grown to.
+  if ((db.pragma('auto_vacuum', { simple: true }) as number) !== INCREMENTAL) {
+    db.pragma('auto_vacuum = INCREMENTAL');
+    if ((db.pragma('page_count', { simple: true }) as number) > 0) db.exec('VACUUM');
+  }
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
@@ -34,6 +41,7 @@ export function openStore(file: string, migrations: readonly Migration[] = MIGRA
   };
 }
 
+const INCREMENTAL = 2;
 function migrate(db: Database.Database, migrations: readonly Migration[]): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   for (const migration of migrations) {

@@ -1,0 +1,112 @@
+// End to end over real sockets and a real OpenSSH client: secret values on an SSH command line never reach the
+// server's log, and connections that never log in are capped (per address and in all) and closed after the
+// login timeout, while a real client still logs in.
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import test from 'ava';
+import { command, example, requireDocker, startLambda, type CommandResult, type Lambda } from '../helpers/lambda.js';
+
+const PER_ADDRESS = 10;
+const TOTAL = 24;
+const SECRET = 'hunter2-s3cr3t-value';
+
+let lambda: Lambda;
+let keys: string;
+
+test.before(async () => {
+  await requireDocker();
+  lambda = await startLambda({
+    LAMBDA_POOL_SIZE: '0',
+    LAMBDA_SSH_MAX_UNAUTHENTICATED: String(TOTAL),
+    LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS: String(PER_ADDRESS),
+    LAMBDA_SSH_LOGIN_TIMEOUT: '5s',
+  });
+  keys = fs.mkdtempSync(path.join(lambda.dataDir, 'keys-'));
+  const made = await command('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'allowed@test', '-f', path.join(keys, 'allowed')]);
+  if (made.code !== 0) throw new Error(made.stderr);
+  const added = await lambda.cli(['keys', 'add', path.join(keys, 'allowed.pub')]);
+  if (added.code !== 0) throw new Error(`keys add: ${added.stderr}`);
+  const live = await lambda.push('greet', example('greet'));
+  if (live.code !== 0) throw new Error(`could not deploy greet: ${live.stderr}`);
+});
+
+test.after.always(async () => {
+  await lambda?.destroy();
+});
+
+/** The real client, from 127.0.0.1, with the added key. */
+function ssh(remote: string[]): Promise<CommandResult> {
+  const options = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR'];
+  return command('ssh', [...options, '-b', '127.0.0.1', '-i', path.join(keys, 'allowed'), '-p', String(lambda.sshPort), 'lambda@127.0.0.1', ...remote]);
+}
+
+async function waitFor(condition: () => boolean, what: string, ms = 30_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+interface Probe {
+  socket: net.Socket;
+  /** The server greeted it (held), or closed it first (refused). */
+  first: Promise<'held' | 'refused'>;
+  closed: boolean;
+}
+
+/** A TCP connection from `from` that never sends a byte. */
+function silent(from: string): Probe {
+  const socket = net.connect({ host: '127.0.0.1', port: lambda.sshPort, localAddress: from });
+  const probe: Probe = {
+    socket,
+    closed: false,
+    first: new Promise((resolve) => {
+      socket.once('data', () => resolve('held'));
+      socket.once('close', () => resolve('refused'));
+    }),
+  };
+  socket.on('error', () => {});
+  socket.once('close', () => (probe.closed = true));
+  return probe;
+}
+
+const held = async (probes: Probe[]) => (await Promise.all(probes.map((probe) => probe.first))).filter((first, i) => first === 'held' && !probes[i]?.closed).length;
+
+test.serial('env set over SSH: the value is masked in the server log', async (t) => {
+  const set = await ssh(['env', 'set', 'greet', `DB_PASSWORD=${SECRET}`, `'OTHER=two words ${SECRET}'`]);
+  t.is(set.code, 0, set.stderr);
+  const login = await ssh(['login', '--key', SECRET]);
+  t.is(login.code, 2, 'login is not run over SSH, but its line is still logged');
+  await waitFor(() => /SSH .*: login --key/.test(lambda.output()), 'the login line');
+  t.regex(lambda.output(), /SSH .*: login --key •+ → exit 2/);
+  t.regex(lambda.output(), /-----> SSH .*: env set greet DB_PASSWORD=•+ OTHER=•+ → exit 0/);
+  t.false(lambda.output().includes(SECRET), 'no secret value in the server output');
+  t.false(lambda.output().includes('hunter2'));
+});
+
+test.serial('100 silent connections from one address: at most the per-address cap are held, and a real client still logs in', async (t) => {
+  const probes = Array.from({ length: 100 }, () => silent('127.0.0.2'));
+  const count = await held(probes);
+  t.log(`held ${count} of 100 from 127.0.0.2`);
+  t.true(count <= PER_ADDRESS, `${count} unauthenticated connections held from one address`);
+  t.true(count > 0, 'some are served');
+  const list = await ssh(['list']);
+  t.is(list.code, 0, list.stderr);
+  t.regex(list.stdout, /greet/);
+  // Never logging in ends them after the login timeout.
+  await waitFor(() => probes.every((probe) => probe.closed), 'the server to close silent connections');
+  for (const probe of probes) probe.socket.destroy();
+});
+
+test.serial('silent connections from many addresses: at most the total cap are held', async (t) => {
+  const probes = Array.from({ length: 100 }, (_, i) => silent(`127.0.0.${10 + (i % 10)}`));
+  const count = await held(probes);
+  t.log(`held ${count} of 100 from 10 addresses`);
+  t.true(count <= TOTAL, `${count} unauthenticated connections held in all`);
+  for (const probe of probes) probe.socket.destroy();
+  await waitFor(() => probes.every((probe) => probe.closed), 'the probes to close');
+  const list = await ssh(['list']);
+  t.is(list.code, 0, list.stderr);
+});
