@@ -25,6 +25,8 @@ export interface Limits {
   dockerBuildMemoryBytes: number;
   /** Time for that build (LAMBDA_DOCKER_BUILD_TIMEOUT). */
   dockerBuildTimeoutMs: number;
+  /** Processes those builds may run together (LAMBDA_DOCKER_BUILD_PIDS; 0: no limit). */
+  dockerBuildPids: number;
 }
 
 /** How functions scale (README: Scaling). */
@@ -127,7 +129,7 @@ function port(value: string | undefined, fallback: number, name: string): number
   return parsed;
 }
 
-const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' }> = {
+const LIMITS: Record<Exclude<keyof Limits, 'dockerBuildPids'>, { env: string; kind: 'size' | 'duration' }> = {
   bodyBudgetBytes: { env: 'LAMBDA_BODY_BUDGET', kind: 'size' },
   bodyIdleMs: { env: 'LAMBDA_BODY_IDLE_TIMEOUT', kind: 'duration' },
   headersTimeoutMs: { env: 'LAMBDA_HEADERS_TIMEOUT', kind: 'duration' },
@@ -142,13 +144,18 @@ const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' }> =
 /** Each limit from its variable, else config/default.yaml's `limits:`; sizes like "64Mi", durations like "10s". */
 function readLimits(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): Limits {
   const limits = {} as Limits;
-  for (const [key, { env: name, kind }] of Object.entries(LIMITS) as [keyof Limits, (typeof LIMITS)[keyof Limits]][]) {
+  for (const [key, { env: name, kind }] of Object.entries(LIMITS) as [keyof typeof LIMITS, (typeof LIMITS)[keyof typeof LIMITS]][]) {
     const raw = env[name] || defaults[key];
     const value = kind === 'size' ? memory(raw) : duration(raw);
     if (value === undefined || value <= 0) {
       throw new Error(`${name} (limits.${key}) must be a ${kind === 'size' ? 'size such as "64Mi"' : 'duration such as "10s"'}, got ${JSON.stringify(raw)}`);
     }
     limits[key] = value;
+  }
+  const pids = env.LAMBDA_DOCKER_BUILD_PIDS || defaults.dockerBuildPids;
+  limits.dockerBuildPids = Number(pids);
+  if (!Number.isInteger(limits.dockerBuildPids) || limits.dockerBuildPids < 0) {
+    throw new Error(`LAMBDA_DOCKER_BUILD_PIDS (limits.dockerBuildPids) must be a whole number (0: no limit), got ${JSON.stringify(pids)}`);
   }
   return limits;
 }

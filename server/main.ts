@@ -114,7 +114,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     buildpacks,
     baseImages: config.baseImages,
     workDir: path.join(config.dataDir, 'builds'),
-    repositoryBuild: { memoryBytes: config.limits.dockerBuildMemoryBytes, timeoutMs: config.limits.dockerBuildTimeoutMs },
+    repositoryBuild: { memoryBytes: config.limits.dockerBuildMemoryBytes, timeoutMs: config.limits.dockerBuildTimeoutMs, pids: config.limits.dockerBuildPids, maxCodeBytes: config.limits.maxCodeBytes },
   });
   let actualPort = config.port;
   const portSuffix = () => (actualPort === 80 ? '' : `:${actualPort}`);

@@ -12,8 +12,18 @@ interface BuildMessage {
   errorDetail?: { message?: string };
 }
 
-export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'importImage' | 'buildImage'> {
+export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'importImage' | 'buildImage'> & Required<Pick<Runtime, 'inspectImage'>> {
   return {
+    async inspectImage(tag) {
+      try {
+        const info = await docker.getImage(tag).inspect();
+        return { id: info.Id, layers: info.RootFS.Layers ?? [], sizeBytes: info.Size, volumes: Object.keys(info.Config.Volumes ?? {}) };
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+      }
+    },
+
     async imageExists(tag) {
       try {
         await docker.getImage(tag).inspect();
@@ -33,9 +43,21 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
     async buildImage(request: BuildRequest, onLine: (line: string) => void) {
       const context = createTar({ cwd: request.contextDir, portable: true }, ['.']);
       // A repository's own RUN steps get a memory limit, one CPU and a deadline; closing the request cancels the build.
+      // Their processes count against a cgroup whose pids.max the server set, and no file may outgrow the code size
+      // (an fsize limit binds root too): the classic builder offers no pids limit of its own.
       const limits = request.limits;
       const signal = limits ? AbortSignal.timeout(limits.timeoutMs) : undefined;
-      const bounds = limits ? { memory: limits.memoryBytes, memswap: limits.memoryBytes, cpuperiod: 100_000, cpuquota: 100_000, abortSignal: signal } : {};
+      const bounds = limits
+        ? {
+            memory: limits.memoryBytes,
+            memswap: limits.memoryBytes,
+            cpuperiod: 100_000,
+            cpuquota: 100_000,
+            abortSignal: signal,
+            ...(limits.pidsCgroup ? { cgroupparent: limits.pidsCgroup } : {}),
+            ...(limits.maxFileBytes ? { ulimits: JSON.stringify([{ Name: 'fsize', Soft: limits.maxFileBytes, Hard: limits.maxFileBytes }]) } : {}),
+          }
+        : {};
       let stream: NodeJS.ReadableStream;
       try {
         stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {

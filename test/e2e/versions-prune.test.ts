@@ -36,7 +36,7 @@ test('older images are pruned; a rollback to a pruned version rebuilds it from i
   t.is(first.code, 0, first.stderr);
   const second = await lambda.push('pruned', example('greet'), { files: greeting('New') });
   t.is(second.code, 0, second.stderr);
-  const oldImage = `lambda/pruned:${first.sha.slice(0, 12)}`;
+  const oldImage = `lambda-fn/pruned:${first.sha.slice(0, 12)}`;
 
   t.true(await eventually(async () => !(await imageExists(oldImage))), 'the image of v1 is removed');
   t.deepEqual((await versionsOf('pruned')).map((v) => [v.version, v.live, v.imageKept]), [
