@@ -79,6 +79,8 @@ export function createBuilder(options: BuilderOptions): Builder {
       const bases = [...buildpacks.values()].filter((pack) => !pack.repositoryDockerfile);
       const parsed = checkDockerfile(code, bases.map((pack) => pack.runtime));
       const ensure = (name: string) => ensureBaseImage(runtime, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
+      const froms = parsed.stages.map(({ base }) => (base.kind === 'runtime' ? `lambda/${base.runtime}` : base.kind === 'scratch' ? 'scratch' : `stage ${base.index}`));
+      log.detail(`Dockerfile checked (${parsed.stages.length} stage${parsed.stages.length === 1 ? '' : 's'}): FROM ${froms.join(', FROM ')}`);
       const baseFacts = await writeCanonical(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, parsed, code);
       const pidsCgroup = bounds.pids ? buildPidsCgroup(bounds.pids) : undefined;
       await buildImage(runtime, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, ...(pidsCgroup ? { pidsCgroup } : {}) });

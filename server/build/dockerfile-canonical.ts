@@ -214,14 +214,22 @@ export function logicalLines(text: string): { text: string; number: number }[] {
 
 /** Tab and line feed (carriage return before one) are the only control characters; no Unicode spaces or separators. */
 function checkCharacters(text: string): void {
-  const bad = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u3000\ufeff]/u;
   const lines = text.split('\n');
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].endsWith('\r') ? lines[i].slice(0, -1) : lines[i];
-    const found = bad.exec(line);
-    if (found) {
-      const code = (found[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
-      throw new DockerfileError(`line ${i + 1}: the character U+${code} is not allowed (Docker reads control characters and unusual spaces differently than they look)`);
+    for (const char of line) {
+      const code = char.codePointAt(0) ?? 0;
+      if (!unusual(code)) continue;
+      const hex = code.toString(16).toUpperCase().padStart(4, '0');
+      throw new DockerfileError(`line ${i + 1}: the character U+${hex} is not allowed (Docker reads control characters and unusual spaces differently than they look)`);
     }
   }
+}
+
+/** Control characters but tab (C0, DEL, C1 with U+0085), Unicode spaces, zero-widths, separators and the BOM. */
+function unusual(code: number): boolean {
+  if (code === 0x09) return false;
+  if (code < 0x20 || (code >= 0x7f && code <= 0x9f)) return true;
+  if (code === 0xa0 || code === 0xad || code === 0x1680 || code === 0x180e || code === 0x3000 || code === 0xfeff) return true;
+  return (code >= 0x2000 && code <= 0x200f) || (code >= 0x2028 && code <= 0x202f) || (code >= 0x205f && code <= 0x2064);
 }

@@ -41,7 +41,7 @@ export interface CellVersions {
   forget(image: string): void;
   /** Drops unfinished copies and the files of images that are gone. */
   prune(): Promise<void>;
-  /** Drops the files of one image (its copy, staged trees) if the engine no longer has it. */
+  /** Drops the files of one image (its copy, staged trees) unless another prepared tag is the same image. */
   dropFiles(imageId: string): Promise<void>;
 }
 
@@ -196,19 +196,13 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
     async dropFiles(imageId) {
       const id = imageId.replace(/^sha256:/, '');
       if (!/^[0-9a-f]{64}$/.test(id)) return;
-      const present = await docker
-        .getImage(id)
-        .inspect()
-        .then(
-          () => true,
-          (error: { statusCode?: number }) => error.statusCode !== 404,
-        );
-      if (present) return;
-      extracting.delete(id);
-      for (const [tag, prepared] of byTag) {
+      // Kept while another tag this server prepared is the same image (equal builds share an id); a version not
+      // prepared yet that shares it only has its files taken again.
+      for (const prepared of byTag.values()) {
         const found = await prepared.catch(() => null);
-        if (found?.imageId === id) byTag.delete(tag);
+        if (found?.imageId === id) return;
       }
+      extracting.delete(id);
       // A deleted function's files go now, not at the next restart's prune.
       for (const entry of fs.readdirSync(stagedDir)) {
         if (!entry.startsWith(`${id}-`)) continue;

@@ -108,7 +108,7 @@ export interface CellPool {
   release(instanceId: string): void;
   /** Forgets what was prepared for an image tag (the image was removed). */
   forget(image: string): void;
-  /** Removes a removed image's files kept for cells (its copy and staged link trees) unless the engine still has it. */
+  /** Removes a removed image's files kept for cells (its copy and staged link trees) unless another version uses them. */
   dropFiles?(imageId: string): Promise<void>;
   /**
    * Removes the cells an earlier server process left waiting (never adopted: they are no function's) and its
