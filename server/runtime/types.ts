@@ -40,7 +40,7 @@ export interface ManagedContainer {
 }
 
 export interface BuildRequest {
-  /** Image tag to produce, e.g. lambda/greet:3f2c1a9b7e01. */
+  /** Image tag to produce, e.g. lambda-fn/greet:3f2c1a9b7e01. */
   tag: string;
   /** A directory holding the Dockerfile and everything it copies. Builds never get a network (issue 7). */
   contextDir: string;
