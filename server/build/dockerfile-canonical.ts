@@ -8,6 +8,7 @@
 
 /** The instructions a repository's Dockerfile may use; anything else is refused with the reason. */
 const REFUSED: Record<string, string> = {
+  ADD: 'ADD is not allowed: the engine would fetch a URL with the host\'s network, or unpack an archive outside the build\'s limits; use COPY',
   VOLUME: 'VOLUME is not allowed: a volume would give the function host disk outside its read-only image, kept after it is deleted',
   ONBUILD: 'ONBUILD is not allowed: images of functions are not bases of other builds',
   HEALTHCHECK: 'HEALTHCHECK is not allowed: the platform checks instances itself',
@@ -85,8 +86,8 @@ export function parseDockerfile(text: string, runtimes: string[]): ParsedDockerf
       if (/^<<-?["']?[A-Za-z_]/.test(rest)) throw at(`${keyword} with a heredoc is not supported`);
       if (rest === '') throw at(`${keyword} needs a command`);
       stage.lines.push(`${keyword} ${JSON.stringify(commandOf(rest, at))}`);
-    } else if (keyword === 'COPY' || keyword === 'ADD') {
-      stage.lines.push(copyLine(keyword, rest, stages.length, names, at));
+    } else if (keyword === 'COPY') {
+      stage.lines.push(copyLine(rest, stages.length, names, at));
     } else {
       throw at(`${JSON.stringify(keyword.slice(0, 40))} is not an instruction a Dockerfile here may use`);
     }
@@ -132,45 +133,37 @@ function jsonList(text: string): string[] | undefined {
   }
 }
 
-/** COPY/ADD with their flags checked: sources from the context or an earlier stage only, never a URL. */
-function copyLine(keyword: 'COPY' | 'ADD', rest: string, stageCount: number, names: Map<string, number>, at: (detail: string) => DockerfileError): string {
+/** COPY with its flags checked: sources from the context or an earlier stage only. */
+function copyLine(rest: string, stageCount: number, names: Map<string, number>, at: (detail: string) => DockerfileError): string {
   const flags: string[] = [];
   let text = rest;
   for (let flag = /^--([a-z-]+)=(\S*)[ \t]+/.exec(text); flag; flag = /^--([a-z-]+)=(\S*)[ \t]+/.exec(text)) {
     const [whole, name, value] = flag;
     text = text.slice(whole.length);
-    if (value.includes('$')) throw at(`${keyword} --${name} may not use variables`);
-    if (name === 'from' && keyword === 'COPY') {
+    if (value.includes('$')) throw at(`COPY --${name} may not use variables`);
+    if (name === 'from') {
       const index = /^\d+$/.test(value) ? Number(value) : names.get(value.toLowerCase());
-      if (index === undefined || index >= stageCount - 1) throw at(`${keyword} --from may name an earlier stage only, not ${JSON.stringify(value.slice(0, 80))}`);
+      if (index === undefined || index >= stageCount - 1) throw at(`COPY --from may name an earlier stage only, not ${JSON.stringify(value.slice(0, 80))}`);
       flags.push(`--from=s${index}`);
     } else if (name === 'chown') {
-      if (!CHOWN.test(value)) throw at(`${keyword} --chown must be user or user:group`);
+      if (!CHOWN.test(value)) throw at('COPY --chown must be user or user:group');
       flags.push(`--chown=${value}`);
     } else {
-      throw at(`${keyword} --${name} is not supported${name === 'from' ? ' (ADD cannot copy from a stage; use COPY --from)' : ''}`);
+      throw at(`COPY --${name} is not supported`);
     }
   }
-  if (text.startsWith('--')) throw at(`${keyword} flags take the form --name=value`);
-  if (/^<<-?["']?[A-Za-z_]/.test(text)) throw at(`${keyword} with a heredoc is not supported`);
+  if (text.startsWith('--')) throw at('COPY flags take the form --name=value');
+  if (/^<<-?["']?[A-Za-z_]/.test(text)) throw at('COPY with a heredoc is not supported');
   let args: string[];
   if (text.startsWith('[')) {
     const list = jsonList(text);
-    if (!list) throw at(`${keyword} arguments starting with "[" must be a JSON array of strings`);
+    if (!list) throw at('COPY arguments starting with "[" must be a JSON array of strings');
     args = list;
   } else {
     args = text.split(/[ \t]+/).filter(Boolean);
   }
-  if (args.length < 2) throw at(`${keyword} needs at least one source and a destination`);
-  if (keyword === 'ADD') {
-    for (const source of args.slice(0, -1)) {
-      if (source.includes('$')) throw at('ADD sources may not use variables (a variable could name a URL); write the path');
-      if (/^[a-z][a-z0-9+.-]*:/i.test(source) || source.includes('://') || /^git@/i.test(source)) {
-        throw at(`ADD may copy files of the repository only, not a URL (${JSON.stringify(source.slice(0, 80))}): builds fetch nothing`);
-      }
-    }
-  }
-  return [keyword, ...flags, JSON.stringify(args)].join(' ');
+  if (args.length < 2) throw at('COPY needs at least one source and a destination');
+  return ['COPY', ...flags, JSON.stringify(args)].join(' ');
 }
 
 /**

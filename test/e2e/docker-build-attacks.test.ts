@@ -49,11 +49,11 @@ test.serial('ADD from a loopback URL is refused and the engine fetches nothing',
   const direct = `FROM lambda/python3\nADD http://127.0.0.1:${port}/secret /app/secret\n${SERVE}`;
   const push = await lambda.push('dockfetch', example('docker-python'), { files: { Dockerfile: direct } });
   t.not(push.code, 0);
-  t.regex(push.stderr, /Dockerfile line 2: ADD may copy files of the repository only, not a URL/);
+  t.regex(push.stderr, /Dockerfile line 2: ADD is not allowed: the engine would fetch a URL with the host's network/);
   const variable = `FROM lambda/python3\nARG SOURCE=http://127.0.0.1:${port}/secret\nADD $SOURCE /app/secret\n${SERVE}`;
   const hidden = await lambda.push('dockfetch', example('docker-python'), { files: { Dockerfile: variable } });
   t.not(hidden.code, 0);
-  t.regex(hidden.stderr, /Dockerfile line 3: ADD sources may not use variables/);
+  t.regex(hidden.stderr, /Dockerfile line 3: ADD is not allowed/);
   t.deepEqual(requests, []);
   t.is((await lambda.api('/api/v1/functions/dockfetch')).status, 404);
 });
