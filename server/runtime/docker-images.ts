@@ -75,14 +75,20 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
       }
       const steps = stepSummary(onLine);
       const transcript: string[] = [];
+      /** Images the steps made (` ---> 3f2a…`), the first being the base's. */
+      const made: string[] = [];
       try {
         await follow(docker, stream, (line) => {
           if (transcript.length < 2000) transcript.push(line);
+          const id = /^ ---> ([0-9a-f]{12})$/.exec(line)?.[1];
+          if (id) made.push(id);
           steps.line(line);
         });
       } catch (error) {
         if (!(error instanceof LambdaError)) throw error;
         steps.end();
+        // A failed repository build leaves no layers behind (a step before the failing one may have written much).
+        if (limits) await removeUntagged(docker, made.slice(1).reverse());
         const detail = signal?.aborted && limits ? `the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s` : String(error.details.detail ?? '');
         throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail }, { detail, logs: [...transcript, detail] });
       }
@@ -113,6 +119,24 @@ export function stepSummary(onLine: (line: string) => void): { line(text: string
     },
     end: flush,
   };
+}
+
+/**
+ * Removes the untagged step images of a failed build, newest first. One that is tagged (a base) or that another
+ * image builds on (a cache shared with an earlier build) is kept: the engine refuses to remove it.
+ */
+async function removeUntagged(docker: Docker, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    const info = await docker
+      .getImage(id)
+      .inspect()
+      .catch(() => undefined);
+    if (!info || (info.RepoTags ?? []).length > 0) continue;
+    await docker
+      .getImage(info.Id)
+      .remove({ noprune: true })
+      .catch(() => {});
+  }
 }
 
 function splitTag(tag: string): [string, string] {

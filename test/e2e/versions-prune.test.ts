@@ -52,7 +52,7 @@ test('older images are pruned; a rollback to a pruned version rebuilds it from i
   const back = await lambda.cli(['rollback', 'pruned', 'v1']);
   t.is(back.code, 0, back.stderr);
   t.regex(back.stderr, /The image of v1 was pruned \(LAMBDA_KEEP_IMAGES\): rebuilding it from commit [0-9a-f]{12}/);
-  t.regex(back.stdout, /Building image lambda\/pruned:/);
+  t.regex(back.stdout, /Building image lambda-fn\/pruned:/);
   t.regex(back.stdout, /v1 was rebuilt from its commit/);
   t.is(((await (await lambda.fetch('/fn/pruned/?name=Ann')).json()) as { message: string }).message, 'Old, Ann!');
   t.true(await imageExists(oldImage));
