@@ -3,6 +3,7 @@
 // image's repository; and a deleted function leaves none of its files behind.
 import fs from 'node:fs';
 import http from 'node:http';
+import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -99,6 +100,8 @@ test.serial('a fork bomb in RUN is bounded by the build pids limit', async (t) =
     '    started += 1',
     "print('started', started, flush=True)",
     'sys.exit(1 if started >= 1000 else 0)',
+    // Never a cached step: the bomb runs on every test run.
+    `# ${randomBytes(8).toString('hex')}`,
   ].join('\n');
   const dockerfile = `FROM lambda/python3\nCOPY bomb.py /app/bomb.py\nRUN ["python3", "/app/bomb.py"]\n${SERVE}`;
   const push = await lambda.push('dockbomb', example('docker-python'), { files: { Dockerfile: dockerfile, 'bomb.py': `${bomb}\n` } });
