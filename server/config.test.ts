@@ -23,3 +23,10 @@ test('the async queue and SSH bounds have defaults and are overridden by their v
   t.throws(() => loadConfig({ LAMBDA_SSH_MAX_UNAUTHENTICATED: 'lots' }), { message: /LAMBDA_SSH_MAX_UNAUTHENTICATED \(limits.sshMaxUnauthenticated\) must be a whole number such as "10", got "lots"/ });
   t.throws(() => loadConfig({ LAMBDA_ASYNC_MAX_BYTES: '0Mi' }), { message: /LAMBDA_ASYNC_MAX_BYTES/ });
 });
+
+test('the Dockerfile build pids limit: 512 by default, LAMBDA_DOCKER_BUILD_PIDS=0 for none, anything else refused', (t) => {
+  t.is(loadConfig({}).limits.dockerBuildPids, 512);
+  t.is(loadConfig({ LAMBDA_DOCKER_BUILD_PIDS: '0' }).limits.dockerBuildPids, 0);
+  t.is(loadConfig({ LAMBDA_DOCKER_BUILD_PIDS: '64' }).limits.dockerBuildPids, 64);
+  t.throws(() => loadConfig({ LAMBDA_DOCKER_BUILD_PIDS: 'lots' }), { message: /LAMBDA_DOCKER_BUILD_PIDS \(limits.dockerBuildPids\) must be a whole number/ });
+});

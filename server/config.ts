@@ -41,6 +41,8 @@ export interface Limits {
   sshMaxUnauthenticatedPerAddress: number;
   /** Time an SSH connection has to log in (LAMBDA_SSH_LOGIN_TIMEOUT). */
   sshLoginTimeoutMs: number;
+  /** Processes those builds may run together (LAMBDA_DOCKER_BUILD_PIDS; 0: no limit). */
+  dockerBuildPids: number;
 }
 
 /** How functions scale (README: Scaling). */
@@ -143,7 +145,7 @@ function port(value: string | undefined, fallback: number, name: string): number
   return parsed;
 }
 
-const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' | 'count' }> = {
+const LIMITS: Record<Exclude<keyof Limits, 'dockerBuildPids'>, { env: string; kind: 'size' | 'duration' | 'count' }> = {
   bodyBudgetBytes: { env: 'LAMBDA_BODY_BUDGET', kind: 'size' },
   bodyIdleMs: { env: 'LAMBDA_BODY_IDLE_TIMEOUT', kind: 'duration' },
   headersTimeoutMs: { env: 'LAMBDA_HEADERS_TIMEOUT', kind: 'duration' },
@@ -172,7 +174,7 @@ function count(raw: unknown): number | undefined {
 /** Each limit from its variable, else config/default.yaml's `limits:`; sizes like "64Mi", durations like "10s". */
 function readLimits(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): Limits {
   const limits = {} as Limits;
-  for (const [key, { env: name, kind }] of Object.entries(LIMITS) as [keyof Limits, (typeof LIMITS)[keyof Limits]][]) {
+  for (const [key, { env: name, kind }] of Object.entries(LIMITS) as [keyof typeof LIMITS, (typeof LIMITS)[keyof typeof LIMITS]][]) {
     const raw = env[name] || defaults[key];
     const value = kind === 'size' ? memory(raw) : kind === 'count' ? count(raw) : duration(raw);
     if (value === undefined || value <= 0) {
@@ -180,6 +182,11 @@ function readLimits(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): 
       throw new Error(`${name} (limits.${key}) must be a ${expected}, got ${JSON.stringify(raw)}`);
     }
     limits[key] = value;
+  }
+  const pids = env.LAMBDA_DOCKER_BUILD_PIDS || defaults.dockerBuildPids;
+  limits.dockerBuildPids = Number(pids);
+  if (!Number.isInteger(limits.dockerBuildPids) || limits.dockerBuildPids < 0) {
+    throw new Error(`LAMBDA_DOCKER_BUILD_PIDS (limits.dockerBuildPids) must be a whole number (0: no limit), got ${JSON.stringify(pids)}`);
   }
   return limits;
 }

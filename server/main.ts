@@ -111,13 +111,18 @@ export async function startServer(config: Config, log: (line: string) => void = 
   });
   const pool = createPool(runtime, clients, (line) => log(` !     ${line}`), { ...config.scaling, switchSettleMs: 500 });
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
+  // Dockerfile builds are bounded in processes by a cgroup made under /sys/fs/cgroup, which only the engine's cgroupfs
+  // driver takes as a parent; under the systemd driver (docker.service on most hosts) a parent must be a slice.
+  const { CgroupDriver: cgroupDriver } = (await docker.info()) as { CgroupDriver?: string };
+  const buildPids = cgroupDriver === 'systemd' ? 0 : config.limits.dockerBuildPids;
+  if (buildPids === 0 && config.limits.dockerBuildPids > 0) log(` !     the engine uses the systemd cgroup driver: Dockerfile builds run without a process limit (memory, one CPU, file size and time still bound them)`);
   const builder = createBuilder({
     runtime,
     sandbox: createDockerSandbox({ docker, serverId: serverId(config.dataDir) }),
     buildpacks,
     baseImages: config.baseImages,
     workDir: path.join(config.dataDir, 'builds'),
-    repositoryBuild: { memoryBytes: config.limits.dockerBuildMemoryBytes, timeoutMs: config.limits.dockerBuildTimeoutMs },
+    repositoryBuild: { memoryBytes: config.limits.dockerBuildMemoryBytes, timeoutMs: config.limits.dockerBuildTimeoutMs, pids: buildPids, maxCodeBytes: config.limits.maxCodeBytes },
   });
   let actualPort = config.port;
   const portSuffix = () => (actualPort === 80 ? '' : `:${actualPort}`);

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../errors.js';
-import type { Runtime, Sandbox } from '../runtime/types.js';
+import type { BuildRequest, Runtime, Sandbox } from '../runtime/types.js';
 import type { Buildpack } from './buildpacks.js';
 import { ensureBaseImage, type BaseImageSetting } from './base-image.js';
 import { needsInstall, prepareContext } from './context.js';
@@ -11,7 +11,9 @@ import { buildLog, type BuildLog } from './build-log.js';
 import { installDependencies } from './install.js';
 import { hostRegistrySettings, type RegistrySettings } from './registry-settings.js';
 import { cleanLine } from './clean-text.js';
-import { checkDockerfile, publishBases } from './repository-dockerfile.js';
+import { checkDockerfile, refusal, writeCanonical } from './repository-dockerfile.js';
+import { finalBase } from './dockerfile-canonical.js';
+import { buildPidsCgroup } from './build-cgroup.js';
 
 export interface BuildInput {
   fn: string;
@@ -39,8 +41,12 @@ export interface BuilderOptions {
   buildpacks: Map<string, Buildpack>;
   baseImages: Record<string, BaseImageSetting>;
   workDir: string;
-  /** Bounds of a repository's own Dockerfile build (runtime docker): its RUN steps are the repository's code. */
-  repositoryBuild?: { memoryBytes: number; timeoutMs: number };
+  /**
+   * Bounds of a repository's own Dockerfile build (runtime docker): its RUN steps are the repository's code. `pids`:
+   * processes all such builds may run together (0: none set); `maxCodeBytes`: what the image may add to its base,
+   * and the largest file a step may write.
+   */
+  repositoryBuild?: { memoryBytes: number; timeoutMs: number; pids?: number; maxCodeBytes?: number };
 }
 
 export function createBuilder(options: BuilderOptions): Builder {
@@ -58,20 +64,49 @@ export function createBuilder(options: BuilderOptions): Builder {
     return settings;
   };
 
-  /** runtime docker: the commit's own Dockerfile, FROM the platform's base images only, with no network. */
+  /**
+   * runtime docker: the commit's own Dockerfile, checked and rewritten (FROM the platform's base images by id only),
+   * built with no network, bounded memory, CPU, processes, file size and time; the image is checked before use.
+   */
   const buildRepository = async (input: BuildInput, log: BuildLog): Promise<void> => {
+    const bounds = options.repositoryBuild ?? { memoryBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 };
+    const maxCodeBytes = bounds.maxCodeBytes ?? 250 * 1024 * 1024;
     const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
     try {
       const code = path.join(dir, 'code');
       fs.mkdirSync(code);
       await input.exportTo(code);
       const bases = [...buildpacks.values()].filter((pack) => !pack.repositoryDockerfile);
-      const names = checkDockerfile(code, bases.map((pack) => pack.runtime));
+      const parsed = checkDockerfile(code, bases.map((pack) => pack.runtime));
       const ensure = (name: string) => ensureBaseImage(runtime, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
-      await publishBases(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, names, workDir);
-      await buildImage(runtime, input.tag, code, log, options.repositoryBuild ?? { memoryBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 });
+      const froms = parsed.stages.map(({ base }) => (base.kind === 'runtime' ? `lambda/${base.runtime}` : base.kind === 'scratch' ? 'scratch' : `stage ${base.index}`));
+      log.detail(`Dockerfile checked (${parsed.stages.length} stage${parsed.stages.length === 1 ? '' : 's'}): FROM ${froms.join(', FROM ')}`);
+      const baseFacts = await writeCanonical(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, parsed, code);
+      const pidsCgroup = bounds.pids ? pidsParent(bounds.pids, log) : undefined;
+      await buildImage(runtime, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, ...(pidsCgroup ? { pidsCgroup } : {}) });
+      const built = await runtime.inspectImage?.(input.tag);
+      const base = finalBase(parsed);
+      const why = built ? refusal(built, base ? baseFacts[base] : undefined, maxCodeBytes) : 'the engine reported no image';
+      if (why) {
+        await runtime.removeImage(input.tag).catch(() => {});
+        throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: why });
+      }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  /**
+   * The pids cgroup for a build, or none with a warning in the build's output: a server that may not write
+   * /sys/fs/cgroup (not root) still builds, bounded by memory, one CPU, file size and time, rather than refusing
+   * every Dockerfile push.
+   */
+  const pidsParent = (max: number, log: BuildLog): string | undefined => {
+    try {
+      return buildPidsCgroup(max);
+    } catch (error) {
+      log.warn(`${(error as Error).message}: this build runs without a process limit (run the server as root to bound it, or set LAMBDA_DOCKER_BUILD_PIDS=0)`);
+      return undefined;
     }
   };
 
@@ -112,7 +147,7 @@ export function createBuilder(options: BuilderOptions): Builder {
 }
 
 /** The engine build: one line per step; on failure its whole output as warnings, and an error with clean text. */
-async function buildImage(runtime: Runtime, tag: string, contextDir: string, log: BuildLog, limits?: { memoryBytes: number; timeoutMs: number }): Promise<void> {
+async function buildImage(runtime: Runtime, tag: string, contextDir: string, log: BuildLog, limits?: BuildRequest['limits']): Promise<void> {
   try {
     await runtime.buildImage({ tag, contextDir, ...(limits ? { limits } : {}) }, log.detail);
   } catch (error) {

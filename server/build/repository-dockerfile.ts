@@ -1,14 +1,14 @@
-// The docker runtime's build: the repository's own Dockerfile, built with no network from the platform's local
-// base images only (`FROM lambda/python3`, `FROM lambda/node20`, `FROM scratch`, or an earlier stage).
+// The docker runtime's build: the repository's own Dockerfile, checked, rewritten in canonical form and built with no
+// network from the platform's local base images only (`FROM lambda/python3`, `FROM lambda/node20`, `FROM scratch`,
+// or an earlier stage); the built image is checked again before it is used.
 import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../errors.js';
-import type { Runtime } from '../runtime/types.js';
+import type { ImageFacts, Runtime } from '../runtime/types.js';
+import { canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
 
 export const REPOSITORY_DOCKERFILE = 'Dockerfile';
 const MAX_DOCKERFILE_BYTES = 256 * 1024;
-/** What a Dockerfile may name as an image: the platform's base images by runtime, published as `lambda/<runtime>`. */
-const BASE_ALIAS = /^lambda\/([a-z0-9-]+)(?::latest)?$/;
 
 export interface BaseImages {
   /** Runtimes whose base image a Dockerfile may start FROM, e.g. python3, node20. */
@@ -18,11 +18,10 @@ export interface BaseImages {
 }
 
 /**
- * Reads the repository's Dockerfile and returns the base runtimes it starts from. Throws LAMBDA_ERR_BUILD_FAILED when
- * there is none, or when it names an image that is not one of the platform's bases (another function's image, a
- * registry image, a variable), with its line: a build may read only what the platform published for everyone.
+ * Reads the repository's Dockerfile strictly (server/build/dockerfile-canonical.ts). Throws LAMBDA_ERR_BUILD_FAILED
+ * when there is none, when it is a link or too large, or when it uses anything a build here may not, with its line.
  */
-export function checkDockerfile(codeDir: string, runtimes: string[]): string[] {
+export function checkDockerfile(codeDir: string, runtimes: string[]): ParsedDockerfile {
   const file = path.join(codeDir, REPOSITORY_DOCKERFILE);
   let stat: fs.Stats;
   try {
@@ -32,83 +31,51 @@ export function checkDockerfile(codeDir: string, runtimes: string[]): string[] {
   }
   if (!stat.isFile()) throw failed(`${REPOSITORY_DOCKERFILE} must be a regular file, not a link or a folder`);
   if (stat.size > MAX_DOCKERFILE_BYTES) throw failed(`${REPOSITORY_DOCKERFILE} is over ${MAX_DOCKERFILE_BYTES / 1024} KiB`);
-  return baseRuntimes(fs.readFileSync(file, 'utf8'), runtimes);
+  return parse(fs.readFileSync(file, 'utf8'), runtimes);
 }
 
-/** The runtimes a Dockerfile's FROM lines name (see checkDockerfile). Exported for unit tests. */
-export function baseRuntimes(text: string, runtimes: string[]): string[] {
-  const used = new Set<string>();
-  const stages = new Set<string>();
-  let stageCount = 0;
-  for (const { line, number } of instructions(text)) {
-    const [instruction = '', ...rest] = line.split(/\s+/);
-    const keyword = instruction.toUpperCase();
-    const args = rest.filter((word) => !word.startsWith('--platform='));
-    if (keyword === 'FROM') {
-      const image = args[0] ?? '';
-      const alias = BASE_ALIAS.exec(image);
-      if (image.includes('$')) throw failed(`${REPOSITORY_DOCKERFILE} line ${number}: FROM must name an image, not a variable`);
-      if (alias && runtimes.includes(alias[1])) used.add(alias[1]);
-      else if (image.toLowerCase() !== 'scratch' && !stages.has(image.toLowerCase())) throw failed(unknownImage(number, image, runtimes));
-      if (args[1]?.toUpperCase() === 'AS' && args[2]) stages.add(args[2].toLowerCase());
-      stageCount += 1;
-    } else if (keyword === 'COPY' || keyword === 'ADD') {
-      for (const word of rest) {
-        const from = /^--from=(.*)$/i.exec(word)?.[1];
-        if (from === undefined) continue;
-        const earlier = stages.has(from.toLowerCase()) || (/^\d+$/.test(from) && Number(from) < stageCount);
-        if (!earlier) throw failed(`${REPOSITORY_DOCKERFILE} line ${number}: ${keyword} --from may name an earlier stage only, not ${JSON.stringify(from.slice(0, 80))}`);
-      }
-    }
+/** parseDockerfile with its errors as LAMBDA_ERR_BUILD_FAILED naming the Dockerfile. */
+export function parse(text: string, runtimes: string[]): ParsedDockerfile {
+  try {
+    return parseDockerfile(text, runtimes);
+  } catch (error) {
+    if (error instanceof DockerfileError) throw failed(`${REPOSITORY_DOCKERFILE} ${error.message}`);
+    throw error;
   }
-  if (stageCount === 0) throw failed(`${REPOSITORY_DOCKERFILE} has no FROM line`);
-  return [...used];
-}
-
-function unknownImage(line: number, image: string, runtimes: string[]): string {
-  const allowed = [...runtimes.map((runtime) => `lambda/${runtime}`), 'scratch'].join(', ');
-  return `${REPOSITORY_DOCKERFILE} line ${line}: FROM ${JSON.stringify(image.slice(0, 80))} is not available: builds have no registry, so FROM may name ${allowed} or an earlier stage`;
-}
-
-/** Instructions with their first line number: comments dropped, backslash continuations joined. */
-function instructions(text: string): { line: string; number: number }[] {
-  const lines = text.split(/\r?\n/);
-  if (lines.slice(0, 5).some((line) => /^#\s*escape\s*=/i.test(line))) throw failed(`${REPOSITORY_DOCKERFILE}: the escape parser directive is not supported`);
-  const result: { line: string; number: number }[] = [];
-  let current = '';
-  let start = 0;
-  lines.forEach((raw, index) => {
-    const trimmed = raw.trim();
-    if (current === '' && (trimmed === '' || trimmed.startsWith('#'))) return;
-    if (current !== '' && trimmed.startsWith('#')) return;
-    if (current === '') start = index + 1;
-    if (trimmed.endsWith('\\')) {
-      current += `${trimmed.slice(0, -1)} `;
-      return;
-    }
-    current += trimmed;
-    result.push({ line: current.trim(), number: start });
-    current = '';
-  });
-  if (current.trim() !== '') result.push({ line: current.trim(), number: start });
-  return result;
 }
 
 /**
- * Publishes each named runtime's base image as `lambda/<runtime>:latest` (a build of `FROM <base>`, cheap once
- * cached), so a repository's Dockerfile can start from it on any machine, whatever the base's hash is.
+ * Replaces the repository's Dockerfile in `codeDir` with the canonical one, FROM each base's image id (ensured
+ * first), so the engine builds exactly what was checked and never looks an image up by name (nor pulls one).
  */
-export async function publishBases(runtime: Pick<Runtime, 'buildImage'>, bases: BaseImages, names: string[], workDir: string): Promise<void> {
-  for (const name of names) {
-    const base = await bases.ensure(name);
-    const dir = fs.mkdtempSync(path.join(workDir, `alias-${name}-`));
-    try {
-      fs.writeFileSync(path.join(dir, 'Dockerfile'), `FROM ${base}\n`);
-      await runtime.buildImage({ tag: `lambda/${name}:latest`, contextDir: dir }, () => {});
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+export async function writeCanonical(runtime: Pick<Runtime, 'inspectImage'>, bases: BaseImages, parsed: ParsedDockerfile, codeDir: string): Promise<Record<string, ImageFacts>> {
+  const facts: Record<string, ImageFacts> = {};
+  for (const name of parsed.runtimes) {
+    const found = await runtime.inspectImage?.(await bases.ensure(name));
+    if (!found) throw failed(`the base image of ${name} could not be found`);
+    facts[name] = found;
   }
+  const ids = Object.fromEntries(Object.entries(facts).map(([name, found]) => [name, found.id]));
+  const file = path.join(codeDir, REPOSITORY_DOCKERFILE);
+  fs.rmSync(file, { force: true });
+  fs.writeFileSync(file, canonicalDockerfile(parsed, ids), { flag: 'wx' });
+  return facts;
+}
+
+/**
+ * What the engine built, checked before anything uses it: no volumes, the layers of the base its final stage names
+ * first, and no more than `maxBytes` on top of that base. Returns why it is refused, or undefined.
+ */
+export function refusal(built: ImageFacts, base: ImageFacts | undefined, maxBytes: number): string | undefined {
+  if (built.volumes.length > 0) return `the image declares volumes (${built.volumes.slice(0, 5).join(', ')}), which functions may not have`;
+  const prefix = base?.layers ?? [];
+  if (!prefix.every((layer, i) => built.layers[i] === layer)) return 'the image is not built on the base image its Dockerfile names';
+  const added = built.sizeBytes - (base?.sizeBytes ?? 0);
+  if (added > maxBytes) {
+    const mib = (bytes: number) => Math.ceil(bytes / 1024 / 1024);
+    return `the image adds ${mib(added)} MiB to its base, over this server's maximum code size of ${mib(maxBytes)} MiB (LAMBDA_MAX_CODE_SIZE)`;
+  }
+  return undefined;
 }
 
 function failed(detail: string): LambdaError {

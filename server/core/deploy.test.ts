@@ -146,7 +146,7 @@ async function eventually(check: () => boolean): Promise<boolean> {
 test('a first deploy builds, starts and makes version 1 live', async (t) => {
   const { name, store, runtime, builder, deps, events } = t.context;
   const result = await run(t, name, sha(1));
-  const image = `lambda/${name}:${sha(1).slice(0, 12)}`;
+  const image = `lambda-fn/${name}:${sha(1).slice(0, 12)}`;
   t.deepEqual(result, { name, version: 1, sha: sha(1), image, url: `http://${name}.localhost:8080` });
 
   t.like(store.versions.live(name), { number: 1, sha: sha(1), image });

@@ -44,6 +44,11 @@ export async function deploy(deps: Deps, input: { name: string; source: CommitSo
   }
 }
 
+/** The image of a function's commit: `lambda-fn/<name>:<short sha>`, never in a repository the platform builds. */
+export function functionImage(name: string, short: string): string {
+  return `lambda-fn/${name}:${short}`;
+}
+
 async function deployLocked(deps: Deps, name: string, source: CommitSource, progress: Progress, who: string): Promise<Deployment> {
   const sha = source.sha;
   const short = sha.slice(0, 12);
@@ -60,10 +65,12 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
     throw new LambdaError('LAMBDA_ERR_RUNTIME_UNSUPPORTED', { runtime: manifest.runtime, available: deps.builder.runtimes().join(', ') });
   }
 
-  const image = `lambda/${name}:${short}`;
-  progress({ type: 'step', phase: 'build', text: `Building image ${image} ...`, image });
   const known = deps.store.versions.bySha(name, sha);
-  const reused = known !== undefined && (await deps.runtime.imageExists(image));
+  // A version keeps the image name it was recorded with (older ones under lambda/<name>); new images go under their
+  // own repository prefix, apart from the platform's lambda/base-*, lambda/cell-* and lambda/<runtime> images.
+  const reused = known !== undefined && (await deps.runtime.imageExists(known.image));
+  const image = reused ? known.image : functionImage(name, short);
+  progress({ type: 'step', phase: 'build', text: `Building image ${image} ...`, image });
   if (reused) {
     progress({ type: 'detail', text: 'Image already built for this commit, reusing it' });
   } else {

@@ -173,10 +173,10 @@ test('rollback switches to the version before the live one without a build, and 
 test('rollback to a version whose image is gone rebuilds it from its commit, saying so', async (t) => {
   const { name, deps, builder, runtime, repos } = t.context;
   await deployN(t, 2);
-  runtime.images.delete(`lambda/${name}:${sha(1).slice(0, 12)}`);
+  runtime.images.delete(`lambda-fn/${name}:${sha(1).slice(0, 12)}`);
   const result = await rollback(deps, { name, to: 'v1', who: 'x' }, record(t));
   t.true(result.rebuilt);
-  t.like(builder.builds.at(-1), { sha: sha(1), tag: `lambda/${name}:${sha(1).slice(0, 12)}`, runtime: 'node20' });
+  t.like(builder.builds.at(-1), { sha: sha(1), tag: `lambda-fn/${name}:${sha(1).slice(0, 12)}`, runtime: 'node20' });
   t.deepEqual(repos.exported, [`${name}@${sha(1)}`]);
   t.true(t.context.events.some((e) => e.type === 'warn' && /was pruned .*rebuilding it from commit 111111111111/.test(e.text)));
   t.regex(listReleases(deps, { name })[0]?.detail ?? '', /rebuilt from its commit/);
@@ -260,7 +260,7 @@ test('delete stops the instances and removes versions, images, env, releases, th
 test('versions lists newest first with commit, live marker and whether the image is kept', async (t) => {
   const { name, deps, runtime } = t.context;
   await deployN(t, 3);
-  runtime.images.delete(`lambda/${name}:${sha(1).slice(0, 12)}`);
+  runtime.images.delete(`lambda-fn/${name}:${sha(1).slice(0, 12)}`);
   const listed = await listVersions(deps, { name });
   t.deepEqual(listed.map((v) => [v.version, v.live, v.imageKept, v.message, v.author]), [
     [3, true, true, 'commit 3333', 'Ann <ann@example.com>'],
@@ -292,7 +292,7 @@ test('pruning keeps the newest K and the live one; an image still in use is left
   deps.keepImages = 2;
   await deployN(t, 4);
   await rollback(deps, { name, to: 'v1', who: 'x' }, () => {});
-  const tag = (n: number) => `lambda/${name}:${sha(n).slice(0, 12)}`;
+  const tag = (n: number) => `lambda-fn/${name}:${sha(n).slice(0, 12)}`;
   runtime.busy.add(tag(2));
   const first = await pruneImages(deps, name);
   t.deepEqual(first, { removed: [], pending: [tag(2)] });

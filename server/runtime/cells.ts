@@ -24,6 +24,8 @@ export interface CellEngine<C extends Cell> {
   release(instanceId: string): void;
   /** Forgets what was prepared for an image tag (the image was removed). */
   forget(image: string): void;
+  /** See CellPool.dropFiles. */
+  dropFiles?(imageId: string): Promise<void>;
   /** Removes the waiting cells (and leftovers) an earlier server process left; specialised ones stay. Returns how many. */
   removeAll(): Promise<number>;
   /** Cells that became instances, with what they serve. */
@@ -177,6 +179,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
 
     release: (instanceId) => engine.release(instanceId),
     forget: (image) => engine.forget(image),
+    dropFiles: async (imageId) => engine.dropFiles?.(imageId),
     reset: () => engine.removeAll(),
     instances: () => engine.instances(),
     fill,

@@ -74,7 +74,7 @@ export async function extractVersion(
     fs.rmSync(partial, { recursive: true, force: true });
     throw error;
   } finally {
-    await container.remove({ force: true }).catch(() => {});
+    await container.remove({ force: true, v: true }).catch(() => {});
   }
 }
 

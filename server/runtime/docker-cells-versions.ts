@@ -24,6 +24,7 @@ export interface RuntimeImage {
 /** A version's files on the host, ready to be linked into a cell of `runtime`, and its image's environment. */
 export interface Prepared {
   runtime: string;
+  imageId: string;
   env: string[];
   /** Fills a cell's empty task folder with the version's files. */
   link(to: string): Promise<void>;
@@ -40,6 +41,8 @@ export interface CellVersions {
   forget(image: string): void;
   /** Drops unfinished copies and the files of images that are gone. */
   prune(): Promise<void>;
+  /** Drops the files of one image (its copy, staged trees) unless another prepared tag is the same image. */
+  dropFiles(imageId: string): Promise<void>;
 }
 
 export interface CellVersionsOptions {
@@ -94,7 +97,7 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       const dir = path.join(versionsDir, imageId);
       const same = await filesOf(tag, imageId, dir, cellImage);
       if (![...cellImage.same].every(([file, hash]) => same.get(file) === hash)) continue;
-      return { runtime, env: image.Config.Env ?? [], link: stager(imageId, dir) };
+      return { runtime, imageId, env: image.Config.Env ?? [], link: stager(imageId, dir) };
     }
     return null;
   };
@@ -188,6 +191,25 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
 
     forget(image) {
       byTag.delete(image);
+    },
+
+    async dropFiles(imageId) {
+      const id = imageId.replace(/^sha256:/, '');
+      if (!/^[0-9a-f]{64}$/.test(id)) return;
+      // Kept while another tag this server prepared is the same image (equal builds share an id); a version not
+      // prepared yet that shares it only has its files taken again.
+      for (const prepared of byTag.values()) {
+        const found = await prepared.catch(() => null);
+        if (found?.imageId === id) return;
+      }
+      extracting.delete(id);
+      // A deleted function's files go now, not at the next restart's prune.
+      for (const entry of fs.readdirSync(stagedDir)) {
+        if (!entry.startsWith(`${id}-`)) continue;
+        staged.delete(path.join(stagedDir, entry));
+        await fs.promises.rm(path.join(stagedDir, entry), { recursive: true, force: true });
+      }
+      for (const entry of [id, `${id}.json`, `${id}.new`]) await fs.promises.rm(path.join(versionsDir, entry), { recursive: true, force: true });
     },
 
     async prune() {

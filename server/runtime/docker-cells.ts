@@ -84,7 +84,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     if (containerId) {
       await docker
         .getContainer(containerId)
-        .remove({ force: true })
+        .remove({ force: true, v: true })
         .catch((error: { statusCode?: number }) => {
           if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
         });
@@ -184,13 +184,14 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     },
 
     forget: (image) => versions.forget(image),
+    dropFiles: (imageId) => versions.dropFiles(imageId),
 
     async removeAll() {
       const found = await docker.listContainers({ all: true, filters: { label: [CELL_LABEL, `${LABELS.server}=${serverId}`] } });
       // Cells that became instances stay for reconciliation; waiting ones and file readers go.
       const kept = new Set((await engine.instances()).map((instance) => instance.instanceId));
       const gone = found.filter((c) => !kept.has(c.Labels[LABELS.instance] ?? ''));
-      await Promise.all(gone.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+      await Promise.all(gone.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
       for (const c of gone) {
         const id = c.Labels[LABELS.instance];
         if (id && /^[0-9a-f]{12}$/.test(id)) fs.rmSync(path.join(options.instancesDir, id), { recursive: true, force: true });

@@ -12,8 +12,18 @@ interface BuildMessage {
   errorDetail?: { message?: string };
 }
 
-export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'importImage' | 'buildImage'> {
+export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'importImage' | 'buildImage'> & Required<Pick<Runtime, 'inspectImage'>> {
   return {
+    async inspectImage(tag) {
+      try {
+        const info = await docker.getImage(tag).inspect();
+        return { id: info.Id, layers: info.RootFS.Layers ?? [], sizeBytes: info.Size, volumes: Object.keys(info.Config.Volumes ?? {}) };
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+      }
+    },
+
     async imageExists(tag) {
       try {
         await docker.getImage(tag).inspect();
@@ -33,9 +43,21 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
     async buildImage(request: BuildRequest, onLine: (line: string) => void) {
       const context = createTar({ cwd: request.contextDir, portable: true }, ['.']);
       // A repository's own RUN steps get a memory limit, one CPU and a deadline; closing the request cancels the build.
+      // Their processes count against a cgroup whose pids.max the server set, and no file may outgrow the code size
+      // (an fsize limit binds root too): the classic builder offers no pids limit of its own.
       const limits = request.limits;
       const signal = limits ? AbortSignal.timeout(limits.timeoutMs) : undefined;
-      const bounds = limits ? { memory: limits.memoryBytes, memswap: limits.memoryBytes, cpuperiod: 100_000, cpuquota: 100_000, abortSignal: signal } : {};
+      const bounds = limits
+        ? {
+            memory: limits.memoryBytes,
+            memswap: limits.memoryBytes,
+            cpuperiod: 100_000,
+            cpuquota: 100_000,
+            abortSignal: signal,
+            ...(limits.pidsCgroup ? { cgroupparent: limits.pidsCgroup } : {}),
+            ...(limits.maxFileBytes ? { ulimits: JSON.stringify([{ Name: 'fsize', Soft: limits.maxFileBytes, Hard: limits.maxFileBytes }]) } : {}),
+          }
+        : {};
       let stream: NodeJS.ReadableStream;
       try {
         stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
@@ -53,14 +75,20 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
       }
       const steps = stepSummary(onLine);
       const transcript: string[] = [];
+      /** Images the steps made (` ---> 3f2a…`), the first being the base's. */
+      const made: string[] = [];
       try {
         await follow(docker, stream, (line) => {
           if (transcript.length < 2000) transcript.push(line);
+          const id = /^ ---> ([0-9a-f]{12})$/.exec(line)?.[1];
+          if (id) made.push(id);
           steps.line(line);
         });
       } catch (error) {
         if (!(error instanceof LambdaError)) throw error;
         steps.end();
+        // A failed repository build leaves no layers behind (a step before the failing one may have written much).
+        if (limits) await removeUntagged(docker, made.slice(1).reverse());
         const detail = signal?.aborted && limits ? `the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s` : String(error.details.detail ?? '');
         throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail }, { detail, logs: [...transcript, detail] });
       }
@@ -91,6 +119,24 @@ export function stepSummary(onLine: (line: string) => void): { line(text: string
     },
     end: flush,
   };
+}
+
+/**
+ * Removes the untagged step images of a failed build, newest first. One that is tagged (a base) or that another
+ * image builds on (a cache shared with an earlier build) is kept: the engine refuses to remove it.
+ */
+async function removeUntagged(docker: Docker, ids: string[]): Promise<void> {
+  for (const id of ids) {
+    const info = await docker
+      .getImage(id)
+      .inspect()
+      .catch(() => undefined);
+    if (!info || (info.RepoTags ?? []).length > 0) continue;
+    await docker
+      .getImage(info.Id)
+      .remove({ noprune: true })
+      .catch(() => {});
+  }
 }
 
 function splitTag(tag: string): [string, string] {

@@ -20,7 +20,7 @@ export function createDockerSandbox(options: DockerSandboxOptions): Sandbox {
   let leftovers: Promise<void> | undefined;
   const removeLeftovers = async () => {
     const found = await docker.listContainers({ all: true, filters: { label: ['lambda.sandbox=true', `lambda.server=${options.serverId}`] } });
-    await Promise.all(found.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+    await Promise.all(found.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
   };
   return {
     async run(request, onLine) {
@@ -35,7 +35,7 @@ export function createDockerSandbox(options: DockerSandboxOptions): Sandbox {
       try {
         return await runToEnd(docker, container, request.timeoutMs, onLine);
       } finally {
-        await container.remove({ force: true }).catch(() => {});
+        await container.remove({ force: true, v: true }).catch(() => {});
       }
     },
   };

@@ -54,7 +54,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
 
   const removeContainer = async (id: string): Promise<void> => {
     try {
-      await docker.getContainer(id).remove({ force: true });
+      await docker.getContainer(id).remove({ force: true, v: true });
     } catch (error) {
       // 404: already gone; 409: another stop of the same instance is removing it.
       const status = (error as { statusCode?: number }).statusCode;
@@ -68,11 +68,17 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
 
     async removeImage(tag) {
       options.cells?.forget(tag);
+      const id = await docker
+        .getImage(tag)
+        .inspect()
+        .then((info) => info.Id, () => undefined);
       try {
         await docker.getImage(tag).remove();
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode !== 404) throw error;
       }
+      // The image's files copied for cells go with it (unless another tag still holds the same image).
+      if (id) await options.cells?.dropFiles?.(id);
     },
 
     cells: options.cells,

@@ -42,12 +42,20 @@ export interface ManagedContainer {
 }
 
 export interface BuildRequest {
-  /** Image tag to produce, e.g. lambda/greet:3f2c1a9b7e01. */
+  /** Image tag to produce, e.g. lambda-fn/greet:3f2c1a9b7e01. */
   tag: string;
   /** A directory holding the Dockerfile and everything it copies. Builds never get a network (issue 7). */
   contextDir: string;
   /** Bounds for builds that run a repository's own steps (runtime docker): memory, one CPU, and a time limit. */
-  limits?: { memoryBytes: number; timeoutMs: number };
+  limits?: { memoryBytes: number; timeoutMs: number; pidsCgroup?: string; maxFileBytes?: number };
+}
+
+/** What a build is checked against once the engine made it: its layers, size and declared volumes. */
+export interface ImageFacts {
+  id: string;
+  layers: string[];
+  sizeBytes: number;
+  volumes: string[];
 }
 
 /**
@@ -102,6 +110,8 @@ export interface CellPool {
   release(instanceId: string): void;
   /** Forgets what was prepared for an image tag (the image was removed). */
   forget(image: string): void;
+  /** Removes a removed image's files kept for cells (its copy and staged link trees) unless another version uses them. */
+  dropFiles?(imageId: string): Promise<void>;
   /**
    * Removes the cells an earlier server process left waiting (never adopted: they are no function's) and its
    * leftovers; a cell that had become an instance stays, listed by instances() for reconciliation. Returns how many.
@@ -120,6 +130,8 @@ export interface CellPool {
 export interface Runtime {
   /** True when the engine has this image. */
   imageExists(tag: string): Promise<boolean>;
+  /** The image's id, layers, size and volumes; undefined when there is no such image. */
+  inspectImage?(tag: string): Promise<ImageFacts | undefined>;
   /** Removes an image no version uses (the build of a deploy that failed). Never throws for one already gone. */
   removeImage(tag: string): Promise<void>;
   /** Pauses an idle instance's processes (nothing of it runs until thawed). */

@@ -17,7 +17,7 @@ test('git push deploys examples/greet, shows progress and answers over HTTP and 
   const push = await lambda.push('greet', example('greet'));
   t.is(push.code, 0, push.stderr);
   t.regex(push.stderr, /remote: -----> Reading lambda\.yaml \(runtime node20, handler index\.handler\)/);
-  t.regex(push.stderr, new RegExp(`remote: -----> Building image lambda/greet:${push.sha.slice(0, 12)}`));
+  t.regex(push.stderr, new RegExp(`remote: -----> Building image lambda-fn/greet:${push.sha.slice(0, 12)}`));
   t.regex(push.stderr, /remote: -----> Starting greet v1/);
   t.regex(push.stderr, new RegExp(`remote: -----> Live at http://greet\\.localhost:${lambda.port}`));
 
@@ -36,7 +36,7 @@ test('git push deploys examples/greet, shows progress and answers over HTTP and 
   const greet = listed.functions.find((fn) => fn.name === 'greet');
   t.is(greet?.live.version, 1);
   t.is(greet?.live.sha, push.sha);
-  t.is(greet?.live.image, `lambda/greet:${push.sha.slice(0, 12)}`);
+  t.is(greet?.live.image, `lambda-fn/greet:${push.sha.slice(0, 12)}`);
 
   // The operator's terminal got one timestamped line for it.
   t.regex(lambda.output(), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z -----> Deployed greet v1 \([0-9a-f]{12}\): live at http:\/\/greet\.localhost:\d+$/m);

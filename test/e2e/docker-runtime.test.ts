@@ -89,7 +89,8 @@ const refused = test.macro({
 
 test.serial('FROM another image on this engine', refused, { Dockerfile: 'FROM lambda/base-node20:0123456789ab\nCMD ["node"]\n' }, /Dockerfile line 1: FROM "lambda\/base-node20:0123456789ab" is not available/);
 test.serial('FROM a registry image', refused, { Dockerfile: '# comment\nFROM  busybox:latest\n' }, /Dockerfile line 2: FROM "busybox:latest" is not available: builds have no registry/);
-test.serial('FROM a build argument', refused, { Dockerfile: 'ARG IMAGE=lambda/python3\nFROM $IMAGE\n' }, /Dockerfile line 2: FROM must name an image, not a variable/);
+test.serial('FROM a build argument', refused, { Dockerfile: 'ARG IMAGE=lambda/python3\nFROM $IMAGE\n' }, /Dockerfile line 1: ARG before FROM is not allowed/);
+test.serial('FROM a stage argument', refused, { Dockerfile: 'FROM lambda/python3\nARG IMAGE=lambda/python3\nFROM $IMAGE\n' }, /Dockerfile line 3: FROM must name an image, not a variable/);
 test.serial('COPY --from another image', refused, { Dockerfile: 'FROM lambda/python3\nCOPY --from=lambda/dockpy:latest \\\n  /var/task /stolen\n' }, /Dockerfile line 2: COPY --from may name an earlier stage only/);
 test.serial('an empty Dockerfile', refused, { Dockerfile: '\n' }, /Dockerfile has no FROM line/);
 

@@ -52,7 +52,7 @@ test('a new function whose first push fails leaves no image and no repository', 
   const push = await lambda.push('broken-new', fixture('syntax-error'));
   t.not(push.code, 0);
   t.regex(push.stderr, /LAMBDA_ERR_HEALTHCHECK_FAILED/);
-  const images = await run('docker', ['images', '-q', 'lambda/broken-new']);
+  const images = await run('docker', ['images', '-q', 'lambda-fn/broken-new']);
   t.is(images.stdout.trim(), '');
   t.deepEqual(await lambda.containers('broken-new'), []);
   // The repository goes once the push's request has ended.

@@ -49,7 +49,7 @@ test.serial('delete asks for the name, then removes instances, versions, images,
   }
   t.is((await lambda.cli(['env', 'set', 'doomed', 'SECRET=x'])).code, 0);
   t.is((await lambda.fetch('/fn/doomed/')).status, 200);
-  const images = async () => (await exec('docker', ['images', '-q', 'lambda/doomed'])).stdout.trim().split('\n').filter(Boolean);
+  const images = async () => (await exec('docker', ['images', '-q', 'lambda-fn/doomed'])).stdout.trim().split('\n').filter(Boolean);
   t.true((await images()).length >= 1);
 
   // Without --yes: no input, or the wrong name, deletes nothing.

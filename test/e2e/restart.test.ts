@@ -63,7 +63,7 @@ test.serial('a container of a version that is no longer live is removed at start
   await lambda.stop('SIGKILL');
   // Simulate the crash window: the store says v2, but a v1 container is also still around.
   const { command } = await import('../helpers/lambda.js');
-  const stale = await command('docker', ['run', '-d', '--network', 'none', '--label', 'lambda.managed=true', '--label', `lambda.server=${lambda.serverId()}`, '--label', 'lambda.function=alpha', '--label', 'lambda.version=0000000000000000000000000000000000000000', '--label', 'lambda.instance=stale0000000', '--entrypoint', 'node', `lambda/alpha:${push.sha.slice(0, 12)}`, '-e', 'setInterval(()=>{},1000)']);
+  const stale = await command('docker', ['run', '-d', '--network', 'none', '--label', 'lambda.managed=true', '--label', `lambda.server=${lambda.serverId()}`, '--label', 'lambda.function=alpha', '--label', 'lambda.version=0000000000000000000000000000000000000000', '--label', 'lambda.instance=stale0000000', '--entrypoint', 'node', `lambda-fn/alpha:${push.sha.slice(0, 12)}`, '-e', 'setInterval(()=>{},1000)']);
   t.is(stale.code, 0, stale.stderr);
   await lambda.restart('SIGKILL');
   t.is((await lambda.containers('alpha')).length, 1);

@@ -36,7 +36,7 @@ test('older images are pruned; a rollback to a pruned version rebuilds it from i
   t.is(first.code, 0, first.stderr);
   const second = await lambda.push('pruned', example('greet'), { files: greeting('New') });
   t.is(second.code, 0, second.stderr);
-  const oldImage = `lambda/pruned:${first.sha.slice(0, 12)}`;
+  const oldImage = `lambda-fn/pruned:${first.sha.slice(0, 12)}`;
 
   t.true(await eventually(async () => !(await imageExists(oldImage))), 'the image of v1 is removed');
   t.deepEqual((await versionsOf('pruned')).map((v) => [v.version, v.live, v.imageKept]), [
@@ -52,7 +52,7 @@ test('older images are pruned; a rollback to a pruned version rebuilds it from i
   const back = await lambda.cli(['rollback', 'pruned', 'v1']);
   t.is(back.code, 0, back.stderr);
   t.regex(back.stderr, /The image of v1 was pruned \(LAMBDA_KEEP_IMAGES\): rebuilding it from commit [0-9a-f]{12}/);
-  t.regex(back.stdout, /Building image lambda\/pruned:/);
+  t.regex(back.stdout, /Building image lambda-fn\/pruned:/);
   t.regex(back.stdout, /v1 was rebuilt from its commit/);
   t.is(((await (await lambda.fetch('/fn/pruned/?name=Ann')).json()) as { message: string }).message, 'Old, Ann!');
   t.true(await imageExists(oldImage));

@@ -153,7 +153,7 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
       for (const pause of [0, 500]) {
         await new Promise((resolve) => setTimeout(resolve, pause));
         const ids = await lambda.allContainers().catch(() => []);
-        if (ids.length > 0) await run('docker', ['rm', '-f', ...ids]).catch(() => {});
+        if (ids.length > 0) await run('docker', ['rm', '-f', '-v', ...ids]).catch(() => {});
       }
       fs.rmSync(dataDir, { recursive: true, force: true });
     },

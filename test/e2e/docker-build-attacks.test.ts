@@ -1,0 +1,168 @@
+// End to end: a repository's own Dockerfile (runtime docker) cannot make the engine fetch anything, keep host disk
+// through a volume, build from an image it was not given, exhaust the host's processes or disk, or land in a platform
+// image's repository; and a deleted function leaves none of its files behind.
+import fs from 'node:fs';
+import http from 'node:http';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import test from 'ava';
+import { example, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+
+const run = promisify(execFile);
+let lambda: Lambda;
+let server: http.Server;
+let port = 0;
+/** Requests that reached the test's HTTP server on 127.0.0.1 (an engine fetching an ADD URL would be one). */
+const requests: string[] = [];
+
+test.before(async () => {
+  await requireDocker();
+  lambda = await startLambda({ LAMBDA_DOCKER_BUILD_MEMORY: '512Mi', LAMBDA_MAX_CODE_SIZE: '64Mi', LAMBDA_DOCKER_BUILD_PIDS: '128' });
+  server = http.createServer((request, response) => {
+    requests.push(`${request.method} ${request.url}`);
+    response.end('the host secret\n');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as import('node:net').AddressInfo).port;
+});
+
+test.after.always(async () => {
+  server?.close();
+  await lambda?.destroy();
+});
+
+const SERVE = 'COPY server.py /app/server.py\nCMD ["python3", "-I", "-B", "/app/server.py"]\n';
+
+function imageOf(stderr: string): string {
+  const found = /Building image (\S+) \.\.\./.exec(stderr);
+  if (!found) throw new Error(`no image in the push output:\n${stderr}`);
+  return found[1];
+}
+
+async function imagesOf(repository: string): Promise<string[]> {
+  const { stdout } = await run('docker', ['images', '--format', '{{.Repository}}:{{.Tag}}', repository]);
+  return stdout.split('\n').filter(Boolean);
+}
+
+test.serial('ADD from a loopback URL is refused and the engine fetches nothing', async (t) => {
+  const direct = `FROM lambda/python3\nADD http://127.0.0.1:${port}/secret /app/secret\n${SERVE}`;
+  const push = await lambda.push('dockfetch', example('docker-python'), { files: { Dockerfile: direct } });
+  t.not(push.code, 0);
+  t.regex(push.stderr, /Dockerfile line 2: ADD is not allowed: the engine would fetch a URL with the host's network/);
+  const variable = `FROM lambda/python3\nARG SOURCE=http://127.0.0.1:${port}/secret\nADD $SOURCE /app/secret\n${SERVE}`;
+  const hidden = await lambda.push('dockfetch', example('docker-python'), { files: { Dockerfile: variable } });
+  t.not(hidden.code, 0);
+  t.regex(hidden.stderr, /Dockerfile line 3: ADD is not allowed/);
+  t.deepEqual(requests, []);
+  t.is((await lambda.api('/api/v1/functions/dockfetch')).status, 404);
+});
+
+test.serial('VOLUME is refused and the function gets no volume', async (t) => {
+  const dockerfile = `FROM lambda/python3\nVOLUME /data\n${SERVE}`;
+  const push = await lambda.push('dockvolume', example('docker-python'), { files: { Dockerfile: dockerfile } });
+  t.not(push.code, 0);
+  t.regex(push.stderr, /Dockerfile line 2: VOLUME is not allowed/);
+  t.is((await lambda.api('/api/v1/functions/dockvolume')).status, 404);
+  for (const id of await lambda.allContainers()) {
+    const { stdout } = await run('docker', ['inspect', '--format', '{{range .Mounts}}{{.Type}} {{end}}', id]);
+    t.false(stdout.includes('volume'), `container ${id} has a volume`);
+  }
+});
+
+test.serial("a form feed before a line break does not hide a FROM of another function's image", async (t) => {
+  const victim = await lambda.push('dockvictim', example('docker-python'));
+  t.is(victim.code, 0, victim.stderr);
+  const image = imageOf(victim.stderr);
+  const dockerfile = `FROM lambda/python3\nLABEL poc=1 \\\f\nFROM ${image}\nCMD ["python3", "-I", "-B", "/app/server.py"]\n`;
+  const push = await lambda.push('dockthief', example('docker-python'), { files: { Dockerfile: dockerfile } });
+  t.not(push.code, 0);
+  t.regex(push.stderr, /Dockerfile line 2: .*U\+000C/);
+  t.is((await lambda.api('/api/v1/functions/dockthief')).status, 404);
+});
+
+test.serial('a fork bomb in RUN is bounded by the build pids limit', async (t) => {
+  // Up to 1000 children, each waiting for the parent to end; a build that could start them all had no pids limit.
+  const bomb = [
+    'import os, sys',
+    'r, w = os.pipe()',
+    'started = 0',
+    'for _ in range(1000):',
+    '    try:',
+    '        pid = os.fork()',
+    '    except OSError:',
+    '        break',
+    '    if pid == 0:',
+    '        os.close(w)',
+    '        os.read(r, 1)',
+    '        os._exit(0)',
+    '    started += 1',
+    "print('started', started, flush=True)",
+    'sys.exit(1 if started >= 1000 else 0)',
+    // Never a cached step: the bomb runs on every test run.
+    `# ${randomBytes(8).toString('hex')}`,
+  ].join('\n');
+  const dockerfile = `FROM lambda/python3\nCOPY bomb.py /app/bomb.py\nRUN ["python3", "/app/bomb.py"]\n${SERVE}`;
+  const push = await lambda.push('dockbomb', example('docker-python'), { files: { Dockerfile: dockerfile, 'bomb.py': `${bomb}\n` } });
+  t.is(push.code, 0, push.stderr);
+});
+
+test.serial('a huge sparse file and an image over the code size are refused, leaving nothing on disk', async (t) => {
+  const sparse = [
+    'FROM lambda/python3',
+    `RUN ["python3", "-c", "import os; open('/f1', 'wb').write(os.urandom(20000000))"]`,
+    `RUN ["python3", "-c", "open('/big', 'wb').truncate(3 * 1024 ** 3)"]`,
+    SERVE,
+  ].join('\n');
+  const push = await lambda.push('dockbig', example('docker-python'), { files: { Dockerfile: sparse } });
+  t.not(push.code, 0);
+  t.regex(push.stderr, /File too large/);
+  // The step that did succeed left no layer behind (the first id is the base's).
+  const made = [...push.stderr.matchAll(/---> ([0-9a-f]{12})\s/g)].map((match) => match[1]);
+  t.true(made.length >= 2, push.stderr);
+  for (const id of made.slice(1)) await t.throwsAsync(run('docker', ['image', 'inspect', id]), undefined, `step image ${id} was left`);
+
+  const many = `FROM lambda/python3\nRUN ["python3", "-c", "import os; [open('/f%d' % i, 'wb').write(os.urandom(30000000)) for i in range(4)]"]\n${SERVE}`;
+  const large = await lambda.push('dockbig', example('docker-python'), { files: { Dockerfile: many } });
+  t.not(large.code, 0);
+  t.regex(large.stderr, /the image adds \d+ MiB to its base, over this server's maximum code size of 64 MiB \(LAMBDA_MAX_CODE_SIZE\)/);
+  t.deepEqual(await imagesOf(imageOf(large.stderr).split(':')[0]), []);
+  t.is((await lambda.api('/api/v1/functions/dockbig')).status, 404);
+  const cells = path.join(lambda.dataDir, 'data', 'cells');
+  for (const dir of ['versions', 'staged']) {
+    const entries = fs.existsSync(path.join(cells, dir)) ? fs.readdirSync(path.join(cells, dir)) : [];
+    t.deepEqual(entries, [], `${dir} is not empty`);
+  }
+});
+
+test.serial('a function named like a platform image builds into its own repository', async (t) => {
+  const before = await imagesOf('lambda/base-python3');
+  const push = await lambda.push('base-python3', example('docker-python'));
+  t.is(push.code, 0, push.stderr);
+  const image = imageOf(push.stderr);
+  t.false(image.startsWith('lambda/'), image);
+  t.deepEqual(await imagesOf('lambda/base-python3'), before);
+  const deleted = await lambda.api('/api/v1/functions/base-python3', { method: 'DELETE' });
+  t.is(deleted.status, 200);
+  t.deepEqual(await imagesOf('lambda/base-python3'), before);
+});
+
+test.serial("a deleted function's image and its files in the cells' folders are removed", async (t) => {
+  const push = await lambda.push('dockgone', fixture('echo'));
+  t.is(push.code, 0, push.stderr);
+  const image = imageOf(push.stderr);
+  const { stdout } = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image]);
+  const id = stdout.trim().replace(/^sha256:/, '');
+  const versions = path.join(lambda.dataDir, 'data', 'cells', 'versions');
+  const deadline = Date.now() + 20_000;
+  while (!fs.existsSync(path.join(versions, id)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  t.true(fs.existsSync(path.join(versions, id)), 'the version never ran in a cell');
+  const deleted = await lambda.api('/api/v1/functions/dockgone', { method: 'DELETE' });
+  t.is(deleted.status, 200);
+  t.false(fs.existsSync(path.join(versions, id)));
+  t.false(fs.existsSync(path.join(versions, `${id}.json`)));
+  const staged = fs.readdirSync(path.join(lambda.dataDir, 'data', 'cells', 'staged'));
+  t.deepEqual(staged.filter((entry) => entry.startsWith(id)), []);
+  t.deepEqual(await imagesOf(image), []);
+});
