@@ -164,7 +164,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const functionExists = (name: string) => pool.spec(name) !== undefined || store.functions.get(name) !== undefined;
   const server = createHttpServer({
     domain: config.domain,
-    forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request })),
+    forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request }), config.limits.sendTimeoutMs),
     fastPath: config.bytePath ? { dispatch: deps.dispatch, exists: functionExists } : undefined,
     api: loopback.wrap(createApi({
       deps,
@@ -178,6 +178,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     git: createGitHttp(repos, storedKeys, (name) => store.functions.get(name) !== undefined),
     headersTimeoutMs: config.limits.headersTimeoutMs,
     requestTimeoutMs: config.limits.requestTimeoutMs,
+    sendTimeoutMs: config.limits.sendTimeoutMs,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

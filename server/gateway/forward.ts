@@ -8,6 +8,7 @@ import type { ReadBody } from '../http/body.js';
 import { sendError } from '../http/errors.js';
 import { MAX_ASYNC_BODY_BYTES, isAsyncCall, sendAccepted } from '../http/invocation-type.js';
 import type { QueuedHttpRequest } from '../core/invocations.js';
+import { SendWatch } from './send-timeout.js';
 
 /** AWS Lambda's synchronous payload limit. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -23,7 +24,10 @@ export type FunctionExists = (name: string) => boolean;
 /** Queues a public request for the async workers (issue 10); returns its invocation id. */
 export type EnqueueHttp = (name: string, request: QueuedHttpRequest) => { invocationId: string };
 
-export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES, enqueue?: EnqueueHttp) {
+/** `sendTimeoutMs`: a client that takes none of its answer for this long is closed (LAMBDA_SEND_TIMEOUT, send-timeout.ts). */
+export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES, enqueue?: EnqueueHttp, sendTimeoutMs = 10_000) {
+  // undici writes the answer into the response, so its waits for 'drain' are watched from outside.
+  const sendWatch = new SendWatch(sendTimeoutMs);
   return async (req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void> => {
     try {
       const name = assertFunctionName(target.name);
@@ -50,6 +54,7 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
             if (value !== undefined && forwardsResponseHeader(key)) headers[key] = value;
           }
           res.writeHead(statusCode, headers);
+          if (res.socket) sendWatch.watch(res.socket, res);
           return res;
         },
         clientSide(res),
