@@ -1,5 +1,6 @@
 // Function traffic: sends a public HTTP request to the function's live instance and streams its answer back.
 import type http from 'node:http';
+import type net from 'node:net';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../core/names.js';
 import type { ClientSide, Dispatch } from '../runtime/dispatch.js';
@@ -26,7 +27,7 @@ export type EnqueueHttp = (name: string, request: QueuedHttpRequest) => { invoca
 
 /** `sendTimeoutMs`: a client that takes none of its answer for this long is closed (LAMBDA_SEND_TIMEOUT, send-timeout.ts). */
 export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES, enqueue?: EnqueueHttp, sendTimeoutMs = 10_000) {
-  // undici writes the answer into the response, so its waits for 'drain' are watched from outside.
+  // undici writes the answer into the response, so what its connection has not sent yet is watched from outside.
   const sendWatch = new SendWatch(sendTimeoutMs);
   return async (req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void> => {
     try {
@@ -54,10 +55,11 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
             if (value !== undefined && forwardsResponseHeader(key)) headers[key] = value;
           }
           res.writeHead(statusCode, headers);
-          if (res.socket) sendWatch.watch(res.socket, res);
+          // The connection, even for an answer queued behind another's (pipelined): it is the one the client must read.
+          sendWatch.watch(res.socket ?? req.socket, res);
           return res;
         },
-        clientSide(res),
+        clientSide(res, req.socket),
       );
     } catch (error) {
       sendError(res, error, { public: true });
@@ -66,18 +68,23 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
 }
 
 /** Tells the dispatcher when the client went away before its answer was written, so the instance is not blamed. */
-function clientSide(res: http.ServerResponse): ClientSide {
+function clientSide(res: http.ServerResponse, connection: net.Socket): ClientSide {
   const left = () => !res.writableFinished;
   return {
-    // The response's own 'close' event: no emitter of its own per request on this hot path.
+    // The response's own 'close' event: no emitter of its own per request on this hot path. And the connection's:
+    // an answer queued behind another's (pipelined) has no socket yet, and Node does not close it with the connection.
     onGone(listener) {
       const onClose = () => {
         if (left()) listener();
       };
       res.once('close', onClose);
-      return () => res.off('close', onClose);
+      if (!res.socket) connection.once('close', onClose);
+      return () => {
+        res.off('close', onClose);
+        connection.off('close', onClose);
+      };
     },
-    isGone: () => left() && (res.destroyed || !res.socket || res.socket.destroyed),
+    isGone: () => left() && (res.destroyed || connection.destroyed),
   };
 }
 

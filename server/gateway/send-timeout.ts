@@ -42,7 +42,7 @@ export function resumeOnDrain(writer: ClientWriter, timeoutMs: number, resume: (
 }
 
 interface Watched {
-  answer: Answer;
+  writer: ClientWriter;
   /** Since when the writer has held bytes with no progress; undefined while it has nothing left to send. */
   since: number | undefined;
   /** Its buffered bytes at the last tick: fewer now is progress. */
@@ -59,7 +59,8 @@ interface Watched {
  * It acts between `timeoutMs` and `timeoutMs` plus one tick (at most a second) after the client stopped reading.
  */
 export class SendWatch {
-  private readonly writers = new Map<ClientWriter, Watched>();
+  /** By answer: pipelined answers queued on one connection are each watched until each closes. */
+  private readonly answers = new Map<Answer, Watched>();
   private ticker: NodeJS.Timeout | undefined;
   private readonly tickMs: number;
 
@@ -70,17 +71,17 @@ export class SendWatch {
     this.tickMs = Math.max(10, Math.min(1000, Math.floor(timeoutMs / 4)));
   }
 
-  /** Watches `writer` while `answer` lasts (or until the returned function is called). */
+  /** Watches `writer`, the connection, while `answer` lasts (or until the returned function is called). */
   watch(writer: ClientWriter, answer: Answer): () => void {
-    if (writer.destroyed || this.writers.has(writer)) return () => {};
+    if (writer.destroyed || this.answers.has(answer)) return () => {};
     const watched: Watched = {
-      answer,
+      writer,
       since: undefined,
       last: 0,
       drained: () => (watched.since = undefined),
-      closed: () => this.forget(writer),
+      closed: () => this.forget(answer),
     };
-    this.writers.set(writer, watched);
+    this.answers.set(answer, watched);
     writer.on('drain', watched.drained);
     writer.on('close', watched.closed);
     answer.on('close', watched.closed);
@@ -91,38 +92,39 @@ export class SendWatch {
     return watched.closed;
   }
 
-  /** How many writers are watched (for tests). */
+  /** How many answers are watched (for tests). */
   get size(): number {
-    return this.writers.size;
+    return this.answers.size;
   }
 
   /** One tick: destroys each writer that has held unsent bytes, with none going out, since `timeoutMs` ago or longer. */
   check(): void {
     const now = this.now();
-    for (const [writer, watched] of this.writers) {
+    for (const [answer, watched] of this.answers) {
+      const writer = watched.writer;
       const buffered = writer.writableLength;
       if (writer.destroyed) {
-        this.forget(writer);
+        this.forget(answer);
       } else if (buffered === 0) {
         watched.since = undefined;
       } else if (watched.since === undefined || buffered < watched.last) {
         watched.since = now;
       } else if (now - watched.since >= this.timeoutMs) {
-        this.forget(writer);
+        this.forget(answer);
         writer.destroy();
       }
       watched.last = buffered;
     }
   }
 
-  private forget(writer: ClientWriter): void {
-    const watched = this.writers.get(writer);
+  private forget(answer: Answer): void {
+    const watched = this.answers.get(answer);
     if (!watched) return;
-    this.writers.delete(writer);
-    writer.off('drain', watched.drained);
-    writer.off('close', watched.closed);
-    watched.answer.off('close', watched.closed);
-    if (this.writers.size === 0 && this.ticker) {
+    this.answers.delete(answer);
+    watched.writer.off('drain', watched.drained);
+    watched.writer.off('close', watched.closed);
+    answer.off('close', watched.closed);
+    if (this.answers.size === 0 && this.ticker) {
       clearInterval(this.ticker);
       this.ticker = undefined;
     }

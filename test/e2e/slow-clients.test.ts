@@ -107,6 +107,39 @@ const nonReadersLetGo = test.macro(async (t: ExecutionContext, which: 'bytes' | 
 test.serial('byte path: two clients that never read their answer do not keep the function busy', nonReadersLetGo, 'bytes');
 test.serial("Node's path: two clients that never read their answer do not keep the function busy", nonReadersLetGo, 'node');
 
+const pipelinedNonReader = test.macro(async (t: ExecutionContext, which: 'bytes' | 'node') => {
+  const lambda = server(which);
+  const before = await lambda.containers('big');
+  // Two requests on one connection, neither read: Node's server takes the second at once and queues its answer
+  // behind the first's, so the second holds a slot too unless the connection's close reaches it.
+  const socket = net.connect(lambda.port, '127.0.0.1');
+  socket.pause();
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write('GET /fn/big/?mb=16 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /fn/big/?mb=16 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  await pause(300);
+  try {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const response = await lambda.fetch('/fn/big/?mb=1');
+      statuses.push(response.status);
+      const body = await response.text();
+      if (response.status === 200) {
+        t.is(body.length, MB);
+        break;
+      }
+    }
+    t.log(`the normal caller's tries: ${statuses.join(',')}`);
+    t.is(statuses.at(-1), 200, `statuses: ${statuses.join(',')}`);
+    t.deepEqual(await lambda.containers('big'), before, 'the instance was not replaced');
+  } finally {
+    socket.destroy();
+  }
+});
+
+test.serial('byte path: pipelined requests that are never read do not keep the function busy', pipelinedNonReader, 'bytes');
+test.serial("Node's path: pipelined requests that are never read do not keep the function busy", pipelinedNonReader, 'node');
+
 const slowReader = test.macro(async (t: ExecutionContext, which: 'bytes' | 'node') => {
   const lambda = server(which);
   // It takes one read, waits 150 ms, takes the next: several seconds for 2 MB, longer than the send timeout, always progressing.
