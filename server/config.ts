@@ -15,6 +15,8 @@ export interface Limits {
   headersTimeoutMs: number;
   /** Time to receive a whole request, body included: git pushes and uploads too (LAMBDA_REQUEST_TIMEOUT). */
   requestTimeoutMs: number;
+  /** A client that takes none of a function's answer for this long is closed, freeing the instance's slot (LAMBDA_SEND_TIMEOUT). */
+  sendTimeoutMs: number;
   /** Compressed size of a `lambda deploy` upload and of a git push's pack (LAMBDA_MAX_UPLOAD). */
   maxUploadBytes: number;
   /** Size of a version's files once unpacked (LAMBDA_MAX_CODE_SIZE). */
@@ -150,6 +152,7 @@ const LIMITS: Record<Exclude<keyof Limits, 'dockerBuildPids'>, { env: string; ki
   bodyIdleMs: { env: 'LAMBDA_BODY_IDLE_TIMEOUT', kind: 'duration' },
   headersTimeoutMs: { env: 'LAMBDA_HEADERS_TIMEOUT', kind: 'duration' },
   requestTimeoutMs: { env: 'LAMBDA_REQUEST_TIMEOUT', kind: 'duration' },
+  sendTimeoutMs: { env: 'LAMBDA_SEND_TIMEOUT', kind: 'duration' },
   maxUploadBytes: { env: 'LAMBDA_MAX_UPLOAD', kind: 'size' },
   maxCodeBytes: { env: 'LAMBDA_MAX_CODE_SIZE', kind: 'size' },
   maxMemoryBytes: { env: 'LAMBDA_MAX_MEMORY', kind: 'size' },

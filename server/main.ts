@@ -185,7 +185,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const guard = createFunctionGuard(authOf, checkKey);
   const server = createHttpServer({
     domain: config.domain,
-    forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request }), guard),
+    forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request }), guard, config.limits.sendTimeoutMs),
     fastPath: config.bytePath ? { dispatch: deps.dispatch, exists: functionExists, guard } : undefined,
     api: loopback.wrap(createApi({
       deps,
@@ -199,6 +199,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     git: createGitHttp(repos, storedKeys, (name) => store.functions.get(name) !== undefined),
     headersTimeoutMs: config.limits.headersTimeoutMs,
     requestTimeoutMs: config.limits.requestTimeoutMs,
+    sendTimeoutMs: config.limits.sendTimeoutMs,
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -16,6 +16,7 @@ import type { AnswerSink } from '../runtime/instance-exchange.js';
 import type { FunctionExists } from './forward.js';
 import type { FunctionGuard } from './function-auth.js';
 import { forwardedHeaders, forwardsRequestHeader, forwardsResponseHeader } from './header-rules.js';
+import { resumeOnDrain } from './send-timeout.js';
 
 /**
  * Bodies up to this size, arrived whole with their head, take the byte path; larger ones get Node's body reader and its
@@ -35,6 +36,8 @@ export interface FastPathOptions {
   keepAliveTimeoutMs: number;
   /** A new connection that sends nothing is closed after this long, as Node's server.headersTimeout. */
   headersTimeoutMs: number;
+  /** A client that takes none of its answer for this long is closed, freeing the instance's slot (send-timeout.ts). */
+  sendTimeoutMs: number;
   /** Gives the connection to Node's HTTP server. */
   handOff(socket: net.Socket): void;
 }
@@ -149,7 +152,7 @@ class ClientConnection implements ClientSide {
       this.socket.setTimeout(this.gateway.options.keepAliveTimeoutMs);
     }
     this.busy = true;
-    const sink = new ClientSink(this.socket, head.method === 'HEAD', head.close || this.ending || this.gateway.stopping);
+    const sink = new ClientSink(this.socket, head.method === 'HEAD', head.close || this.ending || this.gateway.stopping, this.gateway.options.sendTimeoutMs);
     let name: string;
     try {
       name = assertFunctionName(target.name);
@@ -227,6 +230,7 @@ class ClientSink implements AnswerSink {
     private readonly socket: net.Socket,
     readonly noBody: boolean,
     public closes: boolean,
+    private readonly sendTimeoutMs: number,
   ) {}
 
   head(response: ResponseHead): void {
@@ -250,8 +254,9 @@ class ClientSink implements AnswerSink {
     return this.socket.write(whole);
   }
 
+  /** A client that takes nothing for the send timeout is closed: the exchange then ends as for a client that left. */
   onDrain(resume: () => void): void {
-    this.socket.once('drain', resume);
+    resumeOnDrain(this.socket, this.sendTimeoutMs, resume);
   }
 
   flush(): void {

@@ -1,5 +1,6 @@
 // Function traffic: sends a public HTTP request to the function's live instance and streams its answer back.
 import type http from 'node:http';
+import type net from 'node:net';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../core/names.js';
 import type { ClientSide, Dispatch } from '../runtime/dispatch.js';
@@ -9,6 +10,7 @@ import { sendError } from '../http/errors.js';
 import { MAX_ASYNC_BODY_BYTES, isAsyncCall, sendAccepted } from '../http/invocation-type.js';
 import type { QueuedHttpRequest } from '../core/invocations.js';
 import type { FunctionGuard } from './function-auth.js';
+import { SendWatch } from './send-timeout.js';
 
 /** AWS Lambda's synchronous payload limit. */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -24,8 +26,13 @@ export type FunctionExists = (name: string) => boolean;
 /** Queues a public request for the async workers (issue 10); returns its invocation id. */
 export type EnqueueHttp = (name: string, request: QueuedHttpRequest) => { invocationId: string };
 
-/** `guard`: the `auth: key` check (function-auth.ts), made before the body is read, queued or sent anywhere. */
-export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES, enqueue?: EnqueueHttp, guard?: FunctionGuard) {
+/**
+ * `guard`: the `auth: key` check (function-auth.ts), made before the body is read, queued or sent anywhere.
+ * `sendTimeoutMs`: a client that takes none of its answer for this long is closed (LAMBDA_SEND_TIMEOUT, send-timeout.ts).
+ */
+export function createForwarder(dispatch: Dispatch, exists: FunctionExists, readBody: ReadBody, maxBody = MAX_BODY_BYTES, enqueue?: EnqueueHttp, guard?: FunctionGuard, sendTimeoutMs = 10_000) {
+  // undici writes the answer into the response, so what its connection has not sent yet is watched from outside.
+  const sendWatch = new SendWatch(sendTimeoutMs);
   return async (req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void> => {
     try {
       const name = assertFunctionName(target.name);
@@ -58,9 +65,11 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
             if (value !== undefined && forwardsResponseHeader(key)) headers[key] = value;
           }
           res.writeHead(statusCode, headers);
+          // The connection, even for an answer queued behind another's (pipelined): it is the one the client must read.
+          sendWatch.watch(res.socket ?? req.socket, res);
           return res;
         },
-        clientSide(res),
+        clientSide(res, req.socket),
       );
     } catch (error) {
       sendError(res, error, { public: true });
@@ -69,18 +78,23 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
 }
 
 /** Tells the dispatcher when the client went away before its answer was written, so the instance is not blamed. */
-function clientSide(res: http.ServerResponse): ClientSide {
+function clientSide(res: http.ServerResponse, connection: net.Socket): ClientSide {
   const left = () => !res.writableFinished;
   return {
-    // The response's own 'close' event: no emitter of its own per request on this hot path.
+    // The response's own 'close' event: no emitter of its own per request on this hot path. And the connection's:
+    // an answer queued behind another's (pipelined) has no socket yet, and Node does not close it with the connection.
     onGone(listener) {
       const onClose = () => {
         if (left()) listener();
       };
       res.once('close', onClose);
-      return () => res.off('close', onClose);
+      if (!res.socket) connection.once('close', onClose);
+      return () => {
+        res.off('close', onClose);
+        connection.off('close', onClose);
+      };
     },
-    isGone: () => left() && (res.destroyed || !res.socket || res.socket.destroyed),
+    isGone: () => left() && (res.destroyed || connection.destroyed),
   };
 }
 

@@ -64,9 +64,25 @@ export function sendError(res: http.ServerResponse, error: unknown, audience: Er
   const { status, headers, text } = errorAnswer(error, audience);
   // A request whose body will not be read to its end (stalled, refused for the budget) leaves the connection
   // unusable: close it. A body over the limit is drained instead, so the client reads its 413.
-  if (res.req && !res.req.complete && status !== 413) headers.connection = 'close';
+  const closes = res.req && !res.req.complete && status !== 413;
+  if (closes) headers.connection = 'close';
   res.writeHead(status, headers);
   res.end(text);
+  if (closes && res.socket) dropAfter(res.socket, CLOSE_GRACE_MS);
+}
+
+/** How long a connection closed after an error answer may take to send that answer before it is dropped. */
+export const CLOSE_GRACE_MS = 2000;
+
+/**
+ * Node closes the connection once the answer is out. A client that takes not even that (its window full of an earlier
+ * answer it never read) would keep it open: it is dropped after `graceMs`, whatever it read.
+ */
+export function dropAfter(socket: { destroyed: boolean; destroy(): void; once(event: 'close', listener: () => void): unknown }, graceMs: number): void {
+  if (socket.destroyed) return;
+  const timer = setTimeout(() => socket.destroy(), graceMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
 }
 
 export function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {

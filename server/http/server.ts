@@ -15,6 +15,8 @@ export interface Surfaces {
   /** Node answers 408 and closes the connection when the headers, or the whole request, take longer. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
+  /** A client that takes none of a function's answer for this long is closed (gateway/send-timeout.ts). */
+  sendTimeoutMs: number;
   /** Function traffic's byte path (gateway/fast-path.ts); without it every request goes through Node's server. */
   fastPath?: Pick<FastPathOptions, 'dispatch' | 'exists' | 'guard'>;
 }
@@ -76,6 +78,7 @@ export function createHttpServer(surfaces: Surfaces): http.Server {
       domain: surfaces.domain,
       keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
       headersTimeoutMs: surfaces.headersTimeoutMs,
+      sendTimeoutMs: surfaces.sendTimeoutMs,
       handOff: (socket) => {
         for (const listener of nodeListeners) listener.call(server, socket);
       },

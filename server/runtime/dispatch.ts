@@ -69,6 +69,8 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
       signal.abort();
     }, timeoutMs);
     const stopListening = client?.onGone(() => signal.abort());
+    // Gone while it waited for the instance (a pipelined request whose connection closed): no one would read its answer.
+    if (client?.isGone()) signal.abort();
     let answered = false;
     let sentAt = Date.now();
     try {
