@@ -1,4 +1,4 @@
-// SQL for schedules and the async invocation queue (issue 10), and the bounds on what the queue keeps.
+// SQL for schedules and the async invocation queue, and the bounds on what the queue keeps.
 import type Database from 'better-sqlite3';
 import type { InvocationQueries, InvocationRecord, InvocationStatus, KeepBound, Pruned, QueueStats, ScheduleQueries, ScheduleRecord } from './job-types.js';
 
