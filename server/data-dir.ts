@@ -3,6 +3,7 @@
 // this folder, so no other local user reaches it whatever its own mode (build contexts must stay readable
 // by the engine and the function's user, so the process umask is left alone).
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -30,4 +31,22 @@ export function dataDirKey(dir: string, name: string): Buffer {
   }
   fs.chmodSync(file, 0o600);
   return Buffer.from(fs.readFileSync(file, 'utf8').trim(), 'hex');
+}
+
+/**
+ * Refuses to start on a data folder another server is using: its control socket answers. A second start would
+ * otherwise reconcile the engine first and remove the running server's instances as stale before failing on the port.
+ * A socket file left by a server that died answers nothing and is no obstacle.
+ */
+export async function assertDataDirFree(dir: string): Promise<void> {
+  const socket = path.join(dir, 'control.sock');
+  const answers = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socket);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (answers) throw new Error(`another Lambda server is running on the data folder ${dir} (its control socket answers): stop it first, or give this one another LAMBDA_DATA_DIR`);
 }

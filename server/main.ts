@@ -33,7 +33,7 @@ import { createForwarder } from './gateway/forward.js';
 import { createFunctionGuard } from './gateway/function-auth.js';
 import { createHttpServer } from './http/server.js';
 import { createBodyReader } from './http/body.js';
-import { dataDirKey, prepareDataDir } from './data-dir.js';
+import { assertDataDirFree, dataDirKey, prepareDataDir } from './data-dir.js';
 import { run as runCli } from '../cli/main.js';
 import { createSshKeyLookup } from './core/ssh-keys.js';
 import { loadHostKey } from './ssh/host-key.js';
@@ -58,6 +58,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   prepareDataDir(config.dataDir);
+  await assertDataDirFree(config.dataDir);
   const store = openStore(path.join(config.dataDir, 'lambda.db'));
   const { generated, seedId } = bootstrapAdminKey(store, config.apiKey);
 

@@ -1,6 +1,7 @@
 // End to end: after SIGTERM or SIGKILL and a restart, every function serves its live version and no container leaks.
+import path from 'node:path';
 import test from 'ava';
-import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+import { ROOT, command, example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;
 
@@ -67,5 +68,20 @@ test.serial('a container of a version that is no longer live is removed at start
   t.is(stale.code, 0, stale.stderr);
   await lambda.restart('SIGKILL');
   t.is((await lambda.containers('alpha')).length, 1);
+  t.deepEqual(await serves('alpha'), { status: 200, body: { message: 'Hello, Again!' } });
+});
+
+test.serial('a second server started on the same data folder refuses before it touches a container', async (t) => {
+  t.deepEqual(await serves('alpha'), { status: 200, body: { message: 'Hello, Again!' } });
+  const before = (await lambda.containers()).sort();
+  t.true(before.length > 0);
+  const second = await command(process.execPath, ['--import', 'tsx', path.join(ROOT, 'server', 'main.ts')], {
+    cwd: ROOT,
+    env: { LAMBDA_DATA_DIR: path.join(lambda.dataDir, 'data'), LAMBDA_PORT: '0', LAMBDA_HOST: '127.0.0.1', LAMBDA_SSH_PORT: '0', LAMBDA_API_KEY: lambda.key },
+  });
+  t.not(second.code, 0);
+  t.regex(second.stdout + second.stderr, /another Lambda server is running on the data folder/);
+  t.notRegex(second.stdout + second.stderr, /Restored/);
+  t.deepEqual((await lambda.containers()).sort(), before);
   t.deepEqual(await serves('alpha'), { status: 200, body: { message: 'Hello, Again!' } });
 });
