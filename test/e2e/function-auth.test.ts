@@ -196,3 +196,58 @@ test('a deploy or rollback that changes auth takes effect with the switch', asyn
   t.is(rollback.status, 200, await rollback.text());
   t.is((await viaFetch('/fn/switch/')).status, 200, 'public again after the rollback to v1');
 });
+
+test('an invoke-only token opens `auth: key` functions and nothing else: the REST API, git and the token verbs refuse it', async (t) => {
+  const create = async (body: object) => {
+    const answer = await lambda.api('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    t.is(answer.status, 201);
+    return (await answer.json()) as { id: string; key: string; scope: string; function: string | null };
+  };
+  const anyFunction = await create({ name: 'callers', scope: 'invoke' });
+  const onlyLocked = await create({ name: 'locked-caller', scope: 'invoke', function: 'locked' });
+  t.is(anyFunction.scope, 'invoke');
+  t.is(onlyLocked.function, 'locked');
+
+  const served = await viaFetch('/fn/locked/hello', { headers: { authorization: `Bearer ${anyFunction.key}` } });
+  t.is(served.status, 200, served.body);
+  t.is(seenHeaders(served).authorization, undefined);
+  t.is((await viaFetch('/hello', { host: 'locked.localhost', headers: { authorization: `Bearer ${onlyLocked.key}` } })).status, 200);
+  t.is((await raw(`GET /fn/locked/old HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${onlyLocked.key}\r\n\r\n`)).status, 200);
+
+  // A token for one function does not open another.
+  const pushed = await lambda.push('locked-too', fixture('echo'), { files: { 'lambda.yaml': LOCKED } });
+  t.is(pushed.code, 0, pushed.stderr);
+  t.is((await viaFetch('/fn/locked-too/', { headers: { authorization: `Bearer ${anyFunction.key}` } })).status, 200);
+  const other = await viaFetch('/fn/locked-too/', { headers: { authorization: `Bearer ${onlyLocked.key}` } });
+  t.is(other.status, 403);
+  t.is((JSON.parse(other.body) as { error: { code: string } }).error.code, 'LAMBDA_ERR_FORBIDDEN');
+
+  for (const key of [anyFunction.key, onlyLocked.key]) {
+    for (const [method, path] of [
+      ['GET', '/api/v1/functions'],
+      ['GET', '/api/v1/functions/locked/env'],
+      ['POST', '/api/v1/tokens'],
+      ['DELETE', '/api/v1/functions/locked'],
+    ]) {
+      const answer = await viaFetch(path, { method, headers: { authorization: `Bearer ${key}` } });
+      t.is(answer.status, 403, `${method} ${path}`);
+      t.is((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'LAMBDA_ERR_FORBIDDEN');
+    }
+    const git = await viaFetch('/git/locked.git/info/refs?service=git-upload-pack', { headers: { authorization: `Basic ${Buffer.from(`lambda:${key}`).toString('base64')}` } });
+    t.is(git.status, 403, 'git over HTTP refuses it');
+  }
+  // The function is still there, and the tokens are listed with their scope.
+  t.is((await lambda.api('/api/v1/functions/locked')).status, 200);
+  const listed = (await (await lambda.api('/api/v1/tokens')).json()) as { tokens: { id: string; scope: string; function: string | null }[] };
+  t.like(listed.tokens.find((one) => one.id === onlyLocked.id), { scope: 'invoke', function: 'locked' });
+  t.is(listed.tokens.find((one) => one.id === anyFunction.id)?.scope, 'invoke');
+
+  // The CLI makes one, and lists its scope.
+  const made = await lambda.cli(['tokens', 'create', '--invoke', '--function', 'locked', '--name', 'from-cli', '--json']);
+  t.is(made.code, 0, made.stderr);
+  const cliToken = JSON.parse(made.stdout) as { key: string };
+  t.is((await viaFetch('/fn/locked/', { headers: { authorization: `Bearer ${cliToken.key}` } })).status, 200);
+  t.is((await viaFetch('/api/v1/functions', { headers: { authorization: `Bearer ${cliToken.key}` } })).status, 403);
+  const table = await lambda.cli(['tokens', 'list']);
+  t.regex(table.stdout, /^\S+\s+from-cli\s.*\sinvoke:locked$/m);
+});
