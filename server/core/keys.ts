@@ -229,7 +229,7 @@ export function bootstrapAdminKey(store: Store, seed: string | undefined): { gen
 export function assertStrongSeed(seed: string): void {
   if (seed.length >= MIN_SEED_LENGTH) return;
   throw new Error(
-    `LAMBDA_API_KEY is too short to be a key (${seed.length} characters; it needs at least ${MIN_SEED_LENGTH}): ` +
+    `LAMBDA_API_KEY is too short to be a key (${seed.length} characters; it needs at least ${MIN_SEED_LENGTH} characters): ` +
       'a word or a PIN is guessed however slowly it is checked. Make a random one with `openssl rand -hex 32`, ' +
       'or leave LAMBDA_API_KEY unset and the first start prints a generated key',
   );

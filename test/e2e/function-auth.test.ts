@@ -13,8 +13,9 @@ const OPEN = 'runtime: node20\nhandler: index.handler\nauth: none\n';
 
 test.before(async () => {
   await requireDocker();
-  // A large allowance of wrong keys: this file's refusals must all be 401s (auth-flood.test.ts covers the 429s).
-  lambda = await startLambda({ LAMBDA_AUTH_FAILURES: '1000' });
+  // Large allowances of wrong keys (per client and server-wide): this file's refusals must all be 401s
+  // (auth-flood.test.ts covers the 429s).
+  lambda = await startLambda({ LAMBDA_AUTH_FAILURES: '1000', LAMBDA_AUTH_SLOW_CHECKS: '1000' });
   for (const [name, manifest] of [
     ['locked', LOCKED],
     ['open', OPEN],
@@ -197,7 +198,8 @@ test('a deploy or rollback that changes auth takes effect with the switch', asyn
   t.is((await viaFetch('/fn/switch/')).status, 200, 'public again after the rollback to v1');
 });
 
-test('an invoke-only token opens `auth: key` functions and nothing else: the REST API, git and the token verbs refuse it', async (t) => {
+// Serial, so its calls to `locked` are over before another test counts the calls that reached an instance.
+test.serial('an invoke-only token opens `auth: key` functions and nothing else: the REST API, git and the token verbs refuse it', async (t) => {
   const create = async (body: object) => {
     const answer = await lambda.api('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     t.is(answer.status, 201);
@@ -250,4 +252,47 @@ test('an invoke-only token opens `auth: key` functions and nothing else: the RES
   t.is((await viaFetch('/api/v1/functions', { headers: { authorization: `Bearer ${cliToken.key}` } })).status, 403);
   const table = await lambda.cli(['tokens', 'list']);
   t.regex(table.stdout, /^\S+\s+from-cli\s.*\sinvoke:locked$/m);
+});
+
+/** A request whose head is sent now and whose body trickles (a byte every 2 s, bounded) until `finish` sends the rest. */
+function held(head: string, first: string, tick: string, maxTicks: number): { finish(rest: (ticks: number) => string): Promise<number> } {
+  const socket = net.connect(lambda.port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const closed = new Promise<void>((resolve) => {
+    socket.on('close', () => resolve());
+    socket.on('error', () => resolve());
+  });
+  socket.once('connect', () => socket.write(head + first));
+  let ticks = 0;
+  const timer = setInterval(() => {
+    if (ticks < maxTicks) {
+      ticks++;
+      socket.write(tick);
+    }
+  }, 2_000);
+  return {
+    async finish(rest) {
+      clearInterval(timer);
+      socket.write(rest(ticks));
+      const guard = setTimeout(() => socket.destroy(), 30_000);
+      await closed;
+      clearTimeout(guard);
+      return Number(Buffer.concat(chunks).toString('latin1').split(' ')[1]);
+    },
+  };
+}
+
+test.serial('a keyless request held open while the function switches to auth: key does not reach the new version', async (t) => {
+  const open = await lambda.push('held', fixture('echo'), { files: { 'lambda.yaml': OPEN } });
+  t.is(open.code, 0, open.stderr);
+  // Both ways in, their heads read while the function is public: Node's path (chunked) and the byte path (a length).
+  const chunked = held('POST /fn/held/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n', '5\r\nhello\r\n', '1\r\nx\r\n', 60);
+  const LENGTH = 80;
+  const sized = held(`POST /fn/held/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: ${LENGTH}\r\n\r\n`, 'hello', 'x', 60);
+  const locked = await lambda.push('held', fixture('echo'), { files: { 'lambda.yaml': LOCKED } });
+  t.is(locked.code, 0, locked.stderr);
+  assertRefused(t, await viaFetch('/fn/held/'), 'a new request after the switch');
+  t.is(await chunked.finish(() => '0\r\n\r\n'), 401, 'the chunked request finished after the switch');
+  t.is(await sized.finish((ticks) => 'y'.repeat(LENGTH - 5 - ticks)), 401, 'the sized request finished after the switch');
 });
