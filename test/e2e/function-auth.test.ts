@@ -136,7 +136,9 @@ test("Node's path (HTTP/1.0, a chunked upload) refuses anonymous and wrong keys 
   }
 });
 
-test('async calls: anonymous and wrong keys are refused and nothing is queued; a valid token queues', async (t) => {
+// Serial: wrong keys sent at the same time by other tests would take the server's two slow-check slots (429), and
+// their calls would land in the count of calls that reached an instance.
+test.serial('async calls: anonymous and wrong keys are refused and nothing is queued; a valid token queues', async (t) => {
   const async = (authorization?: string, host?: string) =>
     viaFetch(host ? '/later' : '/fn/locked/later', {
       method: 'POST',
@@ -158,7 +160,7 @@ test('async calls: anonymous and wrong keys are refused and nothing is queued; a
   t.false(JSON.stringify(after.invocations[0]?.payload).includes(token), 'the token is not kept with the queued call');
 });
 
-test('refused requests never reach an instance', async (t) => {
+test.serial('refused requests never reach an instance', async (t) => {
   // Let the earlier tests' lines reach the log, then count.
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = await starts('locked');
@@ -290,6 +292,8 @@ test.serial('a keyless request held open while the function switches to auth: ke
   const chunked = held('POST /fn/held/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n', '5\r\nhello\r\n', '1\r\nx\r\n', 60);
   const LENGTH = 80;
   const sized = held(`POST /fn/held/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: ${LENGTH}\r\n\r\n`, 'hello', 'x', 60);
+  // Let the server read both heads (and check them against the public version) before the switch starts.
+  await new Promise((resolve) => setTimeout(resolve, 500));
   const locked = await lambda.push('held', fixture('echo'), { files: { 'lambda.yaml': LOCKED } });
   t.is(locked.code, 0, locked.stderr);
   assertRefused(t, await viaFetch('/fn/held/'), 'a new request after the switch');
