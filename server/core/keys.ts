@@ -1,4 +1,4 @@
-// API keys at rest and at the door: how keys are hashed, the first-start admin key, and verification.
+// API keys at rest and at the door: how keys are hashed, the first-start admin key (LAMBDA_API_KEY rotation), verification and scopes.
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { LambdaError } from '../errors.js';
 import type { ApiKeyRecord, Store } from '../store/types.js';
