@@ -23,3 +23,9 @@ test('the async queue and SSH bounds have defaults and are overridden by their v
   t.throws(() => loadConfig({ LAMBDA_SSH_MAX_UNAUTHENTICATED: 'lots' }), { message: /LAMBDA_SSH_MAX_UNAUTHENTICATED \(limits.sshMaxUnauthenticated\) must be a whole number such as "10", got "lots"/ });
   t.throws(() => loadConfig({ LAMBDA_ASYNC_MAX_BYTES: '0Mi' }), { message: /LAMBDA_ASYNC_MAX_BYTES/ });
 });
+
+test('the server-wide budget of slow key checks defaults to 100 per window and is set by LAMBDA_AUTH_SLOW_CHECKS', (t) => {
+  t.is(loadConfig({}).limits.authSlowChecks, 100);
+  t.is(loadConfig({ LAMBDA_AUTH_SLOW_CHECKS: '7' }).limits.authSlowChecks, 7);
+  t.throws(() => loadConfig({ LAMBDA_AUTH_SLOW_CHECKS: 'none' }), { message: /LAMBDA_AUTH_SLOW_CHECKS/ });
+});
