@@ -7,6 +7,9 @@ export interface TokenSummary {
   readonly name: string;
   readonly createdAt: string;
   readonly lastUsedAt: string | null;
+  /** admin, or invoke: only `auth: key` functions (only `function`, when set). */
+  readonly scope: 'admin' | 'invoke';
+  readonly function: string | null;
 }
 
 /** A token just created: the only answer that carries its key. */
@@ -21,12 +24,12 @@ export async function listTokens(endpoint: Endpoint): Promise<TokenSummary[]> {
   return body.tokens.map(toTokenSummary);
 }
 
-/** POST /api/v1/tokens with `{ name }`: the new token, with its key. */
-export async function createToken(endpoint: Endpoint, name: string | undefined): Promise<CreatedToken> {
+/** POST /api/v1/tokens with `{ name, scope, function }`: the new token, with its key. */
+export async function createToken(endpoint: Endpoint, request: { name?: string; scope?: 'invoke'; function?: string }): Promise<CreatedToken> {
   const res = await send(endpoint, '/api/v1/tokens', {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify(name === undefined ? {} : { name }),
+    body: JSON.stringify(request),
   });
   const body = await readJson(res);
   if (!isRecord(body) || typeof body.key !== 'string') throw malformed('the new token');
@@ -46,5 +49,7 @@ function toTokenSummary(value: unknown): TokenSummary {
     name: typeof value.name === 'string' ? value.name : '',
     createdAt: String(value.createdAt ?? ''),
     lastUsedAt: typeof value.lastUsedAt === 'string' ? value.lastUsedAt : null,
+    scope: value.scope === 'invoke' ? 'invoke' : 'admin',
+    function: typeof value.function === 'string' ? value.function : null,
   };
 }

@@ -159,8 +159,10 @@ function buildProgram(io: Io): Command {
     .command('create')
     .description('create an API token and print its key (shown only this once)')
     .option('-n, --name <name>', 'what the token is for, e.g. ci')
-    .action(async (options: { name?: string }, command: Command) => {
-      await tokensCreate(context(command), { name: options.name });
+    .option('--invoke', 'a token that only calls `auth: key` functions: no REST API, git or SSH')
+    .option('--function <name>', 'with --invoke: only this function')
+    .action(async (options: { name?: string; invoke?: boolean; function?: string }, command: Command) => {
+      await tokensCreate(context(command), { name: options.name, invoke: options.invoke, function: options.function });
     });
   tokens
     .command('revoke')

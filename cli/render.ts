@@ -121,8 +121,9 @@ export function renderFunctionsTable(functions: readonly FunctionSummary[]): str
 
 /** ID  NAME  CREATED  LAST USED; `-` for no name or never used. */
 export function renderTokensTable(tokens: readonly TokenSummary[]): string {
-  const rows = tokens.map((token) => [token.id, token.name || '-', token.createdAt, token.lastUsedAt ?? '-']);
-  return renderTable(['ID', 'NAME', 'CREATED', 'LAST USED'], rows);
+  const scope = (token: TokenSummary) => (token.scope === 'invoke' ? `invoke${token.function ? `:${token.function}` : ''}` : 'admin');
+  const rows = tokens.map((token) => [token.id, token.name || '-', token.createdAt, token.lastUsedAt ?? '-', scope(token)]);
+  return renderTable(['ID', 'NAME', 'CREATED', 'LAST USED', 'SCOPE'], rows);
 }
 
 /** The new token and its key, which the server shows this once; the key alone on the last line. */

@@ -30,3 +30,9 @@ test('the Dockerfile build pids limit: 512 by default, LAMBDA_DOCKER_BUILD_PIDS=
   t.is(loadConfig({ LAMBDA_DOCKER_BUILD_PIDS: '64' }).limits.dockerBuildPids, 64);
   t.throws(() => loadConfig({ LAMBDA_DOCKER_BUILD_PIDS: 'lots' }), { message: /LAMBDA_DOCKER_BUILD_PIDS \(limits.dockerBuildPids\) must be a whole number/ });
 });
+
+test('the server-wide budget of slow key checks defaults to 100 per window and is set by LAMBDA_AUTH_SLOW_CHECKS', (t) => {
+  t.is(loadConfig({}).limits.authSlowChecks, 100);
+  t.is(loadConfig({ LAMBDA_AUTH_SLOW_CHECKS: '7' }).limits.authSlowChecks, 7);
+  t.throws(() => loadConfig({ LAMBDA_AUTH_SLOW_CHECKS: 'none' }), { message: /LAMBDA_AUTH_SLOW_CHECKS/ });
+});

@@ -31,6 +31,8 @@ export interface Limits {
   authFailures: number;
   /** That window: the allowance comes back evenly over it (LAMBDA_AUTH_FAILURE_WINDOW). */
   authFailureWindowMs: number;
+  /** Wrong keys that would cost a slow hash (scrypt), for the whole server per that window (LAMBDA_AUTH_SLOW_CHECKS). */
+  authSlowChecks: number;
   /** Bytes one function's async calls keep: payloads, results, errors, waiting, finished and dead-lettered (LAMBDA_ASYNC_MAX_BYTES). */
   asyncMaxBytes: number;
   /** A finished async call (succeeded, replayed) is deleted this long after it finished (LAMBDA_ASYNC_RETENTION). */
@@ -160,6 +162,7 @@ const LIMITS: Record<Exclude<keyof Limits, 'dockerBuildPids'>, { env: string; ki
   dockerBuildTimeoutMs: { env: 'LAMBDA_DOCKER_BUILD_TIMEOUT', kind: 'duration' },
   authFailures: { env: 'LAMBDA_AUTH_FAILURES', kind: 'count' },
   authFailureWindowMs: { env: 'LAMBDA_AUTH_FAILURE_WINDOW', kind: 'duration' },
+  authSlowChecks: { env: 'LAMBDA_AUTH_SLOW_CHECKS', kind: 'count' },
   asyncMaxBytes: { env: 'LAMBDA_ASYNC_MAX_BYTES', kind: 'size' },
   asyncRetentionMs: { env: 'LAMBDA_ASYNC_RETENTION', kind: 'duration' },
   asyncDeadLetterRetentionMs: { env: 'LAMBDA_ASYNC_DLQ_RETENTION', kind: 'duration' },

@@ -44,6 +44,7 @@ export const ERRORS = {
     kind: 'too_many',
     message: 'too many wrong API keys from this address; retry in {seconds}s',
   },
+  LAMBDA_ERR_FORBIDDEN: { kind: 'forbidden', message: 'this API token only invokes {what}: it does not open {where}' },
   LAMBDA_ERR_FUNCTION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" does not exist' },
   LAMBDA_ERR_NOT_DEPLOYED: { kind: 'not_found', message: 'function "{name}" has no live version yet' },
   LAMBDA_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'no route for {method} {path}' },
@@ -83,7 +84,7 @@ export const ERRORS = {
   LAMBDA_ERR_TOKEN_NOT_FOUND: { kind: 'not_found', message: 'API token "{id}" does not exist' },
   LAMBDA_ERR_LAST_TOKEN: {
     kind: 'conflict',
-    message: 'API token "{id}" is the only one left; create another with `lambda tokens create` before revoking it',
+    message: 'API token "{id}" is the only admin token left; create another with `lambda tokens create` before revoking it',
   },
   LAMBDA_ERR_VERSION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" has no version {version}' },
   LAMBDA_ERR_FUNCTION_BUSY: {

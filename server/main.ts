@@ -60,7 +60,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   prepareDataDir(config.dataDir);
   await assertDataDirFree(config.dataDir);
   const store = openStore(path.join(config.dataDir, 'lambda.db'));
-  const { generated, seedId } = bootstrapAdminKey(store, config.apiKey);
+  const { generated, seedId, revoked } = bootstrapAdminKey(store, config.apiKey);
+  if (revoked) log(`-----> LAMBDA_API_KEY changed: revoked the ${revoked} key(s) it held before`);
 
   const clients = new InstanceClients(dataDirKey(config.dataDir, 'instance-key'));
   // Function output: received on each instance's log.sock, kept per function in data/logs (LAMBDA_LOG_* bound it).
@@ -140,7 +141,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
   };
   // Wrong keys are cheap to refuse and limited per client address (the REST API, git over HTTP and `auth: key` alike);
   // the seed is known from the start, so the usual key never costs a scrypt.
-  const authLimiter = createAuthLimiter({ failures: config.limits.authFailures, windowMs: config.limits.authFailureWindowMs });
+  const authLimiter = createAuthLimiter({
+    failures: config.limits.authFailures,
+    windowMs: config.limits.authFailureWindowMs,
+    slowBudget: config.limits.authSlowChecks,
+  });
   const seed = config.apiKey && seedId ? { key: config.apiKey, id: seedId } : undefined;
   const storedKeys = createKeyVerifier(store, undefined, { limiter: authLimiter, seed });
   // SSH commands run the CLI in-process against this API with a key of their own, issued per command (server/ssh/loopback.ts).
@@ -183,7 +188,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     const live = store.versions.live(name);
     return live ? ((JSON.parse(live.manifest) as Partial<Manifest>).auth ?? 'none') : undefined;
   };
-  const guard = createFunctionGuard(authOf, checkKey);
+  // Invoke-only tokens open `auth: key` functions (theirs, if made for one) and nothing else.
+  const guard = createFunctionGuard(authOf, async (key, client, name) => loopback.verify(key) || (await storedKeys.invoke(key, client, name)));
   const server = createHttpServer({
     domain: config.domain,
     forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request }), guard, config.limits.sendTimeoutMs),

@@ -11,6 +11,8 @@ interface Token {
   name: string;
   createdAt: string;
   lastUsedAt: string | null;
+  scope: 'admin' | 'invoke';
+  function: string | null;
 }
 
 interface Context {
@@ -25,8 +27,9 @@ const test = anyTest as TestFn<Context>;
 test.beforeEach(async (t) => {
   t.context.requests = [];
   t.context.tokens = [
-    { id: '0123456789abcdef', name: 'admin', createdAt: '2024-05-01T10:00:00.000Z', lastUsedAt: '2024-05-02T08:30:00.000Z' },
-    { id: 'fedcba9876543210', name: '', createdAt: '2024-05-03T10:00:00.000Z', lastUsedAt: null },
+    { id: '0123456789abcdef', name: 'admin', createdAt: '2024-05-01T10:00:00.000Z', lastUsedAt: '2024-05-02T08:30:00.000Z', scope: 'admin', function: null },
+    { id: 'fedcba9876543210', name: '', createdAt: '2024-05-03T10:00:00.000Z', lastUsedAt: null, scope: 'admin', function: null },
+    { id: '1111222233334444', name: 'callers', createdAt: '2024-05-03T11:00:00.000Z', lastUsedAt: null, scope: 'invoke', function: 'hello' },
   ];
   t.context.server = createServer((req, res) => void handle(t.context, req, res));
   await new Promise<void>((resolve) => t.context.server.listen(0, '127.0.0.1', resolve));
@@ -49,9 +52,10 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
   if (req.headers.authorization !== `Bearer ${KEY}`) return error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API key is required');
   if (req.method === 'GET' && path === '/api/v1/tokens') return json(200, { tokens: ctx.tokens });
   if (req.method === 'POST' && path === '/api/v1/tokens') {
-    const { name } = JSON.parse(body || '{}') as { name?: string };
+    const { name, scope, function: fn } = JSON.parse(body || '{}') as { name?: string; scope?: string; function?: string };
     if (name !== undefined && name.length > 64) return error(400, 'LAMBDA_ERR_BAD_REQUEST', 'a token name is at most 64 characters');
-    return json(201, { id: 'aaaabbbbccccdddd', name: name ?? '', createdAt: '2024-05-04T00:00:00.000Z', lastUsedAt: null, key: 'lambda_NEWKEY' });
+    const created = { id: 'aaaabbbbccccdddd', name: name ?? '', createdAt: '2024-05-04T00:00:00.000Z', lastUsedAt: null };
+    return json(201, { ...created, scope: scope ?? 'admin', function: fn ?? null, key: 'lambda_NEWKEY' });
   }
   const revoke = /^\/api\/v1\/tokens\/([^/]+)$/.exec(path);
   if (req.method === 'DELETE' && revoke) {
@@ -74,9 +78,10 @@ test('tokens list prints a table with - for no name and never used', async (t) =
   t.is(
     result.stdout,
     [
-      'ID                NAME   CREATED                   LAST USED',
-      '0123456789abcdef  admin  2024-05-01T10:00:00.000Z  2024-05-02T08:30:00.000Z',
-      'fedcba9876543210  -      2024-05-03T10:00:00.000Z  -',
+      'ID                NAME     CREATED                   LAST USED                 SCOPE',
+      '0123456789abcdef  admin    2024-05-01T10:00:00.000Z  2024-05-02T08:30:00.000Z  admin',
+      'fedcba9876543210  -        2024-05-03T10:00:00.000Z  -                         admin',
+      '1111222233334444  callers  2024-05-03T11:00:00.000Z  -                         invoke:hello',
       '',
     ].join('\n'),
   );
@@ -99,7 +104,22 @@ test('tokens create without a name sends {}; --json gives the key for scripts', 
   const result = await cli(t, ['tokens', 'create', '--json']);
   t.is(result.status, 0, result.stderr);
   t.is(t.context.requests.at(-1)?.body, '{}');
-  t.deepEqual(JSON.parse(result.stdout), { id: 'aaaabbbbccccdddd', name: '', createdAt: '2024-05-04T00:00:00.000Z', lastUsedAt: null, key: 'lambda_NEWKEY' });
+  t.deepEqual(JSON.parse(result.stdout), { id: 'aaaabbbbccccdddd', name: '', createdAt: '2024-05-04T00:00:00.000Z', lastUsedAt: null, scope: 'admin', function: null, key: 'lambda_NEWKEY' });
+});
+
+test('tokens create --invoke [--function F] asks for an invoke-only token; --function alone is a usage error', async (t) => {
+  const any = await cli(t, ['tokens', 'create', '--invoke', '--name', 'callers']);
+  t.is(any.status, 0, any.stderr);
+  t.is(t.context.requests.at(-1)?.body, '{"name":"callers","scope":"invoke"}');
+  const one = await cli(t, ['tokens', 'create', '--invoke', '--function', 'hello', '--json']);
+  t.is(one.status, 0, one.stderr);
+  t.is(t.context.requests.at(-1)?.body, '{"scope":"invoke","function":"hello"}');
+  t.like(JSON.parse(one.stdout), { scope: 'invoke', function: 'hello', key: 'lambda_NEWKEY' });
+  const sent = t.context.requests.length;
+  const alone = await cli(t, ['tokens', 'create', '--function', 'hello']);
+  t.is(alone.status, 2);
+  t.regex(alone.stderr, /--function needs --invoke/);
+  t.is(t.context.requests.length, sent, 'nothing was sent');
 });
 
 test('tokens revoke ID sends DELETE and says so', async (t) => {

@@ -1,6 +1,7 @@
-// `lambda tokens list|create [--name N]|revoke ID`: the server's API keys.
+// `lambda tokens list|create [--name N] [--invoke [--function F]]|revoke ID`: the server's API keys.
 import { createToken, listTokens, revokeToken } from '../client-tokens.js';
 import { loadConfig, requireApiKey } from '../config.js';
+import { usageError } from '../errors.js';
 import type { Endpoint } from '../http.js';
 import type { CommandContext } from '../io.js';
 import { renderCreatedToken, renderTokensTable } from '../render.js';
@@ -11,9 +12,14 @@ export async function tokensList(ctx: CommandContext): Promise<void> {
   ctx.io.stdout.write(ctx.json ? `${JSON.stringify(tokens, null, 2)}\n` : renderTokensTable(tokens));
 }
 
-/** Creates a token and prints its key, the only time it is shown. Bad name: LAMBDA_ERR_BAD_REQUEST, exit 2. */
-export async function tokensCreate(ctx: CommandContext, options: { name?: string }): Promise<void> {
-  const token = await createToken(await endpointOf(ctx), options.name);
+/**
+ * Creates a token and prints its key, the only time it is shown. `invoke`: a token that only calls `auth: key`
+ * functions (`function`: only that one). Bad name: LAMBDA_ERR_BAD_REQUEST, exit 2.
+ */
+export async function tokensCreate(ctx: CommandContext, options: { name?: string; invoke?: boolean; function?: string }): Promise<void> {
+  if (options.function !== undefined && !options.invoke) throw usageError('--function needs --invoke: only invoke tokens are limited to one function');
+  const request = { name: options.name, ...(options.invoke ? { scope: 'invoke' as const } : {}), ...(options.function !== undefined ? { function: options.function } : {}) };
+  const token = await createToken(await endpointOf(ctx), request);
   ctx.io.stdout.write(ctx.json ? `${JSON.stringify(token, null, 2)}\n` : renderCreatedToken(token));
 }
 

@@ -53,7 +53,7 @@ test('GET /api/v1/tokens: 200 and the tokens, without keys or hashes', async (t)
   t.is(status, 200);
   const tokens = (body as { tokens: Record<string, unknown>[] }).tokens;
   t.is(tokens.length, 1);
-  t.deepEqual(Object.keys(tokens[0] ?? {}).sort(), ['createdAt', 'id', 'lastUsedAt', 'name']);
+  t.deepEqual(Object.keys(tokens[0] ?? {}).sort(), ['createdAt', 'function', 'id', 'lastUsedAt', 'name', 'scope']);
   t.is(tokens[0]?.name, 'admin');
   t.is(typeof tokens[0]?.lastUsedAt, 'string', 'this very request used it');
 });

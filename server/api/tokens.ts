@@ -1,4 +1,4 @@
-// REST adapters for API tokens: GET /api/v1/tokens, POST /api/v1/tokens, DELETE /api/v1/tokens/:id.
+// REST adapters for API tokens: GET /api/v1/tokens, POST /api/v1/tokens (admin or invoke-only), DELETE /api/v1/tokens/:id.
 import { LambdaError } from '../errors.js';
 import { createToken, listTokens, revokeToken } from '../core/tokens.js';
 import { sendJson } from '../http/errors.js';
@@ -22,7 +22,7 @@ export const tokensRoutes: ApiRoute[] = [
     pattern: /^\/api\/v1\/tokens\/?$/,
     async handle({ req, res, context }) {
       const body = await context.readBody(req, MAX_BODY_BYTES);
-      sendJson(res, 201, createToken(context.deps, { name: nameFrom(body) }));
+      sendJson(res, 201, createToken(context.deps, tokenRequest(body)));
     },
   },
   {
@@ -35,13 +35,15 @@ export const tokensRoutes: ApiRoute[] = [
   },
 ];
 
-/** The optional name from a JSON body `{"name": "..."}`; an empty body means no name. */
-function nameFrom(body: Buffer): string | undefined {
+/** The optional name, scope and function from a JSON body `{"name", "scope", "function"}`; an empty body means none. */
+function tokenRequest(body: Buffer): { name?: string; scope?: string; function?: string } {
   const text = body.toString('utf8').trim();
-  if (text === '') return undefined;
-  const { name } = jsonObject(text, '{"name": "ci"}');
-  if (name !== undefined && typeof name !== 'string') {
-    throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: '"name" must be a string' });
+  if (text === '') return {};
+  const fields = jsonObject(text, '{"name": "ci"} or {"name": "callers", "scope": "invoke", "function": "hello"}');
+  for (const field of ['name', 'scope', 'function'] as const) {
+    if (fields[field] !== undefined && typeof fields[field] !== 'string') {
+      throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `"${field}" must be a string` });
+    }
   }
-  return name;
+  return fields as { name?: string; scope?: string; function?: string };
 }

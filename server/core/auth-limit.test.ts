@@ -1,4 +1,4 @@
-// Unit tests of the per-client allowance of wrong keys and the client an address counts as.
+// Unit tests of the per-client and server-wide allowances of wrong keys and the client an address counts as.
 import test from 'ava';
 import { LambdaError } from '../errors.js';
 import { clientOf, createAuthLimiter } from './auth-limit.js';
@@ -44,13 +44,34 @@ test('clients remembered are bounded: the oldest are forgotten first', (t) => {
   t.throws(() => limiter.check('c'));
 });
 
+test('the server-wide budget of slow checks: spent whatever the client, refunded by a right key, back over the window', (t) => {
+  let clock = 0;
+  const limiter = createAuthLimiter({ failures: 100, windowMs: 10_000, slowBudget: 2 }, () => clock);
+  limiter.slowSlot()();
+  limiter.slowSlot()();
+  const error = t.throws(() => limiter.slowSlot(), { instanceOf: LambdaError });
+  t.is(error?.code, 'LAMBDA_ERR_AUTH_RATE_LIMITED');
+  t.deepEqual(error?.details, { retryAfterSeconds: 5 });
+  limiter.refundSlow();
+  limiter.slowSlot()();
+  t.throws(() => limiter.slowSlot());
+  clock += 5_000;
+  t.notThrows(() => limiter.slowSlot()());
+});
+
+test('clientOf: every loopback address is one client', (t) => {
+  for (const address of ['127.0.0.1', '127.0.3.7', '127.255.255.254', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.9']) t.is(clientOf(address), 'loopback', address);
+  t.not(clientOf('128.0.0.1'), 'loopback');
+  t.not(clientOf('::2'), 'loopback');
+});
+
 test('clientOf: IPv4 as is, IPv4-mapped as IPv4, IPv6 by its /64', (t) => {
-  t.is(clientOf('127.0.0.1'), '127.0.0.1');
+  t.is(clientOf('10.0.0.1'), '10.0.0.1');
   t.is(clientOf('::ffff:10.1.2.3'), '10.1.2.3');
   t.is(clientOf('2001:db8:1:2:3:4:5:6'), '2001:db8:1:2::/64');
   t.is(clientOf('2001:db8:1:2::9'), '2001:db8:1:2::/64');
   t.is(clientOf('2001:0db8::1'), '2001:db8:0:0::/64');
-  t.is(clientOf('::1'), '0:0:0:0::/64');
+  t.is(clientOf('::2'), '0:0:0:0::/64');
   t.is(clientOf('fe80::1%eth0'), 'fe80:0:0:0::/64');
   t.is(clientOf(undefined), 'unknown');
 });

@@ -1,4 +1,4 @@
-// Failed authentication per client: how many wrong keys a client may present before it is refused without any hashing.
+// Failed authentication per client and for the whole server: how many wrong keys may be presented before they are refused without any hashing.
 import { LambdaError } from '../errors.js';
 
 export interface AuthLimitSettings {
@@ -8,6 +8,11 @@ export interface AuthLimitSettings {
   windowMs: number;
   /** Slow hashes (scrypt) computed at once for the whole server; beyond, refused at once. */
   slowChecks?: number;
+  /**
+   * Keys checked with a slow hash per window for the whole server (LAMBDA_AUTH_SLOW_CHECKS), coming back evenly
+   * over `windowMs`: whoever holds many addresses gets no more guesses at a chosen key than this.
+   */
+  slowBudget?: number;
   /** Clients remembered at most; the oldest are forgotten first, so a flood of addresses cannot grow memory. */
   maxClients?: number;
 }
@@ -24,8 +29,13 @@ export interface AuthLimiter {
   charge(client: string): void;
   /** A slowly hashed key that turned out right gives its charge back. */
   refund(client: string): void;
-  /** A slot for one slow hash; throws LAMBDA_ERR_AUTH_RATE_LIMITED when every slot is taken. Returns its release. */
+  /**
+   * A slot for one slow hash, taken from the server-wide budget; throws LAMBDA_ERR_AUTH_RATE_LIMITED when every slot
+   * is taken or the budget is spent. Returns its release.
+   */
   slowSlot(): () => void;
+  /** A slowly hashed key that turned out right gives its share of the server-wide budget back. */
+  refundSlow(): void;
 }
 
 /**
@@ -38,6 +48,15 @@ export function createAuthLimiter(settings: AuthLimitSettings, now: () => number
   const maxClients = settings.maxClients ?? 10_000;
   const slowChecks = settings.slowChecks ?? 2;
   let slowRunning = 0;
+  // One more bucket, for the whole server: unlike the per-client ones it cannot be dodged by changing address.
+  const slowBudget = settings.slowBudget ?? Infinity;
+  const slowPerMs = slowBudget / settings.windowMs;
+  const budget: Bucket = { tokens: slowBudget, at: now() };
+  const refill = () => {
+    const at = now();
+    budget.tokens = Math.min(slowBudget, budget.tokens + (at - budget.at) * slowPerMs);
+    budget.at = at;
+  };
 
   const current = (client: string): Bucket | undefined => {
     const bucket = buckets.get(client);
@@ -74,6 +93,9 @@ export function createAuthLimiter(settings: AuthLimitSettings, now: () => number
     },
     slowSlot() {
       if (slowRunning >= slowChecks) throw limited(1);
+      refill();
+      if (budget.tokens < 1) throw limited(Math.max(1, Math.ceil((1 - budget.tokens) / slowPerMs / 1000)));
+      budget.tokens -= 1;
       slowRunning += 1;
       let released = false;
       return () => {
@@ -82,16 +104,23 @@ export function createAuthLimiter(settings: AuthLimitSettings, now: () => number
         slowRunning -= 1;
       };
     },
+    refundSlow() {
+      refill();
+      budget.tokens = Math.min(slowBudget, budget.tokens + 1);
+    },
   };
 }
 
 /**
  * The client a failure is counted against: its IP address, an IPv6 one by its /64 (one machine usually holds a
  * whole /64, so counting single addresses would give it billions of allowances). IPv4-mapped addresses count as IPv4.
+ * Every loopback address (127.0.0.0/8, ::1) is one client, `loopback`: any local user can bind any of them.
  */
 export function clientOf(address: string | undefined): string {
   if (!address) return 'unknown';
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  const ipv4 = mapped ? mapped[1] : address;
+  if (/^127\.\d+\.\d+\.\d+$/.test(ipv4) || /^(0*:){2,7}0*1$|^::1$/i.test(address)) return 'loopback';
   if (mapped) return mapped[1];
   if (!address.includes(':')) return address;
   const [head, tail] = address.toLowerCase().split('%')[0].split('::');

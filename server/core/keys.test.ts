@@ -100,7 +100,8 @@ test('a seeded key (LAMBDA_API_KEY) is stored once, salted and scrypt-hashed, un
   t.deepEqual(bootstrapAdminKey(store, seed), first, 'the second start finds the same row and generates nothing');
   t.is(store.keys.count(), 1);
   const [record] = store.keys.list();
-  t.deepEqual(first, { seedId: record?.id });
+  t.deepEqual(first, { seedId: record?.id, revoked: 0 });
+  t.like(record, { scope: 'admin', seeded: true });
   t.is(record?.scheme, 'scrypt');
   t.is(record?.name, 'LAMBDA_API_KEY');
   t.regex(record?.hash ?? '', /^scrypt:16384:8:1:[0-9a-f]{32}:[0-9a-f]{64}$/);
@@ -117,22 +118,66 @@ test('a seeded key (LAMBDA_API_KEY) is stored once, salted and scrypt-hashed, un
 test('the same seed hashed twice gets different salts', (t) => {
   const other = openStore(':memory:');
   try {
-    bootstrapAdminKey(t.context.store, 'same-seed');
-    bootstrapAdminKey(other, 'same-seed');
+    bootstrapAdminKey(t.context.store, 'same-seed-0123456789');
+    bootstrapAdminKey(other, 'same-seed-0123456789');
     t.not(t.context.store.keys.list()[0]?.hash, other.keys.list()[0]?.hash);
   } finally {
     other.close();
   }
 });
 
-test('a restart with a different seed adds it; the old seeded key stays valid until revoked', async (t) => {
+test('a restart with a different seed rotates: the old seeded key is revoked, other keys stay', async (t) => {
   const { store } = t.context;
-  bootstrapAdminKey(store, 'first-seed');
-  bootstrapAdminKey(store, 'second-seed');
+  bootstrapAdminKey(store, 'first-seed-0123456789');
+  const created = generateKey();
+  store.keys.insert(generatedKeyRecord(created, 'ci'));
+  t.is(bootstrapAdminKey(store, 'second-seed-0123456789').revoked, 1);
   t.is(store.keys.count(), 2);
   const verify = createKeyVerifier(store);
-  t.true(await verify('first-seed'));
-  t.true(await verify('second-seed'));
+  t.false(await verify('first-seed-0123456789'));
+  t.true(await verify('second-seed-0123456789'));
+  t.true(await verify(created));
+  // Starting again with the same value revokes nothing.
+  t.is(bootstrapAdminKey(store, 'second-seed-0123456789').revoked, 0);
+});
+
+test('a LAMBDA_API_KEY shorter than 16 characters is refused, saying how to make a key', (t) => {
+  for (const weak of ['sunshine', 'x', '123456789012345']) {
+    t.throws(() => bootstrapAdminKey(t.context.store, weak), { message: /LAMBDA_API_KEY is too short to be a key .*at least 16.*openssl rand -hex 32/ });
+  }
+  t.is(t.context.store.keys.count(), 0);
+  t.notThrows(() => bootstrapAdminKey(t.context.store, `test_${'0'.repeat(32)}`));
+});
+
+test('invoke tokens: the REST API check refuses them with 403; a function check opens theirs only', async (t) => {
+  const { store } = t.context;
+  const admin = bootstrapAdminKey(store, undefined).generated as string;
+  const any = generateKey();
+  const one = generateKey();
+  store.keys.insert({ ...generatedKeyRecord(any, 'callers'), scope: 'invoke' });
+  store.keys.insert({ ...generatedKeyRecord(one, 'one'), scope: 'invoke', function: 'hello' });
+  const verify = createKeyVerifier(store);
+  t.true(await verify(admin));
+  for (const key of [any, one]) await t.throwsAsync(verify(key), { instanceOf: LambdaError, message: /only invokes .*it does not open the REST API/ });
+  t.true(await verify.invoke(admin, undefined, 'other'));
+  t.true(await verify.invoke(any, undefined, 'other'));
+  t.true(await verify.invoke(one, undefined, 'hello'));
+  const other = await t.throwsAsync(verify.invoke(one, undefined, 'other'), { instanceOf: LambdaError });
+  t.is(other?.code, 'LAMBDA_ERR_FORBIDDEN');
+  t.false(await verify.invoke(generateKey(), undefined, 'hello'));
+});
+
+test('the server-wide budget of slow checks: wrong keys from many clients are refused once it is spent', async (t) => {
+  bootstrapAdminKey(t.context.store, 'budget-seed-0123456789');
+  const generated = generateKey();
+  t.context.store.keys.insert(generatedKeyRecord(generated, 'ci'));
+  const counted = counting(t.context.store);
+  const limiter = createAuthLimiter({ failures: 100, windowMs: 60_000, slowBudget: 3 }, () => 0);
+  const verify = createKeyVerifier(counted.store, undefined, { limiter });
+  for (let i = 0; i < 3; i++) t.false(await verify(`guess-${i}`, `10.0.0.${i}`));
+  t.is(counted.scryptRounds(), 3);
+  await t.throwsAsync(verify('guess-more', '10.0.0.99'), { message: /too many wrong API keys/ });
+  t.true(await verify(generated, '10.0.0.99'), 'a generated key is still checked');
 });
 
 test('a seed stored as plain SHA-256 by an older release is hashed again with scrypt, keeping its name and date', async (t) => {
@@ -150,17 +195,17 @@ test('a seed stored as plain SHA-256 by an older release is hashed again with sc
 });
 
 test('a seeded key costs scrypt once; later uses are remembered', async (t) => {
-  bootstrapAdminKey(t.context.store, 'remember-me');
+  bootstrapAdminKey(t.context.store, 'remember-me-0123456789');
   const counted = counting(t.context.store);
   const verify = createKeyVerifier(counted.store);
-  t.true(await verify('remember-me'));
+  t.true(await verify('remember-me-0123456789'));
   t.is(counted.scryptRounds(), 1);
-  for (let i = 0; i < 5; i++) t.true(await verify('remember-me'));
+  for (let i = 0; i < 5; i++) t.true(await verify('remember-me-0123456789'));
   t.is(counted.scryptRounds(), 1);
 });
 
 test('a generated key never costs scrypt, even with seeded keys present', async (t) => {
-  bootstrapAdminKey(t.context.store, 'some-seed');
+  bootstrapAdminKey(t.context.store, 'some-seed-0123456789');
   const key = generateKey();
   t.context.store.keys.insert(generatedKeyRecord(key, 'ci'));
   const counted = counting(t.context.store);
@@ -170,14 +215,16 @@ test('a generated key never costs scrypt, even with seeded keys present', async 
 
 test('revoking a remembered seeded key makes it fail at once', async (t) => {
   const { store } = t.context;
-  bootstrapAdminKey(store, 'seed-to-revoke');
-  const id = store.keys.list()[0]?.id ?? 'missing';
-  bootstrapAdminKey(store, 'seed-to-keep');
+  const { chosenKeyRecord } = await import('./keys.js');
+  const old = chosenKeyRecord('seed-to-revoke-0123456789', 'old');
+  store.keys.insert(old);
+  const id = old.id;
+  bootstrapAdminKey(store, 'seed-to-keep-0123456789');
   const verify = createKeyVerifier(store);
-  t.true(await verify('seed-to-revoke'));
+  t.true(await verify('seed-to-revoke-0123456789'));
   t.is(store.keys.removeUnlessLast(id), 'removed');
-  t.false(await verify('seed-to-revoke'));
-  t.true(await verify('seed-to-keep'));
+  t.false(await verify('seed-to-revoke-0123456789'));
+  t.true(await verify('seed-to-keep-0123456789'));
 });
 
 test('revoking a generated key makes it fail at once', async (t) => {
@@ -261,11 +308,11 @@ test('the seed this start was given is known without any scrypt', async (t) => {
 
 test('a key in the generated form never costs scrypt, and a seed in that form is stored as SHA-256', async (t) => {
   const { store } = t.context;
-  bootstrapAdminKey(store, 'a-chosen-seed');
+  bootstrapAdminKey(store, 'a-chosen-seed-0123456789');
   const given = generateKey();
   const { seedId } = bootstrapAdminKey(store, given);
   t.like(store.keys.get(seedId as string), { scheme: 'sha256', hash: sha256(given), name: 'LAMBDA_API_KEY' });
-  t.deepEqual(bootstrapAdminKey(store, given), { seedId }, 'a second start finds it');
+  t.deepEqual(bootstrapAdminKey(store, given), { seedId, revoked: 0 }, 'a second start finds it');
   const counted = counting(store);
   const verify = createKeyVerifier(counted.store);
   t.true(await verify(given));
@@ -276,21 +323,22 @@ test('a key in the generated form never costs scrypt, and a seed in that form is
 test('a generated key seeded by an older release as scrypt is stored as SHA-256 again', async (t) => {
   const { store } = t.context;
   const given = generateKey();
-  bootstrapAdminKey(store, 'placeholder');
+  bootstrapAdminKey(store, 'placeholder-0123456789');
   const [row] = store.keys.list();
   // What an older release stored for this seed: a scrypt row.
   const { chosenKeyRecord } = await import('./keys.js');
   store.keys.insert({ ...chosenKeyRecord(given, 'admin'), createdAt: '2024-01-01T00:00:00.000Z' });
   const { seedId } = bootstrapAdminKey(store, given);
-  t.like(store.keys.get(seedId as string), { scheme: 'sha256', name: 'admin', createdAt: '2024-01-01T00:00:00.000Z' });
-  t.is(store.keys.count(), 2);
-  t.truthy(store.keys.get(row?.id ?? ''));
+  t.like(store.keys.get(seedId as string), { scheme: 'sha256', name: 'admin', createdAt: '2024-01-01T00:00:00.000Z', seeded: true });
+  // The placeholder was the variable's value before: rotated out.
+  t.is(store.keys.count(), 1);
+  t.is(store.keys.get(row?.id ?? ''), undefined);
   t.true(await createKeyVerifier(store)(given));
 });
 
 test('wrong keys from one client are limited: 429 without hashing once its allowance is used, others unaffected', async (t) => {
   const { store } = t.context;
-  bootstrapAdminKey(store, 'the-real-seed');
+  bootstrapAdminKey(store, 'the-real-seed-0123456789');
   const generated = generateKey();
   store.keys.insert(generatedKeyRecord(generated, 'ci'));
   const counted = counting(store);
@@ -309,7 +357,7 @@ test('wrong keys from one client are limited: 429 without hashing once its allow
   // The right generated key still works for that client: checking it costs no more than refusing it.
   t.true(await verify(generated, '10.0.0.1'));
   // Another client has its own allowance; the seed is found by scrypt and gives its charge back.
-  t.true(await verify('the-real-seed', '10.0.0.2'));
+  t.true(await verify('the-real-seed-0123456789', '10.0.0.2'));
   t.false(await verify('wrong', '10.0.0.2'));
   // The allowance comes back over the window.
   clock += 20_000;
@@ -326,7 +374,7 @@ test('no key at all is refused without counting as a wrong one', async (t) => {
 });
 
 test('at most two scrypts run at once for the whole server; a third is refused at once', async (t) => {
-  bootstrapAdminKey(t.context.store, 'slow-seed');
+  bootstrapAdminKey(t.context.store, 'slow-seed-0123456789');
   const limiter = createAuthLimiter({ failures: 100, windowMs: 60_000 });
   const verify = createKeyVerifier(t.context.store, undefined, { limiter });
   const results = await Promise.allSettled([verify('a', '10.0.0.1'), verify('b', '10.0.0.2'), verify('c', '10.0.0.3')]);

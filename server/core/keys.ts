@@ -1,10 +1,13 @@
-// API keys at rest and at the door: how keys are hashed, the first-start admin key, and verification.
+// API keys at rest and at the door: how keys are hashed, the first-start admin key (LAMBDA_API_KEY rotation), verification and scopes.
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { LambdaError } from '../errors.js';
 import type { ApiKeyRecord, Store } from '../store/types.js';
 import type { AuthLimiter } from './auth-limit.js';
 
 /** Keys longer than this are refused unhashed: no real key is, and hashing megabytes per request costs. */
 const MAX_KEY_LENGTH = 512;
+/** A LAMBDA_API_KEY shorter than this is refused at start: a word or a PIN is guessed, however slow each guess. */
+export const MIN_SEED_LENGTH = 16;
 /** Node's defaults (about 16 MB and tens of ms per hash); stored with each hash, so they can be raised later. */
 const SCRYPT = { N: 16384, r: 8, p: 1, keyLength: 32, saltBytes: 16 };
 /** `last used` is written at most this often per key, so verification stays a read on the hot path. */
@@ -83,6 +86,11 @@ function matchesSha256(record: ApiKeyRecord | undefined, digest: Buffer): record
 export type KeyVerifier = ((presented: string | undefined, client?: string) => Promise<boolean>) & {
   /** The token a presented key belongs to (its id and name), for releases' "who"; undefined for none. */
   identify(presented: string | undefined): Promise<{ id: string; name: string } | undefined>;
+  /**
+   * The check at an `auth: key` function's door: true for an admin key or an invoke token for any function or for
+   * `fn`; an invoke token made for another function throws LAMBDA_ERR_FORBIDDEN.
+   */
+  invoke(presented: string | undefined, client: string | undefined, fn: string): Promise<boolean>;
 };
 
 export interface KeyVerifierOptions {
@@ -135,6 +143,7 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
           if (!store.keys.get(record.id)) return { slow: true };
           verified.set(cacheKey, record.id);
           if (client !== undefined) limiter?.refund(client);
+          limiter?.refundSlow();
           return { id: record.id, slow: true };
         }
       }
@@ -151,25 +160,46 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
     return record && { id: record.id, name: record.name };
   };
 
-  const verify = async (presented: string | undefined, client?: string) => {
+  /** The stored key behind `presented`, or undefined (a wrong key, charged to `client`). */
+  const recordOf = async (presented: string | undefined, client: string | undefined): Promise<ApiKeyRecord | undefined> => {
     // No key at all is not a guess (git asks without one first): refused, not counted.
-    if (!presented) return false;
+    if (!presented) return undefined;
     const { id, slow } = presented.length > MAX_KEY_LENGTH ? { slow: false } : await find(presented, client);
-    if (id === undefined) {
+    const record = id === undefined ? undefined : store.keys.get(id);
+    if (!record) {
       if (!slow && client !== undefined && limiter) {
         limiter.check(client);
         limiter.charge(client);
       }
-      return false;
+      return undefined;
     }
     const at = now();
-    if (at.getTime() - (touched.get(id) ?? 0) >= TOUCH_EVERY_MS) {
-      touched.set(id, at.getTime());
-      store.keys.touch(id, at.toISOString());
+    if (at.getTime() - (touched.get(record.id) ?? 0) >= TOUCH_EVERY_MS) {
+      touched.set(record.id, at.getTime());
+      store.keys.touch(record.id, at.toISOString());
     }
+    return record;
+  };
+
+  // The REST API and git: admin keys only; an invoke token is a right key at the wrong door, so 403, not 401.
+  const verify = async (presented: string | undefined, client?: string) => {
+    const record = await recordOf(presented, client);
+    if (!record) return false;
+    if ((record.scope ?? 'admin') !== 'admin') throw forbidden(record, 'the REST API, git or SSH');
     return true;
   };
-  return Object.assign(verify, { identify });
+
+  const invoke = async (presented: string | undefined, client: string | undefined, fn: string) => {
+    const record = await recordOf(presented, client);
+    if (!record) return false;
+    if ((record.scope ?? 'admin') === 'admin' || !record.function || record.function === fn) return true;
+    throw forbidden(record, `function "${fn}"`);
+  };
+  return Object.assign(verify, { identify, invoke });
+}
+
+function forbidden(record: ApiKeyRecord, where: string): LambdaError {
+  return new LambdaError('LAMBDA_ERR_FORBIDDEN', { what: record.function ? `function "${record.function}"` : '`auth: key` functions', where });
 }
 
 /**
@@ -177,36 +207,54 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
  * salted and scrypt-hashed, unless it already is; a seed stored by an older release as plain
  * SHA-256 is hashed again with scrypt. A seed in the generated form (`lambda_` and 43 characters: a
  * generated key given back to the server) is stored as generated keys are, SHA-256, since such keys
- * are never checked with scrypt. A key seeded by an earlier start stays valid until revoked.
- * Without a seed, the first start generates an admin key and returns it so the caller can print it once.
- * `seedId` is the row the seed is stored in.
+ * are never checked with scrypt. The variable names *the* admin key: a key an earlier start seeded with another
+ * value is revoked (tokens created with `lambda tokens create` stay). A seed shorter than MIN_SEED_LENGTH is
+ * refused with an Error saying how to make a key. Without a seed, the first start generates an admin key and
+ * returns it so the caller can print it once. `seedId` is the row the seed is stored in; `revoked` counts the
+ * earlier seeded keys removed.
  */
-export function bootstrapAdminKey(store: Store, seed: string | undefined): { generated?: string; seedId?: string } {
-  if (seed) return { seedId: seedKey(store, seed) };
+export function bootstrapAdminKey(store: Store, seed: string | undefined): { generated?: string; seedId?: string; revoked?: number } {
+  if (seed) {
+    assertStrongSeed(seed);
+    const seedId = seedKey(store, seed);
+    return { seedId, revoked: store.keys.removeSeededExcept(seedId) };
+  }
   if (store.keys.count() > 0) return {};
   const generated = generateKey();
   store.keys.insert(generatedKeyRecord(generated, 'admin'));
   return { generated };
 }
 
+/** Throws when `seed` is too short to be a key, saying how to make one. */
+export function assertStrongSeed(seed: string): void {
+  if (seed.length >= MIN_SEED_LENGTH) return;
+  throw new Error(
+    `LAMBDA_API_KEY is too short to be a key (${seed.length} characters; it needs at least ${MIN_SEED_LENGTH} characters): ` +
+      'a word or a PIN is guessed however slowly it is checked. Make a random one with `openssl rand -hex 32`, ' +
+      'or leave LAMBDA_API_KEY unset and the first start prints a generated key',
+  );
+}
+
+/** Stores the seed (see bootstrapAdminKey) as an admin key marked seeded; returns its row. */
 function seedKey(store: Store, seed: string): string {
   const scryptRow = store.keys.withScheme('scrypt').find((record) => matchesScryptNow(record, seed));
   const digest = sha256(seed);
   const plain = store.keys.get(idOf(digest));
+  // Whatever row the seed already has becomes the seeded admin key (a created token given back as the seed too).
+  const keep = (row: ApiKeyRecord, record: ApiKeyRecord = row): string => {
+    store.keys.replace(row.id, { ...record, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt, scope: 'admin', function: null, seeded: true });
+    return record.id;
+  };
   if (isGeneratedForm(seed)) {
-    if (matchesSha256(plain, digest)) return plain.id;
+    if (matchesSha256(plain, digest)) return keep(plain);
     const record = generatedKeyRecord(seed, scryptRow?.name ?? 'LAMBDA_API_KEY');
-    if (scryptRow) store.keys.replace(scryptRow.id, { ...record, createdAt: scryptRow.createdAt, lastUsedAt: scryptRow.lastUsedAt });
-    else store.keys.insert(record);
+    if (scryptRow) return keep(scryptRow, record);
+    store.keys.insert({ ...record, seeded: true });
     return record.id;
   }
-  if (scryptRow) return scryptRow.id;
-  if (matchesSha256(plain, digest)) {
-    const upgraded = chosenKeyRecord(seed, plain.name);
-    store.keys.replace(plain.id, { ...upgraded, createdAt: plain.createdAt, lastUsedAt: plain.lastUsedAt });
-    return upgraded.id;
-  }
+  if (scryptRow) return keep(scryptRow);
+  if (matchesSha256(plain, digest)) return keep(plain, chosenKeyRecord(seed, plain.name));
   const record = chosenKeyRecord(seed, 'LAMBDA_API_KEY');
-  store.keys.insert(record);
+  store.keys.insert({ ...record, seeded: true });
   return record.id;
 }

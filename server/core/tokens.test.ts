@@ -22,7 +22,7 @@ test('list shows id, name, created and last used, never a key or hash', (t) => {
   const created = createToken(deps, { name: 'ci' });
   const tokens = listTokens(deps);
   t.deepEqual(tokens.map((token) => token.name), ['admin', 'ci']);
-  for (const token of tokens) t.deepEqual(Object.keys(token).sort(), ['createdAt', 'id', 'lastUsedAt', 'name']);
+  for (const token of tokens) t.deepEqual(Object.keys(token).sort(), ['createdAt', 'function', 'id', 'lastUsedAt', 'name', 'scope']);
   const text = JSON.stringify(tokens);
   t.false(text.includes(created.key));
   t.false(text.includes(t.context.store.keys.get(created.id)?.hash ?? 'missing'));
@@ -38,6 +38,34 @@ test('create returns a new working key once; its id is what list and revoke use'
   t.true(await createKeyVerifier(t.context.store)(created.key));
   t.true(listTokens(deps).some((token) => token.id === created.id));
   t.not(createToken(deps, {}).key, created.key);
+});
+
+test('an invoke token: scope invoke, for every function or one; its key stops at the REST API', async (t) => {
+  const deps = { store: t.context.store };
+  const any = createToken(deps, { name: 'callers', scope: 'invoke' });
+  const one = createToken(deps, { scope: 'invoke', function: 'hello' });
+  t.like(any, { scope: 'invoke', function: null });
+  t.like(one, { scope: 'invoke', function: 'hello' });
+  t.like(listTokens(deps).find((token) => token.id === one.id), { scope: 'invoke', function: 'hello' });
+  t.like(createToken(deps, {}), { scope: 'admin', function: null });
+  const verify = createKeyVerifier(t.context.store);
+  await t.throwsAsync(verify(any.key), { message: /only invokes/ });
+  t.true(await verify.invoke(one.key, undefined, 'hello'));
+});
+
+test('bad scopes and functions are refused, naming what is wrong', (t) => {
+  const deps = { store: t.context.store };
+  t.throws(() => createToken(deps, { scope: 'root' }), { message: /scope is "admin" or "invoke", got "root"/ });
+  t.throws(() => createToken(deps, { function: 'hello' }), { message: /must have scope "invoke"/ });
+  t.throws(() => createToken(deps, { scope: 'invoke', function: 'Bad Name' }), { message: /invalid function name/ });
+});
+
+test('invoke tokens do not count as the last token: the last admin key cannot be revoked', (t) => {
+  const deps = { store: t.context.store };
+  const invoke = createToken(deps, { scope: 'invoke' });
+  const [admin] = listTokens(deps);
+  t.throws(() => revokeToken(deps, { id: admin?.id ?? '' }), { message: /only admin token left/ });
+  t.notThrows(() => revokeToken(deps, { id: invoke.id }));
 });
 
 test('a name is optional; without one it is empty', (t) => {
@@ -89,5 +117,5 @@ test('the last token cannot be revoked: LAMBDA_ERR_LAST_TOKEN, and it keeps work
   // With a second token, the first can go; then the second is the last.
   const second = createToken(deps, { name: 'second' });
   revokeToken(deps, { id: admin?.id ?? '' });
-  t.throws(() => revokeToken(deps, { id: second.id }), { instanceOf: LambdaError, message: /only one left/ });
+  t.throws(() => revokeToken(deps, { id: second.id }), { instanceOf: LambdaError, message: /only admin token left/ });
 });

@@ -164,16 +164,16 @@ class ClientConnection implements ClientSide {
     const client = this.socket.remoteAddress ?? '127.0.0.1';
     const authorization = head.headers.find(([field]) => field === 'authorization')?.[1];
     const checked = this.gateway.options.guard?.(name, authorization, client);
-    if (checked === undefined) return this.send(name, frameRequest(head, target, body.length, client, false), body, sink);
+    if (checked === undefined) return this.send(name, frameRequest(head, target, body.length, client, false), body, sink, true);
     // The platform's token went to the gateway, not to the function: the instance never sees it.
     checked.then(
-      () => (this.gone ? this.answered(sink) : this.send(name, frameRequest(head, target, body.length, client, true), body, sink)),
+      () => (this.gone ? this.answered(sink) : this.send(name, frameRequest(head, target, body.length, client, true), body, sink, false)),
       (error: unknown) => this.answered(sink, error),
     );
   }
 
-  private send(name: string, framed: string, body: Buffer, sink: ClientSink): void {
-    this.gateway.options.dispatch.pipe(name, { head: framed, body, noBody: sink.noBody }, sink, this).then(
+  private send(name: string, framed: string, body: Buffer, sink: ClientSink, keyless: boolean): void {
+    this.gateway.options.dispatch.pipe(name, { head: framed, body, noBody: sink.noBody, keyless }, sink, this).then(
       () => this.answered(sink),
       (error: unknown) => this.answered(sink, error),
     );

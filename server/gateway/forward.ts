@@ -57,7 +57,7 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
       const body = await readBody(req, maxBody);
       await dispatch.stream(
         name,
-        { method: req.method ?? 'GET', path: target.path, headers: forwardHeaders(req, target.prefix, body.length), body: body.length > 0 ? body : undefined },
+        { method: req.method ?? 'GET', path: target.path, headers: forwardHeaders(req, target.prefix, body.length), body: body.length > 0 ? body : undefined, keyless: !checked },
         (statusCode, upstream) => {
           const headers: Record<string, string | string[]> = {};
           for (const key in upstream) {

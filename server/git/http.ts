@@ -20,7 +20,8 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined,
     const match = /^\/git\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
     if (!match) throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: url.pathname });
     const name = assertFunctionName(safeDecode(match[1]));
-    // Too many wrong passwords from this address: LAMBDA_ERR_AUTH_RATE_LIMITED (429, Retry-After) from the caller's catch.
+    // Too many wrong passwords from this address: LAMBDA_ERR_AUTH_RATE_LIMITED (429, Retry-After); an invoke-only token:
+    // LAMBDA_ERR_FORBIDDEN (403); both from the caller's catch.
     if (!(await verifyKey(basicPassword(req.headers.authorization), clientOf(req.socket.remoteAddress)))) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="lambda"', 'content-type': 'text/plain' });
       res.end('a valid API key is required (use it as the password)\n');

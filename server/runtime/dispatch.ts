@@ -16,6 +16,8 @@ export interface DispatchRequest {
   path: string;
   headers: Record<string, string | string[]>;
   body?: Buffer;
+  /** Public traffic whose key was not checked (its function was `auth: none` when its head arrived). */
+  keyless?: boolean;
 }
 
 export interface BufferedResponse {
@@ -57,8 +59,13 @@ type Send<T> = (instance: Instance, signal: AbortEmitter, handlerAnswered: () =>
  * and REPORT) per request it was sent (server/runtime/instance-logs.ts).
  */
 export function createDispatch(pool: InstancePool, clients: InstanceClients, onSend?: (instanceId: string) => void): Dispatch {
-  const withInstance = async <T>(fn: string, send: Send<T>, client?: ClientSide, retried = false): Promise<T> => {
+  const withInstance = async <T>(fn: string, send: Send<T>, client?: ClientSide, retried = false, keyless = false): Promise<T> => {
     const lease = await pool.acquire(fn);
+    // The key was checked (or not) when the head arrived; a body that came slowly may find a version that wants one.
+    if (keyless && lease.spec.auth === 'key') {
+      lease.release();
+      throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');
+    }
     const instance = lease.instance;
     const timeoutMs = lease.spec.timeoutMs;
     const signal = new AbortEmitter();
@@ -103,7 +110,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
       // A kept-alive connection to an instance killed while idle fails like a crash: the engine's record of when the
       // process ended tells them apart.
       const neverDelivered = code === 'ECONNREFUSED' || code === 'ENOENT' || (!answered && (await pool.endedBefore(instance, sentAt)));
-      if (!retried && !answered && neverDelivered) return withInstance(fn, send, client, true);
+      if (!retried && !answered && neverDelivered) return withInstance(fn, send, client, true, keyless);
       throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
     } finally {
       clearTimeout(timer);
@@ -123,7 +130,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
           return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
         },
       ),
-    stream: (fn, request, open, side) =>
+    stream: (fn, { keyless, ...request }, open, side) =>
       withInstance(
         fn,
         async (instance, signal, answered) => {
@@ -133,7 +140,9 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
           });
         },
         side,
+        false,
+        keyless,
       ),
-    pipe: (fn, request, sink, side) => withInstance(fn, (instance, signal, answered) => clients.exchange(instance, request, sink, signal, answered), side),
+    pipe: (fn, request, sink, side) => withInstance(fn, (instance, signal, answered) => clients.exchange(instance, request, sink, signal, answered), side, false, request.keyless),
   };
 }

@@ -18,6 +18,8 @@ export interface RawRequest {
   body?: Buffer;
   /** A HEAD request: its answer has no body whatever its headers say. */
   noBody: boolean;
+  /** Its key was not checked: refused if the version it reaches has `auth: key` (see dispatch.ts). */
+  keyless?: boolean;
 }
 
 /** Where an answer goes as it arrives. */

@@ -55,6 +55,8 @@ const MAX_AUTH_ATTEMPTS = 10;
 const USAGE_EXIT = 2;
 /** Refused connections are reported at most this often, so a flood of them does not flood the log. */
 const REFUSED_REPORT_MS = 10_000;
+/** Addresses whose refused logins are being counted between reports; beyond, the oldest is forgotten. */
+const MAX_REPORTED_ADDRESSES = 1_000;
 
 export async function startSshServer(options: SshServerOptions): Promise<RunningSshServer> {
   const connections = new Set<Connection>();
@@ -73,22 +75,39 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     let attempts = 0;
     // Who logged in, for the log line of each command they run.
     let login: Login = { who: '', stillAdded: () => false };
+    const refusedLogin = (line: string) => reportRefusedLogin(info.ip, line);
     client.on('authentication', (ctx) => {
-      if (authenticate(ctx, options, (done) => (login = done))) return;
+      if (authenticate(ctx, options, (done) => (login = done), refusedLogin)) return;
       if (++attempts >= MAX_AUTH_ATTEMPTS) client.end();
     });
     // Port forwarding (-L, -W, -R) and Unix socket forwarding: no listener means ssh2 refuses them; these say why in the log.
     client.on('tcpip', (_accept, reject, info) => {
-      options.log(` !     SSH: refused port forwarding to ${info.destIP}:${info.destPort}`);
+      options.log(` !     SSH: refused port forwarding to ${escapeControl(String(info.destIP).slice(0, 100))}:${Number(info.destPort)}`);
       reject();
     });
     client.on('openssh.streamlocal', (_accept, reject) => reject());
     client.on('request', (_accept, reject, name) => {
-      options.log(` !     SSH: refused ${name}`);
+      options.log(` !     SSH: refused ${escapeControl(String(name).slice(0, 40))}`);
       reject?.();
     });
     client.on('ready', () => client.on('session', (accept) => handleSession(accept(), client, login, options)));
   });
+  // Refused logins: one line per address per REFUSED_REPORT_MS, with how many were not shown since, so a client
+  // trying names or passwords in a loop cannot flood the log.
+  const loginReports = new Map<string, { at: number; unreported: number }>();
+  const reportRefusedLogin = (address: string, line: string) => {
+    const at = Date.now();
+    const seen = loginReports.get(address);
+    if (seen && at - seen.at < REFUSED_REPORT_MS) {
+      seen.unreported++;
+      return;
+    }
+    const more = seen?.unreported ? ` (and ${seen.unreported} more refused from this address since the last report)` : '';
+    loginReports.delete(address);
+    loginReports.set(address, { at, unreported: 0 });
+    if (loginReports.size > MAX_REPORTED_ADDRESSES) loginReports.delete(loginReports.keys().next().value as string);
+    options.log(`${line} from ${escapeControl(address)}${more}`);
+  };
   // The TCP side is ours, so a connection is counted (and refused past the caps) before ssh2 says a word, and the
   // login timeout runs from the first byte: a client that never sends its version string is closed too.
   const gate = createLoginGate(limits);
@@ -147,10 +166,13 @@ interface Login {
   stillAdded(): boolean;
 }
 
-function authenticate(ctx: AuthContext, options: SshServerOptions, loggedIn: (login: Login) => void): boolean {
+function authenticate(ctx: AuthContext, options: SshServerOptions, loggedIn: (login: Login) => void, refused: (line: string) => void): boolean {
   if (ctx.username !== USER || ctx.method !== 'publickey') {
-    // `none` is how every client starts, asking which methods there are: only publickey.
-    if (ctx.method !== 'none') options.log(` !     SSH: refused ${ctx.method} login for "${ctx.username.slice(0, 40)}" (only user ${USER}, with a public key)`);
+    // `none` is how every client starts, asking which methods there are: only publickey. The name is the client's
+    // text: its control characters are escaped, so a newline in it cannot start a forged log line.
+    if (ctx.method !== 'none') {
+      refused(` !     SSH: refused ${escapeControl(String(ctx.method).slice(0, 20))} login for "${escapeControl(ctx.username.slice(0, 40))}" (only user ${USER}, with a public key)`);
+    }
     ctx.reject(['publickey']);
     return ctx.method === 'none';
   }

@@ -47,10 +47,32 @@ test('a database written before tokens keeps its keys, which become sha256 keys 
   const upgraded = openStore(file);
   try {
     t.deepEqual(upgraded.keys.list(), [
-      { id: 'aaaa', scheme: 'sha256', hash: 'a'.repeat(64), name: 'admin', createdAt: '2024-01-01T00:00:00.000Z', lastUsedAt: null },
-      { id: 'bbbb', scheme: 'sha256', hash: 'b'.repeat(64), name: 'ci', createdAt: '2024-01-02T00:00:00.000Z', lastUsedAt: null },
+      { id: 'aaaa', scheme: 'sha256', hash: 'a'.repeat(64), name: 'admin', createdAt: '2024-01-01T00:00:00.000Z', lastUsedAt: null, scope: 'admin', function: null, seeded: false },
+      { id: 'bbbb', scheme: 'sha256', hash: 'b'.repeat(64), name: 'ci', createdAt: '2024-01-02T00:00:00.000Z', lastUsedAt: null, scope: 'admin', function: null, seeded: false },
     ]);
     t.deepEqual(upgraded.keys.withScheme('scrypt'), []);
+  } finally {
+    upgraded.close();
+  }
+});
+
+test('keys an earlier start seeded (named LAMBDA_API_KEY) are marked seeded by the upgrade; removeSeededExcept removes them', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'lambda-store-keys-'));
+  t.context.dirs.push(dir);
+  const file = join(dir, 'seeded.db');
+  const old = new Database(file);
+  for (const migration of MIGRATIONS.filter((one) => one.version <= 6)) old.exec(migration.sql);
+  old.pragma('user_version = 6');
+  const insert = old.prepare("INSERT INTO api_keys (id, scheme, hash, name, created_at) VALUES (?, 'sha256', ?, ?, ?)");
+  insert.run('aaaa', 'a'.repeat(64), 'LAMBDA_API_KEY', '2024-01-01T00:00:00.000Z');
+  insert.run('bbbb', 'b'.repeat(64), 'LAMBDA_API_KEY', '2024-01-02T00:00:00.000Z');
+  insert.run('cccc', 'c'.repeat(64), 'ci', '2024-01-03T00:00:00.000Z');
+  old.close();
+  const upgraded = openStore(file);
+  try {
+    t.deepEqual(upgraded.keys.list().map((key) => key.seeded), [true, true, false]);
+    t.is(upgraded.keys.removeSeededExcept('bbbb'), 1);
+    t.deepEqual(upgraded.keys.list().map((key) => key.id), ['bbbb', 'cccc']);
   } finally {
     upgraded.close();
   }

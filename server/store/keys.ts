@@ -1,6 +1,6 @@
 // SQL for API keys; only hashes are stored.
 import type Database from 'better-sqlite3';
-import type { ApiKeyRecord, ApiKeyScheme, Store } from './types.js';
+import type { ApiKeyRecord, ApiKeyScheme, ApiKeyScope, Store } from './types.js';
 
 interface KeyRow {
   id: string;
@@ -9,6 +9,9 @@ interface KeyRow {
   name: string;
   created_at: string;
   last_used_at: string | null;
+  scope: ApiKeyScope;
+  function: string | null;
+  seeded: number;
 }
 
 const toRecord = (row: KeyRow): ApiKeyRecord => ({
@@ -18,27 +21,35 @@ const toRecord = (row: KeyRow): ApiKeyRecord => ({
   name: row.name,
   createdAt: row.created_at,
   lastUsedAt: row.last_used_at,
+  scope: row.scope,
+  function: row.function,
+  seeded: row.seeded === 1,
 });
 
 export function keyQueries(db: Database.Database): Store['keys'] {
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM api_keys');
+  const admins = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM api_keys WHERE scope = 'admin'");
   const get = db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE id = ?');
   const list = db.prepare<[], KeyRow>('SELECT * FROM api_keys ORDER BY created_at, rowid');
   const withScheme = db.prepare<[ApiKeyScheme], KeyRow>('SELECT * FROM api_keys WHERE scheme = ? ORDER BY created_at, rowid');
-  const insert = db.prepare<[string, ApiKeyScheme, string, string, string, string | null]>(
-    'INSERT INTO api_keys (id, scheme, hash, name, created_at, last_used_at) VALUES (?, ?, ?, ?, ?, ?)',
+  const insert = db.prepare<[string, ApiKeyScheme, string, string, string, string | null, ApiKeyScope, string | null, number]>(
+    'INSERT INTO api_keys (id, scheme, hash, name, created_at, last_used_at, scope, function, seeded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
+  const removeSeeded = db.prepare<[string]>('DELETE FROM api_keys WHERE seeded = 1 AND id != ?');
   const remove = db.prepare<[string]>('DELETE FROM api_keys WHERE id = ?');
   const touch = db.prepare<[string, string]>('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
 
-  const add = (key: ApiKeyRecord) => insert.run(key.id, key.scheme, key.hash, key.name, key.createdAt, key.lastUsedAt);
+  const add = (key: ApiKeyRecord) =>
+    insert.run(key.id, key.scheme, key.hash, key.name, key.createdAt, key.lastUsedAt, key.scope ?? 'admin', key.function ?? null, key.seeded ? 1 : 0);
   const replace = db.transaction((id: string, key: ApiKeyRecord) => {
     remove.run(id);
     add(key);
   });
   const removeUnlessLast = db.transaction((id: string): 'removed' | 'missing' | 'last' => {
-    if (!get.get(id)) return 'missing';
-    if ((count.get() as { n: number }).n <= 1) return 'last';
+    const row = get.get(id);
+    if (!row) return 'missing';
+    // Invoke tokens open nothing to manage the server with: only the last admin key is kept.
+    if (row.scope === 'admin' && (admins.get() as { n: number }).n <= 1) return 'last';
     remove.run(id);
     return 'removed';
   });
@@ -54,6 +65,7 @@ export function keyQueries(db: Database.Database): Store['keys'] {
     insert: (key) => void add(key),
     replace: (id, key) => replace(id, key),
     removeUnlessLast: (id) => removeUnlessLast(id),
+    removeSeededExcept: (id) => removeSeeded.run(id).changes,
     touch: (id, at) => void touch.run(at, id),
   };
 }

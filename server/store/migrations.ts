@@ -152,4 +152,16 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    // Invoke-only tokens: `scope` says what a key opens (admin: everything; invoke: only `auth: key` functions, or
+    // the one named in `function`). `seeded` marks the row LAMBDA_API_KEY made, so a start with another value
+    // revokes it; rows an earlier start seeded carry that variable's name.
+    version: 7,
+    sql: `
+      ALTER TABLE api_keys ADD COLUMN scope TEXT NOT NULL DEFAULT 'admin' CHECK (scope IN ('admin', 'invoke'));
+      ALTER TABLE api_keys ADD COLUMN function TEXT;
+      ALTER TABLE api_keys ADD COLUMN seeded INTEGER NOT NULL DEFAULT 0;
+      UPDATE api_keys SET seeded = 1 WHERE name = 'LAMBDA_API_KEY';
+    `,
+  },
 ];

@@ -21,6 +21,8 @@ export interface VersionRecord {
 
 /** How a key is hashed at rest: `sha256` for generated 256-bit keys, `scrypt` (salted) for keys a person chose. */
 export type ApiKeyScheme = 'sha256' | 'scrypt';
+/** What a key opens: admin, everything; invoke, only `auth: key` functions (one, when `function` is set). */
+export type ApiKeyScope = 'admin' | 'invoke';
 
 export interface ApiKeyRecord {
   /** The public handle: a prefix of the SHA-256 hash for generated keys (found in one read), random for scrypt ones. */
@@ -31,6 +33,12 @@ export interface ApiKeyRecord {
   name: string;
   createdAt: string;
   lastUsedAt: string | null;
+  /** Absent: admin. */
+  scope?: ApiKeyScope;
+  /** For an invoke token: the one function it opens; null or absent: every `auth: key` function. */
+  function?: string | null;
+  /** Made from LAMBDA_API_KEY at a start (a start with another value revokes it). */
+  seeded?: boolean;
 }
 
 /** One change of what serves a function (issue 9): a deploy, a rollback, or an env change of the live version. */
@@ -90,8 +98,10 @@ export interface Store {
     insert(key: ApiKeyRecord): void;
     /** Swaps the row `id` for `key` in one transaction (a key hashed again under a new scheme). */
     replace(id: string, key: ApiKeyRecord): void;
-    /** Deletes `id` unless it is the only key left, deciding both in one transaction. */
+    /** Deletes `id` unless it is the only admin key left, deciding both in one transaction. */
     removeUnlessLast(id: string): 'removed' | 'missing' | 'last';
+    /** Deletes every seeded key but `id`; returns how many. */
+    removeSeededExcept(id: string): number;
     touch(id: string, at: string): void;
   };
   /** Releases (issue 9), newest first. */

@@ -13,8 +13,9 @@ const OPEN = 'runtime: node20\nhandler: index.handler\nauth: none\n';
 
 test.before(async () => {
   await requireDocker();
-  // A large allowance of wrong keys: this file's refusals must all be 401s (auth-flood.test.ts covers the 429s).
-  lambda = await startLambda({ LAMBDA_AUTH_FAILURES: '1000' });
+  // Large allowances of wrong keys (per client and server-wide): this file's refusals must all be 401s
+  // (auth-flood.test.ts covers the 429s).
+  lambda = await startLambda({ LAMBDA_AUTH_FAILURES: '1000', LAMBDA_AUTH_SLOW_CHECKS: '1000' });
   for (const [name, manifest] of [
     ['locked', LOCKED],
     ['open', OPEN],
@@ -135,7 +136,9 @@ test("Node's path (HTTP/1.0, a chunked upload) refuses anonymous and wrong keys 
   }
 });
 
-test('async calls: anonymous and wrong keys are refused and nothing is queued; a valid token queues', async (t) => {
+// Serial: wrong keys sent at the same time by other tests would take the server's two slow-check slots (429), and
+// their calls would land in the count of calls that reached an instance.
+test.serial('async calls: anonymous and wrong keys are refused and nothing is queued; a valid token queues', async (t) => {
   const async = (authorization?: string, host?: string) =>
     viaFetch(host ? '/later' : '/fn/locked/later', {
       method: 'POST',
@@ -157,7 +160,7 @@ test('async calls: anonymous and wrong keys are refused and nothing is queued; a
   t.false(JSON.stringify(after.invocations[0]?.payload).includes(token), 'the token is not kept with the queued call');
 });
 
-test('refused requests never reach an instance', async (t) => {
+test.serial('refused requests never reach an instance', async (t) => {
   // Let the earlier tests' lines reach the log, then count.
   await new Promise((resolve) => setTimeout(resolve, 500));
   const before = await starts('locked');
@@ -195,4 +198,105 @@ test('a deploy or rollback that changes auth takes effect with the switch', asyn
   const rollback = await lambda.api('/api/v1/functions/switch/rollback', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
   t.is(rollback.status, 200, await rollback.text());
   t.is((await viaFetch('/fn/switch/')).status, 200, 'public again after the rollback to v1');
+});
+
+// Serial, so its calls to `locked` are over before another test counts the calls that reached an instance.
+test.serial('an invoke-only token opens `auth: key` functions and nothing else: the REST API, git and the token verbs refuse it', async (t) => {
+  const create = async (body: object) => {
+    const answer = await lambda.api('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    t.is(answer.status, 201);
+    return (await answer.json()) as { id: string; key: string; scope: string; function: string | null };
+  };
+  const anyFunction = await create({ name: 'callers', scope: 'invoke' });
+  const onlyLocked = await create({ name: 'locked-caller', scope: 'invoke', function: 'locked' });
+  t.is(anyFunction.scope, 'invoke');
+  t.is(onlyLocked.function, 'locked');
+
+  const served = await viaFetch('/fn/locked/hello', { headers: { authorization: `Bearer ${anyFunction.key}` } });
+  t.is(served.status, 200, served.body);
+  t.is(seenHeaders(served).authorization, undefined);
+  t.is((await viaFetch('/hello', { host: 'locked.localhost', headers: { authorization: `Bearer ${onlyLocked.key}` } })).status, 200);
+  t.is((await raw(`GET /fn/locked/old HTTP/1.0\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${onlyLocked.key}\r\n\r\n`)).status, 200);
+
+  // A token for one function does not open another.
+  const pushed = await lambda.push('locked-too', fixture('echo'), { files: { 'lambda.yaml': LOCKED } });
+  t.is(pushed.code, 0, pushed.stderr);
+  t.is((await viaFetch('/fn/locked-too/', { headers: { authorization: `Bearer ${anyFunction.key}` } })).status, 200);
+  const other = await viaFetch('/fn/locked-too/', { headers: { authorization: `Bearer ${onlyLocked.key}` } });
+  t.is(other.status, 403);
+  t.is((JSON.parse(other.body) as { error: { code: string } }).error.code, 'LAMBDA_ERR_FORBIDDEN');
+
+  for (const key of [anyFunction.key, onlyLocked.key]) {
+    for (const [method, path] of [
+      ['GET', '/api/v1/functions'],
+      ['GET', '/api/v1/functions/locked/env'],
+      ['POST', '/api/v1/tokens'],
+      ['DELETE', '/api/v1/functions/locked'],
+    ]) {
+      const answer = await viaFetch(path, { method, headers: { authorization: `Bearer ${key}` } });
+      t.is(answer.status, 403, `${method} ${path}`);
+      t.is((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'LAMBDA_ERR_FORBIDDEN');
+    }
+    const git = await viaFetch('/git/locked.git/info/refs?service=git-upload-pack', { headers: { authorization: `Basic ${Buffer.from(`lambda:${key}`).toString('base64')}` } });
+    t.is(git.status, 403, 'git over HTTP refuses it');
+  }
+  // The function is still there, and the tokens are listed with their scope.
+  t.is((await lambda.api('/api/v1/functions/locked')).status, 200);
+  const listed = (await (await lambda.api('/api/v1/tokens')).json()) as { tokens: { id: string; scope: string; function: string | null }[] };
+  t.like(listed.tokens.find((one) => one.id === onlyLocked.id), { scope: 'invoke', function: 'locked' });
+  t.is(listed.tokens.find((one) => one.id === anyFunction.id)?.scope, 'invoke');
+
+  // The CLI makes one, and lists its scope.
+  const made = await lambda.cli(['tokens', 'create', '--invoke', '--function', 'locked', '--name', 'from-cli', '--json']);
+  t.is(made.code, 0, made.stderr);
+  const cliToken = JSON.parse(made.stdout) as { key: string };
+  t.is((await viaFetch('/fn/locked/', { headers: { authorization: `Bearer ${cliToken.key}` } })).status, 200);
+  t.is((await viaFetch('/api/v1/functions', { headers: { authorization: `Bearer ${cliToken.key}` } })).status, 403);
+  const table = await lambda.cli(['tokens', 'list']);
+  t.regex(table.stdout, /^\S+\s+from-cli\s.*\sinvoke:locked$/m);
+});
+
+/** A request whose head is sent now and whose body trickles (a byte every 2 s, bounded) until `finish` sends the rest. */
+function held(head: string, first: string, tick: string, maxTicks: number): { finish(rest: (ticks: number) => string): Promise<number> } {
+  const socket = net.connect(lambda.port, '127.0.0.1');
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const closed = new Promise<void>((resolve) => {
+    socket.on('close', () => resolve());
+    socket.on('error', () => resolve());
+  });
+  socket.once('connect', () => socket.write(head + first));
+  let ticks = 0;
+  const timer = setInterval(() => {
+    if (ticks < maxTicks) {
+      ticks++;
+      socket.write(tick);
+    }
+  }, 2_000);
+  return {
+    async finish(rest) {
+      clearInterval(timer);
+      socket.write(rest(ticks));
+      const guard = setTimeout(() => socket.destroy(), 30_000);
+      await closed;
+      clearTimeout(guard);
+      return Number(Buffer.concat(chunks).toString('latin1').split(' ')[1]);
+    },
+  };
+}
+
+test.serial('a keyless request held open while the function switches to auth: key does not reach the new version', async (t) => {
+  const open = await lambda.push('held', fixture('echo'), { files: { 'lambda.yaml': OPEN } });
+  t.is(open.code, 0, open.stderr);
+  // Both ways in, their heads read while the function is public: Node's path (chunked) and the byte path (a length).
+  const chunked = held('POST /fn/held/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n', '5\r\nhello\r\n', '1\r\nx\r\n', 60);
+  const LENGTH = 80;
+  const sized = held(`POST /fn/held/ HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: ${LENGTH}\r\n\r\n`, 'hello', 'x', 60);
+  // Let the server read both heads (and check them against the public version) before the switch starts.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  const locked = await lambda.push('held', fixture('echo'), { files: { 'lambda.yaml': LOCKED } });
+  t.is(locked.code, 0, locked.stderr);
+  assertRefused(t, await viaFetch('/fn/held/'), 'a new request after the switch');
+  t.is(await chunked.finish(() => '0\r\n\r\n'), 401, 'the chunked request finished after the switch');
+  t.is(await sized.finish((ticks) => 'y'.repeat(LENGTH - 5 - ticks)), 401, 'the sized request finished after the switch');
 });

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import test from 'ava';
+import ssh2 from 'ssh2';
 import { command, example, requireDocker, startLambda, type CommandResult, type Lambda } from '../helpers/lambda.js';
 
 const PER_ADDRESS = 10;
@@ -109,4 +110,32 @@ test.serial('silent connections from many addresses: at most the total cap are h
   await waitFor(() => probes.every((probe) => probe.closed), 'the probes to close');
   const list = await ssh(['list']);
   t.is(list.code, 0, list.stderr);
+});
+
+/** One password login as `username` with the ssh2 client (OpenSSH will not send a newline in a user name); resolves when refused. */
+function refusedLogin(username: string): Promise<void> {
+  return new Promise((resolve) => {
+    const client = new ssh2.Client();
+    const timer = setTimeout(() => client.end(), 10_000);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.on('error', () => client.end());
+    client.on('close', done);
+    client.on('ready', () => client.end());
+    client.connect({ host: '127.0.0.1', port: lambda.sshPort, username, password: 'guess', tryKeyboard: false, readyTimeout: 10_000 });
+  });
+}
+
+test.serial('a user name holding a newline cannot forge a server log line; refused logins are logged at a bounded rate', async (t) => {
+  const FORGED = '-----> SSH forged-by-username';
+  for (let i = 0; i < 5; i++) await refusedLogin(`x\n${FORGED}\r\n${FORGED}`);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const lines = lambda.output().split(/\r?\n|\r/);
+  t.false(lines.some((line) => line.startsWith(FORGED)), 'no log line starts with the forged text');
+  const refused = lines.filter((line) => line.includes('refused password login'));
+  t.true(refused.length >= 1, 'the refusal is logged');
+  t.true(refused.length < 5, `five refusals in a row from one address are not five lines: ${refused.length}`);
+  t.true(refused.some((line) => line.includes('\\n')), 'the newline is shown escaped');
 });
