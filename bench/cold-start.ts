@@ -94,7 +94,7 @@ async function rounds(
       const [instance] = await instancesOf(lambda, 'greet');
       if (instance?.cell) fromCell += 1;
     }
-    return { times, fromCell, image: `lambda/greet:${push.sha.slice(0, 12)}`, cellMemory };
+    return { times, fromCell, image: `lambda-fn/greet:${push.sha.slice(0, 12)}`, cellMemory };
   } finally {
     await lambda.destroy();
   }

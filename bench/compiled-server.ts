@@ -12,5 +12,5 @@ export async function useCompiledServer(): Promise<void> {
 export async function pushGreet(lambda: Lambda): Promise<string> {
   const push = await lambda.push('greet', example('greet'));
   if (push.code !== 0) throw new Error(push.stderr);
-  return `lambda/greet:${push.sha.slice(0, 12)}`;
+  return `lambda-fn/greet:${push.sha.slice(0, 12)}`;
 }

@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   try {
     // 1. git push → live, cold: no base image and no image of the function (everything is built).
     await removeImages('lambda/base-node20');
-    await removeImages('lambda/greet');
+    await removeImages('lambda-fn/greet');
     const [coldPush, cold] = await timed(() => lambda.push('greet', example('greet')));
     if (cold.code !== 0) throw new Error(cold.stderr);
     rows.push({ figure: 'git push → live, cold (base image assembled, no cache)', measured: ms(coldPush), target: '—', baseline: '—' });
@@ -68,7 +68,7 @@ async function main(): Promise<void> {
 
     // 4. Cold start: no instance → first response, on servers whose instances stop after 1 s idle (bench/cold-start.ts):
     //    with the cell pool (the default), and without it (a container boots), against `docker run` of the same image.
-    const image = `lambda/greet:${cold.sha.slice(0, 12)}`;
+    const image = `lambda-fn/greet:${cold.sha.slice(0, 12)}`;
     const coldStarts = await measureColdStarts(10);
     const spread = (values: number[]) => `p50 ${ms(percentile(values, 50))}, p95 ${ms(percentile(values, 95))}`;
     rows.push({

@@ -13,9 +13,8 @@ export interface HostKey {
 
 export function loadHostKey(file: string): HostKey {
   if (!fs.existsSync(file)) {
-    const pair = utils.generateKeyPairSync('ed25519', { comment: 'lambda host key' });
     try {
-      fs.writeFileSync(file, pair.private, { mode: 0o600, flag: 'wx' });
+      fs.writeFileSync(file, newHostKey(), { mode: 0o600, flag: 'wx' });
     } catch (error) {
       // Another start made it first: use that one.
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -28,4 +27,16 @@ export function loadHostKey(file: string): HostKey {
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   const fingerprint = `SHA256:${createHash('sha256').update(key.getPublicSSH()).digest('base64').replace(/=+$/, '')}`;
   return { privateKey, fingerprint };
+}
+
+/**
+ * A new ed25519 private key that ssh2 itself can read back: its generator strips leading zero bytes from the public
+ * key, so about one key in 256 comes out malformed; such a key is made again rather than written.
+ */
+function newHostKey(): string {
+  for (let attempt = 0; ; attempt++) {
+    const pair = utils.generateKeyPairSync('ed25519', { comment: 'lambda host key' });
+    const parsed = utils.parseKey(pair.private);
+    if (!(parsed instanceof Error) || attempt >= 16) return pair.private;
+  }
 }

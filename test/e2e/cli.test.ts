@@ -18,7 +18,7 @@ test.serial('lambda deploy ./dir --name greet commits the folder, builds and goe
   t.is(deployed.code, 0, deployed.stderr);
   const lines = deployed.stdout.split('\n');
   t.is(lines[0], '[1/3] Packaging function code... Done.');
-  t.regex(lines[1], /^\[2\/3\] Building image "lambda\/greet:[0-9a-f]{12}"\.\.\.$/);
+  t.regex(lines[1], /^\[2\/3\] Building image "lambda-fn\/greet:[0-9a-f]{12}"\.\.\.$/);
   t.true(lines.some((line) => line === '[3/3] Starting container... Done.'));
   t.true(lines.includes(`Your function is live at: http://greet.localhost:${lambda.port}`));
 

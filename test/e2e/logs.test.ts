@@ -91,7 +91,7 @@ test.serial("a request's output and START/END/REPORT are kept with the version a
 test.serial("--build shows the last deploy's output", async (t) => {
   const cli = await lambda.cli(['logs', 'chatty', '--build']);
   t.is(cli.code, 0, cli.stderr);
-  t.regex(cli.stdout, /^\S+Z build [0-9a-f]{12} \| -----> Building image lambda\/chatty:[0-9a-f]{12} \.\.\.$/m);
+  t.regex(cli.stdout, /^\S+Z build [0-9a-f]{12} \| -----> Building image lambda-fn\/chatty:[0-9a-f]{12} \.\.\.$/m);
   t.regex(cli.stdout, /\| -----> Starting chatty v1 /);
   t.regex(cli.stdout, /\| -----> Live at http:\/\/chatty\./);
 });
