@@ -40,6 +40,7 @@ export const ERRORS = {
     message: 'the new version did not become healthy: {detail}',
   },
   LAMBDA_ERR_UNAUTHORIZED: { kind: 'unauthorized', message: 'a valid API key is required' },
+  LAMBDA_ERR_FUNCTION_KEY_REQUIRED: { kind: 'unauthorized', message: 'function "{name}" has auth: key: send Authorization: Bearer <API token> (`lambda tokens create --invoke --function {name}` makes one for a caller)' },
   LAMBDA_ERR_AUTH_RATE_LIMITED: {
     kind: 'too_many',
     message: 'too many wrong API keys from this address; retry in {seconds}s',

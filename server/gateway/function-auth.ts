@@ -9,7 +9,7 @@ export type AuthOf = (name: string) => 'none' | 'key' | undefined;
  * Decides whether a public request to `name` may go on. Undefined (synchronously, so a public function's request
  * costs one lookup): it may, untouched. A promise: the function wants a key; it resolves once the request's
  * `Authorization: Bearer <token>` is a valid API token (the caller then removes that header: the platform's
- * token is not the function's to reuse) and rejects with LAMBDA_ERR_UNAUTHORIZED (401), LAMBDA_ERR_FORBIDDEN (403:
+ * token is not the function's to reuse) and rejects with LAMBDA_ERR_FUNCTION_KEY_REQUIRED (401), LAMBDA_ERR_FORBIDDEN (403:
  * an invoke token made for another function) or, for a client with too many wrong keys,
  * LAMBDA_ERR_AUTH_RATE_LIMITED (429).
  */
@@ -19,7 +19,7 @@ export function createFunctionGuard(authOf: AuthOf, verifyKey: (key: string | un
   return (name, authorization, address) => {
     if (authOf(name) !== 'key') return undefined;
     return verifyKey(bearerToken(authorization), clientOf(address), name).then((ok) => {
-      if (!ok) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');
+      if (!ok) throw new LambdaError('LAMBDA_ERR_FUNCTION_KEY_REQUIRED', { name });
     });
   };
 }

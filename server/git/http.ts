@@ -24,7 +24,7 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined,
     // LAMBDA_ERR_FORBIDDEN (403); both from the caller's catch.
     if (!(await verifyKey(basicPassword(req.headers.authorization), clientOf(req.socket.remoteAddress)))) {
       res.writeHead(401, { 'www-authenticate': 'Basic realm="lambda"', 'content-type': 'text/plain' });
-      res.end('a valid API key is required (use it as the password)\n');
+      res.end('a valid API key is required: run `lambda login URL` and `lambda setup-git` once, or give the key as the password\n');
       return;
     }
     const pushing = match[2] === '/git-receive-pack' || url.searchParams.get('service') === 'git-receive-pack';

@@ -64,7 +64,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
     // The key was checked (or not) when the head arrived; a body that came slowly may find a version that wants one.
     if (keyless && lease.spec.auth === 'key') {
       lease.release();
-      throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');
+      throw new LambdaError('LAMBDA_ERR_FUNCTION_KEY_REQUIRED', { name: fn });
     }
     const instance = lease.instance;
     const timeoutMs = lease.spec.timeoutMs;

@@ -83,7 +83,7 @@ function unchunk(text: string): string {
 function assertRefused(t: import('ava').ExecutionContext, answer: { status: number; headers: Record<string, string>; body: string }, what: string): void {
   t.is(answer.status, 401, what);
   t.is(answer.headers['www-authenticate'], 'Bearer realm="lambda"', what);
-  t.is((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'LAMBDA_ERR_UNAUTHORIZED', what);
+  t.is((JSON.parse(answer.body) as { error: { code: string } }).error.code, 'LAMBDA_ERR_FUNCTION_KEY_REQUIRED', what);
 }
 
 async function viaFetch(path: string, init: RequestInit & { host?: string } = {}): Promise<Answer> {
