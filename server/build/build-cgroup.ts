@@ -39,15 +39,21 @@ export function buildPidsCgroup(max: number, name: string, root = ROOT): BuildCg
   return {
     parent: `/${PARENT}/${name}`,
     remove() {
-      // Under v1 the engine makes the same path under every controller it uses; each is an empty folder by now.
-      const dirs = v2 ? [dir] : controllers(root).map((controller) => path.join(root, controller, PARENT, name));
-      for (const each of dirs) {
-        try {
-          fs.rmdirSync(each);
-        } catch {
-          // Gone already, or a step's process not yet reaped: the folder is empty of limits and costs nothing.
-        }
-      }
+      // Under v1 the engine makes the same path under every controller it uses; each is an empty folder by now,
+      // unless a step cut short (a build past its deadline) is still being stopped: then a few tries later.
+      let left = v2 ? [dir] : controllers(root).map((controller) => path.join(root, controller, PARENT, name));
+      const attempt = (): void => {
+        left = left.filter((each) => {
+          try {
+            fs.rmdirSync(each);
+            return false;
+          } catch (error) {
+            return (error as NodeJS.ErrnoException).code !== 'ENOENT';
+          }
+        });
+      };
+      attempt();
+      for (const delay of [2_000, 10_000, 60_000]) setTimeout(() => left.length > 0 && attempt(), delay).unref();
     },
   };
 }
