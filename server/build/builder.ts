@@ -88,13 +88,20 @@ export function createBuilder(options: BuilderOptions): Builder {
       const baseFacts = await writeCanonical(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, parsed, code, label);
       const cgroup = bounds.pids ? pidsCgroupOf(bounds.pids, log) : undefined;
       // Whatever happens, the images of earlier stages and of failed steps go; what they held counts as code.
-      let others = 0;
+      // A failed build's own error is the one told (a prune that fails then is tried again after the next build).
+      let failure: unknown;
       try {
         await buildImage(runtime, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
-      } finally {
-        cgroup?.remove();
-        others = (await runtime.pruneBuild?.(BUILD_LABEL, label)) ?? 0;
+      } catch (error) {
+        failure = error ?? new Error('the build failed');
       }
+      cgroup?.remove();
+      const pruned = runtime.pruneBuild?.(BUILD_LABEL, label);
+      if (failure) {
+        await pruned?.catch(() => 0);
+        throw failure;
+      }
+      const others = (await pruned) ?? 0;
       const built = await runtime.inspectImage?.(input.tag);
       const base = finalBase(parsed);
       const why = built ? refusal(built, base ? baseFacts[base] : undefined, maxCodeBytes, { others, label }) : 'the engine reported no image';
