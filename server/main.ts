@@ -125,6 +125,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     baseImages: config.baseImages,
     workDir: path.join(config.dataDir, 'builds'),
     repositoryBuild: { memoryBytes: config.limits.dockerBuildMemoryBytes, timeoutMs: config.limits.dockerBuildTimeoutMs, pids: buildPids, maxCodeBytes: config.limits.maxCodeBytes },
+    serverId: serverId(config.dataDir),
   });
   let actualPort = config.port;
   const portSuffix = () => (actualPort === 80 ? '' : `:${actualPort}`);

@@ -1,5 +1,6 @@
 // Builds the image of one commit: base image, dependencies (installed in a sandbox), build context, engine build.
 // Core reaches it through Builder.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../errors.js';
@@ -12,8 +13,8 @@ import { installDependencies } from './install.js';
 import { hostRegistrySettings, type RegistrySettings } from './registry-settings.js';
 import { cleanLine } from './clean-text.js';
 import { checkDockerfile, refusal, writeCanonical } from './repository-dockerfile.js';
-import { finalBase } from './dockerfile-canonical.js';
-import { buildPidsCgroup } from './build-cgroup.js';
+import { BUILD_LABEL, finalBase } from './dockerfile-canonical.js';
+import { buildPidsCgroup, type BuildCgroup } from './build-cgroup.js';
 
 export interface BuildInput {
   fn: string;
@@ -43,10 +44,12 @@ export interface BuilderOptions {
   workDir: string;
   /**
    * Bounds of a repository's own Dockerfile build (runtime docker): its RUN steps are the repository's code. `pids`:
-   * processes all such builds may run together (0: none set); `maxCodeBytes`: what the image may add to its base,
+   * processes each such build may run (0: none set); `maxCodeBytes`: what the image may add to its base,
    * and the largest file a step may write.
    */
   repositoryBuild?: { memoryBytes: number; timeoutMs: number; pids?: number; maxCodeBytes?: number };
+  /** This installation's id: with the function's name it labels a repository build's images (BUILD_LABEL). */
+  serverId?: string;
 }
 
 export function createBuilder(options: BuilderOptions): Builder {
@@ -81,14 +84,30 @@ export function createBuilder(options: BuilderOptions): Builder {
       const ensure = (name: string) => ensureBaseImage(runtime, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
       const froms = parsed.stages.map(({ base }) => (base.kind === 'runtime' ? `lambda/${base.runtime}` : base.kind === 'scratch' ? 'scratch' : `stage ${base.index}`));
       log.detail(`Dockerfile checked (${parsed.stages.length} stage${parsed.stages.length === 1 ? '' : 's'}): FROM ${froms.join(', FROM ')}`);
-      const baseFacts = await writeCanonical(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, parsed, code);
-      const pidsCgroup = bounds.pids ? pidsParent(bounds.pids, log) : undefined;
-      await buildImage(runtime, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, ...(pidsCgroup ? { pidsCgroup } : {}) });
+      const label = `${options.serverId ?? 'local'}/${input.fn}`;
+      const baseFacts = await writeCanonical(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, parsed, code, label);
+      const cgroup = bounds.pids ? pidsCgroupOf(bounds.pids, log) : undefined;
+      // Whatever happens, the images of earlier stages and of failed steps go; what they held counts as code.
+      // A failed build's own error is the one told (a prune that fails then is tried again after the next build).
+      let failure: unknown;
+      try {
+        await buildImage(runtime, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
+      } catch (error) {
+        failure = error ?? new Error('the build failed');
+      }
+      cgroup?.remove();
+      const pruned = runtime.pruneBuild?.(BUILD_LABEL, label);
+      if (failure) {
+        await pruned?.catch(() => 0);
+        throw failure;
+      }
+      const others = (await pruned) ?? 0;
       const built = await runtime.inspectImage?.(input.tag);
       const base = finalBase(parsed);
-      const why = built ? refusal(built, base ? baseFacts[base] : undefined, maxCodeBytes) : 'the engine reported no image';
+      const why = built ? refusal(built, base ? baseFacts[base] : undefined, maxCodeBytes, { others, label }) : 'the engine reported no image';
       if (why) {
         await runtime.removeImage(input.tag).catch(() => {});
+        await runtime.pruneBuild?.(BUILD_LABEL, label).catch(() => 0);
         throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: why });
       }
     } finally {
@@ -97,13 +116,13 @@ export function createBuilder(options: BuilderOptions): Builder {
   };
 
   /**
-   * The pids cgroup for a build, or none with a warning in the build's output: a server that may not write
+   * The build's own pids cgroup, or none with a warning in the build's output: a server that may not write
    * /sys/fs/cgroup (not root) still builds, bounded by memory, one CPU, file size and time, rather than refusing
    * every Dockerfile push.
    */
-  const pidsParent = (max: number, log: BuildLog): string | undefined => {
+  const pidsCgroupOf = (max: number, log: BuildLog): BuildCgroup | undefined => {
     try {
-      return buildPidsCgroup(max);
+      return buildPidsCgroup(max, `${options.serverId ?? 'local'}-${randomBytes(6).toString('hex')}`);
     } catch (error) {
       log.warn(`${(error as Error).message}: this build runs without a process limit (run the server as root to bound it, or set LAMBDA_DOCKER_BUILD_PIDS=0)`);
       return undefined;

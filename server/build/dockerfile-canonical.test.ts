@@ -105,3 +105,27 @@ test('the built image is refused for volumes, a foreign layer chain or its size'
   t.regex(String(refusal({ ...ok, sizeBytes: 200 * 1024 * 1024 }, base, 64 * 1024 * 1024)), /adds 100 MiB to its base, over this server's maximum code size of 64 MiB/);
   t.is(refusal({ ...ok, layers: ['s1'] }, undefined, 200 * 1024 * 1024), undefined);
 });
+
+test('a platform label is refused, also quoted, escaped or through a variable', (t) => {
+  for (const line of ['LABEL lambda.instance=x', 'LABEL "lambda.server"="y"', 'LABEL Lambda.Managed true', 'LABEL lamb\\da.instance=x', 'LABEL a=1 "lam"bda.fn=2', 'LABEL ${K}=x']) {
+    const error = t.throws(() => parseDockerfile(`FROM lambda/python3\n${line}\n`, RUNTIMES), { instanceOf: DockerfileError }, line);
+    t.regex(String(error?.message), /line 2: LABEL may not (set lambda\.\* labels|use variables)/, line);
+  }
+  t.notThrows(() => parseDockerfile('FROM lambda/python3\nLABEL org.example.lambda=1 version="1.0"\n', RUNTIMES));
+});
+
+test('with a build label every stage starts with it', (t) => {
+  const parsed = parseDockerfile('FROM lambda/python3 AS a\nRUN true\nFROM scratch\nCOPY --from=a /x /x\n', RUNTIMES);
+  t.is(canonicalDockerfile(parsed, IDS, 'abc123/greet'), `FROM ${P} AS s0\nLABEL lambda.build.fn="abc123/greet"\nRUN ["/bin/sh","-c","true"]\nFROM scratch AS s1\nLABEL lambda.build.fn="abc123/greet"\nCOPY --from=s0 ["/x","/x"]\n`);
+  t.throws(() => canonicalDockerfile(parsed, IDS, 'a"b/greet'), { instanceOf: DockerfileError });
+});
+
+test('the built image is refused for platform labels and for what its other stages wrote', (t) => {
+  const base = { id: 'b', layers: ['l1'], sizeBytes: 100 * 1024 * 1024, volumes: [] };
+  const ok = { id: 'i', layers: ['l1', 'l2'], sizeBytes: 110 * 1024 * 1024, volumes: [], labels: { 'lambda.managed': 'true', 'lambda.build.fn': 's/f', 'org.x': '1' } };
+  const build = { others: 0, label: 's/f' };
+  t.is(refusal(ok, base, 64 * 1024 * 1024, build), undefined);
+  t.regex(String(refusal({ ...ok, labels: { ...ok.labels, 'lambda.instance': 'x' } }, base, 64 * 1024 * 1024, build)), /sets platform labels \("lambda\.instance"\)/);
+  t.regex(String(refusal({ ...ok, labels: { ...ok.labels, 'lambda.build.fn': 's/other' } }, base, 64 * 1024 * 1024, build)), /sets platform labels/);
+  t.regex(String(refusal(ok, base, 64 * 1024 * 1024, { ...build, others: 60 * 1024 * 1024 })), /the build wrote 70 MiB \(60 MiB in its other stages\), over this server's maximum code size of 64 MiB/);
+});

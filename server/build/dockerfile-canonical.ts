@@ -80,6 +80,7 @@ export function parseDockerfile(text: string, runtimes: string[]): ParsedDockerf
     }
     if (VERBATIM.has(keyword)) {
       if (rest === '') throw at(`${keyword} needs arguments`);
+      if (keyword === 'LABEL') checkLabel(rest, at);
       stage.lines.push(`${keyword} ${rest}`);
     } else if (keyword === 'RUN' || keyword === 'CMD' || keyword === 'ENTRYPOINT') {
       if (keyword === 'RUN' && rest.startsWith('--')) throw at('RUN takes no flags');
@@ -96,14 +97,32 @@ export function parseDockerfile(text: string, runtimes: string[]): ParsedDockerf
   return { stages, runtimes: [...used] };
 }
 
-/** The file the engine builds: `baseIds` gives each runtime's base image id (sha256:…). */
-export function canonicalDockerfile(parsed: ParsedDockerfile, baseIds: Record<string, string>): string {
+/**
+ * The label every stage of a repository build starts with (`<server id>/<function>`): each image a step makes carries
+ * it, so the server finds what a build left behind by asking the engine, never by reading the build's output. It is
+ * the same for every push of a function, so one push's layers stay a cache for the next.
+ */
+export const BUILD_LABEL = 'lambda.build.fn';
+const BUILD_LABEL_VALUE = /^[A-Za-z0-9_.-]{1,64}\/[a-z0-9-]{1,63}$/;
+
+/** Refuses what could set a platform label (`lambda.*`), also through a variable or an escape Docker would undo. */
+function checkLabel(rest: string, at: (detail: string) => DockerfileError): void {
+  if (rest.includes('$')) throw at('LABEL may not use variables');
+  if (/lambda\./i.test(rest.replace(/["'\\]/g, ''))) throw at('LABEL may not set lambda.* labels: they are the platform\'s');
+}
+
+/**
+ * The file the engine builds: `baseIds` gives each runtime's base image id (sha256:…); `buildLabel`, when given, is
+ * the value of BUILD_LABEL each stage starts with.
+ */
+export function canonicalDockerfile(parsed: ParsedDockerfile, baseIds: Record<string, string>, buildLabel?: string): string {
+  if (buildLabel !== undefined && !BUILD_LABEL_VALUE.test(buildLabel)) throw new DockerfileError(`the build label ${JSON.stringify(buildLabel.slice(0, 80))} is not <server>/<function>`);
   const out: string[] = [];
   parsed.stages.forEach((stage, index) => {
     const { base } = stage;
     const from = base.kind === 'scratch' ? 'scratch' : base.kind === 'stage' ? `s${base.index}` : baseIds[base.runtime];
     if (!from || !/^(scratch|s\d+|sha256:[0-9a-f]{64})$/.test(from)) throw new DockerfileError(`no image id for the base of stage ${index}`);
-    out.push(`FROM ${from} AS s${index}`, ...stage.lines);
+    out.push(`FROM ${from} AS s${index}`, ...(buildLabel === undefined ? [] : [`LABEL ${BUILD_LABEL}="${buildLabel}"`]), ...stage.lines);
   });
   return `${out.join('\n')}\n`;
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../errors.js';
 import type { ImageFacts, Runtime } from '../runtime/types.js';
-import { canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
+import { BUILD_LABEL, canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
 
 export const REPOSITORY_DOCKERFILE = 'Dockerfile';
 const MAX_DOCKERFILE_BYTES = 256 * 1024;
@@ -48,7 +48,7 @@ export function parse(text: string, runtimes: string[]): ParsedDockerfile {
  * Replaces the repository's Dockerfile in `codeDir` with the canonical one, FROM each base's image id (ensured
  * first), so the engine builds exactly what was checked and never looks an image up by name (nor pulls one).
  */
-export async function writeCanonical(runtime: Pick<Runtime, 'inspectImage'>, bases: BaseImages, parsed: ParsedDockerfile, codeDir: string): Promise<Record<string, ImageFacts>> {
+export async function writeCanonical(runtime: Pick<Runtime, 'inspectImage'>, bases: BaseImages, parsed: ParsedDockerfile, codeDir: string, buildLabel?: string): Promise<Record<string, ImageFacts>> {
   const facts: Record<string, ImageFacts> = {};
   for (const name of parsed.runtimes) {
     const found = await runtime.inspectImage?.(await bases.ensure(name));
@@ -58,22 +58,27 @@ export async function writeCanonical(runtime: Pick<Runtime, 'inspectImage'>, bas
   const ids = Object.fromEntries(Object.entries(facts).map(([name, found]) => [name, found.id]));
   const file = path.join(codeDir, REPOSITORY_DOCKERFILE);
   fs.rmSync(file, { force: true });
-  fs.writeFileSync(file, canonicalDockerfile(parsed, ids), { flag: 'wx' });
+  fs.writeFileSync(file, canonicalDockerfile(parsed, ids, buildLabel), { flag: 'wx' });
   return facts;
 }
 
 /**
- * What the engine built, checked before anything uses it: no volumes, the layers of the base its final stage names
- * first, and no more than `maxBytes` on top of that base. Returns why it is refused, or undefined.
+ * What the engine built, checked before anything uses it: no volumes, no platform label (`lambda.*`: containers
+ * inherit an image's labels, and the platform finds its containers by them) but the build label `label`, the layers
+ * of the base its final stage names first, and no more than `maxBytes` on top of that base, counting what the
+ * build's other stages wrote (`others` bytes). Returns why it is refused, or undefined.
  */
-export function refusal(built: ImageFacts, base: ImageFacts | undefined, maxBytes: number): string | undefined {
+export function refusal(built: ImageFacts, base: ImageFacts | undefined, maxBytes: number, build: { others: number; label?: string } = { others: 0 }): string | undefined {
   if (built.volumes.length > 0) return `the image declares volumes (${built.volumes.slice(0, 5).join(', ')}), which functions may not have`;
+  const platform = Object.entries(built.labels ?? {}).filter(([key, value]) => key.toLowerCase().startsWith('lambda.') && !(key === BUILD_LABEL && value === build.label) && !(key === 'lambda.managed' && value === 'true'));
+  if (platform.length > 0) return `the image sets platform labels (${platform.slice(0, 5).map(([key]) => JSON.stringify(key.slice(0, 60))).join(', ')}), which functions may not have`;
   const prefix = base?.layers ?? [];
   if (!prefix.every((layer, i) => built.layers[i] === layer)) return 'the image is not built on the base image its Dockerfile names';
   const added = built.sizeBytes - (base?.sizeBytes ?? 0);
-  if (added > maxBytes) {
-    const mib = (bytes: number) => Math.ceil(bytes / 1024 / 1024);
-    return `the image adds ${mib(added)} MiB to its base, over this server's maximum code size of ${mib(maxBytes)} MiB (LAMBDA_MAX_CODE_SIZE)`;
+  const mib = (bytes: number) => Math.ceil(bytes / 1024 / 1024);
+  if (added > maxBytes) return `the image adds ${mib(added)} MiB to its base, over this server's maximum code size of ${mib(maxBytes)} MiB (LAMBDA_MAX_CODE_SIZE)`;
+  if (added + build.others > maxBytes) {
+    return `the build wrote ${mib(added + build.others)} MiB (${mib(build.others)} MiB in its other stages), over this server's maximum code size of ${mib(maxBytes)} MiB (LAMBDA_MAX_CODE_SIZE)`;
   }
   return undefined;
 }

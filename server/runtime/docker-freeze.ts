@@ -5,13 +5,15 @@ import type Docker from 'dockerode';
 import type { Runtime } from './types.js';
 
 const INSTANCE_LABEL = 'lambda.instance';
+const SERVER_LABEL = 'lambda.server';
 
-export function dockerFreeze(docker: Docker): Pick<Runtime, 'freeze' | 'thaw' | 'endedAt'> {
+/** `serverId`: containers are looked up by this server's label too, never by an instance id alone. */
+export function dockerFreeze(docker: Docker, serverId: string): Pick<Runtime, 'freeze' | 'thaw' | 'endedAt'> {
   const containerIds = new Map<string, string>();
   const containerOf = async (instanceId: string): Promise<Docker.Container | undefined> => {
     let id = containerIds.get(instanceId);
     if (!id) {
-      const [found] = await docker.listContainers({ all: true, filters: { label: [`${INSTANCE_LABEL}=${instanceId}`] } });
+      const [found] = await docker.listContainers({ all: true, filters: { label: [`${INSTANCE_LABEL}=${instanceId}`, `${SERVER_LABEL}=${serverId}`] } });
       if (!found) return undefined;
       id = found.Id;
       containerIds.set(instanceId, id);

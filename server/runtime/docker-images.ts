@@ -1,4 +1,7 @@
-// The Docker implementation of Runtime's image operations: exists, import a rootfs, build from a context directory.
+// The Docker implementation of Runtime's image operations: exists, import a rootfs, build from a context directory,
+// remove what a build left.
+import fs from 'node:fs';
+import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { create as createTar } from 'tar';
@@ -12,12 +15,12 @@ interface BuildMessage {
   errorDetail?: { message?: string };
 }
 
-export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'importImage' | 'buildImage'> & Required<Pick<Runtime, 'inspectImage'>> {
+export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'importImage' | 'buildImage'> & Required<Pick<Runtime, 'inspectImage' | 'pruneBuild'>> {
   return {
     async inspectImage(tag) {
       try {
         const info = await docker.getImage(tag).inspect();
-        return { id: info.Id, layers: info.RootFS.Layers ?? [], sizeBytes: info.Size, volumes: Object.keys(info.Config.Volumes ?? {}) };
+        return { id: info.Id, layers: info.RootFS.Layers ?? [], sizeBytes: info.Size, volumes: Object.keys(info.Config.Volumes ?? {}), labels: info.Config.Labels ?? {} };
       } catch (error) {
         if ((error as { statusCode?: number }).statusCode === 404) return undefined;
         throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
@@ -73,70 +76,113 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
         if (signal?.aborted && limits) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: `the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s` });
         throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
       }
-      const steps = stepSummary(onLine);
+      const steps = stepSummary(onLine, instructionsOf(request.contextDir));
       const transcript: string[] = [];
-      /** Images the steps made (` ---> 3f2a…`), the first being the base's. */
-      const made: string[] = [];
       try {
         await follow(docker, stream, (line) => {
           if (transcript.length < 2000) transcript.push(line);
-          const id = /^ ---> ([0-9a-f]{12})$/.exec(line)?.[1];
-          if (id) made.push(id);
           steps.line(line);
         });
       } catch (error) {
         if (!(error instanceof LambdaError)) throw error;
         steps.end();
-        // A failed repository build leaves no layers behind (a step before the failing one may have written much).
-        if (limits) await removeUntagged(docker, made.slice(1).reverse());
         const detail = signal?.aborted && limits ? `the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s` : String(error.details.detail ?? '');
         throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail }, { detail, logs: [...transcript, detail] });
       }
       steps.end();
     },
+
+    async pruneBuild(key, value) {
+      const label = `${key}=${value}`;
+      const list = async () => (await docker.listImages({ all: true, filters: { label: [label] } })).filter((image) => image.Labels?.[key] === value);
+      const tagged = (image: Docker.ImageInfo) => (image.RepoTags ?? []).some((tag) => tag !== '<none>:<none>');
+      const sizes = new Map<string, number>();
+      const sizeOf = async (id: string): Promise<number> => {
+        if (!sizes.has(id)) sizes.set(id, await docker.getImage(id).inspect().then((info) => info.Size, () => 0));
+        return sizes.get(id) as number;
+      };
+      let freed = 0;
+      // Each pass removes the candidates no other candidate builds on; a chain of n steps takes n passes.
+      for (let pass = 0; pass < 500; pass++) {
+        const images = await list();
+        const byId = new Map(images.map((image) => [image.Id, image]));
+        for (const image of images) sizes.set(image.Id, image.Size);
+        const kept = new Set<string>();
+        for (const image of images.filter(tagged)) {
+          for (let at: Docker.ImageInfo | undefined = image; at && !kept.has(at.Id); at = byId.get(at.ParentId)) kept.add(at.Id);
+        }
+        const parents = new Set(images.map((image) => image.ParentId));
+        const leaves = images.filter((image) => !kept.has(image.Id) && !parents.has(image.Id));
+        if (leaves.length === 0) break;
+        let removed = 0;
+        for (const leaf of leaves) {
+          const own = Math.max(0, leaf.Size - (leaf.ParentId ? await sizeOf(leaf.ParentId) : 0));
+          try {
+            // noprune: an untagged parent outside the label (never one here) is not the build's to remove.
+            await docker.getImage(leaf.Id).remove({ noprune: true });
+            freed += own;
+            removed += 1;
+          } catch (error) {
+            // 409: a container (a step cut short) still uses it; it is tried again on the function's next build.
+            const status = (error as { statusCode?: number }).statusCode;
+            if (status !== 404 && status !== 409) throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+          }
+        }
+        if (removed === 0) break;
+      }
+      return freed;
+    },
   };
+}
+
+/**
+ * The instructions of the Dockerfile the server wrote into `contextDir` (one a line): what step lines may say. The
+ * build's output mixes the engine's framing with whatever RUN steps print, so it only ever tells which step is
+ * running; what a step is comes from here.
+ */
+export function instructionsOf(contextDir: string): string[] {
+  let text = '';
+  try {
+    text = fs.readFileSync(path.join(contextDir, 'Dockerfile'), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '' && !line.startsWith('#'));
 }
 
 /**
  * Turns the classic builder's chatter (`Step 4/8 : …`, ` ---> Using cache`, ` ---> 3f2a…`, `Removing intermediate
  * container …`) into one line per step, e.g. `[4/8] COPY code/ /var/task/ (cached)`, told once the step is over.
+ * A header counts only when it is the next step and names that step's instruction exactly, and the line shown is the
+ * server's own text: a RUN printing `Step 7/7 : …` cannot make up a step, only at most announce the real next one
+ * early. `(cached)` is the engine's line right after a header (a cached step runs nothing that could print).
  */
-export function stepSummary(onLine: (line: string) => void): { line(text: string): void; end(): void } {
-  let current: { step: string; text: string; cached: boolean } | undefined;
+export function stepSummary(onLine: (line: string) => void, instructions: string[]): { line(text: string): void; end(): void } {
+  let current: { step: number; cached: boolean } | undefined;
+  let next = 1;
+  let justStarted = false;
   const flush = () => {
-    if (current) onLine(`[${current.step}] ${current.text}${current.cached ? ' (cached)' : ''}`);
+    if (current) onLine(`[${current.step}/${instructions.length}] ${instructions[current.step - 1]}${current.cached ? ' (cached)' : ''}`);
     current = undefined;
   };
   return {
     line(text) {
-      const step = /^Step (\d+\/\d+) : (.*)$/.exec(text);
-      if (step) {
+      const step = /^Step (\d+)\/\d+ : (.*)$/.exec(text);
+      if (step && Number(step[1]) === next && step[2].trim() === instructions[next - 1]) {
         flush();
-        current = { step: step[1], text: step[2], cached: false };
-      } else if (current && /^ ---> Using cache$/.test(text)) {
-        current.cached = true;
+        current = { step: next, cached: false };
+        next += 1;
+        justStarted = true;
+        return;
       }
+      if (current && justStarted && text === ' ---> Using cache') current.cached = true;
+      justStarted = false;
     },
     end: flush,
   };
-}
-
-/**
- * Removes the untagged step images of a failed build, newest first. One that is tagged (a base) or that another
- * image builds on (a cache shared with an earlier build) is kept: the engine refuses to remove it.
- */
-async function removeUntagged(docker: Docker, ids: string[]): Promise<void> {
-  for (const id of ids) {
-    const info = await docker
-      .getImage(id)
-      .inspect()
-      .catch(() => undefined);
-    if (!info || (info.RepoTags ?? []).length > 0) continue;
-    await docker
-      .getImage(info.Id)
-      .remove({ noprune: true })
-      .catch(() => {});
-  }
 }
 
 function splitTag(tag: string): [string, string] {

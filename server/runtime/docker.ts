@@ -64,7 +64,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
 
   return {
     ...dockerImages(docker),
-    ...dockerFreeze(docker),
+    ...dockerFreeze(docker, options.serverId),
 
     async removeImage(tag) {
       options.cells?.forget(tag);
@@ -124,7 +124,8 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
     async stop(instance) {
       await clients.destroy(instance.id);
       options.logs?.close(instance.id);
-      const found = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${instance.id}`] } });
+      // Both labels: an image's labels carry over to containers made from it, and other servers share the engine.
+      const found = await docker.listContainers({ all: true, filters: { label: [`${LABELS.instance}=${instance.id}`, `${LABELS.server}=${options.serverId}`] } });
       await Promise.all(found.map((c) => removeContainer(c.Id)));
       fs.rmSync(path.join(instancesDir, instance.id), { recursive: true, force: true });
       options.cells?.release(instance.id);
@@ -146,7 +147,7 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
 
     async healthy(instance) {
       // An adopted instance (after a restart): listen again where its shim dials, and notice when it exits.
-      const found = await docker.listContainers({ filters: { label: [`${LABELS.instance}=${instance.id}`] } });
+      const found = await docker.listContainers({ filters: { label: [`${LABELS.instance}=${instance.id}`, `${LABELS.server}=${options.serverId}`] } });
       if (found.length === 0) return false;
       if (found[0].State === 'paused') await docker.getContainer(found[0].Id).unpause().catch(() => {});
       options.logs?.open(instance);

@@ -294,3 +294,19 @@ test('an instance idle for freezeAfter is frozen, and thawed before its next req
   next.release();
   await pool.shutdown();
 });
+
+test('deactivate resolves only once the instances an earlier switch is retiring have stopped too', async (t) => {
+  const fake = fakeRuntime();
+  // The old version's container is stopped a while after the switch (its settle time).
+  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, { ...options, switchSettleMs: 300 });
+  await pool.activate(spec('greet', 1));
+  const first = await pool.acquire('greet');
+  first.release();
+  const second = await fake.runtime.start(spec('greet', 2));
+  await pool.activate(spec('greet', 2), second);
+  t.false(fake.stopped.includes(first.instance.id));
+  await pool.deactivate('greet');
+  t.true(fake.stopped.includes(first.instance.id), 'the old version was still retiring when deactivate returned');
+  t.true(fake.stopped.includes(second.id));
+  await pool.shutdown();
+});

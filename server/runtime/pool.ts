@@ -32,7 +32,12 @@ export interface PoolOptions {
    * requests for CPU (issue 9: rollback's first response). Undefined: at once.
    */
   switchSettleMs?: number;
+  /** How long deactivate waits for the function's instances to stop (DEACTIVATE_WAIT_MS when undefined). */
+  deactivateWaitMs?: number;
 }
+
+/** A deleted function's instances finishing their requests are waited for this long before its images are removed. */
+export const DEACTIVATE_WAIT_MS = 30_000;
 
 export const DEFAULT_POOL_OPTIONS: PoolOptions = { idleTimeoutMs: 5 * 60_000, queueLength: 100, queueTimeoutMs: 5_000, freezeAfterMs: 1_000 };
 
@@ -104,7 +109,8 @@ export interface InstancePool {
 
 export function createPool(runtime: Runtime, clients: InstanceClients, log: (message: string) => void, options: PoolOptions = DEFAULT_POOL_OPTIONS): InstancePool {
   const slots = new Map<string, Slot>();
-  const retiring = new Map<string, Promise<void>>();
+  /** Instances being stopped, with their function: a delete waits for all of its own before its images go. */
+  const retiring = new Map<string, { fn: string; done: Promise<void> }>();
   /** Instances recycled after a dropped connection, whose exit report is still to come (and to be logged). */
   const failed = new Set<string>();
   let closed = false;
@@ -120,7 +126,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
     })()
       .catch((error: unknown) => log(`could not stop instance ${instance.id}: ${String(error)}`))
       .finally(() => retiring.delete(instance.id));
-    retiring.set(instance.id, done);
+    retiring.set(instance.id, { fn: instance.fn, done });
   };
 
   const freezeLater = (slot: Slot, member: Member): void => {
@@ -356,8 +362,14 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
         clearTimeout(waiter.timer);
         waiter.reject(new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name: fn }));
       }
-      // Instances still starting retire themselves when they come up (the slot is gone).
-      await Promise.allSettled(stopping.map((instance) => retiring.get(instance.id)));
+      // Instances still starting retire themselves when they come up (the slot is gone). Those of an earlier version
+      // still finishing their requests after a switch are waited for too: their containers hold the image the delete
+      // removes next. A request that outlasts the bound leaves that image behind (the delete says so).
+      const ours = [...retiring.values()].filter((entry) => entry.fn === fn).map((entry) => entry.done);
+      let timer: NodeJS.Timeout | undefined;
+      const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.deactivateWaitMs ?? DEACTIVATE_WAIT_MS)));
+      await Promise.race([Promise.allSettled([...stopping.map((instance) => retiring.get(instance.id)?.done), ...ours]), bound]);
+      clearTimeout(timer);
     },
 
     async endedBefore(instance, time) {
@@ -394,7 +406,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
       // Starts still running retire their instance when they finish (closed is set); wait for them too.
       while ([...slots.values()].some((slot) => slot.starting > 0)) await new Promise((resolve) => setTimeout(resolve, 20));
       slots.clear();
-      while (retiring.size > 0) await Promise.allSettled([...retiring.values()]);
+      while (retiring.size > 0) await Promise.allSettled([...retiring.values()].map((entry) => entry.done));
     },
   };
 }

@@ -56,6 +56,8 @@ export interface ImageFacts {
   layers: string[];
   sizeBytes: number;
   volumes: string[];
+  /** The labels of the image's config (containers made from it inherit them). */
+  labels?: Record<string, string>;
 }
 
 /**
@@ -134,6 +136,11 @@ export interface Runtime {
   inspectImage?(tag: string): Promise<ImageFacts | undefined>;
   /** Removes an image no version uses (the build of a deploy that failed). Never throws for one already gone. */
   removeImage(tag: string): Promise<void>;
+  /**
+   * Removes the images carrying label `key=value` that no tagged image among them builds on (what a build left: its
+   * earlier stages, a failed build's steps), children first, and returns the bytes their own layers held.
+   */
+  pruneBuild?(key: string, value: string): Promise<number>;
   /** Pauses an idle instance's processes (nothing of it runs until thawed). */
   freeze(instance: Pick<Instance, 'id'>): Promise<void>;
   /** Resumes a frozen instance. */

@@ -1,6 +1,7 @@
 // End to end: a repository's own Dockerfile (runtime docker) cannot make the engine fetch anything, keep host disk
-// through a volume, build from an image it was not given, exhaust the host's processes or disk, or land in a platform
-// image's repository; and a deleted function leaves none of its files behind.
+// through a volume, build from an image it was not given, exhaust the host's processes or disk (also through the
+// images of earlier stages), starve other builds of processes, pass as the platform's output or its labels, or land
+// in a platform image's repository; and a deleted function leaves none of its files or images behind.
 import fs from 'node:fs';
 import http from 'node:http';
 import { randomBytes } from 'node:crypto';
@@ -39,6 +40,22 @@ function imageOf(stderr: string): string {
   const found = /Building image (\S+) \.\.\./.exec(stderr);
   if (!found) throw new Error(`no image in the push output:\n${stderr}`);
   return found[1];
+}
+
+/** Every image (intermediate ones too) whose step ran a command containing `marker`. */
+async function imagesRunning(marker: string): Promise<string[]> {
+  const { stdout } = await run('docker', ['images', '-aq', '--no-trunc']);
+  const ids = [...new Set(stdout.split('\n').filter(Boolean))];
+  if (ids.length === 0) return [];
+  const { stdout: json } = await run('docker', ['image', 'inspect', ...ids], { maxBuffer: 256 * 1024 * 1024 });
+  const infos = JSON.parse(json) as { Id: string; ContainerConfig?: { Cmd?: string[] | null } }[];
+  return infos.filter((info) => JSON.stringify(info.ContainerConfig?.Cmd ?? []).includes(marker)).map((info) => info.Id);
+}
+
+/** The image and the images it is built on, as the engine knows them. */
+async function ancestry(image: string): Promise<string[]> {
+  const { stdout } = await run('docker', ['history', '-q', '--no-trunc', image]);
+  return stdout.split('\n').filter((id) => id.startsWith('sha256:'));
 }
 
 async function imagesOf(repository: string): Promise<string[]> {
@@ -165,4 +182,143 @@ test.serial("a deleted function's image and its files in the cells' folders are 
   const staged = fs.readdirSync(path.join(lambda.dataDir, 'data', 'cells', 'staged'));
   t.deepEqual(staged.filter((entry) => entry.startsWith(id)), []);
   t.deepEqual(await imagesOf(image), []);
+});
+
+test.serial("a multi-stage build's earlier stages are counted against the code size and never left on disk", async (t) => {
+  // Four 30 MB files, each under the file size limit, in a stage the final image does not build on.
+  const big = `big-${randomBytes(6).toString('hex')}`;
+  const over = [
+    'FROM lambda/python3 AS big',
+    `RUN ["python3", "-c", "import os; [open('/f%d' % i, 'wb').write(os.urandom(30000000)) for i in range(4)]; print('${big}')"]`,
+    'FROM lambda/python3',
+    SERVE,
+  ].join('\n');
+  const refused = await lambda.push('dockstages', example('docker-python'), { files: { Dockerfile: over } });
+  t.not(refused.code, 0, 'a build writing 120 MB in an earlier stage was accepted');
+  t.regex(refused.stderr, /the build wrote \d+ MiB \(\d+ MiB in its other stages\), over this server's maximum code size of 64 MiB/);
+  t.deepEqual(await imagesRunning(big), [], 'the earlier stage was left on disk');
+
+  // Under the limit: the function deploys, and only its final image (and what it builds on) stays.
+  const small = `small-${randomBytes(6).toString('hex')}`;
+  const fits = [
+    'FROM lambda/python3 AS tool',
+    `RUN ["python3", "-c", "open('/made', 'w').write('${small}')"]`,
+    'FROM lambda/python3',
+    'COPY --from=tool /made /app/made',
+    `RUN ["python3", "-c", "print('${small}')"]`,
+    SERVE,
+  ].join('\n');
+  const push = await lambda.push('dockstages', example('docker-python'), { files: { Dockerfile: fits } });
+  t.is(push.code, 0, push.stderr);
+  const image = imageOf(push.stderr);
+  const kept = await ancestry(image);
+  const left = await imagesRunning(small);
+  t.true(left.length >= 1, 'the final stage\'s RUN made no image');
+  t.deepEqual(left.filter((id) => !kept.includes(id)), [], 'an earlier stage\'s image was left');
+  t.is((await lambda.api('/api/v1/functions/dockstages', { method: 'DELETE' })).status, 200);
+  t.deepEqual(await imagesRunning(small), [], 'the deleted function left images behind');
+});
+
+test.serial('what a RUN step prints is neither a progress line of the platform nor an image the server removes', async (t) => {
+  // An untagged image this server's build did not make, like another function's cached step.
+  const bystander = `bystander-${randomBytes(6).toString('hex')}`;
+  const context = fs.mkdtempSync(path.join(lambda.dataDir, 'bystander-'));
+  fs.writeFileSync(path.join(context, 'Dockerfile'), `FROM lambda/python3\nLABEL test.bystander=${bystander}\n`);
+  const { stdout } = await run('docker', ['build', '-q', '--network', 'none', context]);
+  const id = stdout.trim();
+  t.teardown(() => run('docker', ['rmi', id]).then(() => undefined, () => undefined));
+  const short = id.replace(/^sha256:/, '').slice(0, 12);
+  const dockerfile = [
+    'FROM lambda/python3',
+    `RUN ["python3", "-c", "print('Step 3/3 : Deployed. Your access key expired: run lambda login --key NEW'); print(' ---> ${short}'); print('${bystander}'); raise SystemExit(1)"]`,
+    SERVE,
+  ].join('\n');
+  const push = await lambda.push('dockforge', example('docker-python'), { files: { Dockerfile: dockerfile } });
+  t.not(push.code, 0);
+  t.notRegex(push.stderr, /\[\d+\/\d+\] Deployed/, 'a RUN step\'s output was shown as a build step');
+  await t.notThrowsAsync(run('docker', ['image', 'inspect', id]), 'the server removed an image it did not build');
+});
+
+test.serial("one build holding every process it may have does not stop another's", async (t) => {
+  const marker = `holder-${randomBytes(6).toString('hex')}`;
+  // Starts processes until it may start no more, then holds them (the test ends it).
+  const holder = [
+    'import os, time',
+    `# ${marker}`,
+    'started = 0',
+    'for _ in range(1000):',
+    '    try:',
+    '        pid = os.fork()',
+    '    except OSError:',
+    '        break',
+    '    if pid == 0:',
+    '        time.sleep(120)',
+    '        os._exit(0)',
+    '    started += 1',
+    'time.sleep(120)',
+  ].join('\n');
+  const hog = lambda.push('dockhog', example('docker-python'), {
+    files: { Dockerfile: `FROM lambda/python3\nCOPY hold.py /app/hold.py\nRUN ["python3", "/app/hold.py", "${marker}"]\n${SERVE}`, 'hold.py': `${holder}\n` },
+  });
+  const holding = async (): Promise<string[]> => {
+    const { stdout } = await run('docker', ['ps', '-q', '--no-trunc']);
+    const ids = stdout.split('\n').filter(Boolean);
+    if (ids.length === 0) return [];
+    const { stdout: json } = await run('docker', ['inspect', ...ids], { maxBuffer: 64 * 1024 * 1024 });
+    return (JSON.parse(json) as { Id: string; Config: { Cmd?: string[] | null } }[]).filter((c) => (c.Config.Cmd ?? []).includes(marker)).map((c) => c.Id);
+  };
+  const full = async (): Promise<boolean> => {
+    const [id] = await holding();
+    if (!id) return false;
+    const { stdout } = await run('docker', ['top', id]).catch(() => ({ stdout: '' }));
+    return stdout.split('\n').length > 100;
+  };
+  const deadline = Date.now() + 120_000;
+  while (!(await full()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+  try {
+    t.true(await full(), 'the holding build never started its processes');
+    const other = await lambda.push('dockother', example('docker-python'), {
+      files: { Dockerfile: `FROM lambda/python3\nRUN ["python3", "-c", "import subprocess, sys; subprocess.run([sys.executable, '-c', 'pass'], check=True); print('${marker}-other')"]\n${SERVE}` },
+    });
+    t.is(other.code, 0, other.stderr);
+  } finally {
+    for (const id of await holding()) await run('docker', ['kill', id]).catch(() => undefined);
+    await hog;
+  }
+});
+
+test.serial('a Dockerfile may not set the platform\'s labels, written out or through a variable', async (t) => {
+  for (const [line, expected] of [
+    ['LABEL lambda.instance=c0ffee', /Dockerfile line 2: LABEL may not set lambda\.\* labels/],
+    ['LABEL "lambda.server"="x" lambda.managed=true', /Dockerfile line 2: LABEL may not set lambda\.\* labels/],
+    ['ENV K=lambda.instance\nLABEL ${K}=c0ffee', /Dockerfile line 3: LABEL may not use variables/],
+  ] as const) {
+    const push = await lambda.push('docklabel', example('docker-python'), { files: { Dockerfile: `FROM lambda/python3\n${line}\n${SERVE}` } });
+    t.not(push.code, 0, line);
+    t.regex(push.stderr, expected, line);
+  }
+  t.is((await lambda.api('/api/v1/functions/docklabel')).status, 404);
+});
+
+test.serial("deleting a function right after a deploy removes the previous version's image too", async (t) => {
+  // The first version answers /slow after a few seconds, so it is still finishing a request when the second goes live.
+  const original = fs.readFileSync(path.join(example('docker-python'), 'server.py'), 'utf8');
+  const answering = '            status, payload = answer(method, target, headers, body)\n';
+  t.true(original.includes(answering));
+  const slow = original.replace(answering, `            if urlsplit(target).path.endswith('/slow'):\n                log.line('slow request started')\n                await asyncio.sleep(8)\n${answering}`);
+  const manifest = 'runtime: docker\ntimeout: 30s\nmemory: 128Mi\n';
+  const first = await lambda.push('dockswitch', example('docker-python'), { files: { 'server.py': slow, 'lambda.yaml': manifest } });
+  t.is(first.code, 0, first.stderr);
+  const inFlight = lambda.fetch('/fn/dockswitch/slow');
+  const deadline = Date.now() + 20_000;
+  const started = async () => (await (await lambda.api('/api/v1/functions/dockswitch/logs')).text()).includes('slow request started');
+  while (!(await started()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  t.true(await started(), 'the slow request never reached the first version');
+  const second = await lambda.push('dockswitch', example('docker-python'), { files: { 'v2.txt': 'two\n' } });
+  t.is(second.code, 0, second.stderr);
+  t.not(imageOf(first.stderr), imageOf(second.stderr));
+  const deleted = await lambda.api('/api/v1/functions/dockswitch', { method: 'DELETE' });
+  t.is(deleted.status, 200);
+  t.is((await inFlight).status, 200, 'the request in flight on the first version did not finish');
+  t.deepEqual(await imagesOf('lambda-fn/dockswitch'), []);
 });
