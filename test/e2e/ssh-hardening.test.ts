@@ -86,6 +86,17 @@ test.serial('env set over SSH: the value is masked in the server log', async (t)
   t.false(lambda.output().includes('hunter2'));
 });
 
+test.serial('env set over SSH with a quoted or escaped name on a line that does not split: the value is not logged', async (t) => {
+  const quoted = await ssh([`env set greet "DB_PASSWORD"=${SECRET}-quoted '`]);
+  const escaped = await ssh([`env set greet \\DB_PASSWORD=${SECRET}-escaped "`]);
+  t.not(quoted.code, 0, 'an unclosed quote is refused');
+  t.not(escaped.code, 0);
+  await waitFor(() => (lambda.output().match(/SSH .*: env set greet .* → exit [1-9]/g) ?? []).length >= 2, 'both lines in the log');
+  t.regex(lambda.output(), /SSH .*: env set greet •+ → exit [1-9]/);
+  t.false(lambda.output().includes(`${SECRET}-quoted`), 'the value after a quoted name is not in the server output');
+  t.false(lambda.output().includes(`${SECRET}-escaped`), 'the value after an escaped name is not in the server output');
+});
+
 test.serial('idle connections from one address: each past the per-address cap replaces the oldest, so none is refused and a real client still logs in', async (t) => {
   // One at a time, so which connections are the oldest is known.
   const probes: Probe[] = [];
