@@ -1,7 +1,10 @@
 // Unit tests of git-credential.ts: reading git's request, which servers get the key, the answer and the helper line.
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
-import { credentialAnswer, helperCommand, parseCredentialRequest, requestMatches, serverOrigin, shellQuote } from './git-credential.js';
+import { credentialAnswer, helperCommand, helpersAfterOurs, laterHelperWarning, parseConfigListing, parseCredentialRequest, requestMatches, serverOrigin, shellQuote } from './git-credential.js';
 
 const ask = (text: string) => parseCredentialRequest(text);
 
@@ -66,4 +69,43 @@ test('the helper line runs Node and the launcher by absolute path, each one shel
   t.is(shellQuote(odd), "'/home/o'\\''neil/my lambda/bin/lambda.js'");
   // The shell reads the quoted word back as it was.
   t.is(execFileSync('sh', ['-c', `printf %s ${shellQuote(odd)}`], { encoding: 'utf8' }), odd);
+});
+
+const SERVER = 'http://localhost:8080';
+const OURS = "!'/usr/bin/node' '/opt/lambda/bin/lambda.js' git-credential";
+const listing = (...entries: [string, string, string?][]) => entries.map(([origin, key, value]) => `${origin}\0${key}${value === undefined ? '' : `\n${value}`}\0`).join('');
+const later = (text: string) => helpersAfterOurs(parseConfigListing(text), SERVER).map((entry) => `${entry.key}=${entry.value}`);
+
+test('helpers read after lambda\'s for its server are found; ones before its reset, or for other servers, are not', (t) => {
+  const global = 'file:/home/u/.gitconfig';
+  const cases: [string, string, string[]][] = [
+    ['nothing else', listing([global, `credential.${SERVER}.helper`, ''], [global, `credential.${SERVER}.helper`, OURS]), []],
+    ['a generic store before the section', listing([global, 'credential.helper', 'store'], [global, `credential.${SERVER}.helper`, ''], [global, `credential.${SERVER}.helper`, OURS]), []],
+    ['a generic store after the section', listing([global, `credential.${SERVER}.helper`, ''], [global, `credential.${SERVER}.helper`, OURS], [global, 'credential.helper', 'store']), ['credential.helper=store']],
+    ['a repository\'s own helper, read last', listing([global, `credential.${SERVER}.helper`, OURS], ['file:.git/config', 'credential.helper', 'cache --timeout=60']), ['credential.helper=cache --timeout=60']],
+    ['another helper for the same server after ours', listing([global, `credential.${SERVER}.helper`, OURS], [global, `credential.${SERVER}.helper`, 'osxkeychain']), [`credential.${SERVER}.helper=osxkeychain`]],
+    ['a helper for another server', listing([global, `credential.${SERVER}.helper`, OURS], [global, 'credential.https://github.com.helper', 'store']), []],
+    ['a reset after ours, then a store', listing([global, `credential.${SERVER}.helper`, OURS], [global, 'credential.helper', 'a'], [global, 'credential.helper', ''], [global, 'credential.helper', 'store']), ['credential.helper=store']],
+    ['a key without a value is a reset', listing([global, `credential.${SERVER}.helper`, OURS], [global, 'credential.helper', 'store'], [global, 'credential.helper']), []],
+    ['ours missing', listing([global, 'credential.helper', 'store']), []],
+    ['no helpers at all', '', []],
+  ];
+  for (const [title, text, expected] of cases) t.deepEqual(later(text), expected, title);
+});
+
+test('git config -z listings are read as git writes them', (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-gitconfig-'));
+  try {
+    const file = path.join(dir, 'config');
+    fs.writeFileSync(file, `[credential "${SERVER}"]\n\thelper =\n\thelper = ${JSON.stringify(OURS)}\n[credential]\n\thelper = store\n`);
+    const text = execFileSync('git', ['config', '-f', file, '--show-origin', '-z', '--get-regexp', '^credential\\..*helper$'], { encoding: 'utf8' });
+    t.deepEqual(later(text), ['credential.helper=store']);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the warning names the helper, where it is set, and what to do; control characters are not shown', (t) => {
+  const line = laterHelperWarning({ origin: 'file:/home/u/.gitconfig', key: 'credential.helper', value: 'store\x1b[2J' }, SERVER);
+  t.regex(line, /^credential\.helper "store\?\[2J" \(file:\/home\/u\/\.gitconfig\) comes after lambda's helper: .*plain text .*before the \[credential "http:\/\/localhost:8080"\] section/);
 });

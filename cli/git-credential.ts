@@ -65,3 +65,56 @@ export function shellQuote(text: string): string {
 export function helperCommand(node: string, launcher: string): string {
   return `!${shellQuote(node)} ${shellQuote(launcher)} git-credential`;
 }
+
+/** A credential helper entry as `git config --show-origin -z --get-regexp` lists it, in the order git reads them. */
+export interface HelperEntry {
+  origin: string;
+  key: string;
+  value: string;
+}
+
+/** Reads `git config --show-origin -z --get-regexp …`: `origin NUL key LF value NUL` records (no LF: no value). */
+export function parseConfigListing(text: string): HelperEntry[] {
+  const fields = text.split('\0');
+  const entries: HelperEntry[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const record = fields[i + 1] as string;
+    const newline = record.indexOf('\n');
+    entries.push({ origin: fields[i] as string, key: newline < 0 ? record : record.slice(0, newline), value: newline < 0 ? '' : record.slice(newline + 1) });
+  }
+  return entries;
+}
+
+/** The keys of every credential helper entry, for `git config --get-regexp`. */
+export const HELPER_KEYS = '^credential\\..*helper$';
+
+/**
+ * Helpers git would still run for `origin` after this CLI's (the last `credential.<origin>.helper` that runs
+ * `… git-credential`): a generic `credential.helper`, or another one for the same server, read after it. git asks
+ * helpers for a key only until one gives it, but on a push that succeeds it hands the key to every helper to
+ * `store` (a `quit` answer does not stop that), so `store` would write it in plain text to ~/.git-credentials. An
+ * empty value resets the list: what comes after a reset is what git runs.
+ */
+export function helpersAfterOurs(entries: readonly HelperEntry[], origin: string): HelperEntry[] {
+  const ourKey = `credential.${origin}.helper`.toLowerCase();
+  let ours = -1;
+  entries.forEach((entry, index) => {
+    if (entry.key.toLowerCase() === ourKey && entry.value.endsWith(' git-credential')) ours = index;
+  });
+  if (ours < 0) return [];
+  const after: HelperEntry[] = [];
+  for (const entry of entries.slice(ours + 1)) {
+    const key = entry.key.toLowerCase();
+    if (key !== 'credential.helper' && key !== ourKey) continue;
+    if (entry.value === '') after.length = 0;
+    else after.push(entry);
+  }
+  return after;
+}
+
+/** One line naming a helper read after this CLI's, and what to do about it. */
+export function laterHelperWarning(entry: HelperEntry, origin: string): string {
+  const value = entry.value.slice(0, 80).replace(/[^\x20-\x7e]/g, '?');
+  const where = entry.origin.slice(0, 120).replace(/[^\x20-\x7e]/g, '?');
+  return `${entry.key} "${value}" (${where}) comes after lambda's helper: git hands it the key after every push, and a storing helper such as "store" writes it in plain text (~/.git-credentials); remove it, or move it before the [credential "${origin}"] section (lambda setup-git puts that section last in ~/.gitconfig)`;
+}

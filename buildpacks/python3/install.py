@@ -70,16 +70,25 @@ def start_bridge():
 # a file written here from those lines alone, so what it reads is exactly what was checked. pip would also read
 # options after a requirement (`six --no-binary :all:`), split lines at \f, \x85 or \u2028 (str.splitlines), strip a
 # BOM, join `\` continuations and expand ${VARIABLES}: none of that can smuggle an option in.
+# Built so that no two quantifiers can take the same blanks (each `\s*` is followed by a character the one after it
+# cannot start with), so a hostile line costs time in proportion to its length, not to its cube.
+_NAME = r'[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?'
+_SPEC = r'(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9][A-Za-z0-9.*+!_-]*'
+_SPECS = _SPEC + r'(?:\s*,\s*' + _SPEC + r')*'
 REQUIREMENT = re.compile(
-    r'(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)'
-    r'(?:\s*\[\s*(?:[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?(?:\s*,\s*[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)*)?\s*\])?'
-    r'\s*(?P<versions>\(?\s*(?:(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9][A-Za-z0-9.*+!_-]*\s*(?:,\s*(?:~=|===|==|!=|<=|>=|<|>)\s*[A-Za-z0-9][A-Za-z0-9.*+!_-]*\s*)*)?\)?)'
-    r'(?:\s*;\s*(?P<marker>[A-Za-z0-9_.\'"()<>=!~ \t,*+-]+))?'
+    r'(?P<name>' + _NAME + r')'
+    r'(?:\s*\[\s*(?:' + _NAME + r'(?:\s*,\s*' + _NAME + r')*\s*)?\])?'
+    r'(?:\s*(?P<versions>\(\s*(?:' + _SPECS + r'\s*)?\)|' + _SPECS + r'))?'
+    r'(?:\s*;\s*(?P<marker>[A-Za-z0-9_.\'"()<>=!~,*+-][A-Za-z0-9_.\'"()<>=!~ \t,*+-]*))?'
 )
+# A requirement line is short: past these a file is refused before any line is matched.
+MAX_LINE = 1024
+MAX_LINES = 10_000
 # What pip would take for a path to a local archive rather than a name on the index.
 ARCHIVE = re.compile(r'\.(whl|zip|tar|tgz|tbz|txz|tlz|gz|bz2|xz|lz|lzma)$', re.I)
 # pip's own comment rule: a # at the start of a line or after whitespace.
-COMMENT = re.compile(r'(^|\s+)#.*$')
+# A match starts only where a run of blanks starts, so a long run without a # is scanned once, not once per blank.
+COMMENT = re.compile(r'(?:^|(?<!\s)\s+)#.*$')
 LINE_BREAKS = {'\x0b': '\\v', '\x0c': '\\f', '\x1c': '\\x1c', '\x1d': '\\x1d', '\x1e': '\\x1e', '\x85': '\\x85', '\u2028': '\\u2028', '\u2029': '\\u2029', '\r': '\\r'}
 
 
@@ -104,14 +113,24 @@ def read_requirements(data):
     except UnicodeDecodeError as error:
         line = data[:error.start].count(b'\n') + 1
         raise Refused(f'requirements.txt line {line}: is not UTF-8 text') from None
-    # Numbered as pip numbers them, then also by the editor's lines (\n), which is where the pusher will look.
+    # Numbered as pip numbers them, then also by the editor's lines (\n), which is where the pusher will look: one
+    # pass over the text, since a file may hold many lines.
     lines = text.splitlines()
+    editor_texts = text.split('\n')
     editor_line = []
     at = 0
-    for line in lines:
-        editor_line.append(text.count('\n', 0, at) + 1)
-        at = text.index(line, at) + len(line) if line else at
-        at += 1
+    editor = 1
+    for number, line in enumerate(lines):
+        editor_line.append(editor)
+        if number >= MAX_LINES:
+            raise Refused(f'requirements.txt line {editor}: the file has more than {MAX_LINES} lines; list only the requirements')
+        if len(line) > MAX_LINE:
+            raise Refused(f'requirements.txt line {editor}: is longer than {MAX_LINE} characters; a requirement is one short line')
+        at += len(line)
+        ending = 2 if text.startswith('\r\n', at) else 1
+        if '\n' in text[at:at + ending]:
+            editor += 1
+        at += ending
     requirements = []
     joined = []
     first = None
@@ -127,23 +146,26 @@ def read_requirements(data):
         if first is not None:
             joined.append(line)
             line, number, first, joined = ''.join(joined), first, None, []
-        check = requirement_line(line, number + 1, editor_line[number], text)
+        check = requirement_line(line, number + 1, editor_line[number], editor_texts)
         if check:
             requirements.append(check)
     if first is not None:
-        check = requirement_line(''.join(joined), first + 1, editor_line[first], text)
+        check = requirement_line(''.join(joined), first + 1, editor_line[first], editor_texts)
         if check:
             requirements.append(check)
     return requirements
 
 
-def requirement_line(raw, number, editor_number, text):
+def requirement_line(raw, number, editor_number, editor_texts):
     """The requirement on one logical line ('' for a blank or comment line), or Refused naming the line."""
+    where = f'requirements.txt line {editor_number}'
+    if len(raw) > MAX_LINE:
+        # Continuations join lines that passed the cap one by one into one that does not.
+        raise Refused(f'{where}: is longer than {MAX_LINE} characters once its \\ continuations are joined; a requirement is one short line')
     line = COMMENT.sub('', raw).strip()
     if not line:
         return ''
-    where = f'requirements.txt line {editor_number}'
-    editor_text = text.split('\n')[editor_number - 1].rstrip('\r')
+    editor_text = editor_texts[editor_number - 1].rstrip('\r')
     breaks = sorted({LINE_BREAKS[c] for c in editor_text if c in LINE_BREAKS})
     if breaks:
         # The pusher sees one line where pip sees several: show both.

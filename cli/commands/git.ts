@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, requireApiKey } from '../config.js';
 import { CliError } from '../errors.js';
-import { credentialAnswer, helperCommand, parseCredentialRequest, requestMatches, serverOrigin } from '../git-credential.js';
+import { type HelperEntry, credentialAnswer, HELPER_KEYS, helperCommand, helpersAfterOurs, laterHelperWarning, parseConfigListing, parseCredentialRequest, requestMatches, serverOrigin } from '../git-credential.js';
 import type { CommandContext, Env, Input } from '../io.js';
 
 /** git's requests are a few short lines; anything longer is not one. */
@@ -15,12 +15,20 @@ const MAX_REQUEST = 64 * 1024;
  * The helper git runs (`get`, `store` or `erase`, request on stdin). `get` prints the key only when git asks for the
  * server this CLI is configured for (LAMBDA_URL, else `lambda login`'s); for any other server it prints nothing, so
  * git goes on to its other helpers or its prompt. `store` and `erase` are ignored: the key lives in the CLI's config.
+ * When git would run another helper after this one for the server, `get` gives no key (see laterHelpers).
  */
 export async function gitCredential(ctx: CommandContext, options: { operation: string }): Promise<void> {
   const request = parseCredentialRequest(await readRequest(ctx.io.stdin));
   if (options.operation !== 'get') return;
   const config = await loadConfig(ctx.io.env);
   if (!requestMatches(request, config.url)) return;
+  // git runs this helper where it runs (the repository), so this reads the config git read: a helper after this one
+  // would be handed the key to store once the push succeeds, so no key is given at all, and git asks no one else.
+  const later = await laterHelpers(ctx.io.env, serverOrigin(config.url) as string);
+  if (later.length > 0) {
+    ctx.io.stdout.write('quit=1\n');
+    throw new CliError(`no key given: ${laterHelperWarning(later[0] as HelperEntry, serverOrigin(config.url) as string)}`);
+  }
   try {
     ctx.io.stdout.write(credentialAnswer(requireApiKey(config)));
   } catch (err) {
@@ -33,6 +41,7 @@ export async function gitCredential(ctx: CommandContext, options: { operation: s
  * Configures git (the user's global config) to ask this CLI for the key of the configured server:
  * `credential.<server>.helper` is reset (an empty value drops helpers set before, so none of them is asked for, or
  * stores, this key) and then set to this CLI by absolute path. Remotes are then plain `<server>/git/<name>.git`.
+ * Helpers read after that entry cannot be reset from here, so each one found is named in a warning.
  */
 export async function setupGit(ctx: CommandContext): Promise<void> {
   const config = await loadConfig(ctx.io.env);
@@ -40,15 +49,26 @@ export async function setupGit(ctx: CommandContext): Promise<void> {
   const helper = helperCommand(process.execPath, launcherPath());
   const name = `credential.${origin}.helper`;
   // Exit status 5: there was nothing to unset.
+  // Unsetting every entry drops the section, so the one added next is the last in the file: a generic helper
+  // written before it is reset for this server rather than handed its key.
   await git(ctx.io.env, ['config', '--global', '--unset-all', name], [0, 5]);
   await git(ctx.io.env, ['config', '--global', '--add', name, '']);
   await git(ctx.io.env, ['config', '--global', '--add', name, helper]);
+  // Helpers read after ours (a repository's own config, read after the global one) would be handed the key to store:
+  // the helper then refuses to give it, so say so now.
+  const later = await laterHelpers(ctx.io.env, origin);
+  for (const entry of later) ctx.io.stderr.write(` !     ${laterHelperWarning(entry, origin)}\n`);
   if (ctx.json) {
-    ctx.io.stdout.write(`${JSON.stringify({ url: origin, helper }, null, 2)}\n`);
+    ctx.io.stdout.write(`${JSON.stringify({ url: origin, helper, ...(later.length > 0 ? { helpersAfter: later.map((entry) => entry.value) } : {}) }, null, 2)}\n`);
   } else {
     ctx.io.stdout.write(`git now asks this lambda CLI for the key of ${origin} (credential.${origin}.helper in your global git config)\n`);
     ctx.io.stdout.write(`use remotes without a key in them: git remote add lambda ${origin}/git/NAME.git\n`);
   }
+}
+
+/** Credential helpers git reads after this CLI's for `origin`, in every config git reads from here. */
+async function laterHelpers(env: Env, origin: string): Promise<HelperEntry[]> {
+  return helpersAfterOurs(parseConfigListing(await git(env, ['config', '--show-origin', '-z', '--get-regexp', HELPER_KEYS], [0, 1])), origin);
 }
 
 /** bin/lambda.js of this checkout, found from this file in cli/commands/ (tsx) or dist/cli/commands/ (built). */
@@ -71,16 +91,16 @@ async function readRequest(stdin: Input): Promise<string> {
 }
 
 /** Runs git with the CLI's environment (its HOME decides which global config is written); no key is ever an argument. */
-function git(env: Env, args: string[], okStatuses: number[] = [0]): Promise<void> {
+function git(env: Env, args: string[], okStatuses: number[] = [0]): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile('git', args, { env: env as NodeJS.ProcessEnv }, (error, _stdout, stderr) => {
+    execFile('git', args, { env: env as NodeJS.ProcessEnv }, (error, stdout, stderr) => {
       const status = error ? (typeof error.code === 'number' ? error.code : undefined) : 0;
       if (status !== undefined && okStatuses.includes(status)) {
-        resolve();
+        resolve(stdout);
         return;
       }
       const reason = (error as NodeJS.ErrnoException | null)?.code === 'ENOENT' ? 'git is not installed' : stderr.trim() || String(error);
-      reject(new CliError(`git config failed: ${reason}`));
+      reject(new CliError(`git ${args[0]} failed: ${reason}`));
     });
   });
 }

@@ -45,18 +45,53 @@ const cases: [string, Buffer, Expected][] = [
   ['non-ASCII text', utf8('sïx\n'), /line 1: "s\\xefx": only plain requirements .* in ASCII/],
   ['UTF-16', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('six\n', 'utf16le')]), /UTF-16 or UTF-32/],
   ['bytes that are not UTF-8', Buffer.from([0x73, 0x69, 0x78, 0x0a, 0xff, 0x0a]), /^requirements\.txt line 2: is not UTF-8 text$/],
+  ['a marker after a version', utf8('six >= 1.0 ,< 2 ; python_version >= "3.8"\n'), ['six >= 1.0 ,< 2 ; python_version >= "3.8"']],
+  ['empty extras and versions in parentheses', utf8('six[ ] ( )\nsix [a , b] ( >=1 , <2 )\n'), ['six[ ] ( )', 'six [a , b] ( >=1 , <2 )']],
+  ['a line of 1024 characters', utf8(`six${' '.repeat(1016)}==1.0\n`), [`six${' '.repeat(1016)}==1.0`]],
 ];
 
-let results: { lines?: string[]; refused?: string }[] = [];
+// Lines built to make a backtracking pattern, or a per-line rescan of the file, take minutes: each is refused (or read)
+// at once, and the reader gets a bounded time for all of them so a slow one fails the test instead of hanging it.
+const hostile: [string, Buffer, Expected][] = [
+  ['blanks between a name and a stray character', utf8(`a${' '.repeat(1000)}!\n`), /^requirements\.txt line 1: "a {20,}.*": only plain requirements are supported/],
+  ['blanks and tabs after versions', utf8(`a >= 1${' \t'.repeat(400)}!\n`), /^requirements\.txt line 1: .*only plain requirements are supported/],
+  ['blanks inside extras', utf8(`a[${' '.repeat(1000)}!\n`), /^requirements\.txt line 1: .*only plain requirements are supported/],
+  ['blanks inside parentheses', utf8(`a (${' '.repeat(1000)}!\n`), /^requirements\.txt line 1: .*only plain requirements are supported/],
+  ['blanks before a comment sign that is not one', utf8(`a${' '.repeat(1000)}x#\n`), /^requirements\.txt line 1: .*only plain requirements are supported/],
+  ['a 4 KiB line', utf8(`six\na${' '.repeat(4000)}!\n`), /^requirements\.txt line 2: is longer than 1024 characters/],
+  ['a 12 KiB line', utf8(`a${' '.repeat(12_000)}!\n`), /^requirements\.txt line 1: is longer than 1024 characters/],
+  ['short continuations joined into a long line', utf8(`a \\\n`.repeat(600) + '!\n'), /^requirements\.txt line 1: is longer than 1024 characters once its \\ continuations are joined/],
+  ['two million lines', utf8('six\n'.repeat(2_000_000)), /^requirements\.txt line 10001: the file has more than 10000 lines/],
+  ['ten thousand lines are read', utf8('six\n'.repeat(10_000)), Array<string>(10_000).fill('six')],
+];
+
+type Result = { lines?: string[]; refused?: string };
+/** The reader's answers for `list`, or one error (the reader crashed or ran out of time) standing for all of them. */
+function read(list: [string, Buffer, Expected][], timeout: number): Result[] | Error {
+  const input = JSON.stringify(list.map(([, data]) => data.toString('base64')));
+  try {
+    return JSON.parse(execFileSync('python3', ['-I', '-B', '-c', READER, DIR], { input, encoding: 'utf8', timeout, maxBuffer: 64 * 1024 * 1024 })) as Result[];
+  } catch (error) {
+    return error as Error;
+  }
+}
+
+let results: Result[] | Error = [];
+let hostileResults: Result[] | Error = [];
 test.before(() => {
-  const input = JSON.stringify(cases.map(([, data]) => data.toString('base64')));
-  results = JSON.parse(execFileSync('python3', ['-I', '-B', '-c', READER, DIR], { input, encoding: 'utf8', timeout: 30_000 })) as typeof results;
+  results = read(cases, 30_000);
+  hostileResults = read(hostile, 20_000);
 });
 
-cases.forEach(([title, , expected], index) => {
-  test(`requirements.txt: ${title}`, (t) => {
-    const result = results[index];
-    if (Array.isArray(expected)) t.deepEqual(result, { lines: expected });
-    else t.regex(result?.refused ?? `accepted: ${JSON.stringify(result?.lines)}`, expected);
+const check = (list: [string, Buffer, Expected][], answers: () => Result[] | Error, prefix: string) =>
+  list.forEach(([title, , expected], index) => {
+    test(`${prefix}${title}`, (t) => {
+      const all = answers();
+      if (all instanceof Error) return void t.fail(`the reader did not answer: ${all.message.slice(0, 200)}`);
+      const result = all[index];
+      if (Array.isArray(expected)) t.deepEqual(result, { lines: expected });
+      else t.regex(result?.refused ?? `accepted: ${JSON.stringify(result?.lines)}`, expected);
+    });
   });
-});
+check(cases, () => results, 'requirements.txt: ');
+check(hostile, () => hostileResults, 'requirements.txt, hostile: ');

@@ -58,6 +58,8 @@ export function sandboxConfig(request: SandboxRun, serverId: string): Docker.Con
     Env: Object.entries(request.env).map(([key, value]) => `${key}=${value}`),
     WorkingDir: request.workingDir,
     User: SANDBOX_USER,
+    // No engine-run command inside the job, whatever HEALTHCHECK its image carries.
+    Healthcheck: { Test: ['NONE'] },
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,

@@ -232,6 +232,9 @@ export function containerConfig(spec: InstanceSpec, id: string, dir: string, ser
     Image: spec.image,
     Env: Object.entries(env).map(([key, value]) => `${key}=${value}`),
     User: FUNCTION_USER,
+    // A HEALTHCHECK the image brings (its own or one inherited from its base) would have the engine exec a command
+    // in the container every interval on the function's behalf: none runs; the server checks health itself.
+    Healthcheck: { Test: ['NONE'] },
     Labels: {
       [LABELS.managed]: 'true',
       [LABELS.server]: serverId,

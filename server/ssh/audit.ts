@@ -11,8 +11,8 @@ const MAX_SHOWN = 200;
 /**
  * The command as the log shows it: words as a shell would split them, each `NAME=value` as `NAME=••••••` and the
  * value of a credential option masked. `--data` payloads are shown: they are what the function gets, not secrets.
- * A line that does not split (unbalanced quotes, shell syntax) is masked from its text, so a refused command does
- * not leak either.
+ * A line that does not split (unbalanced quotes, shell syntax) is masked after its verb and function name, so a
+ * refused command does not leak either.
  */
 export function maskCommand(command: string): string {
   let words: string[];
@@ -38,13 +38,27 @@ export function maskCommand(command: string): string {
   return shorten(shown.join(' '));
 }
 
+/** Verbs whose second word is a subcommand (`env set`), so the function name is the third. */
+const WITH_SUBCOMMAND = new Set(['env', 'schedules', 'dlq', 'invocations', 'keys', 'tokens']);
+/** A word shown as it is: no quote, escape, `=`, operator or leading `-` that could hide where a secret starts. */
+const PLAIN_WORD = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
 /**
- * For text that does not split into words (so where a value ends is unknown): from the first `NAME=` or credential
- * option on, the rest of the line is masked.
+ * For text that does not split into words: where a value starts and ends is unknown (a quoted or escaped name,
+ * `"DB_PASSWORD"=…` or `\DB_PASSWORD=…`, hides the `=` from any pattern), so only the verb, its subcommand and the
+ * function name are shown, as plain words, and everything after them is masked.
  */
 function maskText(command: string): string {
-  const secret = /(--?[A-Za-z0-9-]*(?:key|token|secret|passw|credential)[A-Za-z0-9-]*(?:=|\s+)|(?:^|[\s'"])[A-Za-z_][A-Za-z0-9_]*=)/i.exec(command);
-  return secret ? `${command.slice(0, secret.index + secret[0].length)}${MASK}` : command;
+  const kept: string[] = [];
+  let rest = command.replace(/^[ \t]+/, '');
+  for (;;) {
+    const limit = WITH_SUBCOMMAND.has(kept[0] ?? '') ? 3 : 2;
+    const next = /^([^ \t]+)(?:[ \t]+|$)/.exec(rest);
+    if (!next || kept.length >= limit || !PLAIN_WORD.test(next[1] as string)) break;
+    kept.push(next[1] as string);
+    rest = rest.slice(next[0].length);
+  }
+  return rest === '' ? kept.join(' ') : [...kept, MASK].join(' ');
 }
 
 /** A word with blanks or quotes is shown quoted, so the line still reads as the words it was. */

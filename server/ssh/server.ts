@@ -53,6 +53,11 @@ const USER = 'lambda';
 /** OpenSSH offers each key it has; past this many failed attempts the connection is closed. */
 const MAX_AUTH_ATTEMPTS = 10;
 const USAGE_EXIT = 2;
+/**
+ * Time a new connection has to send its SSH identification line: a client sends it at once, so one that has not in
+ * 3 s holds a slot for nothing and is closed (the login timeout still bounds the whole login).
+ */
+const IDENT_TIMEOUT_MS = 3_000;
 /** Refused connections are reported at most this often, so a flood of them does not flood the log. */
 const REFUSED_REPORT_MS = 10_000;
 /** Addresses whose refused logins are being counted between reports; beyond, the oldest is forgotten. */
@@ -114,8 +119,8 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
   let refused = 0;
   let reported = 0;
   const tcp = net.createServer((socket) => {
-    const release = gate.admit(socket.remoteAddress);
-    if (!release) {
+    const ticket = gate.admit(socket.remoteAddress, () => socket.destroy());
+    if (!ticket) {
       socket.destroy();
       refused++;
       if (Date.now() - reported >= REFUSED_REPORT_MS) {
@@ -127,14 +132,26 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     }
     const key = `${socket.remoteAddress}|${socket.remotePort}`;
     const timer = setTimeout(() => socket.destroy(), limits.loginTimeoutMs);
+    // A real client sends its identification line at once; a socket that has not within IDENT_TIMEOUT_MS is idle.
+    const identTimer = setTimeout(() => socket.destroy(), Math.min(IDENT_TIMEOUT_MS, limits.loginTimeoutMs));
+    let head = 0;
+    const watchIdent = (chunk: Buffer) => {
+      head += chunk.length;
+      if (!chunk.includes(0x0a) && head < 256) return;
+      clearTimeout(identTimer);
+      ticket.identified();
+      socket.off('data', watchIdent);
+    };
     const loggedIn = () => {
       clearTimeout(timer);
-      release();
+      clearTimeout(identTimer);
+      ticket.release();
       awaitingLogin.delete(key);
     };
     awaitingLogin.set(key, { socket, loggedIn });
     socket.once('close', loggedIn);
     server.injectSocket(socket);
+    socket.on('data', watchIdent);
   });
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);

@@ -60,6 +60,9 @@ test.serial('examples/docker-python: its Dockerfile is built FROM lambda/python3
   t.truthy(container);
   const { stdout } = await promisify(execFile)('docker', ['inspect', '--format', '{{.HostConfig.NetworkMode}} {{.HostConfig.ReadonlyRootfs}} {{.Config.User}}', container]);
   t.is(stdout.trim(), 'none true 10001:10001');
+  // Whatever HEALTHCHECK the image has, the engine runs none in the instance.
+  const health = await promisify(execFile)('docker', ['inspect', '--format', '{{json .Config.Healthcheck}}', container]);
+  t.deepEqual(JSON.parse(health.stdout) as unknown, { Test: ['NONE'] });
 });
 
 test.serial('a Dockerfile build has no network interface but loopback', async (t) => {

@@ -166,6 +166,38 @@ test.serial('the helper gives the key only to the configured server: not another
   t.true(here.stdout.includes(`password=${lambda.key}\n`));
 });
 
+test.serial('a storing helper read after lambda\'s: the helper gives no key, so none is stored; setup-git names one', async (t) => {
+  const file = path.join(home, '.gitconfig');
+  const before = fs.readFileSync(file, 'utf8');
+  const work = await greetRepository(`${lambda.base}/git/greet.git`);
+  const stored = path.join(home, '.git-credentials');
+  try {
+    // A [credential] section after lambda's, as a later `git config --global credential.helper store` writes when
+    // no such section came before: git would ask it to store the key once a push succeeds.
+    fs.appendFileSync(file, '[credential]\n\thelper = store\n');
+    const push = await shell('git push lambda main --force', { cwd: work });
+    t.not(push.code, 0, 'no key, so the push is refused');
+    t.regex(push.stderr, /no key given: credential\.helper "store" \(file:.*\.gitconfig\) comes after lambda's helper/);
+    t.false(fs.existsSync(stored) && fs.readFileSync(stored, 'utf8').includes(lambda.key), 'the key is not in ~/.git-credentials');
+    // setup-git puts lambda's section last again: the push works and still stores nothing.
+    const setup = await shell('lambda setup-git');
+    t.is(setup.code, 0, setup.stderr);
+    const again = await shell('git push lambda main --force', { cwd: work });
+    t.is(again.code, 0, again.stderr);
+    t.false(fs.existsSync(stored) && fs.readFileSync(stored, 'utf8').includes(lambda.key));
+    // A repository's own helper is read after every global one: setup-git, run there, names it.
+    t.is((await shell('git config credential.helper store', { cwd: work })).code, 0);
+    const named = await shell('lambda setup-git', { cwd: work });
+    t.is(named.code, 0, named.stderr);
+    t.regex(named.stderr, /credential\.helper "store" \(file:\.git\/config\) comes after lambda's helper: git hands it the key after every push/);
+  } finally {
+    fs.writeFileSync(file, before);
+  }
+  const clean = await shell('lambda setup-git');
+  t.is(clean.code, 0, clean.stderr);
+  t.false(clean.stderr.includes('comes after'), 'a helper before lambda\'s section is reset for its server: no warning');
+});
+
 test('the lambda command on PATH is this checkout\'s CLI from examples/greet and from any folder', async (t) => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-anywhere-'));

@@ -1,6 +1,7 @@
 // End to end: requirements.txt files that pip would read as options although their lines do not start with one (a
 // BOM before --index-url, an option after a form feed, after NEL) reject the push naming the line, and nothing is
-// fetched from the index they name (a server on loopback here, which counts what it is asked).
+// fetched from the index they name (a server on loopback here, which counts what it is asked); lines built to make
+// the reader backtrack are refused at once.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
@@ -44,6 +45,10 @@ test.serial('an option after a form feed', refused, () => 'humanize\f--no-binary
 test.serial('an index after NEL', refused, () => `humanize\u0085--extra-index-url ${indexUrl}\n`, /requirements\.txt line 1 \("humanize\\x85--extra-index-url http:.*", where pip reads \\x85 as a line break\): .*options such as "--extra-index-url" are not supported/);
 test.serial('an option after a requirement', refused, () => `humanize --index-url ${indexUrl}\n`, /requirements\.txt line 1: "humanize --index-url http:.*": options such as "--index-url" are not supported/);
 
+// Lines built so that a backtracking pattern takes minutes of the install's CPU (a 4 KiB one took about a minute, a
+// 12 KiB one the whole build timeout): refused at once, by length, or as not a requirement.
+test.serial('a 4 KiB line of blanks', refused, () => `humanize\na${' '.repeat(4000)}!\n`, /requirements\.txt line 2: is longer than 1024 characters; a requirement is one short line/);
+test.serial('blanks under the length cap', refused, () => `a${' '.repeat(1000)}!\n`, /requirements\.txt line 1: "a {10,}.*": only plain requirements are supported/);
 test.serial('plain requirements still install, as pip reads them (CRLF, comments, markers)', async (t) => {
   const push = await lambda.push('pyreq', example('python-greet'), { files: { 'requirements.txt': '# greeting\r\nhumanize==4.16.0 ; python_version >= "3.8"  # numbers\r\n' } });
   t.is(push.code, 0, push.stderr);

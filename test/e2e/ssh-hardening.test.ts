@@ -1,6 +1,6 @@
 // End to end over real sockets and a real OpenSSH client: secret values on an SSH command line never reach the
-// server's log, and connections that never log in are capped (per address and in all) and closed after the
-// login timeout, while a real client still logs in.
+// server's log, and connections that never log in are capped (per address, where the newest replaces the oldest,
+// and in all) and closed after the identification or login timeout, while a real client still logs in.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -87,18 +87,53 @@ test.serial('env set over SSH: the value is masked in the server log', async (t)
   t.false(lambda.output().includes('hunter2'));
 });
 
-test.serial('100 silent connections from one address: at most the per-address cap are held, and a real client still logs in', async (t) => {
-  const probes = Array.from({ length: 100 }, () => silent('127.0.0.2'));
-  const count = await held(probes);
-  t.log(`held ${count} of 100 from 127.0.0.2`);
-  t.true(count <= PER_ADDRESS, `${count} unauthenticated connections held from one address`);
-  t.true(count > 0, 'some are served');
+test.serial('env set over SSH with a quoted or escaped name on a line that does not split: the value is not logged', async (t) => {
+  const quoted = await ssh([`env set greet "DB_PASSWORD"=${SECRET}-quoted '`]);
+  const escaped = await ssh([`env set greet \\DB_PASSWORD=${SECRET}-escaped "`]);
+  t.not(quoted.code, 0, 'an unclosed quote is refused');
+  t.not(escaped.code, 0);
+  await waitFor(() => (lambda.output().match(/SSH .*: env set greet .* → exit [1-9]/g) ?? []).length >= 2, 'both lines in the log');
+  t.regex(lambda.output(), /SSH .*: env set greet •+ → exit [1-9]/);
+  t.false(lambda.output().includes(`${SECRET}-quoted`), 'the value after a quoted name is not in the server output');
+  t.false(lambda.output().includes(`${SECRET}-escaped`), 'the value after an escaped name is not in the server output');
+});
+
+test.serial('idle connections from one address: each past the per-address cap replaces the oldest, so none is refused and a real client still logs in', async (t) => {
+  // One at a time, so which connections are the oldest is known.
+  const probes: Probe[] = [];
+  for (let i = 0; i < 30; i++) {
+    const probe = silent('127.0.0.2');
+    probes.push(probe);
+    t.is(await probe.first, 'held', `connection ${i + 1} from one address was refused`);
+  }
+  await waitFor(() => probes.slice(0, -PER_ADDRESS).every((probe) => probe.closed), 'the oldest connections to be closed');
   const list = await ssh(['list']);
   t.is(list.code, 0, list.stderr);
   t.regex(list.stdout, /greet/);
-  // Never logging in ends them after the login timeout.
+  // Never identifying themselves ends the rest too.
   await waitFor(() => probes.every((probe) => probe.closed), 'the server to close silent connections');
   for (const probe of probes) probe.socket.destroy();
+});
+
+test.serial('twelve idle connections from the client\'s own address do not lock it out of SSH', async (t) => {
+  const probes = Array.from({ length: 12 }, () => silent('127.0.0.1'));
+  await Promise.all(probes.map((probe) => probe.first));
+  const list = await ssh(['list']);
+  t.is(list.code, 0, list.stderr);
+  t.regex(list.stdout, /greet/);
+  for (const probe of probes) probe.socket.destroy();
+  await waitFor(() => probes.every((probe) => probe.closed), 'the probes to close');
+});
+
+test.serial('a connection that never sends its SSH identification is closed before one that did', async (t) => {
+  const idle = silent('127.0.0.3');
+  const talking = silent('127.0.0.3');
+  talking.socket.write('SSH-2.0-probe\r\n');
+  t.is(await idle.first, 'held');
+  t.is(await talking.first, 'held');
+  await waitFor(() => idle.closed, 'the idle connection to be closed');
+  t.false(talking.closed, 'the one that identified itself has until the login timeout');
+  await waitFor(() => talking.closed, 'the login timeout');
 });
 
 test.serial('silent connections from many addresses: at most the total cap are held', async (t) => {
