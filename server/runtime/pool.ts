@@ -352,23 +352,22 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
       const slot = slots.get(fn);
       if (!slot) return;
       slots.delete(fn);
-      const stopping: Instance[] = [];
       for (const previous of slot.members.splice(0)) {
         clearTimeout(previous.freezeTimer);
         retire(previous.instance, true);
-        stopping.push(previous.instance);
       }
       for (const waiter of slot.waiters.splice(0)) {
         clearTimeout(waiter.timer);
         waiter.reject(new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name: fn }));
       }
-      // Instances still starting retire themselves when they come up (the slot is gone). Those of an earlier version
-      // still finishing their requests after a switch are waited for too: their containers hold the image the delete
-      // removes next. A request that outlasts the bound leaves that image behind (the delete says so).
+      // Every instance of the function being stopped is waited for, those just retired and those of an earlier
+      // version still finishing their requests after a switch: their containers hold the images the delete removes
+      // next. Instances still starting retire themselves when they come up (the slot is gone). A request that outlasts
+      // the bound leaves its image behind (the delete says so).
       const ours = [...retiring.values()].filter((entry) => entry.fn === fn).map((entry) => entry.done);
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.deactivateWaitMs ?? DEACTIVATE_WAIT_MS)));
-      await Promise.race([Promise.allSettled([...stopping.map((instance) => retiring.get(instance.id)?.done), ...ours]), bound]);
+      await Promise.race([Promise.allSettled(ours), bound]);
       clearTimeout(timer);
     },
 
