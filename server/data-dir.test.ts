@@ -1,10 +1,9 @@
 // The data folder is made private whatever existed before (systemd's StateDirectory= creates it 0755).
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { assertDataDirFree, prepareDataDir } from './data-dir.js';
+import { lockDataDir, prepareDataDir } from './data-dir.js';
 import { openStore } from './store/sqlite.js';
 
 test('an existing 0755 data folder and 0644 database become 0700 and 0600', (t) => {
@@ -32,17 +31,14 @@ test('a new data folder and the database SQLite opens in it are private, write-a
   store.close();
 });
 
-test('a data folder whose control socket answers is refused; a stale socket file is not', async (t) => {
+test('a data folder is held by one server at a time, and free again once released', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-datadir-'));
-  const server = net.createServer((socket) => socket.destroy());
-  t.teardown(() => {
-    server.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
-  await new Promise<void>((resolve) => server.listen(path.join(dir, 'control.sock'), resolve));
-  await t.throwsAsync(assertDataDirFree(dir), { message: /another Lambda server is running on the data folder .* LAMBDA_DATA_DIR/ });
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  // Closing a listening Unix socket removes its file; a server that died leaves one behind.
-  fs.writeFileSync(path.join(dir, 'control.sock'), '');
-  await t.notThrowsAsync(assertDataDirFree(dir));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const release = await lockDataDir(dir);
+  await t.throwsAsync(lockDataDir(dir), { message: /another Lambda server is running on the data folder .* LAMBDA_DATA_DIR/ });
+  // The same folder by another path is the same folder.
+  await t.throwsAsync(lockDataDir(path.join(dir, '.')), { message: /another Lambda server is running/ });
+  await release();
+  const again = await lockDataDir(dir);
+  await again();
 });

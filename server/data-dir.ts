@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const DATABASE_FILES = ['lambda.db', 'lambda.db-wal', 'lambda.db-shm'];
 
@@ -34,19 +34,21 @@ export function dataDirKey(dir: string, name: string): Buffer {
 }
 
 /**
- * Refuses to start on a data folder another server is using: its control socket answers. A second start would
- * otherwise reconcile the engine first and remove the running server's instances as stale before failing on the port.
- * A socket file left by a server that died answers nothing and is no obstacle.
+ * Holds the data folder for this server's life: a listening socket in Linux's abstract namespace named after the
+ * folder's real path. Binding it is atomic and the kernel frees it when the process ends, however it ends, so two
+ * servers started together cannot both pass and a crashed one leaves nothing stale. Without it a second start would
+ * reconcile the engine first and remove the running server's instances as stale before failing on the port.
+ * Returns the release.
  */
-export async function assertDataDirFree(dir: string): Promise<void> {
-  const socket = path.join(dir, 'control.sock');
-  const answers = await new Promise<boolean>((resolve) => {
-    const probe = net.connect(socket);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
+export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const name = `\0lambda-data-${createHash('sha256').update(fs.realpathSync(dir)).digest('hex').slice(0, 32)}`;
+  const lock = net.createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    lock.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`another Lambda server is running on the data folder ${dir}: stop it first, or give this one another LAMBDA_DATA_DIR`) : error),
+    );
+    lock.listen(name, () => resolve());
   });
-  if (answers) throw new Error(`another Lambda server is running on the data folder ${dir} (its control socket answers): stop it first, or give this one another LAMBDA_DATA_DIR`);
+  lock.unref();
+  return () => new Promise<void>((resolve) => lock.close(() => resolve()));
 }

@@ -33,7 +33,7 @@ import { createForwarder } from './gateway/forward.js';
 import { createFunctionGuard } from './gateway/function-auth.js';
 import { createHttpServer } from './http/server.js';
 import { createBodyReader } from './http/body.js';
-import { assertDataDirFree, dataDirKey, prepareDataDir } from './data-dir.js';
+import { dataDirKey, lockDataDir, prepareDataDir } from './data-dir.js';
 import { run as runCli } from '../cli/main.js';
 import { createSshKeyLookup } from './core/ssh-keys.js';
 import { loadHostKey } from './ssh/host-key.js';
@@ -58,7 +58,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: (line: string) => void = console.log): Promise<RunningServer> {
   prepareDataDir(config.dataDir);
-  await assertDataDirFree(config.dataDir);
+  const unlockDataDir = await lockDataDir(config.dataDir);
   const store = openStore(path.join(config.dataDir, 'lambda.db'));
   const { generated, seedId, revoked } = bootstrapAdminKey(store, config.apiKey);
   if (revoked) log(`-----> LAMBDA_API_KEY changed: revoked the ${revoked} key(s) it held before`);
@@ -251,6 +251,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       instanceLogs.closeAll();
       functionLogs.close();
       store.close();
+      await unlockDataDir();
     },
   };
 }
