@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { credentialAnswer, helperCommand, helpersAfterOurs, laterHelperWarning, parseConfigListing, parseCredentialRequest, requestMatches, serverOrigin, shellQuote } from './git-credential.js';
+import { credentialAnswer, helperCommand, helperMayApply, helpersAfterOurs, laterHelperWarning, parseConfigListing, parseCredentialRequest, requestMatches, serverOrigin, shellQuote } from './git-credential.js';
 
 const ask = (text: string) => parseCredentialRequest(text);
 
@@ -89,6 +89,61 @@ test('helpers read after lambda\'s for its server are found; ones before its res
     ['a key without a value is a reset', listing([global, `credential.${SERVER}.helper`, OURS], [global, 'credential.helper', 'store'], [global, 'credential.helper']), []],
     ['ours missing', listing([global, 'credential.helper', 'store']), []],
     ['no helpers at all', '', []],
+  ];
+  for (const [title, text, expected] of cases) t.deepEqual(later(text), expected, title);
+});
+
+test('a helper whose URL may name the server counts, whatever git variant it is written in; only another host is left out', (t) => {
+  const server = 'http://localhost:18484';
+  const cases: [string, boolean][] = [
+    ['credential.helper', true],
+    ['credential.http://localhost:18484.helper', true],
+    ['credential.http://localhost:18484/.helper', true],
+    ['credential.http://localhost:18484/git/app.git.helper', true],
+    ['credential.http://lambda@localhost:18484.helper', true],
+    ['credential.http://lambda:pw@localhost:18484/.helper', true],
+    ['credential.HTTP://LocalHost:18484.helper', true],
+    ['credential.http://localhost.:18484.helper', true],
+    ['credential.https://localhost:18484.helper', true],
+    ['credential.http://localhost.helper', true],
+    ['credential.http://localhost:9999.helper', true],
+    ['credential.localhost.helper', true],
+    ['credential.localhost:18484.helper', true],
+    ['credential.lambda@localhost.helper', true],
+    ['credential.http://*.helper', true],
+    ['credential.http://local*:18484.helper', true],
+    ['credential.http://localhost%3a18484.helper', true],
+    ['credential.http://loc%61lhost.helper', true],
+    ['credential.http://.helper', true],
+    ['credential.http://[::1].helper', false],
+    ['credential.https://github.com.helper', false],
+    ['credential.https://github.com/localhost.helper', false],
+    ['credential.https://localhost@github.com.helper', false],
+    ['credential.https://*.example.com.helper', false],
+    ['credential.http://*.localhost.helper', false],
+    ['credential.http://localhost.example.com.helper', false],
+    ['credential.example.com.helper', false],
+    ['credential.http://127.0.0.1:18484.helper', false],
+    ['credential.usehttppath', false],
+    ['credential.http://localhost:18484.username', false],
+  ];
+  for (const [key, applies] of cases) t.is(helperMayApply(key, server), applies, key);
+  t.true(helperMayApply('credential.http://[::1]:8080/.helper', 'http://[::1]:8080'));
+  t.false(helperMayApply('credential.http://[::2]:8080/.helper', 'http://[::1]:8080'));
+});
+
+test('storing helpers after lambda\'s written as URL variants are found; a reset only clears when sure to apply', (t) => {
+  const global = 'file:/home/u/.gitconfig';
+  const ours: [string, string, string][] = [[global, `credential.${SERVER}.helper`, ''], [global, `credential.${SERVER}.helper`, OURS]];
+  const cases: [string, string, string[]][] = [
+    ['a trailing slash', listing(...ours, ['file:.git/config', `credential.${SERVER}/.helper`, 'store']), [`credential.${SERVER}/.helper=store`]],
+    ['a user name', listing(...ours, [global, 'credential.http://me@localhost:8080.helper', 'store']), ['credential.http://me@localhost:8080.helper=store']],
+    ['a wildcard host', listing(...ours, [global, 'credential.http://*:8080.helper', 'store']), ['credential.http://*:8080.helper=store']],
+    ['no scheme', listing(...ours, [global, 'credential.localhost.helper', 'store']), ['credential.localhost.helper=store']],
+    ['another host', listing(...ours, [global, 'credential.https://github.com/.helper', 'store']), []],
+    ['lambda\'s own helper again, for a variant', listing(...ours, [global, `credential.${SERVER}/.helper`, OURS]), []],
+    ['a variant\'s reset is not trusted to clear', listing(...ours, [global, 'credential.helper', 'store'], [global, `credential.${SERVER}/.helper`, '']), ['credential.helper=store']],
+    ['a generic reset clears', listing(...ours, [global, `credential.${SERVER}/.helper`, 'store'], [global, 'credential.helper', '']), []],
   ];
   for (const [title, text, expected] of cases) t.deepEqual(later(text), expected, title);
 });

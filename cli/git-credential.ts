@@ -89,25 +89,59 @@ export function parseConfigListing(text: string): HelperEntry[] {
 export const HELPER_KEYS = '^credential\\..*helper$';
 
 /**
- * Helpers git would still run for `origin` after this CLI's (the last `credential.<origin>.helper` that runs
- * `… git-credential`): a generic `credential.helper`, or another one for the same server, read after it. git asks
- * helpers for a key only until one gives it, but on a push that succeeds it hands the key to every helper to
- * `store` (a `quit` answer does not stop that), so `store` would write it in plain text to ~/.git-credentials. An
- * empty value resets the list: what comes after a reset is what git runs.
+ * Whether git may run the helper of config key `key` (`credential.helper` or `credential.<url>.helper`) for `origin`.
+ * git matches `<url>` loosely: a path, a `user@`, a missing scheme, a `*` in a host label all still match, so this
+ * is conservative: only a URL that clearly names another host is left out, and anything it cannot read counts.
+ */
+export function helperMayApply(key: string, origin: string): boolean {
+  const lower = key.toLowerCase();
+  if (lower === 'credential.helper') return true;
+  if (!lower.startsWith('credential.') || !lower.endsWith('.helper') || lower.length <= 'credential..helper'.length) return false;
+  const ourHost = hostOf(origin);
+  const host = hostOf(key.slice('credential.'.length, -'.helper'.length));
+  if (ourHost === undefined || host === undefined) return true;
+  if (!host.includes('*')) return host === ourHost;
+  // git's wildcard stands for one whole or partial label: `*.example.com` is not `example.com`, nor `a.b.example.com`.
+  const labels = host.split('.');
+  const ours = ourHost.split('.');
+  return labels.length === ours.length && labels.every((label, i) => new RegExp(`^${label.replace(/\*/g, '[^.]*')}$`).test(ours[i] as string));
+}
+
+/**
+ * The host a credential URL names (lower-cased, a trailing dot dropped), with or without a scheme, path, `user@` or
+ * port; undefined when it is not plainly one (empty, percent-encoded, characters no host holds).
+ */
+function hostOf(url: string): string | undefined {
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  const authority = (scheme ? url.slice(scheme[0].length) : url).split(/[/?#]/)[0] as string;
+  const hostPort = authority.slice(authority.lastIndexOf('@') + 1).toLowerCase();
+  const host = hostPort.startsWith('[') ? /^\[[0-9a-f:.]+\]/.exec(hostPort)?.[0] : hostPort.replace(/:\d*$/, '').replace(/\.$/, '');
+  if (!host || !/^(\[[0-9a-f:.]+\]|[a-z0-9_*-]+(\.[a-z0-9_*-]+)*)$/.test(host)) return undefined;
+  return host;
+}
+
+/**
+ * Helpers git may still run for `origin` after this CLI's (the last `credential.<origin>.helper` that runs
+ * `… git-credential`), in any config it reads: a generic `credential.helper`, or any `credential.<url>.helper` whose
+ * URL may match the server (see helperMayApply). git asks helpers for a key only until one gives it, but on a push
+ * that succeeds it hands the key to every helper to `store` (a `quit` answer does not stop that), so `store` would
+ * write it in plain text to ~/.git-credentials. An empty value resets the list: what comes after a reset is what git
+ * runs; only a reset sure to apply (generic, or for exactly this server) is trusted to clear what came before it.
  */
 export function helpersAfterOurs(entries: readonly HelperEntry[], origin: string): HelperEntry[] {
   const ourKey = `credential.${origin}.helper`.toLowerCase();
+  const isOurs = (entry: HelperEntry) => entry.value.endsWith(' git-credential');
   let ours = -1;
   entries.forEach((entry, index) => {
-    if (entry.key.toLowerCase() === ourKey && entry.value.endsWith(' git-credential')) ours = index;
+    if (entry.key.toLowerCase() === ourKey && isOurs(entry)) ours = index;
   });
   if (ours < 0) return [];
   const after: HelperEntry[] = [];
   for (const entry of entries.slice(ours + 1)) {
+    if (!helperMayApply(entry.key, origin) || isOurs(entry)) continue;
     const key = entry.key.toLowerCase();
-    if (key !== 'credential.helper' && key !== ourKey) continue;
-    if (entry.value === '') after.length = 0;
-    else after.push(entry);
+    if (entry.value !== '') after.push(entry);
+    else if (key === 'credential.helper' || key === ourKey) after.length = 0;
   }
   return after;
 }
@@ -116,5 +150,6 @@ export function helpersAfterOurs(entries: readonly HelperEntry[], origin: string
 export function laterHelperWarning(entry: HelperEntry, origin: string): string {
   const value = entry.value.slice(0, 80).replace(/[^\x20-\x7e]/g, '?');
   const where = entry.origin.slice(0, 120).replace(/[^\x20-\x7e]/g, '?');
-  return `${entry.key} "${value}" (${where}) comes after lambda's helper: git hands it the key after every push, and a storing helper such as "store" writes it in plain text (~/.git-credentials); remove it, or move it before the [credential "${origin}"] section (lambda setup-git puts that section last in ~/.gitconfig)`;
+  const key = entry.key.slice(0, 120).replace(/[^\x20-\x7e]/g, '?');
+  return `${key} "${value}" (${where}) comes after lambda's helper: git hands it the key after every push, and a storing helper such as "store" writes it in plain text (~/.git-credentials); remove it, or move it before the [credential "${origin}"] section (lambda setup-git puts that section last in ~/.gitconfig)`;
 }

@@ -39,9 +39,9 @@ export interface Limits {
   asyncRetentionMs: number;
   /** A dead letter is deleted this long after it failed (LAMBDA_ASYNC_DLQ_RETENTION). */
   asyncDeadLetterRetentionMs: number;
-  /** SSH connections not yet logged in, in all (LAMBDA_SSH_MAX_UNAUTHENTICATED); beyond, new ones are closed at once. */
+  /** SSH connections not yet logged in, in all (LAMBDA_SSH_MAX_UNAUTHENTICATED); beyond, the client holding the most loses its oldest. */
   sshMaxUnauthenticated: number;
-  /** The same, from one remote address (LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS). */
+  /** The same, from one client: all of loopback is one, IPv6 by /64 (LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS). */
   sshMaxUnauthenticatedPerAddress: number;
   /** Time an SSH connection has to log in (LAMBDA_SSH_LOGIN_TIMEOUT). */
   sshLoginTimeoutMs: number;

@@ -85,6 +85,17 @@ test('65 characters', badName, 'x'.repeat(65));
 test('a newline', badName, 'a\nb');
 test('an escape sequence', badName, '\u001b[31mred');
 test('a NUL', badName, 'a\u0000');
+test('a line separator', badName, 'a\u2028b');
+test('a paragraph separator', badName, 'a\u2029b');
+test('a right-to-left override', badName, 'evil\u202egnp.exe');
+test('a right-to-left isolate', badName, 'a\u2067b');
+test('a zero-width space', badName, 'a\u200bb');
+test('a no-break space', badName, 'a\u00a0b');
+test('an ideographic space', badName, 'a\u3000b');
+
+test('create keeps plain spaces and letters of any script', (t) => {
+  t.is(createToken({ store: t.context.store }, { name: 'déploiement Ωμέγα 部署' }).name, 'déploiement Ωμέγα 部署');
+});
 
 test('revoke removes the token and its key stops working at once', async (t) => {
   const deps = { store: t.context.store };

@@ -25,6 +25,12 @@ export interface CreatedToken extends TokenSummary {
 }
 
 const MAX_NAME_LENGTH = 64;
+/**
+ * What a name may not hold: control characters, format characters (bidi overrides and isolates, zero-width ones)
+ * and every separator but the plain space (line and paragraph separators, odd spaces), because names are echoed
+ * raw by `lambda tokens list` and log lines, where such characters reorder or split what a reader sees.
+ */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|(?! )\p{Z}/u;
 
 /** Every token, oldest first. */
 export function listTokens(deps: Pick<Deps, 'store'>): TokenSummary[] {
@@ -44,12 +50,13 @@ const summary = ({ id, name, createdAt, lastUsedAt, scope, function: fn }: ApiKe
  * Creates a token with a random 256-bit key, stores only its SHA-256, and returns the key once.
  * `name` (optional, may be empty) says what the token is for. `scope` invoke makes a token that only opens
  * `auth: key` functions, `function` only that one (the name is checked, the function need not exist yet).
- * Throws LAMBDA_ERR_BAD_REQUEST for a name longer than 64 characters or holding control characters, a scope
+ * Throws LAMBDA_ERR_BAD_REQUEST for a name longer than 64 characters or holding control, format or
+ * separator characters (the plain space aside), a scope
  * other than admin or invoke, or a function without scope invoke; LAMBDA_ERR_INVALID_NAME for a bad function name.
  */
 export function createToken(deps: Pick<Deps, 'store'>, input: { name?: string; scope?: string; function?: string }): CreatedToken {
   const name = (input.name ?? '').trim();
-  if (name.length > MAX_NAME_LENGTH || /\p{Cc}/u.test(name)) {
+  if (name.length > MAX_NAME_LENGTH || UNPRINTABLE.test(name)) {
     throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `a token name is at most ${MAX_NAME_LENGTH} printable characters` });
   }
   const scope = (input.scope ?? 'admin') as ApiKeyScope;

@@ -1,5 +1,6 @@
-// The unauthenticated-connection gate: a total cap that refuses, a per-address cap that evicts that address's
-// oldest waiting connection (one that never identified itself first), releases once, IPv6 counted by /64.
+// The unauthenticated-connection gate: a per-client cap that evicts that client's oldest
+// waiting connection (one that never identified itself first), a total cap where the client holding the
+// most makes room, releases once, IPv6 counted by /64 and every loopback address as one.
 import test from 'ava';
 import { addressKey, createLoginGate } from './gate.js';
 
@@ -53,31 +54,67 @@ test('a release counts once, and frees its place', (t) => {
   t.deepEqual(evicted, [], 'a free place needs no eviction');
 });
 
-test('refuses past the total cap whatever the address', (t) => {
-  const gate = createLoginGate({ maxUnauthenticated: 3, maxUnauthenticatedPerAddress: 2 });
+test('at the total cap a new client is admitted and the client holding the most gives up its oldest', (t) => {
+  const gate = createLoginGate({ maxUnauthenticated: 4, maxUnauthenticatedPerAddress: 3 });
   const evicted: string[] = [];
-  t.truthy(connect(gate, '10.0.0.1', 'a', evicted));
-  t.truthy(connect(gate, '10.0.0.2', 'b', evicted));
-  t.truthy(connect(gate, '10.0.0.3', 'c', evicted));
-  t.is(connect(gate, '10.0.0.4', 'd', evicted), undefined);
-  t.is(gate.waiting(), 3);
-  t.deepEqual(evicted, []);
+  connect(gate, '10.0.0.1', 'a1', evicted);
+  connect(gate, '10.0.0.2', 'b1', evicted);
+  connect(gate, '10.0.0.2', 'b2', evicted);
+  connect(gate, '10.0.0.1', 'a2', evicted);
+  t.truthy(connect(gate, '10.0.0.3', 'c1', evicted), 'a client over the total cap is let in');
+  t.deepEqual(evicted, ['a1'], 'of two equal holders, the one waiting longest; its oldest');
+  t.truthy(connect(gate, '10.0.0.4', 'd1', evicted));
+  t.deepEqual(evicted, ['a1', 'b1'], 'then the one holding the most');
+  t.is(gate.waiting(), 4);
 });
 
-test('at both caps a connection from a full address replaces that address\'s oldest', (t) => {
-  const gate = createLoginGate({ maxUnauthenticated: 2, maxUnauthenticatedPerAddress: 2 });
+test('at the total cap a holder\'s connection that never identified itself goes before its older one that did', (t) => {
+  const gate = createLoginGate({ maxUnauthenticated: 3, maxUnauthenticatedPerAddress: 3 });
   const evicted: string[] = [];
-  connect(gate, '10.0.0.1', 'a', evicted);
-  connect(gate, '10.0.0.1', 'b', evicted);
-  t.truthy(connect(gate, '10.0.0.1', 'c', evicted));
-  t.deepEqual(evicted, ['a']);
-  t.is(connect(gate, '10.0.0.2', 'd', evicted), undefined, 'another address still meets the total cap');
+  connect(gate, '10.0.0.1', 'talking', evicted)?.identified();
+  connect(gate, '10.0.0.1', 'silent', evicted);
+  connect(gate, '10.0.0.2', 'other', evicted);
+  connect(gate, '10.0.0.3', 'new', evicted);
+  t.deepEqual(evicted, ['silent']);
 });
 
-test('IPv6 addresses of one /64 count as one; IPv4-mapped ones as their IPv4 address', (t) => {
+test('ten addresses filling the total cap do not lock an eleventh client out, again and again', (t) => {
+  const gate = createLoginGate({ maxUnauthenticated: 100, maxUnauthenticatedPerAddress: 10 });
+  const evicted: string[] = [];
+  for (let i = 0; i < 100; i++) connect(gate, `10.0.1.${i % 10}`, `flood${i}`, evicted)?.identified();
+  t.is(gate.waiting(), 100);
+  const client = connect(gate, '10.0.2.1', 'client', evicted);
+  t.truthy(client);
+  t.deepEqual(evicted, ['flood0']);
+  // The flood renewing its sockets takes room from itself, never from the one client holding a single connection.
+  for (let i = 0; i < 200; i++) connect(gate, `10.0.1.${i % 10}`, `again${i}`, evicted)?.identified();
+  t.false(evicted.includes('client'));
+  t.is(gate.waiting(), 100);
+});
+
+test('every loopback address counts as one client, so loopback sockets hold at most one client\'s share', (t) => {
+  const gate = createLoginGate({ maxUnauthenticated: 100, maxUnauthenticatedPerAddress: 10 });
+  const evicted: string[] = [];
+  for (let i = 0; i < 100; i++) connect(gate, `127.0.0.${2 + (i % 10)}`, `flood${i}`, evicted)?.identified();
+  t.is(gate.waiting(), 10);
+  t.truthy(connect(gate, '127.0.0.1', 'client', evicted));
+  t.truthy(connect(gate, '::ffff:127.0.0.1', 'mapped', evicted));
+  t.truthy(connect(gate, '::1', 'six', evicted));
+  t.is(gate.waiting(), 10);
+});
+
+test('a cap of 0 refuses', (t) => {
+  const gate = createLoginGate({ maxUnauthenticated: 0, maxUnauthenticatedPerAddress: 2 });
+  t.is(connect(gate, '10.0.0.1', 'a', []), undefined);
+  t.is(gate.waiting(), 0);
+});
+
+test('IPv6 addresses of one /64 count as one; IPv4-mapped ones as their IPv4 address; loopback as one', (t) => {
   t.is(addressKey('2001:db8:1:2::5'), addressKey('2001:db8:1:2:ffff:1:2:3'));
   t.not(addressKey('2001:db8:1:2::5'), addressKey('2001:db8:1:3::5'));
-  t.is(addressKey('::ffff:127.0.0.2'), '127.0.0.2');
-  t.is(addressKey('127.0.0.1'), '127.0.0.1');
-  t.is(addressKey('::1'), '0:0:0:0::/64');
+  t.is(addressKey('::ffff:10.1.2.3'), '10.1.2.3');
+  t.is(addressKey('10.1.2.3'), '10.1.2.3');
+  t.not(addressKey('10.1.2.3'), addressKey('10.1.2.4'));
+  for (const loopback of ['127.0.0.1', '127.0.0.2', '127.255.1.9', '::ffff:127.0.0.2', '::1']) t.is(addressKey(loopback), addressKey('127.0.0.1'), loopback);
+  t.is(addressKey(undefined), addressKey(''));
 });

@@ -1,12 +1,12 @@
-// Counts SSH connections that have not logged in yet, in all and per remote address, so silent or slow
-// connections cannot pile up: past the total cap a new connection is closed before any SSH is spoken; at an
-// address's cap the oldest of that address's waiting connections makes room for it.
-import net from 'node:net';
+// Counts SSH connections that have not logged in yet, in all and per client (an address, every loopback address as
+// one, an IPv6 /64 as one), so silent or slow connections cannot pile up: at a client's cap its oldest waiting
+// connection makes room for the new one, and at the total cap the client holding the most gives up its oldest.
+import { clientOf } from '../core/auth-limit.js';
 
 export interface LoginGateLimits {
   /** Connections not yet logged in, in all. */
   maxUnauthenticated: number;
-  /** The same, from one address (an IPv6 client: from its /64, which one client usually holds whole). */
+  /** The same, from one client (every loopback address is one; an IPv6 client: its /64, which one client usually holds whole). */
   maxUnauthenticatedPerAddress: number;
 }
 
@@ -20,8 +20,8 @@ export interface GateTicket {
 
 export interface LoginGate {
   /**
-   * A connection from `address` arrived: its ticket, or undefined: refuse it. `evict` closes it; the gate calls it
-   * (and releases the ticket itself) when a newer connection from the same address needs its place.
+   * A connection from `address` arrived: its ticket, or undefined: refuse it (only when a cap is 0). `evict` closes
+   * it; the gate calls it (and releases the ticket itself) when a newer connection needs its place.
    */
   admit(address: string | undefined, evict: () => void): GateTicket | undefined;
   /** Connections counted now. */
@@ -31,24 +31,41 @@ export interface LoginGate {
 interface Waiting {
   evict(): void;
   identified: boolean;
+  /** Order of arrival, to find the oldest across clients. */
+  seq: number;
   release(): void;
 }
 
 export function createLoginGate(limits: LoginGateLimits): LoginGate {
-  // Per address, oldest first. Were a new connection refused at an address's cap, idle sockets from a shared
-  // address (a NAT, a proxy, or the attacker's own) would lock every real client there out for as long as they are
-  // renewed; evicting the oldest lets a client that keeps trying in, since a real one logs in within moments.
-  const perAddress = new Map<string, Waiting[]>();
+  // Per client, oldest first. Were a new connection refused at a cap, idle sockets from a shared address (a NAT, a
+  // proxy, the attacker's own) or from a handful of addresses filling the total would lock every real client out
+  // for as long as they are renewed; making room instead lets a client that keeps trying in, since a real one logs
+  // in within moments while the sockets that make room are those of whoever holds the most.
+  const perClient = new Map<string, Waiting[]>();
   let total = 0;
+  let arrivals = 0;
+  /** One that never said a word goes first; else the oldest, which has had the longest to log in. */
+  const makeRoom = (list: Waiting[]) => {
+    const victim = list.find((entry) => !entry.identified) ?? list[0]!;
+    victim.release();
+    victim.evict();
+  };
+  /** The client holding the most waiting connections; of equals, the one waiting longest. */
+  const greediest = (): Waiting[] | undefined => {
+    let best: Waiting[] | undefined;
+    for (const list of perClient.values()) {
+      if (!best || list.length > best.length || (list.length === best.length && list[0]!.seq < best[0]!.seq)) best = list;
+    }
+    return best;
+  };
   return {
     admit(address, evict) {
-      const key = addressKey(address ?? '');
-      const here = perAddress.get(key) ?? [];
-      if (here.length > 0 && here.length >= limits.maxUnauthenticatedPerAddress) {
-        // One that never said a word goes first; else the oldest, which has had the longest to log in.
-        const oldest = here.find((entry) => !entry.identified) ?? here[0]!;
-        oldest.release();
-        oldest.evict();
+      const key = addressKey(address);
+      const here = perClient.get(key) ?? [];
+      if (here.length > 0 && here.length >= limits.maxUnauthenticatedPerAddress) makeRoom(here);
+      if (total > 0 && total >= limits.maxUnauthenticated) {
+        const most = greediest();
+        if (most) makeRoom(most);
       }
       if (total >= limits.maxUnauthenticated || here.length >= limits.maxUnauthenticatedPerAddress) return undefined;
       total++;
@@ -56,32 +73,26 @@ export function createLoginGate(limits: LoginGateLimits): LoginGate {
       const entry: Waiting = {
         evict,
         identified: false,
+        seq: arrivals++,
         release: () => {
           if (released) return;
           released = true;
           total--;
-          const list = perAddress.get(key) ?? [];
+          const list = perClient.get(key) ?? [];
           const at = list.indexOf(entry);
           if (at >= 0) list.splice(at, 1);
-          if (list.length === 0) perAddress.delete(key);
+          if (list.length === 0) perClient.delete(key);
         },
       };
       here.push(entry);
-      perAddress.set(key, here);
+      perClient.set(key, here);
       return { release: entry.release, identified: () => void (entry.identified = true) };
     },
     waiting: () => total,
   };
 }
 
-/** IPv4 as it is (IPv4-mapped IPv6 too); IPv6 by its first 64 bits. */
-export function addressKey(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1] as string;
-  if (!net.isIPv6(address)) return address;
-  const [head = '', tail] = address.split('%')[0]!.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((group) => Number.parseInt(group, 16).toString(16)).join(':')}::/64`;
+/** The client a connection counts against: as for failed logins, every loopback address is one, an IPv6 address counts by its /64. */
+export function addressKey(address: string | undefined): string {
+  return clientOf(address);
 }

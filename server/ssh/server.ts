@@ -113,7 +113,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     if (loginReports.size > MAX_REPORTED_ADDRESSES) loginReports.delete(loginReports.keys().next().value as string);
     options.log(`${line} from ${escapeControl(address)}${more}`);
   };
-  // The TCP side is ours, so a connection is counted (and refused past the caps) before ssh2 says a word, and the
+  // The TCP side is ours, so a connection is counted (and makes room past the caps) before ssh2 says a word, and the
   // login timeout runs from the first byte: a client that never sends its version string is closed too.
   const gate = createLoginGate(limits);
   let refused = 0;

@@ -198,6 +198,26 @@ test.serial('a storing helper read after lambda\'s: the helper gives no key, so 
   t.false(clean.stderr.includes('comes after'), 'a helper before lambda\'s section is reset for its server: no warning');
 });
 
+test.serial('a storing helper for the server written with a trailing slash, in the repository: no key is given, so none is stored', async (t) => {
+  const work = await greetRepository(`${lambda.base}/git/greet.git`);
+  const stored = path.join(home, '.git-credentials');
+  const variant = `credential.${lambda.base}/.helper`;
+  // git matches this key to the server (a path in a credential URL still matches), though it is not lambda's exact key.
+  t.is((await shell(`git config '${variant}' store`, { cwd: work })).code, 0);
+  const push = await shell('git push lambda main --force', { cwd: work });
+  t.not(push.code, 0, 'no key, so the push is refused');
+  t.true(push.stderr.includes(`no key given: ${variant} "store" (file:.git/config) comes after lambda's helper`), push.stderr);
+  t.false(fs.existsSync(stored) && fs.readFileSync(stored, 'utf8').includes(lambda.key), 'the key is not in ~/.git-credentials');
+  const named = await shell('lambda setup-git', { cwd: work });
+  t.is(named.code, 0, named.stderr);
+  t.true(named.stderr.includes(`${variant} "store" (file:.git/config) comes after lambda's helper`), named.stderr);
+  // Moved out of the way, the push works again and nothing is stored.
+  t.is((await shell(`git config --unset '${variant}'`, { cwd: work })).code, 0);
+  const again = await shell('git push lambda main --force', { cwd: work });
+  t.is(again.code, 0, again.stderr);
+  t.false(fs.existsSync(stored) && fs.readFileSync(stored, 'utf8').includes(lambda.key));
+});
+
 test('the lambda command on PATH is this checkout\'s CLI from examples/greet and from any folder', async (t) => {
   const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
   const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-anywhere-'));

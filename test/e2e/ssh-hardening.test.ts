@@ -1,6 +1,7 @@
 // End to end over real sockets and a real OpenSSH client: secret values on an SSH command line never reach the
-// server's log, and connections that never log in are capped (per address, where the newest replaces the oldest,
-// and in all) and closed after the identification or login timeout, while a real client still logs in.
+// server's log, and connections that never log in are capped (per client, every loopback address being one, where the
+// newest replaces the oldest, and in all) and closed after the identification or login timeout, while a real client
+// still logs in, also during a flood from many loopback addresses.
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { command, example, requireDocker, startLambda, type CommandResult, type 
 const PER_ADDRESS = 10;
 const TOTAL = 24;
 const SECRET = 'hunter2-s3cr3t-value';
+const LOGIN_TIMEOUT_S = 10;
 
 let lambda: Lambda;
 let keys: string;
@@ -21,7 +23,7 @@ test.before(async () => {
     LAMBDA_POOL_SIZE: '0',
     LAMBDA_SSH_MAX_UNAUTHENTICATED: String(TOTAL),
     LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS: String(PER_ADDRESS),
-    LAMBDA_SSH_LOGIN_TIMEOUT: '5s',
+    LAMBDA_SSH_LOGIN_TIMEOUT: `${LOGIN_TIMEOUT_S}s`,
   });
   keys = fs.mkdtempSync(path.join(lambda.dataDir, 'keys-'));
   const made = await command('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'allowed@test', '-f', path.join(keys, 'allowed')]);
@@ -145,6 +147,51 @@ test.serial('silent connections from many addresses: at most the total cap are h
   await waitFor(() => probes.every((probe) => probe.closed), 'the probes to close');
   const list = await ssh(['list']);
   t.is(list.code, 0, list.stderr);
+});
+
+/**
+ * Sockets from 127.0.0.2–.11, `perAddress` each, that send an SSH identification and are all replaced by fresh ones
+ * every `periodMs` (before the login timeout closes them), as an attacker keeps the total cap full. Runs until
+ * stopped, at most `maxMs`.
+ */
+function flood(perAddress: number, periodMs: number, maxMs: number): { stop(): Promise<void> } {
+  const sockets = new Set<net.Socket>();
+  const open = (from: string) => {
+    const socket = net.connect({ host: '127.0.0.1', port: lambda.sshPort, localAddress: from }, () => socket.write('SSH-2.0-x\r\n'));
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.once('close', () => sockets.delete(socket));
+  };
+  const round = () => {
+    for (const socket of sockets) socket.destroy();
+    for (let i = 0; i < perAddress * 10; i++) open(`127.0.0.${2 + (i % 10)}`);
+  };
+  round();
+  const timer = setInterval(round, periodMs);
+  const limit = setTimeout(() => clearInterval(timer), maxMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      clearTimeout(limit);
+      for (const socket of sockets) socket.destroy();
+      await waitFor(() => sockets.size === 0, 'the flood sockets to close');
+    },
+  };
+}
+
+test.serial('sockets from ten loopback addresses filling the total cap do not lock a real client out of SSH', async (t) => {
+  // Three per address: from ten addresses that is more than the total cap, which counting by exact address let fill.
+  const attack = flood(3, (LOGIN_TIMEOUT_S - 2) * 1000, 60_000);
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    for (let i = 0; i < 3; i++) {
+      const list = await ssh(['list']);
+      t.is(list.code, 0, `login ${i + 1} during the flood: ${list.stderr}`);
+      t.regex(list.stdout, /greet/);
+    }
+  } finally {
+    await attack.stop();
+  }
 });
 
 /** One password login as `username` with the ssh2 client (OpenSSH will not send a newline in a user name); resolves when refused. */

@@ -1,5 +1,6 @@
-// End to end: API tokens through the CLI against the real server: create, use, revoke; and the key of an
-// earlier LAMBDA_API_KEY revoked by a restart with a new one, while created tokens stay.
+// End to end: API tokens through the CLI against the real server: create, use, revoke; names that would reorder or
+// split what a reader sees refused; and the key of an earlier LAMBDA_API_KEY revoked by a restart with a new one,
+// while created tokens stay.
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import test from 'ava';
@@ -88,6 +89,20 @@ test.serial('an unknown id exits 4; the last token cannot be revoked (exit 1) an
   t.is(last.code, 1);
   t.is((JSON.parse(last.stderr) as { error: { code: string } }).error.code, 'LAMBDA_ERR_LAST_TOKEN');
   t.is((await cli(lambda.base, lambda.key, ['list'])).code, 0);
+});
+
+test.serial('a token name holding a line separator or bidi control is refused; list shows no such character', async (t) => {
+  const before = await tokens(lambda.base, lambda.key);
+  for (const name of ['ci\u2028 !     forged line', 'evil\u202egnp.exe', 'a\u2067b\u2069', 'zero\u200bwidth', 'odd\u00a0space']) {
+    const made = await cli(lambda.base, lambda.key, ['tokens', 'create', '--name', name, '--json']);
+    t.not(made.code, 0, JSON.stringify(name));
+    t.is((JSON.parse(made.stderr) as { error: { code: string } }).error.code, 'LAMBDA_ERR_BAD_REQUEST', JSON.stringify(name));
+  }
+  const listed = await cli(lambda.base, lambda.key, ['tokens', 'list']);
+  t.is(listed.code, 0, listed.stderr);
+  t.false(/[\p{Cf}\p{Zl}\p{Zp}]/u.test(listed.stdout));
+  t.is((await tokens(lambda.base, lambda.key)).length, before.length);
+  t.false(/[\u2028\u202e\u2067]/.test(lambda.output()), 'no such character in the server log');
 });
 
 test.serial('a restart with a different LAMBDA_API_KEY rotates the admin key: the old one stops working, other tokens stay', async (t) => {
