@@ -1,5 +1,5 @@
-// The Docker implementation of Runtime's image operations: exists, import a rootfs, build from a context directory,
-// remove what a build left.
+// The Docker implementation of Runtime's image operations: exists, import a rootfs, build from a context directory
+// (watching what a repository's build writes), remove what a build left.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
