@@ -217,7 +217,13 @@ export function overWritten(written: number, watch: BuildWatch): string {
 export async function watchWrites(docker: Docker, watch: BuildWatch, over: (written: number) => void, everyMs = 1000): Promise<{ stop(): Promise<void> }> {
   const label = `${watch.key}=${watch.value}`;
   const images = async () => (await docker.listImages({ all: true, filters: { label: [label] } })).filter((image) => image.Labels?.[watch.key] === watch.value);
-  const before = new Set((await images()).map((image) => image.Id));
+  const before = new Set(
+    (
+      await images().catch((error: Error) => {
+        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: error.message });
+      })
+    ).map((image) => image.Id),
+  );
   const sizes = new Map<string, number>();
   const sizeOf = async (id: string): Promise<number> => {
     if (!sizes.has(id)) sizes.set(id, await docker.getImage(id).inspect().then((info) => info.Size, () => 0));
