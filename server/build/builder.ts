@@ -91,7 +91,7 @@ export function createBuilder(options: BuilderOptions): Builder {
       // A failed build's own error is the one told (a prune that fails then is tried again after the next build).
       let failure: unknown;
       try {
-        await buildImage(runtime, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
+        await buildImage(runtime, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, written: { key: BUILD_LABEL, value: label, maxBytes: maxCodeBytes }, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
       } catch (error) {
         failure = error ?? new Error('the build failed');
       }

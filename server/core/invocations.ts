@@ -13,6 +13,11 @@ export interface QueuedHttpRequest {
   headers: Record<string, string | string[]>;
   /** base64 */
   body: string;
+  /**
+   * True when it carried a valid API token (its function had `auth: key` then); absent or false: it came without
+   * one, so it may not run on a version that has `auth: key` by the time a worker takes it.
+   */
+  keyed?: boolean;
 }
 
 export interface InvocationSummary {

@@ -31,7 +31,7 @@ export async function readLogs(deps: Pick<Deps, 'store' | 'logs'>, input: LogsIn
   const name = assertFunctionName(input.name);
   const logs = deps.logs;
   if (!logs) throw new LambdaError('LAMBDA_ERR_INTERNAL', { detail: 'this server keeps no function logs' });
-  // A function whose first deploy failed has no record, but its deploy output is kept.
+  // Output kept without a record (a rejected first deploy removes its own, so only one whose removal failed) is read too.
   if (!deps.store.functions.get(name) && !logs.has(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
   const since = input.since === undefined ? undefined : parseSince(input.since, now);
   const tail = input.tail === undefined ? undefined : parseTail(input.tail);

@@ -50,7 +50,7 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
         const queued = await readBody(req, Math.min(maxBody, MAX_ASYNC_BODY_BYTES));
         const headers = forwardHeaders(req, target.prefix, queued.length);
         delete headers['x-lambda-invocation-type'];
-        const { invocationId } = enqueue(name, { method: req.method ?? 'GET', path: target.path, headers, body: queued.toString('base64') });
+        const { invocationId } = enqueue(name, { method: req.method ?? 'GET', path: target.path, headers, body: queued.toString('base64'), keyed: checked !== undefined });
         sendAccepted(res, invocationId);
         return;
       }

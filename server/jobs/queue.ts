@@ -88,6 +88,14 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
       deps.store.invocations.succeed(call.id, result.slice(0, KEPT_CHARS), Date.now());
     } catch (error) {
       const failure = error instanceof Error ? error.message : String(error);
+      // Queued without a key while the function was public; it has `auth: key` now. Running it later, or again, would
+      // let an anonymous caller reach the protected version: it fails at once, not retried.
+      if (error instanceof LambdaError && error.code === 'LAMBDA_ERR_FUNCTION_KEY_REQUIRED') {
+        const why = `LAMBDA_ERR_FUNCTION_KEY_REQUIRED: queued without an API token, and the function now requires a key (${failure}); not run`;
+        deps.store.invocations.fail(call.id, why.slice(0, KEPT_CHARS), null, Date.now());
+        options.log(call.fn, version, `async invocation ${call.id} failed: ${why}`);
+        return;
+      }
       // A function at its maxInstances refused the call before running it: not an attempt, try again shortly.
       if (error instanceof LambdaError && error.code === 'LAMBDA_ERR_TOO_MANY_REQUESTS' && !stopped) {
         deps.store.invocations.putBack(call.id, Date.now() + settings.pollMs);
@@ -108,12 +116,16 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
     if (call.kind === 'event') return (await invoke(deps, { name: call.fn, payload: call.payload })).payload;
     // A public HTTP call: sent as it came, so the handler gets its API Gateway event; a 5xx answer is a failure.
     const request = JSON.parse(call.payload) as QueuedHttpRequest;
+    // A call stored before calls recorded their key counts as keyless: the safe reading.
+    const keyless = request.keyed !== true;
+    if (keyless && deps.pool.spec(call.fn)?.auth === 'key') throw new LambdaError('LAMBDA_ERR_FUNCTION_KEY_REQUIRED', { name: call.fn });
     const body = Buffer.from(request.body, 'base64');
     const response = await deps.dispatch.request(call.fn, {
       method: request.method,
       path: request.path,
       headers: { ...request.headers, [REQUEST_ID_HEADER]: call.id },
       body: body.length > 0 ? body : undefined,
+      keyless,
     });
     if (response.statusCode >= 500) throw new Error(`HTTP ${response.statusCode}: ${response.body.slice(0, 500)}`);
     return response.body;

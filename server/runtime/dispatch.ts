@@ -120,7 +120,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
   };
 
   return {
-    request: (fn, request) =>
+    request: (fn, { keyless, ...request }) =>
       withInstance(
         fn,
         async (instance, signal, answered) => {
@@ -129,6 +129,9 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
           answered();
           return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
         },
+        undefined,
+        false,
+        keyless,
       ),
     stream: (fn, { keyless, ...request }, open, side) =>
       withInstance(

@@ -1,7 +1,8 @@
 // The classic builder's output becomes one line per step of the server's own Dockerfile, marked when Docker's layer
-// cache served it; what a RUN step prints cannot make up a step.
+// cache served it; what a RUN step prints cannot make up a step. What a build writes is watched by its label.
 import test from 'ava';
-import { stepSummary } from './docker-images.js';
+import type Docker from 'dockerode';
+import { overWritten, stepSummary, watchWrites } from './docker-images.js';
 
 const FILE = ['FROM lambda/base-node20:abc', 'ADD dependencies.tar /var/task/', 'COPY code/ /var/task/', 'USER 10001:10001'];
 
@@ -53,4 +54,42 @@ test('a step header printed by a RUN step is not a step unless it is the next on
   }
   steps.end();
   t.deepEqual(lines, ['[1/3] FROM sha256:aa AS s0', '[2/3] RUN ["/bin/sh","-c","cat /x"]', '[3/3] CMD ["python3"]']);
+});
+
+/** An engine with the given images and running containers, which the test changes as a build would. */
+function fakeEngine(state: { images: Partial<Docker.ImageInfo>[]; containers: (Partial<Docker.ContainerInfo> & { SizeRw?: number })[] }): Docker {
+  return {
+    listImages: async () => state.images,
+    listContainers: async () => state.containers,
+    getImage: (id: string) => ({ inspect: async () => ({ Size: id === 'base' ? 100 : 0 }) }),
+  } as unknown as Docker;
+}
+
+const LABEL = { key: 'lambda.build.fn', value: 'server/fn' };
+const labels = { [LABEL.key]: LABEL.value };
+const MiB = 1024 * 1024;
+
+test('a build is reported once its new images and running steps wrote more than the bound, not for what was there before', async (t) => {
+  // The live version's image was there before the build: not counted.
+  const state = { images: [{ Id: 'live', ParentId: 'base', Size: 100 + 60 * MiB, Labels: labels }], containers: [] as (Partial<Docker.ContainerInfo> & { SizeRw?: number })[] };
+  const reports: number[] = [];
+  const watch = await watchWrites(fakeEngine(state), { ...LABEL, maxBytes: 40 * MiB }, (written) => reports.push(written), 10);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.deepEqual(reports, []);
+  // A committed step (30 MiB over its parent), a running step (8 MiB so far), the function's own instance (its
+  // labels hold lambda.server: not the build's) and another function's step (another label value).
+  state.images.push({ Id: 'step1', ParentId: 'base', Size: 100 + 30 * MiB, Labels: labels });
+  state.containers.push({ Id: 'run2', SizeRw: 8 * MiB, Labels: labels });
+  state.containers.push({ Id: 'instance', SizeRw: 500 * MiB, Labels: { ...labels, 'lambda.server': 'server' } });
+  state.containers.push({ Id: 'other', SizeRw: 500 * MiB, Labels: { [LABEL.key]: 'server/other' } });
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.deepEqual(reports, []);
+  state.containers[0].SizeRw = 11 * MiB;
+  for (let i = 0; i < 100 && reports.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await watch.stop();
+  t.deepEqual(reports, [41 * MiB]);
+});
+
+test('the reason names the bound and its setting', (t) => {
+  t.is(overWritten(41 * MiB + 1, { ...LABEL, maxBytes: 40 * MiB }), "the build was cancelled while building: its steps wrote 42 MiB, over this server's maximum code size of 40 MiB (LAMBDA_MAX_CODE_SIZE)");
 });

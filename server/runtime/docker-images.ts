@@ -1,12 +1,12 @@
-// The Docker implementation of Runtime's image operations: exists, import a rootfs, build from a context directory,
-// remove what a build left.
+// The Docker implementation of Runtime's image operations: exists, import a rootfs, build from a context directory
+// (watching what a repository's build writes), remove what a build left.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { create as createTar } from 'tar';
 import { LambdaError } from '../errors.js';
-import type { BuildRequest, Runtime } from './types.js';
+import type { BuildRequest, BuildWatch, Runtime } from './types.js';
 
 interface BuildMessage {
   stream?: string;
@@ -47,49 +47,66 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
       const context = createTar({ cwd: request.contextDir, portable: true }, ['.']);
       // A repository's own RUN steps get a memory limit, one CPU and a deadline; closing the request cancels the build.
       // Their processes count against a cgroup whose pids.max the server set, and no file may outgrow the code size
-      // (an fsize limit binds root too): the classic builder offers no pids limit of its own.
+      // (an fsize limit binds root too): the classic builder offers no pids limit of its own. What the steps write in
+      // all is watched while they run, since many files each under the fsize limit could otherwise fill the disk
+      // before the image is ever checked.
       const limits = request.limits;
-      const signal = limits ? AbortSignal.timeout(limits.timeoutMs) : undefined;
+      const controller = new AbortController();
+      let cancelled: string | undefined;
+      const cancel = (why: string) => {
+        cancelled ??= why;
+        controller.abort();
+      };
+      const deadline = limits ? setTimeout(() => cancel(`the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s`), limits.timeoutMs) : undefined;
+      const watch = limits?.written ? await watchWrites(docker, limits.written, (written) => cancel(overWritten(written, limits.written as BuildWatch))) : undefined;
       const bounds = limits
         ? {
             memory: limits.memoryBytes,
             memswap: limits.memoryBytes,
             cpuperiod: 100_000,
             cpuquota: 100_000,
-            abortSignal: signal,
+            abortSignal: controller.signal,
             ...(limits.pidsCgroup ? { cgroupparent: limits.pidsCgroup } : {}),
             ...(limits.maxFileBytes ? { ulimits: JSON.stringify([{ Name: 'fsize', Soft: limits.maxFileBytes, Hard: limits.maxFileBytes }]) } : {}),
           }
         : {};
-      let stream: NodeJS.ReadableStream;
-      try {
-        stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
-          t: request.tag,
-          rm: true,
-          forcerm: true,
-          // Dependencies are installed before the build (server/build/install.ts): no build ever gets a network.
-          networkmode: 'none',
-          labels: { 'lambda.managed': 'true' },
-          ...bounds,
-        });
-      } catch (error) {
-        if (signal?.aborted && limits) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: `the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s` });
-        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
-      }
       const steps = stepSummary(onLine, instructionsOf(request.contextDir));
       const transcript: string[] = [];
       try {
-        await follow(docker, stream, (line) => {
-          if (transcript.length < 2000) transcript.push(line);
-          steps.line(line);
-        });
-      } catch (error) {
-        if (!(error instanceof LambdaError)) throw error;
+        let stream: NodeJS.ReadableStream;
+        try {
+          stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+            t: request.tag,
+            rm: true,
+            forcerm: true,
+            // Dependencies are installed before the build (server/build/install.ts): no build ever gets a network.
+            networkmode: 'none',
+            labels: { 'lambda.managed': 'true' },
+            ...bounds,
+          });
+        } catch (error) {
+          if (cancelled) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: cancelled });
+          throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+        }
+        try {
+          await follow(docker, stream, (line) => {
+            if (transcript.length < 2000) transcript.push(line);
+            steps.line(line);
+          });
+          if (cancelled) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: cancelled });
+        } catch (error) {
+          if (!(error instanceof LambdaError)) throw error;
+          steps.end();
+          const detail = cancelled ?? String(error.details.detail ?? '');
+          throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail }, { detail, logs: [...transcript, detail] });
+        }
         steps.end();
-        const detail = signal?.aborted && limits ? `the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s` : String(error.details.detail ?? '');
-        throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail }, { detail, logs: [...transcript, detail] });
+      } finally {
+        clearTimeout(deadline);
+        await watch?.stop();
+        // A cancelled build may still have its step container: the engine stops it on its own time.
+        if (cancelled && limits?.written) await removeStepContainers(docker, limits.written);
       }
-      steps.end();
     },
 
     async pruneBuild(key, value) {
@@ -183,6 +200,81 @@ export function stepSummary(onLine: (line: string) => void, instructions: string
     },
     end: flush,
   };
+}
+
+/** Why a build that wrote `written` bytes is cancelled. */
+export function overWritten(written: number, watch: BuildWatch): string {
+  const mib = (bytes: number) => Math.ceil(bytes / 1024 / 1024);
+  return `the build was cancelled while building: its steps wrote ${mib(written)} MiB, over this server's maximum code size of ${mib(watch.maxBytes)} MiB (LAMBDA_MAX_CODE_SIZE)`;
+}
+
+/**
+ * Watches a build by its label, about once a second, until stopped: the images it made (those not there when it
+ * started, each counted by what it adds to its parent) and its running step containers (what they wrote so far).
+ * The platform's own containers carry `lambda.server` (an instance of the function inherits the label too) and are
+ * not the build's. A step container that has exited is counted once its image is: not twice while it is committed.
+ */
+export async function watchWrites(docker: Docker, watch: BuildWatch, over: (written: number) => void, everyMs = 1000): Promise<{ stop(): Promise<void> }> {
+  const label = `${watch.key}=${watch.value}`;
+  const images = async () => (await docker.listImages({ all: true, filters: { label: [label] } })).filter((image) => image.Labels?.[watch.key] === watch.value);
+  const before = new Set(
+    (
+      await images().catch((error: Error) => {
+        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: error.message });
+      })
+    ).map((image) => image.Id),
+  );
+  const sizes = new Map<string, number>();
+  const sizeOf = async (id: string): Promise<number> => {
+    if (!sizes.has(id)) sizes.set(id, await docker.getImage(id).inspect().then((info) => info.Size, () => 0));
+    return sizes.get(id) as number;
+  };
+  const written = async (): Promise<number> => {
+    const listed = await images();
+    for (const image of listed) sizes.set(image.Id, image.Size);
+    let total = 0;
+    for (const image of listed.filter((image) => !before.has(image.Id))) {
+      total += Math.max(0, image.Size - (image.ParentId ? await sizeOf(image.ParentId) : 0));
+    }
+    const steps = await docker.listContainers({ size: true, filters: { label: [label], status: ['running'] } });
+    for (const step of steps) if (step.Labels?.[watch.key] === watch.value && !step.Labels?.['lambda.server']) total += (step as { SizeRw?: number }).SizeRw ?? 0;
+    return total;
+  };
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopped) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, everyMs).unref();
+      });
+      if (stopped) return;
+      // An engine that does not answer a poll fails the build some other way; the watch goes on.
+      const total = await written().catch(() => 0);
+      if (total > watch.maxBytes) {
+        over(total);
+        return;
+      }
+    }
+  })();
+  return {
+    async stop() {
+      stopped = true;
+      wake?.();
+      await loop;
+    },
+  };
+}
+
+/** Removes the step containers a cancelled build left (the engine removes them too, in its own time). */
+async function removeStepContainers(docker: Docker, watch: BuildWatch): Promise<void> {
+  const label = `${watch.key}=${watch.value}`;
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const left = (await docker.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])).filter((step) => step.Labels?.[watch.key] === watch.value && !step.Labels?.['lambda.server']);
+    if (left.length === 0) return;
+    for (const step of left) await docker.getContainer(step.Id).remove({ force: true, v: true }).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 function splitTag(tag: string): [string, string] {

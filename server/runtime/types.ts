@@ -47,7 +47,17 @@ export interface BuildRequest {
   /** A directory holding the Dockerfile and everything it copies. Builds never get a network (issue 7). */
   contextDir: string;
   /** Bounds for builds that run a repository's own steps (runtime docker): memory, one CPU, and a time limit. */
-  limits?: { memoryBytes: number; timeoutMs: number; pidsCgroup?: string; maxFileBytes?: number };
+  limits?: { memoryBytes: number; timeoutMs: number; pidsCgroup?: string; maxFileBytes?: number; written?: BuildWatch };
+}
+
+/**
+ * What a build may write while it runs: every stage starts with the label `key=value`, which its step containers
+ * inherit, so the images and running step containers carrying it are the build's writes so far.
+ */
+export interface BuildWatch {
+  key: string;
+  value: string;
+  maxBytes: number;
 }
 
 /** What a build is checked against once the engine made it: its layers, size and declared volumes. */

@@ -1,4 +1,6 @@
 // End to end: a push with a bad manifest or a failing build is rejected, and the live version keeps serving.
+import fs from 'node:fs';
+import path from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { example, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
@@ -65,3 +67,20 @@ const badBuild = test.macro({
 
 test.serial('has a syntax error', badBuild, 'syntax-error', /SyntaxError/);
 test.serial('lacks the handler export', badBuild, 'missing-export', /does not export a function named "handler"/);
+
+test.serial('a rejected first push leaves no log folder, however many new names fail', async (t) => {
+  const names = ['never-live-a', 'never-live-b', 'never-live-c'];
+  const pushes = [
+    await lambda.push(names[0], fixture('syntax-error')),
+    await lambda.push(names[1], example('greet'), { files: { 'lambda.yaml': 'runtime: node20\nhandler: index.handler\nmemroy: 128Mi\n' } }),
+    await lambda.push(names[2], fixture('missing-export')),
+  ];
+  for (const push of pushes) t.not(push.code, 0, push.stderr);
+  const logs = path.join(lambda.dataDir, 'data', 'logs');
+  for (const name of names) {
+    t.false(fs.existsSync(path.join(logs, name)), `data/logs/${name} was left`);
+    t.is((await lambda.api(`/api/v1/functions/${name}`)).status, 404);
+  }
+  // The live function's kept output is untouched by its own rejected pushes.
+  t.true(fs.existsSync(path.join(logs, 'keeper', 'builds')));
+});

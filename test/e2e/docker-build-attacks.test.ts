@@ -143,7 +143,8 @@ test.serial('a huge sparse file and an image over the code size are refused, lea
   const many = `FROM lambda/python3\nRUN ["python3", "-c", "import os; [open('/f%d' % i, 'wb').write(os.urandom(30000000)) for i in range(4)]"]\n${SERVE}`;
   const large = await lambda.push('dockbig', example('docker-python'), { files: { Dockerfile: many } });
   t.not(large.code, 0);
-  t.regex(large.stderr, /the image adds \d+ MiB to its base, over this server's maximum code size of 64 MiB \(LAMBDA_MAX_CODE_SIZE\)/);
+  // Refused once built, or cancelled while it wrote (when the build's watch saw it first).
+  t.regex(large.stderr, /(the image adds \d+ MiB to its base|cancelled while building: its steps wrote \d+ MiB), over this server's maximum code size of 64 MiB \(LAMBDA_MAX_CODE_SIZE\)/);
   t.deepEqual(await imagesOf(imageOf(large.stderr).split(':')[0]), []);
   t.is((await lambda.api('/api/v1/functions/dockbig')).status, 404);
   const cells = path.join(lambda.dataDir, 'data', 'cells');
@@ -195,7 +196,7 @@ test.serial("a multi-stage build's earlier stages are counted against the code s
   ].join('\n');
   const refused = await lambda.push('dockstages', example('docker-python'), { files: { Dockerfile: over } });
   t.not(refused.code, 0, 'a build writing 120 MB in an earlier stage was accepted');
-  t.regex(refused.stderr, /the build wrote \d+ MiB \(\d+ MiB in its other stages\), over this server's maximum code size of 64 MiB/);
+  t.regex(refused.stderr, /(the build wrote \d+ MiB \(\d+ MiB in its other stages\)|cancelled while building: its steps wrote \d+ MiB), over this server's maximum code size of 64 MiB/);
   t.deepEqual(await imagesRunning(big), [], 'the earlier stage was left on disk');
 
   // Under the limit: the function deploys, and only its final image (and what it builds on) stays.
@@ -321,4 +322,19 @@ test.serial("deleting a function right after a deploy removes the previous versi
   t.is(deleted.status, 200);
   t.is((await inFlight).status, 200, 'the request in flight on the first version did not finish');
   t.deepEqual(await imagesOf('lambda-fn/dockswitch'), []);
+});
+
+test.serial('a build writing more than the code size is cancelled while it runs, leaving nothing behind', async (t) => {
+  // Thirty 30 MB files, each under the file size limit, written slowly: 900 MB if the build ran to its end.
+  const marker = `fill-${randomBytes(6).toString('hex')}`;
+  const fill = `import os, time\nfor i in range(30):\n    open('/f%d' % i, 'wb').write(os.urandom(30000000))\n    print('wrote', i, flush=True)\n    time.sleep(0.7)\n# ${marker}\n`;
+  const dockerfile = `FROM lambda/python3\nCOPY fill.py /app/fill.py\nRUN ["python3", "/app/fill.py", "${marker}"]\n${SERVE}`;
+  const push = await lambda.push('dockfill', example('docker-python'), { files: { Dockerfile: dockerfile, 'fill.py': fill } });
+  t.not(push.code, 0);
+  t.regex(push.stderr, /cancelled while building: its steps wrote \d+ MiB, over this server's maximum code size of 64 MiB \(LAMBDA_MAX_CODE_SIZE\)/);
+  t.notRegex(push.stderr, /wrote 29\b/, 'the build ran to its end');
+  t.is((await lambda.api('/api/v1/functions/dockfill')).status, 404);
+  t.deepEqual(await imagesRunning(marker), [], 'an image of the cancelled build was left');
+  const { stdout } = await run('docker', ['ps', '-aq', '--no-trunc', '--filter', `label=lambda.build.fn=${lambda.serverId()}/dockfill`]);
+  t.deepEqual(stdout.split('\n').filter(Boolean), [], 'a step container of the cancelled build was left');
 });

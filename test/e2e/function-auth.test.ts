@@ -300,3 +300,55 @@ test.serial('a keyless request held open while the function switches to auth: ke
   t.is(await chunked.finish(() => '0\r\n\r\n'), 401, 'the chunked request finished after the switch');
   t.is(await sized.finish((ticks) => 'y'.repeat(LENGTH - 5 - ticks)), 401, 'the sized request finished after the switch');
 });
+
+test.serial('async calls queued anonymously while the function was public do not run once it switches to auth: key', async (t) => {
+  // One call at a time; /slow holds the only slot, so the calls behind it wait in the queue through the switch.
+  const handler = [
+    'export const handler = async (event) => {',
+    '  console.log(`http ${event.rawPath}`);',
+    "  if (event.rawPath === '/slow') await new Promise((resolve) => setTimeout(resolve, 15000));",
+    '  console.log(`done ${event.rawPath}`);',
+    "  return { statusCode: 200, body: 'ok' };",
+    '};',
+  ].join('\n');
+  const manifest = (auth: string) => `runtime: node20\nhandler: index.handler\ntimeout: 30s\nconcurrency: 1\nmaxInstances: 1\nauth: ${auth}\n`;
+  const open = await lambda.push('queued', fixture('echo'), { files: { 'index.mjs': handler, 'lambda.yaml': manifest('none') } });
+  t.is(open.code, 0, open.stderr);
+  const logged = async () => {
+    const text = await (await lambda.api('/api/v1/functions/queued/logs?tail=0')).text();
+    return text.split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { text: string }).text);
+  };
+  const queue = async (path: string) => {
+    const answer = await viaFetch(`/fn/queued${path}`, { method: 'POST', headers: { 'x-lambda-invocation-type': 'Event' }, body: 'anonymous' });
+    t.is(answer.status, 202, answer.body);
+    return (JSON.parse(answer.body) as { invocationId: string }).invocationId;
+  };
+  const slow = await queue('/slow');
+  for (let i = 0; i < 50 && !(await logged()).includes('http /slow'); i++) await new Promise((resolve) => setTimeout(resolve, 200));
+  t.true((await logged()).includes('http /slow'), 'the slow call never started');
+  const waiting = [await queue('/later1'), await queue('/later2'), await queue('/later3')];
+  const locked = await lambda.push('queued', fixture('echo'), { files: { 'index.mjs': handler, 'lambda.yaml': manifest('key') } });
+  t.is(locked.code, 0, locked.stderr);
+  t.false((await logged()).includes('done /slow'), 'the switch came after the slow call ended: the test proves nothing');
+  type Call = { id: string; status: string; attempts: number; error: string | null };
+  const calls = async () => ((await (await lambda.api('/api/v1/functions/queued/invocations')).json()) as { invocations: Call[] }).invocations;
+  const settled = async () => (await calls()).filter((call) => [slow, ...waiting].includes(call.id) && ['succeeded', 'failed'].includes(call.status)).length === 4;
+  for (let i = 0; i < 200 && !(await settled()); i++) await new Promise((resolve) => setTimeout(resolve, 250));
+  const byId = new Map((await calls()).map((call) => [call.id, call]));
+  t.is(byId.get(slow)?.status, 'succeeded', 'the call already running finishes');
+  for (const id of waiting) {
+    const call = byId.get(id);
+    t.is(call?.status, 'failed', `queued call ${id} was not failed`);
+    t.is(call?.attempts, 1, 'a refused call is not retried');
+    t.regex(call?.error ?? '', /LAMBDA_ERR_FUNCTION_KEY_REQUIRED.*now requires a key/);
+  }
+  t.deepEqual((await logged()).filter((line) => line.startsWith('http /later')), [], 'a keyless queued call reached the auth: key version');
+  // A call queued with a valid token still runs on the protected version.
+  const keyed = await viaFetch('/fn/queued/keyed', { method: 'POST', headers: { 'x-lambda-invocation-type': 'Event', authorization: `Bearer ${token}` }, body: 'with a key' });
+  t.is(keyed.status, 202, keyed.body);
+  const keyedId = (JSON.parse(keyed.body) as { invocationId: string }).invocationId;
+  const done = async () => (await calls()).find((call) => call.id === keyedId)?.status === 'succeeded';
+  for (let i = 0; i < 120 && !(await done()); i++) await new Promise((resolve) => setTimeout(resolve, 250));
+  t.true(await done(), 'the call queued with a token did not run');
+  t.true((await logged()).includes('http /keyed'));
+});
