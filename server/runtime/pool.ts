@@ -29,7 +29,7 @@ export interface PoolOptions {
   /**
    * How long after a version switch (deploy, rollback, env change) the old instances' containers are stopped; they take
    * no request meanwhile. The engine's work of stopping them then does not compete with the new version's first
-   * requests for CPU (issue 9: rollback's first response). Undefined: at once.
+   * requests for CPU (a rollback's first response). Undefined: at once.
    */
   switchSettleMs?: number;
   /** How long deactivate waits for the function's instances to stop (DEACTIVATE_WAIT_MS when undefined). */
@@ -120,7 +120,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
     const done = (async () => {
       await (hard ? clients.destroy(instance.id) : clients.drain(instance.id));
       // After a switch the engine's work of stopping the old instance waits until the new one has answered its first
-      // requests (issue 9: a rollback's first response), unless the server is stopping.
+      // requests (a rollback's first response), unless the server is stopping.
       if (settleMs > 0 && !closed) await new Promise((resolve) => setTimeout(resolve, settleMs));
       await runtime.stop(instance);
     })()
