@@ -1,4 +1,4 @@
-// Lint rules that keep the habits of style.md: no floating promises, import boundaries per folder.
+// Lint rules that keep the project's habits: no floating promises, import boundaries per folder.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -49,7 +49,7 @@ export default tseslint.config(
   {
     files: ['cli/**/*.ts'],
     rules: {
-      // One exception (issue 9): `lambda validate` runs the server's own manifest check.
+      // One exception: `lambda validate` runs the server's own manifest check.
       'no-restricted-imports': ['error', { patterns: [{ group: ['../server/*', '../../server/*', '!../../server/core', '../../server/core/*', '!../../server/core/manifest.js'], message: 'The CLI talks REST only.' }] }],
     },
   },

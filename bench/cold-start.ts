@@ -1,4 +1,4 @@
-// Cold starts (design.md: "fast"): no instance of the function → its first response, on a server whose instances
+// Cold starts (the target: "fast"): no instance of the function → its first response, on a server whose instances
 // stop after 1 s idle, so each round is a real scale-from-zero on a warm server. Measured with the cell pool (the
 // default) and without it (LAMBDA_POOL_SIZE=0: a container boots), against plain `docker run` of the same image,
 // all in the same run. Also what one waiting cell costs in memory. `node --import tsx bench/cold-start.ts` runs it alone.

@@ -1,4 +1,4 @@
-// `npm run bench:push`: push→live per runtime (issue 9), with a cold build cache (a new server: no installed
+// `npm run bench:push`: push→live per runtime, with a cold build cache (a new server: no installed
 // dependencies kept, so the install runs and every image layer after the base is built) and a warm one (a second
 // push that changes only handler code: the install and the dependency layer are reused). Base images are assembled
 // before the timing starts, once per machine. Loopback only; the servers and their containers are removed.

@@ -1,4 +1,4 @@
-// Async queue throughput (issue 10): N calls (LAMBDA_BENCH_QUEUE_CALLS, 500) of a trivial function queued through
+// Async queue throughput: N calls (LAMBDA_BENCH_QUEUE_CALLS, 500) of a trivial function queued through
 // the REST API with 16 clients, then the time until the workers have run them all.
 // `node --import tsx bench/queue.ts` runs it.
 import { fixture, requireDocker, startLambda } from '../test/helpers/lambda.js';

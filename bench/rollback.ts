@@ -1,4 +1,4 @@
-// Rollback time (design.md: "rollback to the previous version ≤ 100 ms to serve it"): from the rollback call to the
+// Rollback time (the target: the previous version serves within 100 ms of a rollback): from the rollback call to the
 // first response of the version rolled back to, while one client calls the function back to back. Alternates between
 // two versions whose images are kept, so each round is a switch, never a build; 2 s apart, so the pre-started cells
 // the previous round used are refilled (as they are between two rollbacks a person makes). `node --import tsx bench/rollback.ts`

@@ -1,4 +1,4 @@
-// `npm run bench`: measures deploy and request figures against design.md's targets and a baseline, on loopback only.
+// `npm run bench`: measures deploy and request figures against their targets and a baseline, on loopback only.
 // Every loop is bounded in count and time; the server, containers and data it makes are removed at the end.
 import { command, example, requireDocker, startLambda, type Lambda } from '../test/helpers/lambda.js';
 import { describeLoggingCost, measureLogging } from './logs.js';

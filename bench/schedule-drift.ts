@@ -1,4 +1,4 @@
-// Schedule drift (issue 10): a `*/1 * * * * *` schedule for a bounded run (LAMBDA_BENCH_DRIFT_SECONDS, 60 by
+// Schedule drift: a `*/1 * * * * *` schedule for a bounded run (LAMBDA_BENCH_DRIFT_SECONDS, 60 by
 // default), comparing each firing with its cron time: when the scheduler fired it (its `fired … N ms after its time`
 // line) and when the handler started (the time the shim stamped on the handler's own output line).
 // `node --import tsx bench/schedule-drift.ts` runs it.

@@ -1,4 +1,4 @@
-// Warm traffic (issue 8), for `npm run bench` and `npm run bench:gateway`: the gateway against the same image reached
+// Warm traffic, for `npm run bench` and `npm run bench:gateway`: the gateway against the same image reached
 // straight over its socket, and against the references, each in a process of its own (bench/baselines.ts).
 import { Pool, type Dispatcher } from 'undici';
 import type { Lambda } from '../test/helpers/lambda.js';

@@ -1,4 +1,4 @@
-// The REST calls behind `lambda schedule|schedules|unschedule`, `invoke --async`, `invocations` and `dlq` (issue 10).
+// The REST calls behind `lambda schedule|schedules|unschedule`, `invoke --async`, `invocations` and `dlq`.
 import { isRecord, malformed, readJson, send, type Endpoint } from './http.js';
 
 export interface ScheduleEntry {

@@ -1,4 +1,4 @@
-// The REST calls behind `lambda versions`, `rollback`, `releases`, `delete` and `env` (issue 9).
+// The REST calls behind `lambda versions`, `rollback`, `releases`, `delete` and `env`.
 import { Agent } from 'undici';
 import { isRecord, malformed, readJson, send, type Endpoint } from './http.js';
 

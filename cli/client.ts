@@ -17,7 +17,7 @@ export interface FunctionSummary {
   readonly name: string;
   readonly url: string;
   readonly live: LiveVersion | null;
-  /** The async queue: calls waiting or running, and when the oldest waiting one was queued (issue 10). */
+  /** The async queue: calls waiting or running, and when the oldest waiting one was queued. */
   readonly queue?: QueueInfo;
 }
 

@@ -172,7 +172,7 @@ function buildProgram(io: Io): Command {
       await tokensRevoke(context(command), { id });
     });
 
-  // Issue 9: versions, rollback, releases, delete, env and validate.
+  // The lifecycle verbs: versions, rollback, releases, delete, env and validate.
   program
     .command('versions')
     .description("list a function's versions: number, SHA, created, whether the image is kept, author, message; * marks the live one")
@@ -261,7 +261,7 @@ function buildProgram(io: Io): Command {
   return program;
 }
 
-/** Issue 10: schedules and the async queue's verbs. */
+/** The verbs of schedules and the async queue. */
 function addJobVerbs(program: Command, context: (command: Command) => CommandContext): void {
   program
     .command('schedule')

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Makes sure a Docker engine answers: installs Debian's docker.io when missing and starts dockerd without
-# a bridge (design.md: where it runs). Set LAMBDA_SKIP_DOCKER=1 to opt out (tests needing Docker are then left out),
+# a bridge. Set LAMBDA_SKIP_DOCKER=1 to opt out (tests needing Docker are then left out),
 # LAMBDA_START_DOCKER=0 to only check (systemd: the engine is docker.service's job, not ours).
 set -euo pipefail
 

@@ -76,7 +76,7 @@ export interface Config {
   scaling: Scaling;
   /** Pre-started cells kept ready per runtime for cold starts (LAMBDA_POOL_SIZE); 0 turns them off. */
   poolSize: number;
-  /** Images of this many newest versions per function are kept, older ones pruned (LAMBDA_KEEP_IMAGES, issue 9). */
+  /** Images of this many newest versions per function are kept, older ones pruned (LAMBDA_KEEP_IMAGES). */
   keepImages: number;
   /** Function traffic takes the gateway's byte path (LAMBDA_BYTE_PATH=off sends every request through Node's HTTP server). */
   bytePath: boolean;

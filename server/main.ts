@@ -49,7 +49,7 @@ import { enqueueInvocation } from './core/invocations.js';
 export interface RunningServer {
   url: string;
   port: number;
-  /** The SSH server's port (issue 10). */
+  /** The SSH server's port. */
   sshPort: number;
   /** Set when this start generated the admin key. */
   generatedKey?: string;
@@ -81,7 +81,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const instanceEnded = (id: string, reason: string) => {
     if (pool.exited(id)) log(` !     instance ${id} ${reason}; a fresh one takes the next requests`);
   };
-  // Pre-started cells of each runtime that has them (issue 8): a cold start specialises one instead of booting a container.
+  // Pre-started cells of each runtime that has them: a cold start specialises one instead of booting a container.
   const cells =
     config.poolSize > 0
       ? createDockerCells({
@@ -152,7 +152,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // SSH commands run the CLI in-process against this API with a key of their own, issued per command (server/ssh/loopback.ts).
   const loopback = createLoopbackCredentials();
   const checkKey = async (key: string | undefined, client?: string) => loopback.verify(key) || (await storedKeys(key, client));
-  // Schedules and the async queue (issue 10): armed and started after restore, stopped before the pool.
+  // Schedules and the async queue: armed and started after restore, stopped before the pool.
   const jobSettings = readJobSettings(process.env, config.limits);
   const jobLog = platformLog(functionLogs, log);
   const scheduler = createScheduler(deps, { log: jobLog, graceMs: jobSettings.graceMs });
@@ -163,7 +163,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
     maxPackBytes: config.limits.maxUploadBytes,
   });
-  // Issue 9: versions, rollback (rebuilds from a commit), image pruning and delete.
+  // What versions, rollback (rebuilds from a commit), image pruning and delete need.
   deps.repos = createFunctionRepos(repos, config.limits.maxCodeBytes);
   deps.keepImages = config.keepImages;
   // `lambda delete` runs each feature's cleanup: schedules and queued calls went with the function's row (ON DELETE

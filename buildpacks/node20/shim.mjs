@@ -63,7 +63,7 @@ const ERROR_HEADER = 'x-lambda-internal-error';
 const SECRET_HEADER = 'x-lambda-internal-secret';
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded|graphql)|[^;]*\+(json|xml))/i;
 
-// Function output (issue 8): console.*, process.stdout.write and process.stderr.write go in batches to `log.sock`,
+// Function output: console.*, process.stdout.write and process.stderr.write go in batches to `log.sock`,
 // which the host owns next to host.sock, never through Docker's log driver (it halves the throughput of a function
 // that logs per request). A line is `<ms>\t<o|e|p>\t<text>`; the host adds the instance and version. While the host
 // falls behind or is away (a restart), at most LOG_MAX_PENDING characters wait here: later lines are dropped and

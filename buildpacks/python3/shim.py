@@ -269,7 +269,7 @@ def setup_logging():
 
 
 class Context:
-    """The Lambda context object: AWS's Python names, and the Node names design.md lists."""
+    """The Lambda context object: AWS's Python names, and the names the Node runtime's context has."""
 
     def __init__(self, request_id):
         self._deadline = time.time() + TIMEOUT_MS / 1000

@@ -22,7 +22,7 @@ export interface DeployOptions {
  */
 export async function deploy(ctx: CommandContext, options: DeployOptions): Promise<Deployment> {
   const dir = resolve(options.dir ?? '.');
-  // Issue 9: --name, else lambda.yaml's `name:`, else the directory's name.
+  // The name: --name, else lambda.yaml's `name:`, else the directory's name.
   const fromManifest = options.name === undefined ? await manifestName(dir) : undefined;
   const name =
     options.name !== undefined

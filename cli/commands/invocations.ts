@@ -1,4 +1,4 @@
-// `lambda invocations N [--status failed]`, `lambda dlq N`, `lambda dlq replay N ID`: the async queue (issue 10).
+// `lambda invocations N [--status failed]`, `lambda dlq N`, `lambda dlq replay N ID`: the async queue.
 import { listDeadLetters, listInvocations, replayDeadLetter, type InvocationEntry } from '../client-jobs.js';
 import { usageError } from '../errors.js';
 import type { CommandContext } from '../io.js';

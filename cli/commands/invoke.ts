@@ -10,7 +10,7 @@ export interface InvokeOptions {
   readonly name: string;
   /** The event as JSON text; `{}` when not given. */
   readonly data?: string;
-  /** Queue the call instead of waiting (issue 10): the server answers 202 with an invocation id. */
+  /** Queue the call instead of waiting: the server answers 202 with an invocation id. */
   readonly async?: boolean;
 }
 

@@ -1,4 +1,4 @@
-// `lambda versions N`, `rollback N [vK|sha]`, `releases N`, `delete N [--yes]` and `env N|set|unset` (issue 9).
+// `lambda versions N`, `rollback N [vK|sha]`, `releases N`, `delete N [--yes]` and `env N|set|unset`.
 import { changeEnv, fetchEnv, fetchReleases, fetchVersions, requestDelete, requestRollback } from '../client-lifecycle.js';
 import { loadConfig, requireApiKey } from '../config.js';
 import { CliError, EXIT, usageError } from '../errors.js';

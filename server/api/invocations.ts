@@ -1,4 +1,4 @@
-// REST adapters for the async queue (issue 10): GET /api/v1/functions/:name/invocations[?status=failed],
+// REST adapters for the async queue: GET /api/v1/functions/:name/invocations[?status=failed],
 // GET .../dlq, POST .../dlq/:id/replay. Queuing a call is POST .../invoke with X-Lambda-Invocation-Type: Event.
 import { listDeadLetters, listInvocations, replayDeadLetter } from '../core/invocations.js';
 import { sendJson } from '../http/errors.js';

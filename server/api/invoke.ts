@@ -10,7 +10,7 @@ export const invokeRoute: ApiRoute = {
   method: 'POST',
   pattern: new RegExp(`^/api/v1/functions/${NAME}/invoke$`),
   async handle({ req, res, params, context }) {
-    // `X-Lambda-Invocation-Type: Event` (issue 10): queued, answered 202 with the invocation id.
+    // `X-Lambda-Invocation-Type: Event`: queued, answered 202 with the invocation id.
     if (isAsyncCall(req)) {
       const event = (await context.readBody(req, MAX_ASYNC_BODY_BYTES)).toString('utf8');
       sendAccepted(res, enqueueInvocation(context.deps, { name: safeDecode(params.name), payload: event }).invocationId);

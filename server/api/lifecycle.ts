@@ -1,4 +1,4 @@
-// REST adapters of issue 9's verbs: versions, rollback, releases, delete and env of /api/v1/functions/:name.
+// REST adapters of the lifecycle verbs: versions, rollback, releases, delete and env of /api/v1/functions/:name.
 import type http from 'node:http';
 import { LambdaError, asLambdaError } from '../errors.js';
 import { deleteFunction } from '../core/delete.js';

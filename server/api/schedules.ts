@@ -1,4 +1,4 @@
-// REST adapters for schedules (issue 10): GET and POST /api/v1/functions/:name/schedules, DELETE .../schedules/:id.
+// REST adapters for schedules: GET and POST /api/v1/functions/:name/schedules, DELETE .../schedules/:id.
 import { LambdaError } from '../errors.js';
 import { addSchedule, listSchedules, removeSchedule } from '../core/schedules.js';
 import { sendJson } from '../http/errors.js';

@@ -10,7 +10,7 @@ export interface ApiContext {
   repos: Repos;
   /** `client`: who a wrong key counts against (see core/auth-limit.ts); may throw LAMBDA_ERR_AUTH_RATE_LIMITED, or LAMBDA_ERR_FORBIDDEN for an invoke-only token. */
   verifyKey(key: string | undefined, client?: string): boolean | Promise<boolean>;
-  /** The token behind a key (issue 9: releases record who made them); absent in tests that do not need it. */
+  /** The token behind a key (releases record who made them); absent in tests that do not need it. */
   identifyKey?(key: string | undefined): Promise<{ id: string; name: string } | undefined>;
   /** Where uploaded directories are unpacked before they are committed. */
   workDir: string;

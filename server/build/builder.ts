@@ -37,7 +37,7 @@ export interface Builder {
 
 export interface BuilderOptions {
   runtime: Runtime;
-  /** Runs dependency installs: no code from a pushed repository runs on the host or with its network (issue 7). */
+  /** Runs dependency installs: no code from a pushed repository runs on the host or with its network. */
   sandbox: Sandbox;
   buildpacks: Map<string, Buildpack>;
   baseImages: Record<string, BaseImageSetting>;

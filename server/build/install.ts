@@ -1,4 +1,4 @@
-// Installs a function's dependencies outside the image build (issue 7): in a hardened throwaway container whose only
+// Installs a function's dependencies outside the image build: in a hardened throwaway container whose only
 // way out is a registry-only proxy, from the repository's package.json and lock file alone, cached by their hash.
 import fs from 'node:fs';
 import path from 'node:path';

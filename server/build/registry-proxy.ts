@@ -1,5 +1,5 @@
 // The only way out of an install container: CONNECT tunnels to the package registry's host and port, never to
-// loopback, private or this host's own addresses (issue 7). TLS stays end to end between npm and the registry.
+// loopback, private or this host's own addresses. TLS stays end to end between npm and the registry.
 import net from 'node:net';
 import os from 'node:os';
 import dns from 'node:dns/promises';

@@ -1,5 +1,5 @@
 // Assembles a minimal root filesystem from this machine's own programs and their shared libraries,
-// for base images on hosts that cannot pull from a registry (design.md: `docker import` of a rootfs).
+// for base images on hosts that cannot pull from a registry (loaded with `docker import`).
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';

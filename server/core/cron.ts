@@ -1,4 +1,4 @@
-// Cron expressions through croner (issue 10: a well-kept library, not a hand-written parser): 5 fields, or 6 with
+// Cron expressions through croner (a well-kept library rather than a hand-written parser): 5 fields, or 6 with
 // seconds first, read in UTC as EventBridge does.
 import { Cron } from 'croner';
 

@@ -1,4 +1,4 @@
-// The delete verb (issue 9): stops a function's instances and removes its versions, images, env, releases, logs and
+// The delete verb: stops a function's instances and removes its versions, images, env, releases, logs and
 // repository, then runs the cleanups other features registered (deps.onDelete: schedules, queues).
 import { LambdaError } from '../errors.js';
 import type { Deps } from './deps.js';

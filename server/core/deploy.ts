@@ -110,7 +110,7 @@ async function startAndPublish(
     throw error;
   }
   await deps.pool.activate(spec, instance);
-  // The live version's lambda.yaml schedules replace the last one's (issue 10).
+  // The live version's lambda.yaml schedules replace the last one's.
   syncSchedules(deps, name);
   afterRelease(deps, name);
   const url = deps.functionUrl(name);

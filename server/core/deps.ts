@@ -13,7 +13,7 @@ export interface CommitSource {
   exportTo(dir: string): Promise<void>;
 }
 
-/** A function's git repository, as versions, rollback and delete need it (issue 9); server/git implements it. */
+/** A function's git repository, as versions, rollback and delete need it; server/git implements it. */
 export interface FunctionRepos {
   /** The files of commit `sha` of `name` (to rebuild a version whose image was pruned). */
   source(name: string, sha: string): CommitSource;
@@ -39,7 +39,7 @@ export interface Deps {
   log(line: string): void;
   /** Functions' kept output and deploy output (server/logs/); absent in tests that do not need it. */
   logs?: FunctionLogs;
-  /** The function repositories (issue 9); absent in tests that do not need them. */
+  /** The function repositories; absent in tests that do not need them. */
   repos?: FunctionRepos;
   /** Images of this many newest versions are kept, older ones pruned (LAMBDA_KEEP_IMAGES, default 10). */
   keepImages?: number;
@@ -52,7 +52,7 @@ export interface Deps {
   jobs?: JobsSignal;
 }
 
-/** What core verbs tell the background jobs (issue 10). */
+/** What core verbs tell the background jobs. */
 export interface JobsSignal {
   /** `fn`'s schedules changed in the store: arm new ones, cancel removed ones. */
   schedulesChanged(fn: string): void;

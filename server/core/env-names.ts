@@ -1,4 +1,4 @@
-// Which env names a function may set, in lambda.yaml and with `lambda env set` (issue 9): one rule for both.
+// Which env names a function may set, in lambda.yaml and with `lambda env set`: one rule for both.
 
 /** A POSIX-shell style variable name. */
 export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -1,4 +1,4 @@
-// The env verbs (issue 9): variables stored server-side (never in git), merged over the manifest's `env` and applied
+// The env verbs: variables stored server-side (never in git), merged over the manifest's `env` and applied
 // as a new release of the live version without a rebuild, as Heroku's config:set does.
 import { LambdaError } from '../errors.js';
 import type { Instance } from '../runtime/types.js';

@@ -1,4 +1,4 @@
-// The async verbs (issue 10): queue a call (`invoke --async`, `X-Lambda-Invocation-Type: Event`), list calls and
+// The async verbs: queue a call (`invoke --async`, `X-Lambda-Invocation-Type: Event`), list calls and
 // dead letters, replay a dead letter. The workers that run queued calls are in server/jobs/queue.ts.
 import { randomUUID } from 'node:crypto';
 import { LambdaError } from '../errors.js';

@@ -1,4 +1,4 @@
-// Unit tests of issue 9's verbs (rollback, env, delete, versions, pruning) on real SQLite and the real pool, with a
+// Unit tests of the lifecycle verbs (rollback, env, delete, versions, pruning) on real SQLite and the real pool, with a
 // fake runtime, builder and repository that end where the engine and git would.
 import anyTest, { type TestFn } from 'ava';
 import type { BuildInput, Builder } from '../build/builder.js';

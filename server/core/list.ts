@@ -6,7 +6,7 @@ export interface FunctionSummary {
   name: string;
   url: string;
   live: { version: number; sha: string; image: string; deployedAt: string } | null;
-  /** The async queue (issue 10): calls waiting or running, and when the oldest waiting one was queued. */
+  /** The async queue: calls waiting or running, and when the oldest waiting one was queued. */
   queue: QueueSummary;
 }
 

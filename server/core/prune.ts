@@ -1,4 +1,4 @@
-// Image pruning (issue 9): the images of the newest K versions and of the live one are kept, older ones removed.
+// Image pruning: the images of the newest K versions and of the live one are kept, older ones removed.
 // A pruned version stays in the history; rolling back to it rebuilds its image from its commit.
 import type { VersionRecord } from '../store/types.js';
 import type { Deps } from './deps.js';
@@ -65,7 +65,7 @@ export function schedulePrune(deps: Pick<Deps, 'store' | 'runtime' | 'repos' | '
 /**
  * What follows every release (deploy, rollback): old images pruned in the background, and the version a rollback would
  * go to (the one it came from after a rollback, else the newest one below the live one) made ready for pre-started cells, so a rollback is a switch of a few
- * milliseconds rather than a container boot (design.md: rollback ≤ 100 ms).
+ * milliseconds rather than a container boot (the target is a rollback serving within 100 ms).
  */
 export function afterRelease(deps: Pick<Deps, 'store' | 'runtime' | 'repos' | 'keepImages' | 'log'>, name: string, fromVersion?: number | null): void {
   schedulePrune(deps, name);

@@ -1,4 +1,4 @@
-// The releases verb (issue 9): who changed what serves a function, and when (deploys, rollbacks, env changes).
+// The releases verb: who changed what serves a function, and when (deploys, rollbacks, env changes).
 import { LambdaError } from '../errors.js';
 import type { ReleaseRecord } from '../store/types.js';
 import type { Deps } from './deps.js';

@@ -1,4 +1,4 @@
-// The rollback verb (issue 9): makes an earlier version live again as a switch (no rebuild while its image is kept),
+// The rollback verb: makes an earlier version live again as a switch (no rebuild while its image is kept),
 // recorded as a release; a version whose image was pruned is rebuilt from its commit first, saying so.
 import { LambdaError } from '../errors.js';
 import type { ReleaseRecord, VersionRecord } from '../store/types.js';
@@ -61,7 +61,7 @@ export async function rollback(deps: Deps, input: { name: string; to?: string; w
     }
     await deps.pool.activate(spec, instance);
     afterRelease(deps, name, live.number);
-    // The schedules of the version rolled back to, from its lambda.yaml, come back with it (issue 10).
+    // The schedules of the version rolled back to, from its lambda.yaml, come back with it.
     syncSchedules(deps, name);
     const url = deps.functionUrl(name);
     progress({ type: 'step', phase: 'live', text: `Rolled back ${name} from v${live.number} to v${target.number}: live at ${url}`, url });

@@ -1,4 +1,4 @@
-// The schedule verbs (issue 10): `schedule`, `schedules`, `unschedule`, and syncSchedules, which keeps a function's
+// The schedule verbs: `schedule`, `schedules`, `unschedule`, and syncSchedules, which keeps a function's
 // manifest schedules those of its live version (after a deploy, a rollback, a restart).
 import { createHash, randomBytes } from 'node:crypto';
 import { LambdaError } from '../errors.js';

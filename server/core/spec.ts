@@ -6,7 +6,7 @@ import type { Manifest } from './manifest.js';
 /** What AWS Lambda names each runtime in AWS_EXECUTION_ENV. */
 const EXECUTION_ENV: Partial<Record<Manifest['runtime'], string>> = { node20: 'AWS_Lambda_nodejs20.x', python3: 'AWS_Lambda_python3.11' };
 
-/** `env` (set with `lambda env set`, issue 9) is merged over the manifest's. */
+/** `env` (set with `lambda env set`) is merged over the manifest's. */
 export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha' | 'image'>, manifest: Manifest, env: Record<string, string> = {}): InstanceSpec {
   return {
     fn: version.fn,

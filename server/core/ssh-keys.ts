@@ -1,4 +1,4 @@
-// The keys verbs: add, list and remove the SSH public keys that may log in as `lambda` (issue 10), and the login check.
+// The keys verbs: add, list and remove the SSH public keys that may log in as `lambda`, and the login check.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { LambdaError } from '../errors.js';
 import type { SshKeyRecord } from '../store/types.js';

@@ -1,4 +1,4 @@
-// The versions verb (issue 9): a function's versions, newest first, with commit, live marker and whether the image is kept.
+// The versions verb: a function's versions, newest first, with commit, live marker and whether the image is kept.
 import { LambdaError } from '../errors.js';
 import type { VersionRecord } from '../store/types.js';
 import type { Deps } from './deps.js';

@@ -1,4 +1,4 @@
-// The gateway's byte path (issue 8): a function request is read straight off the client's connection, framed once and
+// The gateway's byte path: a function request is read straight off the client's connection, framed once and
 // written to an instance connection, and the answer's bytes are relayed back: no HTTP server objects, no HTTP client.
 // Each request still takes a lease (concurrency, 429, the timeout and the instance's replacement are dispatch.ts's).
 // Any request this path does not take (see http1.ts: a split or unusual head, a large body, the API, git, an async

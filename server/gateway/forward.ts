@@ -23,7 +23,7 @@ export interface ForwardTarget {
 
 export type FunctionExists = (name: string) => boolean;
 
-/** Queues a public request for the async workers (issue 10); returns its invocation id. */
+/** Queues a public request for the async workers; returns its invocation id. */
 export type EnqueueHttp = (name: string, request: QueuedHttpRequest) => { invocationId: string };
 
 /**

@@ -1,4 +1,4 @@
-// What versions, rollback and delete ask of a function's bare repository (issue 9): a commit's files, commit subjects
+// What versions, rollback and delete ask of a function's bare repository: a commit's files, commit subjects
 // and authors, a ref per version so no commit a version was built from is ever collected, and removal.
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';

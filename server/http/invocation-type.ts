@@ -1,4 +1,4 @@
-// `X-Lambda-Invocation-Type` (issue 10): `Event` queues the call and answers 202, `RequestResponse` (or none) waits.
+// `X-Lambda-Invocation-Type`: `Event` queues the call and answers 202, `RequestResponse` (or none) waits.
 import type http from 'node:http';
 import { LambdaError } from '../errors.js';
 

@@ -1,4 +1,4 @@
-// Decides which surface a request is for, from its Host header and path (design.md: Surfaces).
+// Decides which surface a request is for, from its Host header and path.
 export type Route =
   | { surface: 'function'; name: string; path: string; prefix: string }
   | { surface: 'api'; path: string }

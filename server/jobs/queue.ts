@@ -1,4 +1,4 @@
-// The async queue's workers (issue 10): run queued calls at least once, a few at a time per function (within its
+// The async queue's workers: run queued calls at least once, a few at a time per function (within its
 // maxInstances × concurrency), retry a failure twice with backoff, then dead-letter it with its error; and keep
 // what finished calls leave behind within its bounds (bytes per function, age).
 import { LambdaError } from '../errors.js';

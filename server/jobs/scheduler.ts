@@ -1,4 +1,4 @@
-// Fires cron schedules (issue 10): one timer per schedule, each firing a direct invoke of the live version (waking a
+// Fires cron schedules: one timer per schedule, each firing a direct invoke of the live version (waking a
 // function scaled to zero). A cron time is claimed in SQLite before it runs, so it never fires twice (redeploys,
 // restarts); one that passed while the server was down is logged as missed, not run late.
 import { invoke } from '../core/invoke.js';
@@ -134,7 +134,7 @@ export function createScheduler(deps: Deps, options: { log: PlatformLog; graceMs
   };
 }
 
-/** design.md: the event a schedule without a payload sends (EventBridge's Scheduled Event, trimmed). */
+/** The event a schedule without a payload sends (EventBridge's Scheduled Event, trimmed). */
 export function scheduledEvent(record: Pick<ScheduleRecord, 'id' | 'cron'>, time: number) {
   return { source: 'lambda.schedule', 'detail-type': 'Scheduled Event', time: iso(time), detail: { schedule: record.id, cron: record.cron } };
 }

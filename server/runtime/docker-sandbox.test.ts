@@ -1,4 +1,4 @@
-// The install container's configuration carries every hardening flag (issue 7), read without an engine.
+// The install container's configuration carries every hardening flag, read without an engine.
 import test from 'ava';
 import { sandboxConfig } from './docker-sandbox.js';
 

@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import { LambdaError } from '../errors.js';
 import type { Sandbox, SandboxResult, SandboxRun } from './types.js';
 
-/** The unprivileged user every untrusted job runs as (issue 7), the same as functions. */
+/** The unprivileged user every untrusted job runs as, the same as functions. */
 export const SANDBOX_USER = '10001:10001';
 
 export interface DockerSandboxOptions {

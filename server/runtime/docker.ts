@@ -23,7 +23,7 @@ export const LABELS = {
 const SOCKET_NAME = 'host.sock';
 const CONTAINER_SOCKET_DIR = '/run/lambda';
 const DEFAULT_REGION = 'us-east-1';
-/** The non-root user every function runs as (design.md: hardened containers). */
+/** The non-root user every function runs as (one of the ways its container is hardened). */
 const FUNCTION_USER = '10001:10001';
 
 export interface DockerRuntimeOptions {

@@ -44,7 +44,7 @@ export interface ManagedContainer {
 export interface BuildRequest {
   /** Image tag to produce, e.g. lambda-fn/greet:3f2c1a9b7e01. */
   tag: string;
-  /** A directory holding the Dockerfile and everything it copies. Builds never get a network (issue 7). */
+  /** A directory holding the Dockerfile and everything it copies. Builds never get a network. */
   contextDir: string;
   /** Bounds for builds that run a repository's own steps (runtime docker): memory, one CPU, and a time limit. */
   limits?: { memoryBytes: number; timeoutMs: number; pidsCgroup?: string; maxFileBytes?: number; written?: BuildWatch };
@@ -108,7 +108,7 @@ export interface Sandbox {
 
 /**
  * Pre-started generic runtime containers ("cells") that Runtime.start specialises for one version on first use, so
- * a cold start skips the container boot (issue 8). A cell serves one version of one function for its whole life:
+ * a cold start skips the container boot. A cell serves one version of one function for its whole life:
  * a used cell is removed, never returned. Bounded per runtime and refilled in the background.
  */
 export interface CellPool {

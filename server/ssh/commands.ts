@@ -4,7 +4,7 @@ import { assertFunctionName } from '../core/names.js';
 import { splitWords } from './words.js';
 
 /**
- * The CLI verbs SSH serves (issue 10). Verbs that read or write files where they run (deploy, validate, login,
+ * The CLI verbs SSH serves. Verbs that read or write files where they run (deploy, validate, login,
  * keys add) or manage credentials (tokens, keys) are not among them: over SSH they would run on the server.
  */
 export const SSH_VERBS: readonly string[] = ['list', 'logs', 'versions', 'rollback', 'invoke', 'env', 'schedules', 'invocations', 'dlq'];

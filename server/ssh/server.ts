@@ -1,4 +1,4 @@
-// The SSH server (issue 10): user `lambda`, public keys added with `lambda keys add`, commands as the CLI runs
+// The SSH server: user `lambda`, public keys added with `lambda keys add`, commands as the CLI runs
 // them and git push/fetch; shells, terminals, forwarding and subsystems are refused.
 import net from 'node:net';
 import { Readable } from 'node:stream';

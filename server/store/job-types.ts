@@ -1,4 +1,4 @@
-// The records of schedules and async invocations (issue 10), and the Store's queries over them.
+// The records of schedules and async invocations, and the Store's queries over them.
 
 export type ScheduleSource = 'manifest' | 'cli';
 export type Overlap = 'skip' | 'allow';

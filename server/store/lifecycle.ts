@@ -1,4 +1,4 @@
-// SQL for releases, function env and the version history that rollback and delete use (issue 9).
+// SQL for releases, function env and the version history that rollback and delete use.
 import type Database from 'better-sqlite3';
 import type { NewRelease, ReleaseRecord, Store } from './types.js';
 import { toRecord, type VersionRow } from './versions.js';

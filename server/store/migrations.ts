@@ -33,7 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // API tokens (issue 7): keys a person chose are stored salted and scrypt-hashed, so each row says how it
+    // API tokens: keys a person chose are stored salted and scrypt-hashed, so each row says how it
     // was hashed; `label` becomes `name`, as the API calls it; last use is kept for `lambda tokens list`.
     // Existing rows are SHA-256 hashes and keep working as they are.
     version: 2,
@@ -45,7 +45,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // Releases and env (issue 9): every change of what serves a function (deploy, rollback, env) is recorded with who
+    // Releases and env: every change of what serves a function (deploy, rollback, env) is recorded with who
     // made it; env vars set with `lambda env set` live here, never in git, and go with their function.
     version: 3,
     sql: `
@@ -69,7 +69,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // Schedules and the async invocation queue (issue 10). Manifest schedules are rows too, kept in step with the
+    // Schedules and the async invocation queue. Manifest schedules are rows too, kept in step with the
     // live version (source 'manifest'); `last_fired` (ms) is the cron time last fired or reported missed, so a
     // restart neither fires a time twice nor runs a missed one late. An invocation is the durable queued call.
     version: 4,
@@ -104,7 +104,7 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
-    // SSH public keys (issue 10): `lambda keys add FILE.pub`; the key blob is kept to check logins, the
+    // SSH public keys: `lambda keys add FILE.pub`; the key blob is kept to check logins, the
     // fingerprint (SHA256:…, as OpenSSH prints it) is unique so a key is added once.
     version: 5,
     sql: `

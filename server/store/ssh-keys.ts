@@ -1,4 +1,4 @@
-// SQL for SSH public keys (issue 10).
+// SQL for SSH public keys.
 import type Database from 'better-sqlite3';
 import type { SshKeyRecord, Store } from './types.js';
 

@@ -41,7 +41,7 @@ export interface ApiKeyRecord {
   seeded?: boolean;
 }
 
-/** One change of what serves a function (issue 9): a deploy, a rollback, or an env change of the live version. */
+/** One change of what serves a function: a deploy, a rollback, or an env change of the live version. */
 export interface ReleaseRecord {
   id: number;
   fn: string;
@@ -58,7 +58,7 @@ export interface ReleaseRecord {
 
 export type NewRelease = Omit<ReleaseRecord, 'id' | 'createdAt'>;
 
-/** An SSH public key allowed to log in as `lambda` (issue 10). */
+/** An SSH public key allowed to log in as `lambda`. */
 export interface SshKeyRecord {
   /** The public handle: the first 12 hex digits of the key blob's SHA-256. */
   id: string;
@@ -104,7 +104,7 @@ export interface Store {
     removeSeededExcept(id: string): number;
     touch(id: string, at: string): void;
   };
-  /** Releases (issue 9), newest first. */
+  /** Releases, newest first. */
   releases: {
     record(release: NewRelease): ReleaseRecord;
     list(fn: string, limit?: number): ReleaseRecord[];
@@ -133,9 +133,9 @@ export interface Store {
     remove(idOrFingerprint: string): boolean;
     touch(id: string, at: string): void;
   };
-  /** Cron schedules (issue 10). */
+  /** Cron schedules. */
   schedules: ScheduleQueries;
-  /** The async invocation queue and its dead letters (issue 10). */
+  /** The async invocation queue and its dead letters. */
   invocations: InvocationQueries;
   close(): void;
 }

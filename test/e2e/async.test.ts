@@ -1,4 +1,4 @@
-// End to end (issue 10): async invocations through the public HTTP path, the REST API and `lambda invoke --async`
+// End to end: async invocations through the public HTTP path, the REST API and `lambda invoke --async`
 // (202 + id), queued durably in SQLite, run at least once (also across a SIGKILL), retried twice then dead-lettered,
 // replayed, and run within the function's maxInstances.
 import test from 'ava';

@@ -1,4 +1,4 @@
-// End to end (issue 7): dependencies from the registry are installed by the platform in a hardened sandbox, real
+// End to end: dependencies from the registry are installed by the platform in a hardened sandbox, real
 // Lambda apps (Hono, Express + serverless-http) answer through the gateway, and a code-only change reuses the install.
 import test from 'ava';
 import { execFile } from 'node:child_process';

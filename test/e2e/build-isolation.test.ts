@@ -1,4 +1,4 @@
-// End to end (issue 7): nothing a pushed repository says makes the dependency install run its code, on the host or
+// End to end: nothing a pushed repository says makes the dependency install run its code, on the host or
 // anywhere with the host's network or privileges, or reach anything but the registry. Each case pushes a repository
 // whose evil.js, if it ever ran, would write a marker on the host and call a TCP server this test listens on.
 import fs from 'node:fs';

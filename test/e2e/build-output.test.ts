@@ -1,4 +1,4 @@
-// End to end (issue 6): a push shows one short line per build step, the whole output (clean of escapes and
+// End to end: a push shows one short line per build step, the whole output (clean of escapes and
 // control characters) only when the build fails, and an ES module's syntax error with its file and line.
 import test from 'ava';
 import { example, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';

@@ -1,4 +1,4 @@
-// End to end: cold starts from pre-started cells (issue 8). A deployed function whose instance stopped answers its
+// End to end: cold starts from pre-started cells. A deployed function whose instance stopped answers its
 // next request from a cell of the pool, which is refilled; the cell runs that version's files, env and memory limit,
 // serves one function only, is removed when its instance stops, resists public requests, and no waiting cell
 // survives the server.

@@ -129,7 +129,7 @@ test('CommonJS callback-style handlers in subfolders run unchanged', async (t) =
   t.deepEqual(await invoked.json(), { style: 'callback', got: [1, 2] });
 });
 
-test('containers are hardened as design.md lists', async (t) => {
+test('containers are hardened', async (t) => {
   const push = await lambda.push('hardened', example('greet'));
   t.is(push.code, 0, push.stderr);
   const [id] = await lambda.containers('hardened');

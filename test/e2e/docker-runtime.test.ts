@@ -1,4 +1,4 @@
-// End to end (issue 9): runtime docker builds the repository's own Dockerfile with no network, FROM the platform's
+// End to end: runtime docker builds the repository's own Dockerfile with no network, FROM the platform's
 // base images only, and its image serves the runtime protocol (examples/docker-python: its own asyncio server).
 import test from 'ava';
 import fs from 'node:fs';

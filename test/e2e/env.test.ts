@@ -1,4 +1,4 @@
-// End to end (issue 9): `lambda env` stored server-side, merged over lambda.yaml's env and applied to the live version
+// End to end: `lambda env` stored server-side, merged over lambda.yaml's env and applied to the live version
 // without a build and with zero non-2xx answers under load; reserved names refused by the CLI, the API and in the manifest.
 import test from 'ava';
 import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';

@@ -1,4 +1,4 @@
-// End to end (issue 8): the gateway's byte path. Function requests are framed once and their answers relayed as bytes;
+// End to end: the gateway's byte path. Function requests are framed once and their answers relayed as bytes;
 // anything unusual goes to Node's server on the same connection; an instance's answer, hostile or not, can never reach
 // another request. test/fixtures/raw-answers writes its answers byte by byte and echoes what it was sent.
 import test from 'ava';

@@ -1,4 +1,4 @@
-// End to end (issue 9): `lambda delete` removes everything of a function (and asks for its name without --yes),
+// End to end: `lambda delete` removes everything of a function (and asks for its name without --yes),
 // `lambda validate` gives the server's own errors, `lambda deploy` takes its name from lambda.yaml or the folder.
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';

@@ -1,4 +1,4 @@
-// End to end (issue 9): the python3 runtime: a handler answers HTTP and direct invokes with the v2 event, a thrown
+// End to end: the python3 runtime: a handler answers HTTP and direct invokes with the v2 event, a thrown
 // error is a 502 with errorType/errorMessage, requirements.txt is installed at build, print and logging reach the
 // function's log, and a code-only push reuses the dependency layer.
 import test from 'ava';

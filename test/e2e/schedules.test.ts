@@ -1,4 +1,4 @@
-// End to end (issue 10): cron schedules from lambda.yaml and from `lambda schedule`, fired through the live version
+// End to end: cron schedules from lambda.yaml and from `lambda schedule`, fired through the live version
 // (waking a function scaled to zero), overlap skip, manifest schedules following the live version (rollback too), bad crons
 // refused at push and at the CLI naming the field, no duplicate firing across a redeploy and a SIGKILL restart, and
 // firings missed while the server was down logged as missed.

@@ -1,4 +1,4 @@
-// End to end over a real OpenSSH client (issue 10): keys added with the CLI, the CLI's verbs over SSH with the same
+// End to end over a real OpenSSH client: keys added with the CLI, the CLI's verbs over SSH with the same
 // output and exit statuses, git push over SSH with the same remote: lines as HTTP, and every refusal performed.
 import fs from 'node:fs';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// End to end (issue 9): with LAMBDA_KEEP_IMAGES=1 older images are pruned; a rollback to a pruned version rebuilds it
+// End to end: with LAMBDA_KEEP_IMAGES=1 older images are pruned; a rollback to a pruned version rebuilds it
 // from its commit (kept by a ref even though every push here force-pushes unrelated history), saying so.
 import { execFile } from 'node:child_process';
 import path from 'node:path';

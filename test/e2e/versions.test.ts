@@ -1,4 +1,4 @@
-// End to end (issue 9): versions, rollback as a switch (no rebuild) recorded as a release, rollback under load with
+// End to end: versions, rollback as a switch (no rebuild) recorded as a release, rollback under load with
 // zero non-2xx answers, and a push after a rollback.
 import test from 'ava';
 import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
