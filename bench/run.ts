@@ -141,7 +141,7 @@ async function main(): Promise<void> {
 }
 
 function printTable(rows: Row[]): void {
-  const header: Row = { figure: 'figure', measured: 'measured', target: 'target (design.md)', baseline: 'baseline' };
+  const header: Row = { figure: 'figure', measured: 'measured', target: 'target', baseline: 'baseline' };
   const keys = ['figure', 'measured', 'target', 'baseline'] as const;
   const widths = keys.map((key) => Math.max(...[header, ...rows].map((row) => row[key].length)));
   const line = (row: Row) => `| ${keys.map((key, i) => row[key].padEnd(widths[i])).join(' | ')} |`;
