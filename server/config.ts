@@ -149,7 +149,8 @@ function port(value: string | undefined, fallback: number, name: string): number
   return parsed;
 }
 
-const LIMITS: Record<Exclude<keyof Limits, 'dockerBuildPids'>, { env: string; kind: 'size' | 'duration' | 'count' }> = {
+/** Each limit's variable and kind; `zero` marks a count for which 0 means no limit. */
+const LIMITS: Record<keyof Limits, { env: string; kind: 'size' | 'duration' | 'count'; zero?: true }> = {
   bodyBudgetBytes: { env: 'LAMBDA_BODY_BUDGET', kind: 'size' },
   bodyIdleMs: { env: 'LAMBDA_BODY_IDLE_TIMEOUT', kind: 'duration' },
   headersTimeoutMs: { env: 'LAMBDA_HEADERS_TIMEOUT', kind: 'duration' },
@@ -169,30 +170,26 @@ const LIMITS: Record<Exclude<keyof Limits, 'dockerBuildPids'>, { env: string; ki
   sshMaxUnauthenticated: { env: 'LAMBDA_SSH_MAX_UNAUTHENTICATED', kind: 'count' },
   sshMaxUnauthenticatedPerAddress: { env: 'LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS', kind: 'count' },
   sshLoginTimeoutMs: { env: 'LAMBDA_SSH_LOGIN_TIMEOUT', kind: 'duration' },
+  dockerBuildPids: { env: 'LAMBDA_DOCKER_BUILD_PIDS', kind: 'count', zero: true },
 };
 
-/** A positive whole number from YAML or a variable, else undefined. */
+/** A whole number from YAML or a variable, else undefined. */
 function count(raw: unknown): number | undefined {
   const value = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  return Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
 
 /** Each limit from its variable, else config/default.yaml's `limits:`; sizes like "64Mi", durations like "10s". */
 function readLimits(env: NodeJS.ProcessEnv, defaults: Record<string, unknown>): Limits {
   const limits = {} as Limits;
-  for (const [key, { env: name, kind }] of Object.entries(LIMITS) as [keyof typeof LIMITS, (typeof LIMITS)[keyof typeof LIMITS]][]) {
+  for (const [key, { env: name, kind, zero }] of Object.entries(LIMITS) as [keyof Limits, (typeof LIMITS)[keyof Limits]][]) {
     const raw = env[name] || defaults[key];
     const value = kind === 'size' ? memory(raw) : kind === 'count' ? count(raw) : duration(raw);
-    if (value === undefined || value <= 0) {
-      const expected = kind === 'size' ? 'size such as "64Mi"' : kind === 'count' ? 'whole number such as "10"' : 'duration such as "10s"';
+    if (value === undefined || value < 0 || (value === 0 && !zero)) {
+      const expected = kind === 'size' ? 'size such as "64Mi"' : kind === 'count' ? `whole number such as "10"${zero ? ' (0: no limit)' : ''}` : 'duration such as "10s"';
       throw new Error(`${name} (limits.${key}) must be a ${expected}, got ${JSON.stringify(raw)}`);
     }
     limits[key] = value;
-  }
-  const pids = env.LAMBDA_DOCKER_BUILD_PIDS || defaults.dockerBuildPids;
-  limits.dockerBuildPids = Number(pids);
-  if (!Number.isInteger(limits.dockerBuildPids) || limits.dockerBuildPids < 0) {
-    throw new Error(`LAMBDA_DOCKER_BUILD_PIDS (limits.dockerBuildPids) must be a whole number (0: no limit), got ${JSON.stringify(pids)}`);
   }
   return limits;
 }

@@ -3,6 +3,7 @@ import type http from 'node:http';
 import { LambdaError } from '../errors.js';
 import { sendError } from '../http/errors.js';
 import { clientOf } from '../core/auth-limit.js';
+import { bearerToken } from '../core/keys.js';
 import { deployRoute } from './deploy.js';
 import { functionsRoutes } from './functions.js';
 import { invokeRoute } from './invoke.js';
@@ -19,7 +20,7 @@ export function createApi(context: ApiContext) {
   routes.push(...schedulesRoutes, ...invocationsRoutes);
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> => {
     try {
-      if (!(await context.verifyKey(bearer(req.headers.authorization), clientOf(req.socket.remoteAddress)))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');
+      if (!(await context.verifyKey(bearerToken(req.headers.authorization), clientOf(req.socket.remoteAddress)))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');
       const pathname = new URL(url, 'http://api').pathname;
       for (const candidate of routes) {
         if (candidate.method !== req.method) continue;
@@ -34,8 +35,4 @@ export function createApi(context: ApiContext) {
       sendError(res, error);
     }
   };
-}
-
-function bearer(header: string | undefined): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
 }

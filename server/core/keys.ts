@@ -258,3 +258,8 @@ function seedKey(store: Store, seed: string): string {
   store.keys.insert({ ...record, seeded: true });
   return record.id;
 }
+
+/** The key of an `Authorization: Bearer <key>` header, or undefined for any other scheme or shape. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
+}

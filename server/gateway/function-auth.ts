@@ -1,6 +1,7 @@
 // `auth: key` at the door: which functions need an API token on their public URLs, and the check of one.
 import { LambdaError } from '../errors.js';
 import { clientOf } from '../core/auth-limit.js';
+import { bearerToken } from '../core/keys.js';
 
 /** The live version's `auth` setting (undefined: no live version, nothing to protect or serve). */
 export type AuthOf = (name: string) => 'none' | 'key' | undefined;
@@ -22,9 +23,4 @@ export function createFunctionGuard(authOf: AuthOf, verifyKey: (key: string | un
       if (!ok) throw new LambdaError('LAMBDA_ERR_FUNCTION_KEY_REQUIRED', { name });
     });
   };
-}
-
-/** The token of `Bearer <token>`, or undefined for any other scheme or shape. */
-export function bearerToken(header: string | undefined): string | undefined {
-  return /^Bearer\s+(\S+)$/i.exec(header ?? '')?.[1];
 }

@@ -1,5 +1,5 @@
 // Settings of the scheduler and the async queue's workers, from LAMBDA_* environment variables.
-import { DEFAULT_KEEP_BYTES, DEFAULT_QUEUE_MAX, keepBound } from '../core/invocations.js';
+import { DEFAULT_QUEUE_MAX, keepBound } from '../core/invocations.js';
 import type { KeepBound } from '../store/types.js';
 
 export interface JobSettings {
@@ -30,11 +30,11 @@ export interface RetentionLimits {
   asyncDeadLetterRetentionMs: number;
 }
 
-export function readJobSettings(env: NodeJS.ProcessEnv, limits?: RetentionLimits): JobSettings {
+export function readJobSettings(env: NodeJS.ProcessEnv, limits: RetentionLimits): JobSettings {
   return {
-    keep: keepBound(limits?.asyncMaxBytes ?? DEFAULT_KEEP_BYTES),
-    retentionMs: limits?.asyncRetentionMs ?? 24 * 3_600_000,
-    deadLetterRetentionMs: limits?.asyncDeadLetterRetentionMs ?? 14 * 24 * 3_600_000,
+    keep: keepBound(limits.asyncMaxBytes),
+    retentionMs: limits.asyncRetentionMs,
+    deadLetterRetentionMs: limits.asyncDeadLetterRetentionMs,
     retryBaseMs: whole(env, 'LAMBDA_RETRY_BASE_MS', 60_000, 0, 3_600_000),
     maxAttempts: 3,
     concurrency: whole(env, 'LAMBDA_ASYNC_CONCURRENCY', 16, 1, 1000),

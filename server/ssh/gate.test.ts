@@ -2,7 +2,8 @@
 // waiting connection (one that never identified itself first), a total cap where the client holding the
 // most makes room, releases once, IPv6 counted by /64 and every loopback address as one.
 import test from 'ava';
-import { addressKey, createLoginGate } from './gate.js';
+import { createLoginGate } from './gate.js';
+import { clientOf } from '../core/auth-limit.js';
 
 /** Admits a connection from `address`, noting in `evicted` when the gate closes it. */
 function connect(gate: ReturnType<typeof createLoginGate>, address: string, name: string, evicted: string[]) {
@@ -110,11 +111,11 @@ test('a cap of 0 refuses', (t) => {
 });
 
 test('IPv6 addresses of one /64 count as one; IPv4-mapped ones as their IPv4 address; loopback as one', (t) => {
-  t.is(addressKey('2001:db8:1:2::5'), addressKey('2001:db8:1:2:ffff:1:2:3'));
-  t.not(addressKey('2001:db8:1:2::5'), addressKey('2001:db8:1:3::5'));
-  t.is(addressKey('::ffff:10.1.2.3'), '10.1.2.3');
-  t.is(addressKey('10.1.2.3'), '10.1.2.3');
-  t.not(addressKey('10.1.2.3'), addressKey('10.1.2.4'));
-  for (const loopback of ['127.0.0.1', '127.0.0.2', '127.255.1.9', '::ffff:127.0.0.2', '::1']) t.is(addressKey(loopback), addressKey('127.0.0.1'), loopback);
-  t.is(addressKey(undefined), addressKey(''));
+  t.is(clientOf('2001:db8:1:2::5'), clientOf('2001:db8:1:2:ffff:1:2:3'));
+  t.not(clientOf('2001:db8:1:2::5'), clientOf('2001:db8:1:3::5'));
+  t.is(clientOf('::ffff:10.1.2.3'), '10.1.2.3');
+  t.is(clientOf('10.1.2.3'), '10.1.2.3');
+  t.not(clientOf('10.1.2.3'), clientOf('10.1.2.4'));
+  for (const loopback of ['127.0.0.1', '127.0.0.2', '127.255.1.9', '::ffff:127.0.0.2', '::1']) t.is(clientOf(loopback), clientOf('127.0.0.1'), loopback);
+  t.is(clientOf(undefined), clientOf(''));
 });

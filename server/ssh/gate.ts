@@ -60,7 +60,7 @@ export function createLoginGate(limits: LoginGateLimits): LoginGate {
   };
   return {
     admit(address, evict) {
-      const key = addressKey(address);
+      const key = clientOf(address);
       const here = perClient.get(key) ?? [];
       if (here.length > 0 && here.length >= limits.maxUnauthenticatedPerAddress) makeRoom(here);
       if (total > 0 && total >= limits.maxUnauthenticated) {
@@ -90,9 +90,4 @@ export function createLoginGate(limits: LoginGateLimits): LoginGate {
     },
     waiting: () => total,
   };
-}
-
-/** The client a connection counts against: as for failed logins, every loopback address is one, an IPv6 address counts by its /64. */
-export function addressKey(address: string | undefined): string {
-  return clientOf(address);
 }
