@@ -54,6 +54,7 @@ export interface BuilderOptions {
 
 export function createBuilder(options: BuilderOptions): Builder {
   const { runtime, buildpacks, workDir } = options;
+  const serverId = options.serverId ?? 'local';
   fs.mkdirSync(workDir, { recursive: true });
   const cacheDir = path.join(workDir, '.dependencies');
   // The host's registry settings are read once, on the first install of each buildpack.
@@ -84,7 +85,7 @@ export function createBuilder(options: BuilderOptions): Builder {
       const ensure = (name: string) => ensureBaseImage(runtime, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
       const froms = parsed.stages.map(({ base }) => (base.kind === 'runtime' ? `lambda/${base.runtime}` : base.kind === 'scratch' ? 'scratch' : `stage ${base.index}`));
       log.detail(`Dockerfile checked (${parsed.stages.length} stage${parsed.stages.length === 1 ? '' : 's'}): FROM ${froms.join(', FROM ')}`);
-      const label = `${options.serverId ?? 'local'}/${input.fn}`;
+      const label = `${serverId}/${input.fn}`;
       const baseFacts = await writeCanonical(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, parsed, code, label);
       const cgroup = bounds.pids ? pidsCgroupOf(bounds.pids, log) : undefined;
       // Whatever happens, the images of earlier stages and of failed steps go; what they held counts as code.
@@ -122,7 +123,7 @@ export function createBuilder(options: BuilderOptions): Builder {
    */
   const pidsCgroupOf = (max: number, log: BuildLog): BuildCgroup | undefined => {
     try {
-      return buildPidsCgroup(max, `${options.serverId ?? 'local'}-${randomBytes(6).toString('hex')}`);
+      return buildPidsCgroup(max, `${serverId}-${randomBytes(6).toString('hex')}`);
     } catch (error) {
       log.warn(`${(error as Error).message}: this build runs without a process limit (run the server as root to bound it, or set LAMBDA_DOCKER_BUILD_PIDS=0)`);
       return undefined;

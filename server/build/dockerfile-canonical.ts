@@ -190,7 +190,7 @@ function copyLine(rest: string, stageCount: number, names: Map<string, number>, 
  * continuation too), a trailing backslash (then blanks) joining the next line with nothing between. Refuses the
  * characters Docker reads as something else than they look, and parser directives.
  */
-export function logicalLines(text: string): { text: string; number: number }[] {
+function logicalLines(text: string): { text: string; number: number }[] {
   checkCharacters(text);
   const lines = text.split('\n').map((line) => (line.endsWith('\r') ? line.slice(0, -1) : line));
   const result: { text: string; number: number }[] = [];

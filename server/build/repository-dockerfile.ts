@@ -7,7 +7,7 @@ import { LambdaError } from '../errors.js';
 import type { ImageFacts, Runtime } from '../runtime/types.js';
 import { BUILD_LABEL, canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
 
-export const REPOSITORY_DOCKERFILE = 'Dockerfile';
+const REPOSITORY_DOCKERFILE = 'Dockerfile';
 const MAX_DOCKERFILE_BYTES = 256 * 1024;
 
 export interface BaseImages {

@@ -16,26 +16,22 @@ interface BuildMessage {
 }
 
 export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'importImage' | 'buildImage'> & Required<Pick<Runtime, 'inspectImage' | 'pruneBuild'>> {
+  /** The engine's view of an image; undefined when there is none. */
+  const inspect = async (tag: string): Promise<Docker.ImageInspectInfo | undefined> => {
+    try {
+      return await docker.getImage(tag).inspect();
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+    }
+  };
   return {
     async inspectImage(tag) {
-      try {
-        const info = await docker.getImage(tag).inspect();
-        return { id: info.Id, layers: info.RootFS.Layers ?? [], sizeBytes: info.Size, volumes: Object.keys(info.Config.Volumes ?? {}), labels: info.Config.Labels ?? {} };
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) return undefined;
-        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
-      }
+      const info = await inspect(tag);
+      return info && { id: info.Id, layers: info.RootFS.Layers ?? [], sizeBytes: info.Size, volumes: Object.keys(info.Config.Volumes ?? {}), labels: info.Config.Labels ?? {} };
     },
 
-    async imageExists(tag) {
-      try {
-        await docker.getImage(tag).inspect();
-        return true;
-      } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) return false;
-        throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
-      }
-    },
+    imageExists: async (tag) => (await inspect(tag)) !== undefined,
 
     async importImage(rootfs: Readable, tag: string) {
       const [repo, version] = splitTag(tag);
@@ -110,20 +106,14 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
     },
 
     async pruneBuild(key, value) {
-      const label = `${key}=${value}`;
-      const list = async () => (await docker.listImages({ all: true, filters: { label: [label] } })).filter((image) => image.Labels?.[key] === value);
       const tagged = (image: Docker.ImageInfo) => (image.RepoTags ?? []).some((tag) => tag !== '<none>:<none>');
-      const sizes = new Map<string, number>();
-      const sizeOf = async (id: string): Promise<number> => {
-        if (!sizes.has(id)) sizes.set(id, await docker.getImage(id).inspect().then((info) => info.Size, () => 0));
-        return sizes.get(id) as number;
-      };
+      const sizes = ownSizes(docker);
       let freed = 0;
       // Each pass removes the candidates no other candidate builds on; a chain of n steps takes n passes.
       for (let pass = 0; pass < 500; pass++) {
-        const images = await list();
+        const images = await labelledImages(docker, key, value);
         const byId = new Map(images.map((image) => [image.Id, image]));
-        for (const image of images) sizes.set(image.Id, image.Size);
+        sizes.note(images);
         const kept = new Set<string>();
         for (const image of images.filter(tagged)) {
           for (let at: Docker.ImageInfo | undefined = image; at && !kept.has(at.Id); at = byId.get(at.ParentId)) kept.add(at.Id);
@@ -133,7 +123,7 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
         if (leaves.length === 0) break;
         let removed = 0;
         for (const leaf of leaves) {
-          const own = Math.max(0, leaf.Size - (leaf.ParentId ? await sizeOf(leaf.ParentId) : 0));
+          const own = await sizes.own(leaf);
           try {
             // noprune: an untagged parent outside the label (never one here) is not the build's to remove.
             await docker.getImage(leaf.Id).remove({ noprune: true });
@@ -157,7 +147,7 @@ export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'imp
  * build's output mixes the engine's framing with whatever RUN steps print, so it only ever tells which step is
  * running; what a step is comes from here.
  */
-export function instructionsOf(contextDir: string): string[] {
+function instructionsOf(contextDir: string): string[] {
   let text = '';
   try {
     text = fs.readFileSync(path.join(contextDir, 'Dockerfile'), 'utf8');
@@ -215,8 +205,7 @@ export function overWritten(written: number, watch: BuildWatch): string {
  * not the build's. A step container that has exited is counted once its image is: not twice while it is committed.
  */
 export async function watchWrites(docker: Docker, watch: BuildWatch, over: (written: number) => void, everyMs = 1000): Promise<{ stop(): Promise<void> }> {
-  const label = `${watch.key}=${watch.value}`;
-  const images = async () => (await docker.listImages({ all: true, filters: { label: [label] } })).filter((image) => image.Labels?.[watch.key] === watch.value);
+  const images = () => labelledImages(docker, watch.key, watch.value);
   const before = new Set(
     (
       await images().catch((error: Error) => {
@@ -224,20 +213,14 @@ export async function watchWrites(docker: Docker, watch: BuildWatch, over: (writ
       })
     ).map((image) => image.Id),
   );
-  const sizes = new Map<string, number>();
-  const sizeOf = async (id: string): Promise<number> => {
-    if (!sizes.has(id)) sizes.set(id, await docker.getImage(id).inspect().then((info) => info.Size, () => 0));
-    return sizes.get(id) as number;
-  };
+  const sizes = ownSizes(docker);
   const written = async (): Promise<number> => {
     const listed = await images();
-    for (const image of listed) sizes.set(image.Id, image.Size);
+    sizes.note(listed);
     let total = 0;
-    for (const image of listed.filter((image) => !before.has(image.Id))) {
-      total += Math.max(0, image.Size - (image.ParentId ? await sizeOf(image.ParentId) : 0));
-    }
-    const steps = await docker.listContainers({ size: true, filters: { label: [label], status: ['running'] } });
-    for (const step of steps) if (step.Labels?.[watch.key] === watch.value && !step.Labels?.['lambda.server']) total += (step as { SizeRw?: number }).SizeRw ?? 0;
+    for (const image of listed.filter((image) => !before.has(image.Id))) total += await sizes.own(image);
+    const steps = await docker.listContainers({ size: true, filters: { label: [`${watch.key}=${watch.value}`], status: ['running'] } });
+    for (const step of steps) if (isStep(step, watch)) total += (step as { SizeRw?: number }).SizeRw ?? 0;
     return total;
   };
   let stopped = false;
@@ -270,11 +253,38 @@ export async function watchWrites(docker: Docker, watch: BuildWatch, over: (writ
 async function removeStepContainers(docker: Docker, watch: BuildWatch): Promise<void> {
   const label = `${watch.key}=${watch.value}`;
   for (let attempt = 0; attempt < 40; attempt++) {
-    const left = (await docker.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])).filter((step) => step.Labels?.[watch.key] === watch.value && !step.Labels?.['lambda.server']);
+    const left = (await docker.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])).filter((step) => isStep(step, watch));
     if (left.length === 0) return;
     for (const step of left) await docker.getContainer(step.Id).remove({ force: true, v: true }).catch(() => {});
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** The images carrying label `key=value` (checked again here, not only by the engine's filter). */
+async function labelledImages(docker: Docker, key: string, value: string): Promise<Docker.ImageInfo[]> {
+  return (await docker.listImages({ all: true, filters: { label: [`${key}=${value}`] } })).filter((image) => image.Labels?.[key] === value);
+}
+
+/** What each image adds to its parent: sizes as listed (`note`), a parent not listed inspected once (0 if gone). */
+function ownSizes(docker: Docker): { note(images: Docker.ImageInfo[]): void; own(image: Docker.ImageInfo): Promise<number> } {
+  const sizes = new Map<string, number>();
+  const sizeOf = async (id: string): Promise<number> => {
+    if (!sizes.has(id)) sizes.set(id, await docker.getImage(id).inspect().then((info) => info.Size, () => 0));
+    return sizes.get(id) as number;
+  };
+  return {
+    note(images) {
+      for (const image of images) sizes.set(image.Id, image.Size);
+    },
+    async own(image) {
+      return Math.max(0, image.Size - (image.ParentId ? await sizeOf(image.ParentId) : 0));
+    },
+  };
+}
+
+/** A build's step container: it carries the build label and, unlike the platform's own containers, no `lambda.server`. */
+function isStep(container: Docker.ContainerInfo, watch: BuildWatch): boolean {
+  return container.Labels?.[watch.key] === watch.value && !container.Labels?.['lambda.server'];
 }
 
 function splitTag(tag: string): [string, string] {

@@ -68,10 +68,13 @@ export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
 
     async removeImage(tag) {
       options.cells?.forget(tag);
-      const id = await docker
-        .getImage(tag)
-        .inspect()
-        .then((info) => info.Id, () => undefined);
+      // Its id, for the cells' files, is only asked for when there are cells.
+      const id = options.cells?.dropFiles
+        ? await docker
+            .getImage(tag)
+            .inspect()
+            .then((info) => info.Id, () => undefined)
+        : undefined;
       try {
         await docker.getImage(tag).remove();
       } catch (error) {
