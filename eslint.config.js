@@ -7,6 +7,31 @@ const onlyIn = (pkg, where) => ({
   message: `${pkg} is used only in ${where}: go through its interface instead.`,
 });
 
+/** Each server folder and the folders it may import from. */
+const ARROWS = {
+  http: [],
+  store: [],
+  logs: [],
+  config: ['store', 'functions', 'queue'],
+  instances: ['http', 'logs'],
+  engine: ['instances'],
+  builder: ['instances'],
+  functions: ['store', 'instances', 'builder', 'logs', 'schedules', 'queue'],
+  schedules: ['functions', 'store', 'logs'],
+  queue: ['functions', 'store', 'logs', 'instances', 'config'],
+  access: ['functions', 'store'],
+  traffic: ['access', 'functions', 'queue', 'instances', 'http'],
+  api: ['access', 'functions', 'schedules', 'queue', 'traffic', 'http', 'logs', 'git', 'store'],
+  git: ['access', 'functions', 'http', 'logs'],
+  ssh: ['access', 'functions', 'git'],
+};
+
+/** The store is reached through its interface: only server/main.ts opens SQLite. */
+const STORE_TYPES_ONLY = ['../store/*', '!../store/types.js', '!../store/invocation-types.js'];
+
+/** Outside libraries each wrapped by one folder. */
+const PACKAGES = [['dockerode', 'engine'], ['better-sqlite3', 'store'], ['node-git-server', 'git'], ['ssh2', 'ssh']];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'buildpacks/**', 'hooks/**', 'examples/**', 'test/fixtures/**', 'bin/**', 'eslint.config.js'] },
   js.configs.recommended,
@@ -21,26 +46,20 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['server/**/*.ts'],
-    ignores: ['server/runtime/docker*.ts', 'server/store/**', 'server/git/**', 'server/main.ts', 'test/**'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: [
-        onlyIn('dockerode', 'server/runtime/docker*.ts'),
-        onlyIn('better-sqlite3', 'server/store/'),
-        onlyIn('node-git-server', 'server/git/'),
-      ] }],
-    },
-  },
-  {
-    files: ['server/core/**/*.ts'],
+  // The arrows between server folders (docs/architecture.md draws them): a folder may import only from the folders
+  // listed here, and from server/errors.ts. Nothing imports main.ts or listener.ts, the composition root.
+  ...Object.entries(ARROWS).map(([folder, allowed]) => ({
+    files: [`server/${folder}/**/*.ts`],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: [onlyIn('dockerode', 'server/runtime/docker*.ts'), onlyIn('better-sqlite3', 'server/store/'), onlyIn('node-git-server', 'server/git/')],
-        patterns: [{ group: ['../api/*', '../gateway/*', '../git/*', '../http/*', '../runtime/docker*', '../runtime/instance-client*', '../store/*', '!../store/types.js'], message: 'core depends on interfaces (deps.ts), not on adapters or implementations.' }],
+        paths: PACKAGES.filter(([, home]) => home !== folder).map(([pkg, home]) => onlyIn(pkg, `server/${home}/`)),
+        patterns: [{
+          group: [...Object.keys(ARROWS).filter((other) => other !== folder && other !== 'store' && !allowed.includes(other)).map((other) => `../${other}/*`), ...(folder === 'store' ? [] : allowed.includes('store') ? STORE_TYPES_ONLY : ['../store/*']), '../main.js', '../listener.js'],
+          message: `server/${folder}/ may import only from ${allowed.length ? allowed.map((a) => `server/${a}/`).join(', ') : 'no other folder'} (see docs/architecture.md).`,
+        }],
       }],
     },
-  },
+  })),
   {
     // Tests reach into implementations on purpose (real SQLite, real Docker) and read loosely typed JSON.
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],
@@ -50,7 +69,7 @@ export default tseslint.config(
     files: ['cli/**/*.ts'],
     rules: {
       // One exception: `lambda validate` runs the server's own manifest check.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../server/*', '../../server/*', '!../../server/core', '../../server/core/*', '!../../server/core/manifest.js'], message: 'The CLI talks REST only.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../server/*', '../../server/*', '!../../server/functions', '../../server/functions/*', '!../../server/functions/manifest.js'], message: 'The CLI talks REST only.' }] }],
     },
   },
 );

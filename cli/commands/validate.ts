@@ -1,8 +1,8 @@
-// `lambda validate [dir]`: the server's own manifest check (server/core/manifest.ts, the same code) run locally.
+// `lambda validate [dir]`: the server's own manifest check (server/functions/manifest.ts, the same code) run locally.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 // The one exception to "the CLI talks REST only": the manifest check is the server's, so errors name the same key and line.
-import { MANIFEST_FILE, parseManifest, type Manifest } from '../../server/core/manifest.js';
+import { MANIFEST_FILE, parseManifest, type Manifest } from '../../server/functions/manifest.js';
 import { CliError, EXIT } from '../errors.js';
 import type { CommandContext } from '../io.js';
 

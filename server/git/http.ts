@@ -2,9 +2,9 @@
 import type http from 'node:http';
 import { Git } from 'node-git-server';
 import { LambdaError } from '../errors.js';
-import { assertFunctionName } from '../core/names.js';
+import { assertFunctionName } from '../functions/names.js';
 import { safeDecode } from '../http/routes.js';
-import { clientOf } from '../core/auth-limit.js';
+import { clientOf } from '../access/auth-limit.js';
 import type { Repos } from './repos.js';
 
 export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;

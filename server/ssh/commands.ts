@@ -1,6 +1,6 @@
 // What an SSH exec request may run: one of the CLI's verbs, or git's receive-pack/upload-pack for one function.
 import { LambdaError } from '../errors.js';
-import { assertFunctionName } from '../core/names.js';
+import { assertFunctionName } from '../functions/names.js';
 import { splitWords } from './words.js';
 
 /**

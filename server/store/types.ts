@@ -1,7 +1,7 @@
 // The records Lambda keeps and the Store interface over them; SQLite implements it in this folder.
-import type { InvocationQueries, ScheduleQueries } from './job-types.js';
+import type { InvocationQueries, ScheduleQueries } from './invocation-types.js';
 
-export type * from './job-types.js';
+export type * from './invocation-types.js';
 
 export interface FunctionRecord {
   name: string;
