@@ -7,7 +7,7 @@ import Docker from 'dockerode';
 import { loadConfig, type Config } from './config/load.js';
 import { openStore } from './store/sqlite.js';
 import { InstanceClients } from './instances/client.js';
-import { createDockerRuntime } from './engine/docker.js';
+import { createDockerEngine } from './engine/docker.js';
 import { createDockerCells } from './engine/cells.js';
 import { cellRecipes } from './instances/cell-image.js';
 import { ensureBaseImage } from './builder/base-image.js';
@@ -95,13 +95,13 @@ export async function startServer(config: Config, log: (line: string) => void = 
           logs: instanceLogs,
           recipes: cellRecipes([...buildpacks.values()], (name) => {
             const pack = buildpacks.get(name) as NonNullable<ReturnType<typeof buildpacks.get>>;
-            return ensureBaseImage(runtime, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(`-----> ${line}`));
+            return ensureBaseImage(engine, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(`-----> ${line}`));
           }),
           log: (line) => log(` !     ${line}`),
           onExit: instanceEnded,
         })
       : undefined;
-  const runtime = createDockerRuntime({
+  const engine = createDockerEngine({
     docker,
     clients,
     instancesDir: path.join(config.dataDir, 'instances'),
@@ -111,7 +111,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     logs: instanceLogs,
     onExit: instanceEnded,
   });
-  const pool = createPool(runtime, clients, (line) => log(` !     ${line}`), { ...config.scaling, switchSettleMs: 500 });
+  const pool = createPool(engine, clients, (line) => log(` !     ${line}`), { ...config.scaling, switchSettleMs: 500 });
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
   // Dockerfile builds are bounded in processes by a cgroup made under /sys/fs/cgroup, which only the engine's cgroupfs
   // driver takes as a parent; under the systemd driver (docker.service on most hosts) a parent must be a slice.
@@ -119,7 +119,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const buildPids = cgroupDriver === 'systemd' ? 0 : config.limits.dockerBuildPids;
   if (buildPids === 0 && config.limits.dockerBuildPids > 0) log(` !     the engine uses the systemd cgroup driver: Dockerfile builds run without a process limit (memory, one CPU, file size and time still bound them)`);
   const builder = createBuilder({
-    runtime,
+    engine: engine,
     sandbox: createDockerSandbox({ docker, serverId: serverId(config.dataDir) }),
     buildpacks,
     baseImages: config.baseImages,
@@ -131,7 +131,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const portSuffix = () => (actualPort === 80 ? '' : `:${actualPort}`);
   const deps: Deps = {
     store,
-    runtime,
+    engine: engine,
     pool,
     dispatch: createDispatch(pool, clients, (id) => instanceLogs.sent(id)),
     builder,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { create as createTar } from 'tar';
-import type { Runtime } from '../instances/engine.js';
+import type { Engine } from '../instances/engine.js';
 import type { Buildpack } from './buildpacks.js';
 import { assembleRootfs, describeCommands } from './rootfs.js';
 import { addPython, describePython, hostPython, lddLibraries } from './rootfs-python.js';
@@ -13,7 +13,7 @@ import { addPython, describePython, hostPython, lddLibraries } from './rootfs-py
 export type BaseImageSetting = 'local' | 'official' | string;
 
 export async function ensureBaseImage(
-  runtime: Runtime,
+  engine: Engine,
   pack: Buildpack,
   setting: BaseImageSetting,
   workDir: string,
@@ -24,14 +24,14 @@ export async function ensureBaseImage(
   const python = pack.base.local.python ? hostPython(pack.base.local.python) : undefined;
   const recipe = describeCommands(pack.base.local.commands) + (python ? `,${describePython(python)}` : '');
   const tag = `lambda/base-${pack.runtime}:${createHash('sha256').update(recipe).digest('hex').slice(0, 12)}`;
-  if (await runtime.imageExists(tag)) return tag;
+  if (await engine.imageExists(tag)) return tag;
   const programs = [...pack.base.local.commands, ...(python ? [`python ${python.version}`] : [])];
   onLine(`Assembling base image ${tag} from this machine's ${programs.join(', ')}`);
   const stage = path.join(workDir, `rootfs-${pack.runtime}-${process.pid}`);
   try {
     assembleRootfs(pack.base.local.commands, stage);
     if (python) addPython(python, stage, lddLibraries);
-    await runtime.importImage(Readable.from(createTar({ cwd: stage }, fs.readdirSync(stage))), tag);
+    await engine.importImage(Readable.from(createTar({ cwd: stage }, fs.readdirSync(stage))), tag);
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
   }

@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../errors.js';
-import type { BuildRequest, Runtime, Sandbox } from '../instances/engine.js';
+import type { BuildRequest, Engine, Sandbox } from '../instances/engine.js';
 import type { Buildpack } from './buildpacks.js';
 import { ensureBaseImage, type BaseImageSetting } from './base-image.js';
 import { needsInstall, prepareContext } from './context.js';
@@ -36,7 +36,7 @@ export interface Builder {
 }
 
 export interface BuilderOptions {
-  runtime: Runtime;
+  engine: Engine;
   /** Runs dependency installs: no code from a pushed repository runs on the host or with its network. */
   sandbox: Sandbox;
   buildpacks: Map<string, Buildpack>;
@@ -53,7 +53,7 @@ export interface BuilderOptions {
 }
 
 export function createBuilder(options: BuilderOptions): Builder {
-  const { runtime, buildpacks, workDir } = options;
+  const { engine: engine, buildpacks, workDir } = options;
   const serverId = options.serverId ?? 'local';
   fs.mkdirSync(workDir, { recursive: true });
   const cacheDir = path.join(workDir, '.dependencies');
@@ -82,33 +82,33 @@ export function createBuilder(options: BuilderOptions): Builder {
       await input.exportTo(code);
       const bases = [...buildpacks.values()].filter((pack) => !pack.repositoryDockerfile);
       const parsed = checkDockerfile(code, bases.map((pack) => pack.runtime));
-      const ensure = (name: string) => ensureBaseImage(runtime, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
+      const ensure = (name: string) => ensureBaseImage(engine, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
       const froms = parsed.stages.map(({ base }) => (base.kind === 'runtime' ? `lambda/${base.runtime}` : base.kind === 'scratch' ? 'scratch' : `stage ${base.index}`));
       log.detail(`Dockerfile checked (${parsed.stages.length} stage${parsed.stages.length === 1 ? '' : 's'}): FROM ${froms.join(', FROM ')}`);
       const label = `${serverId}/${input.fn}`;
-      const baseFacts = await writeCanonical(runtime, { runtimes: bases.map((pack) => pack.runtime), ensure }, parsed, code, label);
+      const baseFacts = await writeCanonical(engine, { runtimes: bases.map((pack) => pack.runtime), ensure }, parsed, code, label);
       const cgroup = bounds.pids ? pidsCgroupOf(bounds.pids, log) : undefined;
       // Whatever happens, the images of earlier stages and of failed steps go; what they held counts as code.
       // A failed build's own error is the one told (a prune that fails then is tried again after the next build).
       let failure: unknown;
       try {
-        await buildImage(runtime, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, written: { key: BUILD_LABEL, value: label, maxBytes: maxCodeBytes }, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
+        await buildImage(engine, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, written: { key: BUILD_LABEL, value: label, maxBytes: maxCodeBytes }, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
       } catch (error) {
         failure = error ?? new Error('the build failed');
       }
       cgroup?.remove();
-      const pruned = runtime.pruneBuild?.(BUILD_LABEL, label);
+      const pruned = engine.pruneBuild?.(BUILD_LABEL, label);
       if (failure) {
         await pruned?.catch(() => 0);
         throw failure;
       }
       const others = (await pruned) ?? 0;
-      const built = await runtime.inspectImage?.(input.tag);
+      const built = await engine.inspectImage?.(input.tag);
       const base = finalBase(parsed);
       const why = built ? refusal(built, base ? baseFacts[base] : undefined, maxCodeBytes, { others, label }) : 'the engine reported no image';
       if (why) {
-        await runtime.removeImage(input.tag).catch(() => {});
-        await runtime.pruneBuild?.(BUILD_LABEL, label).catch(() => 0);
+        await engine.removeImage(input.tag).catch(() => {});
+        await engine.pruneBuild?.(BUILD_LABEL, label).catch(() => 0);
         throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: why });
       }
     } finally {
@@ -143,7 +143,7 @@ export function createBuilder(options: BuilderOptions): Builder {
         await buildRepository(input, log);
         return;
       }
-      const base = await ensureBaseImage(runtime, pack, options.baseImages[pack.runtime] ?? 'local', workDir, log.detail);
+      const base = await ensureBaseImage(engine, pack, options.baseImages[pack.runtime] ?? 'local', workDir, log.detail);
       const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
       try {
         const code = path.join(dir, 'code');
@@ -158,7 +158,7 @@ export function createBuilder(options: BuilderOptions): Builder {
           ({ archive: dependencies } = await installDependencies({ sandbox, pack: withInstall, baseImage: base, registry, codeDir: code, workDir, cacheDir, fn: input.fn }, log));
         }
         prepareContext(pack, base, dir, dependencies);
-        await buildImage(runtime, input.tag, dir, log);
+        await buildImage(engine, input.tag, dir, log);
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
       }
@@ -167,9 +167,9 @@ export function createBuilder(options: BuilderOptions): Builder {
 }
 
 /** The engine build: one line per step; on failure its whole output as warnings, and an error with clean text. */
-async function buildImage(runtime: Runtime, tag: string, contextDir: string, log: BuildLog, limits?: BuildRequest['limits']): Promise<void> {
+async function buildImage(engine: Engine, tag: string, contextDir: string, log: BuildLog, limits?: BuildRequest['limits']): Promise<void> {
   try {
-    await runtime.buildImage({ tag, contextDir, ...(limits ? { limits } : {}) }, log.detail);
+    await engine.buildImage({ tag, contextDir, ...(limits ? { limits } : {}) }, log.detail);
   } catch (error) {
     if (!(error instanceof LambdaError) || error.code !== 'LAMBDA_ERR_BUILD_FAILED') throw error;
     const logs = error.details.logs;

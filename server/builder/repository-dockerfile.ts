@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../errors.js';
-import type { ImageFacts, Runtime } from '../instances/engine.js';
+import type { ImageFacts, Engine } from '../instances/engine.js';
 import { BUILD_LABEL, canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
 
 const REPOSITORY_DOCKERFILE = 'Dockerfile';
@@ -48,7 +48,7 @@ export function parse(text: string, runtimes: string[]): ParsedDockerfile {
  * Replaces the repository's Dockerfile in `codeDir` with the canonical one, FROM each base's image id (ensured
  * first), so the engine builds exactly what was checked and never looks an image up by name (nor pulls one).
  */
-export async function writeCanonical(runtime: Pick<Runtime, 'inspectImage'>, bases: BaseImages, parsed: ParsedDockerfile, codeDir: string, buildLabel?: string): Promise<Record<string, ImageFacts>> {
+export async function writeCanonical(runtime: Pick<Engine, 'inspectImage'>, bases: BaseImages, parsed: ParsedDockerfile, codeDir: string, buildLabel?: string): Promise<Record<string, ImageFacts>> {
   const facts: Record<string, ImageFacts> = {};
   for (const name of parsed.runtimes) {
     const found = await runtime.inspectImage?.(await bases.ensure(name));

@@ -42,7 +42,7 @@ export interface DockerCellsOptions {
   log(line: string): void;
   /** How long a cell may take to boot, and its init call to load a handler. */
   startTimeoutMs?: number;
-  /** Told when an instance made from a cell ends, as DockerRuntimeOptions.onExit. */
+  /** Told when an instance made from a cell ends, as DockerEngineOptions.onExit. */
   onExit?(instanceId: string, reason: string): void;
   /** Where an instance's output is received: opened before its handler loads, as for a classic instance. */
   logs?: Pick<InstanceLogSockets, 'open' | 'close'>;

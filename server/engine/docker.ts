@@ -1,4 +1,4 @@
-// The Docker implementation of Runtime: hardened containers, one per instance, reached over a bind-mounted socket dir.
+// The Docker implementation of Engine: hardened containers, one per instance, reached over a bind-mounted socket dir.
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -9,7 +9,7 @@ import { dockerFreeze } from './freeze.js';
 import type { InstanceClients } from '../instances/client.js';
 import type { InstanceLink } from '../instances/link.js';
 import type { InstanceLogSockets } from '../instances/log-socket.js';
-import type { CellPool, Instance, InstanceSpec, ManagedContainer, Runtime } from '../instances/engine.js';
+import type { CellPool, Instance, InstanceSpec, ManagedContainer, Engine } from '../instances/engine.js';
 
 export const LABELS = {
   managed: 'lambda.managed',
@@ -26,7 +26,7 @@ const DEFAULT_REGION = 'us-east-1';
 /** The non-root user every function runs as (one of the ways its container is hardened). */
 const FUNCTION_USER = '10001:10001';
 
-export interface DockerRuntimeOptions {
+export interface DockerEngineOptions {
   docker: Docker;
   clients: InstanceClients;
   /** Host directory holding one socket directory per instance. */
@@ -45,7 +45,7 @@ export interface DockerRuntimeOptions {
   logs?: InstanceLogSockets;
 }
 
-export function createDockerRuntime(options: DockerRuntimeOptions): Runtime {
+export function createDockerEngine(options: DockerEngineOptions): Engine {
   const { docker, clients, instancesDir } = options;
   const startTimeoutMs = options.startTimeoutMs ?? 20_000;
   fs.mkdirSync(instancesDir, { recursive: true, mode: 0o700 });

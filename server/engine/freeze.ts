@@ -2,13 +2,13 @@
 // invocations: a handler's timers and background work do not run on while nobody called it. Also when an
 // instance's process ended, which tells a request that never reached it from one that crashed it.
 import type Docker from 'dockerode';
-import type { Runtime } from '../instances/engine.js';
+import type { Engine } from '../instances/engine.js';
 
 const INSTANCE_LABEL = 'lambda.instance';
 const SERVER_LABEL = 'lambda.server';
 
 /** `serverId`: containers are looked up by this server's label too, never by an instance id alone. */
-export function dockerFreeze(docker: Docker, serverId: string): Pick<Runtime, 'freeze' | 'thaw' | 'endedAt'> {
+export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'freeze' | 'thaw' | 'endedAt'> {
   const containerIds = new Map<string, string>();
   const containerOf = async (instanceId: string): Promise<Docker.Container | undefined> => {
     let id = containerIds.get(instanceId);

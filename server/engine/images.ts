@@ -1,4 +1,4 @@
-// The Docker implementation of Runtime's image operations: exists, import a rootfs, build from a context directory
+// The Docker implementation of Engine's image operations: exists, import a rootfs, build from a context directory
 // (watching what a repository's build writes), remove what a build left.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { create as createTar } from 'tar';
 import { LambdaError } from '../errors.js';
-import type { BuildRequest, BuildWatch, Runtime } from '../instances/engine.js';
+import type { BuildRequest, BuildWatch, Engine } from '../instances/engine.js';
 
 interface BuildMessage {
   stream?: string;
@@ -15,7 +15,7 @@ interface BuildMessage {
   errorDetail?: { message?: string };
 }
 
-export function dockerImages(docker: Docker): Pick<Runtime, 'imageExists' | 'importImage' | 'buildImage'> & Required<Pick<Runtime, 'inspectImage' | 'pruneBuild'>> {
+export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'importImage' | 'buildImage'> & Required<Pick<Engine, 'inspectImage' | 'pruneBuild'>> {
   /** The engine's view of an image; undefined when there is none. */
   const inspect = async (tag: string): Promise<Docker.ImageInspectInfo | undefined> => {
     try {

@@ -27,8 +27,8 @@ export async function deleteFunction(deps: Deps, input: { name: string; who: str
     let images = 0;
     for (const image of new Set(versions.map((version) => version.image))) {
       try {
-        if (await deps.runtime.imageExists(image)) {
-          await deps.runtime.removeImage(image);
+        if (await deps.engine.imageExists(image)) {
+          await deps.engine.removeImage(image);
           images += 1;
         }
       } catch (error) {

@@ -1,10 +1,10 @@
-// Unit tests of the deploy verb: real SQLite and pool, a fake runtime and builder that end where the engine would.
+// Unit tests of the deploy verb: real SQLite and pool, a fake engine and builder that end where the engine would.
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import type { BuildInput, Builder } from '../builder/build.js';
 import { LambdaError } from '../errors.js';
 import { InstanceClients } from '../instances/client.js';
 import { createPool } from '../instances/pool.js';
-import type { Instance, InstanceSpec, Runtime } from '../instances/engine.js';
+import type { Instance, InstanceSpec, Engine } from '../instances/engine.js';
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import { deploy, type Deployment } from './deploy.js';
@@ -12,7 +12,7 @@ import type { CommitSource, Deps } from './deps.js';
 import type { ProgressEvent } from '../logs/progress.js';
 
 /** A runtime that records what it was asked; `failStart` makes the next start fail its health check. */
-class FakeRuntime implements Runtime {
+class FakeEngine implements Engine {
   readonly started: InstanceSpec[] = [];
   readonly stopped: string[] = [];
   readonly images = new Set<string>();
@@ -57,7 +57,7 @@ class FakeRuntime implements Runtime {
 class FakeBuilder implements Builder {
   readonly builds: BuildInput[] = [];
   fail = false;
-  constructor(private readonly runtime: FakeRuntime) {}
+  constructor(private readonly engine: FakeEngine) {}
 
   runtimes(): string[] {
     return ['node20'];
@@ -67,7 +67,7 @@ class FakeBuilder implements Builder {
     onLine('Step 1/2 : FROM lambda-base/node20');
     if (this.fail) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: 'npm ci exited with 1' });
     onLine('Successfully built');
-    this.runtime.images.add(input.tag);
+    this.engine.images.add(input.tag);
   }
 }
 
@@ -75,7 +75,7 @@ interface Context {
   /** Unique per test: deploy's in-progress lock is per function name and shared by the whole process. */
   name: string;
   store: Store;
-  runtime: FakeRuntime;
+  engine: FakeEngine;
   builder: FakeBuilder;
   deps: Deps;
   events: ProgressEvent[];
@@ -86,19 +86,19 @@ let seq = 0;
 
 test.beforeEach((t) => {
   const store = openStore(':memory:');
-  const runtime = new FakeRuntime();
-  const builder = new FakeBuilder(runtime);
+  const engine = new FakeEngine();
+  const builder = new FakeBuilder(engine);
   t.context = {
     name: `fn-${++seq}`,
     store,
-    runtime,
+    engine: engine,
     builder,
     events: [],
     deps: {
       store,
-      runtime,
+      engine: engine,
       builder,
-      pool: createPool(runtime, new InstanceClients(), () => {}),
+      pool: createPool(engine, new InstanceClients(), () => {}),
       dispatch: {
         request: async () => {
           throw new Error('deploy never dispatches');
@@ -144,7 +144,7 @@ async function eventually(check: () => boolean): Promise<boolean> {
 }
 
 test('a first deploy builds, starts and makes version 1 live', async (t) => {
-  const { name, store, runtime, builder, deps, events } = t.context;
+  const { name, store, engine: engine, builder, deps, events } = t.context;
   const result = await run(t, name, sha(1));
   const image = `lambda-fn/${name}:${sha(1).slice(0, 12)}`;
   t.deepEqual(result, { name, version: 1, sha: sha(1), image, url: `http://${name}.localhost:8080` });
@@ -153,9 +153,9 @@ test('a first deploy builds, starts and makes version 1 live', async (t) => {
   t.like(JSON.parse(store.versions.live(name)?.manifest ?? '{}'), { runtime: 'node20', handler: 'index.handler', timeoutMs: 5000 });
   t.is(builder.builds.length, 1);
   t.like(builder.builds[0], { fn: name, sha: sha(1), runtime: 'node20', tag: image });
-  t.is(runtime.started.length, 1);
-  t.like(runtime.started[0], { fn: name, version: 1, sha: sha(1), image, handler: 'index.handler', timeoutMs: 5000, env: { GREETING: 'Hello' } });
-  t.deepEqual(deps.pool.spec(name), runtime.started[0]);
+  t.is(engine.started.length, 1);
+  t.like(engine.started[0], { fn: name, version: 1, sha: sha(1), image, handler: 'index.handler', timeoutMs: 5000, env: { GREETING: 'Hello' } });
+  t.deepEqual(deps.pool.spec(name), engine.started[0]);
   t.deepEqual((await deps.pool.acquire(name)).instance, { id: 'instance-1', fn: name, sha: sha(1), socketPath: '/nonexistent/1.sock' });
 
   t.deepEqual(
@@ -167,19 +167,19 @@ test('a first deploy builds, starts and makes version 1 live', async (t) => {
   t.like(events[2], { text: 'Step 1/2 : FROM lambda-base/node20' });
   t.regex(events[5]?.text ?? '', /^healthy in \d+ ms$/);
   t.like(events[6], { url: `http://${name}.localhost:8080` });
-  t.deepEqual(runtime.stopped, []);
+  t.deepEqual(engine.stopped, []);
 });
 
 test('a second deploy makes version 2 live and stops the first instance', async (t) => {
-  const { name, store, runtime, deps } = t.context;
+  const { name, store, engine: engine, deps } = t.context;
   await run(t, name, sha(1));
   const second = await run(t, name, sha(2));
   t.is(second.version, 2);
   t.is(store.versions.live(name)?.number, 2);
   t.is(deps.pool.spec(name)?.version, 2);
   t.is((await deps.pool.acquire(name)).instance.id, 'instance-2');
-  t.true(await eventually(() => runtime.stopped.includes('instance-1')), `stopped: ${runtime.stopped.join(', ')}`);
-  t.false(runtime.stopped.includes('instance-2'));
+  t.true(await eventually(() => engine.stopped.includes('instance-1')), `stopped: ${engine.stopped.join(', ')}`);
+  t.false(engine.stopped.includes('instance-2'));
 });
 
 test('redeploying an older commit reuses its version number', async (t) => {
@@ -193,34 +193,34 @@ test('redeploying an older commit reuses its version number', async (t) => {
 });
 
 test('the same commit whose image exists is not rebuilt and keeps its number', async (t) => {
-  const { name, builder, runtime, events } = t.context;
+  const { name, builder, engine: engine, events } = t.context;
   const first = await run(t, name, sha(1));
   events.length = 0;
   const second = await run(t, name, sha(1));
   t.is(builder.builds.length, 1);
   t.is(second.version, first.version);
   t.is(second.image, first.image);
-  t.is(runtime.started.length, 2);
+  t.is(engine.started.length, 2);
   t.true(events.some((e) => e.type === 'detail' && /reusing/.test(e.text)));
 });
 
 test('the same commit whose image is gone is built again and keeps its number', async (t) => {
-  const { name, builder, runtime } = t.context;
+  const { name, builder, engine: engine } = t.context;
   const first = await run(t, name, sha(1));
-  runtime.images.clear();
+  engine.images.clear();
   const second = await run(t, name, sha(1));
   t.is(builder.builds.length, 2);
   t.is(second.version, first.version);
 });
 
 test('a commit without lambda.yaml is refused before anything is built', async (t) => {
-  const { name, store, runtime, builder, events } = t.context;
+  const { name, store, engine: engine, builder, events } = t.context;
   await t.throwsAsync(deploy(t.context.deps, { name, source: { ...source(sha(1)), readFile: async () => undefined } }, () => {}), {
     instanceOf: LambdaError,
     code: 'LAMBDA_ERR_MANIFEST_MISSING',
   });
   t.is(builder.builds.length, 0);
-  t.is(runtime.started.length, 0);
+  t.is(engine.started.length, 0);
   t.is(store.versions.live(name), undefined);
   t.is(store.functions.get(name), undefined);
   t.deepEqual(events, []);
@@ -229,7 +229,7 @@ test('a commit without lambda.yaml is refused before anything is built', async (
 // Each failure is tried after version 1 is live: it must stay live and served by the same instance.
 const failedDeploy = test.macro({
   async exec(t, setup: (ctx: Context) => void, manifest: string, code: string, built: number, startedAgain: boolean) {
-    const { name, store, runtime, builder, deps } = t.context;
+    const { name, store, engine: engine, builder, deps } = t.context;
     await run(t, name, sha(1));
     const liveBefore = store.versions.live(name);
     const specBefore = deps.pool.spec(name);
@@ -241,10 +241,10 @@ const failedDeploy = test.macro({
     t.is(store.versions.bySha(name, sha(2)), undefined);
     t.is(store.versions.nextNumber(name), 2);
     t.is(builder.builds.length, 1 + built);
-    t.is(runtime.started.length, startedAgain ? 2 : 1);
+    t.is(engine.started.length, startedAgain ? 2 : 1);
     t.is(deps.pool.spec(name), specBefore);
     t.is((await deps.pool.acquire(name)).instance.id, 'instance-1');
-    t.false(runtime.stopped.includes('instance-1'));
+    t.false(engine.stopped.includes('instance-1'));
   },
   title: (provided = '') => `${provided}: the live version is unchanged`,
 });
@@ -252,7 +252,7 @@ const failedDeploy = test.macro({
 test('an invalid manifest', failedDeploy, () => {}, 'runtime: node20\nhandler: ../x.handler\n', 'LAMBDA_ERR_MANIFEST_INVALID', 0, false);
 test('a runtime with no buildpack', failedDeploy, () => {}, 'runtime: python3\nhandler: main.handler\n', 'LAMBDA_ERR_RUNTIME_UNSUPPORTED', 0, false);
 test('a failed build', failedDeploy, (ctx) => (ctx.builder.fail = true), MANIFEST, 'LAMBDA_ERR_BUILD_FAILED', 1, false);
-test('a failed health check', failedDeploy, (ctx) => (ctx.runtime.failStart = true), MANIFEST, 'LAMBDA_ERR_HEALTHCHECK_FAILED', 1, true);
+test('a failed health check', failedDeploy, (ctx) => (ctx.engine.failStart = true), MANIFEST, 'LAMBDA_ERR_HEALTHCHECK_FAILED', 1, true);
 
 test('an invalid manifest on a first deploy records nothing', async (t) => {
   const { name, store, builder, events } = t.context;
@@ -267,19 +267,19 @@ test('an invalid manifest on a first deploy records nothing', async (t) => {
 });
 
 test('a runtime the builder lacks is refused, naming what is available', async (t) => {
-  const { name, builder, runtime } = t.context;
+  const { name, builder, engine: engine } = t.context;
   const error = await t.throwsAsync(run(t, name, sha(1), 'runtime: python3\nhandler: main.handler\n'), {
     instanceOf: LambdaError,
     code: 'LAMBDA_ERR_RUNTIME_UNSUPPORTED',
   });
   t.regex(error.message, /"python3".*node20/);
   t.is(builder.builds.length, 0);
-  t.is(runtime.started.length, 0);
+  t.is(engine.started.length, 0);
 });
 
 test('a failed health check shows the instance logs as warnings and goes no further', async (t) => {
-  const { name, runtime, events, store } = t.context;
-  runtime.failStart = true;
+  const { name, engine: engine, events, store } = t.context;
+  engine.failStart = true;
   await t.throwsAsync(run(t, name, sha(1)), { instanceOf: LambdaError, code: 'LAMBDA_ERR_HEALTHCHECK_FAILED' });
   t.deepEqual(
     events.filter((e) => e.type === 'warn'),
@@ -294,14 +294,14 @@ test('a failed health check shows the instance logs as warnings and goes no furt
 });
 
 test('a failed build goes no further than the build step', async (t) => {
-  const { name, builder, runtime, events } = t.context;
+  const { name, builder, engine: engine, events } = t.context;
   builder.fail = true;
   await t.throwsAsync(run(t, name, sha(1)), { instanceOf: LambdaError, code: 'LAMBDA_ERR_BUILD_FAILED' });
   t.deepEqual(
     events.filter((e) => e.type === 'step').map((e) => (e.type === 'step' ? e.phase : '')),
     ['manifest', 'build'],
   );
-  t.is(runtime.started.length, 0);
+  t.is(engine.started.length, 0);
 });
 
 const badName = test.macro({

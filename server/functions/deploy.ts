@@ -71,7 +71,7 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
   const known = deps.store.versions.bySha(name, sha);
   // A version keeps the image name it was recorded with (older ones under lambda/<name>); new images go under their
   // own repository prefix, apart from the platform's lambda/base-*, lambda/cell-* and lambda/<runtime> images.
-  const reused = known !== undefined && (await deps.runtime.imageExists(known.image));
+  const reused = known !== undefined && (await deps.engine.imageExists(known.image));
   const image = reused ? known.image : functionImage(name, short);
   progress({ type: 'step', phase: 'build', text: `Building image ${image} ...`, image });
   if (reused) {
@@ -85,7 +85,7 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
     return await startAndPublish(deps, { name, sha, image, manifest, number: known?.number, who }, progress);
   } catch (error) {
     // An image no version will use is not left behind.
-    if (!known) await deps.runtime.removeImage(image).catch(() => {});
+    if (!known) await deps.engine.removeImage(image).catch(() => {});
     throw error;
   }
 }
@@ -106,7 +106,7 @@ async function startAndPublish(
     const published = deps.store.versions.publish({ fn: name, sha, image, manifest: JSON.stringify(manifest) });
     deps.store.releases.record({ fn: name, kind: 'deploy', fromVersion: previous, toVersion: published.number, who: input.who, detail: `commit ${short}` });
   } catch (error) {
-    await deps.runtime.stop(instance);
+    await deps.engine.stop(instance);
     throw error;
   }
   await deps.pool.activate(spec, instance);

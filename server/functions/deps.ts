@@ -1,6 +1,6 @@
 // What core verbs depend on: interfaces only, built once in server/main.ts and passed in.
 import type { KeepBound, Store } from '../store/types.js';
-import type { Runtime } from '../instances/engine.js';
+import type { Engine } from '../instances/engine.js';
 import type { InstancePool } from '../instances/pool.js';
 import type { Dispatch } from '../instances/dispatch.js';
 import type { Builder } from '../builder/build.js';
@@ -27,7 +27,7 @@ export interface FunctionRepos {
 
 export interface Deps {
   store: Store;
-  runtime: Runtime;
+  engine: Engine;
   pool: InstancePool;
   dispatch: Dispatch;
   builder: Builder;

@@ -75,12 +75,12 @@ export async function changeEnv(deps: Deps, input: EnvChange): Promise<EnvResult
     }
     // A new instance of the same image with the new env; the store changes only once it answers.
     const spec = storedSpec(live, vars);
-    const instance: Instance = await deps.runtime.start(spec);
+    const instance: Instance = await deps.engine.start(spec);
     let release: ReleaseRecord;
     try {
       release = deps.store.env.replace(name, vars, { fn: name, kind: 'env', fromVersion: live.number, toVersion: live.number, who: input.who, detail }) as ReleaseRecord;
     } catch (error) {
-      await deps.runtime.stop(instance);
+      await deps.engine.stop(instance);
       throw error;
     }
     await deps.pool.activate(spec, instance);

@@ -1,4 +1,4 @@
-// Unit tests of the manifest's lifecycle rules: the `name:` key, and env names that change how the runtime starts.
+// Unit tests of the manifest's env rules: the `name:` key, and env names that change how the runtime starts.
 import test from 'ava';
 import { LambdaError } from '../errors.js';
 import { parseManifest } from './manifest.js';

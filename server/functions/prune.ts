@@ -20,7 +20,7 @@ export function prunable(versions: VersionRecord[], live: number | null | undefi
  * Removes the images of the versions beyond the newest `deps.keepImages` (not the live one). An image still used by a
  * container that drains its last requests cannot go yet: it is returned in `pending`. Never throws.
  */
-export async function pruneImages(deps: Pick<Deps, 'store' | 'runtime' | 'repos' | 'keepImages' | 'log'>, name: string): Promise<{ removed: string[]; pending: string[] }> {
+export async function pruneImages(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'keepImages' | 'log'>, name: string): Promise<{ removed: string[]; pending: string[] }> {
   const versions = deps.store.lifecycle.versions(name);
   // Commits stay reachable whatever is pushed later, so a pruned version can be rebuilt.
   await deps.repos?.keep(name, versions).catch(() => {});
@@ -32,8 +32,8 @@ export async function pruneImages(deps: Pick<Deps, 'store' | 'runtime' | 'repos'
   for (const version of prunable(versions, live, deps.keepImages ?? DEFAULT_KEEP_IMAGES)) {
     if (kept.has(version.image)) continue;
     try {
-      if (!(await deps.runtime.imageExists(version.image))) continue;
-      await deps.runtime.removeImage(version.image);
+      if (!(await deps.engine.imageExists(version.image))) continue;
+      await deps.engine.removeImage(version.image);
       removed.push(version.image);
     } catch {
       pending.push(version.image);
@@ -46,7 +46,7 @@ export async function pruneImages(deps: Pick<Deps, 'store' | 'runtime' | 'repos'
  * Prunes `name` in the background after a deploy or rollback: again every half second while an old image is still in
  * use (its last instance drains) or another change holds the function, for at most half a minute.
  */
-export function schedulePrune(deps: Pick<Deps, 'store' | 'runtime' | 'repos' | 'keepImages' | 'log'>, name: string): void {
+export function schedulePrune(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'keepImages' | 'log'>, name: string): void {
   let attempt = 0;
   const run = async (): Promise<void> => {
     attempt += 1;
@@ -67,7 +67,7 @@ export function schedulePrune(deps: Pick<Deps, 'store' | 'runtime' | 'repos' | '
  * go to (the one it came from after a rollback, else the newest one below the live one) made ready for pre-started cells, so a rollback is a switch of a few
  * milliseconds rather than a container boot (the target is a rollback serving within 100 ms).
  */
-export function afterRelease(deps: Pick<Deps, 'store' | 'runtime' | 'repos' | 'keepImages' | 'log'>, name: string, fromVersion?: number | null): void {
+export function afterRelease(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'keepImages' | 'log'>, name: string, fromVersion?: number | null): void {
   schedulePrune(deps, name);
   const live = deps.store.versions.live(name);
   // After a rollback, the likeliest next one goes back to where it came from.
@@ -75,10 +75,10 @@ export function afterRelease(deps: Pick<Deps, 'store' | 'runtime' | 'repos' | 'k
     fromVersion !== undefined && fromVersion !== null
       ? deps.store.versions.byNumber(name, fromVersion)
       : live && deps.store.lifecycle.versions(name).find((version) => version.number < live.number);
-  if (previous && deps.runtime.cells) {
-    const cells = deps.runtime.cells;
+  if (previous && deps.engine.cells) {
+    const cells = deps.engine.cells;
     const prepare = () =>
-      deps.runtime
+      deps.engine
         .imageExists(previous.image)
         .then((kept) => (kept ? cells.prepare(storedSpec(previous, deps.store.env.get(name))) : undefined))
         .catch(() => {});

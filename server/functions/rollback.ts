@@ -41,7 +41,7 @@ export async function rollback(deps: Deps, input: { name: string; to?: string; w
     const target = input.to === undefined || input.to === '' ? previous(deps, name, live) : resolveVersion(deps, name, input.to);
     if (target.number === live.number) throw new LambdaError('LAMBDA_ERR_VERSION_ALREADY_LIVE', { name, version: target.number });
     const short = target.sha.slice(0, 12);
-    const rebuilt = !(await deps.runtime.imageExists(target.image));
+    const rebuilt = !(await deps.engine.imageExists(target.image));
     if (rebuilt) await rebuild(deps, name, target, progress);
     const spec = storedSpec(target, deps.store.env.get(name));
     const instance = await startInstance(deps, spec, progress);
@@ -56,7 +56,7 @@ export async function rollback(deps: Deps, input: { name: string; to?: string; w
         detail: rebuilt ? `commit ${short}, image rebuilt from its commit` : `commit ${short}`,
       });
     } catch (error) {
-      await deps.runtime.stop(instance);
+      await deps.engine.stop(instance);
       throw error;
     }
     await deps.pool.activate(spec, instance);

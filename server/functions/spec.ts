@@ -1,4 +1,4 @@
-// Turns a stored version into what the runtime needs to start it.
+// Turns a stored version into what the engine needs to start it.
 import type { InstanceSpec } from '../instances/engine.js';
 import type { VersionRecord } from '../store/types.js';
 import type { Manifest } from './manifest.js';

@@ -5,12 +5,12 @@ import type { Instance, InstanceSpec } from '../instances/engine.js';
 import type { Deps } from './deps.js';
 import type { Progress } from '../logs/progress.js';
 
-export async function startInstance(deps: Pick<Deps, 'runtime'>, spec: InstanceSpec, progress: Progress): Promise<Instance> {
+export async function startInstance(deps: Pick<Deps, 'engine'>, spec: InstanceSpec, progress: Progress): Promise<Instance> {
   progress({ type: 'step', phase: 'start', text: `Starting ${spec.fn} v${spec.version} (${spec.sha.slice(0, 12)}) ...` });
   const started = Date.now();
   let instance: Instance;
   try {
-    instance = await deps.runtime.start(spec);
+    instance = await deps.engine.start(spec);
   } catch (error) {
     const logs = error instanceof LambdaError ? (error.details.logs as string[] | undefined) : undefined;
     for (const line of logs ?? []) progress({ type: 'warn', text: line });

@@ -1,11 +1,11 @@
 // Unit tests of the lifecycle verbs (rollback, env, delete, versions, pruning) on real SQLite and the real pool, with a
-// fake runtime, builder and repository that end where the engine and git would.
+// fake engine, builder and repository that end where the engine and git would.
 import anyTest, { type TestFn } from 'ava';
 import type { BuildInput, Builder } from '../builder/build.js';
 import { LambdaError } from '../errors.js';
 import { InstanceClients } from '../instances/client.js';
 import { createPool } from '../instances/pool.js';
-import type { Instance, InstanceSpec, Runtime } from '../instances/engine.js';
+import type { Instance, InstanceSpec, Engine } from '../instances/engine.js';
 import { openStore } from '../store/sqlite.js';
 import type { Store, VersionRecord } from '../store/types.js';
 import { deleteFunction } from './delete.js';
@@ -19,7 +19,7 @@ import { listReleases } from './releases.js';
 import { rollback } from './rollback.js';
 import { listVersions, resolveVersion } from './versions.js';
 
-class FakeRuntime implements Runtime {
+class FakeEngine implements Engine {
   readonly started: InstanceSpec[] = [];
   readonly stopped: string[] = [];
   readonly images = new Set<string>();
@@ -58,14 +58,14 @@ class FakeRuntime implements Runtime {
 
 class FakeBuilder implements Builder {
   readonly builds: BuildInput[] = [];
-  constructor(private readonly runtime: FakeRuntime) {}
+  constructor(private readonly engine: FakeEngine) {}
   runtimes() {
     return ['node20'];
   }
   async build(input: BuildInput) {
     this.builds.push(input);
     await input.exportTo('/nonexistent');
-    this.runtime.images.add(input.tag);
+    this.engine.images.add(input.tag);
   }
 }
 
@@ -90,7 +90,7 @@ class FakeRepos implements FunctionRepos {
 interface Context {
   name: string;
   store: Store;
-  runtime: FakeRuntime;
+  engine: FakeEngine;
   builder: FakeBuilder;
   repos: FakeRepos;
   deps: Deps;
@@ -105,26 +105,26 @@ const MANIFEST = 'runtime: node20\nhandler: index.handler\nenv: { GREETING: Hell
 
 test.beforeEach((t) => {
   const store = openStore(':memory:');
-  const runtime = new FakeRuntime();
-  const builder = new FakeBuilder(runtime);
+  const engine = new FakeEngine();
+  const builder = new FakeBuilder(engine);
   const repos = new FakeRepos();
   const deleted: string[] = [];
   t.context = {
     name: `lc-${++seq}`,
     store,
-    runtime,
+    engine: engine,
     builder,
     repos,
     events: [],
     deleted,
     deps: {
       store,
-      runtime,
+      engine: engine,
       builder,
       repos,
       keepImages: 10,
       onDelete: [async (name) => void deleted.push(name)],
-      pool: createPool(runtime, new InstanceClients(), () => {}),
+      pool: createPool(engine, new InstanceClients(), () => {}),
       dispatch: { request: async () => Promise.reject(new Error('unused')), stream: async () => Promise.reject(new Error('unused')), pipe: async () => Promise.reject(new Error('unused')) },
       functionUrl: (name) => `http://${name}.localhost:8080`,
       limits: { maxMemoryBytes: 1024 * 1024 * 1024, maxCodeBytes: 100 * 1024 * 1024 },
@@ -148,7 +148,7 @@ async function deployN(t: { context: Context }, count: number): Promise<void> {
 const record = (t: { context: Context }) => (event: ProgressEvent) => t.context.events.push(event);
 
 test('rollback switches to the version before the live one without a build, and records who did it', async (t) => {
-  const { name, deps, builder, runtime, store } = t.context;
+  const { name, deps, builder, engine: engine, store } = t.context;
   await deployN(t, 3);
   const builds = builder.builds.length;
   const result = await rollback(deps, { name, who: 'token ci (abcd)' }, record(t));
@@ -156,7 +156,7 @@ test('rollback switches to the version before the live one without a build, and 
   t.is(builder.builds.length, builds);
   t.is(store.versions.live(name)?.number, 2);
   t.is(deps.pool.spec(name)?.version, 2);
-  t.like(runtime.started.at(-1), { version: 2, sha: sha(2), env: { GREETING: 'Hello', KEEP: 'yes' } });
+  t.like(engine.started.at(-1), { version: 2, sha: sha(2), env: { GREETING: 'Hello', KEEP: 'yes' } });
   t.like(listReleases(deps, { name })[0], { kind: 'rollback', fromVersion: 3, toVersion: 2, who: 'token ci (abcd)' });
   t.deepEqual(listReleases(deps, { name }).map((r) => [r.kind, r.fromVersion, r.toVersion, r.who]), [
     ['rollback', 3, 2, 'token ci (abcd)'],
@@ -171,9 +171,9 @@ test('rollback switches to the version before the live one without a build, and 
 });
 
 test('rollback to a version whose image is gone rebuilds it from its commit, saying so', async (t) => {
-  const { name, deps, builder, runtime, repos } = t.context;
+  const { name, deps, builder, engine: engine, repos } = t.context;
   await deployN(t, 2);
-  runtime.images.delete(`lambda-fn/${name}:${sha(1).slice(0, 12)}`);
+  engine.images.delete(`lambda-fn/${name}:${sha(1).slice(0, 12)}`);
   const result = await rollback(deps, { name, to: 'v1', who: 'x' }, record(t));
   t.true(result.rebuilt);
   t.like(builder.builds.at(-1), { sha: sha(1), tag: `lambda-fn/${name}:${sha(1).slice(0, 12)}`, runtime: 'node20' });
@@ -183,9 +183,9 @@ test('rollback to a version whose image is gone rebuilds it from its commit, say
 });
 
 test('a rollback whose instance fails leaves the live version and the store as they were', async (t) => {
-  const { name, deps, runtime, store } = t.context;
+  const { name, deps, engine: engine, store } = t.context;
   await deployN(t, 2);
-  runtime.failStart = true;
+  engine.failStart = true;
   await t.throwsAsync(rollback(deps, { name, to: 'v1', who: 'x' }, () => {}), { message: /did not become healthy/ });
   t.is(store.versions.live(name)?.number, 2);
   t.is(deps.pool.spec(name)?.version, 2);
@@ -206,19 +206,19 @@ test('one change at a time: a rollback during a deploy, an env change during a r
 });
 
 test('env set starts the live version again with the merged env; a failed start stores nothing', async (t) => {
-  const { name, deps, runtime, store } = t.context;
+  const { name, deps, engine: engine, store } = t.context;
   await deployN(t, 1);
   const result = await changeEnv(deps, { name, set: { GREETING: 'Bonjour', TOKEN: 'secret' }, who: 'x' });
   t.deepEqual(result.keys, ['GREETING', 'TOKEN']);
   t.like(result.release, { kind: 'env', fromVersion: 1, toVersion: 1, detail: 'set GREETING, TOKEN' });
-  t.deepEqual(runtime.started.at(-1)?.env, { GREETING: 'Bonjour', KEEP: 'yes', TOKEN: 'secret' });
+  t.deepEqual(engine.started.at(-1)?.env, { GREETING: 'Bonjour', KEEP: 'yes', TOKEN: 'secret' });
   t.deepEqual(deps.pool.spec(name)?.env, { GREETING: 'Bonjour', KEEP: 'yes', TOKEN: 'secret' });
   t.deepEqual(getEnv(deps, { name }), { name, vars: { GREETING: '••••••', TOKEN: '••••••' }, manifest: { GREETING: 'Hello', KEEP: 'yes' }, revealed: false });
 
-  runtime.failStart = true;
+  engine.failStart = true;
   await t.throwsAsync(changeEnv(deps, { name, unset: ['TOKEN'], who: 'x' }));
   t.deepEqual(store.env.get(name), { GREETING: 'Bonjour', TOKEN: 'secret' });
-  runtime.failStart = false;
+  engine.failStart = false;
 
   await changeEnv(deps, { name, unset: ['GREETING'], who: 'x' });
   t.deepEqual(deps.pool.spec(name)?.env, { GREETING: 'Hello', KEEP: 'yes', TOKEN: 'secret' });
@@ -234,12 +234,12 @@ for (const key of reserved) {
     const error = await t.throwsAsync(changeEnv(t.context.deps, { name: t.context.name, set: { [key]: 'x' }, who: 'x' }), { instanceOf: LambdaError });
     t.is(error?.code, 'LAMBDA_ERR_ENV_RESERVED');
     t.deepEqual(t.context.store.env.get(t.context.name), {});
-    t.is(t.context.runtime.started.length, 1);
+    t.is(t.context.engine.started.length, 1);
   });
 }
 
 test('delete stops the instances and removes versions, images, env, releases, the repository, then runs the onDelete hooks', async (t) => {
-  const { name, deps, runtime, store, repos, deleted } = t.context;
+  const { name, deps, engine: engine, store, repos, deleted } = t.context;
   await deployN(t, 2);
   await changeEnv(deps, { name, set: { A: '1' }, who: 'x' });
   const result = await deleteFunction(deps, { name, who: 'x' });
@@ -250,17 +250,17 @@ test('delete stops the instances and removes versions, images, env, releases, th
   t.deepEqual(store.lifecycle.versions(name), []);
   t.deepEqual(store.env.get(name), {});
   t.deepEqual(store.releases.list(name), []);
-  t.is(runtime.images.size, 0);
+  t.is(engine.images.size, 0);
   t.deepEqual(repos.removed, [name]);
   t.deepEqual(deleted, [name]);
-  t.true(runtime.stopped.length >= 1);
+  t.true(engine.stopped.length >= 1);
   await t.throwsAsync(deleteFunction(deps, { name, who: 'x' }), { message: /does not exist/ });
 });
 
 test('versions lists newest first with commit, live marker and whether the image is kept', async (t) => {
-  const { name, deps, runtime } = t.context;
+  const { name, deps, engine: engine } = t.context;
   await deployN(t, 3);
-  runtime.images.delete(`lambda-fn/${name}:${sha(1).slice(0, 12)}`);
+  engine.images.delete(`lambda-fn/${name}:${sha(1).slice(0, 12)}`);
   const listed = await listVersions(deps, { name });
   t.deepEqual(listed.map((v) => [v.version, v.live, v.imageKept, v.message, v.author]), [
     [3, true, true, 'commit 3333', 'Ann <ann@example.com>'],
@@ -288,17 +288,17 @@ test('resolveVersion takes v<N>, <N> or a unique SHA prefix', async (t) => {
 });
 
 test('pruning keeps the newest K and the live one; an image still in use is left for the next pass', async (t) => {
-  const { name, deps, runtime, repos } = t.context;
+  const { name, deps, engine: engine, repos } = t.context;
   deps.keepImages = 2;
   await deployN(t, 4);
   await rollback(deps, { name, to: 'v1', who: 'x' }, () => {});
   const tag = (n: number) => `lambda-fn/${name}:${sha(n).slice(0, 12)}`;
-  runtime.busy.add(tag(2));
+  engine.busy.add(tag(2));
   const first = await pruneImages(deps, name);
   t.deepEqual(first, { removed: [], pending: [tag(2)] });
-  t.true(runtime.images.has(tag(1)) && runtime.images.has(tag(3)) && runtime.images.has(tag(4)));
+  t.true(engine.images.has(tag(1)) && engine.images.has(tag(3)) && engine.images.has(tag(4)));
   t.true(repos.kept.includes(`${name}:v1`));
-  runtime.busy.clear();
+  engine.busy.clear();
   t.deepEqual(await pruneImages(deps, name), { removed: [tag(2)], pending: [] });
   const versions = (numbers: number[]) => numbers.map((number) => ({ number }) as VersionRecord);
   t.deepEqual(prunable(versions([1, 2, 3, 4, 5]), 5, 2).map((v) => v.number), [3, 2, 1]);

@@ -17,13 +17,13 @@ export interface VersionSummary {
 }
 
 /** Every version of `name`, newest first. Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND. */
-export async function listVersions(deps: Pick<Deps, 'store' | 'runtime' | 'repos'>, input: { name: string }): Promise<VersionSummary[]> {
+export async function listVersions(deps: Pick<Deps, 'store' | 'engine' | 'repos'>, input: { name: string }): Promise<VersionSummary[]> {
   const name = assertFunctionName(input.name);
   const fn = deps.store.functions.get(name);
   if (!fn) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
   const versions = deps.store.lifecycle.versions(name);
   const commits = (await deps.repos?.describe(name, versions.map((version) => version.sha)).catch(() => undefined)) ?? new Map<string, { message: string; author: string }>();
-  const kept = await Promise.all(versions.map((version) => deps.runtime.imageExists(version.image).catch(() => false)));
+  const kept = await Promise.all(versions.map((version) => deps.engine.imageExists(version.image).catch(() => false)));
   return versions.map((version, index) => ({
     version: version.number,
     sha: version.sha,

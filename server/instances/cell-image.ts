@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Runtime } from './engine.js';
+import type { Engine } from './engine.js';
 
 const MIB = 1024 * 1024;
 
@@ -67,7 +67,7 @@ export function cellRecipes(packs: { runtime: string; dir: string; files: string
  * a version's image (by its path in images), read once with the files the image gets.
  */
 export async function ensureCellImage(
-  images: Pick<Runtime, 'imageExists' | 'buildImage'>,
+  images: Pick<Engine, 'imageExists' | 'buildImage'>,
   recipe: CellRecipe,
   workDir: string,
 ): Promise<{ tag: string; base: string; same: Map<string, string> }> {

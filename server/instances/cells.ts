@@ -86,7 +86,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
     starting.set(runtime, (starting.get(runtime) ?? 0) + 1);
     let cell: C | undefined;
     const exited = () => {
-      // A cell that ends while it waits is dropped; one already taken is an instance, the runtime reports it.
+      // A cell that ends while it waits is dropped; one already taken is an instance, the engine reports it.
       const list = readyOf(runtime);
       const index = cell ? list.indexOf(cell) : -1;
       if (index < 0) return;

@@ -1,4 +1,4 @@
-// The Runtime interface: everything Lambda asks of a container engine. Docker implements it today, Swarm later.
+// The Engine interface: everything Lambda asks of a container engine. Docker implements it today, Swarm later.
 import type { Readable } from 'node:stream';
 
 /** Everything needed to start one instance of one version of a function. */
@@ -107,7 +107,7 @@ export interface Sandbox {
 }
 
 /**
- * Pre-started generic runtime containers ("cells") that Runtime.start specialises for one version on first use, so
+ * Pre-started generic runtime containers ("cells") that Engine.start specialises for one version on first use, so
  * a cold start skips the container boot. A cell serves one version of one function for its whole life:
  * a used cell is removed, never returned. Bounded per runtime and refilled in the background.
  */
@@ -139,7 +139,7 @@ export interface CellPool {
   shutdown(): Promise<void>;
 }
 
-export interface Runtime {
+export interface Engine {
   /** True when the engine has this image. */
   imageExists(tag: string): Promise<boolean>;
   /** The image's id, layers, size and volumes; undefined when there is no such image. */

@@ -1,11 +1,11 @@
-// The instance pool's rules, against a fake Runtime (the interface ends at the engine): concurrency per
+// The instance pool's rules, against a fake Engine (the interface ends at the engine): concurrency per
 // instance, scaling up to maxInstances, the bounded wait queue and its 429, minInstances, idle stop, recycling,
 // and switching versions with requests in flight.
 import test from 'ava';
 import { LambdaError } from '../errors.js';
 import { InstanceClients } from './client.js';
 import { createPool, type PoolOptions } from './pool.js';
-import type { Instance, InstanceSpec, Runtime } from './engine.js';
+import type { Instance, InstanceSpec, Engine } from './engine.js';
 
 function spec(fn: string, version = 1, extra: Partial<InstanceSpec> = {}): InstanceSpec {
   return {
@@ -24,7 +24,7 @@ function spec(fn: string, version = 1, extra: Partial<InstanceSpec> = {}): Insta
   };
 }
 
-function fakeRuntime() {
+function fakeEngine() {
   let next = 0;
   const started: Instance[] = [];
   const stopped: string[] = [];
@@ -32,7 +32,7 @@ function fakeRuntime() {
   const gates: (() => void)[] = [];
   let failNext = false;
   let hold = false;
-  const runtime: Runtime = {
+  const engine: Engine = {
     imageExists: async () => true,
     removeImage: async () => {},
     async freeze(instance) {
@@ -61,7 +61,7 @@ function fakeRuntime() {
     healthy: async () => true,
   };
   return {
-    runtime,
+    engine: engine,
     started,
     stopped,
     frozen,
@@ -79,15 +79,15 @@ async function until(check: () => boolean, rounds = 400): Promise<boolean> {
 }
 
 test('acquire before any deploy is LAMBDA_ERR_NOT_DEPLOYED', async (t) => {
-  const pool = createPool(fakeRuntime().runtime, new InstanceClients(), () => {}, options);
+  const pool = createPool(fakeEngine().engine, new InstanceClients(), () => {}, options);
   const error = await t.throwsAsync(pool.acquire('greet'));
   t.is((error as LambdaError).code, 'LAMBDA_ERR_NOT_DEPLOYED');
   await pool.shutdown();
 });
 
 test('one instance takes up to `concurrency` requests; released slots are reused', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('greet', 1, { concurrency: 3 }));
   const leases = await Promise.all([pool.acquire('greet'), pool.acquire('greet'), pool.acquire('greet')]);
   t.is(fake.started.length, 1);
@@ -99,8 +99,8 @@ test('one instance takes up to `concurrency` requests; released slots are reused
 });
 
 test('busy instances scale out up to maxInstances, then requests wait and get 429 after the queue time', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('greet', 1, { concurrency: 1, maxInstances: 2 }));
   const first = await pool.acquire('greet');
   const second = await pool.acquire('greet');
@@ -114,8 +114,8 @@ test('busy instances scale out up to maxInstances, then requests wait and get 42
 });
 
 test('a waiting request is served as soon as a slot frees', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('greet', 1, { concurrency: 1, maxInstances: 1 }));
   const busy = await pool.acquire('greet');
   const waiting = pool.acquire('greet');
@@ -125,8 +125,8 @@ test('a waiting request is served as soon as a slot frees', async (t) => {
 });
 
 test('the wait queue is bounded: beyond it, 429 at once', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, { ...options, queueLength: 1, queueTimeoutMs: 5000 });
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, { ...options, queueLength: 1, queueTimeoutMs: 5000 });
   await pool.activate(spec('greet', 1, { concurrency: 1, maxInstances: 1 }));
   const busy = await pool.acquire('greet');
   const queued = pool.acquire('greet');
@@ -138,8 +138,8 @@ test('the wait queue is bounded: beyond it, 429 at once', async (t) => {
 });
 
 test('concurrent cold acquires share one start when one instance has room for them', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('greet', 1, { concurrency: 8 }));
   const leases = await Promise.all([pool.acquire('greet'), pool.acquire('greet'), pool.acquire('greet')]);
   t.is(fake.started.length, 1);
@@ -148,8 +148,8 @@ test('concurrent cold acquires share one start when one instance has room for th
 });
 
 test('minInstances are started at activation and kept through failures', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('warm', 1, { minInstances: 2 }));
   t.true(await until(() => pool.counts().warm?.running === 2));
   const lease = await pool.acquire('warm');
@@ -161,8 +161,8 @@ test('minInstances are started at activation and kept through failures', async (
 });
 
 test('an instance idle for idleTimeout stops, down to minInstances (0 = scale to zero), and the next request starts one', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('idle', 1, { idleTimeoutMs: 100 }));
   const lease = await pool.acquire('idle');
   lease.release();
@@ -180,8 +180,8 @@ test('an instance idle for idleTimeout stops, down to minInstances (0 = scale to
 });
 
 test('an instance with a request in flight is never stopped as idle', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('busy', 1, { idleTimeoutMs: 50 }));
   const lease = await pool.acquire('busy');
   await new Promise((resolve) => setTimeout(resolve, 250));
@@ -191,12 +191,12 @@ test('an instance with a request in flight is never stopped as idle', async (t) 
 });
 
 test('activating a new version retires the old instances; new requests get the new version', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('greet', 1));
   const first = await pool.acquire('greet');
   first.release();
-  const second = await fake.runtime.start(spec('greet', 2));
+  const second = await fake.engine.start(spec('greet', 2));
   await pool.activate(spec('greet', 2), second);
   t.is((await pool.acquire('greet')).instance.id, second.id);
   t.true(await until(() => fake.stopped.includes(first.instance.id)));
@@ -206,8 +206,8 @@ test('activating a new version retires the old instances; new requests get the n
 });
 
 test('recycling is idempotent: one stop, one true', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('greet'));
   const broken = await pool.acquire('greet');
   t.true(pool.recycle('greet', broken.instance));
@@ -221,8 +221,8 @@ test('recycling is idempotent: one stop, one true', async (t) => {
 });
 
 test('an instance the engine reports gone is forgotten at once', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('greet'));
   const lease = await pool.acquire('greet');
   lease.release();
@@ -233,8 +233,8 @@ test('an instance the engine reports gone is forgotten at once', async (t) => {
 });
 
 test('a failed start is LAMBDA_ERR_INSTANCE_START_FAILED and the next acquire tries again', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('greet'));
   fake.failNextStart();
   const error = await t.throwsAsync(pool.acquire('greet'));
@@ -245,14 +245,14 @@ test('a failed start is LAMBDA_ERR_INSTANCE_START_FAILED and the next acquire tr
 });
 
 test('a request waiting on a cold start when the version changes is served by the new version', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, { ...options, queueTimeoutMs: 5000 });
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, { ...options, queueTimeoutMs: 5000 });
   await pool.activate(spec('greet', 1));
   fake.holdStarts(true);
   const waiting = pool.acquire('greet');
   await until(() => true, 1);
   fake.holdStarts(false);
-  const v2 = await fake.runtime.start(spec('greet', 2));
+  const v2 = await fake.engine.start(spec('greet', 2));
   await pool.activate(spec('greet', 2), v2);
   fake.release();
   const served = await waiting;
@@ -263,8 +263,8 @@ test('a request waiting on a cold start when the version changes is served by th
 });
 
 test('shutdown stops every instance, those still starting included', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, options);
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, options);
   await pool.activate(spec('a'));
   await pool.activate(spec('b'));
   const a = await pool.acquire('a');
@@ -278,8 +278,8 @@ test('shutdown stops every instance, those still starting included', async (t) =
 });
 
 test('an instance idle for freezeAfter is frozen, and thawed before its next request is sent', async (t) => {
-  const fake = fakeRuntime();
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, { ...options, freezeAfterMs: 50 });
+  const fake = fakeEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, { ...options, freezeAfterMs: 50 });
   await pool.activate(spec('cold', 1, { concurrency: 2 }));
   const first = await pool.acquire('cold');
   await first.ready;
@@ -296,13 +296,13 @@ test('an instance idle for freezeAfter is frozen, and thawed before its next req
 });
 
 test('deactivate resolves only once the instances an earlier switch is retiring have stopped too', async (t) => {
-  const fake = fakeRuntime();
+  const fake = fakeEngine();
   // The old version's container is stopped a while after the switch (its settle time).
-  const pool = createPool(fake.runtime, new InstanceClients(), () => {}, { ...options, switchSettleMs: 300 });
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, { ...options, switchSettleMs: 300 });
   await pool.activate(spec('greet', 1));
   const first = await pool.acquire('greet');
   first.release();
-  const second = await fake.runtime.start(spec('greet', 2));
+  const second = await fake.engine.start(spec('greet', 2));
   await pool.activate(spec('greet', 2), second);
   t.false(fake.stopped.includes(first.instance.id));
   await pool.deactivate('greet');

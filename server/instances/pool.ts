@@ -3,7 +3,7 @@
 // ones replaced, and a version switch that lets in-flight requests finish on the old instances.
 import { LambdaError } from '../errors.js';
 import type { InstanceClients } from './client.js';
-import type { Instance, InstanceSpec, Runtime } from './engine.js';
+import type { Instance, InstanceSpec, Engine } from './engine.js';
 
 /** One request's hold on an instance; `release` it when the answer is done. */
 export interface Lease {
@@ -107,7 +107,7 @@ export interface InstancePool {
   shutdown(): Promise<void>;
 }
 
-export function createPool(runtime: Runtime, clients: InstanceClients, log: (message: string) => void, options: PoolOptions = DEFAULT_POOL_OPTIONS): InstancePool {
+export function createPool(engine: Engine, clients: InstanceClients, log: (message: string) => void, options: PoolOptions = DEFAULT_POOL_OPTIONS): InstancePool {
   const slots = new Map<string, Slot>();
   /** Instances being stopped, with their function: a delete waits for all of its own before its images go. */
   const retiring = new Map<string, { fn: string; done: Promise<void> }>();
@@ -122,7 +122,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
       // After a switch the engine's work of stopping the old instance waits until the new one has answered its first
       // requests (a rollback's first response), unless the server is stopping.
       if (settleMs > 0 && !closed) await new Promise((resolve) => setTimeout(resolve, settleMs));
-      await runtime.stop(instance);
+      await engine.stop(instance);
     })()
       .catch((error: unknown) => log(`could not stop instance ${instance.id}: ${String(error)}`))
       .finally(() => retiring.delete(instance.id));
@@ -136,7 +136,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
       if (member.active > 0 || member.frozen || !slot.members.includes(member)) return;
       member.frozen = true;
       member.transition = member.transition
-        .then(() => runtime.freeze(member.instance))
+        .then(() => engine.freeze(member.instance))
         .catch((error: unknown) => log(`could not freeze instance ${member.instance.id}: ${String(error)}`));
     }, options.freezeAfterMs);
     member.freezeTimer.unref();
@@ -147,7 +147,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
     if (member.frozen) {
       member.frozen = false;
       // A thaw that fails (the instance was killed while frozen) rejects with ECONNREFUSED: the request goes elsewhere.
-      member.transition = member.transition.then(() => runtime.thaw(member.instance));
+      member.transition = member.transition.then(() => engine.thaw(member.instance));
     }
     return member.transition;
   };
@@ -199,7 +199,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
   const startFor = (slot: Slot): void => {
     slot.starting += 1;
     const spec = slot.spec;
-    runtime.start(spec).then(
+    engine.start(spec).then(
       (instance) => {
         slot.starting -= 1;
         if (slots.get(spec.fn) !== slot || closed) {
@@ -372,7 +372,7 @@ export function createPool(runtime: Runtime, clients: InstanceClients, log: (mes
     },
 
     async endedBefore(instance, time) {
-      const ended = await runtime.endedAt(instance).catch(() => undefined);
+      const ended = await engine.endedAt(instance).catch(() => undefined);
       return ended !== undefined && ended <= time;
     },
 
