@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
-import { bootstrapAdminKey, createKeyVerifier, generateKey, generatedKeyRecord } from './token-check.js';
+import { bootstrapAdminKey, createKeyVerifier, generateKey, generatedTokenRecord } from './token-check.js';
 import { createAuthLimiter } from './auth-limit.js';
 import { LambdaError } from '../errors.js';
 
@@ -27,14 +27,14 @@ const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8
 /** The real store, counting how often the scrypt rows are read: each read is a round of scrypt hashing. */
 function counting(store: Store): { store: Store; scryptRounds: () => number } {
   let rounds = 0;
-  const keys: Store['keys'] = {
-    ...store.keys,
+  const keys: Store['tokens'] = {
+    ...store.tokens,
     withScheme: (scheme) => {
       rounds += 1;
-      return store.keys.withScheme(scheme);
+      return store.tokens.withScheme(scheme);
     },
   };
-  return { store: { ...store, keys }, scryptRounds: () => rounds };
+  return { store: { ...store, tokens: keys }, scryptRounds: () => rounds };
 }
 
 test('the first start generates an admin key once; later starts generate nothing', async (t) => {
@@ -42,12 +42,12 @@ test('the first start generates an admin key once; later starts generate nothing
   const first = bootstrapAdminKey(store, undefined);
   const key = first.generated as string;
   t.regex(key, /^lambda_[A-Za-z0-9_-]{43}$/);
-  t.is(store.keys.count(), 1);
-  t.like(store.keys.list()[0], { name: 'admin', scheme: 'sha256', hash: sha256(key), id: sha256(key).slice(0, 16), lastUsedAt: null });
+  t.is(store.tokens.count(), 1);
+  t.like(store.tokens.list()[0], { name: 'admin', scheme: 'sha256', hash: sha256(key), id: sha256(key).slice(0, 16), lastUsedAt: null });
 
   t.deepEqual(bootstrapAdminKey(store, undefined), {});
   t.deepEqual(bootstrapAdminKey(store, ''), {});
-  t.is(store.keys.count(), 1);
+  t.is(store.tokens.count(), 1);
   t.true(await createKeyVerifier(store)(key));
 });
 
@@ -98,8 +98,8 @@ test('a seeded key (LAMBDA_API_KEY) is stored once, salted and scrypt-hashed, un
   const seed = 'my-seeded-admin-key';
   const first = bootstrapAdminKey(store, seed);
   t.deepEqual(bootstrapAdminKey(store, seed), first, 'the second start finds the same row and generates nothing');
-  t.is(store.keys.count(), 1);
-  const [record] = store.keys.list();
+  t.is(store.tokens.count(), 1);
+  const [record] = store.tokens.list();
   t.deepEqual(first, { seedId: record?.id, revoked: 0 });
   t.like(record, { scope: 'admin', seeded: true });
   t.is(record?.scheme, 'scrypt');
@@ -120,7 +120,7 @@ test('the same seed hashed twice gets different salts', (t) => {
   try {
     bootstrapAdminKey(t.context.store, 'same-seed-0123456789');
     bootstrapAdminKey(other, 'same-seed-0123456789');
-    t.not(t.context.store.keys.list()[0]?.hash, other.keys.list()[0]?.hash);
+    t.not(t.context.store.tokens.list()[0]?.hash, other.tokens.list()[0]?.hash);
   } finally {
     other.close();
   }
@@ -130,9 +130,9 @@ test('a restart with a different seed rotates: the old seeded key is revoked, ot
   const { store } = t.context;
   bootstrapAdminKey(store, 'first-seed-0123456789');
   const created = generateKey();
-  store.keys.insert(generatedKeyRecord(created, 'ci'));
+  store.tokens.insert(generatedTokenRecord(created, 'ci'));
   t.is(bootstrapAdminKey(store, 'second-seed-0123456789').revoked, 1);
-  t.is(store.keys.count(), 2);
+  t.is(store.tokens.count(), 2);
   const verify = createKeyVerifier(store);
   t.false(await verify('first-seed-0123456789'));
   t.true(await verify('second-seed-0123456789'));
@@ -145,7 +145,7 @@ test('a LAMBDA_API_KEY shorter than 16 characters is refused, saying how to make
   for (const weak of ['sunshine', 'x', '123456789012345']) {
     t.throws(() => bootstrapAdminKey(t.context.store, weak), { message: /LAMBDA_API_KEY is too short to be a key .*at least 16.*openssl rand -hex 32/ });
   }
-  t.is(t.context.store.keys.count(), 0);
+  t.is(t.context.store.tokens.count(), 0);
   t.notThrows(() => bootstrapAdminKey(t.context.store, `test_${'0'.repeat(32)}`));
 });
 
@@ -154,8 +154,8 @@ test('invoke tokens: the REST API check refuses them with 403; a function check 
   const admin = bootstrapAdminKey(store, undefined).generated as string;
   const any = generateKey();
   const one = generateKey();
-  store.keys.insert({ ...generatedKeyRecord(any, 'callers'), scope: 'invoke' });
-  store.keys.insert({ ...generatedKeyRecord(one, 'one'), scope: 'invoke', function: 'hello' });
+  store.tokens.insert({ ...generatedTokenRecord(any, 'callers'), scope: 'invoke' });
+  store.tokens.insert({ ...generatedTokenRecord(one, 'one'), scope: 'invoke', function: 'hello' });
   const verify = createKeyVerifier(store);
   t.true(await verify(admin));
   for (const key of [any, one]) await t.throwsAsync(verify(key), { instanceOf: LambdaError, message: /only invokes .*it does not open the REST API/ });
@@ -170,7 +170,7 @@ test('invoke tokens: the REST API check refuses them with 403; a function check 
 test('the server-wide budget of slow checks: wrong keys from many clients are refused once it is spent', async (t) => {
   bootstrapAdminKey(t.context.store, 'budget-seed-0123456789');
   const generated = generateKey();
-  t.context.store.keys.insert(generatedKeyRecord(generated, 'ci'));
+  t.context.store.tokens.insert(generatedTokenRecord(generated, 'ci'));
   const counted = counting(t.context.store);
   const limiter = createAuthLimiter({ failures: 100, windowMs: 60_000, slowBudget: 3 }, () => 0);
   const verify = createKeyVerifier(counted.store, undefined, { limiter });
@@ -183,14 +183,14 @@ test('the server-wide budget of slow checks: wrong keys from many clients are re
 test('a seed stored as plain SHA-256 by an older release is hashed again with scrypt, keeping its name and date', async (t) => {
   const { store } = t.context;
   const seed = 'seeded-before-tokens-existed';
-  store.keys.insert({ ...generatedKeyRecord(seed, 'admin', new Date('2024-01-01T00:00:00.000Z')), lastUsedAt: '2024-02-01T00:00:00.000Z' });
+  store.tokens.insert({ ...generatedTokenRecord(seed, 'admin', new Date('2024-01-01T00:00:00.000Z')), lastUsedAt: '2024-02-01T00:00:00.000Z' });
   t.true(await createKeyVerifier(store)(seed), 'the legacy row works before the upgrade');
 
   bootstrapAdminKey(store, seed);
-  const rows = store.keys.list();
+  const rows = store.tokens.list();
   t.is(rows.length, 1);
   t.like(rows[0], { scheme: 'scrypt', name: 'admin', createdAt: '2024-01-01T00:00:00.000Z' });
-  t.is(store.keys.get(sha256(seed).slice(0, 16)), undefined, 'the SHA-256 row and its hash-derived id are gone');
+  t.is(store.tokens.get(sha256(seed).slice(0, 16)), undefined, 'the SHA-256 row and its hash-derived id are gone');
   t.true(await createKeyVerifier(store)(seed));
 });
 
@@ -207,7 +207,7 @@ test('a seeded key costs scrypt once; later uses are remembered', async (t) => {
 test('a generated key never costs scrypt, even with seeded keys present', async (t) => {
   bootstrapAdminKey(t.context.store, 'some-seed-0123456789');
   const key = generateKey();
-  t.context.store.keys.insert(generatedKeyRecord(key, 'ci'));
+  t.context.store.tokens.insert(generatedTokenRecord(key, 'ci'));
   const counted = counting(t.context.store);
   t.true(await createKeyVerifier(counted.store)(key));
   t.is(counted.scryptRounds(), 0);
@@ -215,14 +215,14 @@ test('a generated key never costs scrypt, even with seeded keys present', async 
 
 test('revoking a remembered seeded key makes it fail at once', async (t) => {
   const { store } = t.context;
-  const { chosenKeyRecord } = await import('./token-check.js');
+  const { chosenTokenRecord: chosenKeyRecord } = await import('./token-check.js');
   const old = chosenKeyRecord('seed-to-revoke-0123456789', 'old');
-  store.keys.insert(old);
+  store.tokens.insert(old);
   const id = old.id;
   bootstrapAdminKey(store, 'seed-to-keep-0123456789');
   const verify = createKeyVerifier(store);
   t.true(await verify('seed-to-revoke-0123456789'));
-  t.is(store.keys.removeUnlessLast(id), 'removed');
+  t.is(store.tokens.removeUnlessLast(id), 'removed');
   t.false(await verify('seed-to-revoke-0123456789'));
   t.true(await verify('seed-to-keep-0123456789'));
 });
@@ -231,10 +231,10 @@ test('revoking a generated key makes it fail at once', async (t) => {
   const { store } = t.context;
   const key = bootstrapAdminKey(store, undefined).generated as string;
   const other = generateKey();
-  store.keys.insert(generatedKeyRecord(other, 'ci'));
+  store.tokens.insert(generatedTokenRecord(other, 'ci'));
   const verify = createKeyVerifier(store);
   t.true(await verify(other));
-  t.is(store.keys.removeUnlessLast(sha256(other).slice(0, 16)), 'removed');
+  t.is(store.tokens.removeUnlessLast(sha256(other).slice(0, 16)), 'removed');
   t.false(await verify(other));
   t.true(await verify(key));
 });
@@ -245,24 +245,24 @@ test('last use is recorded, at most once a minute per key', async (t) => {
   const id = sha256(key).slice(0, 16);
   let clock = Date.parse('2024-05-01T10:00:00.000Z');
   const verify = createKeyVerifier(store, () => new Date(clock));
-  t.is(store.keys.get(id)?.lastUsedAt, null);
+  t.is(store.tokens.get(id)?.lastUsedAt, null);
   t.true(await verify(key));
-  t.is(store.keys.get(id)?.lastUsedAt, '2024-05-01T10:00:00.000Z');
+  t.is(store.tokens.get(id)?.lastUsedAt, '2024-05-01T10:00:00.000Z');
   clock += 30_000;
   t.true(await verify(key));
-  t.is(store.keys.get(id)?.lastUsedAt, '2024-05-01T10:00:00.000Z');
+  t.is(store.tokens.get(id)?.lastUsedAt, '2024-05-01T10:00:00.000Z');
   clock += 30_000;
   t.true(await verify(key));
-  t.is(store.keys.get(id)?.lastUsedAt, '2024-05-01T10:01:00.000Z');
+  t.is(store.tokens.get(id)?.lastUsedAt, '2024-05-01T10:01:00.000Z');
   t.false(await verify('wrong'));
-  t.is(store.keys.get(id)?.lastUsedAt, '2024-05-01T10:01:00.000Z');
+  t.is(store.tokens.get(id)?.lastUsedAt, '2024-05-01T10:01:00.000Z');
 });
 
 test('a damaged scrypt row matches nothing and breaks nothing', async (t) => {
   const { store } = t.context;
   const key = bootstrapAdminKey(store, undefined).generated as string;
-  store.keys.insert({ id: 'damaged000000000', scheme: 'scrypt', hash: 'scrypt:999999999999:8:1:00:00', name: 'x', createdAt: new Date().toISOString(), lastUsedAt: null });
-  store.keys.insert({ id: 'damaged000000001', scheme: 'scrypt', hash: 'not-a-hash', name: 'y', createdAt: new Date().toISOString(), lastUsedAt: null });
+  store.tokens.insert({ id: 'damaged000000000', scheme: 'scrypt', hash: 'scrypt:999999999999:8:1:00:00', name: 'x', createdAt: new Date().toISOString(), lastUsedAt: null });
+  store.tokens.insert({ id: 'damaged000000001', scheme: 'scrypt', hash: 'not-a-hash', name: 'y', createdAt: new Date().toISOString(), lastUsedAt: null });
   const verify = createKeyVerifier(store);
   t.false(await verify('anything'));
   t.true(await verify(key));
@@ -275,7 +275,7 @@ test('no file of the database holds a key in plain text', async (t) => {
   const seed = 'seeded-plain-text-marker-4b1d';
   bootstrapAdminKey(store, seed);
   const added = generateKey();
-  store.keys.insert(generatedKeyRecord(added, 'ci'));
+  store.tokens.insert(generatedTokenRecord(added, 'ci'));
   t.true(await createKeyVerifier(store)(seed));
   t.true(await createKeyVerifier(store)(added));
   store.close();
@@ -311,7 +311,7 @@ test('a key in the generated form never costs scrypt, and a seed in that form is
   bootstrapAdminKey(store, 'a-chosen-seed-0123456789');
   const given = generateKey();
   const { seedId } = bootstrapAdminKey(store, given);
-  t.like(store.keys.get(seedId as string), { scheme: 'sha256', hash: sha256(given), name: 'LAMBDA_API_KEY' });
+  t.like(store.tokens.get(seedId as string), { scheme: 'sha256', hash: sha256(given), name: 'LAMBDA_API_KEY' });
   t.deepEqual(bootstrapAdminKey(store, given), { seedId, revoked: 0 }, 'a second start finds it');
   const counted = counting(store);
   const verify = createKeyVerifier(counted.store);
@@ -324,15 +324,15 @@ test('a generated key seeded by an older release as scrypt is stored as SHA-256 
   const { store } = t.context;
   const given = generateKey();
   bootstrapAdminKey(store, 'placeholder-0123456789');
-  const [row] = store.keys.list();
+  const [row] = store.tokens.list();
   // What an older release stored for this seed: a scrypt row.
-  const { chosenKeyRecord } = await import('./token-check.js');
-  store.keys.insert({ ...chosenKeyRecord(given, 'admin'), createdAt: '2024-01-01T00:00:00.000Z' });
+  const { chosenTokenRecord: chosenKeyRecord } = await import('./token-check.js');
+  store.tokens.insert({ ...chosenKeyRecord(given, 'admin'), createdAt: '2024-01-01T00:00:00.000Z' });
   const { seedId } = bootstrapAdminKey(store, given);
-  t.like(store.keys.get(seedId as string), { scheme: 'sha256', name: 'admin', createdAt: '2024-01-01T00:00:00.000Z', seeded: true });
+  t.like(store.tokens.get(seedId as string), { scheme: 'sha256', name: 'admin', createdAt: '2024-01-01T00:00:00.000Z', seeded: true });
   // The placeholder was the variable's value before: rotated out.
-  t.is(store.keys.count(), 1);
-  t.is(store.keys.get(row?.id ?? ''), undefined);
+  t.is(store.tokens.count(), 1);
+  t.is(store.tokens.get(row?.id ?? ''), undefined);
   t.true(await createKeyVerifier(store)(given));
 });
 
@@ -340,7 +340,7 @@ test('wrong keys from one client are limited: 429 without hashing once its allow
   const { store } = t.context;
   bootstrapAdminKey(store, 'the-real-seed-0123456789');
   const generated = generateKey();
-  store.keys.insert(generatedKeyRecord(generated, 'ci'));
+  store.tokens.insert(generatedTokenRecord(generated, 'ci'));
   const counted = counting(store);
   let clock = 0;
   const limiter = createAuthLimiter({ failures: 3, windowMs: 60_000 }, () => clock);

@@ -1,7 +1,7 @@
 // API keys at rest and at the door: how keys are hashed, the first-start admin key (LAMBDA_API_KEY rotation), verification and scopes.
 import { createHash, randomBytes, scrypt, scryptSync, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 import { LambdaError } from '../errors.js';
-import type { ApiKeyRecord, Store } from '../store/types.js';
+import type { TokenRecord, Store } from '../store/types.js';
 import type { AuthLimiter } from './auth-limit.js';
 
 /** Keys longer than this are refused unhashed: no real key is, and hashing megabytes per request costs. */
@@ -25,7 +25,7 @@ export function generateKey(): string {
 }
 
 /** The record for a generated key: SHA-256, found by its hash prefix. */
-export function generatedKeyRecord(key: string, name: string, now = new Date()): ApiKeyRecord {
+export function generatedTokenRecord(key: string, name: string, now = new Date()): TokenRecord {
   const digest = sha256(key);
   return { id: idOf(digest), scheme: 'sha256', hash: digest.toString('hex'), name, createdAt: now.toISOString(), lastUsedAt: null };
 }
@@ -34,7 +34,7 @@ export function generatedKeyRecord(key: string, name: string, now = new Date()):
  * The record for a key a person chose (LAMBDA_API_KEY): salted scrypt, and a random id, since an id
  * derived from a fast hash would let anyone who sees it guess a weak key offline.
  */
-export function chosenKeyRecord(key: string, name: string, now = new Date()): ApiKeyRecord {
+export function chosenTokenRecord(key: string, name: string, now = new Date()): TokenRecord {
   const salt = randomBytes(SCRYPT.saltBytes);
   const hash = scryptSync(key, salt, SCRYPT.keyLength, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
   const encoded = ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('hex'), hash.toString('hex')].join(':');
@@ -42,14 +42,14 @@ export function chosenKeyRecord(key: string, name: string, now = new Date()): Ap
 }
 
 /** The parts of a stored scrypt hash, or undefined for a damaged one. */
-function parseScrypt(record: ApiKeyRecord): { salt: Buffer; expected: Buffer; options: ScryptOptions } | undefined {
+function parseScrypt(record: TokenRecord): { salt: Buffer; expected: Buffer; options: ScryptOptions } | undefined {
   const [scheme, N, r, p, salt, hash] = record.hash.split(':');
   if (scheme !== 'scrypt' || !salt || !hash) return undefined;
   return { salt: Buffer.from(salt, 'hex'), expected: Buffer.from(hash, 'hex'), options: { N: Number(N), r: Number(r), p: Number(p), maxmem: 256 * 1024 * 1024 } };
 }
 
 /** True when `presented` is the key behind a scrypt record, compared in constant time; off the event loop. */
-async function matchesScrypt(record: ApiKeyRecord, presented: string): Promise<boolean> {
+async function matchesScrypt(record: TokenRecord, presented: string): Promise<boolean> {
   const parts = parseScrypt(record);
   if (!parts) return false;
   try {
@@ -61,7 +61,7 @@ async function matchesScrypt(record: ApiKeyRecord, presented: string): Promise<b
 }
 
 /** The same check, blocking: only at start, before any request is served. */
-function matchesScryptNow(record: ApiKeyRecord, presented: string): boolean {
+function matchesScryptNow(record: TokenRecord, presented: string): boolean {
   const parts = parseScrypt(record);
   if (!parts) return false;
   try {
@@ -72,7 +72,7 @@ function matchesScryptNow(record: ApiKeyRecord, presented: string): boolean {
 }
 
 /** True when `digest` is the SHA-256 of a generated key stored under its prefix. */
-function matchesSha256(record: ApiKeyRecord | undefined, digest: Buffer): record is ApiKeyRecord {
+function matchesSha256(record: TokenRecord | undefined, digest: Buffer): record is TokenRecord {
   if (record?.scheme !== 'sha256') return false;
   const stored = Buffer.from(record.hash, 'hex');
   return stored.length === digest.length && timingSafeEqual(stored, digest);
@@ -120,19 +120,19 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
   /** The row's id, or undefined; `slow` says a scrypt was charged to the client for it. */
   const find = async (presented: string, client: string | undefined): Promise<{ id?: string; slow: boolean }> => {
     const digest = sha256(presented);
-    const byPrefix = store.keys.get(idOf(digest));
+    const byPrefix = store.tokens.get(idOf(digest));
     if (matchesSha256(byPrefix, digest)) return { id: byPrefix.id, slow: false };
 
     const cacheKey = digest.toString('hex');
     const remembered = verified.get(cacheKey);
     if (remembered !== undefined) {
-      if (store.keys.get(remembered)) return { id: remembered, slow: false };
+      if (store.tokens.get(remembered)) return { id: remembered, slow: false };
       verified.delete(cacheKey);
     }
     if (isGeneratedForm(presented)) return { slow: false };
     // The expensive part: refused before any hashing when the client is out of allowance or the server is busy hashing.
     if (client !== undefined) limiter?.check(client);
-    const rows = store.keys.withScheme('scrypt');
+    const rows = store.tokens.withScheme('scrypt');
     if (rows.length === 0) return { slow: false };
     const release = limiter?.slowSlot();
     if (client !== undefined) limiter?.charge(client);
@@ -140,7 +140,7 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
       for (const record of rows) {
         if (await matchesScrypt(record, presented)) {
           // Revoked while its hash was being computed: not a key any more.
-          if (!store.keys.get(record.id)) return { slow: true };
+          if (!store.tokens.get(record.id)) return { slow: true };
           verified.set(cacheKey, record.id);
           if (client !== undefined) limiter?.refund(client);
           limiter?.refundSlow();
@@ -156,16 +156,16 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
   const identify = async (presented: string | undefined) => {
     if (!presented || presented.length > MAX_KEY_LENGTH) return undefined;
     const { id } = await find(presented, undefined);
-    const record = id === undefined ? undefined : store.keys.get(id);
+    const record = id === undefined ? undefined : store.tokens.get(id);
     return record && { id: record.id, name: record.name };
   };
 
   /** The stored key behind `presented`, or undefined (a wrong key, charged to `client`). */
-  const recordOf = async (presented: string | undefined, client: string | undefined): Promise<ApiKeyRecord | undefined> => {
+  const recordOf = async (presented: string | undefined, client: string | undefined): Promise<TokenRecord | undefined> => {
     // No key at all is not a guess (git asks without one first): refused, not counted.
     if (!presented) return undefined;
     const { id, slow } = presented.length > MAX_KEY_LENGTH ? { slow: false } : await find(presented, client);
-    const record = id === undefined ? undefined : store.keys.get(id);
+    const record = id === undefined ? undefined : store.tokens.get(id);
     if (!record) {
       if (!slow && client !== undefined && limiter) {
         limiter.check(client);
@@ -176,7 +176,7 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
     const at = now();
     if (at.getTime() - (touched.get(record.id) ?? 0) >= TOUCH_EVERY_MS) {
       touched.set(record.id, at.getTime());
-      store.keys.touch(record.id, at.toISOString());
+      store.tokens.touch(record.id, at.toISOString());
     }
     return record;
   };
@@ -198,7 +198,7 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
   return Object.assign(verify, { identify, invoke });
 }
 
-function forbidden(record: ApiKeyRecord, where: string): LambdaError {
+function forbidden(record: TokenRecord, where: string): LambdaError {
   return new LambdaError('LAMBDA_ERR_FORBIDDEN', { what: record.function ? `function "${record.function}"` : '`auth: key` functions', where });
 }
 
@@ -217,11 +217,11 @@ export function bootstrapAdminKey(store: Store, seed: string | undefined): { gen
   if (seed) {
     assertStrongSeed(seed);
     const seedId = seedKey(store, seed);
-    return { seedId, revoked: store.keys.removeSeededExcept(seedId) };
+    return { seedId, revoked: store.tokens.removeSeededExcept(seedId) };
   }
-  if (store.keys.count() > 0) return {};
+  if (store.tokens.count() > 0) return {};
   const generated = generateKey();
-  store.keys.insert(generatedKeyRecord(generated, 'admin'));
+  store.tokens.insert(generatedTokenRecord(generated, 'admin'));
   return { generated };
 }
 
@@ -237,25 +237,25 @@ export function assertStrongSeed(seed: string): void {
 
 /** Stores the seed (see bootstrapAdminKey) as an admin key marked seeded; returns its row. */
 function seedKey(store: Store, seed: string): string {
-  const scryptRow = store.keys.withScheme('scrypt').find((record) => matchesScryptNow(record, seed));
+  const scryptRow = store.tokens.withScheme('scrypt').find((record) => matchesScryptNow(record, seed));
   const digest = sha256(seed);
-  const plain = store.keys.get(idOf(digest));
+  const plain = store.tokens.get(idOf(digest));
   // Whatever row the seed already has becomes the seeded admin key (a created token given back as the seed too).
-  const keep = (row: ApiKeyRecord, record: ApiKeyRecord = row): string => {
-    store.keys.replace(row.id, { ...record, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt, scope: 'admin', function: null, seeded: true });
+  const keep = (row: TokenRecord, record: TokenRecord = row): string => {
+    store.tokens.replace(row.id, { ...record, createdAt: row.createdAt, lastUsedAt: row.lastUsedAt, scope: 'admin', function: null, seeded: true });
     return record.id;
   };
   if (isGeneratedForm(seed)) {
     if (matchesSha256(plain, digest)) return keep(plain);
-    const record = generatedKeyRecord(seed, scryptRow?.name ?? 'LAMBDA_API_KEY');
+    const record = generatedTokenRecord(seed, scryptRow?.name ?? 'LAMBDA_API_KEY');
     if (scryptRow) return keep(scryptRow, record);
-    store.keys.insert({ ...record, seeded: true });
+    store.tokens.insert({ ...record, seeded: true });
     return record.id;
   }
   if (scryptRow) return keep(scryptRow);
-  if (matchesSha256(plain, digest)) return keep(plain, chosenKeyRecord(seed, plain.name));
-  const record = chosenKeyRecord(seed, 'LAMBDA_API_KEY');
-  store.keys.insert({ ...record, seeded: true });
+  if (matchesSha256(plain, digest)) return keep(plain, chosenTokenRecord(seed, plain.name));
+  const record = chosenTokenRecord(seed, 'LAMBDA_API_KEY');
+  store.tokens.insert({ ...record, seeded: true });
   return record.id;
 }
 

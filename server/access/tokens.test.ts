@@ -25,7 +25,7 @@ test('list shows id, name, created and last used, never a key or hash', (t) => {
   for (const token of tokens) t.deepEqual(Object.keys(token).sort(), ['createdAt', 'function', 'id', 'lastUsedAt', 'name', 'scope']);
   const text = JSON.stringify(tokens);
   t.false(text.includes(created.key));
-  t.false(text.includes(t.context.store.keys.get(created.id)?.hash ?? 'missing'));
+  t.false(text.includes(t.context.store.tokens.get(created.id)?.hash ?? 'missing'));
 });
 
 test('create returns a new working key once; its id is what list and revoke use', async (t) => {
@@ -76,7 +76,7 @@ const badName = test.macro({
   exec(t, name: string) {
     const error = t.throws(() => createToken({ store: t.context.store }, { name }), { instanceOf: LambdaError });
     t.is(error?.code, 'LAMBDA_ERR_BAD_REQUEST');
-    t.is(t.context.store.keys.count(), 1);
+    t.is(t.context.store.tokens.count(), 1);
   },
   title: (given = '') => `create refuses the name: ${given}`,
 });

@@ -1,9 +1,9 @@
 // The tokens verbs: list, create and revoke the API keys that open the REST API and git over HTTP (admin) or only
 // `auth: key` functions (invoke).
 import { LambdaError } from '../errors.js';
-import type { ApiKeyRecord, ApiKeyScope } from '../store/types.js';
+import type { TokenRecord, TokenScope } from '../store/types.js';
 import type { Deps } from '../functions/deps.js';
-import { generateKey, generatedKeyRecord } from './token-check.js';
+import { generateKey, generatedTokenRecord } from './token-check.js';
 import { assertFunctionName } from '../functions/names.js';
 
 /** A token as it is shown: never its key or hash. */
@@ -14,7 +14,7 @@ export interface TokenSummary {
   /** To the minute; null when never used. */
   lastUsedAt: string | null;
   /** admin: the REST API, git and `auth: key` functions; invoke: only `auth: key` functions. */
-  scope: ApiKeyScope;
+  scope: TokenScope;
   /** An invoke token made for one function: its name; otherwise null. */
   function: string | null;
 }
@@ -34,10 +34,10 @@ const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]|(?! )\p{Z}/u;
 
 /** Every token, oldest first. */
 export function listTokens(deps: Pick<Deps, 'store'>): TokenSummary[] {
-  return deps.store.keys.list().map(summary);
+  return deps.store.tokens.list().map(summary);
 }
 
-const summary = ({ id, name, createdAt, lastUsedAt, scope, function: fn }: ApiKeyRecord): TokenSummary => ({
+const summary = ({ id, name, createdAt, lastUsedAt, scope, function: fn }: TokenRecord): TokenSummary => ({
   id,
   name,
   createdAt,
@@ -59,15 +59,15 @@ export function createToken(deps: Pick<Deps, 'store'>, input: { name?: string; s
   if (name.length > MAX_NAME_LENGTH || UNPRINTABLE.test(name)) {
     throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `a token name is at most ${MAX_NAME_LENGTH} printable characters` });
   }
-  const scope = (input.scope ?? 'admin') as ApiKeyScope;
+  const scope = (input.scope ?? 'admin') as TokenScope;
   if (scope !== 'admin' && scope !== 'invoke') throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `a token's scope is "admin" or "invoke", got ${JSON.stringify(printable(scope))}` });
   if (input.function !== undefined && scope !== 'invoke') {
     throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'a token limited to one function must have scope "invoke"' });
   }
   const fn = input.function === undefined ? null : assertFunctionName(input.function);
   const key = generateKey();
-  const record = { ...generatedKeyRecord(key, name), scope, function: fn };
-  deps.store.keys.insert(record);
+  const record = { ...generatedTokenRecord(key, name), scope, function: fn };
+  deps.store.tokens.insert(record);
   return { ...summary(record), key };
 }
 
@@ -76,7 +76,7 @@ export function createToken(deps: Pick<Deps, 'store'>, input: { name?: string; s
  * unknown id and LAMBDA_ERR_LAST_TOKEN for the only admin token left, so nobody locks themselves out.
  */
 export function revokeToken(deps: Pick<Deps, 'store'>, input: { id: string }): void {
-  const outcome = deps.store.keys.removeUnlessLast(input.id);
+  const outcome = deps.store.tokens.removeUnlessLast(input.id);
   if (outcome === 'missing') throw new LambdaError('LAMBDA_ERR_TOKEN_NOT_FOUND', { id: printable(input.id) });
   if (outcome === 'last') throw new LambdaError('LAMBDA_ERR_LAST_TOKEN', { id: input.id });
 }

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import anyTest, { type TestFn } from 'ava';
 import { MIGRATIONS } from './migrations.js';
 import { openStore } from './sqlite.js';
-import type { ApiKeyRecord, Store } from './types.js';
+import type { TokenRecord, Store } from './types.js';
 
 const test = anyTest as TestFn<{ store: Store; dirs: string[] }>;
 
@@ -21,7 +21,7 @@ test.afterEach.always(async (t) => {
   await Promise.all(t.context.dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-const record = (id: string, overrides: Partial<ApiKeyRecord> = {}): ApiKeyRecord => ({
+const record = (id: string, overrides: Partial<TokenRecord> = {}): TokenRecord => ({
   id,
   scheme: 'sha256',
   hash: createHash('sha256').update(id).digest('hex'),
@@ -46,11 +46,11 @@ test('a database written before tokens keeps its keys, which become sha256 keys 
 
   const upgraded = openStore(file);
   try {
-    t.deepEqual(upgraded.keys.list(), [
+    t.deepEqual(upgraded.tokens.list(), [
       { id: 'aaaa', scheme: 'sha256', hash: 'a'.repeat(64), name: 'admin', createdAt: '2024-01-01T00:00:00.000Z', lastUsedAt: null, scope: 'admin', function: null, seeded: false },
       { id: 'bbbb', scheme: 'sha256', hash: 'b'.repeat(64), name: 'ci', createdAt: '2024-01-02T00:00:00.000Z', lastUsedAt: null, scope: 'admin', function: null, seeded: false },
     ]);
-    t.deepEqual(upgraded.keys.withScheme('scrypt'), []);
+    t.deepEqual(upgraded.tokens.withScheme('scrypt'), []);
   } finally {
     upgraded.close();
   }
@@ -70,20 +70,20 @@ test('keys an earlier start seeded (named LAMBDA_API_KEY) are marked seeded by t
   old.close();
   const upgraded = openStore(file);
   try {
-    t.deepEqual(upgraded.keys.list().map((key) => key.seeded), [true, true, false]);
-    t.is(upgraded.keys.removeSeededExcept('bbbb'), 1);
-    t.deepEqual(upgraded.keys.list().map((key) => key.id), ['bbbb', 'cccc']);
+    t.deepEqual(upgraded.tokens.list().map((key) => key.seeded), [true, true, false]);
+    t.is(upgraded.tokens.removeSeededExcept('bbbb'), 1);
+    t.deepEqual(upgraded.tokens.list().map((key) => key.id), ['bbbb', 'cccc']);
   } finally {
     upgraded.close();
   }
 });
 
 test('the scheme column refuses unknown schemes', (t) => {
-  t.throws(() => t.context.store.keys.insert(record('x', { scheme: 'md5' as 'sha256' })), { any: true, message: /CHECK constraint/ });
+  t.throws(() => t.context.store.tokens.insert(record('x', { scheme: 'md5' as 'sha256' })), { any: true, message: /CHECK constraint/ });
 });
 
 test('list is oldest first; withScheme filters', (t) => {
-  const { keys } = t.context.store;
+  const { tokens: keys } = t.context.store;
   keys.insert(record('b', { createdAt: '2024-05-02T00:00:00.000Z' }));
   keys.insert(record('a', { createdAt: '2024-05-03T00:00:00.000Z', scheme: 'scrypt', hash: 'scrypt:…' }));
   keys.insert(record('c', { createdAt: '2024-05-01T00:00:00.000Z' }));
@@ -94,7 +94,7 @@ test('list is oldest first; withScheme filters', (t) => {
 });
 
 test('removeUnlessLast removes, reports a missing id, and keeps the last key', (t) => {
-  const { keys } = t.context.store;
+  const { tokens: keys } = t.context.store;
   keys.insert(record('one'));
   keys.insert(record('two'));
   t.is(keys.removeUnlessLast('nope'), 'missing');
@@ -107,7 +107,7 @@ test('removeUnlessLast removes, reports a missing id, and keeps the last key', (
 });
 
 test('replace swaps one row for another in one step', (t) => {
-  const { keys } = t.context.store;
+  const { tokens: keys } = t.context.store;
   keys.insert(record('old'));
   keys.replace('old', record('new', { scheme: 'scrypt', hash: 'scrypt:x' }));
   t.is(keys.get('old'), undefined);
@@ -119,7 +119,7 @@ test('replace swaps one row for another in one step', (t) => {
 });
 
 test('touch records the last use', (t) => {
-  const { keys } = t.context.store;
+  const { tokens: keys } = t.context.store;
   keys.insert(record('k'));
   keys.touch('k', '2024-06-01T12:00:00.000Z');
   t.is(keys.get('k')?.lastUsedAt, '2024-06-01T12:00:00.000Z');

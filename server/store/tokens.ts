@@ -1,20 +1,20 @@
 // SQL for API keys; only hashes are stored.
 import type Database from 'better-sqlite3';
-import type { ApiKeyRecord, ApiKeyScheme, ApiKeyScope, Store } from './types.js';
+import type { TokenRecord, TokenScheme, TokenScope, Store } from './types.js';
 
 interface KeyRow {
   id: string;
-  scheme: ApiKeyScheme;
+  scheme: TokenScheme;
   hash: string;
   name: string;
   created_at: string;
   last_used_at: string | null;
-  scope: ApiKeyScope;
+  scope: TokenScope;
   function: string | null;
   seeded: number;
 }
 
-const toRecord = (row: KeyRow): ApiKeyRecord => ({
+const toRecord = (row: KeyRow): TokenRecord => ({
   id: row.id,
   scheme: row.scheme,
   hash: row.hash,
@@ -26,22 +26,22 @@ const toRecord = (row: KeyRow): ApiKeyRecord => ({
   seeded: row.seeded === 1,
 });
 
-export function keyQueries(db: Database.Database): Store['keys'] {
+export function tokenQueries(db: Database.Database): Store['tokens'] {
   const count = db.prepare<[], { n: number }>('SELECT COUNT(*) AS n FROM api_keys');
   const admins = db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM api_keys WHERE scope = 'admin'");
   const get = db.prepare<[string], KeyRow>('SELECT * FROM api_keys WHERE id = ?');
   const list = db.prepare<[], KeyRow>('SELECT * FROM api_keys ORDER BY created_at, rowid');
-  const withScheme = db.prepare<[ApiKeyScheme], KeyRow>('SELECT * FROM api_keys WHERE scheme = ? ORDER BY created_at, rowid');
-  const insert = db.prepare<[string, ApiKeyScheme, string, string, string, string | null, ApiKeyScope, string | null, number]>(
+  const withScheme = db.prepare<[TokenScheme], KeyRow>('SELECT * FROM api_keys WHERE scheme = ? ORDER BY created_at, rowid');
+  const insert = db.prepare<[string, TokenScheme, string, string, string, string | null, TokenScope, string | null, number]>(
     'INSERT INTO api_keys (id, scheme, hash, name, created_at, last_used_at, scope, function, seeded) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
   );
   const removeSeeded = db.prepare<[string]>('DELETE FROM api_keys WHERE seeded = 1 AND id != ?');
   const remove = db.prepare<[string]>('DELETE FROM api_keys WHERE id = ?');
   const touch = db.prepare<[string, string]>('UPDATE api_keys SET last_used_at = ? WHERE id = ?');
 
-  const add = (key: ApiKeyRecord) =>
+  const add = (key: TokenRecord) =>
     insert.run(key.id, key.scheme, key.hash, key.name, key.createdAt, key.lastUsedAt, key.scope ?? 'admin', key.function ?? null, key.seeded ? 1 : 0);
-  const replace = db.transaction((id: string, key: ApiKeyRecord) => {
+  const replace = db.transaction((id: string, key: TokenRecord) => {
     remove.run(id);
     add(key);
   });
