@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { duration, memory } from '../functions/manifest.js';
 
-/** Bounds that keep one client, push or function from exhausting the server (README: Security model). */
+/** Bounds that keep one client, push or function from exhausting the server (docs/security.md: Limits). */
 export interface Limits {
   /** Bytes all request bodies being received may hold together (LAMBDA_BODY_BUDGET). */
   bodyBudgetBytes: number;
@@ -49,7 +49,7 @@ export interface Limits {
   dockerBuildPids: number;
 }
 
-/** How functions scale (README: Scaling). */
+/** How functions scale (docs/functions.md: Scaling). */
 export interface Scaling {
   /** An idle instance stops after this long, down to minInstances (LAMBDA_IDLE_TIMEOUT; a manifest's idleTimeout wins). */
   idleTimeoutMs: number;

@@ -96,7 +96,7 @@ export function parseManifest(text: string): Manifest {
 function checkHandlerForRuntime(manifest: Partial<Manifest>, node: Node | undefined, problems: Problems): void {
   if (!node) return;
   if (manifest.runtime === 'docker') {
-    problems.add(node, 'handler', "is not used by runtime docker: the image's own CMD serves the function (README: Runtime protocol)");
+    problems.add(node, 'handler', "is not used by runtime docker: the image's own CMD serves the function (docs/runtime-protocol.md)");
     manifest.handler = undefined;
   } else if (manifest.runtime === 'python3' && manifest.handler !== undefined) {
     const dot = manifest.handler.lastIndexOf('.');

@@ -57,7 +57,7 @@ export interface ScheduleQueries {
   claim(id: string, time: number): boolean;
 }
 
-/** How much one function's async calls may keep (README: Async invocations). */
+/** How much one function's async calls may keep (docs/functions.md: Async invocations). */
 export interface KeepBound {
   /** Payloads, results and errors of all its calls, waiting, finished and dead-lettered, together. */
   maxBytes: number;
