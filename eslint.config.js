@@ -8,7 +8,7 @@ const onlyIn = (pkg, where) => ({
 });
 
 /** Each server folder and the folders it may import from. */
-const ARROWS = {
+export const ARROWS = {
   http: [],
   store: [],
   logs: [],
