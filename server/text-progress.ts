@@ -1,6 +1,7 @@
 // Renders progress events and errors as Dokku-style text for the text transports (git hook, later SSH).
 import { escapeControl, type LambdaError } from './errors.js';
 import type { ProgressEvent } from './core/progress.js';
+import { manifestProblemLine } from './core/manifest.js';
 
 export interface TextLine {
   stream: 'out' | 'err';
@@ -21,7 +22,7 @@ export function progressLine(event: ProgressEvent): TextLine {
 /** One line per problem (a manifest can have several), the code on the last. */
 export function errorLines(error: LambdaError): TextLine[] {
   const problems = error.details.problems;
-  const parts = Array.isArray(problems) && problems.length > 0 ? problems.map((p) => `lambda.yaml ${String(p)}`) : [error.message];
+  const parts = Array.isArray(problems) && problems.length > 0 ? problems.map((p) => manifestProblemLine(String(p))) : [error.message];
   return parts.map((part, index) => ({
     stream: 'err',
     text: ` !     ${escapeControl(part)}${index === parts.length - 1 ? ` (${error.code})` : ''}`,
