@@ -1,4 +1,5 @@
-// Git smart HTTP at /git/<name>.git: every request authenticated with the API key, repositories made on first push.
+// Git smart HTTP at /git/<name>.git: every request authenticated with the API key, repositories made on first push,
+// refusals in the plain text git shows its user.
 import type http from 'node:http';
 import { Git } from 'node-git-server';
 import { LambdaError, asLambdaError, escapeControl } from '../errors.js';
@@ -22,7 +23,7 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined,
     if (!match) throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: url.pathname });
     const name = assertFunctionName(safeDecode(match[1]));
     // Too many wrong passwords from this address: LAMBDA_ERR_AUTH_RATE_LIMITED (429, Retry-After); an invoke-only token:
-    // LAMBDA_ERR_FORBIDDEN (403); both from the caller's catch.
+    // LAMBDA_ERR_FORBIDDEN (403); both thrown, and answered by `refuse` like every other refusal.
     if (!(await verifyKey(basicPassword(req.headers.authorization), clientOf(req.socket.remoteAddress)))) {
       refuse(res, new LambdaError('LAMBDA_ERR_UNAUTHORIZED'), 'run `lambda login URL` and `lambda setup-git` once, or give the key as the password');
       return;
