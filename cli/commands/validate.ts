@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 // The one exception to "the CLI talks REST only": the manifest check is the server's, so errors name the same key and line.
-import { MANIFEST_FILE, parseManifest, type Manifest } from '../../server/functions/manifest.js';
+import { MANIFEST_FILE, manifestProblemLine, parseManifest, type Manifest } from '../../server/functions/manifest.js';
 import { CliError, EXIT } from '../errors.js';
 import type { CommandContext } from '../io.js';
 
@@ -20,7 +20,7 @@ export async function validate(ctx: CommandContext, options: { dir?: string }): 
     manifest = parseManifest(text);
   } catch (error) {
     const { code, message, details } = error as { code?: string; message: string; details?: { problems?: string[] } };
-    const problems = details?.problems ?? [message.replace(/^lambda\.yaml: /, '')];
+    const problems = details?.problems?.map(manifestProblemLine) ?? [message];
     if (ctx.json) throw new CliError(message, { code, exitStatus: EXIT.usage });
     throw new CliError(`${file} is invalid:\n${problems.join('\n')}`, { code, exitStatus: EXIT.usage });
   }

@@ -1,6 +1,7 @@
 // Unit tests of lambda.yaml parsing: a full manifest, defaults, and every kind of bad input naming its key and line.
 import test from 'ava';
 import { LambdaError } from '../errors.js';
+import { errorLines } from '../text-progress.js';
 import { duration, memory, parseManifest } from './manifest.js';
 
 const MIB = 1024 * 1024;
@@ -89,7 +90,6 @@ const refused = test.macro({
   title: (provided = '', text: string) => `refuses ${provided || JSON.stringify(text)}`,
 });
 
-test('an unknown key', refused, `${BASE}colour: blue\n`, 'colour', 3);
 test('timeout as a list', refused, `${BASE}timeout: [1]\n`, 'timeout', 3);
 test('concurrency as a word', refused, `${BASE}concurrency: "many"\n`, 'concurrency', 3);
 test('concurrency as a fraction', refused, `${BASE}concurrency: 1.5\n`, 'concurrency', 3);
@@ -123,7 +123,6 @@ test('a bad cron field is named by the cron library', (t) => {
   t.regex(error.message, /schedules\[0\]\.cron: .*Invalid value for hour: 25/);
 });
 test('a schedule without a cron', refused, `${BASE}schedules:\n  - payload: 1\n`, 'schedules[0].cron', 4);
-test('an unknown schedule key', refused, `${BASE}schedules:\n  - cron: "* * * * *"\n    every: 5m\n`, 'schedules[0].every', 5);
 test('a bad overlap', refused, `${BASE}schedules:\n  - cron: "* * * * *"\n    overlap: queue\n`, 'schedules[0].overlap', 5);
 test('schedules as a mapping', refused, `${BASE}schedules:\n  cron: "* * * * *"\n`, 'schedules', 4);
 test('a reserved LAMBDA_ variable', refused, `${BASE}env:\n  LAMBDA_X: 1\n`, 'env.LAMBDA_X', 4);
@@ -140,9 +139,59 @@ test('every problem is reported at once, each with its own line', (t) => {
   t.deepEqual(error.details.problems, [
     'line 3: timeout: expected a duration from 1ms to 15m such as "10s" or "500ms", got "ten"',
     'line 4: memory: expected a size from 32Mi to 16Gi such as "256Mi", got "lots"',
-    `line 5: colour: unknown key (allowed: runtime, handler, timeout, memory, idleTimeout, concurrency, minInstances, maxInstances, env, schedules, auth, name)`,
+    `line 5: unknown key "colour" (allowed: runtime, handler, timeout, memory, idleTimeout, concurrency, minInstances, maxInstances, env, schedules, auth, name)`,
   ]);
 });
+
+// An unknown key names itself and the key it is nearest to (a typo, another case, snake_case), or else every key allowed there.
+const unknownKey = test.macro({
+  exec(t, text: string, problem: string) {
+    const error = t.throws(() => parseManifest(text), INVALID);
+    t.is((error.details.problems as string[])[0], problem);
+  },
+  title: (_provided, text: string) => `an unknown key is named with the nearest one: ${JSON.stringify(text.replace(BASE, ''))}`,
+});
+
+const ALLOWED = 'runtime, handler, timeout, memory, idleTimeout, concurrency, minInstances, maxInstances, env, schedules, auth, name';
+const CRON = `${BASE}schedules:\n  - cron: "* * * * *"\n`;
+for (const [text, problem] of [
+  [`${BASE}timout: 5s\n`, 'line 3: unknown key "timout" (did you mean "timeout"?)'],
+  [`${BASE}memroy: 128Mi\n`, 'line 3: unknown key "memroy" (did you mean "memory"?)'],
+  [`${BASE}maxinstances: 2\n`, 'line 3: unknown key "maxinstances" (did you mean "maxInstances"?)'],
+  [`${BASE}idle_timeout: 5m\n`, 'line 3: unknown key "idle_timeout" (did you mean "idleTimeout"?)'],
+  [`${BASE}concurency: 2\n`, 'line 3: unknown key "concurency" (did you mean "concurrency"?)'],
+  [`${BASE}enviroment: {}\n`, `line 3: unknown key "enviroment" (allowed: ${ALLOWED})`],
+  [`${BASE}colour: blue\n`, `line 3: unknown key "colour" (allowed: ${ALLOWED})`],
+  [`runtime: node20\nhandlr: index.handler\n`, 'line 2: unknown key "handlr" (did you mean "handler"?)'],
+  [`${CRON}    overlpa: allow\n`, 'line 5: unknown key "schedules[0].overlpa" (did you mean "overlap"?)'],
+  [`${CRON}    paylod: 1\n`, 'line 5: unknown key "schedules[0].paylod" (did you mean "payload"?)'],
+  [`${CRON}    every: 5m\n`, 'line 5: unknown key "schedules[0].every" (allowed: cron, payload, overlap)'],
+] as const) {
+  test(unknownKey, text, problem);
+}
+
+test('a nested key that is a typo of the one required is suggested, and the missing one still reported', (t) => {
+  const error = t.throws(() => parseManifest(`${BASE}schedules:\n  - crn: "* * * * *"\n`), INVALID);
+  t.deepEqual(error.details.problems, ['line 4: unknown key "schedules[0].crn" (did you mean "cron"?)', 'line 4: schedules[0].cron: is required']);
+});
+
+// Every place a manifest problem is shown (the error's message, a push's lines) writes it as "lambda.yaml: line N: …".
+const oneFormat = test.macro({
+  exec(t, text: string, first: string) {
+    const error = t.throws(() => parseManifest(text), INVALID);
+    t.true(error.message.startsWith(`lambda.yaml: ${first}`), error.message);
+    const lines = errorLines(error).map((line) => line.text);
+    t.true(lines[0]?.startsWith(` !     lambda.yaml: ${first}`), lines[0]);
+    t.true(lines.at(-1)?.endsWith(' (LAMBDA_ERR_MANIFEST_INVALID)'));
+    for (const line of lines) t.regex(line, /^ ! {5}lambda\.yaml: (line \d+: )?\S/);
+  },
+  title: (_provided, text: string) => `one format for ${JSON.stringify(text)}`,
+});
+
+test(oneFormat, `${BASE}timeout: ten\n`, 'line 3: timeout: expected a duration');
+test(oneFormat, `${BASE}timout: 5s\nmemory: lots\n`, 'line 3: unknown key "timout" (did you mean "timeout"?)');
+test(oneFormat, 'runtime: node20\nruntime: python3\nhandler: index.handler\n', 'line 2: not valid YAML');
+test(oneFormat, 'handler: index.handler\n', 'runtime: is required');
 
 // A missing key has no line of its own, so only the key is asserted for these.
 const missing = test.macro({

@@ -40,10 +40,54 @@ class Problems {
   constructor(private readonly lines: LineCounter) {}
 
   add(node: Node | null | undefined, key: string, message: string): void {
-    const offset = node?.range?.[0];
-    const where = offset === undefined ? '' : `line ${this.lines.linePos(offset).line}: `;
-    this.list.push(`${where}${escapeControl(key)}: ${message}`);
+    this.list.push(`${this.where(node)}${escapeControl(key)}: ${message}`);
   }
+
+  /** A key not allowed where it is (`path` names it, e.g. schedules[0].crn): the allowed key it is nearest to, or all of them. */
+  unknown(node: Node | null | undefined, path: string, key: string, allowed: readonly string[]): void {
+    const near = nearest(key, allowed);
+    const hint = near === undefined ? `allowed: ${allowed.join(', ')}` : `did you mean "${near}"?`;
+    this.list.push(`${this.where(node)}unknown key "${escapeControl(path)}" (${hint})`);
+  }
+
+  private where(node: Node | null | undefined): string {
+    const offset = node?.range?.[0];
+    return offset === undefined ? '' : `line ${this.lines.linePos(offset).line}: `;
+  }
+}
+
+/**
+ * The allowed key a typo most likely meant: the fewest edits (a swap of two letters counts as one), ignoring case and
+ * the `_`/`-` of other spellings, within a third of the key's length; none when nothing is that near.
+ */
+function nearest(key: string, allowed: readonly string[]): string | undefined {
+  const plain = (text: string) => text.toLowerCase().replace(/[_-]/g, '');
+  const typed = plain(key);
+  let best: { key: string; distance: number } | undefined;
+  for (const candidate of allowed) {
+    const distance = editDistance(typed, plain(candidate));
+    if (distance <= Math.max(1, Math.floor(candidate.length / 3)) && (!best || distance < best.distance)) best = { key: candidate, distance };
+  }
+  return best?.key;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let value = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) value = Math.min(value, rows[i - 2][j - 2] + 1);
+      rows[i][j] = value;
+    }
+  }
+  return rows[a.length][b.length];
+}
+
+/** How a problem is shown wherever it is shown (a push, `lambda validate`, the API's message): "lambda.yaml: line 3: …". */
+export function manifestProblemLine(problem: string): string {
+  return `${MANIFEST_FILE}: ${problem}`;
 }
 
 /** Parses lambda.yaml text; throws LAMBDA_ERR_MANIFEST_INVALID naming every bad key and its line. */
@@ -73,7 +117,7 @@ export function parseManifest(text: string): Manifest {
     seen.add(key);
     const reader = FIELDS[key];
     if (!reader) {
-      problems.add(pair.key, key, `unknown key (allowed: ${Object.keys(FIELDS).join(', ')})`);
+      problems.unknown(pair.key, key, key, Object.keys(FIELDS));
       continue;
     }
     reader(pair.value, manifest, problems);
@@ -87,7 +131,7 @@ export function parseManifest(text: string): Manifest {
     problems.add(root.items.find((p) => isScalar(p.key) && p.key.value === 'minInstances')?.value as Node, 'minInstances', 'must not be above maxInstances');
   }
   if (problems.list.length > 0) {
-    throw new LambdaError('LAMBDA_ERR_MANIFEST_INVALID', { detail: problems.list.join('; ') }, { problems: problems.list });
+    throw new LambdaError('LAMBDA_ERR_MANIFEST_INVALID', { detail: problems.list.join('; ') }, { problems: problems.list, file: MANIFEST_FILE });
   }
   return manifest as Manifest;
 }
@@ -106,6 +150,8 @@ function checkHandlerForRuntime(manifest: Partial<Manifest>, node: Node | undefi
     }
   }
 }
+
+const SCHEDULE_KEYS = ['cron', 'payload', 'overlap'] as const;
 
 type FieldReader = (node: Node | null, manifest: Partial<Manifest>, problems: Problems) => void;
 
@@ -185,7 +231,7 @@ const FIELDS: Record<string, FieldReader> = {
           if (overlap === 'skip' || overlap === 'allow') schedule.overlap = overlap;
           else p.add(value, `${key}.overlap`, `expected skip or allow, got ${show(overlap)}`);
         } else {
-          p.add(pair.key, `${key}.${name}`, 'unknown key (allowed: cron, payload, overlap)');
+          p.unknown(pair.key, `${key}.${name}`, name, SCHEDULE_KEYS);
         }
       }
       if (!item.items.some((pair) => isScalar(pair.key) && pair.key.value === 'cron')) p.add(item, `${key}.cron`, 'is required');

@@ -10,7 +10,10 @@ import { fileURLToPath } from 'node:url';
 import { InstanceClients } from './client.js';
 
 const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/node20/shim.mjs');
-const HANDLER = `export const handler = async (event) => ({ env: process.env, path: event.rawPath });\n`;
+const HANDLER = `export const handler = async (event) => {
+  if (String(event.body).includes('"fail"')) throw new TypeError('boom 42');
+  return { env: process.env, path: event.rawPath };
+};\n`;
 
 const test = anyTest as TestFn<{ dir: string; clients: InstanceClients; child?: ChildProcess; id: string }>;
 
@@ -139,4 +142,19 @@ test('without its secret, a call marked health, direct or with a request id is a
   t.is(direct.status, 200);
   t.false('path' in direct.json(), 'the payload itself is the event');
   t.is(shim.output().includes('forged'), false, 'a forged request id never names an invocation');
+});
+
+test("a handler's error reaches the host's own HTTP calls (a queued one), never a public caller", async (t) => {
+  const SECRET = t.context.clients.secretOf(t.context.id);
+  const shim = await start(t, { ...functionEnv(t.context.dir, 'alpha'), LAMBDA_INSTANCE_SECRET: SECRET });
+  const json = { 'content-type': 'application/json' };
+  const host = await shim.send({ ...json, 'x-lambda-internal-secret': SECRET, 'x-lambda-internal-request-id': 'queued-1' }, { fail: true });
+  t.is(host.status, 502);
+  t.deepEqual(JSON.parse(host.text), { errorType: 'TypeError', errorMessage: 'boom 42' });
+  for (const secret of [undefined, 'b'.repeat(64)]) {
+    const anonymous = await shim.send(secret === undefined ? json : { ...json, 'x-lambda-internal-secret': secret }, { fail: true });
+    t.is(anonymous.status, 502);
+    t.false(anonymous.text.includes('boom 42'), anonymous.text);
+    t.is((JSON.parse(anonymous.text) as { message: string }).message, 'Internal Server Error');
+  }
 });

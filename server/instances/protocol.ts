@@ -8,7 +8,7 @@
 export const INVOKE_HEADER = 'x-lambda-internal-invoke';
 /** The instance's own secret (the first line of its stdin at boot, server/engine/docker.ts): marks the host's internal calls. */
 export const SECRET_HEADER = 'x-lambda-internal-secret';
-/** Set by the shim on a direct invoke whose handler threw. */
+/** Set by the shim on a call of the host's (a direct invoke, a queued HTTP call) whose handler threw; the body has its error. */
 export const ERROR_HEADER = 'x-lambda-internal-error';
 export const REQUEST_ID_HEADER = 'x-lambda-internal-request-id';
 /** Every header with this prefix is stripped from public requests and responses. */

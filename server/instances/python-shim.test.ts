@@ -27,7 +27,7 @@ const HANDLER = [
   '        os.write(1, b"written to fd 1\\n")',
   '        sys.stderr.buffer.write(b"bytes to stderr\\n")',
   '        subprocess.run(["echo", "from a child process"], check=True)',
-  '    if event == {"fail": True}:',
+  '    if event == {"fail": True} or (isinstance(event, dict) and event.get("rawPath") == "/fail"):',
   '        raise KeyError("missing")',
   '    return {"event": event, "request": context.aws_request_id}',
   '',
@@ -119,6 +119,16 @@ test.serial('direct invokes, errors and HTTP requests, with chunked bodies and c
   t.is(failed.status, 502);
   t.is(failed.headers['x-lambda-internal-error'], 'Unhandled');
   t.deepEqual(JSON.parse(failed.text), { errorType: 'KeyError', errorMessage: "'missing'" });
+
+  // An HTTP request of the host's (a queued public call) learns the handler's error too; a public caller only that it failed.
+  const queued = await send({ method: 'POST', path: '/fail', headers: { ...secret, 'x-lambda-internal-request-id': 'req-q' }, body: '' });
+  t.is(queued.status, 502);
+  t.is(queued.headers['x-lambda-internal-error'], 'Unhandled');
+  t.deepEqual(JSON.parse(queued.text), { errorType: 'KeyError', errorMessage: "'missing'" });
+  const anonymous = await send({ method: 'POST', path: '/fail', headers: {}, body: '' });
+  t.is(anonymous.status, 502);
+  t.is(anonymous.headers['x-lambda-internal-error'], undefined);
+  t.is((JSON.parse(anonymous.text) as { message: string }).message, 'Internal Server Error');
 
   // A streamed body arrives chunked.
   const chunked = await send({ method: 'POST', path: '/up?x=1', headers: { 'content-type': 'text/plain' }, body: Readable.from(['hel', 'lo']) });

@@ -20,8 +20,10 @@ export function progressLine(event: ProgressEvent): TextLine {
 
 /** One line per problem (a manifest can have several), the code on the last. */
 export function errorLines(error: LambdaError): TextLine[] {
-  const problems = error.details.problems;
-  const parts = Array.isArray(problems) && problems.length > 0 ? problems.map((p) => `lambda.yaml ${String(p)}`) : [error.message];
+  const { problems, file } = error.details;
+  // A problem names its line; the error names the file it is in (lambda.yaml), so each line reads `file: line N: …`.
+  const inFile = (problem: unknown) => (typeof file === 'string' ? `${file}: ${String(problem)}` : String(problem));
+  const parts = Array.isArray(problems) && problems.length > 0 ? problems.map(inFile) : [error.message];
   return parts.map((part, index) => ({
     stream: 'err',
     text: ` !     ${escapeControl(part)}${index === parts.length - 1 ? ` (${error.code})` : ''}`,

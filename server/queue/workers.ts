@@ -2,11 +2,11 @@
 // maxInstances × concurrency), retry a failure twice with backoff, then dead-letter it with its error; and keep
 // what finished calls leave behind within its bounds (bytes per function, age).
 import { LambdaError } from '../errors.js';
-import { invoke } from '../functions/invoke.js';
+import { functionError, invoke } from '../functions/invoke.js';
 import type { Deps } from '../functions/deps.js';
 import { KEPT_CHARS, type QueuedHttpRequest } from './invocations.js';
 import type { InvocationRecord } from '../store/invocation-types.js';
-import { REQUEST_ID_HEADER } from '../instances/protocol.js';
+import { ERROR_HEADER, REQUEST_ID_HEADER } from '../instances/protocol.js';
 import type { PlatformLog } from '../logs/platform-log.js';
 import type { JobSettings } from '../config/queue.js';
 
@@ -87,7 +87,8 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
       const result = await run(call);
       deps.store.invocations.succeed(call.id, result.slice(0, KEPT_CHARS), Date.now());
     } catch (error) {
-      const failure = error instanceof Error ? error.message : String(error);
+      // Kept, and logged, within a bound: a handler's error message may be of any length.
+      const failure = (error instanceof Error ? error.message : String(error)).slice(0, KEPT_CHARS);
       // Queued without a key while the function was public; it has `auth: key` now. Running it later, or again, would
       // let an anonymous caller reach the protected version: it fails at once, not retried.
       if (error instanceof LambdaError && error.code === 'LAMBDA_ERR_FUNCTION_KEY_REQUIRED') {
@@ -103,17 +104,18 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
       }
       if (call.attempts < settings.maxAttempts) {
         const delay = settings.retryBaseMs * 2 ** (call.attempts - 1);
-        deps.store.invocations.fail(call.id, failure.slice(0, KEPT_CHARS), Date.now() + delay, Date.now());
+        deps.store.invocations.fail(call.id, failure, Date.now() + delay, Date.now());
         options.log(call.fn, version, `async invocation ${call.id} attempt ${call.attempts} failed: ${failure}; retrying in ${delay} ms`);
       } else {
-        deps.store.invocations.fail(call.id, failure.slice(0, KEPT_CHARS), null, Date.now());
+        deps.store.invocations.fail(call.id, failure, null, Date.now());
         options.log(call.fn, version, `async invocation ${call.id} failed ${call.attempts} times: moved to the dead-letter list (${failure})`);
       }
     }
   };
 
   const run = async (call: InvocationRecord): Promise<string> => {
-    if (call.kind === 'event') return (await invoke(deps, { name: call.fn, payload: call.payload })).payload;
+    // Every attempt runs under the invocation id (as AWS does): the id the caller was given is the RequestId in the logs.
+    if (call.kind === 'event') return (await invoke(deps, { name: call.fn, payload: call.payload, requestId: call.id })).payload;
     // A public HTTP call: sent as it came, so the handler gets its API Gateway event; a 5xx answer is a failure.
     const request = JSON.parse(call.payload) as QueuedHttpRequest;
     // A call stored before calls recorded their key counts as keyless: the safe reading.
@@ -127,6 +129,8 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
       body: body.length > 0 ? body : undefined,
       keyless,
     });
+    // A handler that threw: the shim tells the host (never a public caller) its error, which the dead letter keeps.
+    if (response.headers[ERROR_HEADER]) throw functionError(response.body);
     if (response.statusCode >= 500) throw new Error(`HTTP ${response.statusCode}: ${response.body.slice(0, 500)}`);
     return response.body;
   };
