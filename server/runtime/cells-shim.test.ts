@@ -9,7 +9,7 @@ import anyTest, { type TestFn } from 'ava';
 import { fileURLToPath } from 'node:url';
 import { InstanceClients } from './instance-client.js';
 
-const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/node20/shim.mjs');
+const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/node20/shim/main.mjs');
 const HANDLER = `export const handler = async (event) => ({ env: process.env, path: event.rawPath });\n`;
 
 const test = anyTest as TestFn<{ dir: string; clients: InstanceClients; child?: ChildProcess; id: string }>;

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { InstanceClients } from './instance-client.js';
 
-const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/python3/shim.py');
+const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/python3/shim');
 const HANDLER = [
   'import os',
   'import subprocess',
