@@ -2,15 +2,15 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const onlyIn = (pkg, where) => ({
-  name: pkg,
-  message: `${pkg} is used only in ${where}: go through its interface instead.`,
-});
-
 // Node's own globals, for the plain JavaScript files (TypeScript files get theirs from @types/node).
 const NODE_GLOBALS = Object.fromEntries(
   ['process', 'Buffer', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'structuredClone', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'AbortController', 'performance', 'fetch'].map((name) => [name, 'readonly']),
 );
+
+const onlyIn = (pkg, where) => ({
+  name: pkg,
+  message: `${pkg} is used only in ${where}: go through its interface instead.`,
+});
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'examples/**', 'test/fixtures/**', 'bin/**', 'eslint.config.js'] },
