@@ -2,6 +2,11 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+// Node's own globals, for the plain JavaScript files (TypeScript files get theirs from @types/node).
+const NODE_GLOBALS = Object.fromEntries(
+  ['process', 'Buffer', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'clearImmediate', 'queueMicrotask', 'structuredClone', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder', 'AbortController', 'performance', 'fetch'].map((name) => [name, 'readonly']),
+);
+
 const onlyIn = (pkg, where) => ({
   name: pkg,
   message: `${pkg} is used only in ${where}: go through its interface instead.`,
@@ -33,9 +38,19 @@ const STORE_TYPES_ONLY = ['../store/*', '!../store/types.js', '!../store/invocat
 const PACKAGES = [['dockerode', 'engine'], ['better-sqlite3', 'store'], ['node-git-server', 'git'], ['ssh2', 'ssh']];
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'buildpacks/**', 'hooks/**', 'examples/**', 'test/fixtures/**', 'bin/**', 'eslint.config.js'] },
+  { ignores: ['dist/**', 'node_modules/**', 'data/**', 'examples/**', 'test/fixtures/**', 'bin/**', 'eslint.config.js'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  {
+    // Plain JavaScript run by Node alone: the node20 shim and install script inside containers, the pre-receive hook.
+    files: ['buildpacks/**/*.mjs', 'hooks/pre-receive'],
+    languageOptions: { ecmaVersion: 'latest', sourceType: 'module', globals: NODE_GLOBALS },
+  },
+  {
+    // Node reads the hook as CommonJS or ESM depending on where it is installed: it is written for either.
+    files: ['hooks/pre-receive'],
+    languageOptions: { sourceType: 'script' },
+  },
   {
     files: ['**/*.ts'],
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

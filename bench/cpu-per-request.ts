@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       ['direct', get(direct.pool, '/?name=bench'), undefined],
     ];
     for (const [, send] of paths) await send();
-    const instances = await pids('shim.mjs');
+    const instances = await pids('shim/main.mjs');
     console.log('path           req/s   µs CPU per request: client  middle  instance');
     for (let round = 1; round <= 2; round++) {
       for (const [name, send, middle] of paths) {

@@ -47,7 +47,7 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
   const instance = { ...INSTANCE, socketPath: path.join(instanceDir, 'host.sock') };
   clients.link(instance);
   t.context.sockets.open(instance, 7);
-  const child = spawn(process.execPath, [path.join(ROOT, 'buildpacks', 'node20', 'shim.mjs')], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'buildpacks', 'node20', 'shim', 'main.mjs')], {
     env: {
       LAMBDA_SOCKET_DIR: instanceDir,
       LAMBDA_TASK_ROOT: fixture('logger'),

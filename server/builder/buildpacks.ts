@@ -27,7 +27,7 @@ export interface InstallStep {
 export interface Buildpack {
   runtime: string;
   dir: string;
-  /** Files of the buildpack folder copied into every build context. */
+  /** Files and folders of the buildpack folder copied into every build context. */
   files: string[];
   template: string;
   /** `local.python`: the host's Python (this command's interpreter, stdlib and pip) goes into the local base image too. */

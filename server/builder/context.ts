@@ -18,7 +18,8 @@ export function needsInstall(install: InstallStep | undefined, codeDir: string):
 
 /** Renders the Dockerfile into `dir` (which already holds code/); links or copies the dependencies' tar beside it. */
 export function prepareContext(pack: Buildpack, baseImage: string, dir: string, dependencies?: string): void {
-  for (const file of pack.files) fs.copyFileSync(path.join(pack.dir, file), path.join(dir, file));
+  // A name in `files` may be a folder (a shim's modules): it is copied whole.
+  for (const file of pack.files) fs.cpSync(path.join(pack.dir, file), path.join(dir, file), { recursive: true });
   let install = '';
   if (dependencies && pack.install) {
     const target = path.join(dir, DEPENDENCIES_ARCHIVE);

@@ -2,10 +2,11 @@
 // folder, then hard-linked into each cell's read-only task folder. The image stays the record of what was built.
 import fs from 'node:fs';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { extract, Parser, type ReadEntry } from 'tar';
+import { filesDigest } from '../instances/cell-image.js';
 
 /** One entry of a version's task folder, in an order where each folder comes before what it holds. */
 export type TreeEntry =
@@ -19,8 +20,8 @@ const AS_ROOT = process.getuid?.() === 0;
 
 /**
  * Copies `taskRoot` of `image` into `dir` (made atomically: a half-copied folder is never seen) and returns the
- * sha256 of each file of `same` (paths in the image; missing ones are left out). The image is never run: its
- * container is created, read and removed.
+ * digest of each file or folder of `same` (paths in the image; missing ones are left out), as filesDigest makes it.
+ * The image is never run: its container is created, read and removed.
  */
 export async function extractVersion(
   docker: Docker,
@@ -34,8 +35,8 @@ export async function extractVersion(
   try {
     const hashes = new Map<string, string>();
     for (const file of paths.same) {
-      const bytes = await readArchiveFile(container, file);
-      if (bytes) hashes.set(file, createHash('sha256').update(bytes).digest('hex'));
+      const digest = await readDigest(container, file);
+      if (digest) hashes.set(file, digest);
     }
     fs.mkdirSync(partial, { mode: 0o700 });
     let root: { mode: number; uid: number; gid: number } | undefined;
@@ -78,8 +79,8 @@ export async function extractVersion(
   }
 }
 
-/** The one file at `file` in the container's filesystem, or undefined when there is none. */
-async function readArchiveFile(container: Docker.Container, file: string): Promise<Buffer | undefined> {
+/** The digest of the file or folder at `file` in the container's filesystem, or undefined when there is none. */
+async function readDigest(container: Docker.Container, file: string): Promise<string | undefined> {
   let archive: NodeJS.ReadableStream;
   try {
     archive = (await container.getArchive({ path: file })) as NodeJS.ReadableStream;
@@ -87,20 +88,29 @@ async function readArchiveFile(container: Docker.Container, file: string): Promi
     if ((error as { statusCode?: number }).statusCode === 404) return undefined;
     throw error;
   }
-  const chunks: Buffer[] = [];
-  let found = false;
+  return archiveDigest(archive);
+}
+
+/**
+ * The filesDigest of what the engine's archive of one path holds (its entries start with the path's own name: a
+ * folder's files are found under it, a file is that name alone), or undefined when it holds no file.
+ */
+export async function archiveDigest(archive: NodeJS.ReadableStream): Promise<string | undefined> {
+  const files: [string, Buffer][] = [];
   const parser = new Parser({
     onReadEntry: (entry: ReadEntry) => {
-      if (entry.type === 'File' && !found) {
-        found = true;
-        entry.on('data', (chunk: Buffer) => chunks.push(chunk));
-      } else {
+      if (entry.type !== 'File') {
         entry.resume();
+        return;
       }
+      const chunks: Buffer[] = [];
+      const rel = entry.path.split('/').slice(1).join('/');
+      entry.on('data', (chunk: Buffer) => chunks.push(chunk));
+      entry.on('end', () => files.push([rel, Buffer.concat(chunks)]));
     },
   });
   await pipeline(archive, parser);
-  return found ? Buffer.concat(chunks) : undefined;
+  return files.length > 0 ? filesDigest(files) : undefined;
 }
 
 /** Lists a version's task folder (once per server process; cells get hard links of what it lists). */

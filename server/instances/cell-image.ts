@@ -13,7 +13,7 @@ export interface CellSettings {
   dockerfile: string;
   /** Where a version's own files are in its image, and where a cell mounts them. */
   taskRoot: string;
-  /** Buildpack file → its path in images: the same file must be in the version's image, or it starts classically. */
+  /** Buildpack file or folder → its path in images: the same must be in the version's image, or it starts classically. */
   same: Record<string, string>;
   /** The memory limit cells boot with. */
   memoryBytes: number;
@@ -27,7 +27,7 @@ export interface CellRecipe {
   runtime: string;
   /** The buildpack folder. */
   dir: string;
-  /** The buildpack files copied into every version image (buildpack.json's `files`): the cell image gets the same. */
+  /** The buildpack files and folders copied into every version image (buildpack.json's `files`): the cell image gets the same. */
   files: string[];
   settings: CellSettings;
   /** The base image the runtime's version images are built FROM (assembled on first use when so configured). */
@@ -63,8 +63,8 @@ export function cellRecipes(packs: { runtime: string; dir: string; files: string
 
 /**
  * The recipe's image, `lambda/cell-<runtime>:<hash of base, Dockerfile and files>`, built (with no network) when
- * missing. Returns its tag, the base image it was built from, and the sha256 of each file that must be the same in
- * a version's image (by its path in images), read once with the files the image gets.
+ * missing. Returns its tag, the base image it was built from, and the digest of each file or folder that must be the
+ * same in a version's image (by its path in images), read once with the files the image gets.
  */
 export async function ensureCellImage(
   images: Pick<Engine, 'imageExists' | 'buildImage'>,
@@ -73,25 +73,53 @@ export async function ensureCellImage(
 ): Promise<{ tag: string; base: string; same: Map<string, string> }> {
   const base = await recipe.baseImage();
   const dockerfile = fs.readFileSync(path.join(recipe.dir, recipe.settings.dockerfile), 'utf8').replaceAll('{{BASE_IMAGE}}', base);
-  const files = new Map(recipe.files.map((file) => [file, fs.readFileSync(path.join(recipe.dir, file))]));
+  const files = readFiles(recipe.dir, recipe.files);
   const hash = createHash('sha256').update(dockerfile);
   for (const [file, bytes] of files) hash.update(`\0${file}\0`).update(bytes);
   const tag = `lambda/cell-${recipe.runtime}:${hash.digest('hex').slice(0, 12)}`;
   const same = new Map<string, string>();
-  for (const [file, inImage] of Object.entries(recipe.settings.same)) {
-    const bytes = files.get(file);
-    if (!bytes) throw new Error(`cell.json names ${file}, which is not among the buildpack's files`);
-    same.set(inImage, createHash('sha256').update(bytes).digest('hex'));
+  for (const [name, inImage] of Object.entries(recipe.settings.same)) {
+    const under = [...files].filter(([file]) => file === name || file.startsWith(`${name}/`)).map(([file, bytes]): [string, Buffer] => [file.slice(name.length + 1), bytes]);
+    if (under.length === 0) throw new Error(`cell.json names ${name}, which is not among the buildpack's files`);
+    same.set(inImage, filesDigest(under));
   }
   if (await images.imageExists(tag)) return { tag, base, same };
   fs.mkdirSync(workDir, { recursive: true });
   const context = fs.mkdtempSync(path.join(workDir, `cell-${recipe.runtime}-`));
   try {
-    for (const [file, bytes] of files) fs.writeFileSync(path.join(context, file), bytes);
+    for (const [file, bytes] of files) {
+      fs.mkdirSync(path.dirname(path.join(context, file)), { recursive: true });
+      fs.writeFileSync(path.join(context, file), bytes);
+    }
     fs.writeFileSync(path.join(context, 'Dockerfile'), dockerfile);
     await images.buildImage({ tag, contextDir: context }, () => {});
   } finally {
     fs.rmSync(context, { recursive: true, force: true });
   }
   return { tag, base, same };
+}
+
+/**
+ * The digest that says two copies of a buildpack file or folder are the same: each file's path under it ('' for the
+ * file itself) and its bytes, in path order, so a module changed, added or removed changes it.
+ */
+export function filesDigest(files: Iterable<[string, Buffer]>): string {
+  const hash = createHash('sha256');
+  for (const [file, bytes] of [...files].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) hash.update(`${file}\0${bytes.length}\0`).update(bytes);
+  return hash.digest('hex');
+}
+
+/** The buildpack's files by their path in the build context, in path order; a folder named in `files` gives every file under it. */
+function readFiles(dir: string, names: string[]): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const visit = (rel: string): void => {
+    const full = path.join(dir, rel);
+    if (!fs.statSync(full).isDirectory()) {
+      files.set(rel, fs.readFileSync(full));
+      return;
+    }
+    for (const name of fs.readdirSync(full).sort()) visit(`${rel}/${name}`);
+  };
+  for (const name of names) visit(name);
+  return files;
 }

@@ -9,7 +9,7 @@ import anyTest, { type TestFn } from 'ava';
 import { fileURLToPath } from 'node:url';
 import { InstanceClients } from './client.js';
 
-const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/node20/shim.mjs');
+const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/node20/shim/main.mjs');
 const HANDLER = `export const handler = async (event) => {
   if (String(event.body).includes('"fail"')) throw new TypeError('boom 42');
   return { env: process.env, path: event.rawPath };

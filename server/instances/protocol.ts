@@ -1,4 +1,4 @@
-// The host ↔ shim protocol's header names (buildpacks/*/shim.* use the same literals).
+// The host ↔ shim protocol's header names (buildpacks/*/shim/ use the same literals).
 
 /**
  * Tells the shim what a call is: "direct" (body is the JSON event), "health", and a cell's "warm" and "init". The shim

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { InstanceClients } from './client.js';
 
-const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/python3/shim.py');
+const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/python3/shim');
 const HANDLER = [
   'import os',
   'import subprocess',
@@ -154,4 +154,19 @@ test.serial('direct invokes, errors and HTTP requests, with chunked bodies and c
   await waitForLog(t.context.logs, /\te\t\[ERROR\] KeyError: 'missing'$/);
   t.true(t.context.logs.some((line) => /^\d+\tp\tSTART RequestId: req-1 Version: 7$/.test(line)));
   t.true(t.context.logs.some((line) => /^\d+\to\tseen \{'a': 1\}$/.test(line)));
+});
+
+test.serial("the shim's own modules stay out of the function's imports: a module of the function may share a name with one", async (t) => {
+  fs.writeFileSync(path.join(t.context.dir, 'task', 'wire.py'), "WHO = 'the function'\n");
+  fs.writeFileSync(
+    path.join(t.context.dir, 'task', 'app.py'),
+    ['import sys', 'import wire', 'def handler(event, context):', "    return {'wire': wire.WHO, 'path': sys.path}", ''].join('\n'),
+  );
+  const { send } = await start(t);
+  const answer = await send({ method: 'POST', headers: { 'x-lambda-internal-secret': t.context.clients.secretOf(id), 'x-lambda-internal-invoke': 'direct' }, body: '{}' });
+  t.is(answer.status, 200);
+  const seen = JSON.parse(answer.text) as { wire: string; path: string[] };
+  t.is(seen.wire, 'the function');
+  t.is(seen.path[0], path.join(t.context.dir, 'task'), 'the task folder comes first');
+  t.false(seen.path.some((entry) => path.resolve(entry).startsWith(SHIM)), `the shim's folder is not on sys.path: ${seen.path.join(', ')}`);
 });

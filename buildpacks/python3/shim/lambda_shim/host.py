@@ -1,0 +1,120 @@
+# The connection to the host: dials host.sock, serves each dialled connection in a thread, routes each request.
+import json
+import socket
+import threading
+import time
+
+from .event import Context, error_response, http_event, new_request_id, result_response
+from .invocations import log_error
+from .output import OUTPUT
+from .settings import HOST_SOCKET, INVOKE_HEADER, REQUEST_ID_HEADER, SECRET_HEADER, carries_secret
+from .wire import BadRequest, read_request, send_response
+
+SPARE_CONNECTIONS = 4
+
+
+def handle(request, invoke):
+    method, target, version, headers, body = request
+    lookup = dict(headers)
+    internal = carries_secret(lookup.get(SECRET_HEADER))
+    mode = lookup.get(INVOKE_HEADER) if internal else None
+    if mode == 'health':
+        return 200, [('content-type', 'text/plain')], b'ok'
+    if mode in ('init', 'warm'):
+        # Cells are a node20 feature: a python3 instance is always a container booted for its version.
+        return 403, [('content-type', 'text/plain')], b'refused'
+    request_id = (internal and lookup.get(REQUEST_ID_HEADER)) or new_request_id()
+    direct = mode == 'direct'
+    try:
+        event = json.loads(body.decode('utf-8') if body else 'null') if direct else http_event(method, target, version, headers, body, request_id)
+    except ValueError as error:
+        log_error(error)
+        return error_response(error, direct or internal, request_id)
+    try:
+        result = invoke(event, Context(request_id))
+        if direct:
+            return 200, [('content-type', 'application/json')], json.dumps(result).encode('utf-8')
+        return result_response(result)
+    except Exception as error:  # noqa: BLE001 - a handler's error is the caller's 502
+        return error_response(error, direct or internal, request_id)
+
+
+def serve_connection(sock, invoke, on_first):
+    """Serves HTTP/1.1 requests on one dialled connection until the host closes it."""
+    stream = sock.makefile('rb')
+    first = True
+    try:
+        while True:
+            try:
+                request = read_request(stream)
+            except (BadRequest, ValueError):
+                send_response(sock, 400, [('content-type', 'text/plain')], b'bad request', False)
+                return
+            if request is None:
+                return
+            if first:
+                first = False
+                on_first()
+            status, headers, body = handle(request, invoke)
+            keep_alive = dict(request[3]).get('connection', '').lower() != 'close'
+            send_response(sock, status, headers, body, keep_alive)
+            if not keep_alive:
+                return
+    except OSError:
+        return
+    finally:
+        OUTPUT.flush(0.2)
+        try:
+            sock.close()
+        except OSError:
+            pass
+
+
+def dial_host(invoke):
+    """The host listens on a socket in a folder this container can only read, and the shim dials in: a few idle
+    connections wait for the host at all times; each one the host starts using is replaced by a new dial."""
+    lock = threading.Lock()
+    state = {'spare': 0, 'retry': 0.01}
+
+    def top_up():
+        while True:
+            with lock:
+                if state['spare'] >= SPARE_CONNECTIONS:
+                    return
+                state['spare'] += 1
+            threading.Thread(target=connection, daemon=True).start()
+
+    def connection():
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(HOST_SOCKET)
+        except OSError:
+            sock.close()
+            with lock:
+                state['spare'] -= 1
+                wait = state['retry']
+                state['retry'] = min(wait * 2, 1.0)
+            time.sleep(wait)
+            top_up()
+            return
+        with lock:
+            state['retry'] = 0.01
+        used = []
+
+        def on_first():
+            used.append(True)
+            with lock:
+                state['spare'] -= 1
+            top_up()
+
+        serve_connection(sock, invoke, on_first)
+        if not used:
+            # An idle connection ended: the host restarted or went away. Dial again, backing off while nobody listens.
+            with lock:
+                state['spare'] -= 1
+                wait = state['retry']
+                state['retry'] = min(wait * 2, 1.0)
+            time.sleep(wait)
+            top_up()
+
+    top_up()

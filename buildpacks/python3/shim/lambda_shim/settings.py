@@ -1,0 +1,47 @@
+# What the host tells this instance: its secret (the first line of stdin), its sockets, the function's settings.
+import hmac
+import os
+
+SOCKET_DIR = os.environ.get('LAMBDA_SOCKET_DIR', '/run/lambda')
+HOST_SOCKET = os.path.join(SOCKET_DIR, 'host.sock')
+LOG_SOCKET = os.path.join(SOCKET_DIR, 'log.sock')
+TASK_ROOT = os.environ.get('LAMBDA_TASK_ROOT', '/var/task')
+HANDLER = os.environ.get('LAMBDA_HANDLER', 'lambda_function.handler')
+FUNCTION_NAME = os.environ.get('LAMBDA_FUNCTION_NAME', 'function')
+FUNCTION_VERSION = os.environ.get('LAMBDA_FUNCTION_VERSION', '$LATEST')
+TIMEOUT_MS = int(os.environ.get('LAMBDA_TIMEOUT_MS', '10000'))
+MEMORY_MB = os.environ.get('LAMBDA_MEMORY_MB', '256')
+
+
+def read_secret():
+    """The first line of stdin (at most 256 bytes), which the host writes once at boot and then closes."""
+    if os.isatty(0):
+        return b''
+    data = b''
+    while len(data) < 256 and b'\n' not in data:
+        try:
+            chunk = os.read(0, 256 - len(data))
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data.split(b'\n', 1)[0].strip()
+
+
+# The host's own calls (health checks, direct invokes) carry this instance's secret; a call without it is public
+# traffic whatever x-lambda-internal-* headers it sends. It comes on stdin, never in the environment, so it is in no
+# /proc/*/environ the handler could read, and stdin holds nothing more afterwards.
+INSTANCE_SECRET = read_secret()
+
+# The host marks its own calls with these headers (server/instances/protocol.ts); the gateway also strips them from public traffic.
+INVOKE_HEADER = 'x-lambda-internal-invoke'
+SECRET_HEADER = 'x-lambda-internal-secret'
+REQUEST_ID_HEADER = 'x-lambda-internal-request-id'
+ERROR_HEADER = 'x-lambda-internal-error'
+
+
+def carries_secret(given):
+    """True for a call of the host's: it carries this instance's secret (compared in constant time)."""
+    return given is not None and len(INSTANCE_SECRET) > 0 and hmac.compare_digest(given.encode('utf-8'), INSTANCE_SECRET)
+
