@@ -7,6 +7,15 @@ const onlyIn = (pkg, where) => ({
   message: `${pkg} is used only in ${where}: go through its interface instead.`,
 });
 
+// The server hands the CLI's `run` to SSH in main.ts (the composition root) and otherwise does not call into the CLI.
+const notTheCli = { group: ['**/cli/*', '**/cli/**'], message: 'The server does not import the CLI (server/main.ts hands its entry to SSH).' };
+
+const serverPaths = [
+  onlyIn('dockerode', 'server/runtime/docker*.ts'),
+  onlyIn('better-sqlite3', 'server/store/'),
+  onlyIn('node-git-server', 'server/git/'),
+];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'buildpacks/**', 'hooks/**', 'examples/**', 'test/fixtures/**', 'bin/**', 'eslint.config.js'] },
   js.configs.recommended,
@@ -25,19 +34,22 @@ export default tseslint.config(
     files: ['server/**/*.ts'],
     ignores: ['server/runtime/docker*.ts', 'server/store/**', 'server/git/**', 'server/main.ts', 'test/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [
-        onlyIn('dockerode', 'server/runtime/docker*.ts'),
-        onlyIn('better-sqlite3', 'server/store/'),
-        onlyIn('node-git-server', 'server/git/'),
-      ] }],
+      'no-restricted-imports': ['error', { paths: serverPaths, patterns: [notTheCli] }],
+    },
+  },
+  {
+    // SSH runs the CLI's verbs, so it reads which ones from the verbs' own table, and nothing else of the CLI.
+    files: ['server/ssh/commands.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: serverPaths, patterns: [{ ...notTheCli, group: ['**/cli/*.js', '**/cli/verbs/*.js', '!**/cli/verbs/index.js'] }] }],
     },
   },
   {
     files: ['server/core/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', {
-        paths: [onlyIn('dockerode', 'server/runtime/docker*.ts'), onlyIn('better-sqlite3', 'server/store/'), onlyIn('node-git-server', 'server/git/')],
-        patterns: [{ group: ['../api/*', '../gateway/*', '../git/*', '../http/*', '../runtime/docker*', '../runtime/instance-client*', '../store/*', '!../store/types.js'], message: 'core depends on interfaces (deps.ts), not on adapters or implementations.' }],
+        paths: serverPaths,
+        patterns: [{ group: ['../api/*', '../gateway/*', '../git/*', '../http/*', '../runtime/docker*', '../runtime/instance-client*', '../store/*', '!../store/types.js'], message: 'core depends on interfaces (deps.ts), not on adapters or implementations.' }, notTheCli],
       }],
     },
   },

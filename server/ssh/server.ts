@@ -266,6 +266,9 @@ async function execute(channel: ServerChannel, { io }: { io: SshChannel }, comma
     const parsed = parseSshCommand(command);
     if (parsed.kind === 'git') {
       status = await serveGit(options.git, parsed.service, parsed.name, io);
+    } else if (parsed.kind === 'help') {
+      io.stdout.write(parsed.text);
+      status = 0;
     } else {
       json = parsed.argv.slice(0, parsed.argv.indexOf('--') === -1 ? undefined : parsed.argv.indexOf('--')).includes('--json');
       status = await runCli(parsed.argv, io, options, who);
