@@ -151,5 +151,5 @@ export function laterHelperWarning(entry: HelperEntry, origin: string): string {
   const value = entry.value.slice(0, 80).replace(/[^\x20-\x7e]/g, '?');
   const where = entry.origin.slice(0, 120).replace(/[^\x20-\x7e]/g, '?');
   const key = entry.key.slice(0, 120).replace(/[^\x20-\x7e]/g, '?');
-  return `${key} "${value}" (${where}) comes after lambda's helper: git hands it the key after every push, and a storing helper such as "store" writes it in plain text (~/.git-credentials); remove it, or move it before the [credential "${origin}"] section (lambda setup-git puts that section last in ~/.gitconfig)`;
+  return `${key} "${value}" (${where}) comes after lambda's helper: git hands it the API token after every push, and a storing helper such as "store" writes it in plain text (~/.git-credentials); remove it, or move it before the [credential "${origin}"] section (lambda setup-git puts that section last in ~/.gitconfig)`;
 }

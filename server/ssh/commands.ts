@@ -7,8 +7,9 @@ import { SSH_TABLE } from '../../cli/verbs/index.js';
 import { splitWords } from './words.js';
 
 /**
- * The CLI verbs SSH serves. Verbs that read or write files where they run (deploy, validate, login,
- * keys add) or manage credentials (tokens, keys) are not among them: over SSH they would run on the server.
+ * The CLI verbs SSH serves, as each verb's file declares. Verbs that read or write files where they run (deploy,
+ * validate, login, setup-git, keys add) or manage credentials (tokens, keys, git-credential) are not among them:
+ * over SSH they would run on the server, or hand a key holder more than its key.
  */
 export const SSH_VERBS: readonly string[] = SSH_TABLE.filter((verb) => verb.notOverSsh === undefined).map((verb) => verb.name);
 

@@ -189,7 +189,7 @@ test.serial('a storing helper read after lambda\'s: the helper gives no key, so 
     t.is((await shell('git config credential.helper store', { cwd: work })).code, 0);
     const named = await shell('lambda setup-git', { cwd: work });
     t.is(named.code, 0, named.stderr);
-    t.regex(named.stderr, /credential\.helper "store" \(file:\.git\/config\) comes after lambda's helper: git hands it the key after every push/);
+    t.regex(named.stderr, /credential\.helper "store" \(file:\.git\/config\) comes after lambda's helper: git hands it the API token after every push/);
   } finally {
     fs.writeFileSync(file, before);
   }
