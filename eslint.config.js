@@ -7,14 +7,42 @@ const onlyIn = (pkg, where) => ({
   message: `${pkg} is used only in ${where}: go through its interface instead.`,
 });
 
+/** Each server folder and the folders it may import from. */
+export const ARROWS = {
+  http: [],
+  store: [],
+  logs: [],
+  config: ['store', 'functions', 'queue'],
+  instances: ['http', 'logs'],
+  engine: ['instances'],
+  builder: ['instances'],
+  functions: ['store', 'instances', 'builder', 'logs', 'schedules', 'queue'],
+  schedules: ['functions', 'store', 'logs'],
+  queue: ['functions', 'store', 'logs', 'instances', 'config'],
+  access: ['functions', 'store'],
+  traffic: ['access', 'functions', 'queue', 'instances', 'http'],
+  api: ['access', 'functions', 'schedules', 'queue', 'traffic', 'http', 'logs', 'git', 'store'],
+  git: ['access', 'functions', 'http', 'logs'],
+  ssh: ['access', 'functions', 'git'],
+};
+
+/** The store is reached through its interface: only server/main.ts opens SQLite. */
+const STORE_TYPES_ONLY = ['../store/*', '!../store/types.js', '!../store/invocation-types.js'];
+
+/** Outside libraries each wrapped by one folder. */
+const PACKAGES = [['dockerode', 'engine'], ['better-sqlite3', 'store'], ['node-git-server', 'git'], ['ssh2', 'ssh']];
+
 // The server hands the CLI's `run` to SSH in main.ts (the composition root) and otherwise does not call into the CLI.
 const notTheCli = { group: ['**/cli/*', '**/cli/**'], message: 'The server does not import the CLI (server/main.ts hands its entry to SSH).' };
 
-const serverPaths = [
-  onlyIn('dockerode', 'server/runtime/docker*.ts'),
-  onlyIn('better-sqlite3', 'server/store/'),
-  onlyIn('node-git-server', 'server/git/'),
-];
+/** The arrows of `folder` as a rule, and what of the CLI it may import (nothing, but for one file of server/ssh/). */
+const arrowRule = (folder, allowed, cli = notTheCli) => ['error', {
+  paths: PACKAGES.filter(([, home]) => home !== folder).map(([pkg, home]) => onlyIn(pkg, `server/${home}/`)),
+  patterns: [{
+    group: [...Object.keys(ARROWS).filter((other) => other !== folder && other !== 'store' && !allowed.includes(other)).map((other) => `../${other}/*`), ...(folder === 'store' ? [] : allowed.includes('store') ? STORE_TYPES_ONLY : ['../store/*']), '../main.js', '../listener.js'],
+    message: `server/${folder}/ may import only from ${allowed.length ? allowed.map((a) => `server/${a}/`).join(', ') : 'no other folder'} (see docs/architecture.md).`,
+  }, cli],
+}];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'buildpacks/**', 'hooks/**', 'examples/**', 'test/fixtures/**', 'bin/**', 'eslint.config.js'] },
@@ -30,28 +58,16 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
-  {
-    files: ['server/**/*.ts'],
-    ignores: ['server/runtime/docker*.ts', 'server/store/**', 'server/git/**', 'server/main.ts', 'test/**'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: serverPaths, patterns: [notTheCli] }],
-    },
-  },
+  // The arrows between server folders (docs/architecture.md draws them): a folder may import only from the folders
+  // listed here, and from server/errors.ts. Nothing imports main.ts or listener.ts, the composition root.
+  ...Object.entries(ARROWS).map(([folder, allowed]) => ({
+    files: [`server/${folder}/**/*.ts`],
+    rules: { 'no-restricted-imports': arrowRule(folder, allowed) },
+  })),
   {
     // SSH runs the CLI's verbs, so it reads which ones from the verbs' own table, and nothing else of the CLI.
     files: ['server/ssh/commands.ts'],
-    rules: {
-      'no-restricted-imports': ['error', { paths: serverPaths, patterns: [{ ...notTheCli, group: ['**/cli/*.js', '**/cli/verbs/*.js', '!**/cli/verbs/index.js'] }] }],
-    },
-  },
-  {
-    files: ['server/core/**/*.ts'],
-    rules: {
-      'no-restricted-imports': ['error', {
-        paths: serverPaths,
-        patterns: [{ group: ['../api/*', '../gateway/*', '../git/*', '../http/*', '../runtime/docker*', '../runtime/instance-client*', '../store/*', '!../store/types.js'], message: 'core depends on interfaces (deps.ts), not on adapters or implementations.' }, notTheCli],
-      }],
-    },
+    rules: { 'no-restricted-imports': arrowRule('ssh', ARROWS.ssh, { ...notTheCli, group: ['**/cli/*.js', '**/cli/verbs/*.js', '!**/cli/verbs/index.js'] }) },
   },
   {
     // Tests reach into implementations on purpose (real SQLite, real Docker) and read loosely typed JSON.
@@ -62,7 +78,7 @@ export default tseslint.config(
     files: ['cli/**/*.ts'],
     rules: {
       // One exception: `lambda validate` runs the server's own manifest check.
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../server/*', '../../server/*', '!../../server/core', '../../server/core/*', '!../../server/core/manifest.js'], message: 'The CLI talks REST only.' }] }],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['../server/*', '../../server/*', '!../../server/functions', '../../server/functions/*', '!../../server/functions/manifest.js'], message: 'The CLI talks REST only.' }] }],
     },
   },
 );

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Pool } from 'undici';
 import { command } from '../test/helpers/lambda.js';
-import { InstanceLink } from '../server/runtime/instance-link.js';
+import { InstanceLink } from '../server/instances/link.js';
 
 export interface DirectInstance {
   pool: Pool;

@@ -1,7 +1,7 @@
 // Function names checked before any request, with the rule and the message the server uses.
 import { usageError } from './errors.js';
 
-/** A DNS label, as server/core/names.ts checks it: the name becomes `<name>.<domain>`. */
+/** A DNS label, as server/functions/names.ts checks it: the name becomes `<name>.<domain>`. */
 export const FUNCTION_NAME = /^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**

@@ -20,7 +20,7 @@ interface ErrorSpec {
   readonly message: string;
 }
 
-/** Every error Lambda can report. Codes are never reused; README.md lists them all. */
+/** Every error Lambda can report. Codes are never reused; docs/errors.md lists them all. */
 export const ERRORS = {
   LAMBDA_ERR_INVALID_NAME: {
     kind: 'invalid',

@@ -4,47 +4,47 @@ import path from 'node:path';
 import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
 import Docker from 'dockerode';
-import { loadConfig, type Config } from './config.js';
+import { loadConfig, type Config } from './config/load.js';
 import { openStore } from './store/sqlite.js';
-import { InstanceClients } from './runtime/instance-client.js';
-import { createDockerRuntime } from './runtime/docker.js';
-import { createDockerCells } from './runtime/docker-cells.js';
-import { cellRecipes } from './runtime/cells-image.js';
-import { ensureBaseImage } from './build/base-image.js';
-import { createDockerSandbox } from './runtime/docker-sandbox.js';
-import { createPool } from './runtime/pool.js';
-import { createDispatch } from './runtime/dispatch.js';
-import { InstanceLogSockets } from './runtime/instance-logs.js';
+import { InstanceClients } from './instances/client.js';
+import { createDockerEngine } from './engine/docker.js';
+import { createDockerCells } from './engine/cells.js';
+import { cellRecipes } from './instances/cell-image.js';
+import { ensureBaseImage } from './builder/base-image.js';
+import { createDockerSandbox } from './engine/sandbox.js';
+import { createPool } from './instances/pool.js';
+import { createDispatch } from './instances/dispatch.js';
+import { InstanceLogSockets } from './instances/log-socket.js';
 import { createLogStore } from './logs/store.js';
-import { readLogSettings } from './logs/settings.js';
-import { loadBuildpacks } from './build/buildpacks.js';
-import { createBuilder } from './build/builder.js';
-import { bootstrapAdminKey, createKeyVerifier } from './core/keys.js';
-import { createAuthLimiter } from './core/auth-limit.js';
-import type { Manifest } from './core/manifest.js';
-import { restore } from './core/restore.js';
-import type { Deps } from './core/deps.js';
+import { readLogSettings } from './config/logs.js';
+import { loadBuildpacks } from './builder/buildpacks.js';
+import { createBuilder } from './builder/build.js';
+import { bootstrapAdminKey, createKeyVerifier } from './access/token-check.js';
+import { createAuthLimiter } from './access/auth-limit.js';
+import type { Manifest } from './functions/manifest.js';
+import { restore } from './functions/restore.js';
+import type { Deps } from './functions/deps.js';
 import { createRepos } from './git/repos.js';
 import { createGitHttp } from './git/http.js';
 import { createFunctionRepos } from './git/function-repos.js';
 import { startControlServer } from './git/control.js';
 import { createApi } from './api/router.js';
-import { createForwarder } from './gateway/forward.js';
-import { createFunctionGuard } from './gateway/function-auth.js';
-import { createHttpServer } from './http/server.js';
+import { createForwarder } from './traffic/node-path.js';
+import { createFunctionGuard } from './traffic/function-auth.js';
+import { createHttpServer } from './listener.js';
 import { createBodyReader } from './http/body.js';
-import { dataDirKey, lockDataDir, prepareDataDir } from './data-dir.js';
+import { dataDirKey, lockDataDir, prepareDataDir } from './config/data-dir.js';
 import { run as runCli } from '../cli/main.js';
-import { createSshKeyLookup } from './core/ssh-keys.js';
+import { createSshKeyLookup } from './access/ssh-keys.js';
 import { loadHostKey } from './ssh/host-key.js';
 import { createLoopbackCredentials } from './ssh/loopback.js';
 import { startSshServer } from './ssh/server.js';
-import { readJobSettings } from './jobs/settings.js';
-import { platformLog } from './jobs/platform-log.js';
-import { createScheduler } from './jobs/scheduler.js';
-import { createQueueWorkers } from './jobs/queue.js';
-import { syncSchedules } from './core/schedules.js';
-import { enqueueInvocation } from './core/invocations.js';
+import { readJobSettings } from './config/queue.js';
+import { platformLog } from './logs/platform-log.js';
+import { createScheduler } from './schedules/scheduler.js';
+import { createQueueWorkers } from './queue/workers.js';
+import { syncSchedules } from './schedules/verbs.js';
+import { enqueueInvocation } from './queue/invocations.js';
 
 export interface RunningServer {
   url: string;
@@ -95,13 +95,13 @@ export async function startServer(config: Config, log: (line: string) => void = 
           logs: instanceLogs,
           recipes: cellRecipes([...buildpacks.values()], (name) => {
             const pack = buildpacks.get(name) as NonNullable<ReturnType<typeof buildpacks.get>>;
-            return ensureBaseImage(runtime, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(`-----> ${line}`));
+            return ensureBaseImage(engine, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(`-----> ${line}`));
           }),
           log: (line) => log(` !     ${line}`),
           onExit: instanceEnded,
         })
       : undefined;
-  const runtime = createDockerRuntime({
+  const engine = createDockerEngine({
     docker,
     clients,
     instancesDir: path.join(config.dataDir, 'instances'),
@@ -111,7 +111,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     logs: instanceLogs,
     onExit: instanceEnded,
   });
-  const pool = createPool(runtime, clients, (line) => log(` !     ${line}`), { ...config.scaling, switchSettleMs: 500 });
+  const pool = createPool(engine, clients, (line) => log(` !     ${line}`), { ...config.scaling, switchSettleMs: 500 });
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
   // Dockerfile builds are bounded in processes by a cgroup made under /sys/fs/cgroup, which only the engine's cgroupfs
   // driver takes as a parent; under the systemd driver (docker.service on most hosts) a parent must be a slice.
@@ -119,7 +119,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const buildPids = cgroupDriver === 'systemd' ? 0 : config.limits.dockerBuildPids;
   if (buildPids === 0 && config.limits.dockerBuildPids > 0) log(` !     the engine uses the systemd cgroup driver: Dockerfile builds run without a process limit (memory, one CPU, file size and time still bound them)`);
   const builder = createBuilder({
-    runtime,
+    engine: engine,
     sandbox: createDockerSandbox({ docker, serverId: serverId(config.dataDir) }),
     buildpacks,
     baseImages: config.baseImages,
@@ -131,7 +131,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const portSuffix = () => (actualPort === 80 ? '' : `:${actualPort}`);
   const deps: Deps = {
     store,
-    runtime,
+    engine: engine,
     pool,
     dispatch: createDispatch(pool, clients, (id) => instanceLogs.sent(id)),
     builder,

@@ -1,4 +1,4 @@
-// The README's error table and the catalogue in server/errors.ts list exactly the same codes, with the same statuses.
+// The error table in docs/errors.md and the catalogue in server/errors.ts list exactly the same codes, with the same statuses.
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -6,19 +6,19 @@ import { ERRORS, LambdaError, asLambdaError, type ErrorCode } from '../server/er
 import { STATUS, errorBody } from '../server/http/errors.js';
 import { ROOT } from './helpers/lambda.js';
 
-const readmeRows = () => {
-  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
-  return [...readme.matchAll(/^\| `(LAMBDA_ERR_[A-Z_]+)` \| (\d{3}) \|/gm)].map((match) => ({ code: match[1], status: Number(match[2]) }));
+const documentedRows = () => {
+  const page = fs.readFileSync(path.join(ROOT, 'docs', 'errors.md'), 'utf8');
+  return [...page.matchAll(/^\| `(LAMBDA_ERR_[A-Z_]+)` \| (\d{3}) \|/gm)].map((match) => ({ code: match[1], status: Number(match[2]) }));
 };
 
-test('README lists every catalogue code once, and nothing else', (t) => {
-  const listed = readmeRows().map((row) => row.code);
+test('docs/errors.md lists every catalogue code once, and nothing else', (t) => {
+  const listed = documentedRows().map((row) => row.code);
   t.deepEqual([...listed].sort(), Object.keys(ERRORS).sort());
   t.is(new Set(listed).size, listed.length);
 });
 
-test('README gives each code the HTTP status the API answers with', (t) => {
-  for (const row of readmeRows()) {
+test('docs/errors.md gives each code the HTTP status the API answers with', (t) => {
+  for (const row of documentedRows()) {
     t.is(STATUS[ERRORS[row.code as ErrorCode].kind], row.status, row.code);
   }
 });

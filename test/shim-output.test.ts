@@ -8,8 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { createLogStore, type LogStore } from '../server/logs/store.js';
 import type { LogLine } from '../server/logs/format.js';
-import { InstanceClients } from '../server/runtime/instance-client.js';
-import { InstanceLogSockets } from '../server/runtime/instance-logs.js';
+import { InstanceClients } from '../server/instances/client.js';
+import { InstanceLogSockets } from '../server/instances/log-socket.js';
 import { ROOT, fixture } from './helpers/lambda.js';
 
 interface Shim {
@@ -60,7 +60,7 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  // The secret comes on stdin, as the host writes it at a container's start (server/runtime/docker.ts).
+  // The secret comes on stdin, as the host writes it at a container's start (server/engine/docker.ts).
   child.stdin?.end(`${clients.secretOf(instance.id)}\n`);
   t.context.children.push(child);
   let stdout = '';

@@ -534,13 +534,14 @@ async function serve(handler) {
       try {
         event = direct ? JSON.parse(body.length ? body.toString('utf8') : 'null') : httpEvent(req, body, requestId);
       } catch (error) {
-        sendError(res, error, direct, requestId);
+        sendError(res, error, direct || internal, requestId);
         return;
       }
       Promise.resolve()
         .then(() => handler(event, makeContext(requestId)))
         .then((result) => (direct ? sendDirect(res, result) : sendResult(res, result)))
-        .catch((error) => sendError(res, error, direct, requestId));
+        // The host's own calls (a queued HTTP call too) get the handler's error; public callers only that it failed.
+        .catch((error) => sendError(res, error, direct || internal, requestId));
     });
   });
   // The host is the only client and sets its own timeouts; a connection may wait idle until the host needs it.

@@ -540,14 +540,14 @@ def handle(request, invoke):
         event = json.loads(body.decode('utf-8') if body else 'null') if direct else http_event(method, target, version, headers, body, request_id)
     except ValueError as error:
         log_error(error)
-        return error_response(error, direct, request_id)
+        return error_response(error, direct or internal, request_id)
     try:
         result = invoke(event, Context(request_id))
         if direct:
             return 200, [('content-type', 'application/json')], json.dumps(result).encode('utf-8')
         return result_response(result)
     except Exception as error:  # noqa: BLE001 - a handler's error is the caller's 502
-        return error_response(error, direct, request_id)
+        return error_response(error, direct or internal, request_id)
 
 
 def serve_connection(sock, invoke, on_first):

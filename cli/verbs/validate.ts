@@ -1,8 +1,8 @@
-// `lambda validate [dir]`: the server's own manifest check (server/core/manifest.ts, the same code) run locally.
+// `lambda validate [dir]`: the server's own manifest check (server/functions/manifest.ts, the same code) run locally.
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 // The one exception to "the CLI talks REST only": the manifest check is the server's, so errors name the same key and line.
-import { MANIFEST_FILE, parseManifest, type Manifest } from '../../server/core/manifest.js';
+import { MANIFEST_FILE, manifestProblemLine, parseManifest, type Manifest } from '../../server/functions/manifest.js';
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import type { CommandContext } from '../io.js';
@@ -39,7 +39,7 @@ export async function validate(ctx: CommandContext, options: { dir?: string }): 
     manifest = parseManifest(text);
   } catch (error) {
     const { code, message, details } = error as { code?: string; message: string; details?: { problems?: string[] } };
-    const problems = details?.problems ?? [message.replace(/^lambda\.yaml: /, '')];
+    const problems = details?.problems?.map(manifestProblemLine) ?? [message];
     if (ctx.json) throw new CliError(message, { code, exitStatus: EXIT.usage });
     throw new CliError(`${file} is invalid:\n${problems.join('\n')}`, { code, exitStatus: EXIT.usage });
   }

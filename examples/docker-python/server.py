@@ -63,7 +63,7 @@ def answer(method, target, headers, body):
     mode = headers.get('x-lambda-internal-invoke') if internal else None
     if mode == 'health':
         return 200, b'ok'
-    # START, END and REPORT, once each per request the platform sent, in AWS Lambda's words (README.md: Logs).
+    # START, END and REPORT, once each per request the platform sent, in AWS Lambda's words (docs/runtime-protocol.md: Logs).
     request_id = headers.get('x-lambda-internal-request-id') if internal else None
     request_id = request_id or str(uuid.uuid4())
     started = time.perf_counter()

@@ -2,15 +2,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { asLambdaError } from '../errors.js';
-import { deploy } from '../core/deploy.js';
-import { assertFunctionName } from '../core/names.js';
-import type { ProgressEvent } from '../core/progress.js';
+import { deploy } from '../functions/deploy.js';
+import { assertFunctionName } from '../functions/names.js';
+import type { ProgressEvent } from '../logs/progress.js';
 import { commitSource } from '../git/source.js';
 import { errorBody, sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
 import { receiveArchive } from './upload.js';
-import { whoCalled } from './lifecycle.js';
+import { whoCalled } from './versions.js';
 
 export const deployRoute: ApiRoute = {
   method: 'POST',

@@ -1,7 +1,7 @@
 // REST adapters for reading functions: GET /api/v1/functions and /api/v1/functions/:name.
 import { LambdaError } from '../errors.js';
-import { list } from '../core/list.js';
-import { assertFunctionName } from '../core/names.js';
+import { list } from '../functions/list.js';
+import { assertFunctionName } from '../functions/names.js';
 import { sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';

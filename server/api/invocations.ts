@@ -1,6 +1,6 @@
 // REST adapters for the async queue: GET /api/v1/functions/:name/invocations[?status=failed], GET .../invocations/:id,
 // GET .../dlq, POST .../dlq/:id/replay. Queuing a call is POST .../invoke with X-Lambda-Invocation-Type: Event.
-import { getInvocation, listDeadLetters, listInvocations, replayDeadLetter } from '../core/invocations.js';
+import { getInvocation, listDeadLetters, listInvocations, replayDeadLetter } from '../queue/invocations.js';
 import { sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';

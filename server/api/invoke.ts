@@ -1,8 +1,8 @@
 // REST adapter for POST /api/v1/functions/:name/invoke: the body is the event, the answer the handler's result.
-import { invoke } from '../core/invoke.js';
-import { enqueueInvocation } from '../core/invocations.js';
-import { MAX_ASYNC_BODY_BYTES, isAsyncCall, sendAccepted } from '../http/invocation-type.js';
-import { MAX_BODY_BYTES } from '../gateway/forward.js';
+import { invoke } from '../functions/invoke.js';
+import { enqueueInvocation } from '../queue/invocations.js';
+import { MAX_ASYNC_BODY_BYTES, isAsyncCall, sendAccepted } from '../traffic/invocation-type.js';
+import { MAX_BODY_BYTES } from '../traffic/node-path.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
 

@@ -2,7 +2,7 @@
 // `follow=1` keeps the answer open with new lines until the client leaves.
 import { once } from 'node:events';
 import type http from 'node:http';
-import { readLogs } from '../core/logs.js';
+import { readLogs } from '../functions/logs.js';
 import type { LogLine } from '../logs/types.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';

@@ -2,12 +2,12 @@
 import type http from 'node:http';
 import { LambdaError } from '../errors.js';
 import { sendError } from '../http/errors.js';
-import { clientOf } from '../core/auth-limit.js';
-import { bearerToken } from '../core/keys.js';
+import { clientOf } from '../access/auth-limit.js';
+import { bearerToken } from '../access/token-check.js';
 import { deployRoute } from './deploy.js';
 import { functionsRoutes } from './functions.js';
 import { invokeRoute } from './invoke.js';
-import { lifecycleRoutes } from './lifecycle.js';
+import { lifecycleRoutes } from './versions.js';
 import { logsRoute } from './logs.js';
 import { tokensRoutes } from './tokens.js';
 import { sshKeysRoutes } from './ssh-keys.js';

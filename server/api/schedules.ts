@@ -1,6 +1,6 @@
 // REST adapters for schedules: GET and POST /api/v1/functions/:name/schedules, DELETE .../schedules/:id.
 import { LambdaError } from '../errors.js';
-import { addSchedule, listSchedules, removeSchedule } from '../core/schedules.js';
+import { addSchedule, listSchedules, removeSchedule } from '../schedules/verbs.js';
 import { sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';

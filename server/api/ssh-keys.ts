@@ -1,6 +1,6 @@
 // REST adapters for SSH keys: GET /api/v1/ssh-keys, POST /api/v1/ssh-keys, DELETE /api/v1/ssh-keys/:id.
 import { LambdaError } from '../errors.js';
-import { addSshKey, listSshKeys, removeSshKey } from '../core/ssh-keys.js';
+import { addSshKey, listSshKeys, removeSshKey } from '../access/ssh-keys.js';
 import { sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import type { ApiRoute } from './types.js';

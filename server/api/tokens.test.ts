@@ -2,8 +2,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import anyTest, { type TestFn } from 'ava';
-import type { Deps } from '../core/deps.js';
-import { bootstrapAdminKey, createKeyVerifier } from '../core/keys.js';
+import type { Deps } from '../functions/deps.js';
+import { bootstrapAdminKey, createKeyVerifier } from '../access/token-check.js';
 import { createBodyReader } from '../http/body.js';
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';

@@ -1,6 +1,6 @@
 // REST adapters for API tokens: GET /api/v1/tokens, POST /api/v1/tokens (admin or invoke-only), DELETE /api/v1/tokens/:id.
 import { LambdaError } from '../errors.js';
-import { createToken, listTokens, revokeToken } from '../core/tokens.js';
+import { createToken, listTokens, revokeToken } from '../access/tokens.js';
 import { sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import type { ApiRoute } from './types.js';

@@ -1,6 +1,6 @@
 // What every REST adapter receives.
 import type http from 'node:http';
-import type { Deps } from '../core/deps.js';
+import type { Deps } from '../functions/deps.js';
 import type { Repos } from '../git/repos.js';
 import type { ReadBody } from '../http/body.js';
 import type { UploadLimits } from './upload.js';
@@ -8,7 +8,7 @@ import type { UploadLimits } from './upload.js';
 export interface ApiContext {
   deps: Deps;
   repos: Repos;
-  /** `client`: who a wrong key counts against (see core/auth-limit.ts); may throw LAMBDA_ERR_AUTH_RATE_LIMITED, or LAMBDA_ERR_FORBIDDEN for an invoke-only token. */
+  /** `client`: who a wrong key counts against (see access/auth-limit.ts); may throw LAMBDA_ERR_AUTH_RATE_LIMITED, or LAMBDA_ERR_FORBIDDEN for an invoke-only token. */
   verifyKey(key: string | undefined, client?: string): boolean | Promise<boolean>;
   /** The token behind a key (releases record who made them); absent in tests that do not need it. */
   identifyKey?(key: string | undefined): Promise<{ id: string; name: string } | undefined>;

@@ -3,9 +3,9 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { LambdaError, asLambdaError, escapeControl } from '../errors.js';
-import type { Deps } from '../core/deps.js';
-import { deploy } from '../core/deploy.js';
-import { errorLines, progressLine, type TextLine } from '../text-progress.js';
+import type { Deps } from '../functions/deps.js';
+import { deploy } from '../functions/deploy.js';
+import { errorLines, progressLine, type TextLine } from '../logs/progress-text.js';
 import type { Repos } from './repos.js';
 import { commitSource, type ObjectEnv } from './source.js';
 

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { FunctionRepos } from '../core/deps.js';
+import type { FunctionRepos } from '../functions/deps.js';
 import type { Repos } from './repos.js';
 import { commitSource } from './source.js';
 

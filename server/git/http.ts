@@ -1,10 +1,12 @@
-// Git smart HTTP at /git/<name>.git: every request authenticated with the API key, repositories made on first push.
+// Git smart HTTP at /git/<name>.git: every request authenticated with the API key, repositories made on first push,
+// refusals in the plain text git shows its user.
 import type http from 'node:http';
 import { Git } from 'node-git-server';
-import { LambdaError } from '../errors.js';
-import { assertFunctionName } from '../core/names.js';
+import { LambdaError, asLambdaError, escapeControl } from '../errors.js';
+import { CLOSE_GRACE_MS, dropAfter, errorAnswer } from '../http/errors.js';
+import { assertFunctionName } from '../functions/names.js';
 import { safeDecode } from '../http/routes.js';
-import { clientOf } from '../core/auth-limit.js';
+import { clientOf } from '../access/auth-limit.js';
 import type { Repos } from './repos.js';
 
 export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;
@@ -15,16 +17,15 @@ export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerRespons
  */
 export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined, client?: string) => boolean | Promise<boolean>, isFunction: (name: string) => boolean): GitHttpHandler {
   const git = new Git(repos.root, { autoCreate: false });
-  return async (req, res, path) => {
+  const serve = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
     const url = new URL(path, 'http://git');
     const match = /^\/git\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
     if (!match) throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: url.pathname });
     const name = assertFunctionName(safeDecode(match[1]));
     // Too many wrong passwords from this address: LAMBDA_ERR_AUTH_RATE_LIMITED (429, Retry-After); an invoke-only token:
-    // LAMBDA_ERR_FORBIDDEN (403); both from the caller's catch.
+    // LAMBDA_ERR_FORBIDDEN (403); both thrown, and answered by `refuse` like every other refusal.
     if (!(await verifyKey(basicPassword(req.headers.authorization), clientOf(req.socket.remoteAddress)))) {
-      res.writeHead(401, { 'www-authenticate': 'Basic realm="lambda"', 'content-type': 'text/plain' });
-      res.end('a valid API key is required: run `lambda login URL` and `lambda setup-git` once, or give the key as the password\n');
+      refuse(res, new LambdaError('LAMBDA_ERR_UNAUTHORIZED'), 'run `lambda login URL` and `lambda setup-git` once, or give the key as the password');
       return;
     }
     const pushing = match[2] === '/git-receive-pack' || url.searchParams.get('service') === 'git-receive-pack';
@@ -41,6 +42,30 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined,
     }
     git.handle(req, res);
   };
+  return (req, res, path) => serve(req, res, path).catch((error: unknown) => refuse(res, error));
+}
+
+/**
+ * Git shows the body of an HTTP error only when it is plain text (each line as `remote: …`, then its own "returned
+ * error: 400"); a JSON body would leave the user with the status alone. So a refusal is one line in the look of a
+ * rejected push's, with its code.
+ */
+function refuse(res: http.ServerResponse, error: unknown, hint?: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const lambdaError = asLambdaError(error);
+  const { status, headers } = errorAnswer(lambdaError);
+  const text = ` !     ${escapeControl(lambdaError.message)}${hint ? `: ${hint}` : ''} (${lambdaError.code})\n`;
+  // Git asks its credential helper again on a 401 only when the challenge is Basic.
+  if (status === 401) headers['www-authenticate'] = 'Basic realm="lambda"';
+  // A pack whose body will not be read leaves the connection unusable, as for any other refusal.
+  const closes = res.req !== undefined && !res.req.complete;
+  if (closes) headers.connection = 'close';
+  res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+  if (closes && res.socket) dropAfter(res.socket, CLOSE_GRACE_MS);
 }
 
 function basicPassword(header: string | undefined): string | undefined {

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { assertFunctionName } from '../core/names.js';
+import { assertFunctionName } from '../functions/names.js';
 
 const run = promisify(execFile);
 

@@ -3,7 +3,7 @@ import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
-import type { CommitSource } from '../core/deps.js';
+import type { CommitSource } from '../functions/deps.js';
 import { LambdaError } from '../errors.js';
 
 const run = promisify(execFile);

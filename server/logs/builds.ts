@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { asLambdaError } from '../errors.js';
-import type { Progress } from '../core/progress.js';
-import { errorLines, progressLine } from '../text-progress.js';
+import type { Progress } from './progress.js';
+import { errorLines, progressLine } from './progress-text.js';
 import { encodeLine } from './format.js';
 
 export interface BuildLimits {

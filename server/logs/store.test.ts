@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { LambdaError } from '../errors.js';
-import type { ProgressEvent } from '../core/progress.js';
+import type { ProgressEvent } from './progress.js';
 import { encodeLine, linePrefix, parseLine, prefixLines, type LogLine } from './format.js';
 import { createLogStore, type LogStore, type LogStoreOptions } from './store.js';
 

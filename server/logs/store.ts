@@ -1,5 +1,5 @@
 // The function log store: `<dir>/<fn>/function.log*` (output, rotated) and `<dir>/<fn>/builds/` (deploys), read
-// with filters, followed live. Lines arrive already prefixed from the instance log sockets (server/runtime/instance-logs.ts).
+// with filters, followed live. Lines arrive already prefixed from the instance log sockets (server/instances/log-socket.ts).
 import fs from 'node:fs';
 import path from 'node:path';
 import { latestBuild, recordBuild, type BuildLimits } from './builds.js';

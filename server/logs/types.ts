@@ -1,5 +1,5 @@
 // What the rest of the server asks of the function log store (server/logs/store.ts implements it).
-import type { Progress } from '../core/progress.js';
+import type { Progress } from './progress.js';
 import type { BuildRecording } from './builds.js';
 import type { LogLine } from './format.js';
 

@@ -1,6 +1,6 @@
 // What an SSH exec request may run: one of the CLI's verbs that SSH allows, its help, or git's receive-pack/upload-pack for one function.
 import { LambdaError } from '../errors.js';
-import { assertFunctionName } from '../core/names.js';
+import { assertFunctionName } from '../functions/names.js';
 // The one thing the server reads of the CLI besides its entry point: each verb declares beside its code whether
 // SSH runs it (and why not), so the permission is written once.
 import { SSH_TABLE } from '../../cli/verbs/index.js';

@@ -3,7 +3,7 @@
 // most makes room, releases once, IPv6 counted by /64 and every loopback address as one.
 import test from 'ava';
 import { createLoginGate } from './gate.js';
-import { clientOf } from '../core/auth-limit.js';
+import { clientOf } from '../access/auth-limit.js';
 
 /** Admits a connection from `address`, noting in `evicted` when the gate closes it. */
 function connect(gate: ReturnType<typeof createLoginGate>, address: string, name: string, evicted: string[]) {

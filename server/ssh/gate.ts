@@ -1,7 +1,7 @@
 // Counts SSH connections that have not logged in yet, in all and per client (an address, every loopback address as
 // one, an IPv6 /64 as one), so silent or slow connections cannot pile up: at a client's cap its oldest waiting
 // connection makes room for the new one, and at the total cap the client holding the most gives up its oldest.
-import { clientOf } from '../core/auth-limit.js';
+import { clientOf } from '../access/auth-limit.js';
 
 export interface LoginGateLimits {
   /** Connections not yet logged in, in all. */

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
 import { asLambdaError, escapeControl, type LambdaError } from '../errors.js';
-import type { SshKeyLookup } from '../core/ssh-keys.js';
+import type { SshKeyLookup } from '../access/ssh-keys.js';
 import type { SshChannel } from './channel.js';
 import { parseSshCommand, SSH_VERBS } from './commands.js';
 import { serveGit, type GitOverSsh } from './git.js';

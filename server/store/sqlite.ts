@@ -3,10 +3,10 @@ import Database from 'better-sqlite3';
 import { MIGRATIONS, type Migration } from './migrations.js';
 import { functionQueries } from './functions.js';
 import { versionQueries } from './versions.js';
-import { keyQueries } from './keys.js';
-import { lifecycleQueries } from './lifecycle.js';
+import { tokenQueries } from './tokens.js';
+import { lifecycleQueries } from './releases.js';
 import { sshKeyQueries } from './ssh-keys.js';
-import { invocationQueries, scheduleQueries } from './jobs.js';
+import { invocationQueries, scheduleQueries } from './invocations.js';
 import type { Store } from './types.js';
 
 /** Opens (creating if needed) the database at `file` (":memory:" for tests) and migrates it. */
@@ -32,7 +32,7 @@ export function openStore(file: string, migrations: readonly Migration[] = MIGRA
   return {
     functions: functionQueries(db),
     versions: versionQueries(db),
-    keys: keyQueries(db),
+    tokens: tokenQueries(db),
     ...lifecycleQueries(db),
     sshKeys: sshKeyQueries(db),
     schedules: scheduleQueries(db),

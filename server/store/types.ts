@@ -1,7 +1,7 @@
 // The records Lambda keeps and the Store interface over them; SQLite implements it in this folder.
-import type { InvocationQueries, ScheduleQueries } from './job-types.js';
+import type { InvocationQueries, ScheduleQueries } from './invocation-types.js';
 
-export type * from './job-types.js';
+export type * from './invocation-types.js';
 
 export interface FunctionRecord {
   name: string;
@@ -20,21 +20,21 @@ export interface VersionRecord {
 }
 
 /** How a key is hashed at rest: `sha256` for generated 256-bit keys, `scrypt` (salted) for keys a person chose. */
-export type ApiKeyScheme = 'sha256' | 'scrypt';
+export type TokenScheme = 'sha256' | 'scrypt';
 /** What a key opens: admin, everything; invoke, only `auth: key` functions (one, when `function` is set). */
-export type ApiKeyScope = 'admin' | 'invoke';
+export type TokenScope = 'admin' | 'invoke';
 
-export interface ApiKeyRecord {
+export interface TokenRecord {
   /** The public handle: a prefix of the SHA-256 hash for generated keys (found in one read), random for scrypt ones. */
   id: string;
-  scheme: ApiKeyScheme;
+  scheme: TokenScheme;
   /** sha256: the hex digest; scrypt: `scrypt:N:r:p:<salt hex>:<hash hex>`. */
   hash: string;
   name: string;
   createdAt: string;
   lastUsedAt: string | null;
   /** Absent: admin. */
-  scope?: ApiKeyScope;
+  scope?: TokenScope;
   /** For an invoke token: the one function it opens; null or absent: every `auth: key` function. */
   function?: string | null;
   /** Made from LAMBDA_API_KEY at a start (a start with another value revokes it). */
@@ -89,15 +89,15 @@ export interface Store {
     /** Records a new version (next number) or reuses the one for the same commit, and makes it live, in one transaction. */
     publish(input: { fn: string; sha: string; image: string; manifest: string }): VersionRecord;
   };
-  keys: {
+  tokens: {
     count(): number;
-    get(id: string): ApiKeyRecord | undefined;
+    get(id: string): TokenRecord | undefined;
     /** Every key, oldest first. */
-    list(): ApiKeyRecord[];
-    withScheme(scheme: ApiKeyScheme): ApiKeyRecord[];
-    insert(key: ApiKeyRecord): void;
+    list(): TokenRecord[];
+    withScheme(scheme: TokenScheme): TokenRecord[];
+    insert(key: TokenRecord): void;
     /** Swaps the row `id` for `key` in one transaction (a key hashed again under a new scheme). */
-    replace(id: string, key: ApiKeyRecord): void;
+    replace(id: string, key: TokenRecord): void;
     /** Deletes `id` unless it is the only admin key left, deciding both in one transaction. */
     removeUnlessLast(id: string): 'removed' | 'missing' | 'last';
     /** Deletes every seeded key but `id`; returns how many. */

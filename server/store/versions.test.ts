@@ -137,17 +137,17 @@ test('a migration already applied is not applied again on reopen; a new one is',
   const v3 = [...v2, seedRow(LATEST + 2)];
 
   const first = openStore(file, v2);
-  t.is(first.keys.count(), 1);
+  t.is(first.tokens.count(), 1);
   first.close();
 
   const second = openStore(file, v2);
-  t.is(second.keys.count(), 1);
+  t.is(second.tokens.count(), 1);
   second.close();
 
   const third = openStore(file, v3);
   try {
-    t.is(third.keys.count(), 2);
-    t.truthy(third.keys.get(`m${LATEST + 2}`));
+    t.is(third.tokens.count(), 2);
+    t.truthy(third.tokens.get(`m${LATEST + 2}`));
   } finally {
     third.close();
   }
@@ -161,7 +161,7 @@ test('a failing migration leaves the database at its previous version', async (t
 
   const reopened = openStore(file);
   try {
-    t.is(reopened.keys.count(), 0);
+    t.is(reopened.tokens.count(), 0);
   } finally {
     reopened.close();
   }

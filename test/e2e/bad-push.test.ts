@@ -43,7 +43,7 @@ const badManifest = test.macro({
 });
 
 test.serial('not YAML', badManifest, 'runtime: node20\nhandler: [index.handler\n', /line \d+: not valid YAML.*LAMBDA_ERR_MANIFEST_INVALID/s);
-test.serial('using an unknown key', badManifest, 'runtime: node20\nhandler: index.handler\nmemroy: 128Mi\n', /line 3: memroy: unknown key/);
+test.serial('using an unknown key', badManifest, 'runtime: node20\nhandler: index.handler\nmemroy: 128Mi\n', /lambda\.yaml: line 3: unknown key "memroy" \(did you mean "memory"\?\)/);
 test.serial('of the wrong type', badManifest, 'runtime: node20\nhandler: index.handler\nconcurrency: lots\n', /line 3: concurrency: expected a whole number/);
 test.serial('with a bad duration', badManifest, 'runtime: node20\nhandler: index.handler\ntimeout: ten\n', /line 3: timeout: expected a duration/);
 

@@ -97,7 +97,7 @@ test('validate prints the server\'s own errors, key and line, and exits non-zero
   const dir = scratch('invalid-fn', { 'lambda.yaml': manifest, 'index.js': 'export const handler = async () => 1;\n' });
   const local = await lambda.cli(['validate', dir]);
   t.is(local.code, 2);
-  const problems = ['line 3: timeout: expected a duration', 'line 5: env.NODE_OPTIONS: NODE_OPTIONS, PATH, LD_* and PYTHON* change how the runtime starts', 'line 6: bogus: unknown key'];
+  const problems = ['line 3: timeout: expected a duration', 'line 5: env.NODE_OPTIONS: NODE_OPTIONS, PATH, LD_* and PYTHON* change how the runtime starts', 'lambda.yaml: line 6: unknown key "bogus" (allowed: '];
   for (const problem of problems) t.true(local.stderr.includes(problem), `${problem}\n${local.stderr}`);
   t.regex(local.stderr, /\(LAMBDA_ERR_MANIFEST_INVALID\)/);
   // The server says the same when the same manifest is pushed.

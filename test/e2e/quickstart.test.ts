@@ -1,6 +1,7 @@
 // End to end: the README's Quickstart word for word in a fresh copy of the checkout, with every default
-// (data in ./data inside the checkout, port 8080, the key `npm start` prints), then a stop the way a
-// terminal or systemd stops it: SIGTERM to the whole process group of `npm start`.
+// (data in ./data inside the checkout, port 8080, the key `npm start` prints, the README's own /tmp/greet), its
+// second terminal run twice in a row as a newcomer re-running it would, then a stop the way a terminal or systemd
+// stops it: SIGTERM to the whole process group of `npm start`.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -12,10 +13,13 @@ import { ROOT, command, requireDocker } from '../helpers/lambda.js';
 
 const run = promisify(execFile);
 const PORT = 8080;
+/** The README's own folder for the function: a second run must find it left by the first. */
+const GREET = '/tmp/greet';
 
 let clone: string;
 let server: ChildProcess | undefined;
 let output = '';
+let greetWasThere = false;
 
 /** The checkout as a fresh clone of it would be: tracked and new files, nothing ignored (no data/, no dist/). */
 function freshCopy(): string {
@@ -94,6 +98,7 @@ test.before(async () => {
   await requireDocker();
   if (!(await portFree(PORT))) throw new Error(`port ${PORT} is busy: the Quickstart test runs with the default port; stop what listens there`);
   clone = freshCopy();
+  greetWasThere = fs.existsSync(GREET);
 });
 
 test.after.always(async () => {
@@ -113,9 +118,10 @@ test.after.always(async () => {
     }
     fs.rmSync(clone, { recursive: true, force: true });
   }
+  if (!greetWasThere) fs.rmSync(GREET, { recursive: true, force: true });
 });
 
-test.serial("the README's Quickstart works as written, and stopping npm start leaves the engine running and no container behind", async (t) => {
+test.serial("the README's Quickstart works as written, twice in a row, and stopping npm start leaves the engine running and no container behind", async (t) => {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) if (key.startsWith('LAMBDA_')) delete env[key];
 
@@ -139,34 +145,35 @@ test.serial("the README's Quickstart works as written, and stopping npm start le
   });
   t.true(fs.existsSync(path.join(clone, 'data', 'lambda.db')), 'the data directory is ./data inside the checkout');
 
-  // Terminal 2: the Quickstart's second block, word for word, in one bash as a terminal runs it, from the checkout.
-  // The key npm start printed is what `lambda login` reads (pasted at its prompt). Two things differ from a newcomer's
-  // terminal: a home of its own (so `lambda login` and `lambda setup-git` never touch this machine's ~/.gitconfig) and
-  // a fresh folder instead of /tmp/greet (which an earlier run may have left).
+  // Terminal 2: the Quickstart's second block, word for word, in one bash as a terminal runs it, from the checkout,
+  // twice: a newcomer runs it again, and the second run must find what the first left (/tmp/greet, its repository,
+  // the function on the server) and still deploy. The key npm start printed is what `lambda login` reads (pasted at
+  // its prompt). The home is one of its own, as a fresh machine's: no git identity, and `lambda login` and
+  // `lambda setup-git` never touch this machine's ~/.gitconfig.
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'quickstart-home-'));
-  const greet = path.join(home, 'greet');
   try {
     const script = readmeQuickstart().terminal2;
-    t.true(script.includes('/tmp/greet'), script);
+    t.true(script.includes(GREET), script);
     const shellEnv: NodeJS.ProcessEnv = { ...env, HOME: home, GIT_TERMINAL_PROMPT: '0' };
-    for (const key of Object.keys(shellEnv)) if (key.startsWith('GIT_CONFIG') || key === 'XDG_CONFIG_HOME') delete shellEnv[key];
-    Object.assign(shellEnv, {
-      GIT_AUTHOR_NAME: 'newcomer',
-      GIT_AUTHOR_EMAIL: 'newcomer@example.com',
-      GIT_COMMITTER_NAME: 'newcomer',
-      GIT_COMMITTER_EMAIL: 'newcomer@example.com',
-    });
-    const terminal = await bash(script.replaceAll('/tmp/greet', greet), { cwd: clone, env: shellEnv, stdin: `${key}\n` });
-    t.is(terminal.code, 0, `${terminal.stdout}\n${terminal.stderr}`);
-    t.regex(terminal.stdout, /^Logged in to http:\/\/localhost:8080\n/);
-    t.regex(terminal.stderr, /remote: -----> Live at http:\/\/greet\.localhost:8080/);
-    // Both curls, then `lambda invoke`.
-    t.regex(terminal.stdout, /\{"message":"Hello, World!"\}\{"message":"Hello, World!"\}\{"message":"Hello, World!"\}\n/);
-    t.regex(terminal.stdout, /greet\s+v1/);
-    t.regex(terminal.stdout, /live at: http:\/\/greet\.localhost:8080/);
+    for (const key of Object.keys(shellEnv)) {
+      if (key.startsWith('GIT_CONFIG') || key.startsWith('GIT_AUTHOR_') || key.startsWith('GIT_COMMITTER_') || key === 'EMAIL' || key === 'XDG_CONFIG_HOME') delete shellEnv[key];
+    }
+    for (const round of [1, 2]) {
+      const terminal = await bash(script, { cwd: clone, env: shellEnv, stdin: `${key}\n` });
+      const said = `run ${round}:\n${terminal.stdout}\n${terminal.stderr}`;
+      t.is(terminal.code, 0, said);
+      t.regex(terminal.stdout, /^Logged in to http:\/\/localhost:8080\n/, said);
+      t.regex(terminal.stderr, new RegExp(`remote: -----> Starting greet v${round} `), said);
+      t.regex(terminal.stderr, /remote: -----> Live at http:\/\/greet\.localhost:8080/, said);
+      // Both curls, then `lambda invoke`.
+      t.regex(terminal.stdout, /\{"message":"Hello, World!"\}\{"message":"Hello, World!"\}\{"message":"Hello, World!"\}\n/, said);
+      t.regex(terminal.stdout, new RegExp(`greet\\s+v${round}\\b`), said);
+      t.regex(terminal.stdout, /live at: http:\/\/greet-cli\.localhost:8080/, said);
+      t.false(fs.existsSync(path.join(GREET, 'greet')), 'the example is copied into /tmp/greet, not beside it');
+    }
     // The key is in the CLI's private config only: not in the function's repository, nor in git's config.
     t.is(fs.statSync(path.join(home, '.config', 'lambda', 'config.json')).mode & 0o777, 0o600);
-    t.false(fs.readFileSync(path.join(greet, '.git', 'config'), 'utf8').includes(key));
+    t.false(fs.readFileSync(path.join(GREET, '.git', 'config'), 'utf8').includes(key));
     t.false(fs.readFileSync(path.join(home, '.gitconfig'), 'utf8').includes(key));
   } finally {
     fs.rmSync(home, { recursive: true, force: true });

@@ -1,0 +1,51 @@
+// Loads buildpacks/<runtime>/buildpack.json: adding a runtime adds a folder, not code.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { RegistrySpec } from './registry-settings.js';
+
+/** The dependency step of a buildpack: when it applies, what it reads, the script that runs it, what it produces. */
+export interface InstallStep {
+  /** Install when this file exists in the repository ... */
+  ifFile: string;
+  /** ... unless this one exists too (dependencies committed) ... */
+  unlessFile?: string;
+  /** ... and `ifFile` (JSON) has a non-empty object under this key. */
+  ifJsonKey?: string;
+  /** The only repository files the install sees (manifest and lock files). */
+  inputs: string[];
+  /** The buildpack's script run in the install container (see server/builder/install.ts for its contract). */
+  script: string;
+  /** The interpreter that runs `script` in the base image; default ["node"]. */
+  interpreter?: string[];
+  /** The folder the script sends back, e.g. node_modules. */
+  output: string;
+  /** Dockerfile lines that add the installed folder; `{{ARCHIVE}}` is its tar in the build context. */
+  dockerfile: string;
+  registry: RegistrySpec;
+}
+
+export interface Buildpack {
+  runtime: string;
+  dir: string;
+  /** Files of the buildpack folder copied into every build context. */
+  files: string[];
+  template: string;
+  /** `local.python`: the host's Python (this command's interpreter, stdlib and pip) goes into the local base image too. */
+  base: { official: string; local: { commands: string[]; python?: string } };
+  install?: InstallStep;
+  /** The docker runtime: the repository's own Dockerfile is the template (server/builder/repository-dockerfile.ts). */
+  repositoryDockerfile?: boolean;
+}
+
+export function loadBuildpacks(root: string): Map<string, Buildpack> {
+  const packs = new Map<string, Buildpack>();
+  for (const entry of fs.readdirSync(root, { withFileTypes: true })) {
+    const dir = path.join(root, entry.name);
+    const manifestFile = path.join(dir, 'buildpack.json');
+    if (!entry.isDirectory() || !fs.existsSync(manifestFile)) continue;
+    const spec = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Omit<Buildpack, 'dir' | 'template'>;
+    const template = spec.repositoryDockerfile ? '' : fs.readFileSync(path.join(dir, 'Dockerfile.template'), 'utf8');
+    packs.set(spec.runtime, { ...spec, dir, template });
+  }
+  return packs;
+}

@@ -1,0 +1,246 @@
+// What a version needs to run in a runtime's cells: the runtime's stem-cell image, the check that the version's
+// image is that image but for its task folder, and the version's files taken once from its image (kept on the
+// host across restarts while the image exists).
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import { ensureCellImage, type CellRecipe } from '../instances/cell-image.js';
+import { extractVersion, linkTree, moveTree, readTree } from './cell-files.js';
+import { dockerImages } from './images.js';
+import type { InstanceSpec } from '../instances/engine.js';
+
+/** A runtime's stem-cell image and what a version image must share with it to run in its cells. */
+export interface RuntimeImage {
+  recipe: CellRecipe;
+  tag: string;
+  baseLayers: string[];
+  /** Cmd, Entrypoint, User, WorkingDir: how the process starts. */
+  start: string;
+  env: Map<string, string>;
+  same: Map<string, string>;
+}
+
+/** A version's files on the host, ready to be linked into a cell of `runtime`, and its image's environment. */
+export interface Prepared {
+  runtime: string;
+  imageId: string;
+  env: string[];
+  /** Fills a cell's empty task folder with the version's files. */
+  link(to: string): Promise<void>;
+}
+
+export interface CellVersions {
+  /** The runtime's stem-cell image, built on first use (a failure is kept a minute, then tried again). */
+  runtimeImage(runtime: string): Promise<RuntimeImage>;
+  /** Which runtime's cells run this version as its own container would, with its files made ready; undefined: start it classically. */
+  prepare(spec: InstanceSpec): Promise<string | undefined>;
+  /** What prepare() made ready for an image tag. */
+  prepared(image: string): Promise<Prepared | null> | undefined;
+  /** Forgets what was prepared for an image tag (the image was removed). */
+  forget(image: string): void;
+  /** Drops unfinished copies and the files of images that are gone. */
+  prune(): Promise<void>;
+  /** Drops the files of one image (its copy, staged trees) unless another prepared tag is the same image. */
+  dropFiles(imageId: string): Promise<void>;
+}
+
+export interface CellVersionsOptions {
+  docker: Docker;
+  /** Where each version's files go: `<versionsDir>/<image id>`. */
+  versionsDir: string;
+  /** Link trees made ahead for the next cell of each version (same file system as the cells' task folders). */
+  stagedDir: string;
+  /** Build contexts of stem-cell images. */
+  buildDir: string;
+  recipes: CellRecipe[];
+  /** Labels of the short-lived (never started) containers files are read from. */
+  filesLabels: Record<string, string>;
+}
+
+export function createCellVersions(options: CellVersionsOptions): CellVersions {
+  const { docker, versionsDir, stagedDir } = options;
+  for (const dir of [versionsDir, stagedDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  /** Staged trees this process made or is making; any other in stagedDir is a leftover. */
+  const staged = new Set<string>();
+  const recipes = new Map(options.recipes.map((recipe) => [recipe.runtime, recipe]));
+  const images = dockerImages(docker);
+  const runtimeImages = new Map<string, Promise<RuntimeImage>>();
+  const runtimeImage = (runtime: string): Promise<RuntimeImage> => {
+    let found = runtimeImages.get(runtime);
+    if (!found) {
+      found = buildRuntimeImage(recipes.get(runtime) as CellRecipe);
+      // A failure (the engine, the base image) is kept a minute, then tried again.
+      found.catch(() => setTimeout(() => runtimeImages.delete(runtime), 60_000).unref());
+      runtimeImages.set(runtime, found);
+    }
+    return found;
+  };
+
+  const buildRuntimeImage = async (recipe: CellRecipe): Promise<RuntimeImage> => {
+    const { tag, base, same } = await ensureCellImage(images, recipe, options.buildDir);
+    const [cell, baseInfo] = await Promise.all([docker.getImage(tag).inspect(), docker.getImage(base).inspect()]);
+    return { recipe, tag, baseLayers: baseInfo.RootFS.Layers ?? [], start: startOf(cell), env: envMap(cell.Config.Env ?? []), same };
+  };
+
+  const byTag = new Map<string, Promise<Prepared | null>>();
+  const extracting = new Map<string, Promise<Map<string, string>>>();
+
+  /** A version image's files made ready for a runtime's cells; null when no runtime's cells can run it. */
+  const prepareImage = async (tag: string): Promise<Prepared | null> => {
+    const image = await docker.getImage(tag).inspect();
+    const imageId = image.Id.replace(/^sha256:/, '');
+    for (const runtime of recipes.keys()) {
+      const cellImage = await runtimeImage(runtime);
+      // Same base layers and the same way to start: the cell is the version's image but for the task folder.
+      if (!startsWith(image.RootFS.Layers ?? [], cellImage.baseLayers) || startOf(image) !== cellImage.start) continue;
+      const dir = path.join(versionsDir, imageId);
+      const same = await filesOf(tag, imageId, dir, cellImage);
+      if (![...cellImage.same].every(([file, hash]) => same.get(file) === hash)) continue;
+      return { runtime, imageId, env: image.Config.Env ?? [], link: stager(imageId, dir) };
+    }
+    return null;
+  };
+
+  /** The version's task folder on the host (taken from its image once, kept across restarts) and its same-file hashes. */
+  const filesOf = (tag: string, imageId: string, dir: string, cellImage: RuntimeImage): Promise<Map<string, string>> => {
+    let found = extracting.get(imageId);
+    if (!found) {
+      found = (async () => {
+        const meta = `${dir}.json`;
+        if (fs.existsSync(dir) && fs.existsSync(meta)) return new Map(Object.entries(JSON.parse(fs.readFileSync(meta, 'utf8')) as Record<string, string>));
+        fs.rmSync(dir, { recursive: true, force: true });
+        const paths = { taskRoot: cellImage.recipe.settings.taskRoot, same: [...cellImage.same.keys()] };
+        const hashes = await extractVersion(docker, tag, `${dir}.new`, paths, options.filesLabels);
+        // The hashes go first: a folder is only ever seen with them.
+        fs.writeFileSync(meta, JSON.stringify(Object.fromEntries(hashes)));
+        fs.renameSync(`${dir}.new`, dir);
+        return hashes;
+      })();
+      found.catch(() => extracting.delete(imageId));
+      extracting.set(imageId, found);
+    }
+    return found;
+  };
+
+  // Staging, one tree at a time: a restart preparing many versions does not flood the disk or the thread pool.
+  let stagingQueue: Promise<void> = Promise.resolve();
+
+  /**
+   * Links a version's files into cells. A tree of links is staged ahead, so a cold start moves a few top-level
+   * entries (node_modules is one rename) instead of linking thousands of files; the next is staged after each use.
+   * No listing is kept in memory: it is read from the host folder when a tree is made.
+   */
+  const stager = (imageId: string, dir: string): Prepared['link'] => {
+    let ready: string | undefined;
+    let staging: Promise<void> | undefined;
+    const restage = (): void => {
+      if (ready || staging) return;
+      const target = path.join(stagedDir, `${imageId}-${randomBytes(4).toString('hex')}`);
+      staged.add(target);
+      staging = stagingQueue = stagingQueue
+        .then(async () => {
+          await fs.promises.mkdir(target, { mode: 0o700 });
+          await linkTree(await readTree(dir), dir, target);
+          ready = target;
+        })
+        .catch(async () => {
+          staged.delete(target);
+          await fs.promises.rm(target, { recursive: true, force: true });
+        })
+        .finally(() => {
+          staging = undefined;
+        });
+    };
+    restage();
+    return async (to) => {
+      const take = ready;
+      ready = undefined;
+      if (take) {
+        staged.delete(take);
+        moveTree(take, to);
+      } else {
+        await linkTree(await readTree(dir), dir, to);
+      }
+      restage();
+    };
+  };
+
+  return {
+    runtimeImage,
+    async prepare(spec) {
+      let prepared = byTag.get(spec.image);
+      if (!prepared) {
+        prepared = prepareImage(spec.image);
+        prepared.catch(() => byTag.delete(spec.image));
+        byTag.set(spec.image, prepared);
+      }
+      const found = await prepared;
+      if (!found) return undefined;
+      const cellImage = await runtimeImage(found.runtime);
+      const { settings } = cellImage.recipe;
+      if (spec.memoryBytes > settings.sameStartUpToBytes) return undefined;
+      // A variable read only at process start must start a process: the version's own, or one its image sets differently.
+      const imageEnv = envMap(found.env);
+      const startup = [...Object.keys(spec.env), ...[...imageEnv.keys()].filter((key) => imageEnv.get(key) !== cellImage.env.get(key))];
+      if (startup.some((key) => settings.startupEnv.test(key))) return undefined;
+      return found.runtime;
+    },
+
+    prepared: (image) => byTag.get(image),
+
+    forget(image) {
+      byTag.delete(image);
+    },
+
+    async dropFiles(imageId) {
+      const id = imageId.replace(/^sha256:/, '');
+      if (!/^[0-9a-f]{64}$/.test(id)) return;
+      // Kept while another tag this server prepared is the same image (equal builds share an id); a version not
+      // prepared yet that shares it only has its files taken again.
+      for (const prepared of byTag.values()) {
+        const found = await prepared.catch(() => null);
+        if (found?.imageId === id) return;
+      }
+      extracting.delete(id);
+      // A deleted function's files go now, not at the next restart's prune.
+      for (const entry of fs.readdirSync(stagedDir)) {
+        if (!entry.startsWith(`${id}-`)) continue;
+        staged.delete(path.join(stagedDir, entry));
+        await fs.promises.rm(path.join(stagedDir, entry), { recursive: true, force: true });
+      }
+      for (const entry of [id, `${id}.json`, `${id}.new`]) await fs.promises.rm(path.join(versionsDir, entry), { recursive: true, force: true });
+    },
+
+    async prune() {
+      const present = new Set((await docker.listImages({ all: true })).map((image) => image.Id.replace(/^sha256:/, '')));
+      for (const entry of fs.readdirSync(versionsDir)) {
+        if (entry.endsWith('.new') || entry.includes('.partial-') || !present.has(entry.replace(/\.json$/, ''))) {
+          fs.rmSync(path.join(versionsDir, entry), { recursive: true, force: true });
+        }
+      }
+      for (const entry of fs.readdirSync(stagedDir)) {
+        if (!staged.has(path.join(stagedDir, entry))) fs.rmSync(path.join(stagedDir, entry), { recursive: true, force: true });
+      }
+    },
+  };
+}
+
+function startOf(image: Docker.ImageInspectInfo): string {
+  const { Cmd, Entrypoint, User, WorkingDir } = image.Config;
+  return JSON.stringify([Cmd ?? null, Entrypoint ?? null, User ?? '', WorkingDir ?? '']);
+}
+
+function startsWith(layers: string[], prefix: string[]): boolean {
+  return prefix.length > 0 && prefix.length <= layers.length && prefix.every((layer, i) => layers[i] === layer);
+}
+
+/** `KEY=value` entries as a map; a later entry wins, as in a container's environment. */
+export function envMap(entries: string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) map.set(entry.slice(0, eq), entry.slice(eq + 1));
+  }
+  return map;
+}

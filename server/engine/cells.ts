@@ -1,0 +1,274 @@
+// The Docker side of the stem-cell pool: cell containers hardened exactly as instances are (same container
+// config), and turning one into an instance of a version: its files (docker-cells-versions.ts) linked into the
+// cell's own read-only task folder, its memory limit, one init call carrying the cell's secret.
+import fs from 'node:fs';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type Docker from 'dockerode';
+import { createCellPool, type Cell, type CellEngine } from '../instances/cells.js';
+import type { CellRecipe } from '../instances/cell-image.js';
+import { createCellVersions, envMap } from './cell-versions.js';
+import { containerConfig, exitReason, LABELS, startWithSecret, withSecretStdin } from './docker.js';
+import type { InstanceClients } from '../instances/client.js';
+import type { InstanceLogSockets } from '../instances/log-socket.js';
+import type { CellPool, Instance, InstanceSpec, ManagedContainer } from '../instances/engine.js';
+
+/** Carried by every container of the pool (cells, and the short-lived ones files are read from); value: the runtime. */
+export const CELL_LABEL = 'lambda.cell';
+const SOCKET_NAME = 'host.sock';
+/** Warm-up calls a new cell answers before it waits in the pool (three leave the first real request ~3 ms, not ~15). */
+const WARM_UP_CALLS = 3;
+const RENAME_AFTER_MS = 200;
+/** Images carry lambda.managed=true (server/engine/images.ts) and containers inherit it: a cell's own says it is no function's. */
+const NOT_A_FUNCTION = { [LABELS.managed]: 'false' };
+/** The cell's boot environment keeps the platform's LAMBDA_* settings, but nothing of a function. */
+const FUNCTION_SETTINGS = /^(LAMBDA_HANDLER|LAMBDA_FUNCTION_NAME|LAMBDA_FUNCTION_VERSION|LAMBDA_TIMEOUT_MS|LAMBDA_MEMORY_MB)=/;
+
+export interface DockerCellsOptions {
+  docker: Docker;
+  clients: InstanceClients;
+  /** The instances' socket folders (a cell's is the one of the instance it becomes). */
+  instancesDir: string;
+  /**
+   * Holds `tasks/<cell id>` (each cell's task folder, and beside it `<cell id>.json`, what it became),
+   * `versions/<image id>` (each version's files), `staged/` (link trees made ahead) and `build/` (image contexts).
+   */
+  cellsDir: string;
+  serverId: string;
+  region: string;
+  recipes: CellRecipe[];
+  /** Ready cells per runtime (LAMBDA_POOL_SIZE); 0 disables the pool. */
+  size: number;
+  log(line: string): void;
+  /** How long a cell may take to boot, and its init call to load a handler. */
+  startTimeoutMs?: number;
+  /** Told when an instance made from a cell ends, as DockerEngineOptions.onExit. */
+  onExit?(instanceId: string, reason: string): void;
+  /** Where an instance's output is received: opened before its handler loads, as for a classic instance. */
+  logs?: Pick<InstanceLogSockets, 'open' | 'close'>;
+}
+
+interface DockerCell extends Cell {
+  container: Docker.Container;
+  socketDir: string;
+  taskDir: string;
+  memoryBytes: number;
+  specialised: boolean;
+}
+
+/** What a cell became: kept on the host beside its task folder. */
+interface CellRecord {
+  fn: string;
+  sha: string;
+}
+
+export function createDockerCells(options: DockerCellsOptions): CellPool {
+  const { docker, clients, serverId, region } = options;
+  const startTimeoutMs = options.startTimeoutMs ?? 20_000;
+  const tasksDir = path.join(options.cellsDir, 'tasks');
+  for (const dir of [options.cellsDir, tasksDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const runtimes = options.recipes.map((recipe) => recipe.runtime);
+
+  const versions = createCellVersions({
+    docker,
+    versionsDir: path.join(options.cellsDir, 'versions'),
+    stagedDir: path.join(options.cellsDir, 'staged'),
+    buildDir: path.join(options.cellsDir, 'build'),
+    recipes: options.recipes,
+    filesLabels: { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [CELL_LABEL]: 'files' },
+  });
+
+  const removeCell = async (cell: Pick<DockerCell, 'id' | 'socketDir' | 'taskDir'>, containerId?: string): Promise<void> => {
+    await clients.destroy(cell.id);
+    options.logs?.close(cell.id);
+    if (containerId) {
+      await docker
+        .getContainer(containerId)
+        .remove({ force: true, v: true })
+        .catch((error: { statusCode?: number }) => {
+          if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
+        });
+    }
+    fs.rmSync(cell.socketDir, { recursive: true, force: true });
+    fs.rmSync(cell.taskDir, { recursive: true, force: true });
+    fs.rmSync(`${cell.taskDir}.json`, { force: true });
+  };
+
+  const engine: CellEngine<DockerCell> = {
+    runtimes: () => runtimes,
+
+    async create(runtime, exited) {
+      const cellImage = await versions.runtimeImage(runtime);
+      const { settings } = cellImage.recipe;
+      const id = randomBytes(6).toString('hex');
+      const cell: DockerCell = {
+        id,
+        runtime,
+        container: undefined as unknown as Docker.Container,
+        socketDir: path.join(options.instancesDir, id),
+        taskDir: path.join(tasksDir, id),
+        memoryBytes: settings.memoryBytes,
+        specialised: false,
+      };
+      // Both folders are the host's: the socket one as for any instance, the task one empty until specialised.
+      for (const dir of [cell.socketDir, cell.taskDir]) {
+        fs.mkdirSync(dir, { mode: 0o755 });
+        fs.chmodSync(dir, 0o755);
+      }
+      const link = clients.link({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) });
+      // The very config of an instance (hardening, limits, socket folder), for no function yet.
+      const idle: InstanceSpec = { fn: 'cell', version: 0, sha: '', image: cellImage.tag, handler: '', timeoutMs: 0, memoryBytes: settings.memoryBytes, concurrency: 1, minInstances: 0, maxInstances: 0, env: {} };
+      const config = containerConfig(idle, id, cell.socketDir, serverId, region);
+      config.name = `lambda-cell-${runtime}-${id}`;
+      config.Env = [...(config.Env ?? []).filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), 'LAMBDA_CELL=1'];
+      config.Labels = { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [LABELS.instance]: id, [CELL_LABEL]: runtime };
+      config.HostConfig = { ...config.HostConfig, Binds: [...(config.HostConfig?.Binds ?? []), `${cell.taskDir}:${settings.taskRoot}:ro`] };
+      let container: Docker.Container | undefined;
+      try {
+        container = await docker.createContainer(withSecretStdin(config));
+        cell.container = container;
+        await startWithSecret(container, clients.secretOf(id));
+      } catch (error) {
+        await removeCell(cell, container?.id).catch(() => {});
+        throw error;
+      }
+      const ended = watch(cell, exited);
+      const booted = await Promise.race([link.ready(startTimeoutMs).then((ok) => (ok ? undefined : `no dial-in within ${startTimeoutMs} ms`)), ended]);
+      if (booted !== undefined || !(await warmUp({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) }))) {
+        await removeCell(cell, container.id).catch(() => {});
+        throw new Error(`the cell did not boot: ${booted ?? 'its health call failed'}`);
+      }
+      return cell;
+    },
+
+    prepare: (spec) => versions.prepare(spec),
+
+    async specialise(cell, spec) {
+      const found = await versions.prepared(spec.image);
+      if (!found || found.runtime !== cell.runtime) throw new Error('the version was not prepared for this cell');
+      await found.link(cell.taskDir);
+      // The function's own limit is in place before any of its code runs.
+      if (spec.memoryBytes !== cell.memoryBytes) await cell.container.update({ Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes });
+      cell.specialised = true;
+      const instance: Instance = { id: cell.id, fn: spec.fn, sha: spec.sha, socketPath: path.join(cell.socketDir, SOCKET_NAME) };
+      // What a classic container of this version gets: its image's environment, then the instance's own.
+      const classic = containerConfig(spec, cell.id, cell.socketDir, serverId, region);
+      const env = Object.fromEntries([...envMap(found.env), ...envMap(classic.Env ?? [])]);
+      options.logs?.open(instance, spec.version);
+      const response = await clients.get(instance).request({
+        path: '/',
+        method: 'POST',
+        headers: { ...clients.internal(cell.id, 'init'), 'content-type': 'application/json' },
+        body: JSON.stringify({ env }),
+        signal: AbortSignal.timeout(startTimeoutMs),
+      });
+      const text = await response.body.text();
+      if (response.statusCode !== 200) throw new Error(`its init answered ${response.statusCode}: ${text.split('\n')[0].slice(0, 200)}`);
+      // What it serves, for a later server process to adopt it as any instance (labels cannot say it).
+      const record: CellRecord = { fn: spec.fn, sha: spec.sha };
+      fs.writeFileSync(`${cell.taskDir}.json`, JSON.stringify(record));
+      // Named as an instance of its function for `docker ps` (labels cannot change), once its first request is
+      // answered: the engine's rename costs ~10 ms of CPU that the cold start would otherwise wait for.
+      setTimeout(() => {
+        cell.container.rename({ name: classic.name }).catch(() => {});
+      }, RENAME_AFTER_MS).unref();
+      return instance;
+    },
+
+    destroy: (cell) => removeCell(cell, cell.container.id),
+
+    release(instanceId) {
+      if (!/^[0-9a-f]{12}$/.test(instanceId)) return;
+      fs.rmSync(path.join(tasksDir, instanceId), { recursive: true, force: true });
+      fs.rmSync(path.join(tasksDir, `${instanceId}.json`), { force: true });
+    },
+
+    forget: (image) => versions.forget(image),
+    dropFiles: (imageId) => versions.dropFiles(imageId),
+
+    async removeAll() {
+      const found = await docker.listContainers({ all: true, filters: { label: [CELL_LABEL, `${LABELS.server}=${serverId}`] } });
+      // Cells that became instances stay for reconciliation; waiting ones and file readers go.
+      const kept = new Set((await engine.instances()).map((instance) => instance.instanceId));
+      const gone = found.filter((c) => !kept.has(c.Labels[LABELS.instance] ?? ''));
+      await Promise.all(gone.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+      for (const c of gone) {
+        const id = c.Labels[LABELS.instance];
+        if (id && /^[0-9a-f]{12}$/.test(id)) fs.rmSync(path.join(options.instancesDir, id), { recursive: true, force: true });
+      }
+      for (const entry of fs.readdirSync(tasksDir)) {
+        if (!kept.has(entry.replace(/\.json$/, ''))) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
+      }
+      // A version's files are kept while its image is.
+      await versions.prune();
+      return gone.filter((c) => c.Labels[CELL_LABEL] !== 'files').length;
+    },
+
+    async instances() {
+      const found = await docker.listContainers({ all: true, filters: { label: [CELL_LABEL, `${LABELS.server}=${serverId}`] } });
+      const instances: ManagedContainer[] = [];
+      for (const c of found) {
+        const id = c.Labels[LABELS.instance] ?? '';
+        const record = readRecord(id);
+        if (!record) continue;
+        instances.push({ instanceId: id, fn: record.fn, sha: record.sha, running: c.State === 'running' || c.State === 'paused', socketPath: path.join(options.instancesDir, id, SOCKET_NAME) });
+      }
+      return instances;
+    },
+  };
+
+  /**
+   * A health call, then a few warm-up calls shaped like function traffic: both ends (the host's connection pool, the
+   * shim's request path) are compiled and loaded while nobody waits, so the first real request does not pay for it.
+   */
+  async function warmUp(target: { id: string; socketPath: string }): Promise<boolean> {
+    if (!(await clients.healthy(target, startTimeoutMs))) return false;
+    try {
+      for (let i = 0; i < WARM_UP_CALLS; i++) {
+        const response = await clients.get(target).request({
+          path: `/warm-up?call=${i}`,
+          method: 'POST',
+          headers: { ...clients.internal(target.id, 'warm'), host: 'cell.localhost', 'content-type': 'application/json', cookie: 'a=1; b=2', 'x-forwarded-for': '127.0.0.1', 'user-agent': 'lambda' },
+          body: '{"warm":true}',
+          signal: AbortSignal.timeout(startTimeoutMs),
+        });
+        await response.body.dump();
+        if (response.statusCode !== 200) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  function readRecord(id: string): CellRecord | undefined {
+    if (!/^[0-9a-f]{12}$/.test(id)) return undefined;
+    try {
+      const record = JSON.parse(fs.readFileSync(path.join(tasksDir, `${id}.json`), 'utf8')) as Partial<CellRecord>;
+      return typeof record.fn === 'string' && typeof record.sha === 'string' ? { fn: record.fn, sha: record.sha } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Reports the cell's end: to the pool while it waits, as an instance's exit once it is one. Resolves with why. */
+  function watch(cell: DockerCell, exited: () => void): Promise<string> {
+    return cell.container.wait().then(
+      async (result: { StatusCode: number }) => {
+        const reason = await exitReason(cell.container, result.StatusCode);
+        clients.gone(cell.id, `the instance ${reason}`);
+        if (cell.specialised) options.onExit?.(cell.id, reason);
+        else exited();
+        return reason;
+      },
+      () => {
+        clients.gone(cell.id, 'the instance disappeared');
+        if (cell.specialised) options.onExit?.(cell.id, 'disappeared');
+        else exited();
+        return 'disappeared';
+      },
+    );
+  }
+
+  return createCellPool(engine, { size: options.size, log: options.log });
+}

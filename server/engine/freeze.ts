@@ -1,0 +1,58 @@
+// Freezing an idle instance (Docker's pause, the cgroup freezer), as AWS Lambda freezes an environment between
+// invocations: a handler's timers and background work do not run on while nobody called it. Also when an
+// instance's process ended, which tells a request that never reached it from one that crashed it.
+import type Docker from 'dockerode';
+import type { Engine } from '../instances/engine.js';
+
+const INSTANCE_LABEL = 'lambda.instance';
+const SERVER_LABEL = 'lambda.server';
+
+/** `serverId`: containers are looked up by this server's label too, never by an instance id alone. */
+export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'freeze' | 'thaw' | 'endedAt'> {
+  const containerIds = new Map<string, string>();
+  const containerOf = async (instanceId: string): Promise<Docker.Container | undefined> => {
+    let id = containerIds.get(instanceId);
+    if (!id) {
+      const [found] = await docker.listContainers({ all: true, filters: { label: [`${INSTANCE_LABEL}=${instanceId}`, `${SERVER_LABEL}=${serverId}`] } });
+      if (!found) return undefined;
+      id = found.Id;
+      containerIds.set(instanceId, id);
+    }
+    return docker.getContainer(id);
+  };
+  // 404: gone; 409: already in that state, or being removed.
+  const tolerated = (error: unknown) => {
+    const status = (error as { statusCode?: number }).statusCode;
+    if (status !== 404 && status !== 409) throw error;
+  };
+  return {
+    async freeze(instance) {
+      await (await containerOf(instance.id))?.pause().catch(tolerated);
+    },
+    async endedAt(instance) {
+      const container = await containerOf(instance.id);
+      // The engine records the end a moment after the connections drop: look a few times.
+      for (let attempt = 0; container && attempt < 10; attempt++) {
+        if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 20));
+        const state = await container.inspect().then(
+          (info) => info.State,
+          () => undefined,
+        );
+        if (!state) return undefined;
+        if (!state.Running || state.Dead) return Date.parse(state.FinishedAt);
+      }
+      return undefined;
+    },
+    async thaw(instance) {
+      const container = await containerOf(instance.id);
+      try {
+        await container?.unpause();
+      } catch (error) {
+        // Not paused any more (killed while frozen) or gone: the instance cannot serve; report it as refused,
+        // so the request goes to another instance.
+        containerIds.delete(instance.id);
+        throw Object.assign(new Error(`instance ${instance.id} could not be thawed: ${(error as Error).message}`), { code: 'ECONNREFUSED' });
+      }
+    },
+  };
+}

@@ -1,0 +1,65 @@
+// What core verbs depend on: interfaces only, built once in server/main.ts and passed in.
+import type { KeepBound, Store } from '../store/types.js';
+import type { Engine } from '../instances/engine.js';
+import type { InstancePool } from '../instances/pool.js';
+import type { Dispatch } from '../instances/dispatch.js';
+import type { Builder } from '../builder/build.js';
+import type { FunctionLogs } from '../logs/types.js';
+
+/** The files of one commit, wherever they live (a bare repo, a quarantined push). */
+export interface CommitSource {
+  sha: string;
+  readFile(file: string): Promise<string | undefined>;
+  exportTo(dir: string): Promise<void>;
+}
+
+/** A function's git repository, as versions, rollback and delete need it; server/git implements it. */
+export interface FunctionRepos {
+  /** The files of commit `sha` of `name` (to rebuild a version whose image was pruned). */
+  source(name: string, sha: string): CommitSource;
+  /** Subject line and author of each commit found (missing ones are left out). */
+  describe(name: string, shas: string[]): Promise<Map<string, { message: string; author: string }>>;
+  /** Keeps each version's commit reachable (a ref per version), so a force-push cannot let git collect it. */
+  keep(name: string, versions: { number: number; sha: string }[]): Promise<void>;
+  /** Removes the repository. */
+  remove(name: string): Promise<void>;
+}
+
+export interface Deps {
+  store: Store;
+  engine: Engine;
+  pool: InstancePool;
+  dispatch: Dispatch;
+  builder: Builder;
+  /** The public URL a function answers at, e.g. http://greet.localhost:8080. */
+  functionUrl(name: string): string;
+  /** Server-wide bounds a version must fit in. */
+  limits: { maxMemoryBytes: number; maxCodeBytes: number };
+  /** One line for the operator's terminal (journald under systemd), e.g. that a deploy went live. */
+  log(line: string): void;
+  /** Functions' kept output and deploy output (server/logs/); absent in tests that do not need it. */
+  logs?: FunctionLogs;
+  /** The function repositories; absent in tests that do not need them. */
+  repos?: FunctionRepos;
+  /** Images of this many newest versions are kept, older ones pruned (LAMBDA_KEEP_IMAGES, default 10). */
+  keepImages?: number;
+  /**
+   * More cleanups `lambda delete` runs, after instances, versions, images, env, logs and the repository are gone
+   * (schedules, queued invocations: each feature that keeps something per function adds its own here).
+   */
+  onDelete?: ((name: string) => Promise<void>)[];
+  /** The scheduler and the async queue's workers (server/schedules/ and server/queue/), told when their rows change; absent in tests that do not need them. */
+  jobs?: JobsSignal;
+}
+
+/** What core verbs tell the background jobs. */
+export interface JobsSignal {
+  /** `fn`'s schedules changed in the store: arm new ones, cancel removed ones. */
+  schedulesChanged(fn: string): void;
+  /** A call for `fn` was queued. */
+  queued(fn: string): void;
+  /** Calls one function may have waiting (LAMBDA_ASYNC_QUEUE_MAX). */
+  readonly queueMax: number;
+  /** Bytes one function's calls may keep (LAMBDA_ASYNC_MAX_BYTES); absent: the default. */
+  readonly keep?: KeepBound;
+}

@@ -1,0 +1,233 @@
+// The stem-cell pool's rules against a fake engine (the interface ends at the engine): bounded per runtime, a
+// cell taken once and never returned, refilled after each take, failures backed off, everything removed at shutdown.
+import test from 'ava';
+import { createCellPool, type Cell, type CellEngine } from './cells.js';
+import type { Instance, InstanceSpec } from './engine.js';
+
+function spec(fn: string, extra: Partial<InstanceSpec> = {}): InstanceSpec {
+  return {
+    fn,
+    version: 1,
+    sha: 'a'.repeat(40),
+    image: `lambda/${fn}:x`,
+    handler: 'index.handler',
+    timeoutMs: 1000,
+    memoryBytes: 256 * 1024 * 1024,
+    concurrency: 1,
+    minInstances: 0,
+    maxInstances: 4,
+    env: {},
+    ...extra,
+  };
+}
+
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+async function settle(): Promise<void> {
+  for (let i = 0; i < 20; i++) await tick();
+}
+
+function fakeEngine(runtimes = ['node20']) {
+  let next = 0;
+  const alive = new Map<string, Cell>();
+  const exits = new Map<string, () => void>();
+  const created: string[] = [];
+  const destroyed: string[] = [];
+  const specialised: { cell: string; fn: string }[] = [];
+  const prepared: string[] = [];
+  let failCreates = 0;
+  let attempts = 0;
+  let failSpecialise = false;
+  let classicOnly = false;
+  const engine: CellEngine<Cell> = {
+    runtimes: () => runtimes,
+    async create(runtime, exited) {
+      attempts += 1;
+      if (failCreates > 0) {
+        failCreates -= 1;
+        throw new Error('engine said no');
+      }
+      const cell = { id: `c${++next}`, runtime };
+      created.push(cell.id);
+      alive.set(cell.id, cell);
+      exits.set(cell.id, exited);
+      return cell;
+    },
+    async prepare(s) {
+      prepared.push(s.fn);
+      return classicOnly ? undefined : 'node20';
+    },
+    async specialise(cell, s): Promise<Instance> {
+      if (failSpecialise) throw new Error('init failed');
+      specialised.push({ cell: cell.id, fn: s.fn });
+      return { id: cell.id, fn: s.fn, sha: s.sha, socketPath: `/nowhere/${cell.id}` };
+    },
+    async destroy(cell) {
+      destroyed.push(cell.id);
+      alive.delete(cell.id);
+    },
+    release: () => {},
+    forget: () => {},
+    removeAll: async () => 0,
+    instances: async () => [],
+  };
+  return {
+    engine,
+    created,
+    destroyed,
+    specialised,
+    prepared,
+    alive,
+    exit: (id: string) => {
+      alive.delete(id);
+      exits.get(id)?.();
+    },
+    attempts: () => attempts,
+    failCreates: (n: number) => (failCreates = n),
+    failSpecialise: (on: boolean) => (failSpecialise = on),
+    classicOnly: (on: boolean) => (classicOnly = on),
+  };
+}
+
+test('size 0 turns the pool off: no cell is made and every start is classic', async (t) => {
+  const fake = fakeEngine();
+  const pool = createCellPool(fake.engine, { size: 0, log: () => {} });
+  pool.fill();
+  await settle();
+  t.is(await pool.start(spec('greet')), undefined);
+  t.deepEqual(fake.created, []);
+  t.deepEqual(fake.prepared, []);
+});
+
+test('the pool fills to its size per runtime and no further', async (t) => {
+  const fake = fakeEngine(['node20', 'python3']);
+  const pool = createCellPool(fake.engine, { size: 2, log: () => {} });
+  pool.fill();
+  pool.fill();
+  await settle();
+  pool.fill();
+  await settle();
+  t.is(fake.created.length, 4);
+  t.deepEqual(pool.status(), { node20: { ready: 2, starting: 0, size: 2 }, python3: { ready: 2, starting: 0, size: 2 } });
+});
+
+test('a start takes a ready cell once, never gives it back, and the pool is refilled', async (t) => {
+  const fake = fakeEngine();
+  const pool = createCellPool(fake.engine, { size: 2, log: () => {} });
+  pool.fill();
+  await settle();
+  const first = await pool.start(spec('alpha'));
+  const second = await pool.start(spec('beta'));
+  t.truthy(first);
+  t.truthy(second);
+  t.not(first?.id, second?.id, 'two functions never share a cell');
+  t.deepEqual(fake.specialised, [
+    { cell: 'c1', fn: 'alpha' },
+    { cell: 'c2', fn: 'beta' },
+  ]);
+  await settle();
+  t.deepEqual(pool.status().node20, { ready: 2, starting: 0, size: 2 });
+  const third = await pool.start(spec('alpha'));
+  t.false(['c1', 'c2'].includes(third?.id ?? ''), 'a used cell is never handed out again');
+});
+
+test('concurrent starts each get a cell of their own', async (t) => {
+  const fake = fakeEngine();
+  const pool = createCellPool(fake.engine, { size: 2, log: () => {} });
+  pool.fill();
+  await settle();
+  const [a, b] = await Promise.all([pool.start(spec('alpha')), pool.start(spec('beta'))]);
+  t.truthy(a && b);
+  t.not(a?.id, b?.id);
+});
+
+test('with no ready cell a start is classic at once, and the version is prepared meanwhile', async (t) => {
+  const fake = fakeEngine();
+  const pool = createCellPool(fake.engine, { size: 1, log: () => {} });
+  t.is(await pool.start(spec('greet')), undefined);
+  await settle();
+  t.deepEqual(fake.prepared, ['greet']);
+  t.is(fake.created.length, 1, 'the first start also begins filling the pool');
+});
+
+test('a version that cannot use a cell starts classically and leaves the cell in the pool', async (t) => {
+  const fake = fakeEngine();
+  const pool = createCellPool(fake.engine, { size: 1, log: () => {} });
+  pool.fill();
+  await settle();
+  fake.classicOnly(true);
+  t.is(await pool.start(spec('big', { memoryBytes: 2 ** 31 })), undefined);
+  t.deepEqual(fake.specialised, []);
+  t.deepEqual(fake.destroyed, []);
+  t.is(pool.status().node20.ready, 1);
+});
+
+test('a cell that fails to specialise is destroyed, not returned, and replaced', async (t) => {
+  const fake = fakeEngine();
+  const lines: string[] = [];
+  const pool = createCellPool(fake.engine, { size: 1, log: (line) => lines.push(line) });
+  pool.fill();
+  await settle();
+  fake.failSpecialise(true);
+  t.is(await pool.start(spec('broken')), undefined);
+  t.deepEqual(fake.destroyed, ['c1']);
+  await settle();
+  t.deepEqual(fake.created, ['c1', 'c2']);
+  t.regex(lines.join('\n'), /cell c1 could not become broken v1 \(init failed\); starting it classically/);
+});
+
+test('a cell that exits while it waits is dropped and replaced after the retry delay', async (t) => {
+  const fake = fakeEngine();
+  const pool = createCellPool(fake.engine, { size: 1, log: () => {}, retryMs: 20 });
+  pool.fill();
+  await settle();
+  fake.exit('c1');
+  t.is(pool.status().node20.ready, 0);
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  await settle();
+  t.deepEqual(fake.created, ['c1', 'c2']);
+  t.is(pool.status().node20.ready, 1);
+});
+
+test('failed cells are retried with a growing delay, not in a loop, and logged once', async (t) => {
+  const fake = fakeEngine();
+  const lines: string[] = [];
+  const pool = createCellPool(fake.engine, { size: 2, log: (line) => lines.push(line), retryMs: 30 });
+  fake.failCreates(1000);
+  pool.fill();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  // Two at first, then one try after 30 ms and one after 30 + 60 ms: far from a busy loop.
+  t.true(fake.attempts() <= 5, `${fake.attempts()} attempts in 100 ms`);
+  t.is(lines.length, 1);
+  t.regex(lines[0], /a node20 cell failed \(engine said no\); retrying in 30 ms/);
+  fake.failCreates(0);
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await settle();
+  t.is(pool.status().node20.ready, 2);
+  await pool.shutdown();
+});
+
+test('shutdown removes ready cells and those still booting, and stops refilling', async (t) => {
+  const fake = fakeEngine();
+  const pool = createCellPool(fake.engine, { size: 2, log: () => {} });
+  pool.fill();
+  await settle();
+  const taken = await pool.start(spec('alpha'));
+  // The refill is under way; shutdown waits for it and removes what it made.
+  await pool.shutdown();
+  await settle();
+  t.deepEqual([...fake.alive.keys()], [taken?.id], 'only the cell that became an instance is left (the instance pool stops it)');
+  t.is(await pool.start(spec('beta')), undefined);
+  pool.fill();
+  await settle();
+  t.deepEqual([...fake.alive.keys()], [taken?.id]);
+});
+
+test('warm fills the pool and prepares each live version in turn', async (t) => {
+  const fake = fakeEngine();
+  const pool = createCellPool(fake.engine, { size: 1, log: () => {} });
+  pool.warm([spec('alpha'), spec('beta')]);
+  await settle();
+  t.deepEqual(fake.prepared, ['alpha', 'beta']);
+  t.is(fake.created.length, 1);
+  await pool.shutdown();
+});

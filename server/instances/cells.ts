@@ -1,0 +1,203 @@
+// The stem-cell pool's rules, engine-free: a bounded set of pre-started generic runtime containers per runtime,
+// each taken once, specialised for one version and never returned; refilled in the background.
+import type { CellPool, Instance, InstanceSpec, ManagedContainer } from './engine.js';
+
+/** One pre-started container of a runtime, waiting for its function. */
+export interface Cell {
+  id: string;
+  runtime: string;
+}
+
+/** What the pool asks of a container engine (server/engine/cells.ts; a fake in cells.test.ts). */
+export interface CellEngine<C extends Cell> {
+  /** Runtimes that have cells. */
+  runtimes(): string[];
+  /** Creates and starts one cell, resolving once it is booted and reachable; `exited` is called if it ends later. */
+  create(runtime: string, exited: () => void): Promise<C>;
+  /** Which runtime's cells can run this version, with its files made ready; undefined: it must start classically. */
+  prepare(spec: InstanceSpec): Promise<string | undefined>;
+  /** Turns a cell into an instance of `spec`. Throws when it cannot; the pool then destroys the cell. */
+  specialise(cell: C, spec: InstanceSpec): Promise<Instance>;
+  /** Removes a cell and everything kept for it. Never throws for one already gone. */
+  destroy(cell: C): Promise<void>;
+  /** An instance that was a cell stopped: drop what was kept for it (its task folder). */
+  release(instanceId: string): void;
+  /** Forgets what was prepared for an image tag (the image was removed). */
+  forget(image: string): void;
+  /** See CellPool.dropFiles. */
+  dropFiles?(imageId: string): Promise<void>;
+  /** Removes the waiting cells (and leftovers) an earlier server process left; specialised ones stay. Returns how many. */
+  removeAll(): Promise<number>;
+  /** Cells that became instances, with what they serve. */
+  instances(): Promise<ManagedContainer[]>;
+}
+
+export interface CellPoolOptions {
+  /** Ready cells kept per runtime; 0 disables the pool (no container is made, start() always declines). */
+  size: number;
+  log(line: string): void;
+  /** Wait after a failed cell before the next try of that runtime; doubles per failure in a row, at most 60 s. */
+  retryMs?: number;
+}
+
+export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: CellPoolOptions): CellPool {
+  const { size, log } = options;
+  const retryMs = options.retryMs ?? 1000;
+  const ready = new Map<string, C[]>();
+  const starting = new Map<string, number>();
+  const failures = new Map<string, number>();
+  const retryTimers = new Map<string, NodeJS.Timeout>();
+  const creating = new Set<Promise<void>>();
+  const background = new Set<Promise<void>>();
+  let filling = false;
+  let closed = false;
+  let warming: Promise<void> = Promise.resolve();
+
+  const readyOf = (runtime: string): C[] => {
+    let list = ready.get(runtime);
+    if (!list) {
+      list = [];
+      ready.set(runtime, list);
+    }
+    return list;
+  };
+
+  const failed = (runtime: string, why: string): void => {
+    const count = (failures.get(runtime) ?? 0) + 1;
+    failures.set(runtime, count);
+    const wait = Math.min(60_000, retryMs * 2 ** (count - 1));
+    if (count === 1 || count % 10 === 0) log(`a ${runtime} cell failed (${why}); retrying in ${wait} ms`);
+    clearTimeout(retryTimers.get(runtime));
+    const timer = setTimeout(() => {
+      retryTimers.delete(runtime);
+      top(runtime);
+    }, wait);
+    timer.unref();
+    retryTimers.set(runtime, timer);
+  };
+
+  /** Starts cells until ready + starting reaches the size, unless the runtime is waiting out a failure. */
+  const top = (runtime: string): void => {
+    if (closed || !filling || retryTimers.has(runtime)) return;
+    while (readyOf(runtime).length + (starting.get(runtime) ?? 0) < size) launch(runtime);
+  };
+
+  const launch = (runtime: string): void => {
+    starting.set(runtime, (starting.get(runtime) ?? 0) + 1);
+    let cell: C | undefined;
+    const exited = () => {
+      // A cell that ends while it waits is dropped; one already taken is an instance, the engine reports it.
+      const list = readyOf(runtime);
+      const index = cell ? list.indexOf(cell) : -1;
+      if (index < 0) return;
+      list.splice(index, 1);
+      failed(runtime, 'it exited while waiting');
+    };
+    const done = engine
+      .create(runtime, exited)
+      .then(
+        async (created) => {
+          cell = created;
+          if (closed) {
+            await engine.destroy(created);
+            return;
+          }
+          failures.delete(runtime);
+          readyOf(runtime).push(created);
+        },
+        (error: unknown) => failed(runtime, error instanceof Error ? error.message : String(error)),
+      )
+      .catch((error: unknown) => log(`could not remove a cell: ${String(error)}`))
+      .finally(() => {
+        starting.set(runtime, (starting.get(runtime) ?? 1) - 1);
+        creating.delete(done);
+        top(runtime);
+      });
+    creating.add(done);
+  };
+
+  const fill = (): void => {
+    if (size <= 0 || closed) return;
+    filling = true;
+    for (const runtime of engine.runtimes()) top(runtime);
+  };
+
+  const prepare = async (spec: InstanceSpec): Promise<void> => {
+    if (size <= 0 || closed) return;
+    await engine.prepare(spec).then(
+      () => {},
+      (error: unknown) => log(`${spec.fn} v${spec.version}: its files could not be made ready for cells: ${String(error)}`),
+    );
+  };
+
+  return {
+    async start(spec) {
+      if (size <= 0 || closed) return undefined;
+      fill();
+      if (![...ready.values()].some((list) => list.length > 0)) {
+        // No cell to take: this start is classic, and the version's files get ready meanwhile for the next one.
+        const later = prepare(spec).finally(() => background.delete(later));
+        background.add(later);
+        return undefined;
+      }
+      let runtime: string | undefined;
+      try {
+        runtime = await engine.prepare(spec);
+      } catch (error) {
+        log(`${spec.fn} v${spec.version} starts without a cell: ${error instanceof Error ? error.message : String(error)}`);
+        return undefined;
+      }
+      if (!runtime || closed) return undefined;
+      const cell = readyOf(runtime).shift();
+      if (!cell) return undefined;
+      try {
+        return await engine.specialise(cell, spec);
+      } catch (error) {
+        // A used cell never goes back: whatever it loaded stays with it, and it is removed.
+        log(`cell ${cell.id} could not become ${spec.fn} v${spec.version} (${error instanceof Error ? error.message : String(error)}); starting it classically`);
+        await engine.destroy(cell).catch(() => {});
+        return undefined;
+      } finally {
+        // Refilled once this start is done, so the new cell's boot does not compete with it for the CPU.
+        top(runtime);
+      }
+    },
+
+    prepare,
+
+    warm(specs) {
+      fill();
+      if (size <= 0) return;
+      // One version after another, in the background: a restart with many functions does not flood the engine.
+      warming = warming.then(async () => {
+        for (const spec of specs) {
+          if (closed) return;
+          await prepare(spec);
+        }
+      });
+    },
+
+    release: (instanceId) => engine.release(instanceId),
+    forget: (image) => engine.forget(image),
+    dropFiles: async (imageId) => engine.dropFiles?.(imageId),
+    reset: () => engine.removeAll(),
+    instances: () => engine.instances(),
+    fill,
+
+    status() {
+      const status: ReturnType<CellPool['status']> = {};
+      for (const runtime of engine.runtimes()) status[runtime] = { ready: readyOf(runtime).length, starting: starting.get(runtime) ?? 0, size };
+      return status;
+    },
+
+    async shutdown() {
+      closed = true;
+      for (const timer of retryTimers.values()) clearTimeout(timer);
+      retryTimers.clear();
+      await warming;
+      while (creating.size > 0 || background.size > 0) await Promise.allSettled([...creating, ...background]);
+      const cells = [...ready.values()].flatMap((list) => list.splice(0));
+      await Promise.allSettled(cells.map((cell) => engine.destroy(cell)));
+    },
+  };
+}

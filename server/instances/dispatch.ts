@@ -1,0 +1,151 @@
+// Sends one request to a function's live instance with its timeout. Only a failure of the instance itself
+// (its handler's timeout, its process gone, its connection dropped) replaces it; a problem of one client or
+// one request (a hang-up, a slow reader, a request undici cannot send) ends that request only.
+import { AbortEmitter } from './abort.js';
+import type { Writable } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
+import { LambdaError } from '../errors.js';
+import type { InstanceClients } from './client.js';
+import { BAD_ANSWER, type AnswerSink, type RawRequest } from './exchange.js';
+import { SECRET_HEADER } from './protocol.js';
+import type { InstancePool } from './pool.js';
+import type { Instance } from './engine.js';
+
+export interface DispatchRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string | string[]>;
+  body?: Buffer;
+  /** Public traffic whose key was not checked (its function was `auth: none` when its head arrived). */
+  keyless?: boolean;
+}
+
+export interface BufferedResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Called once the instance's status and headers arrive; returns where its body goes. */
+export type OpenResponse = (statusCode: number, headers: IncomingHttpHeaders) => Writable;
+
+/** The caller's side of a request: lets the dispatcher tell a client that left from an instance that failed. */
+export interface ClientSide {
+  /** Calls `listener` once if the client goes before its answer is written (the request is then abandoned); returns how to stop listening. */
+  onGone(listener: () => void): () => void;
+  isGone(): boolean;
+}
+
+export interface Dispatch {
+  /** The whole answer in memory: the host's direct invokes, sent as internal calls (with the instance's secret). */
+  request(fn: string, request: DispatchRequest): Promise<BufferedResponse>;
+  /** The answer streamed into the writable `open` returns: public function traffic, never marked internal. */
+  stream(fn: string, request: DispatchRequest, open: OpenResponse, client?: ClientSide): Promise<void>;
+  /** Public function traffic on the gateway's byte path: a request it framed itself, the answer relayed as bytes. */
+  pipe(fn: string, request: RawRequest, sink: AnswerSink, client: ClientSide): Promise<void>;
+}
+
+/** Connection-level failures that mean the instance (not the client, not the request) is broken. */
+const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', BAD_ANSWER]);
+
+type Send<T> = (instance: Instance, signal: AbortEmitter, handlerAnswered: () => void) => Promise<T>;
+
+/**
+ * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_TOO_MANY_REQUESTS, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
+ * and LAMBDA_ERR_BAD_REQUEST for a request that cannot be sent to an instance at all.
+ */
+/**
+ * `onSend` hears of each request as it goes to an instance: the log sockets let an instance log one START (then END
+ * and REPORT) per request it was sent (server/instances/log-socket.ts).
+ */
+export function createDispatch(pool: InstancePool, clients: InstanceClients, onSend?: (instanceId: string) => void): Dispatch {
+  const withInstance = async <T>(fn: string, send: Send<T>, client?: ClientSide, retried = false, keyless = false): Promise<T> => {
+    const lease = await pool.acquire(fn);
+    // The key was checked (or not) when the head arrived; a body that came slowly may find a version that wants one.
+    if (keyless && lease.spec.auth === 'key') {
+      lease.release();
+      throw new LambdaError('LAMBDA_ERR_FUNCTION_KEY_REQUIRED', { name: fn });
+    }
+    const instance = lease.instance;
+    const timeoutMs = lease.spec.timeoutMs;
+    const signal = new AbortEmitter();
+    let timedOut = false;
+    // The timeout covers the handler: it stops once the answer's headers arrive, not when a slow client has read it all.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      signal.abort();
+    }, timeoutMs);
+    const stopListening = client?.onGone(() => signal.abort());
+    // Gone while it waited for the instance (a pipelined request whose connection closed): no one would read its answer.
+    if (client?.isGone()) signal.abort();
+    let answered = false;
+    let sentAt = Date.now();
+    try {
+      await lease.ready;
+      sentAt = Date.now();
+      onSend?.(instance.id);
+      return await send(instance, signal, () => {
+        answered = true;
+        clearTimeout(timer);
+      });
+    } catch (error) {
+      if (timedOut) {
+        pool.recycle(fn, instance, `did not answer within ${timeoutMs} ms`);
+        throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
+      }
+      if (client?.isGone()) throw error;
+      const code = (error as { code?: string }).code ?? '';
+      if (!INSTANCE_FAILURES.has(code)) {
+        throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the request cannot be sent to the function: ${(error as Error).message}` });
+      }
+      if (code === BAD_ANSWER) {
+        pool.recycle(fn, instance, 'sent an answer that is not well-framed HTTP');
+        throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
+      }
+      // The engine's exit report (status, OOM kill) says why in the log.
+      pool.recycle(fn, instance);
+      // The instance died while idle (killed, OOM; or killed while frozen, which its thaw reports): the request never
+      // reached a handler, so a fresh instance may take it. A connection dropped by a handler that crashed is not
+      // retried: running it again would crash another instance.
+      // A kept-alive connection to an instance killed while idle fails like a crash: the engine's record of when the
+      // process ended tells them apart.
+      const neverDelivered = code === 'ECONNREFUSED' || code === 'ENOENT' || (!answered && (await pool.endedBefore(instance, sentAt)));
+      if (!retried && !answered && neverDelivered) return withInstance(fn, send, client, true, keyless);
+      throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
+    } finally {
+      clearTimeout(timer);
+      stopListening?.();
+      lease.release();
+    }
+  };
+
+  return {
+    request: (fn, { keyless, ...request }) =>
+      withInstance(
+        fn,
+        async (instance, signal, answered) => {
+          const headers = { ...request.headers, [SECRET_HEADER]: clients.secretOf(instance.id) };
+          const response = await clients.get(instance).request({ ...request, headers, method: request.method as 'POST', signal });
+          answered();
+          return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
+        },
+        undefined,
+        false,
+        keyless,
+      ),
+    stream: (fn, { keyless, ...request }, open, side) =>
+      withInstance(
+        fn,
+        async (instance, signal, answered) => {
+          await clients.get(instance).stream({ ...request, method: request.method as 'GET', signal }, ({ statusCode, headers }) => {
+            answered();
+            return open(statusCode, headers as IncomingHttpHeaders);
+          });
+        },
+        side,
+        false,
+        keyless,
+      ),
+    pipe: (fn, request, sink, side) => withInstance(fn, (instance, signal, answered) => clients.exchange(instance, request, sink, signal, answered), side, false, request.keyless),
+  };
+}

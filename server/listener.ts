@@ -1,0 +1,90 @@
+// The one HTTP listener: sends each request to function traffic, the REST API, git or metrics.
+import http from 'node:http';
+import type net from 'node:net';
+import { LambdaError } from './errors.js';
+import { sendError } from './http/errors.js';
+import { route } from './http/routes.js';
+import type { ForwardTarget } from './traffic/node-path.js';
+import { createFastPath, type FastPath, type FastPathOptions } from './traffic/byte-path.js';
+
+export interface Surfaces {
+  domain: string;
+  forward(req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void>;
+  api(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
+  git(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
+  /** Node answers 408 and closes the connection when the headers, or the whole request, take longer. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** A client that takes none of a function's answer for this long is closed (traffic/send-timeout.ts). */
+  sendTimeoutMs: number;
+  /** Function traffic's byte path (traffic/byte-path.ts); without it every request goes through Node's server. */
+  fastPath?: Pick<FastPathOptions, 'dispatch' | 'exists' | 'guard'>;
+}
+
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
+/** Node's HTTP server, with connections first offered to the byte path; closing closes the byte path's connections too. */
+class GatewayServer extends http.Server {
+  fastPath: FastPath | undefined;
+
+  override close(callback?: (error?: Error) => void): this {
+    this.fastPath?.stop();
+    return super.close(callback);
+  }
+
+  override closeIdleConnections(): void {
+    super.closeIdleConnections();
+    this.fastPath?.closeIdle();
+  }
+
+  override closeAllConnections(): void {
+    super.closeAllConnections();
+    this.fastPath?.closeAll();
+  }
+}
+
+export function createHttpServer(surfaces: Surfaces): http.Server {
+  const dispatch = (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
+    const target = route(req.headers.host, req.url ?? '/', surfaces.domain);
+    switch (target.surface) {
+      case 'function':
+        return surfaces.forward(req, res, target);
+      case 'api':
+        return surfaces.api(req, res, target.path);
+      case 'git':
+        return surfaces.git(req, res, target.path);
+      default:
+        throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] });
+    }
+  };
+  const options: http.ServerOptions = {
+    headersTimeout: surfaces.headersTimeoutMs,
+    requestTimeout: surfaces.requestTimeoutMs,
+    // Node checks those timeouts on this interval; each second makes a stalled client's 408 timely.
+    connectionsCheckingInterval: 1000,
+  };
+  const server = new GatewayServer(options, (req, res) => {
+    Promise.resolve()
+      .then(() => dispatch(req, res))
+      .catch((error: unknown) => sendError(res, error));
+  });
+  server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+  if (surfaces.fastPath) {
+    // Node's own connection listener becomes the hand-off: a connection reaches it at the first request the byte path does not take.
+    const nodeListeners = server.listeners('connection') as ((socket: net.Socket) => void)[];
+    server.removeAllListeners('connection');
+    const fastPath = createFastPath({
+      ...surfaces.fastPath,
+      domain: surfaces.domain,
+      keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+      headersTimeoutMs: surfaces.headersTimeoutMs,
+      sendTimeoutMs: surfaces.sendTimeoutMs,
+      handOff: (socket) => {
+        for (const listener of nodeListeners) listener.call(server, socket);
+      },
+    });
+    server.fastPath = fastPath;
+    server.on('connection', (socket: net.Socket) => fastPath.accept(socket));
+  }
+  return server;
+}
