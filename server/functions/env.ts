@@ -42,7 +42,7 @@ export interface EnvChange {
 
 export interface EnvResult {
   name: string;
-  /** The release made, or null when the function has no live version (the change applies at its first deploy) or nothing changed. */
+  /** The release made; null without a live version (the change applies at the first deploy) or when nothing changed. */
   release: ReleaseRecord | null;
   keys: string[];
   /** False when every name to unset was not set (and nothing was to be set): no release, no restart. */
@@ -54,9 +54,10 @@ export interface EnvResult {
 /**
  * Sets and unsets variables of `name`, then serves the live version with them: a fresh instance of the same image
  * starts with the new env and takes over as a deploy does (requests in flight finish on the old instances). Nothing
- * is stored unless that instance answers; names to unset that are not set are only reported. Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND,
- * LAMBDA_ERR_ENV_RESERVED (a reserved or malformed name, a bad value), LAMBDA_ERR_BAD_REQUEST (nothing to change),
- * LAMBDA_ERR_DEPLOY_IN_PROGRESS, LAMBDA_ERR_FUNCTION_BUSY, LAMBDA_ERR_HEALTHCHECK_FAILED.
+ * is stored unless that instance answers; names to unset that are not set are only reported. Throws
+ * LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_ENV_RESERVED (a reserved or malformed name, a bad
+ * value), LAMBDA_ERR_BAD_REQUEST (nothing to change), LAMBDA_ERR_DEPLOY_IN_PROGRESS, LAMBDA_ERR_FUNCTION_BUSY,
+ * LAMBDA_ERR_HEALTHCHECK_FAILED.
  */
 export async function changeEnv(deps: Deps, input: EnvChange): Promise<EnvResult> {
   const name = existing(deps, input.name);
