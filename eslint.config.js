@@ -37,6 +37,18 @@ const STORE_TYPES_ONLY = ['../store/*', '!../store/types.js', '!../store/invocat
 /** Outside libraries each wrapped by one folder. */
 const PACKAGES = [['dockerode', 'engine'], ['better-sqlite3', 'store'], ['node-git-server', 'git'], ['ssh2', 'ssh']];
 
+// The server hands the CLI's `run` to SSH in main.ts (the composition root) and otherwise does not call into the CLI.
+const notTheCli = { group: ['**/cli/*', '**/cli/**'], message: 'The server does not import the CLI (server/main.ts hands its entry to SSH).' };
+
+/** The arrows of `folder` as a rule, and what of the CLI it may import (nothing, but for one file of server/ssh/). */
+const arrowRule = (folder, allowed, cli = notTheCli) => ['error', {
+  paths: PACKAGES.filter(([, home]) => home !== folder).map(([pkg, home]) => onlyIn(pkg, `server/${home}/`)),
+  patterns: [{
+    group: [...Object.keys(ARROWS).filter((other) => other !== folder && other !== 'store' && !allowed.includes(other)).map((other) => `../${other}/*`), ...(folder === 'store' ? [] : allowed.includes('store') ? STORE_TYPES_ONLY : ['../store/*']), '../main.js', '../listener.js'],
+    message: `server/${folder}/ may import only from ${allowed.length ? allowed.map((a) => `server/${a}/`).join(', ') : 'no other folder'} (see docs/architecture.md).`,
+  }, cli],
+}];
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'examples/**', 'test/fixtures/**', 'bin/**', 'eslint.config.js'] },
   js.configs.recommended,
@@ -65,16 +77,13 @@ export default tseslint.config(
   // listed here, and from server/errors.ts. Nothing imports main.ts or listener.ts, the composition root.
   ...Object.entries(ARROWS).map(([folder, allowed]) => ({
     files: [`server/${folder}/**/*.ts`],
-    rules: {
-      'no-restricted-imports': ['error', {
-        paths: PACKAGES.filter(([, home]) => home !== folder).map(([pkg, home]) => onlyIn(pkg, `server/${home}/`)),
-        patterns: [{
-          group: [...Object.keys(ARROWS).filter((other) => other !== folder && other !== 'store' && !allowed.includes(other)).map((other) => `../${other}/*`), ...(folder === 'store' ? [] : allowed.includes('store') ? STORE_TYPES_ONLY : ['../store/*']), '../main.js', '../listener.js'],
-          message: `server/${folder}/ may import only from ${allowed.length ? allowed.map((a) => `server/${a}/`).join(', ') : 'no other folder'} (see docs/architecture.md).`,
-        }],
-      }],
-    },
+    rules: { 'no-restricted-imports': arrowRule(folder, allowed) },
   })),
+  {
+    // SSH runs the CLI's verbs, so it reads which ones from the verbs' own table, and nothing else of the CLI.
+    files: ['server/ssh/commands.ts'],
+    rules: { 'no-restricted-imports': arrowRule('ssh', ARROWS.ssh, { ...notTheCli, group: ['**/cli/*.js', '**/cli/verbs/*.js', '!**/cli/verbs/index.js'] }) },
+  },
   {
     // Tests reach into implementations on purpose (real SQLite, real Docker) and read loosely typed JSON.
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**/*.ts'],

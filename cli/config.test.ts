@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import anyTest, { type TestFn } from 'ava';
 import { CliError, EXIT } from './errors.js';
-import { DEFAULT_URL, configPath, loadConfig, requireApiKey, resolveConfig, writeConfig } from './config.js';
+import { DEFAULT_URL, configPath, loadConfig, requireToken, resolveConfig, writeConfig } from './config.js';
 
 const test = anyTest as TestFn<{ dir: string }>;
 
@@ -22,10 +22,10 @@ test('LAMBDA_CONFIG names the file; otherwise XDG_CONFIG_HOME or ~/.config', (t)
   t.is(configPath({ HOME: '/home/u' }), '/home/u/.config/lambda/config.json');
 });
 
-test('with nothing saved and no environment, the default URL and no key', async (t) => {
+test('with nothing saved and no environment, the default URL and no API token', async (t) => {
   const config = await loadConfig({ LAMBDA_CONFIG: join(t.context.dir, 'missing.json') });
-  t.deepEqual(config, { url: DEFAULT_URL, apiKey: undefined });
-  const error = t.throws(() => requireApiKey(config), { instanceOf: CliError });
+  t.deepEqual(config, { url: DEFAULT_URL, token: undefined });
+  const error = t.throws(() => requireToken(config), { instanceOf: CliError });
   t.is(error?.exitStatus, EXIT.auth);
   t.regex(error?.message ?? '', /lambda login/);
 });
@@ -33,10 +33,10 @@ test('with nothing saved and no environment, the default URL and no key', async 
 test('the environment overrides the saved file, each variable on its own', async (t) => {
   const path = join(t.context.dir, 'config.json');
   await writeConfig(path, { url: 'http://saved:8080', apiKey: 'saved-key' });
-  t.deepEqual(await loadConfig({ LAMBDA_CONFIG: path }), { url: 'http://saved:8080', apiKey: 'saved-key' });
-  t.deepEqual(await loadConfig({ LAMBDA_CONFIG: path, LAMBDA_URL: 'http://env:9000/' }), { url: 'http://env:9000', apiKey: 'saved-key' });
-  t.deepEqual(await loadConfig({ LAMBDA_CONFIG: path, LAMBDA_API_KEY: 'env-key' }), { url: 'http://saved:8080', apiKey: 'env-key' });
-  t.deepEqual(await loadConfig({ LAMBDA_CONFIG: path, LAMBDA_URL: '', LAMBDA_API_KEY: '' }), { url: 'http://saved:8080', apiKey: 'saved-key' });
+  t.deepEqual(await loadConfig({ LAMBDA_CONFIG: path }), { url: 'http://saved:8080', token: 'saved-key' });
+  t.deepEqual(await loadConfig({ LAMBDA_CONFIG: path, LAMBDA_URL: 'http://env:9000/' }), { url: 'http://env:9000', token: 'saved-key' });
+  t.deepEqual(await loadConfig({ LAMBDA_CONFIG: path, LAMBDA_API_KEY: 'env-key' }), { url: 'http://saved:8080', token: 'env-key' });
+  t.deepEqual(await loadConfig({ LAMBDA_CONFIG: path, LAMBDA_URL: '', LAMBDA_API_KEY: '' }), { url: 'http://saved:8080', token: 'saved-key' });
 });
 
 test('a bad LAMBDA_URL is a usage error', (t) => {

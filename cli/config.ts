@@ -1,22 +1,23 @@
-// Where the CLI finds its server and API key: the saved login, overridden by LAMBDA_URL and LAMBDA_API_KEY.
+// Where the CLI finds its server and API token: the saved login, overridden by LAMBDA_URL and LAMBDA_API_KEY.
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CliError, EXIT, usageError } from './errors.js';
+import type { Endpoint } from './http.js';
 import type { Env } from './io.js';
 
 export const DEFAULT_URL = 'http://localhost:8080';
 
-/** What `lambda login` saves. */
+/** What `lambda login` saves: the file's field stays `apiKey`, so logins saved by earlier versions still work. */
 export interface SavedConfig {
   readonly url?: string;
   readonly apiKey?: string;
 }
 
-/** The server to talk to, and the key if one is known. */
+/** The server to talk to, and the API token if one is known. */
 export interface ResolvedConfig {
   readonly url: string;
-  readonly apiKey: string | undefined;
+  readonly token: string | undefined;
 }
 
 /** `$LAMBDA_CONFIG`, else `$XDG_CONFIG_HOME/lambda/config.json`, else `~/.config/lambda/config.json`. */
@@ -29,7 +30,7 @@ export function configPath(env: Env): string {
 /** Environment variables win over the saved file; an empty variable counts as unset. */
 export function resolveConfig(env: Env, saved: SavedConfig): ResolvedConfig {
   const url = env.LAMBDA_URL || saved.url || DEFAULT_URL;
-  return { url: normalizeUrl(url), apiKey: env.LAMBDA_API_KEY || saved.apiKey || undefined };
+  return { url: normalizeUrl(url), token: env.LAMBDA_API_KEY || saved.apiKey || undefined };
 }
 
 /** Reads the saved config; a missing file is an empty config, a broken one an error naming the file. */
@@ -60,7 +61,7 @@ export async function readConfig(path: string): Promise<SavedConfig> {
 /** Saves the config readable by its owner only (file 0600, a directory it creates 0700). */
 export async function writeConfig(path: string, config: Required<SavedConfig>): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  // Written to a private temp file and renamed, so the key is never readable by others, even briefly.
+  // Written to a private temp file and renamed, so the token is never readable by others, even briefly.
   const temp = `${path}.${process.pid}.tmp`;
   await writeFile(temp, `${JSON.stringify({ url: config.url, apiKey: config.apiKey }, null, 2)}\n`, { mode: 0o600 });
   await chmod(temp, 0o600);
@@ -72,10 +73,16 @@ export async function loadConfig(env: Env): Promise<ResolvedConfig> {
   return resolveConfig(env, await readConfig(configPath(env)));
 }
 
-/** The API key, or an error telling the user how to provide one. */
-export function requireApiKey(config: ResolvedConfig): string {
-  if (config.apiKey) return config.apiKey;
-  throw new CliError(`no API key for ${config.url}: run \`lambda login ${config.url}\` or set LAMBDA_API_KEY`, {
+/** Where a verb sends its requests: the configured server and API token, or an error saying how to log in. */
+export async function endpointOf(env: Env): Promise<Endpoint> {
+  const config = await loadConfig(env);
+  return { url: config.url, token: requireToken(config) };
+}
+
+/** The API token, or an error telling the user how to provide one. */
+export function requireToken(config: ResolvedConfig): string {
+  if (config.token) return config.token;
+  throw new CliError(`no API token for ${config.url}: run \`lambda login ${config.url}\` or set LAMBDA_API_KEY`, {
     code: 'LAMBDA_ERR_UNAUTHORIZED',
     exitStatus: EXIT.auth,
   });

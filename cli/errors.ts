@@ -1,14 +1,14 @@
 // CLI failures: the error commands throw, and the one rule that gives each kind of failure its exit status.
 
 /**
- * Exit statuses, so scripts can tell a bad key from a missing function from a failing one:
+ * Exit statuses, so scripts can tell a bad API token from a missing function from a failing one:
  *
  * | status | meaning                                                                         |
  * | ------ | ------------------------------------------------------------------------------- |
  * | 0      | the command did what it was asked                                               |
  * | 1      | anything else: server unreachable, server error (5xx other than below), conflict |
  * | 2      | usage or bad input: unknown verb or option, invalid name or JSON, HTTP 400, 413  |
- * | 3      | auth: no key, wrong key (HTTP 401), not allowed (HTTP 403)                       |
+ * | 3      | auth: no API token, a wrong one (HTTP 401), not allowed (HTTP 403)               |
  * | 4      | not found (HTTP 404): no such function, version or token                        |
  * | 5      | the function failed or timed out (HTTP 502, 504)                                |
  */

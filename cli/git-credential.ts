@@ -1,6 +1,6 @@
-// git's credential-helper protocol for the Lambda server: which requests get the API key, the answer, and the helper line.
+// git's credential-helper protocol for the Lambda server: which requests get the API token, the answer, and the helper line.
 
-/** The user name git sends with the key; the server reads only the password. */
+/** The user name git sends with the API token; the server reads only the password. */
 export const GIT_USERNAME = 'lambda';
 
 /** What git asks a helper for: `key=value` lines (protocol, host, path, username, ...), the first of each key kept. */
@@ -47,10 +47,10 @@ export function requestMatches(request: CredentialRequest, serverUrl: string): b
   return asked !== undefined && asked === serverOrigin(serverUrl);
 }
 
-/** The lines a helper answers `get` with; a key git could not carry (a line break or NUL in it) is refused. */
-export function credentialAnswer(apiKey: string): string {
-  if (/[\r\n\0]/.test(apiKey)) throw new Error('the API key holds a line break or NUL, which git cannot carry');
-  return `username=${GIT_USERNAME}\npassword=${apiKey}\n`;
+/** The lines a helper answers `get` with; a token git could not carry (a line break or NUL in it) is refused. */
+export function credentialAnswer(token: string): string {
+  if (/[\r\n\0]/.test(token)) throw new Error('the API token holds a line break or NUL, which git cannot carry');
+  return `username=${GIT_USERNAME}\npassword=${token}\n`;
 }
 
 /** `text` as one word for a POSIX shell. */
@@ -123,8 +123,8 @@ function hostOf(url: string): string | undefined {
 /**
  * Helpers git may still run for `origin` after this CLI's (the last `credential.<origin>.helper` that runs
  * `… git-credential`), in any config it reads: a generic `credential.helper`, or any `credential.<url>.helper` whose
- * URL may match the server (see helperMayApply). git asks helpers for a key only until one gives it, but on a push
- * that succeeds it hands the key to every helper to `store` (a `quit` answer does not stop that), so `store` would
+ * URL may match the server (see helperMayApply). git asks helpers for a token only until one gives it, but on a push
+ * that succeeds it hands the token to every helper to `store` (a `quit` answer does not stop that), so `store` would
  * write it in plain text to ~/.git-credentials. An empty value resets the list: what comes after a reset is what git
  * runs; only a reset sure to apply (generic, or for exactly this server) is trusted to clear what came before it.
  */
@@ -151,5 +151,5 @@ export function laterHelperWarning(entry: HelperEntry, origin: string): string {
   const value = entry.value.slice(0, 80).replace(/[^\x20-\x7e]/g, '?');
   const where = entry.origin.slice(0, 120).replace(/[^\x20-\x7e]/g, '?');
   const key = entry.key.slice(0, 120).replace(/[^\x20-\x7e]/g, '?');
-  return `${key} "${value}" (${where}) comes after lambda's helper: git hands it the key after every push, and a storing helper such as "store" writes it in plain text (~/.git-credentials); remove it, or move it before the [credential "${origin}"] section (lambda setup-git puts that section last in ~/.gitconfig)`;
+  return `${key} "${value}" (${where}) comes after lambda's helper: git hands it the API token after every push, and a storing helper such as "store" writes it in plain text (~/.git-credentials); remove it, or move it before the [credential "${origin}"] section (lambda setup-git puts that section last in ~/.gitconfig)`;
 }

@@ -1,16 +1,23 @@
-// The CLI's one way to send a REST request: the API key, and HTTP and network failures as CliErrors.
+// The CLI's one way to send a REST request: the API token, HTTP and network failures as CliErrors, NDJSON read as it arrives.
 import { fetch, type Dispatcher, type RequestInit, type Response } from 'undici';
 import { CliError, exitStatusForHttp } from './errors.js';
 
-/** Where to send requests and with which key. */
+/** Where to send requests and with which API token. */
 export interface Endpoint {
   readonly url: string;
-  readonly apiKey: string;
+  readonly token: string;
 }
 
-/** Sends `path` with the key; an unreachable server or an HTTP status of 400 or more throws a CliError. */
+export const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' } as const;
+
+/** `/api/v1/functions/NAME` and what follows it, the name encoded. */
+export function functionPath(name: string, rest = ''): string {
+  return `/api/v1/functions/${encodeURIComponent(name)}${rest}`;
+}
+
+/** Sends `path` with the token; an unreachable server or an HTTP status of 400 or more throws a CliError. */
 export async function send(endpoint: Endpoint, path: string, init: RequestInit, dispatcher?: Dispatcher): Promise<Response> {
-  const headers = { ...(init.headers as Record<string, string> | undefined), Authorization: `Bearer ${endpoint.apiKey}` };
+  const headers = { ...(init.headers as Record<string, string> | undefined), Authorization: `Bearer ${endpoint.token}` };
   let res: Response;
   try {
     res = await fetch(`${endpoint.url}${path}`, { ...init, headers, ...(dispatcher ? { dispatcher } : {}) });
@@ -24,6 +31,31 @@ export async function send(endpoint: Endpoint, path: string, init: RequestInit, 
 /** The body of a successful answer as JSON. */
 export async function readJson(res: Response): Promise<unknown> {
   return parseJson(await res.text());
+}
+
+/**
+ * Splits a streamed body into JSON lines as bytes arrive (blank lines skipped), so progress shows while it happens;
+ * a connection that breaks midway is named with `during` ("during the deploy").
+ */
+export async function* ndjsonLines(body: AsyncIterable<Uint8Array>, url: string, during: string): AsyncGenerator<unknown> {
+  const decoder = new TextDecoder();
+  let buffered = '';
+  try {
+    for await (const chunk of body) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let end: number;
+      while ((end = buffered.indexOf('\n')) !== -1) {
+        const line = buffered.slice(0, end).trim();
+        buffered = buffered.slice(end + 1);
+        if (line) yield parseJson(line);
+      }
+    }
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(`the connection to the Lambda server at ${url} broke ${during}: ${describeNetworkError(err)}`);
+  }
+  const rest = (buffered + decoder.decode()).trim();
+  if (rest) yield parseJson(rest);
 }
 
 /** Turns an error response into a CliError, using the server's `{ error: { code, message } }` body when it has one. */

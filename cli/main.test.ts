@@ -13,6 +13,11 @@ import { run } from './main.js';
 const KEY = 'test-key';
 const SHA = '3f2c1a9b7e01'.padEnd(40, 'a');
 
+const INVOCATIONS: Record<string, unknown> = {
+  ok1: { id: 'ok1', status: 'succeeded', kind: 'event', attempts: 1, payload: { name: 'Ann' }, error: null, result: '{"message":"Hello, Ann!"}', replayOf: null, createdAt: '2026-12-01T10:00:00.000Z', finishedAt: '2026-12-01T10:00:01.000Z' },
+  bad1: { id: 'bad1', status: 'failed', kind: 'event', attempts: 3, payload: {}, error: 'TypeError: x is undefined\x1b[2J', result: null, replayOf: null, createdAt: '2026-12-01T10:00:00.000Z', finishedAt: '2026-12-01T10:01:00.000Z' },
+};
+
 interface Seen {
   method: string;
   path: string;
@@ -76,6 +81,12 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
         { name: 'idle', url: 'http://idle.localhost:8080', live: null },
       ],
     });
+  }
+
+  const call = /^\/api\/v1\/functions\/greet\/invocations\/([^/]+)$/.exec(path);
+  if (req.method === 'GET' && call) {
+    const found = INVOCATIONS[call[1] ?? ''];
+    return found ? json(200, found) : error(404, 'LAMBDA_ERR_INVOCATION_NOT_FOUND', `function "greet" has no async invocation "${call[1]}"`);
   }
 
   const match = /^\/api\/v1\/functions\/([^/]+)\/(invoke|deploy)$/.exec(path);
@@ -306,8 +317,10 @@ test('bad --data JSON, before any request', failures, ['invoke', 'greet', '--dat
 test('unknown function → 4', failures, ['invoke', 'ghost'], 4, ' !     function "ghost" does not exist (LAMBDA_ERR_FUNCTION_NOT_FOUND)\n');
 test('function error → 5', failures, ['invoke', 'broken'], 5, ' !     the function failed: TypeError: x is undefined (LAMBDA_ERR_FUNCTION_ERROR)\n');
 test('wrong key → 3', failures, ['list'], 3, ' !     a valid API key is required (LAMBDA_ERR_UNAUTHORIZED)\n', { LAMBDA_API_KEY: 'wrong' });
-test('no key at all → 3', failures, ['list'], 3, /^ ! {5}no API key for http:\/\/127\.0\.0\.1:\d+: run `lambda login .*` or set LAMBDA_API_KEY \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: undefined });
+test('no key at all → 3', failures, ['list'], 3, /^ ! {5}no API token for http:\/\/127\.0\.0\.1:\d+: run `lambda login .*` or set LAMBDA_API_KEY \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: undefined });
 test('unknown verb → 2', failures, ['frobnicate'], 2, " !     unknown command 'frobnicate'\n");
+test('unknown verb near a known one → 2, with the near one', failures, ['deplyo'], 2, " !     unknown command 'deplyo'; did you mean 'deploy'?\n");
+test('unknown option near a known one → 2, with the near one', failures, ['list', '--jsn'], 2, " !     unknown option '--jsn'; did you mean '--json'?\n");
 test('unknown option → 2', failures, ['list', '--frob'], 2, " !     unknown option '--frob'\n");
 test('missing argument → 2', failures, ['invoke'], 2, " !     missing required argument 'name'\n");
 test('unknown tokens verb → 2', failures, ['tokens', 'nope'], 2, " !     unknown command 'nope'\n");
@@ -448,7 +461,7 @@ test('git-credential get answers the configured server only; store and erase pri
   const none = await ask('get', `protocol=http\nhost=${host}\n\n`, { LAMBDA_URL: t.context.url, LAMBDA_CONFIG: join(t.context.dir, 'none.json') });
   t.is(none.status, 3);
   t.is(none.stdout, '');
-  t.regex(none.stderr, /no API key for http:\/\/127\.0\.0\.1:\d+: run `lambda login/);
+  t.regex(none.stderr, /no API token for http:\/\/127\.0\.0\.1:\d+: run `lambda login/);
 });
 
 test('login at a terminal turns echo off while the key is typed, and shows none of it', async (t) => {
@@ -486,4 +499,30 @@ test('a server that is not there is named in the error', async (t) => {
     ` !     cannot reach the Lambda server at ${url} (connect ECONNREFUSED 127.0.0.1:${url.split(':').at(-1)}): ` +
       'start it with `npm start`, or point the CLI at it with LAMBDA_URL or `lambda login URL`\n',
   );
+});
+
+test('invocations N ID prints one async call: status, attempts, times, its result or error; --json the object', async (t) => {
+  const ok = capture(envFor(t));
+  t.is(await run(['invocations', 'greet', 'ok1'], ok.io), 0, ok.stderr());
+  t.is(
+    ok.stdout(),
+    [
+      'Invocation ok1 of greet',
+      'Status:    succeeded after 1 attempt',
+      'Queued:    2026-12-01T10:00:00.000Z',
+      'Finished:  2026-12-01T10:00:01.000Z',
+      'Result:    {"message":"Hello, Ann!"}',
+      '',
+    ].join('\n'),
+  );
+  const bad = capture(envFor(t));
+  t.is(await run(['invocations', 'greet', 'bad1'], bad.io), 0, bad.stderr());
+  t.regex(bad.stdout(), /^Status: {4}failed after 3 attempts$/m);
+  t.regex(bad.stdout(), /^Error: {5}TypeError: x is undefined\\x1b\[2J$/m);
+  const json = capture(envFor(t));
+  t.is(await run(['invocations', 'greet', 'ok1', '--json'], json.io), 0);
+  t.deepEqual(JSON.parse(json.stdout()), INVOCATIONS.ok1);
+  const missing = capture(envFor(t));
+  t.is(await run(['invocations', 'greet', 'nope'], missing.io), 4);
+  t.is(missing.stderr(), ' !     function "greet" has no async invocation "nope" (LAMBDA_ERR_INVOCATION_NOT_FOUND)\n');
 });

@@ -1,6 +1,6 @@
 // Unit tests of render.ts: deploy progress, tables and error lines, character for character.
 import test from 'ava';
-import type { FunctionSummary } from './client.js';
+import type { FunctionSummary } from './verbs/list.js';
 import { initialDeployState, renderDeployEvent, renderError, renderFunctionsTable, type DeployRenderEvent } from './render.js';
 
 function renderAll(events: readonly DeployRenderEvent[]): { stdout: string; stderr: string } {

@@ -1,6 +1,7 @@
 // What people see: deploy progress, the function table and error lines, as pure functions of the data.
-import type { DeployEvent, FunctionSummary } from './client.js';
-import type { CreatedToken, TokenSummary } from './client-tokens.js';
+import type { DeployEvent } from './verbs/deploy.js';
+import type { FunctionSummary } from './verbs/list.js';
+import type { CreatedToken, TokenSummary } from './verbs/tokens.js';
 
 /** Output lines that belong to a step are indented this much (Dokku's and Heroku's convention). */
 export const INDENT = ' '.repeat(7);
@@ -129,7 +130,7 @@ export function renderTokensTable(tokens: readonly TokenSummary[]): string {
 /** The new token and its key, which the server shows this once; the key alone on the last line. */
 export function renderCreatedToken(token: CreatedToken): string {
   const named = token.name ? ` (${token.name})` : '';
-  return `Created token ${token.id}${named}. Its key is shown only now; keep it somewhere safe:\n${token.key}\n`;
+  return `Created token ${token.id}${named}. It is shown only now; keep it somewhere safe:\n${token.key}\n`;
 }
 
 /** A left-aligned table with two spaces between columns and no trailing spaces. */
@@ -140,6 +141,12 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
     .map((row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ').trimEnd())
     .map((line) => `${line}\n`)
     .join('');
+}
+
+/** Text from commits, people and handlers (messages, names, values, results) cannot move the terminal's cursor. */
+export function escapeControl(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 function liveLine(url: string): string {

@@ -1,6 +1,6 @@
-// REST adapters for the async queue: GET /api/v1/functions/:name/invocations[?status=failed],
+// REST adapters for the async queue: GET /api/v1/functions/:name/invocations[?status=failed], GET .../invocations/:id,
 // GET .../dlq, POST .../dlq/:id/replay. Queuing a call is POST .../invoke with X-Lambda-Invocation-Type: Event.
-import { listDeadLetters, listInvocations, replayDeadLetter } from '../queue/invocations.js';
+import { getInvocation, listDeadLetters, listInvocations, replayDeadLetter } from '../queue/invocations.js';
 import { sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
@@ -12,6 +12,13 @@ export const invocationsRoutes: ApiRoute[] = [
     async handle({ req, res, params, context }) {
       const status = new URL(req.url ?? '/', 'http://api').searchParams.get('status') ?? undefined;
       sendJson(res, 200, listInvocations(context.deps, { name: safeDecode(params.name ?? ''), status }));
+    },
+  },
+  {
+    method: 'GET',
+    pattern: new RegExp(`^/api/v1/functions/${NAME}/invocations/(?<id>[^/]+)$`),
+    async handle({ res, params, context }) {
+      sendJson(res, 200, getInvocation(context.deps, { name: safeDecode(params.name ?? ''), id: safeDecode(params.id ?? '') }));
     },
   },
   {

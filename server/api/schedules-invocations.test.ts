@@ -92,3 +92,19 @@ test('dlq: lists dead letters, replays one with 202, and answers 404 for anythin
   t.is((await call(t, "/api/v1/functions/greet/dlq/x'%20OR%201=1/replay", { method: 'POST' })).status, 404);
   t.is((await call(t, '/api/v1/functions/greet/invocations?status=everything')).status, 400);
 });
+
+test('one invocation: status, attempts, times and the handler result or error; 404 for an unknown id or another function', async (t) => {
+  const at = Date.parse('2026-12-01T10:00:00.000Z');
+  const id = '00000000-0000-4000-8000-000000000002';
+  t.context.store.invocations.insert({ id, fn: 'greet', kind: 'event', payload: '{"x":1}', status: 'succeeded', attempts: 1, error: null, result: '{"ok":true}', replayOf: null, createdAt: at, runAfter: at, finishedAt: at + 1000 });
+  const found = await call(t, `/api/v1/functions/greet/invocations/${id}`);
+  t.is(found.status, 200);
+  t.deepEqual(found.body, { id, status: 'succeeded', kind: 'event', attempts: 1, payload: { x: 1 }, error: null, result: '{"ok":true}', replayOf: null, createdAt: '2026-12-01T10:00:00.000Z', finishedAt: '2026-12-01T10:00:01.000Z' });
+  t.context.store.functions.ensure('other');
+  for (const path of ['/api/v1/functions/greet/invocations/00000000-0000-4000-8000-000000000009', `/api/v1/functions/other/invocations/${id}`, '/api/v1/functions/greet/invocations/not-an-id']) {
+    const missing = await call(t, path);
+    t.is(missing.status, 404, path);
+    t.is(missing.body.error?.code, 'LAMBDA_ERR_INVOCATION_NOT_FOUND', path);
+  }
+  t.regex(String((await call(t, '/api/v1/functions/greet/invocations/nope')).body.error?.message), /^function "greet" has no async invocation "nope"$/);
+});

@@ -42,17 +42,22 @@ export interface EnvChange {
 
 export interface EnvResult {
   name: string;
-  /** The release made, or null when the function has no live version (the change applies at its first deploy). */
+  /** The release made; null without a live version (the change applies at the first deploy) or when nothing changed. */
   release: ReleaseRecord | null;
   keys: string[];
+  /** False when every name to unset was not set (and nothing was to be set): no release, no restart. */
+  changed: boolean;
+  /** Names asked to be unset that were not set with `lambda env set`. */
+  notSet: string[];
 }
 
 /**
  * Sets and unsets variables of `name`, then serves the live version with them: a fresh instance of the same image
  * starts with the new env and takes over as a deploy does (requests in flight finish on the old instances). Nothing
- * is stored unless that instance answers. Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND,
- * LAMBDA_ERR_ENV_RESERVED (a reserved or malformed name, a bad value), LAMBDA_ERR_BAD_REQUEST (nothing to change),
- * LAMBDA_ERR_DEPLOY_IN_PROGRESS, LAMBDA_ERR_FUNCTION_BUSY, LAMBDA_ERR_HEALTHCHECK_FAILED.
+ * is stored unless that instance answers; names to unset that are not set are only reported. Throws
+ * LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_ENV_RESERVED (a reserved or malformed name, a bad
+ * value), LAMBDA_ERR_BAD_REQUEST (nothing to change), LAMBDA_ERR_DEPLOY_IN_PROGRESS, LAMBDA_ERR_FUNCTION_BUSY,
+ * LAMBDA_ERR_HEALTHCHECK_FAILED.
  */
 export async function changeEnv(deps: Deps, input: EnvChange): Promise<EnvResult> {
   const name = existing(deps, input.name);
@@ -64,14 +69,19 @@ export async function changeEnv(deps: Deps, input: EnvChange): Promise<EnvResult
   const unlock = lockFunction(name, 'env change');
   try {
     const vars = deps.store.env.get(name);
-    for (const key of unset) delete vars[key];
+    // Unsetting a name that is not set changes nothing, so it makes no release and restarts nothing (as a no-op
+    // config change should); the answer names it, since it is most likely a typo.
+    const notSet = [...new Set(unset.filter((key) => !Object.hasOwn(vars, key)))];
+    const removed = [...new Set(unset.filter((key) => Object.hasOwn(vars, key)))];
+    if (Object.keys(set).length === 0 && removed.length === 0) return { name, release: null, keys: Object.keys(vars).sort(), changed: false, notSet };
+    for (const key of removed) delete vars[key];
     Object.assign(vars, set);
     if (Object.keys(vars).length > MAX_VARS) throw new LambdaError('LAMBDA_ERR_ENV_RESERVED', { key: '*', reason: `at most ${MAX_VARS} variables per function` });
-    const detail = [Object.keys(set).length > 0 ? `set ${Object.keys(set).join(', ')}` : '', unset.length > 0 ? `unset ${unset.join(', ')}` : ''].filter(Boolean).join('; ');
+    const detail = [Object.keys(set).length > 0 ? `set ${Object.keys(set).join(', ')}` : '', removed.length > 0 ? `unset ${removed.join(', ')}` : ''].filter(Boolean).join('; ');
     const live = deps.store.versions.live(name);
     if (!live) {
       deps.store.env.replace(name, vars);
-      return { name, release: null, keys: Object.keys(vars).sort() };
+      return { name, release: null, keys: Object.keys(vars).sort(), changed: true, notSet };
     }
     // A new instance of the same image with the new env; the store changes only once it answers.
     const spec = storedSpec(live, vars);
@@ -85,7 +95,7 @@ export async function changeEnv(deps: Deps, input: EnvChange): Promise<EnvResult
     }
     await deps.pool.activate(spec, instance);
     deps.log(`-----> Env of ${name} changed (${detail}) for ${input.who}: v${live.number} serves with it`);
-    return { name, release, keys: Object.keys(vars).sort() };
+    return { name, release, keys: Object.keys(vars).sort(), changed: true, notSet };
   } finally {
     unlock();
   }

@@ -227,6 +227,23 @@ test('env set starts the live version again with the merged env; a failed start 
   t.deepEqual(deps.pool.spec(name)?.env, { GREETING: 'Hello', KEEP: 'yes', TOKEN: 'secret' });
 });
 
+test('env unset of a variable never set changes nothing: no release, no new instance, and says which', async (t) => {
+  const { name, deps, engine, store } = t.context;
+  await deployN(t, 1);
+  await changeEnv(deps, { name, set: { A: '1' }, who: 'x' });
+  const started = engine.started.length;
+  const releases = store.releases.list(name).length;
+  const nothing = await changeEnv(deps, { name, unset: ['NOPE'], who: 'x' });
+  t.like(nothing, { release: null, changed: false, notSet: ['NOPE'], keys: ['A'] });
+  t.is(engine.started.length, started);
+  t.is(store.releases.list(name).length, releases);
+  // With one that is set: only that one makes the release, and the other is still reported.
+  const some = await changeEnv(deps, { name, unset: ['A', 'NOPE'], who: 'x' });
+  t.like(some, { changed: true, notSet: ['NOPE'], keys: [] });
+  t.like(some.release, { detail: 'unset A' });
+  t.is(engine.started.length, started + 1);
+});
+
 const reserved = ['LAMBDA_X', 'lambda_x', 'AWS_REGION', 'NODE_OPTIONS', 'PATH', 'LD_PRELOAD', 'PYTHONPATH', 'PYTHONHOME', '1A', 'A-B', '', 'A B', 'X'.repeat(200)];
 for (const key of reserved) {
   test(`env set refuses the name ${JSON.stringify(key.slice(0, 20))}`, async (t) => {

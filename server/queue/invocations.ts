@@ -182,3 +182,17 @@ function parse(text: string): unknown {
     return text;
   }
 }
+
+/**
+ * One async call of `name`, for `lambda invocations N ID`: status, attempts, when it was queued and finished, and the
+ * handler's result or the error. Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND,
+ * LAMBDA_ERR_INVOCATION_NOT_FOUND (also for an id of another function).
+ */
+export function getInvocation(deps: Pick<Deps, 'store'>, input: { name: string; id: string }): InvocationSummary {
+  const name = assertFunctionName(input.name);
+  if (!deps.store.functions.get(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
+  const id = String(input.id);
+  const record = INVOCATION_ID.test(id) ? deps.store.invocations.get(name, id) : undefined;
+  if (!record) throw new LambdaError('LAMBDA_ERR_INVOCATION_NOT_FOUND', { name, what: 'async', id: JSON.stringify(id.slice(0, 40)) });
+  return summary(record);
+}

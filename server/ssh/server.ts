@@ -230,7 +230,7 @@ function handleSession(session: Session, client: Connection, login: Login, optio
   session.on('env', (_accept, reject) => reject?.());
   session.on('signal', (_accept, reject) => reject?.());
   session.on('shell', (accept) => {
-    finish(io(accept()), refused, `Lambda has no shell. Run one command, e.g. ssh -p PORT ${USER}@HOST list; commands: ${SSH_VERBS.join(', ')}`, 1);
+    finish(io(accept()), refused, `Lambda has no shell. Run one command, e.g. ssh -p PORT ${USER}@HOST list (ssh -p PORT ${USER}@HOST help says what each does); commands: ${SSH_VERBS.join(', ')}`, 1);
   });
   session.on('subsystem', (accept, _reject, info) => {
     finish(io(accept()), refused, `the "${info.name.slice(0, 40)}" subsystem is not offered: only commands and git run over SSH here`, 1);
@@ -266,6 +266,9 @@ async function execute(channel: ServerChannel, { io }: { io: SshChannel }, comma
     const parsed = parseSshCommand(command);
     if (parsed.kind === 'git') {
       status = await serveGit(options.git, parsed.service, parsed.name, io);
+    } else if (parsed.kind === 'help') {
+      io.stdout.write(parsed.text);
+      status = 0;
     } else {
       json = parsed.argv.slice(0, parsed.argv.indexOf('--') === -1 ? undefined : parsed.argv.indexOf('--')).includes('--json');
       status = await runCli(parsed.argv, io, options, who);

@@ -59,3 +59,25 @@ test('git paths in the forms clients send', (t) => {
   }
   t.deepEqual(parseSshCommand("git-upload-pack '/greet.git'"), { kind: 'git', service: 'upload-pack', name: 'greet' });
 });
+
+test('help, --help and -h list the verbs SSH runs with what each does, and none it refuses', (t) => {
+  for (const command of ['help', '--help', '-h', '--json help']) {
+    const parsed = parseSshCommand(command);
+    if (parsed.kind !== 'help') return void t.fail(`${command}: ${parsed.kind}`);
+    t.regex(parsed.text, /^ {2}logs +print a function's output/m, command);
+    t.regex(parsed.text, /^ {2}invocations +/m, command);
+    t.regex(parsed.text, /git push/, command);
+    t.notRegex(parsed.text, /^ {2}(deploy|login|tokens|keys|validate|setup-git|git-credential)\b/m, command);
+  }
+});
+
+test("help VERB is that verb's --help; help of a verb SSH refuses is refused", (t) => {
+  t.deepEqual(parseSshCommand('help logs'), { kind: 'cli', argv: ['logs', '--help'] });
+  t.throws(() => parseSshCommand('help deploy'), { message: /"deploy" is not a command SSH runs/ });
+});
+
+test('SSH never runs the verbs that touch files where they run or manage credentials', (t) => {
+  for (const verb of ['deploy', 'validate', 'login', 'keys', 'tokens', 'git-credential', 'setup-git']) {
+    t.throws(() => parseSshCommand(`${verb} x`), { message: new RegExp(`"${verb}" is not a command SSH runs`) }, verb);
+  }
+});

@@ -130,6 +130,28 @@ test.serial('a failing call is retried twice with backoff, then dead-lettered wi
   t.regex(text.stdout, /failing dead1 on purpose/);
 });
 
+test.serial("lambda invocations N ID shows one async call's status, attempts, times and result; --json the object; an unknown id exits 4", async (t) => {
+  const queued = await lambda.cli(['invoke', 'jobs', '--async', '--data', '{"mark":"show1"}']);
+  t.is(queued.code, 0, queued.stderr);
+  const id = /invocation (\S+)/.exec(queued.stdout)?.[1] ?? '';
+  await finished('jobs', id);
+  const shown = await lambda.cli(['invocations', 'jobs', id]);
+  t.is(shown.code, 0, shown.stderr);
+  t.regex(shown.stdout, new RegExp(`^Invocation ${id} of jobs\n`));
+  t.regex(shown.stdout, /^Status: +succeeded after 1 attempt$/m);
+  t.regex(shown.stdout, /^Queued: +\d{4}-\d\d-\d\dT[\d:.]+Z$/m);
+  t.regex(shown.stdout, /^Finished: +\d{4}-\d\d-\d\dT[\d:.]+Z$/m);
+  t.regex(shown.stdout, /^Result: +.*"done":\s*"show1"/m);
+  const json = await lambda.cli(['--json', 'invocations', 'jobs', id]);
+  t.is(json.code, 0, json.stderr);
+  const parsed = JSON.parse(json.stdout) as Invocation & { result: string };
+  t.like(parsed, { id, status: 'succeeded', attempts: 1, payload: { mark: 'show1' } });
+  t.deepEqual(JSON.parse(parsed.result), { done: 'show1' });
+  const unknown = await lambda.cli(['invocations', 'jobs', '00000000-0000-4000-8000-000000000000']);
+  t.is(unknown.code, 4);
+  t.regex(unknown.stderr, /function "jobs" has no async invocation "00000000-0000-4000-8000-000000000000" \(LAMBDA_ERR_INVOCATION_NOT_FOUND\)/);
+});
+
 test.serial('a dead letter replayed runs again as a new call; unknown and hostile ids are refused', async (t) => {
   const failUntil = Date.now() + 3_000;
   const response = await lambda.api('/api/v1/functions/jobs/invoke', { method: 'POST', headers: { 'x-lambda-invocation-type': 'Event' }, body: JSON.stringify({ mark: 'replay1', failUntil }) });

@@ -72,6 +72,26 @@ test.serial('env set takes effect on the live version without a build, under loa
   t.deepEqual(after.vars, { SECRET_TOKEN: 's3cr3t=with=equals' });
 });
 
+test.serial('env unset of a name never set makes no release and starts nothing, and says so', async (t) => {
+  const push = await lambda.push('unsetfn', example('greet'));
+  t.is(push.code, 0, push.stderr);
+  const set = await lambda.cli(['env', 'set', 'unsetfn', 'GREETING=Hej']);
+  t.is(set.code, 0, set.stderr);
+  const releases = async () => ((await (await lambda.api('/api/v1/functions/unsetfn/releases')).json()) as { releases: { kind: string; detail: string }[] }).releases;
+  const before = await releases();
+  const nope = await lambda.cli(['env', 'unset', 'unsetfn', 'NOPE']);
+  t.is(nope.code, 0, nope.stderr);
+  t.is(nope.stdout, 'NOPE is not set on unsetfn; nothing changed\n');
+  t.deepEqual(await releases(), before);
+  t.is(await message('unsetfn'), 'Hej, Ann!');
+  // With a name that is set, only that one is unset, and the other is named.
+  const mixed = await lambda.cli(['env', 'unset', 'unsetfn', 'GREETING', 'NOPE']);
+  t.is(mixed.code, 0, mixed.stderr);
+  t.is(mixed.stdout, 'Unset GREETING on unsetfn (NOPE was not set); v1 now serves without it (no rebuild)\n');
+  t.like((await releases())[0], { kind: 'env', detail: 'unset GREETING' });
+  t.is(await message('unsetfn'), 'Hello, Ann!');
+});
+
 const RESERVED = ['LAMBDA_TASK_ROOT', 'AWS_SECRET_ACCESS_KEY', 'NODE_OPTIONS', 'node_options', 'PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'PYTHONSTARTUP'];
 
 test.serial('reserved names are refused by the CLI and the API, and nothing changes', async (t) => {

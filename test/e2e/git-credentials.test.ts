@@ -177,7 +177,7 @@ test.serial('a storing helper read after lambda\'s: the helper gives no key, so 
     fs.appendFileSync(file, '[credential]\n\thelper = store\n');
     const push = await shell('git push lambda main --force', { cwd: work });
     t.not(push.code, 0, 'no key, so the push is refused');
-    t.regex(push.stderr, /no key given: credential\.helper "store" \(file:.*\.gitconfig\) comes after lambda's helper/);
+    t.regex(push.stderr, /no API token given: credential\.helper "store" \(file:.*\.gitconfig\) comes after lambda's helper/);
     t.false(fs.existsSync(stored) && fs.readFileSync(stored, 'utf8').includes(lambda.key), 'the key is not in ~/.git-credentials');
     // setup-git puts lambda's section last again: the push works and still stores nothing.
     const setup = await shell('lambda setup-git');
@@ -189,7 +189,7 @@ test.serial('a storing helper read after lambda\'s: the helper gives no key, so 
     t.is((await shell('git config credential.helper store', { cwd: work })).code, 0);
     const named = await shell('lambda setup-git', { cwd: work });
     t.is(named.code, 0, named.stderr);
-    t.regex(named.stderr, /credential\.helper "store" \(file:\.git\/config\) comes after lambda's helper: git hands it the key after every push/);
+    t.regex(named.stderr, /credential\.helper "store" \(file:\.git\/config\) comes after lambda's helper: git hands it the API token after every push/);
   } finally {
     fs.writeFileSync(file, before);
   }
@@ -206,7 +206,7 @@ test.serial('a storing helper for the server written with a trailing slash, in t
   t.is((await shell(`git config '${variant}' store`, { cwd: work })).code, 0);
   const push = await shell('git push lambda main --force', { cwd: work });
   t.not(push.code, 0, 'no key, so the push is refused');
-  t.true(push.stderr.includes(`no key given: ${variant} "store" (file:.git/config) comes after lambda's helper`), push.stderr);
+  t.true(push.stderr.includes(`no API token given: ${variant} "store" (file:.git/config) comes after lambda's helper`), push.stderr);
   t.false(fs.existsSync(stored) && fs.readFileSync(stored, 'utf8').includes(lambda.key), 'the key is not in ~/.git-credentials');
   const named = await shell('lambda setup-git', { cwd: work });
   t.is(named.code, 0, named.stderr);

@@ -156,6 +156,18 @@ test.serial('list, invoke and logs print what the CLI prints, with its exit stat
   t.is((await ssh(['invoke', 'nobody'])).code, 4);
 });
 
+test.serial("help over SSH lists the commands SSH runs and what each does; help VERB shows that verb's options", async (t) => {
+  const help = await ssh(['help']);
+  t.is(help.code, 0, help.stderr);
+  t.regex(help.stdout, /^ {2}logs +print a function's output/m);
+  t.regex(help.stdout, /^ {2}invocations +/m);
+  t.notRegex(help.stdout, /^ {2}(deploy|tokens|keys|login)\b/m);
+  t.is((await ssh(["'--help'"])).stdout, help.stdout);
+  const logs = await ssh(['help', 'logs']);
+  t.is(logs.code, 0, logs.stderr);
+  t.regex(logs.stdout, /--follow/);
+});
+
 test.serial('logs over SSH, and logs --follow streams new lines as they come', async (t) => {
   t.is((await lambda.cli(['invoke', 'greet'])).code, 0);
   const viaCli = await lambda.cli(['logs', 'greet', '-n', '0']);

@@ -97,7 +97,7 @@ test('tokens create --name sends the name and prints the key on its own last lin
   const result = await cli(t, ['tokens', 'create', '--name', 'ci']);
   t.is(result.status, 0, result.stderr);
   t.deepEqual(t.context.requests.at(-1), { method: 'POST', path: '/api/v1/tokens', body: '{"name":"ci"}' });
-  t.is(result.stdout, 'Created token aaaabbbbccccdddd (ci). Its key is shown only now; keep it somewhere safe:\nlambda_NEWKEY\n');
+  t.is(result.stdout, 'Created token aaaabbbbccccdddd (ci). It is shown only now; keep it somewhere safe:\nlambda_NEWKEY\n');
 });
 
 test('tokens create without a name sends {}; --json gives the key for scripts', async (t) => {

@@ -3,8 +3,27 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 // The one exception to "the CLI talks REST only": the manifest check is the server's, so errors name the same key and line.
 import { MANIFEST_FILE, manifestProblemLine, parseManifest, type Manifest } from '../../server/functions/manifest.js';
+import type { Command } from 'commander';
 import { CliError, EXIT } from '../errors.js';
 import type { CommandContext } from '../io.js';
+import { examples, type Verb } from './verb.js';
+
+export const validateVerb: Verb = {
+  name: 'validate',
+  summary: "check a directory's lambda.yaml with the server's own rules (key and line in each error)",
+  ssh: false,
+  notOverSsh: 'it reads a directory where it runs, which over SSH is the server',
+  register(program, context) {
+    program
+      .command('validate')
+      .description(this.summary)
+      .argument('[dir]', 'the function directory', '.')
+      .addHelpText('after', examples('lambda validate ./greet'))
+      .action(async (dir: string, _options: unknown, command: Command) => {
+        await validate(context(command), { dir });
+      });
+  },
+};
 
 /** Reads `dir`/lambda.yaml and checks it. Prints each problem with its key and line and exits 2 when it is invalid. */
 export async function validate(ctx: CommandContext, options: { dir?: string }): Promise<Manifest> {
