@@ -9,10 +9,10 @@ export function parseDuration(text: string): number | undefined {
   return match ? Math.round(Number(match[1]) * (DURATION_UNITS[match[2] as string] as number)) : undefined;
 }
 
-/** Bytes of a size written with its unit (binary Ki/Mi/Gi or decimal K/M/G), else undefined. */
-export function parseSize(text: string): number | undefined {
+/** Bytes of a size written with one of `units` (binary Ki/Mi/Gi or decimal K/M/G), else undefined. */
+export function parseSize(text: string, units: readonly string[] = Object.keys(SIZE_UNITS)): number | undefined {
   const match = /^(\d+)(Ki|Mi|Gi|K|M|G)$/.exec(text.trim());
-  return match ? Number(match[1]) * (SIZE_UNITS[match[2] as string] as number) : undefined;
+  return match && units.includes(match[2] as string) ? Number(match[1]) * (SIZE_UNITS[match[2] as string] as number) : undefined;
 }
 
 /** A size in the largest binary unit that writes it whole ("256Ki", "10Mi"), for messages. */

@@ -279,7 +279,8 @@ export function duration(value: unknown): number | undefined {
 /** "256Mi", "1Gi", "512M" or a bare number of MiB, in bytes. */
 export function memory(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) ? value * MIB : undefined;
-  return typeof value === 'string' ? parseSize(value) : undefined;
+  // A function's memory is asked in MiB or more: a size in KiB is a slip, not a request.
+  return typeof value === 'string' ? parseSize(value, ['Mi', 'Gi', 'M', 'G']) : undefined;
 }
 
 /** "dir/file.export": a relative path inside the repository (no "..") and a JavaScript/Python identifier. */
