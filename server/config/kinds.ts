@@ -1,5 +1,5 @@
 // The kinds of value a setting takes (duration, size, count, port, on/off, text): how each is read and what a bad one is told.
-import { parseDuration, parseSize, showSize } from './units.js';
+import { parseDuration, parseSize, showDuration, showSize } from './units.js';
 
 /** A value as the environment (always text) or config/default.yaml (text, number or boolean) gives it. */
 export type Raw = string | number | boolean;
@@ -33,7 +33,7 @@ export const port: Kind<number> = { name: 'port', expected: 'a port number from 
  */
 export function duration(min = 1, max = Number.MAX_SAFE_INTEGER): Kind<number> {
   const read = (raw: Raw) => within(typeof raw === 'string' && /[a-z]$/.test(raw.trim()) ? parseDuration(raw) : whole(raw), min, max);
-  const bounds = `${min === 0 ? ' (or 0)' : ''}${max < Number.MAX_SAFE_INTEGER ? `, at most ${max / 60_000}m` : ''}`;
+  const bounds = `${min === 0 ? ' (or 0)' : ''}${max < Number.MAX_SAFE_INTEGER ? `, at most ${showDuration(max)}` : ''}`;
   return { name: 'duration', expected: `a duration such as "10s"${bounds}`, read };
 }
 

@@ -93,7 +93,7 @@ const refusals: { title: string; yaml: string; env: NodeJS.ProcessEnv; message: 
   { title: 'a size from the file', yaml: 'limits:\n  maxUploadBytes: 0Mi\n', env: {}, message: 'limits.maxUploadBytes: "0Mi" in {file} must be a size such as "64Mi"' },
   { title: 'on/off from the file', yaml: 'bytePath: yes\n', env: {}, message: 'bytePath: "yes" in {file} must be on or off' },
   { title: 'a port from the environment', yaml: '', env: { LAMBDA_PORT: '70000' }, message: 'LAMBDA_PORT="70000" in the environment must be a port number from 0 to 65535' },
-  { title: 'a duration over its bound from the environment', yaml: '', env: { LAMBDA_RETRY_BASE_MS: '2h' }, message: 'LAMBDA_RETRY_BASE_MS="2h" in the environment must be a duration such as "10s" (or 0), at most 60m' },
+  { title: 'a duration over its bound from the environment', yaml: '', env: { LAMBDA_RETRY_BASE_MS: '2h' }, message: 'LAMBDA_RETRY_BASE_MS="2h" in the environment must be a duration such as "10s" (or 0), at most 1h' },
   { title: 'a mapping where a value goes', yaml: 'port:\n  http: 80\n', env: {}, message: 'port: {"http":80} in {file} must be a port number from 0 to 65535' },
   { title: 'a key the table lacks', yaml: 'limits:\n  maxUpload: 1Mi\n', env: {}, message: '{file}: limits.maxUpload is not a setting (docs/configuration.md lists them)' },
   { title: 'an environment-only setting in the file', yaml: 'apiKey: abcdefghijklmnopqrstuvwxyz\n', env: {}, message: '{file}: apiKey is read from the environment only (LAMBDA_API_KEY)' },

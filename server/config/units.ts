@@ -23,3 +23,12 @@ export function showSize(bytes: number): string {
   }
   return String(bytes);
 }
+
+/** A duration in the largest unit that writes it whole ("1h", "90s"), for messages. */
+export function showDuration(ms: number): string {
+  for (const unit of ['h', 'm', 's'] as const) {
+    const per = DURATION_UNITS[unit] as number;
+    if (ms >= per && ms % per === 0) return `${ms / per}${unit}`;
+  }
+  return `${ms}ms`;
+}
