@@ -28,7 +28,7 @@ function findProjectRoot(start: string): string {
 /** Throws a message naming where a bad value came from: the variable, or the file and key. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, file = path.join(PROJECT_ROOT, 'config', 'default.yaml')): Config {
   const source = { env, file: fileLabel(file) };
-  const yaml = (parse(fs.readFileSync(file, 'utf8')) ?? {}) as unknown;
+  const yaml = readYaml(file, source.file);
   if (!isMapping(yaml)) throw new Error(`${source.file} must be a mapping of settings`);
   refuseUnknownKeys(SETTINGS, yaml, source.file, '');
   const settings = readSection(SETTINGS, yaml, source, '') as Settings;
@@ -50,6 +50,14 @@ export function defaultOf<T>(key: string, setting: Setting<T>): T | undefined {
 }
 
 type Mapping = Record<string, unknown>;
+
+function readYaml(file: string, label: string): unknown {
+  try {
+    return (parse(fs.readFileSync(file, 'utf8')) ?? {}) as unknown;
+  } catch (error) {
+    throw new Error(`${label}: ${(error as Error).message}`);
+  }
+}
 
 const isMapping = (value: unknown): value is Mapping => typeof value === 'object' && value !== null && !Array.isArray(value);
 
