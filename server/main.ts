@@ -16,7 +16,7 @@ import { createPool } from './instances/pool.js';
 import { createDispatch } from './instances/dispatch.js';
 import { InstanceLogSockets } from './instances/log-socket.js';
 import { createLogStore } from './logs/store.js';
-import { readLogSettings } from './config/logs.js';
+import { BUILD_LIMITS } from './logs/builds.js';
 import { loadBuildpacks } from './builder/buildpacks.js';
 import { createBuilder } from './builder/build.js';
 import { bootstrapAdminKey, createKeyVerifier } from './access/token-check.js';
@@ -39,10 +39,9 @@ import { createSshKeyLookup } from './access/ssh-keys.js';
 import { loadHostKey } from './ssh/host-key.js';
 import { createLoopbackCredentials } from './ssh/loopback.js';
 import { startSshServer } from './ssh/server.js';
-import { readJobSettings } from './config/queue.js';
 import { platformLog } from './logs/platform-log.js';
 import { createScheduler } from './schedules/scheduler.js';
-import { createQueueWorkers } from './queue/workers.js';
+import { createQueueWorkers, workerSettings } from './queue/workers.js';
 import { syncSchedules } from './schedules/verbs.js';
 import { enqueueInvocation } from './queue/invocations.js';
 
@@ -65,10 +64,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const clients = new InstanceClients(dataDirKey(config.dataDir, 'instance-key'));
   // Function output: received on each instance's log.sock, kept per function in data/logs (LAMBDA_LOG_* bound it).
-  const logSettings = readLogSettings(process.env);
-  const functionLogs = createLogStore({ dir: path.join(config.dataDir, 'logs'), ...logSettings, warn: (line) => log(` !     ${line}`) });
+  const functionLogs = createLogStore({ dir: path.join(config.dataDir, 'logs'), ...config.logs, ...BUILD_LIMITS, warn: (line) => log(` !     ${line}`) });
   const instanceLogs = new InstanceLogSockets(functionLogs, {
-    ratePerSecond: logSettings.ratePerSecond,
+    ratePerSecond: config.logs.ratePerSecond,
     versionOf: (fn, sha) => store.versions.bySha(fn, sha)?.number,
     warn: (line) => log(` !     ${line}`),
   });
@@ -153,11 +151,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const loopback = createLoopbackCredentials();
   const checkKey = async (key: string | undefined, client?: string) => loopback.verify(key) || (await storedKeys(key, client));
   // Schedules and the async queue: armed and started after restore, stopped before the pool.
-  const jobSettings = readJobSettings(process.env, config.limits);
+  const jobSettings = workerSettings(config);
   const jobLog = platformLog(functionLogs, log);
-  const scheduler = createScheduler(deps, { log: jobLog, graceMs: jobSettings.graceMs });
+  const scheduler = createScheduler(deps, { log: jobLog, graceMs: config.schedules.graceMs });
   const workers = createQueueWorkers(deps, { settings: jobSettings, log: jobLog });
-  deps.jobs = { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: jobSettings.queueMax, keep: jobSettings.keep };
+  deps.jobs = { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: config.async.queueMax, keep: jobSettings.keep };
 
   const controlSocket = path.join(config.dataDir, 'control.sock');
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {

@@ -4,6 +4,7 @@ import { LambdaError, escapeControl } from '../errors.js';
 import { ENV_NAME, reservedEnvReason } from './env-names.js';
 import { FUNCTION_NAME } from './names.js';
 import { cronProblem } from '../schedules/cron.js';
+import { parseDuration, parseSize } from '../config/units.js';
 
 export const RUNTIMES = ['node20', 'python3', 'docker'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
@@ -272,21 +273,14 @@ function show(value: unknown): string {
 /** "10s", "500ms", "2m", "1h" or a bare number of seconds, in milliseconds. */
 export function duration(value: unknown): number | undefined {
   if (typeof value === 'number') return value > 0 ? Math.round(value * 1000) : undefined;
-  if (typeof value !== 'string') return undefined;
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value.trim());
-  if (!match) return undefined;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(match[1]) * unit);
+  return typeof value === 'string' ? parseDuration(value) : undefined;
 }
 
 /** "256Mi", "1Gi", "512M" or a bare number of MiB, in bytes. */
 export function memory(value: unknown): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) ? value * MIB : undefined;
-  if (typeof value !== 'string') return undefined;
-  const match = /^(\d+)(Mi|Gi|M|G)$/.exec(value.trim());
-  if (!match) return undefined;
-  const unit = { Mi: MIB, M: 1_000_000, Gi: 1024 * MIB, G: 1_000_000_000 }[match[2] as 'Mi' | 'M' | 'Gi' | 'G'];
-  return Number(match[1]) * unit;
+  // A function's memory is asked in MiB or more: a size in KiB is a slip, not a request.
+  return typeof value === 'string' ? parseSize(value, ['Mi', 'Gi', 'M', 'G']) : undefined;
 }
 
 /** "dir/file.export": a relative path inside the repository (no "..") and a JavaScript/Python identifier. */

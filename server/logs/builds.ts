@@ -13,6 +13,9 @@ export interface BuildLimits {
   buildBytes: number;
 }
 
+/** Deploy output kept: the last 10 deploys of a function, 1 MiB each (a fixed bound, not a setting). */
+export const BUILD_LIMITS: BuildLimits = { builds: 10, buildBytes: 1024 * 1024 };
+
 /** A deploy being recorded: its progress goes to the caller and to the file; `end` adds the outcome and closes it. */
 export interface BuildRecording {
   progress: Progress;

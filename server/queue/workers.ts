@@ -4,11 +4,12 @@
 import { LambdaError } from '../errors.js';
 import { functionError, invoke } from '../functions/invoke.js';
 import type { Deps } from '../functions/deps.js';
-import { KEPT_CHARS, type QueuedHttpRequest } from './invocations.js';
+import { KEPT_CHARS, keepBound, type QueuedHttpRequest } from './invocations.js';
 import type { InvocationRecord } from '../store/invocation-types.js';
 import { ERROR_HEADER, REQUEST_ID_HEADER } from '../instances/protocol.js';
 import type { PlatformLog } from '../logs/platform-log.js';
-import type { JobSettings } from '../config/queue.js';
+import type { KeepBound } from '../store/types.js';
+import type { Config } from '../config/load.js';
 
 export interface QueueWorkers {
   /** Puts back calls the last process had taken (at-least-once), then starts taking calls. */
@@ -19,11 +20,39 @@ export interface QueueWorkers {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** What the workers run by, from the server's settings (`async`, and the `limits` on what calls keep). */
+export interface WorkerSettings {
+  /** Delay before the first retry of a failed call; the second waits twice as long. */
+  retryBaseMs: number;
+  /** Calls of one function run at once, at most; never above its maxInstances × concurrency. */
+  concurrency: number;
+  /** Bytes one function's calls may keep. */
+  keep: KeepBound;
+  /** A finished call is deleted this long after it finished. */
+  retentionMs: number;
+  /** A dead letter is deleted this long after it failed. */
+  deadLetterRetentionMs: number;
+}
+
+export function workerSettings(config: Pick<Config, 'async' | 'limits'>): WorkerSettings {
+  return {
+    retryBaseMs: config.async.retryBaseMs,
+    concurrency: config.async.concurrency,
+    keep: keepBound(config.limits.asyncMaxBytes),
+    retentionMs: config.limits.asyncRetentionMs,
+    deadLetterRetentionMs: config.limits.asyncDeadLetterRetentionMs,
+  };
+}
+
+/** Attempts in all before a call is dead-lettered: one and two retries, as AWS Lambda does. */
+const MAX_ATTEMPTS = 3;
+/** How often the workers look for calls whose backoff is over. */
+const POLL_MS = 200;
 /** How often finished calls past their age are looked for, at most and at least. */
 const SWEEP_MIN_MS = 1_000;
 const SWEEP_MAX_MS = 60_000;
 
-export function createQueueWorkers(deps: Deps, options: { settings: JobSettings; log: PlatformLog }): QueueWorkers {
+export function createQueueWorkers(deps: Deps, options: { settings: WorkerSettings; log: PlatformLog }): QueueWorkers {
   const { settings } = options;
   const running = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
@@ -99,10 +128,10 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
       }
       // A function at its maxInstances refused the call before running it: not an attempt, try again shortly.
       if (error instanceof LambdaError && error.code === 'LAMBDA_ERR_TOO_MANY_REQUESTS' && !stopped) {
-        deps.store.invocations.putBack(call.id, Date.now() + settings.pollMs);
+        deps.store.invocations.putBack(call.id, Date.now() + POLL_MS);
         return;
       }
-      if (call.attempts < settings.maxAttempts) {
+      if (call.attempts < MAX_ATTEMPTS) {
         const delay = settings.retryBaseMs * 2 ** (call.attempts - 1);
         deps.store.invocations.fail(call.id, failure, Date.now() + delay, Date.now());
         options.log(call.fn, version, `async invocation ${call.id} attempt ${call.attempts} failed: ${failure}; retrying in ${delay} ms`);
@@ -143,7 +172,7 @@ export function createQueueWorkers(deps: Deps, options: { settings: JobSettings;
     start() {
       const requeued = deps.store.invocations.requeueRunning();
       if (requeued > 0) deps.log(`-----> Requeued ${requeued} async invocations the last run had taken`);
-      poller = setInterval(poll, settings.pollMs);
+      poller = setInterval(poll, POLL_MS);
       const every = Math.min(SWEEP_MAX_MS, Math.max(SWEEP_MIN_MS, Math.floor(Math.min(settings.retentionMs, settings.deadLetterRetentionMs) / 4)));
       sweeper = setInterval(sweep, every);
       sweep();
