@@ -1,6 +1,6 @@
 // Cold starts (the target: "fast"): no instance of the function → its first response, on a server whose instances
 // stop after 1 s idle, so each round is a real scale-from-zero on a warm server. Measured with the cell pool (the
-// default) and without it (LAMBDA_POOL_SIZE=0: a container boots), against plain `docker run` of the same image,
+// default) and without it (LAMBDA_CELLS=0: a container boots), against plain `docker run` of the same image,
 // all in the same run. Also what one waiting cell costs in memory. `node --import tsx bench/cold-start.ts` runs it alone.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +19,7 @@ export interface ColdStartFigures {
   cellMemory?: { rssMb: number; anonMb: number; cgroupMb: number };
 }
 
-const POOL_SIZE = 2;
+const CELLS = 2;
 
 interface Seen {
   id: string;
@@ -77,7 +77,7 @@ async function rounds(
     for (let i = 0; i < count; i++) {
       await until('greet to stop', async () => (await instancesOf(lambda, 'greet')).length === 0);
       if (withCells) {
-        await until('a full pool', async () => (await waitingCells(lambda)).length === POOL_SIZE);
+        await until('a full pool', async () => (await waitingCells(lambda)).length === CELLS);
         // Running is not booted: let the cells dial in and settle (the version's files were prepared at its deploy).
         await new Promise((resolve) => setTimeout(resolve, 1500));
         cellMemory ??= await memoryOf((await waitingCells(lambda))[0].id);
@@ -117,8 +117,8 @@ async function memoryOf(id: string): Promise<ColdStartFigures['cellMemory']> {
 
 /** `count` cold starts with cells, half as many without, and `count` runs of `docker run` of greet's image. */
 export async function measureColdStarts(count = 10): Promise<ColdStartFigures> {
-  const withCells = await rounds({ LAMBDA_POOL_SIZE: String(POOL_SIZE) }, count, true);
-  const classic = await rounds({ LAMBDA_POOL_SIZE: '0' }, Math.max(3, Math.ceil(count / 2)), false);
+  const withCells = await rounds({ LAMBDA_CELLS: String(CELLS) }, count, true);
+  const classic = await rounds({ LAMBDA_CELLS: '0' }, Math.max(3, Math.ceil(count / 2)), false);
   const image = withCells.image;
   const dockerRun: number[] = [];
   for (let i = 0; i < count; i++) {

@@ -78,14 +78,14 @@ async function main(): Promise<void> {
       baseline: `docker run node -e (n=${coldStarts.dockerRun.length}): ${spread(coldStarts.dockerRun)}`,
     });
     rows.push({
-      figure: `cold start with no cell ready (LAMBDA_POOL_SIZE=0, n=${coldStarts.classic.length})`,
+      figure: `cold start with no cell ready (LAMBDA_CELLS=0, n=${coldStarts.classic.length})`,
       measured: spread(coldStarts.classic),
       target: '—',
       baseline: 'a container boots',
     });
     const memory = coldStarts.cellMemory;
     rows.push({
-      figure: 'one waiting cell (LAMBDA_POOL_SIZE=2 per runtime keeps 2)',
+      figure: 'one waiting cell (LAMBDA_CELLS=2 per runtime keeps 2)',
       measured: memory ? `RSS ${memory.rssMb.toFixed(1)} MB (${memory.anonMb.toFixed(1)} MB private), cgroup ${memory.cgroupMb.toFixed(1)} MB` : 'unknown',
       target: '—',
       baseline: '—',

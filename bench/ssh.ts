@@ -16,7 +16,7 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
 }
 
 await requireDocker();
-const lambda = await startLambda({ LAMBDA_POOL_SIZE: '0' });
+const lambda = await startLambda({ LAMBDA_CELLS: '0' });
 try {
   const key = path.join(lambda.dataDir, 'bench-key');
   await command('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);

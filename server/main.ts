@@ -81,7 +81,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   };
   // Pre-started cells of each runtime that has them: a cold start specialises one instead of booting a container.
   const cells =
-    config.poolSize > 0
+    config.cells > 0
       ? createDockerCells({
           docker,
           clients,
@@ -89,7 +89,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
           cellsDir: path.join(config.dataDir, 'cells'),
           serverId: serverId(config.dataDir),
           region: config.awsRegion,
-          size: config.poolSize,
+          size: config.cells,
           logs: instanceLogs,
           recipes: cellRecipes([...buildpacks.values()], (name) => {
             const pack = buildpacks.get(name) as NonNullable<ReturnType<typeof buildpacks.get>>;

@@ -67,9 +67,9 @@ test('logs, async and schedule settings come from the same table: defaults, vari
 });
 
 test('a variable wins over the file, the file over the default; an empty variable counts as unset', (t) => {
-  const { load } = loadWith(t, 'poolSize: 5\nscaling:\n  queueTimeoutMs: 2s\n', { LAMBDA_QUEUE_TIMEOUT: '3s', LAMBDA_POOL_SIZE: '' });
+  const { load } = loadWith(t, 'cells: 5\nscaling:\n  queueTimeoutMs: 2s\n', { LAMBDA_QUEUE_TIMEOUT: '3s', LAMBDA_CELLS: '' });
   const config = load();
-  t.is(config.poolSize, 5);
+  t.is(config.cells, 5);
   t.is(config.scaling.queueTimeoutMs, 3000);
   t.is(config.scaling.idleTimeoutMs, 5 * 60_000);
   t.is(config.keepImages, 10);
@@ -84,8 +84,8 @@ test('SSH binds where the HTTP listener does unless LAMBDA_SSH_HOST says otherwi
 
 // Each bad value names its source: the variable as it was set, or the file and the key.
 const refusals: { title: string; yaml: string; env: NodeJS.ProcessEnv; message: string | RegExp }[] = [
-  { title: 'a count from the environment', yaml: '', env: { LAMBDA_POOL_SIZE: '65' }, message: 'LAMBDA_POOL_SIZE="65" in the environment must be a whole number from 0 to 64' },
-  { title: 'a count from the file', yaml: 'poolSize: 65\n', env: {}, message: 'poolSize: 65 in {file} must be a whole number from 0 to 64' },
+  { title: 'a count from the environment', yaml: '', env: { LAMBDA_CELLS: '65' }, message: 'LAMBDA_CELLS="65" in the environment must be a whole number from 0 to 64' },
+  { title: 'a count from the file', yaml: 'cells: 65\n', env: {}, message: 'cells: 65 in {file} must be a whole number from 0 to 64' },
   { title: 'a nested count from the file', yaml: 'keepImages: 3\nlimits:\n  authFailures: lots\n', env: {}, message: 'limits.authFailures: "lots" in {file} must be a whole number from 1 to 1000000' },
   { title: 'a duration from the environment', yaml: '', env: { LAMBDA_IDLE_TIMEOUT: '5 minutes' }, message: 'LAMBDA_IDLE_TIMEOUT="5 minutes" in the environment must be a duration such as "10s"' },
   { title: 'a duration from the file', yaml: 'scaling:\n  idleTimeoutMs: 5x\n', env: {}, message: 'scaling.idleTimeoutMs: "5x" in {file} must be a duration such as "10s"' },

@@ -56,7 +56,7 @@ export const SETTINGS = {
     node20: baseImage('`local`, `official` or an image', "`local` assembles the base from this machine's `node`; `official` is `node:20-bookworm-slim`", 'LAMBDA_BASE_IMAGE_NODE20'),
     python3: baseImage('`local`, `official` or an image', "`local` assembles it from this machine's `python3`; `official` is `python:3.11-slim-bookworm`", 'LAMBDA_BASE_IMAGE_PYTHON3'),
   },
-  poolSize: setting({ variable: 'LAMBDA_POOL_SIZE', kind: count(0, 64), default: 2, unit: 'cells per runtime, 0–64', doc: 'pre-started cells for cold starts; 0 turns them off' }),
+  cells: setting({ variable: 'LAMBDA_CELLS', kind: count(0, 64), default: 2, unit: 'cells per runtime, 0–64', doc: 'pre-started cells for cold starts; 0 turns them off' }),
   keepImages: setting({ variable: 'LAMBDA_KEEP_IMAGES', kind: count(1, 1000), default: 10, unit: 'versions, 1–1000', doc: "images of the newest versions kept per function (and the live one's)" }),
   bytePath: setting({ variable: 'LAMBDA_BYTE_PATH', kind: onOff, default: 'on', unit: '`on` or `off`', doc: "`off` sends all function traffic through Node's path instead of the byte path" }),
   scaling: {

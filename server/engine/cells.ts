@@ -37,7 +37,7 @@ export interface DockerCellsOptions {
   serverId: string;
   region: string;
   recipes: CellRecipe[];
-  /** Ready cells per runtime (LAMBDA_POOL_SIZE); 0 disables the pool. */
+  /** Ready cells per runtime (LAMBDA_CELLS); 0 disables the pool. */
   size: number;
   log(line: string): void;
   /** How long a cell may take to boot, and its init call to load a handler. */

@@ -9,7 +9,7 @@ import { InstanceClients } from '../../server/instances/client.js';
 import { command, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;
-const POOL_SIZE = 2;
+const CELLS = 2;
 
 /** A handler that reports what it sees: its files, its whole environment, whether it can write its task folder. */
 const INSPECT = `import fs from 'node:fs';
@@ -40,7 +40,7 @@ test.before(async () => {
   await requireDocker();
   // Instances stop after 4 s idle, so the tests see cold starts without restarting the server (long enough that a
   // busy machine inspects an instance before it stops).
-  lambda = await startLambda({ LAMBDA_IDLE_TIMEOUT: '4s', LAMBDA_POOL_SIZE: String(POOL_SIZE) });
+  lambda = await startLambda({ LAMBDA_IDLE_TIMEOUT: '4s', LAMBDA_CELLS: String(CELLS) });
 });
 
 test.after.always(async () => {
@@ -90,7 +90,7 @@ async function until<T>(what: string, probe: () => Promise<T>, ok: (value: T) =>
 /** Waits until `fn` has no instance (idle stop) and the pool holds its full size of booted cells. */
 async function idleWithFullPool(fn: string): Promise<Container[]> {
   await until(`${fn} to stop`, () => instancesOf(fn), (list) => list.length === 0);
-  const cells = await until('a full pool', waitingCells, (list) => list.length === POOL_SIZE && list.every((c) => c.running));
+  const cells = await until('a full pool', waitingCells, (list) => list.length === CELLS && list.every((c) => c.running));
   // Running is not booted yet: give the shims time to dial in.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   return cells;
@@ -148,7 +148,7 @@ test.serial('an idle function answers its first request from a cell, with the sa
   t.deepEqual(classicFiles, { files: ['index.mjs', 'lambda.yaml', 'marker.txt'], marker: 'files of cold\n', cwd: '/var/task', write: 'EROFS' });
 
   // The pool is refilled in the background, with new cells only.
-  const after = await until('the pool to be refilled', waitingCells, (list) => list.length === POOL_SIZE);
+  const after = await until('the pool to be refilled', waitingCells, (list) => list.length === CELLS);
   t.false(after.some((cell) => cell.id === instance.id));
 });
 
@@ -217,9 +217,9 @@ test.serial('a used cell is removed with its task folder once its instance stops
   t.false(fs.existsSync(path.join(lambda.dataDir, 'data', 'instances', id)));
   // Several cold starts later the pool holds its size, no more.
   for (const fn of ['cold', 'small', 'large']) await get(`/fn/${fn}/env`);
-  await until('the pool to be refilled', waitingCells, (list) => list.length === POOL_SIZE && list.every((c) => c.running));
+  await until('the pool to be refilled', waitingCells, (list) => list.length === CELLS && list.every((c) => c.running));
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  t.is((await waitingCells()).length, POOL_SIZE);
+  t.is((await waitingCells()).length, CELLS);
 });
 
 test.serial('a public request with init headers, even with the right cell secret, cannot specialise or re-init anything', async (t) => {
@@ -257,7 +257,7 @@ test.serial('after SIGKILL and a restart waiting cells are removed, never adopte
   const [specialised] = await instancesOf('cold');
   t.is(specialised.cell, 'node20');
   const waiting = await waitingCells();
-  t.is(waiting.length, POOL_SIZE);
+  t.is(waiting.length, CELLS);
   await lambda.restart('SIGKILL');
   const after = await containers();
   for (const cell of waiting) t.false(after.some((c) => c.id === cell.id), 'waiting cells of the killed server were removed');
@@ -272,7 +272,7 @@ test.serial('after SIGKILL and a restart waiting cells are removed, never adopte
     (await instancesOf('cold')).map((c) => c.id),
     [specialised.id],
   );
-  await until('a new pool', waitingCells, (list) => list.length === POOL_SIZE);
+  await until('a new pool', waitingCells, (list) => list.length === CELLS);
 
   await lambda.stop('SIGTERM');
   t.deepEqual(await containers(), [], 'no cell nor instance is left after SIGTERM');

@@ -11,7 +11,7 @@ let lambda: Lambda;
 
 test.before(async () => {
   await requireDocker();
-  lambda = await startLambda({ LAMBDA_POOL_SIZE: '1' });
+  lambda = await startLambda({ LAMBDA_CELLS: '1' });
 });
 
 test.after.always(async () => {

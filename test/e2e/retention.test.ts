@@ -30,8 +30,8 @@ let aging: Lambda;
 
 test.before(async () => {
   await requireDocker();
-  flood = await startLambda({ LAMBDA_ASYNC_MAX_BYTES: '4Mi', LAMBDA_RETRY_BASE_MS: '50', LAMBDA_POOL_SIZE: '0' });
-  aging = await startLambda({ LAMBDA_ASYNC_RETENTION: '2s', LAMBDA_POOL_SIZE: '0' });
+  flood = await startLambda({ LAMBDA_ASYNC_MAX_BYTES: '4Mi', LAMBDA_RETRY_BASE_MS: '50', LAMBDA_CELLS: '0' });
+  aging = await startLambda({ LAMBDA_ASYNC_RETENTION: '2s', LAMBDA_CELLS: '0' });
   for (const server of [flood, aging]) {
     const push = await server.push('sink', fixture('echo'), { files: { 'index.mjs': HANDLER } });
     if (push.code !== 0) throw new Error(`could not deploy sink: ${push.stderr}`);

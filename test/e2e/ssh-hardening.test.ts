@@ -20,7 +20,7 @@ let keys: string;
 test.before(async () => {
   await requireDocker();
   lambda = await startLambda({
-    LAMBDA_POOL_SIZE: '0',
+    LAMBDA_CELLS: '0',
     LAMBDA_SSH_MAX_UNAUTHENTICATED: String(TOTAL),
     LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS: String(PER_ADDRESS),
     LAMBDA_SSH_LOGIN_TIMEOUT: `${LOGIN_TIMEOUT_S}s`,

@@ -12,7 +12,7 @@ let keys: string;
 test.before(async () => {
   await requireDocker();
   // The refusal tests below run at once, all from 127.0.0.1: more handshakes at a time than one address may have by default.
-  lambda = await startLambda({ LAMBDA_POOL_SIZE: '0', LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS: '100' });
+  lambda = await startLambda({ LAMBDA_CELLS: '0', LAMBDA_SSH_MAX_UNAUTHENTICATED_PER_ADDRESS: '100' });
   keys = fs.mkdtempSync(path.join(lambda.dataDir, 'keys-'));
   for (const name of ['allowed', 'stranger', 'removed', 'rsa']) {
     const made = await command('ssh-keygen', ['-q', '-t', name === 'rsa' ? 'rsa' : 'ed25519', '-N', '', '-C', `${name}@test`, '-f', path.join(keys, name)]);
