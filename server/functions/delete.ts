@@ -35,10 +35,10 @@ export async function deleteFunction(deps: Deps, input: { name: string; who: str
         deps.log(` !     could not remove image ${image} of deleted function ${name}: ${error instanceof Error ? error.message : String(error)}`);
       }
     }
-    deps.logs?.remove?.(name);
-    await deps.repos?.remove(name);
+    deps.logs.remove(name);
+    await deps.repos.remove(name);
     // The cleanups of features that keep more per function (schedules, queued invocations): see deps.onDelete.
-    for (const cleanup of deps.onDelete ?? []) await cleanup(name);
+    for (const cleanup of deps.onDelete) await cleanup(name);
     deps.log(`-----> Deleted ${name} (${versions.length} versions, ${images} images) for ${input.who}`);
     return { name, versions: versions.length, images };
   } finally {

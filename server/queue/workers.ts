@@ -23,7 +23,7 @@ export interface QueueWorkers {
 const SWEEP_MIN_MS = 1_000;
 const SWEEP_MAX_MS = 60_000;
 
-export function createQueueWorkers(deps: Deps, options: { settings: JobSettings; log: PlatformLog }): QueueWorkers {
+export function createQueueWorkers(deps: Pick<Deps, 'store' | 'dispatch' | 'pool' | 'log'>, options: { settings: JobSettings; log: PlatformLog }): QueueWorkers {
   const { settings } = options;
   const running = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
