@@ -4,7 +4,7 @@
 import { invoke } from '../functions/invoke.js';
 import { nextCronTime } from './cron.js';
 import type { Deps } from '../functions/deps.js';
-import type { ScheduleRecord } from '../store/invocation-types.js';
+import type { ScheduleRecord } from '../store/schedule-types.js';
 import type { PlatformLog } from '../logs/platform-log.js';
 
 export interface Scheduler {
