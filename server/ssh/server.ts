@@ -6,6 +6,7 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
 import { asLambdaError, escapeControl, type LambdaError } from '../errors.js';
 import type { SshKeyLookup } from '../access/ssh-keys.js';
+import type { Io } from '../../cli/io.js';
 import type { SshChannel } from './channel.js';
 import { parseSshCommand, SSH_VERBS } from './commands.js';
 import { serveGit, type GitOverSsh } from './git.js';
@@ -15,11 +16,8 @@ import { createLoginGate, type LoginGateLimits } from './gate.js';
 
 const { Server, utils } = ssh2;
 
-/** The CLI's in-process entry (cli/main.ts `run`), handed in by the composition root. */
-export type RunCli = (
-  argv: readonly string[],
-  io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown }; stdin: AsyncIterable<string | Buffer>; env: Readonly<Record<string, string | undefined>> },
-) => Promise<number>;
+/** The CLI's in-process entry (cli/main.ts `run`), handed in by the composition root; it runs on the CLI's own streams type. */
+export type RunCli = (argv: readonly string[], io: Io) => Promise<number>;
 
 export interface SshServerOptions {
   host: string;
