@@ -23,7 +23,7 @@ export const ARROWS = {
   traffic: ['access', 'functions', 'queue', 'instances', 'http'],
   api: ['access', 'functions', 'schedules', 'queue', 'traffic', 'http', 'logs', 'git', 'store'],
   git: ['access', 'functions', 'http', 'logs'],
-  ssh: ['access', 'functions', 'git'],
+  ssh: ['access', 'functions', 'git', 'logs'],
 };
 
 /** The store is reached through its interface: only server/main.ts opens SQLite. */

@@ -40,6 +40,7 @@ import { createLoopbackCredentials } from './ssh/loopback.js';
 import { startSshServer } from './ssh/server.js';
 import { readJobSettings } from './config/queue.js';
 import { platformLog } from './logs/platform-log.js';
+import { detailLine, stepLine, warnLine } from './logs/progress-text.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { createQueueWorkers } from './queue/workers.js';
 import { syncSchedules } from './schedules/verbs.js';
@@ -60,16 +61,17 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const unlockDataDir = await lockDataDir(config.dataDir);
   const store = openStore(path.join(config.dataDir, 'lambda.db'));
   const { generated, seedId, revoked } = bootstrapAdminKey(store, config.apiKey);
-  if (revoked) log(`-----> LAMBDA_API_KEY changed: revoked the ${revoked} key(s) it held before`);
+  if (revoked) log(stepLine(`LAMBDA_API_KEY changed: revoked the ${revoked} key(s) it held before`));
 
+  const warn = (line: string) => log(warnLine(line));
   const clients = new InstanceClients(dataDirKey(config.dataDir, 'instance-key'));
   // Function output: received on each instance's log.sock, kept per function in data/logs (LAMBDA_LOG_* bound it).
   const logSettings = readLogSettings(process.env);
-  const functionLogs = createLogStore({ dir: path.join(config.dataDir, 'logs'), ...logSettings, warn: (line) => log(` !     ${line}`) });
+  const functionLogs = createLogStore({ dir: path.join(config.dataDir, 'logs'), ...logSettings, warn: warn });
   const instanceLogs = new InstanceLogSockets(functionLogs, {
     ratePerSecond: logSettings.ratePerSecond,
     versionOf: (fn, sha) => store.versions.bySha(fn, sha)?.number,
-    warn: (line) => log(` !     ${line}`),
+    warn,
   });
   const docker = await connectDocker();
   const buildpacks = loadBuildpacks(path.join(config.projectRoot, 'buildpacks'));
@@ -87,14 +89,14 @@ export async function startServer(config: Config, log: (line: string) => void = 
     recipes: (images) =>
       cellRecipes([...buildpacks.values()], (name) => {
         const pack = buildpacks.get(name) as NonNullable<ReturnType<typeof buildpacks.get>>;
-        return ensureBaseImage(images, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(`-----> ${line}`));
+        return ensureBaseImage(images, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(stepLine(line)));
       }),
-    warn: (line) => log(` !     ${line}`),
+    warn,
   });
-  const pool = createPool(engine, clients, (line) => log(` !     ${line}`), { ...config.scaling, switchSettleMs: 500 });
+  const pool = createPool(engine, clients, warn, { ...config.scaling, switchSettleMs: 500 });
   // An instance that ends while it serves is forgotten at once, with one line saying why.
   exits.listen((id, reason) => {
-    if (pool.exited(id)) log(` !     instance ${id} ${reason}; a fresh one takes the next requests`);
+    if (pool.exited(id)) log(warnLine(`instance ${id} ${reason}; a fresh one takes the next requests`));
   });
   const dispatch = createDispatch(pool, clients, (id) => instanceLogs.sent(id));
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
@@ -107,7 +109,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     repositoryBuild: {
       memoryBytes: config.limits.dockerBuildMemoryBytes,
       timeoutMs: config.limits.dockerBuildTimeoutMs,
-      pids: await buildPidsLimit(docker, config.limits.dockerBuildPids, (line) => log(` !     ${line}`)),
+      pids: await buildPidsLimit(docker, config.limits.dockerBuildPids, warn),
       maxCodeBytes: config.limits.maxCodeBytes,
     },
     serverId: installation,
@@ -158,7 +160,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
 
   const report = await restore(deps);
   if (report.adopted + report.removed + report.registered > 0) {
-    log(`-----> Restored ${report.registered + report.adopted} live functions (${report.adopted} instances adopted, ${report.removed} stale containers removed)`);
+    log(stepLine(`Restored ${report.registered + report.adopted} live functions (${report.adopted} instances adopted, ${report.removed} stale containers removed)`));
   }
   for (const fn of store.functions.list()) syncSchedules(deps, fn.name);
   scheduler.start();
@@ -217,7 +219,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       loginTimeoutMs: config.limits.sshLoginTimeoutMs,
     },
   });
-  log(`-----> SSH listening on ${config.sshHost} port ${ssh.port} (host key ${hostKey.fingerprint})`);
+  log(stepLine(`SSH listening on ${config.sshHost} port ${ssh.port} (host key ${hostKey.fingerprint})`));
 
   return {
     url: `http://${config.domain}${portSuffix()}`,
@@ -266,20 +268,20 @@ async function main(): Promise<void> {
   // One line per event, with the time, for the operator's terminal (journald shows the same under systemd).
   const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
   const server = await startServer(config, log);
-  log(`-----> Lambda listening on ${server.url} (port ${server.port}, data in ${config.dataDir})`);
+  log(stepLine(`Lambda listening on ${server.url} (port ${server.port}, data in ${config.dataDir})`));
   if (server.generatedKey) {
-    console.log('-----> Admin API key (shown once, only its hash is stored):');
-    console.log(`       ${server.generatedKey}`);
+    console.log(stepLine('Admin API key (shown once, only its hash is stored):'));
+    console.log(detailLine(server.generatedKey));
   }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`-----> ${signal}: stopping instances and closing`);
+    log(stepLine(`${signal}: stopping instances and closing`));
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(` !     ${String(error)}`);
+        console.error(warnLine(String(error)));
         process.exit(1);
       },
     );
@@ -290,7 +292,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && path.resolve(process.argv[1]).replace(/\.[jt]s$/, '') === path.resolve(new URL(import.meta.url).pathname).replace(/\.[jt]s$/, '')) {
   main().catch((error: unknown) => {
-    console.error(` !     ${error instanceof Error ? error.message : String(error)}`);
+    console.error(warnLine(error instanceof Error ? error.message : String(error)));
     process.exit(1);
   });
 }

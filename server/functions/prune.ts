@@ -4,6 +4,7 @@ import type { VersionRecord } from '../store/types.js';
 import type { Deps } from './deps.js';
 import { isLocked } from './lock.js';
 import { storedSpec } from './spec.js';
+import { stepLine } from '../logs/progress-text.js';
 
 export const DEFAULT_KEEP_IMAGES = 10;
 const RETRY_MS = 500;
@@ -53,7 +54,7 @@ export function schedulePrune(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'k
     let again = isLocked(name);
     if (!again) {
       const { removed, pending } = await pruneImages(deps, name);
-      if (removed.length > 0) deps.log(`-----> Pruned ${removed.length} old image(s) of ${name}: ${removed.join(', ')}`);
+      if (removed.length > 0) deps.log(stepLine(`Pruned ${removed.length} old image(s) of ${name}: ${removed.join(', ')}`));
       again = pending.length > 0;
     }
     if (again && attempt < ATTEMPTS) setTimeout(() => void run().catch(() => {}), RETRY_MS).unref();

@@ -12,6 +12,7 @@ import { syncSchedules } from '../schedules/verbs.js';
 import { startInstance } from './start-instance.js';
 import { storedSpec } from './spec.js';
 import { resolveVersion } from './versions.js';
+import { stepLine } from '../logs/progress-text.js';
 
 export interface RollbackResult {
   name: string;
@@ -65,7 +66,7 @@ export async function rollback(deps: Deps, input: { name: string; to?: string; w
     syncSchedules(deps, name);
     const url = deps.functionUrl(name);
     progress({ type: 'step', phase: 'live', text: `Rolled back ${name} from v${live.number} to v${target.number}: live at ${url}`, url });
-    deps.log(`-----> Rolled back ${name} from v${live.number} to v${target.number} (${short}) for ${input.who}`);
+    deps.log(stepLine(`Rolled back ${name} from v${live.number} to v${target.number} (${short}) for ${input.who}`));
     return { name, from: live.number, to: target.number, sha: target.sha, rebuilt, release, url };
   } finally {
     unlock();

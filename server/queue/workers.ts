@@ -9,6 +9,7 @@ import type { InvocationRecord } from '../store/invocation-types.js';
 import { ERROR_HEADER, REQUEST_ID_HEADER } from '../instances/protocol.js';
 import type { PlatformLog } from '../logs/platform-log.js';
 import type { JobSettings } from '../config/queue.js';
+import { stepLine, warnLine } from '../logs/progress-text.js';
 
 export interface QueueWorkers {
   /** Puts back calls the last process had taken (at-least-once), then starts taking calls. */
@@ -56,7 +57,7 @@ export function createQueueWorkers(deps: Pick<Deps, 'store' | 'dispatch' | 'pool
       const pruned = deps.store.invocations.trim(fn, settings.keep);
       for (const id of pruned.deadLetters) options.log(fn, version, `dead letter ${id} deleted: the dead letters passed their share of LAMBDA_ASYNC_MAX_BYTES`);
     } catch (error) {
-      deps.log(` !     pruning ${fn}'s async calls failed: ${(error as Error).message}`);
+      deps.log(warnLine(`pruning ${fn}'s async calls failed: ${(error as Error).message}`));
     }
   };
 
@@ -69,7 +70,7 @@ export function createQueueWorkers(deps: Pick<Deps, 'store' | 'dispatch' | 'pool
       if (expired.finished + expired.deadLetters.length > 0) deps.store.invocations.compact();
     } catch (error) {
       // A busy database is not worth stopping the server for: the next sweep tries again.
-      deps.log(` !     pruning old async calls failed: ${(error as Error).message}`);
+      deps.log(warnLine(`pruning old async calls failed: ${(error as Error).message}`));
     }
   };
 
@@ -142,7 +143,7 @@ export function createQueueWorkers(deps: Pick<Deps, 'store' | 'dispatch' | 'pool
   return {
     start() {
       const requeued = deps.store.invocations.requeueRunning();
-      if (requeued > 0) deps.log(`-----> Requeued ${requeued} async invocations the last run had taken`);
+      if (requeued > 0) deps.log(stepLine(`Requeued ${requeued} async invocations the last run had taken`));
       poller = setInterval(poll, settings.pollMs);
       const every = Math.min(SWEEP_MAX_MS, Math.max(SWEEP_MIN_MS, Math.floor(Math.min(settings.retentionMs, settings.deadLetterRetentionMs) / 4)));
       sweeper = setInterval(sweep, every);
