@@ -3,12 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type http from 'node:http';
 import { randomBytes } from 'node:crypto';
-import Docker from 'dockerode';
 import { loadConfig, type Config } from './config/load.js';
 import { openStore } from './store/sqlite.js';
 import { InstanceClients } from './instances/client.js';
-import { createDockerEngine } from './engine/docker.js';
-import { createDockerCells } from './engine/cells.js';
+import { buildPidsLimit, connectDocker, createEngine } from './engine/start.js';
+import { createInstanceExits } from './instances/exits.js';
 import { cellRecipes } from './instances/cell-image.js';
 import { ensureBaseImage } from './builder/base-image.js';
 import { createDockerSandbox } from './engine/sandbox.js';
@@ -40,6 +39,7 @@ import { loadHostKey } from './ssh/host-key.js';
 import { createLoopbackCredentials } from './ssh/loopback.js';
 import { startSshServer } from './ssh/server.js';
 import { platformLog } from './logs/platform-log.js';
+import { detailLine, stepLine, warnLine } from './logs/progress-text.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { createQueueWorkers, workerSettings } from './queue/workers.js';
 import { syncSchedules } from './schedules/verbs.js';
@@ -60,83 +60,86 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const unlockDataDir = await lockDataDir(config.dataDir);
   const store = openStore(path.join(config.dataDir, 'lambda.db'));
   const { generated, seedId, revoked } = bootstrapAdminKey(store, config.apiKey);
-  if (revoked) log(`-----> LAMBDA_API_KEY changed: revoked the ${revoked} key(s) it held before`);
+  if (revoked) log(stepLine(`LAMBDA_API_KEY changed: revoked the ${revoked} key(s) it held before`));
 
+  const warn = (line: string) => log(warnLine(line));
   const clients = new InstanceClients(dataDirKey(config.dataDir, 'instance-key'));
   // Function output: received on each instance's log.sock, kept per function in data/logs (LAMBDA_LOG_* bound it).
-  const functionLogs = createLogStore({ dir: path.join(config.dataDir, 'logs'), ...config.logs, ...BUILD_LIMITS, warn: (line) => log(` !     ${line}`) });
+  const functionLogs = createLogStore({ dir: path.join(config.dataDir, 'logs'), ...config.logs, ...BUILD_LIMITS, warn });
   const instanceLogs = new InstanceLogSockets(functionLogs, {
     ratePerSecond: config.logs.ratePerSecond,
     versionOf: (fn, sha) => store.versions.bySha(fn, sha)?.number,
-    warn: (line) => log(` !     ${line}`),
+    warn,
   });
-  const docker = new Docker();
-  await docker.ping().catch((error: Error) => {
-    throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
-  });
+  const docker = await connectDocker();
   const buildpacks = loadBuildpacks(path.join(config.projectRoot, 'buildpacks'));
-  // An instance that ends while it serves is forgotten at once, with one line saying why.
-  const instanceEnded = (id: string, reason: string) => {
-    if (pool.exited(id)) log(` !     instance ${id} ${reason}; a fresh one takes the next requests`);
-  };
-  // Pre-started cells of each runtime that has them: a cold start specialises one instead of booting a container.
-  const cells =
-    config.cells > 0
-      ? createDockerCells({
-          docker,
-          clients,
-          instancesDir: path.join(config.dataDir, 'instances'),
-          cellsDir: path.join(config.dataDir, 'cells'),
-          serverId: serverId(config.dataDir),
-          region: config.awsRegion,
-          size: config.cells,
-          logs: instanceLogs,
-          recipes: cellRecipes([...buildpacks.values()], (name) => {
-            const pack = buildpacks.get(name) as NonNullable<ReturnType<typeof buildpacks.get>>;
-            return ensureBaseImage(engine, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(`-----> ${line}`));
-          }),
-          log: (line) => log(` !     ${line}`),
-          onExit: instanceEnded,
-        })
-      : undefined;
-  const engine = createDockerEngine({
-    docker,
+  const installation = serverId(config.dataDir);
+  // The engine reports an instance's end to the pool, which is built from the engine: it listens once both exist.
+  const exits = createInstanceExits();
+  const { engine, cells } = createEngine(docker, {
     clients,
-    instancesDir: path.join(config.dataDir, 'instances'),
-    serverId: serverId(config.dataDir),
+    dataDir: config.dataDir,
+    serverId: installation,
     region: config.awsRegion,
-    cells,
+    cells: config.cells,
     logs: instanceLogs,
-    onExit: instanceEnded,
+    exits,
+    recipes: (images) =>
+      cellRecipes([...buildpacks.values()], (name) => {
+        const pack = buildpacks.get(name) as NonNullable<ReturnType<typeof buildpacks.get>>;
+        return ensureBaseImage(images, pack, config.baseImages[name] ?? 'local', path.join(config.dataDir, 'cells', 'build'), (line) => log(stepLine(line)));
+      }),
+    warn,
   });
-  const pool = createPool(engine, clients, (line) => log(` !     ${line}`), { ...config.scaling, switchSettleMs: 500 });
+  const pool = createPool(engine, clients, warn, { ...config.scaling, switchSettleMs: 500 });
+  // An instance that ends while it serves is forgotten at once, with one line saying why.
+  exits.listen((id, reason) => {
+    if (pool.exited(id)) log(warnLine(`instance ${id} ${reason}; a fresh one takes the next requests`));
+  });
+  const dispatch = createDispatch(pool, clients, (id) => instanceLogs.sent(id));
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
-  // Dockerfile builds are bounded in processes by a cgroup made under /sys/fs/cgroup, which only the engine's cgroupfs
-  // driver takes as a parent; under the systemd driver (docker.service on most hosts) a parent must be a slice.
-  const { CgroupDriver: cgroupDriver } = (await docker.info()) as { CgroupDriver?: string };
-  const buildPids = cgroupDriver === 'systemd' ? 0 : config.limits.dockerBuildPids;
-  if (buildPids === 0 && config.limits.dockerBuildPids > 0) log(` !     the engine uses the systemd cgroup driver: Dockerfile builds run without a process limit (memory, one CPU, file size and time still bound them)`);
   const builder = createBuilder({
-    engine: engine,
-    sandbox: createDockerSandbox({ docker, serverId: serverId(config.dataDir) }),
+    engine,
+    sandbox: createDockerSandbox({ docker, serverId: installation }),
     buildpacks,
     baseImages: config.baseImages,
     workDir: path.join(config.dataDir, 'builds'),
-    repositoryBuild: { memoryBytes: config.limits.dockerBuildMemoryBytes, timeoutMs: config.limits.dockerBuildTimeoutMs, pids: buildPids, maxCodeBytes: config.limits.maxCodeBytes },
-    serverId: serverId(config.dataDir),
+    repositoryBuild: {
+      memoryBytes: config.limits.dockerBuildMemoryBytes,
+      timeoutMs: config.limits.dockerBuildTimeoutMs,
+      pids: await buildPidsLimit(docker, config.limits.dockerBuildPids, warn),
+      maxCodeBytes: config.limits.maxCodeBytes,
+    },
+    serverId: installation,
+  });
+  // Schedules and the async queue run calls through dispatch: built before Deps, which tells them when their rows
+  // change; armed and started after restore, stopped before the pool.
+  const jobSettings = workerSettings(config);
+  const jobLog = platformLog(functionLogs, log);
+  const scheduler = createScheduler({ store, dispatch }, { log: jobLog, graceMs: config.schedules.graceMs });
+  const workers = createQueueWorkers({ store, dispatch, pool, log }, { settings: jobSettings, log: jobLog });
+  const controlSocket = path.join(config.dataDir, 'control.sock');
+  const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
+    maxPackBytes: config.limits.maxUploadBytes,
   });
   let actualPort = config.port;
   const portSuffix = () => (actualPort === 80 ? '' : `:${actualPort}`);
   const deps: Deps = {
     store,
-    engine: engine,
+    engine,
     pool,
-    dispatch: createDispatch(pool, clients, (id) => instanceLogs.sent(id)),
+    dispatch,
     builder,
     functionUrl: (name) => `http://${name}.${config.domain}${portSuffix()}`,
     limits: { maxMemoryBytes: config.limits.maxMemoryBytes, maxCodeBytes: config.limits.maxCodeBytes },
+    log,
     logs: functionLogs,
-    log: (line) => log(line),
+    // What versions, rollback (rebuilds from a commit), image pruning and delete need.
+    repos: createFunctionRepos(repos, config.limits.maxCodeBytes),
+    keepImages: config.keepImages,
+    // Schedules and queued calls go with the function's row (ON DELETE CASCADE): only the scheduler's timers are left.
+    onDelete: [async (name) => scheduler.reload(name)],
+    jobs: { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: config.async.queueMax, keep: jobSettings.keep },
   };
   // Wrong keys are cheap to refuse and limited per client address (the REST API, git over HTTP and `auth: key` alike);
   // the seed is known from the start, so the usual key never costs a scrypt.
@@ -150,29 +153,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // SSH commands run the CLI in-process against this API with a key of their own, issued per command (server/ssh/loopback.ts).
   const loopback = createLoopbackCredentials();
   const checkKey = async (key: string | undefined, client?: string) => loopback.verify(key) || (await storedKeys(key, client));
-  // Schedules and the async queue: armed and started after restore, stopped before the pool.
-  const jobSettings = workerSettings(config);
-  const jobLog = platformLog(functionLogs, log);
-  const scheduler = createScheduler(deps, { log: jobLog, graceMs: config.schedules.graceMs });
-  const workers = createQueueWorkers(deps, { settings: jobSettings, log: jobLog });
-  deps.jobs = { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: config.async.queueMax, keep: jobSettings.keep };
-
-  const controlSocket = path.join(config.dataDir, 'control.sock');
-  const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
-    maxPackBytes: config.limits.maxUploadBytes,
-  });
-  // What versions, rollback (rebuilds from a commit), image pruning and delete need.
-  deps.repos = createFunctionRepos(repos, config.limits.maxCodeBytes);
-  deps.keepImages = config.keepImages;
-  // `lambda delete` runs each feature's cleanup: schedules and queued calls went with the function's row (ON DELETE
-  // CASCADE), so only the scheduler's timers are left to disarm.
-  deps.onDelete = [async (name) => deps.jobs?.schedulesChanged(name)];
   await repos.refreshHooks();
   const control = await startControlServer(controlSocket, deps, repos);
 
   const report = await restore(deps);
   if (report.adopted + report.removed + report.registered > 0) {
-    log(`-----> Restored ${report.registered + report.adopted} live functions (${report.adopted} instances adopted, ${report.removed} stale containers removed)`);
+    log(stepLine(`Restored ${report.registered + report.adopted} live functions (${report.adopted} instances adopted, ${report.removed} stale containers removed)`));
   }
   for (const fn of store.functions.list()) syncSchedules(deps, fn.name);
   scheduler.start();
@@ -191,8 +177,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const guard = createFunctionGuard(authOf, async (key, client, name) => loopback.verify(key) || (await storedKeys.invoke(key, client, name)));
   const server = createHttpServer({
     domain: config.domain,
-    forward: createForwarder(deps.dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request }), guard, config.limits.sendTimeoutMs),
-    fastPath: config.bytePath ? { dispatch: deps.dispatch, exists: functionExists, guard } : undefined,
+    forward: createForwarder(dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request }), guard, config.limits.sendTimeoutMs),
+    fastPath: config.bytePath ? { dispatch, exists: functionExists, guard } : undefined,
     api: loopback.wrap(createApi({
       deps,
       repos,
@@ -231,7 +217,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       loginTimeoutMs: config.limits.sshLoginTimeoutMs,
     },
   });
-  log(`-----> SSH listening on ${config.sshHost} port ${ssh.port} (host key ${hostKey.fingerprint})`);
+  log(stepLine(`SSH listening on ${config.sshHost} port ${ssh.port} (host key ${hostKey.fingerprint})`));
 
   return {
     url: `http://${config.domain}${portSuffix()}`,
@@ -280,20 +266,20 @@ async function main(): Promise<void> {
   // One line per event, with the time, for the operator's terminal (journald shows the same under systemd).
   const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
   const server = await startServer(config, log);
-  log(`-----> Lambda listening on ${server.url} (port ${server.port}, data in ${config.dataDir})`);
+  log(stepLine(`Lambda listening on ${server.url} (port ${server.port}, data in ${config.dataDir})`));
   if (server.generatedKey) {
-    console.log('-----> Admin API key (shown once, only its hash is stored):');
-    console.log(`       ${server.generatedKey}`);
+    console.log(stepLine('Admin API key (shown once, only its hash is stored):'));
+    console.log(detailLine(server.generatedKey));
   }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log(`-----> ${signal}: stopping instances and closing`);
+    log(stepLine(`${signal}: stopping instances and closing`));
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(` !     ${String(error)}`);
+        console.error(warnLine(String(error)));
         process.exit(1);
       },
     );
@@ -304,7 +290,7 @@ async function main(): Promise<void> {
 
 if (process.argv[1] && path.resolve(process.argv[1]).replace(/\.[jt]s$/, '') === path.resolve(new URL(import.meta.url).pathname).replace(/\.[jt]s$/, '')) {
   main().catch((error: unknown) => {
-    console.error(` !     ${error instanceof Error ? error.message : String(error)}`);
+    console.error(warnLine(error instanceof Error ? error.message : String(error)));
     process.exit(1);
   });
 }

@@ -10,7 +10,7 @@ import { errorBody, sendJson } from '../http/errors.js';
 import { safeDecode } from '../http/routes.js';
 import { NAME, type ApiRoute } from './types.js';
 import { receiveArchive } from './upload.js';
-import { whoCalled } from './versions.js';
+import { whoCalled } from './who.js';
 
 export const deployRoute: ApiRoute = {
   method: 'POST',

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import anyTest, { type TestFn } from 'ava';
-import type { Deps } from '../functions/deps.js';
+import { testDeps } from '../../test/helpers/deps.js';
 import { bootstrapAdminKey, createKeyVerifier } from '../access/token-check.js';
 import { linePrefix, prefixLines } from '../logs/format.js';
 import { createLogStore, type LogStore } from '../logs/store.js';
@@ -24,7 +24,7 @@ test.beforeEach(async (t) => {
   store.versions.publish({ fn: 'greet', sha: '1'.repeat(40), image: 'x', manifest: '{}' });
   t.context.logs = createLogStore({ dir: t.context.dir, fileBytes: 1024 * 1024, files: 2, builds: 2, buildBytes: 64 * 1024 });
   append(t.context.logs, 'hello\tthere');
-  const context = { deps: { store, logs: t.context.logs } as Partial<Deps> as Deps, verifyKey: createKeyVerifier(store) } as Partial<ApiContext> as ApiContext;
+  const context = { deps: testDeps({ store, logs: t.context.logs }), verifyKey: createKeyVerifier(store) } as Partial<ApiContext> as ApiContext;
   const api = createApi(context);
   t.context.server = http.createServer((req, res) => void api(req, res, req.url ?? '/'));
   await new Promise<void>((resolve) => t.context.server.listen(0, '127.0.0.1', resolve));

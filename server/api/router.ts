@@ -7,7 +7,11 @@ import { bearerToken } from '../access/token-check.js';
 import { deployRoute } from './deploy.js';
 import { functionsRoutes } from './functions.js';
 import { invokeRoute } from './invoke.js';
-import { lifecycleRoutes } from './versions.js';
+import { versionsRoute } from './versions.js';
+import { rollbackRoute } from './rollback.js';
+import { releasesRoute } from './releases.js';
+import { deleteRoute } from './delete.js';
+import { envRoutes } from './env.js';
 import { logsRoute } from './logs.js';
 import { tokensRoutes } from './tokens.js';
 import { sshKeysRoutes } from './ssh-keys.js';
@@ -16,7 +20,7 @@ import { invocationsRoutes } from './invocations.js';
 import type { ApiContext, ApiRoute } from './types.js';
 
 export function createApi(context: ApiContext) {
-  const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute, logsRoute, ...tokensRoutes, ...lifecycleRoutes, ...sshKeysRoutes];
+  const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute, logsRoute, ...tokensRoutes, versionsRoute, rollbackRoute, releasesRoute, deleteRoute, ...envRoutes, ...sshKeysRoutes];
   routes.push(...schedulesRoutes, ...invocationsRoutes);
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> => {
     try {

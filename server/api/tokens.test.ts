@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import anyTest, { type TestFn } from 'ava';
-import type { Deps } from '../functions/deps.js';
+import { testDeps } from '../../test/helpers/deps.js';
 import { bootstrapAdminKey, createKeyVerifier } from '../access/token-check.js';
 import { createBodyReader } from '../http/body.js';
 import { openStore } from '../store/sqlite.js';
@@ -18,7 +18,7 @@ test.beforeEach(async (t) => {
   t.context.admin = bootstrapAdminKey(store, undefined).generated as string;
   // Only what the tokens routes use is real here; the function routes are not called.
   const context = {
-    deps: { store } as Partial<Deps> as Deps,
+    deps: testDeps({ store }),
     verifyKey: createKeyVerifier(store),
     readBody: createBodyReader({ budgetBytes: 1024 * 1024, idleMs: 5_000 }),
   } as Partial<ApiContext> as ApiContext;

@@ -13,7 +13,7 @@ import { addPython, describePython, hostPython, lddLibraries } from './rootfs-py
 export type BaseImageSetting = 'local' | 'official' | string;
 
 export async function ensureBaseImage(
-  engine: Engine,
+  engine: Pick<Engine, 'imageExists' | 'importImage'>,
   pack: Buildpack,
   setting: BaseImageSetting,
   workDir: string,

@@ -4,6 +4,7 @@ import { LambdaError } from '../errors.js';
 import type { Deps } from './deps.js';
 import { lockFunction } from './lock.js';
 import { assertFunctionName } from './names.js';
+import { stepLine, warnLine } from '../logs/progress-text.js';
 
 export interface DeleteResult {
   name: string;
@@ -32,14 +33,14 @@ export async function deleteFunction(deps: Deps, input: { name: string; who: str
           images += 1;
         }
       } catch (error) {
-        deps.log(` !     could not remove image ${image} of deleted function ${name}: ${error instanceof Error ? error.message : String(error)}`);
+        deps.log(warnLine(`could not remove image ${image} of deleted function ${name}: ${error instanceof Error ? error.message : String(error)}`));
       }
     }
-    deps.logs?.remove?.(name);
-    await deps.repos?.remove(name);
+    deps.logs.remove(name);
+    await deps.repos.remove(name);
     // The cleanups of features that keep more per function (schedules, queued invocations): see deps.onDelete.
-    for (const cleanup of deps.onDelete ?? []) await cleanup(name);
-    deps.log(`-----> Deleted ${name} (${versions.length} versions, ${images} images) for ${input.who}`);
+    for (const cleanup of deps.onDelete) await cleanup(name);
+    deps.log(stepLine(`Deleted ${name} (${versions.length} versions, ${images} images) for ${input.who}`));
     return { name, versions: versions.length, images };
   } finally {
     unlock();

@@ -10,6 +10,7 @@ import type { Store } from '../store/types.js';
 import { deploy, type Deployment } from './deploy.js';
 import type { CommitSource, Deps } from './deps.js';
 import type { ProgressEvent } from '../logs/progress.js';
+import { testDeps } from '../../test/helpers/deps.js';
 
 /** A runtime that records what it was asked; `failStart` makes the next start fail its health check. */
 class FakeEngine implements Engine {
@@ -94,26 +95,8 @@ test.beforeEach((t) => {
     engine: engine,
     builder,
     events: [],
-    deps: {
-      store,
-      engine: engine,
-      builder,
-      pool: createPool(engine, new InstanceClients(), () => {}),
-      dispatch: {
-        request: async () => {
-          throw new Error('deploy never dispatches');
-        },
-        stream: async () => {
-          throw new Error('deploy never dispatches');
-        },
-        pipe: async () => {
-          throw new Error('deploy never dispatches');
-        },
-      },
-      functionUrl: (name) => `http://${name}.localhost:8080`,
-      limits: { maxMemoryBytes: 1024 * 1024 * 1024, maxCodeBytes: 100 * 1024 * 1024 },
-      log: () => {},
-    },
+    // Deploy never dispatches: testDeps' dispatch throws if it did.
+    deps: testDeps({ store, engine, builder, pool: createPool(engine, new InstanceClients(), () => {}) }),
   };
 });
 

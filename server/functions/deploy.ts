@@ -9,6 +9,7 @@ import { lockFunction } from './lock.js';
 import { afterRelease } from './prune.js';
 import { syncSchedules } from '../schedules/verbs.js';
 import { startInstance } from './start-instance.js';
+import { stepLine, warnLine } from '../logs/progress-text.js';
 
 export interface Deployment {
   name: string;
@@ -29,18 +30,18 @@ export async function deploy(deps: Deps, input: { name: string; source: CommitSo
   const unlock = lockFunction(name, 'deploy');
   const short = input.source.sha.slice(0, 12);
   // The output is kept for `lambda logs N --build`, a failure's reason included.
-  const build = deps.logs?.recordBuild(name, input.source.sha, progress);
+  const build = deps.logs.recordBuild(name, input.source.sha, progress);
   try {
-    const deployment = await deployLocked(deps, name, input.source, build?.progress ?? progress, input.who ?? 'git push');
-    build?.end();
-    deps.log(`-----> Deployed ${name} v${deployment.version} (${short}): live at ${deployment.url}`);
+    const deployment = await deployLocked(deps, name, input.source, build.progress, input.who ?? 'git push');
+    build.end();
+    deps.log(stepLine(`Deployed ${name} v${deployment.version} (${short}): live at ${deployment.url}`));
     return deployment;
   } catch (error) {
-    build?.end(error);
+    build.end(error);
     // A rejected first push leaves nothing behind, its kept output included: with no function, nothing (not even
     // `lambda delete`) would ever remove it, and each new name would add a folder. The pusher saw that output.
-    if (!deps.store.functions.get(name)) deps.logs?.remove?.(name);
-    deps.log(` !     Deploy of ${name} (${short}) failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (!deps.store.functions.get(name)) deps.logs.remove(name);
+    deps.log(warnLine(`Deploy of ${name} (${short}) failed: ${error instanceof Error ? error.message : String(error)}`));
     throw error;
   } finally {
     unlock();

@@ -1,4 +1,4 @@
-// What core verbs depend on: interfaces only, built once in server/main.ts and passed in.
+// What core verbs depend on: interfaces only, each built once in server/main.ts before Deps is put together.
 import type { KeepBound, Store } from '../store/types.js';
 import type { Engine } from '../instances/engine.js';
 import type { InstancePool } from '../instances/pool.js';
@@ -37,19 +37,19 @@ export interface Deps {
   limits: { maxMemoryBytes: number; maxCodeBytes: number };
   /** One line for the operator's terminal (journald under systemd), e.g. that a deploy went live. */
   log(line: string): void;
-  /** Functions' kept output and deploy output (server/logs/); absent in tests that do not need it. */
-  logs?: FunctionLogs;
-  /** The function repositories; absent in tests that do not need them. */
-  repos?: FunctionRepos;
-  /** Images of this many newest versions are kept, older ones pruned (LAMBDA_KEEP_IMAGES, default 10). */
-  keepImages?: number;
+  /** Functions' kept output and deploy output (server/logs/). */
+  logs: FunctionLogs;
+  /** The function repositories. */
+  repos: FunctionRepos;
+  /** Images of this many newest versions are kept, older ones pruned (LAMBDA_KEEP_IMAGES). */
+  keepImages: number;
   /**
    * More cleanups `lambda delete` runs, after instances, versions, images, env, logs and the repository are gone
    * (schedules, queued invocations: each feature that keeps something per function adds its own here).
    */
-  onDelete?: ((name: string) => Promise<void>)[];
-  /** The scheduler and the async queue's workers (server/schedules/ and server/queue/), told when their rows change; absent in tests that do not need them. */
-  jobs?: JobsSignal;
+  onDelete: ((name: string) => Promise<void>)[];
+  /** The scheduler and the async queue's workers (server/schedules/ and server/queue/), told when their rows change. */
+  jobs: JobsSignal;
 }
 
 /** What core verbs tell the background jobs. */
@@ -60,6 +60,6 @@ export interface JobsSignal {
   queued(fn: string): void;
   /** Calls one function may have waiting (LAMBDA_ASYNC_QUEUE_MAX). */
   readonly queueMax: number;
-  /** Bytes one function's calls may keep (LAMBDA_ASYNC_MAX_BYTES); absent: the default. */
-  readonly keep?: KeepBound;
+  /** Bytes one function's calls may keep (LAMBDA_ASYNC_MAX_BYTES). */
+  readonly keep: KeepBound;
 }

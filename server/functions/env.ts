@@ -8,6 +8,7 @@ import { ENV_NAME, reservedEnvReason } from './env-names.js';
 import { lockFunction } from './lock.js';
 import { assertFunctionName } from './names.js';
 import { storedSpec } from './spec.js';
+import { stepLine } from '../logs/progress-text.js';
 
 const MAX_VARS = 200;
 const MAX_NAME_LENGTH = 128;
@@ -94,7 +95,7 @@ export async function changeEnv(deps: Deps, input: EnvChange): Promise<EnvResult
       throw error;
     }
     await deps.pool.activate(spec, instance);
-    deps.log(`-----> Env of ${name} changed (${detail}) for ${input.who}: v${live.number} serves with it`);
+    deps.log(stepLine(`Env of ${name} changed (${detail}) for ${input.who}: v${live.number} serves with it`));
     return { name, release, keys: Object.keys(vars).sort(), changed: true, notSet };
   } finally {
     unlock();

@@ -18,7 +18,7 @@ export interface InvokeResult {
  * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_BAD_PAYLOAD,
  * LAMBDA_ERR_FUNCTION_ERROR, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED.
  */
-export async function invoke(deps: Deps, input: { name: string; payload: string; requestId?: string }): Promise<InvokeResult> {
+export async function invoke(deps: Pick<Deps, 'store' | 'dispatch'>, input: { name: string; payload: string; requestId?: string }): Promise<InvokeResult> {
   const name = assertFunctionName(input.name);
   if (!deps.store.functions.get(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
   const body = input.payload.trim() === '' ? 'null' : input.payload;

@@ -4,8 +4,8 @@ import type { VersionRecord } from '../store/types.js';
 import type { Deps } from './deps.js';
 import { isLocked } from './lock.js';
 import { storedSpec } from './spec.js';
+import { stepLine } from '../logs/progress-text.js';
 
-export const DEFAULT_KEEP_IMAGES = 10;
 const RETRY_MS = 500;
 const ATTEMPTS = 60;
 const SETTLE_MS = 1000;
@@ -23,13 +23,13 @@ export function prunable(versions: VersionRecord[], live: number | null | undefi
 export async function pruneImages(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'keepImages' | 'log'>, name: string): Promise<{ removed: string[]; pending: string[] }> {
   const versions = deps.store.lifecycle.versions(name);
   // Commits stay reachable whatever is pushed later, so a pruned version can be rebuilt.
-  await deps.repos?.keep(name, versions).catch(() => {});
+  await deps.repos.keep(name, versions).catch(() => {});
   const live = deps.store.functions.get(name)?.liveVersion;
   const removed: string[] = [];
   const pending: string[] = [];
   // Two versions can share an image only if they share a commit, which they never do; still, a kept one's tag is never removed.
-  const kept = new Set(versions.filter((version) => !prunable(versions, live, deps.keepImages ?? DEFAULT_KEEP_IMAGES).includes(version)).map((v) => v.image));
-  for (const version of prunable(versions, live, deps.keepImages ?? DEFAULT_KEEP_IMAGES)) {
+  const kept = new Set(versions.filter((version) => !prunable(versions, live, deps.keepImages).includes(version)).map((v) => v.image));
+  for (const version of prunable(versions, live, deps.keepImages)) {
     if (kept.has(version.image)) continue;
     try {
       if (!(await deps.engine.imageExists(version.image))) continue;
@@ -53,7 +53,7 @@ export function schedulePrune(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'k
     let again = isLocked(name);
     if (!again) {
       const { removed, pending } = await pruneImages(deps, name);
-      if (removed.length > 0) deps.log(`-----> Pruned ${removed.length} old image(s) of ${name}: ${removed.join(', ')}`);
+      if (removed.length > 0) deps.log(stepLine(`Pruned ${removed.length} old image(s) of ${name}: ${removed.join(', ')}`));
       again = pending.length > 0;
     }
     if (again && attempt < ATTEMPTS) setTimeout(() => void run().catch(() => {}), RETRY_MS).unref();

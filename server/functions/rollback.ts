@@ -12,6 +12,7 @@ import { syncSchedules } from '../schedules/verbs.js';
 import { startInstance } from './start-instance.js';
 import { storedSpec } from './spec.js';
 import { resolveVersion } from './versions.js';
+import { stepLine } from '../logs/progress-text.js';
 
 export interface RollbackResult {
   name: string;
@@ -65,7 +66,7 @@ export async function rollback(deps: Deps, input: { name: string; to?: string; w
     syncSchedules(deps, name);
     const url = deps.functionUrl(name);
     progress({ type: 'step', phase: 'live', text: `Rolled back ${name} from v${live.number} to v${target.number}: live at ${url}`, url });
-    deps.log(`-----> Rolled back ${name} from v${live.number} to v${target.number} (${short}) for ${input.who}`);
+    deps.log(stepLine(`Rolled back ${name} from v${live.number} to v${target.number} (${short}) for ${input.who}`));
     return { name, from: live.number, to: target.number, sha: target.sha, rebuilt, release, url };
   } finally {
     unlock();
@@ -81,7 +82,6 @@ function previous(deps: Pick<Deps, 'store'>, name: string, live: VersionRecord):
 
 async function rebuild(deps: Deps, name: string, target: VersionRecord, progress: Progress): Promise<void> {
   const short = target.sha.slice(0, 12);
-  if (!deps.repos) throw new LambdaError('LAMBDA_ERR_INTERNAL', { detail: `the image of v${target.number} was pruned and this server cannot read its commit` });
   const manifest = JSON.parse(target.manifest) as Manifest;
   progress({ type: 'warn', text: `The image of v${target.number} was pruned (LAMBDA_KEEP_IMAGES): rebuilding it from commit ${short}` });
   progress({ type: 'step', phase: 'build', text: `Building image ${target.image} ...`, image: target.image });

@@ -18,6 +18,7 @@ import { prunable, pruneImages } from './prune.js';
 import { listReleases } from './releases.js';
 import { rollback } from './rollback.js';
 import { listVersions, resolveVersion } from './versions.js';
+import { noLogs, testDeps } from '../../test/helpers/deps.js';
 
 class FakeEngine implements Engine {
   readonly started: InstanceSpec[] = [];
@@ -117,19 +118,14 @@ test.beforeEach((t) => {
     repos,
     events: [],
     deleted,
-    deps: {
+    deps: testDeps({
       store,
-      engine: engine,
+      engine,
       builder,
       repos,
-      keepImages: 10,
       onDelete: [async (name) => void deleted.push(name)],
       pool: createPool(engine, new InstanceClients(), () => {}),
-      dispatch: { request: async () => Promise.reject(new Error('unused')), stream: async () => Promise.reject(new Error('unused')), pipe: async () => Promise.reject(new Error('unused')) },
-      functionUrl: (name) => `http://${name}.localhost:8080`,
-      limits: { maxMemoryBytes: 1024 * 1024 * 1024, maxCodeBytes: 100 * 1024 * 1024 },
-      log: () => {},
-    },
+    }),
   };
 });
 
@@ -272,6 +268,20 @@ test('delete stops the instances and removes versions, images, env, releases, th
   t.deepEqual(deleted, [name]);
   t.true(engine.stopped.length >= 1);
   await t.throwsAsync(deleteFunction(deps, { name, who: 'x' }), { message: /does not exist/ });
+});
+
+test('delete always removes the repository and the kept logs: a Deps cannot leave either out', async (t) => {
+  const { name, repos } = t.context;
+  const removedLogs: string[] = [];
+  const deps: Deps = { ...t.context.deps, logs: { ...noLogs, remove: (fn) => void removedLogs.push(fn) } };
+  // A Deps without repositories (or logs) does not type-check, so no caller can build one that makes delete skip them.
+  // @ts-expect-error repos is required
+  const withoutRepos: Deps = { ...deps, repos: undefined };
+  t.is(typeof withoutRepos.repos, 'undefined');
+  await deployN(t, 1);
+  await deleteFunction(deps, { name, who: 'x' });
+  t.deepEqual(repos.removed, [name]);
+  t.deepEqual(removedLogs, [name]);
 });
 
 test('versions lists newest first with commit, live marker and whether the image is kept', async (t) => {

@@ -22,7 +22,7 @@ export async function listVersions(deps: Pick<Deps, 'store' | 'engine' | 'repos'
   const fn = deps.store.functions.get(name);
   if (!fn) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
   const versions = deps.store.lifecycle.versions(name);
-  const commits = (await deps.repos?.describe(name, versions.map((version) => version.sha)).catch(() => undefined)) ?? new Map<string, { message: string; author: string }>();
+  const commits = (await deps.repos.describe(name, versions.map((version) => version.sha)).catch(() => undefined)) ?? new Map<string, { message: string; author: string }>();
   const kept = await Promise.all(versions.map((version) => deps.engine.imageExists(version.image).catch(() => false)));
   return versions.map((version, index) => ({
     version: version.number,

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { LambdaError, asLambdaError, escapeControl } from '../errors.js';
 import type { Deps } from '../functions/deps.js';
 import { deploy } from '../functions/deploy.js';
-import { errorLines, progressLine, type TextLine } from '../logs/progress-text.js';
+import { errorLines, progressLine, stepLine, type TextLine } from '../logs/progress-text.js';
 import type { Repos } from './repos.js';
 import { commitSource, type ObjectEnv } from './source.js';
 
@@ -52,7 +52,7 @@ async function preReceive(input: PreReceive, deps: Deps, repos: Repos, send: (li
   }
   for (const update of input.updates) {
     if (!DEPLOY_REFS.has(update.ref)) {
-      send({ stream: 'out', text: `-----> Accepted ${escapeControl(update.ref)} without deploying (only main or master deploys)` });
+      send({ stream: 'out', text: stepLine(`Accepted ${escapeControl(update.ref)} without deploying (only main or master deploys)`) });
       continue;
     }
     if (ZERO.test(update.new)) {

@@ -6,6 +6,7 @@ import { LambdaError, asLambdaError, escapeControl } from '../errors.js';
 import { CLOSE_GRACE_MS, dropAfter, errorAnswer } from '../http/errors.js';
 import { assertFunctionName } from '../functions/names.js';
 import { safeDecode } from '../http/routes.js';
+import { warnLine } from '../logs/progress-text.js';
 import { clientOf } from '../access/auth-limit.js';
 import type { Repos } from './repos.js';
 
@@ -57,7 +58,7 @@ function refuse(res: http.ServerResponse, error: unknown, hint?: string): void {
   }
   const lambdaError = asLambdaError(error);
   const { status, headers } = errorAnswer(lambdaError);
-  const text = ` !     ${escapeControl(lambdaError.message)}${hint ? `: ${hint}` : ''} (${lambdaError.code})\n`;
+  const text = `${warnLine(`${escapeControl(lambdaError.message)}${hint ? `: ${hint}` : ''} (${lambdaError.code})`)}\n`;
   // Git asks its credential helper again on a 401 only when the challenge is Basic.
   if (status === 401) headers['www-authenticate'] = 'Basic realm="lambda"';
   // A pack whose body will not be read leaves the connection unusable, as for any other refusal.

@@ -1,4 +1,4 @@
-// Renders progress events and errors as Dokku-style text for the text transports (git hook, later SSH).
+// The server's text lines (step, detail, warning) and progress events and errors rendered as them for git and SSH.
 import { escapeControl, type LambdaError } from '../errors.js';
 import type { ProgressEvent } from './progress.js';
 
@@ -7,14 +7,23 @@ export interface TextLine {
   text: string;
 }
 
+/**
+ * The three kinds of line every text the server writes is made of (the operator's log, git and SSH output): a step,
+ * a detail under it, and a warning or error, told apart by their prefix as Heroku and Dokku print them. The text is
+ * written as given: escape what a client chose before.
+ */
+export const stepLine = (text: string): string => `-----> ${text}`;
+export const detailLine = (text: string): string => `       ${text}`;
+export const warnLine = (text: string): string => ` !     ${text}`;
+
 export function progressLine(event: ProgressEvent): TextLine {
   switch (event.type) {
     case 'step':
-      return { stream: 'out', text: `-----> ${escapeControl(event.text)}` };
+      return { stream: 'out', text: stepLine(escapeControl(event.text)) };
     case 'detail':
-      return { stream: 'out', text: `       ${escapeControl(event.text)}` };
+      return { stream: 'out', text: detailLine(escapeControl(event.text)) };
     case 'warn':
-      return { stream: 'err', text: ` !     ${escapeControl(event.text)}` };
+      return { stream: 'err', text: warnLine(escapeControl(event.text)) };
   }
 }
 
@@ -26,6 +35,6 @@ export function errorLines(error: LambdaError): TextLine[] {
   const parts = Array.isArray(problems) && problems.length > 0 ? problems.map(inFile) : [error.message];
   return parts.map((part, index) => ({
     stream: 'err',
-    text: ` !     ${escapeControl(part)}${index === parts.length - 1 ? ` (${error.code})` : ''}`,
+    text: warnLine(`${escapeControl(part)}${index === parts.length - 1 ? ` (${error.code})` : ''}`),
   }));
 }

@@ -26,7 +26,7 @@ export interface FunctionLogs {
   /** The last deploy's output (of commit `sha` when given), in batches; nothing when none was kept. */
   readBuild(fn: string, query: { sha?: string }): AsyncGenerator<LogLine[]>;
   /** Removes everything kept for `fn` (the function was deleted). */
-  remove?(fn: string): void;
+  remove(fn: string): void;
   /** Keeps a deploy's output as it runs; `progress` still receives every event. */
   recordBuild(fn: string, sha: string, progress: Progress): BuildRecording;
 }

@@ -34,12 +34,8 @@ export interface InvocationSummary {
   finishedAt: string | null;
 }
 
-/** How many calls one function may have waiting (LAMBDA_ASYNC_QUEUE_MAX); beyond, LAMBDA_ERR_QUEUE_FULL. */
-export const DEFAULT_QUEUE_MAX = 10_000;
 /** What a worker keeps of a result or an error, in characters. */
 export const KEPT_CHARS = 4096;
-/** The bytes one function's calls may keep by default (LAMBDA_ASYNC_MAX_BYTES). */
-export const DEFAULT_KEEP_BYTES = 64 * 1024 * 1024;
 
 /**
  * The bound on what `maxBytes` lets one function keep. Dead letters may hold a quarter of it (the oldest go first
@@ -79,7 +75,7 @@ export function enqueueInvocation(
       throw new LambdaError('LAMBDA_ERR_BAD_PAYLOAD', { detail: (error as Error).message });
     }
   }
-  const max = deps.jobs?.queueMax ?? DEFAULT_QUEUE_MAX;
+  const max = deps.jobs.queueMax;
   const depth = deps.store.invocations.waiting(name);
   if (depth >= max) throw new LambdaError('LAMBDA_ERR_QUEUE_FULL', { name, depth });
   const now = Date.now();
@@ -87,7 +83,7 @@ export function enqueueInvocation(
   const record: InvocationRecord = { id, fn: name, kind, payload, status: 'queued', attempts: 0, error: null, result: null, replayOf: null, createdAt: now, runAfter: now, finishedAt: null };
   // Waiting calls and dead letters are never deleted to make room: a call that would pass the bound is refused.
   if (!deps.store.invocations.admit(record, boundOf(deps))) throw new LambdaError('LAMBDA_ERR_QUEUE_FULL', { name, depth });
-  deps.jobs?.queued(name);
+  deps.jobs.queued(name);
   return { invocationId: id };
 }
 
@@ -129,13 +125,13 @@ export function replayDeadLetter(deps: Pick<Deps, 'store' | 'jobs'>, input: { na
   const replayed = deps.store.invocations.replay(name, id, copy, boundOf(deps));
   if (replayed === 'full') throw new LambdaError('LAMBDA_ERR_QUEUE_FULL', { name, depth: deps.store.invocations.waiting(name) });
   if (!replayed) throw notFound();
-  deps.jobs?.queued(name);
+  deps.jobs.queued(name);
   return { invocationId: copy.id, replayOf: id };
 }
 
-/** The bound the server was started with, else the default. */
+/** The bound the server was started with. */
 export function boundOf(deps: Pick<Deps, 'jobs'>): KeepBound {
-  return deps.jobs?.keep ?? keepBound(DEFAULT_KEEP_BYTES);
+  return deps.jobs.keep;
 }
 
 export interface QueueSummary {

@@ -10,6 +10,7 @@ import { ERROR_HEADER, REQUEST_ID_HEADER } from '../instances/protocol.js';
 import type { PlatformLog } from '../logs/platform-log.js';
 import type { KeepBound } from '../store/types.js';
 import type { Config } from '../config/load.js';
+import { stepLine, warnLine } from '../logs/progress-text.js';
 
 export interface QueueWorkers {
   /** Puts back calls the last process had taken (at-least-once), then starts taking calls. */
@@ -52,7 +53,7 @@ const POLL_MS = 200;
 const SWEEP_MIN_MS = 1_000;
 const SWEEP_MAX_MS = 60_000;
 
-export function createQueueWorkers(deps: Deps, options: { settings: WorkerSettings; log: PlatformLog }): QueueWorkers {
+export function createQueueWorkers(deps: Pick<Deps, 'store' | 'dispatch' | 'pool' | 'log'>, options: { settings: WorkerSettings; log: PlatformLog }): QueueWorkers {
   const { settings } = options;
   const running = new Map<string, number>();
   const inFlight = new Set<Promise<void>>();
@@ -85,7 +86,7 @@ export function createQueueWorkers(deps: Deps, options: { settings: WorkerSettin
       const pruned = deps.store.invocations.trim(fn, settings.keep);
       for (const id of pruned.deadLetters) options.log(fn, version, `dead letter ${id} deleted: the dead letters passed their share of LAMBDA_ASYNC_MAX_BYTES`);
     } catch (error) {
-      deps.log(` !     pruning ${fn}'s async calls failed: ${(error as Error).message}`);
+      deps.log(warnLine(`pruning ${fn}'s async calls failed: ${(error as Error).message}`));
     }
   };
 
@@ -98,7 +99,7 @@ export function createQueueWorkers(deps: Deps, options: { settings: WorkerSettin
       if (expired.finished + expired.deadLetters.length > 0) deps.store.invocations.compact();
     } catch (error) {
       // A busy database is not worth stopping the server for: the next sweep tries again.
-      deps.log(` !     pruning old async calls failed: ${(error as Error).message}`);
+      deps.log(warnLine(`pruning old async calls failed: ${(error as Error).message}`));
     }
   };
 
@@ -171,7 +172,7 @@ export function createQueueWorkers(deps: Deps, options: { settings: WorkerSettin
   return {
     start() {
       const requeued = deps.store.invocations.requeueRunning();
-      if (requeued > 0) deps.log(`-----> Requeued ${requeued} async invocations the last run had taken`);
+      if (requeued > 0) deps.log(stepLine(`Requeued ${requeued} async invocations the last run had taken`));
       poller = setInterval(poll, POLL_MS);
       const every = Math.min(SWEEP_MAX_MS, Math.max(SWEEP_MIN_MS, Math.floor(Math.min(settings.retentionMs, settings.deadLetterRetentionMs) / 4)));
       sweeper = setInterval(sweep, every);

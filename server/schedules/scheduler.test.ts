@@ -2,7 +2,7 @@
 // missed firings are logged at start and not run, and two schedulers on one store never fire a cron time twice.
 import test from 'ava';
 import { openStore } from '../store/sqlite.js';
-import type { Deps } from '../functions/deps.js';
+import { testDeps } from '../../test/helpers/deps.js';
 import type { Dispatch, DispatchRequest } from '../instances/dispatch.js';
 import { createScheduler } from './scheduler.js';
 
@@ -22,7 +22,7 @@ function setup() {
       throw new Error('not used');
     },
   };
-  const deps = { store, dispatch, log: () => {} } as unknown as Deps;
+  const deps = testDeps({ store, dispatch });
   const lines: string[] = [];
   const log = (_fn: string, _version: number | null, text: string) => lines.push(text);
   return { store, deps, calls, lines, log };

@@ -4,7 +4,7 @@
 import { invoke } from '../functions/invoke.js';
 import { nextCronTime } from './cron.js';
 import type { Deps } from '../functions/deps.js';
-import type { ScheduleRecord } from '../store/invocation-types.js';
+import type { ScheduleRecord } from '../store/schedule-types.js';
 import type { PlatformLog } from '../logs/platform-log.js';
 
 export interface Scheduler {
@@ -28,7 +28,7 @@ const MAX_DELAY = 2 ** 31 - 1;
 /** Missed firings logged one by one at most; the rest are counted in one line. */
 const MISSED_LINES = 5;
 
-export function createScheduler(deps: Deps, options: { log: PlatformLog; graceMs: number }): Scheduler {
+export function createScheduler(deps: Pick<Deps, 'store' | 'dispatch'>, options: { log: PlatformLog; graceMs: number }): Scheduler {
   const armed = new Map<string, Armed>();
   const inFlight = new Set<Promise<void>>();
   let started = false;

@@ -45,7 +45,7 @@ export function addSchedule(deps: Pick<Deps, 'store' | 'jobs'>, input: { name: s
   const now = Date.now();
   const record: ScheduleRecord = { id: randomBytes(6).toString('hex'), fn: name, source: 'cli', cron, payload, overlap, createdAt: new Date(now).toISOString(), lastFired: now };
   deps.store.schedules.insert(record);
-  deps.jobs?.schedulesChanged(name);
+  deps.jobs.schedulesChanged(name);
   return summary(record);
 }
 
@@ -68,7 +68,7 @@ export function removeSchedule(deps: Pick<Deps, 'store' | 'jobs'>, input: { name
   if (!found) throw new LambdaError('LAMBDA_ERR_SCHEDULE_NOT_FOUND', { name, id: JSON.stringify(String(input.id).slice(0, 40)) });
   if (found.source === 'manifest') throw new LambdaError('LAMBDA_ERR_SCHEDULE_IN_MANIFEST', { name, id });
   deps.store.schedules.remove(name, id);
-  deps.jobs?.schedulesChanged(name);
+  deps.jobs.schedulesChanged(name);
 }
 
 /**
@@ -87,7 +87,7 @@ export function syncSchedules(deps: Pick<Deps, 'store' | 'jobs'>, fn: string): v
     return { id, fn, source: 'manifest', cron: schedule.cron, payload, overlap, createdAt: new Date(now).toISOString(), lastFired: now };
   });
   deps.store.schedules.replaceManifest(fn, records);
-  deps.jobs?.schedulesChanged(fn);
+  deps.jobs.schedulesChanged(fn);
 }
 
 function summary(record: ScheduleRecord): ScheduleSummary {

@@ -6,6 +6,8 @@ import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ServerChannel, Session } from 'ssh2';
 import { asLambdaError, escapeControl, type LambdaError } from '../errors.js';
 import type { SshKeyLookup } from '../access/ssh-keys.js';
+import type { Io } from '../../cli/io.js';
+import { stepLine, warnLine } from '../logs/progress-text.js';
 import type { SshChannel } from './channel.js';
 import { parseSshCommand, SSH_VERBS } from './commands.js';
 import { serveGit, type GitOverSsh } from './git.js';
@@ -15,11 +17,8 @@ import { createLoginGate, type LoginGateLimits } from './gate.js';
 
 const { Server, utils } = ssh2;
 
-/** The CLI's in-process entry (cli/main.ts `run`), handed in by the composition root. */
-export type RunCli = (
-  argv: readonly string[],
-  io: { stdout: { write(text: string): unknown }; stderr: { write(text: string): unknown }; stdin: AsyncIterable<string | Buffer>; env: Readonly<Record<string, string | undefined>> },
-) => Promise<number>;
+/** The CLI's in-process entry (cli/main.ts `run`), handed in by the composition root; it runs on the CLI's own streams type. */
+export type RunCli = (argv: readonly string[], io: Io) => Promise<number>;
 
 export interface SshServerOptions {
   host: string;
@@ -87,12 +86,12 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     });
     // Port forwarding (-L, -W, -R) and Unix socket forwarding: no listener means ssh2 refuses them; these say why in the log.
     client.on('tcpip', (_accept, reject, info) => {
-      options.log(` !     SSH: refused port forwarding to ${escapeControl(String(info.destIP).slice(0, 100))}:${Number(info.destPort)}`);
+      options.log(warnLine(`SSH: refused port forwarding to ${escapeControl(String(info.destIP).slice(0, 100))}:${Number(info.destPort)}`));
       reject();
     });
     client.on('openssh.streamlocal', (_accept, reject) => reject());
     client.on('request', (_accept, reject, name) => {
-      options.log(` !     SSH: refused ${escapeControl(String(name).slice(0, 40))}`);
+      options.log(warnLine(`SSH: refused ${escapeControl(String(name).slice(0, 40))}`));
       reject?.();
     });
     client.on('ready', () => client.on('session', (accept) => handleSession(accept(), client, login, options)));
@@ -124,7 +123,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
       socket.destroy();
       refused++;
       if (Date.now() - reported >= REFUSED_REPORT_MS) {
-        options.log(` !     SSH: refused ${refused} connection(s) over the cap on connections not logged in (${limits.maxUnauthenticated} in all, ${limits.maxUnauthenticatedPerAddress} per address; last from ${socket.remoteAddress ?? '?'})`);
+        options.log(warnLine(`SSH: refused ${refused} connection(s) over the cap on connections not logged in (${limits.maxUnauthenticated} in all, ${limits.maxUnauthenticatedPerAddress} per address; last from ${socket.remoteAddress ?? '?'})`));
         reported = Date.now();
         refused = 0;
       }
@@ -157,7 +156,7 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     tcp.once('error', reject);
     tcp.listen(options.port, options.host, () => resolve());
   });
-  tcp.on('error', (error) => options.log(` !     SSH: ${error.message}`));
+  tcp.on('error', (error) => options.log(warnLine(`SSH: ${error.message}`)));
   const port = (tcp.address() as net.AddressInfo).port;
   return {
     port,
@@ -188,7 +187,7 @@ function authenticate(ctx: AuthContext, options: SshServerOptions, loggedIn: (lo
     // `none` is how every client starts, asking which methods there are: only publickey. The name is the client's
     // text: its control characters are escaped, so a newline in it cannot start a forged log line.
     if (ctx.method !== 'none') {
-      refused(` !     SSH: refused ${escapeControl(String(ctx.method).slice(0, 20))} login for "${escapeControl(ctx.username.slice(0, 40))}" (only user ${USER}, with a public key)`);
+      refused(warnLine(`SSH: refused ${escapeControl(String(ctx.method).slice(0, 20))} login for "${escapeControl(ctx.username.slice(0, 40))}" (only user ${USER}, with a public key)`));
     }
     ctx.reject(['publickey']);
     return ctx.method === 'none';
@@ -239,27 +238,27 @@ function handleSession(session: Session, client: Connection, login: Login, optio
     const channel = accept();
     // A connection kept open (OpenSSH's ControlMaster) runs no more commands once its key is removed.
     if (!login.stillAdded()) {
-      options.log(` !     SSH ${login.who}: refused "${escapeControl(maskCommand(info.command))}": the key was removed`);
+      options.log(warnLine(`SSH ${login.who}: refused "${escapeControl(maskCommand(info.command))}": the key was removed`));
       finish(io(channel), [], 'the SSH key this connection logged in with has been removed (lambda keys remove); log in again with an added key', 3);
       return;
     }
     const started = Date.now();
     void execute(channel, io(channel), info.command, refused, options, login.who).then((status) => {
       // One line per command, as an audit trail: which key ran what (secret values masked), and how it ended.
-      options.log(`-----> SSH ${login.who}: ${escapeControl(maskCommand(info.command))} → exit ${status} (${Date.now() - started} ms)`);
+      options.log(stepLine(`SSH ${login.who}: ${escapeControl(maskCommand(info.command))} → exit ${status} (${Date.now() - started} ms)`));
     });
   });
 }
 
 /** Writes `message` as an error line and ends the channel with `status`. */
 function finish({ channel, io }: { channel: ServerChannel; io: SshChannel }, refused: string[], message: string, status: number): void {
-  for (const what of refused) io.stderr.write(` !     ${what} refused: Lambda only runs commands and git over SSH\n`);
-  io.stderr.write(` !     ${message} (LAMBDA_ERR_SSH_REFUSED)\n`);
+  writeRefused(io, refused);
+  io.stderr.write(`${warnLine(`${message} (LAMBDA_ERR_SSH_REFUSED)`)}\n`);
   close(channel, status);
 }
 
 async function execute(channel: ServerChannel, { io }: { io: SshChannel }, command: string, refused: string[], options: SshServerOptions, who: string): Promise<number> {
-  for (const what of refused) io.stderr.write(` !     ${what} refused: Lambda only runs commands and git over SSH\n`);
+  writeRefused(io, refused);
   let json = false;
   let status: number;
   try {
@@ -299,7 +298,12 @@ async function runCli(argv: string[], io: SshChannel, options: SshServerOptions,
 }
 
 function errorLine(error: LambdaError): string {
-  return ` !     ${error.message} (${error.code})\n`;
+  return `${warnLine(`${error.message} (${error.code})`)}\n`;
+}
+
+/** One line for each request the client made before its command that SSH here does not serve (a pty, port forwarding, …). */
+function writeRefused(io: SshChannel, refused: string[]): void {
+  for (const what of refused) io.stderr.write(`${warnLine(`${what} refused: Lambda only runs commands and git over SSH`)}\n`);
 }
 
 interface Closable {

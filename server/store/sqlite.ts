@@ -6,7 +6,8 @@ import { versionQueries } from './versions.js';
 import { tokenQueries } from './tokens.js';
 import { lifecycleQueries } from './releases.js';
 import { sshKeyQueries } from './ssh-keys.js';
-import { invocationQueries, scheduleQueries } from './invocations.js';
+import { invocationQueries } from './invocations.js';
+import { scheduleQueries } from './schedules.js';
 import type { Store } from './types.js';
 
 /** Opens (creating if needed) the database at `file` (":memory:" for tests) and migrates it. */

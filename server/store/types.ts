@@ -1,7 +1,9 @@
 // The records Lambda keeps and the Store interface over them; SQLite implements it in this folder.
-import type { InvocationQueries, ScheduleQueries } from './invocation-types.js';
+import type { InvocationQueries } from './invocation-types.js';
+import type { ScheduleQueries } from './schedule-types.js';
 
 export type * from './invocation-types.js';
+export type * from './schedule-types.js';
 
 export interface FunctionRecord {
   name: string;

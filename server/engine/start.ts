@@ -1,0 +1,63 @@
+// The engine as this server starts it: Docker reached and checked, cells when asked for, the engine over both,
+// and the process limit its cgroup driver allows Dockerfile builds.
+import path from 'node:path';
+import Docker from 'dockerode';
+import type { InstanceClients } from '../instances/client.js';
+import type { CellRecipe } from '../instances/cell-image.js';
+import type { CellPool, Engine } from '../instances/engine.js';
+import type { InstanceExits } from '../instances/exits.js';
+import type { InstanceLogSockets } from '../instances/log-socket.js';
+import { createDockerCells } from './cells.js';
+import { createDockerEngine } from './docker.js';
+import { dockerImages } from './images.js';
+
+/** What making a base image asks of the engine. */
+export type BaseImageEngine = Pick<Engine, 'imageExists' | 'importImage'>;
+
+export interface EngineOptions {
+  clients: InstanceClients;
+  dataDir: string;
+  serverId: string;
+  region: string;
+  /** Cells kept ready per runtime (0: none). */
+  cells: number;
+  /** The cells' recipes, given the image calls a base image is made with (the engine is not built yet). */
+  recipes(images: BaseImageEngine): CellRecipe[];
+  logs: InstanceLogSockets;
+  /** Where the engine and the cells report an instance's end. */
+  exits: InstanceExits;
+  /** A warning line (a cell that failed to start). */
+  warn(line: string): void;
+}
+
+/** The engine (dockerode's default socket); throws a line saying how to start one when none answers. */
+export async function connectDocker(): Promise<Docker> {
+  const docker = new Docker();
+  await docker.ping().catch((error: Error) => {
+    throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
+  });
+  return docker;
+}
+
+/** The Docker engine, over pre-started cells of each runtime that has them (a cold start then specialises one). */
+export function createEngine(docker: Docker, options: EngineOptions): { engine: Engine; cells?: CellPool } {
+  const instancesDir = path.join(options.dataDir, 'instances');
+  const common = { docker, clients: options.clients, instancesDir, serverId: options.serverId, region: options.region, logs: options.logs, onExit: options.exits.ended };
+  const cells =
+    options.cells > 0
+      ? createDockerCells({ ...common, cellsDir: path.join(options.dataDir, 'cells'), size: options.cells, recipes: options.recipes(dockerImages(docker)), log: options.warn })
+      : undefined;
+  return { engine: createDockerEngine({ ...common, cells }), cells };
+}
+
+/**
+ * The process limit Dockerfile builds get: they are bounded by a cgroup made under /sys/fs/cgroup, which only the
+ * engine's cgroupfs driver takes as a parent; under the systemd driver (docker.service on most hosts) a parent must
+ * be a slice, so there they run without one (0).
+ */
+export async function buildPidsLimit(docker: Docker, configured: number, warn: (line: string) => void): Promise<number> {
+  const { CgroupDriver: cgroupDriver } = (await docker.info()) as { CgroupDriver?: string };
+  if (cgroupDriver !== 'systemd' || configured === 0) return configured;
+  warn('the engine uses the systemd cgroup driver: Dockerfile builds run without a process limit (memory, one CPU, file size and time still bound them)');
+  return 0;
+}
