@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { extract, Parser, type ReadEntry } from 'tar';
+import { removeContainer } from './containers.js';
 
 /** One entry of a version's task folder, in an order where each folder comes before what it holds. */
 export type TreeEntry =
@@ -74,7 +75,7 @@ export async function extractVersion(
     fs.rmSync(partial, { recursive: true, force: true });
     throw error;
   } finally {
-    await container.remove({ force: true, v: true }).catch(() => {});
+    await removeContainer(docker, container.id).catch(() => {});
   }
 }
 

@@ -3,9 +3,7 @@
 // instance's process ended, which tells a request that never reached it from one that crashed it.
 import type Docker from 'dockerode';
 import type { Engine } from '../instances/engine.js';
-
-const INSTANCE_LABEL = 'lambda.instance';
-const SERVER_LABEL = 'lambda.server';
+import { LABELS, ownFilter } from './labels.js';
 
 /** `serverId`: containers are looked up by this server's label too, never by an instance id alone. */
 export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'freeze' | 'thaw' | 'endedAt'> {
@@ -13,7 +11,7 @@ export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'fr
   const containerOf = async (instanceId: string): Promise<Docker.Container | undefined> => {
     let id = containerIds.get(instanceId);
     if (!id) {
-      const [found] = await docker.listContainers({ all: true, filters: { label: [`${INSTANCE_LABEL}=${instanceId}`, `${SERVER_LABEL}=${serverId}`] } });
+      const [found] = await docker.listContainers({ all: true, filters: ownFilter(serverId, `${LABELS.instance}=${instanceId}`) });
       if (!found) return undefined;
       id = found.Id;
       containerIds.set(instanceId, id);

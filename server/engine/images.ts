@@ -7,6 +7,8 @@ import type Docker from 'dockerode';
 import { create as createTar } from 'tar';
 import { LambdaError } from '../errors.js';
 import type { BuildRequest, BuildWatch, Engine } from '../instances/engine.js';
+import { LABELS } from './labels.js';
+import { removeContainer } from './containers.js';
 
 interface BuildMessage {
   stream?: string;
@@ -77,7 +79,7 @@ export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'impo
             forcerm: true,
             // Dependencies are installed before the build (server/builder/install.ts): no build ever gets a network.
             networkmode: 'none',
-            labels: { 'lambda.managed': 'true' },
+            labels: { [LABELS.managed]: 'true' },
             ...bounds,
           });
         } catch (error) {
@@ -255,7 +257,7 @@ async function removeStepContainers(docker: Docker, watch: BuildWatch): Promise<
   for (let attempt = 0; attempt < 40; attempt++) {
     const left = (await docker.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])).filter((step) => isStep(step, watch));
     if (left.length === 0) return;
-    for (const step of left) await docker.getContainer(step.Id).remove({ force: true, v: true }).catch(() => {});
+    for (const step of left) await removeContainer(docker, step.Id).catch(() => {});
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -284,7 +286,7 @@ function ownSizes(docker: Docker): { note(images: Docker.ImageInfo[]): void; own
 
 /** A build's step container: it carries the build label and, unlike the platform's own containers, no `lambda.server`. */
 function isStep(container: Docker.ContainerInfo, watch: BuildWatch): boolean {
-  return container.Labels?.[watch.key] === watch.value && !container.Labels?.['lambda.server'];
+  return container.Labels?.[watch.key] === watch.value && !container.Labels?.[LABELS.server];
 }
 
 function splitTag(tag: string): [string, string] {
