@@ -68,6 +68,22 @@ export function createBuilder(options: BuilderOptions): Builder {
     return settings;
   };
 
+  /** The runtime's base image, made or pulled on first use as this server is configured. */
+  const baseImageOf = (pack: Buildpack, log: BuildLog): Promise<string> => ensureBaseImage(engine, pack, options.baseImages[pack.runtime] ?? 'local', workDir, log.detail);
+
+  /** Runs `work` on a fresh folder holding the commit's files in `code/`; the folder goes whatever happens. */
+  const withCheckout = async (input: BuildInput, work: (dir: string, code: string) => Promise<void>): Promise<void> => {
+    const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
+    try {
+      const code = path.join(dir, 'code');
+      fs.mkdirSync(code);
+      await input.exportTo(code);
+      await work(dir, code);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
   /**
    * runtime docker: the commit's own Dockerfile, checked and rewritten (FROM the platform's base images by id only),
    * built with no network, bounded memory, CPU, processes, file size and time; the image is checked before use.
@@ -75,14 +91,10 @@ export function createBuilder(options: BuilderOptions): Builder {
   const buildRepository = async (input: BuildInput, log: BuildLog): Promise<void> => {
     const bounds = options.repositoryBuild ?? { memoryBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 };
     const maxCodeBytes = bounds.maxCodeBytes ?? 250 * 1024 * 1024;
-    const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
-    try {
-      const code = path.join(dir, 'code');
-      fs.mkdirSync(code);
-      await input.exportTo(code);
+    await withCheckout(input, async (_dir, code) => {
       const bases = [...buildpacks.values()].filter((pack) => !pack.repositoryDockerfile);
       const parsed = checkDockerfile(code, bases.map((pack) => pack.runtime));
-      const ensure = (name: string) => ensureBaseImage(engine, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
+      const ensure = (name: string) => baseImageOf(buildpacks.get(name) as Buildpack, log);
       const froms = parsed.stages.map(({ base }) => (base.kind === 'runtime' ? `lambda/${base.runtime}` : base.kind === 'scratch' ? 'scratch' : `stage ${base.index}`));
       log.detail(`Dockerfile checked (${parsed.stages.length} stage${parsed.stages.length === 1 ? '' : 's'}): FROM ${froms.join(', FROM ')}`);
       const label = `${serverId}/${input.fn}`;
@@ -111,9 +123,7 @@ export function createBuilder(options: BuilderOptions): Builder {
         await engine.pruneBuild?.(BUILD_LABEL, label).catch(() => 0);
         throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: why });
       }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   };
 
   /**
@@ -143,12 +153,8 @@ export function createBuilder(options: BuilderOptions): Builder {
         await buildRepository(input, log);
         return;
       }
-      const base = await ensureBaseImage(engine, pack, options.baseImages[pack.runtime] ?? 'local', workDir, log.detail);
-      const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
-      try {
-        const code = path.join(dir, 'code');
-        fs.mkdirSync(code);
-        await input.exportTo(code);
+      const base = await baseImageOf(pack, log);
+      await withCheckout(input, async (dir, code) => {
         let dependencies: string | undefined;
         const install = pack.install;
         if (needsInstall(install, code)) {
@@ -159,9 +165,7 @@ export function createBuilder(options: BuilderOptions): Builder {
         }
         prepareContext(pack, base, dir, dependencies);
         await buildImage(engine, input.tag, dir, log);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      });
     },
   };
 }

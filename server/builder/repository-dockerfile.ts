@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../errors.js';
 import type { ImageFacts, Engine } from '../instances/engine.js';
+import { readRepositoryFile } from './repository-file.js';
 import { BUILD_LABEL, canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
 
 const REPOSITORY_DOCKERFILE = 'Dockerfile';
@@ -22,16 +23,9 @@ export interface BaseImages {
  * when there is none, when it is a link or too large, or when it uses anything a build here may not, with its line.
  */
 export function checkDockerfile(codeDir: string, runtimes: string[]): ParsedDockerfile {
-  const file = path.join(codeDir, REPOSITORY_DOCKERFILE);
-  let stat: fs.Stats;
-  try {
-    stat = fs.lstatSync(file);
-  } catch {
-    throw failed(`runtime docker needs a ${REPOSITORY_DOCKERFILE} at the repository root`);
-  }
-  if (!stat.isFile()) throw failed(`${REPOSITORY_DOCKERFILE} must be a regular file, not a link or a folder`);
-  if (stat.size > MAX_DOCKERFILE_BYTES) throw failed(`${REPOSITORY_DOCKERFILE} is over ${MAX_DOCKERFILE_BYTES / 1024} KiB`);
-  return parse(fs.readFileSync(file, 'utf8'), runtimes);
+  const bytes = readRepositoryFile(codeDir, REPOSITORY_DOCKERFILE, MAX_DOCKERFILE_BYTES);
+  if (!bytes) throw failed(`runtime docker needs a ${REPOSITORY_DOCKERFILE} at the repository root`);
+  return parse(bytes.toString('utf8'), runtimes);
 }
 
 /** parseDockerfile with its errors as LAMBDA_ERR_BUILD_FAILED naming the Dockerfile. */
