@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { extract, Parser, type ReadEntry } from 'tar';
-import { removeContainer } from './containers.js';
+import { removeContainer, statusOf } from './containers.js';
 
 /** One entry of a version's task folder, in an order where each folder comes before what it holds. */
 export type TreeEntry =
@@ -85,7 +85,7 @@ async function readArchiveFile(container: Docker.Container, file: string): Promi
   try {
     archive = (await container.getArchive({ path: file })) as NodeJS.ReadableStream;
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    if (statusOf(error) === 404) return undefined;
     throw error;
   }
   const chunks: Buffer[] = [];

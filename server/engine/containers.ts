@@ -8,12 +8,18 @@ import type { InstanceClients } from '../instances/client.js';
  * same container is under way) are what the caller wanted anyway; anything else is thrown.
  */
 export async function removeContainer(docker: Docker, id: string): Promise<void> {
-  try {
-    await docker.getContainer(id).remove({ force: true, v: true });
-  } catch (error) {
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status !== 404 && status !== 409) throw error;
-  }
+  await docker.getContainer(id).remove({ force: true, v: true }).catch(unlessGoneOrBusy);
+}
+
+/** The HTTP status the engine answered a failed call with (undefined when it did not answer). */
+export function statusOf(error: unknown): number | undefined {
+  return (error as { statusCode?: number }).statusCode;
+}
+
+/** Rethrows an engine failure unless it is 404 (the container is gone) or 409 (already in that state, or being removed). */
+export function unlessGoneOrBusy(error: unknown): void {
+  const status = statusOf(error);
+  if (status !== 404 && status !== 409) throw error;
 }
 
 /** Removes every container `filters` finds (best effort: the engine's failures are left for the next pass). */

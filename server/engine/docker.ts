@@ -8,7 +8,7 @@ import { dockerImages } from './images.js';
 import { dockerFreeze } from './freeze.js';
 import { LABELS, ownFilter } from './labels.js';
 import { containerConfig, DEFAULT_REGION } from './container-config.js';
-import { isAlive, removeContainer, startWithSecret, watchExit, withSecretStdin } from './containers.js';
+import { isAlive, removeContainer, startWithSecret, statusOf, watchExit, withSecretStdin } from './containers.js';
 import { tailLogs } from './container-logs.js';
 import { hostSocketOf, makeHostFolder, newInstanceId, removeInstanceFolder } from './instance-folders.js';
 import type { InstanceClients } from '../instances/client.js';
@@ -66,7 +66,7 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
       try {
         await docker.getImage(tag).remove();
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+        if (statusOf(error) !== 404) throw error;
       }
       // The image's files copied for cells go with it (unless another tag still holds the same image).
       if (id) await options.cells?.dropFiles?.(id);
@@ -142,7 +142,7 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
 
 /** A container the engine refused (bad config, e.g. an env value it cannot take) is the version's fault; anything else the engine's. */
 function startError(spec: InstanceSpec, error: unknown): LambdaError {
-  const status = (error as { statusCode?: number }).statusCode;
+  const status = statusOf(error);
   const detail = (error as Error).message;
   if (status !== undefined && status >= 400 && status < 500 && status !== 404) {
     return new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail });

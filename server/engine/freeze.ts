@@ -4,6 +4,7 @@
 import type Docker from 'dockerode';
 import type { Engine } from '../instances/engine.js';
 import { LABELS, ownFilter } from './labels.js';
+import { unlessGoneOrBusy } from './containers.js';
 
 /** `serverId`: containers are looked up by this server's label too, never by an instance id alone. */
 export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'freeze' | 'thaw' | 'endedAt'> {
@@ -18,14 +19,9 @@ export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'fr
     }
     return docker.getContainer(id);
   };
-  // 404: gone; 409: already in that state, or being removed.
-  const tolerated = (error: unknown) => {
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status !== 404 && status !== 409) throw error;
-  };
   return {
     async freeze(instance) {
-      await (await containerOf(instance.id))?.pause().catch(tolerated);
+      await (await containerOf(instance.id))?.pause().catch(unlessGoneOrBusy);
     },
     async endedAt(instance) {
       const container = await containerOf(instance.id);

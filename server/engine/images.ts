@@ -8,7 +8,7 @@ import { create as createTar } from 'tar';
 import { LambdaError } from '../errors.js';
 import type { BuildRequest, BuildWatch, Engine } from '../instances/engine.js';
 import { LABELS } from './labels.js';
-import { removeContainer } from './containers.js';
+import { removeContainer, statusOf } from './containers.js';
 
 interface BuildMessage {
   stream?: string;
@@ -23,7 +23,7 @@ export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'impo
     try {
       return await docker.getImage(tag).inspect();
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      if (statusOf(error) === 404) return undefined;
       throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
     }
   };
@@ -133,7 +133,7 @@ export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'impo
             removed += 1;
           } catch (error) {
             // 409: a container (a step cut short) still uses it; it is tried again on the function's next build.
-            const status = (error as { statusCode?: number }).statusCode;
+            const status = statusOf(error);
             if (status !== 404 && status !== 409) throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
           }
         }
