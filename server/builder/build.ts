@@ -13,7 +13,8 @@ import { installDependencies } from './install.js';
 import { hostRegistrySettings, type RegistrySettings } from './registry-settings.js';
 import { cleanLine } from './clean-text.js';
 import { checkDockerfile, refusal, writeCanonical } from './repository-dockerfile.js';
-import { BUILD_LABEL, finalBase } from './dockerfile-canonical.js';
+import { finalBase } from './dockerfile-canonical.js';
+import { LABELS } from '../instances/labels.js';
 import { buildPidsCgroup, type BuildCgroup } from './cgroup.js';
 
 export interface BuildInput {
@@ -48,7 +49,7 @@ export interface BuilderOptions {
    * and the largest file a step may write.
    */
   repositoryBuild?: { memoryBytes: number; timeoutMs: number; pids?: number; maxCodeBytes?: number };
-  /** This installation's id: with the function's name it labels a repository build's images (BUILD_LABEL). */
+  /** This installation's id: with the function's name it labels a repository build's images (LABELS.build). */
   serverId?: string;
 }
 
@@ -104,12 +105,12 @@ export function createBuilder(options: BuilderOptions): Builder {
       // A failed build's own error is the one told (a prune that fails then is tried again after the next build).
       let failure: unknown;
       try {
-        await buildImage(engine, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, written: { key: BUILD_LABEL, value: label, maxBytes: maxCodeBytes }, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
+        await buildImage(engine, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, written: { key: LABELS.build, value: label, maxBytes: maxCodeBytes }, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
       } catch (error) {
         failure = error ?? new Error('the build failed');
       }
       cgroup?.remove();
-      const pruned = engine.pruneBuild?.(BUILD_LABEL, label);
+      const pruned = engine.pruneBuild?.(LABELS.build, label);
       if (failure) {
         await pruned?.catch(() => 0);
         throw failure;
@@ -120,7 +121,7 @@ export function createBuilder(options: BuilderOptions): Builder {
       const why = built ? refusal(built, base ? baseFacts[base] : undefined, maxCodeBytes, { others, label }) : 'the engine reported no image';
       if (why) {
         await engine.removeImage(input.tag).catch(() => {});
-        await engine.pruneBuild?.(BUILD_LABEL, label).catch(() => 0);
+        await engine.pruneBuild?.(LABELS.build, label).catch(() => 0);
         throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: why });
       }
     });

@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { LambdaError } from '../errors.js';
 import { readRepositoryFile } from './repository-file.js';
 import type { Sandbox } from '../instances/engine.js';
+import { LABELS } from '../instances/labels.js';
 import type { Buildpack, InstallStep } from './buildpacks.js';
 import { cleanLine } from './clean-text.js';
 import { serveInstallSocket } from './install-socket.js';
@@ -99,7 +100,7 @@ async function installIn(mount: string, request: InstallRequest, inputs: Map<str
         scratch: { [WORK]: LIMITS.work, '/tmp': LIMITS.tmp },
         memoryBytes: LIMITS.memory,
         timeoutMs: LIMITS.timeoutMs,
-        labels: { 'lambda.install': request.fn },
+        labels: { [LABELS.install]: request.fn },
       },
       (line) => {
         const clean = cleanLine(line);

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { LambdaError } from '../errors.js';
 import type { ImageFacts, Engine } from '../instances/engine.js';
 import { readRepositoryFile } from './repository-file.js';
-import { BUILD_LABEL, canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
+import { LABELS, PLATFORM_LABEL_PREFIX } from '../instances/labels.js';
+import { canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
 
 const REPOSITORY_DOCKERFILE = 'Dockerfile';
 const MAX_DOCKERFILE_BYTES = 256 * 1024;
@@ -64,7 +65,7 @@ export async function writeCanonical(runtime: Pick<Engine, 'inspectImage'>, base
  */
 export function refusal(built: ImageFacts, base: ImageFacts | undefined, maxBytes: number, build: { others: number; label?: string } = { others: 0 }): string | undefined {
   if (built.volumes.length > 0) return `the image declares volumes (${built.volumes.slice(0, 5).join(', ')}), which functions may not have`;
-  const platform = Object.entries(built.labels ?? {}).filter(([key, value]) => key.toLowerCase().startsWith('lambda.') && !(key === BUILD_LABEL && value === build.label) && !(key === 'lambda.managed' && value === 'true'));
+  const platform = Object.entries(built.labels ?? {}).filter(([key, value]) => key.toLowerCase().startsWith(PLATFORM_LABEL_PREFIX) && !(key === LABELS.build && value === build.label) && !(key === LABELS.managed && value === 'true'));
   if (platform.length > 0) return `the image sets platform labels (${platform.slice(0, 5).map(([key]) => JSON.stringify(key.slice(0, 60))).join(', ')}), which functions may not have`;
   const prefix = base?.layers ?? [];
   if (!prefix.every((layer, i) => built.layers[i] === layer)) return 'the image is not built on the base image its Dockerfile names';

@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { createCellPool, type Cell, type CellEngine } from '../instances/cells.js';
 import type { CellRecipe } from '../instances/cell-image.js';
 import { createCellVersions, envMap } from './cell-versions.js';
-import { LABELS, ownFilter } from './labels.js';
+import { LABELS, ownFilter } from '../instances/labels.js';
 import { cellConfig, containerConfig, NOT_A_FUNCTION } from './container-config.js';
 import { isAlive, removeContainer, startWithSecret, watchExit, withSecretStdin } from './containers.js';
 import { hostSocketOf, isInstanceId, makeHostFolder, newInstanceId, removeInstanceFolder } from './instance-folders.js';

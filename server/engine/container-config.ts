@@ -2,7 +2,7 @@
 // folder; and the same for a cell, which is an instance of no function yet.
 import type Docker from 'dockerode';
 import type { InstanceSpec } from '../instances/engine.js';
-import { LABELS } from './labels.js';
+import { LABELS } from '../instances/labels.js';
 import { CONTAINER_SOCKET_DIR } from './instance-folders.js';
 
 /** The non-root user every function and every untrusted job runs as (one of the ways their containers are hardened). */

@@ -6,7 +6,7 @@ import type Docker from 'dockerode';
 import { LambdaError } from '../errors.js';
 import { dockerImages } from './images.js';
 import { dockerFreeze } from './freeze.js';
-import { LABELS, ownFilter } from './labels.js';
+import { LABELS, ownFilter } from '../instances/labels.js';
 import { containerConfig, DEFAULT_REGION } from './container-config.js';
 import { isAlive, removeContainer, startWithSecret, statusOf, watchExit, withSecretStdin } from './containers.js';
 import { tailLogs } from './container-logs.js';

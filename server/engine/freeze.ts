@@ -3,7 +3,7 @@
 // instance's process ended, which tells a request that never reached it from one that crashed it.
 import type Docker from 'dockerode';
 import type { Engine } from '../instances/engine.js';
-import { LABELS, ownFilter } from './labels.js';
+import { LABELS, ownFilter } from '../instances/labels.js';
 import { unlessGoneOrBusy } from './containers.js';
 
 /** `serverId`: containers are looked up by this server's label too, never by an instance id alone. */

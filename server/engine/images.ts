@@ -7,7 +7,7 @@ import type Docker from 'dockerode';
 import { create as createTar } from 'tar';
 import { LambdaError } from '../errors.js';
 import type { BuildRequest, BuildWatch, Engine } from '../instances/engine.js';
-import { LABELS } from './labels.js';
+import { LABELS } from '../instances/labels.js';
 import { removeContainer, statusOf } from './containers.js';
 
 interface BuildMessage {

@@ -3,7 +3,7 @@ import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { LambdaError } from '../errors.js';
 import type { Sandbox, SandboxResult, SandboxRun } from '../instances/engine.js';
-import { LABELS, ownFilter } from './labels.js';
+import { LABELS, ownFilter } from '../instances/labels.js';
 import { FUNCTION_USER } from './container-config.js';
 import { removeContainer, removeContainersWhere } from './containers.js';
 import { newInstanceId } from './instance-folders.js';
