@@ -60,7 +60,7 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  // The secret comes on stdin, as the host writes it at a container's start (server/engine/docker.ts).
+  // The secret comes on stdin, as the host writes it at a container's start (server/engine/containers.ts).
   child.stdin?.end(`${clients.secretOf(instance.id)}\n`);
   t.context.children.push(child);
   let stdout = '';

@@ -7,7 +7,7 @@ import { create as createTar } from 'tar';
 import type { Engine } from '../instances/engine.js';
 import type { Buildpack } from './buildpacks.js';
 import { assembleRootfs, describeCommands } from './rootfs.js';
-import { addPython, describePython, hostPython, lddLibraries } from './rootfs-python.js';
+import { addPython, describePython, hostPython } from './rootfs-python.js';
 
 /** "local" builds the base from this host; any other value names an image to use as it is. */
 export type BaseImageSetting = 'local' | 'official' | string;
@@ -30,7 +30,7 @@ export async function ensureBaseImage(
   const stage = path.join(workDir, `rootfs-${pack.runtime}-${process.pid}`);
   try {
     assembleRootfs(pack.base.local.commands, stage);
-    if (python) addPython(python, stage, lddLibraries);
+    if (python) addPython(python, stage);
     await engine.importImage(Readable.from(createTar({ cwd: stage }, fs.readdirSync(stage))), tag);
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });

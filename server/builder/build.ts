@@ -13,7 +13,8 @@ import { installDependencies } from './install.js';
 import { hostRegistrySettings, type RegistrySettings } from './registry-settings.js';
 import { cleanLine } from './clean-text.js';
 import { checkDockerfile, refusal, writeCanonical } from './repository-dockerfile.js';
-import { BUILD_LABEL, finalBase } from './dockerfile-canonical.js';
+import { finalBase } from './dockerfile-canonical.js';
+import { LABELS } from '../instances/labels.js';
 import { buildPidsCgroup, type BuildCgroup } from './cgroup.js';
 
 export interface BuildInput {
@@ -48,7 +49,7 @@ export interface BuilderOptions {
    * and the largest file a step may write.
    */
   repositoryBuild?: { memoryBytes: number; timeoutMs: number; pids?: number; maxCodeBytes?: number };
-  /** This installation's id: with the function's name it labels a repository build's images (BUILD_LABEL). */
+  /** This installation's id: with the function's name it labels a repository build's images (LABELS.build). */
   serverId?: string;
 }
 
@@ -68,6 +69,22 @@ export function createBuilder(options: BuilderOptions): Builder {
     return settings;
   };
 
+  /** The runtime's base image, made or pulled on first use as this server is configured. */
+  const baseImageOf = (pack: Buildpack, log: BuildLog): Promise<string> => ensureBaseImage(engine, pack, options.baseImages[pack.runtime] ?? 'local', workDir, log.detail);
+
+  /** Runs `work` on a fresh folder holding the commit's files in `code/`; the folder goes whatever happens. */
+  const withCheckout = async (input: BuildInput, work: (dir: string, code: string) => Promise<void>): Promise<void> => {
+    const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
+    try {
+      const code = path.join(dir, 'code');
+      fs.mkdirSync(code);
+      await input.exportTo(code);
+      await work(dir, code);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
   /**
    * runtime docker: the commit's own Dockerfile, checked and rewritten (FROM the platform's base images by id only),
    * built with no network, bounded memory, CPU, processes, file size and time; the image is checked before use.
@@ -75,14 +92,10 @@ export function createBuilder(options: BuilderOptions): Builder {
   const buildRepository = async (input: BuildInput, log: BuildLog): Promise<void> => {
     const bounds = options.repositoryBuild ?? { memoryBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 };
     const maxCodeBytes = bounds.maxCodeBytes ?? 250 * 1024 * 1024;
-    const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
-    try {
-      const code = path.join(dir, 'code');
-      fs.mkdirSync(code);
-      await input.exportTo(code);
+    await withCheckout(input, async (_dir, code) => {
       const bases = [...buildpacks.values()].filter((pack) => !pack.repositoryDockerfile);
       const parsed = checkDockerfile(code, bases.map((pack) => pack.runtime));
-      const ensure = (name: string) => ensureBaseImage(engine, buildpacks.get(name) as Buildpack, options.baseImages[name] ?? 'local', workDir, log.detail);
+      const ensure = (name: string) => baseImageOf(buildpacks.get(name) as Buildpack, log);
       const froms = parsed.stages.map(({ base }) => (base.kind === 'runtime' ? `lambda/${base.runtime}` : base.kind === 'scratch' ? 'scratch' : `stage ${base.index}`));
       log.detail(`Dockerfile checked (${parsed.stages.length} stage${parsed.stages.length === 1 ? '' : 's'}): FROM ${froms.join(', FROM ')}`);
       const label = `${serverId}/${input.fn}`;
@@ -92,12 +105,12 @@ export function createBuilder(options: BuilderOptions): Builder {
       // A failed build's own error is the one told (a prune that fails then is tried again after the next build).
       let failure: unknown;
       try {
-        await buildImage(engine, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, written: { key: BUILD_LABEL, value: label, maxBytes: maxCodeBytes }, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
+        await buildImage(engine, input.tag, code, log, { memoryBytes: bounds.memoryBytes, timeoutMs: bounds.timeoutMs, maxFileBytes: maxCodeBytes, written: { key: LABELS.build, value: label, maxBytes: maxCodeBytes }, ...(cgroup ? { pidsCgroup: cgroup.parent } : {}) });
       } catch (error) {
         failure = error ?? new Error('the build failed');
       }
       cgroup?.remove();
-      const pruned = engine.pruneBuild?.(BUILD_LABEL, label);
+      const pruned = engine.pruneBuild?.(LABELS.build, label);
       if (failure) {
         await pruned?.catch(() => 0);
         throw failure;
@@ -108,12 +121,10 @@ export function createBuilder(options: BuilderOptions): Builder {
       const why = built ? refusal(built, base ? baseFacts[base] : undefined, maxCodeBytes, { others, label }) : 'the engine reported no image';
       if (why) {
         await engine.removeImage(input.tag).catch(() => {});
-        await engine.pruneBuild?.(BUILD_LABEL, label).catch(() => 0);
+        await engine.pruneBuild?.(LABELS.build, label).catch(() => 0);
         throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: why });
       }
-    } finally {
-      fs.rmSync(dir, { recursive: true, force: true });
-    }
+    });
   };
 
   /**
@@ -143,12 +154,8 @@ export function createBuilder(options: BuilderOptions): Builder {
         await buildRepository(input, log);
         return;
       }
-      const base = await ensureBaseImage(engine, pack, options.baseImages[pack.runtime] ?? 'local', workDir, log.detail);
-      const dir = fs.mkdtempSync(path.join(workDir, `${input.fn}-${input.sha.slice(0, 12)}-`));
-      try {
-        const code = path.join(dir, 'code');
-        fs.mkdirSync(code);
-        await input.exportTo(code);
+      const base = await baseImageOf(pack, log);
+      await withCheckout(input, async (dir, code) => {
         let dependencies: string | undefined;
         const install = pack.install;
         if (needsInstall(install, code)) {
@@ -159,9 +166,7 @@ export function createBuilder(options: BuilderOptions): Builder {
         }
         prepareContext(pack, base, dir, dependencies);
         await buildImage(engine, input.tag, dir, log);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
+      });
     },
   };
 }

@@ -5,6 +5,7 @@
 // engine does. So the text is refused on anything unusual, only an allow-list of instructions is accepted, and the
 // file handed to the engine is one this module writes: one instruction a line, arguments in JSON form, every FROM an
 // image id the platform resolved and every stage named by its position.
+import { LABELS } from '../instances/labels.js';
 
 /** The instructions a repository's Dockerfile may use; anything else is refused with the reason. */
 const REFUSED: Record<string, string> = {
@@ -98,11 +99,10 @@ export function parseDockerfile(text: string, runtimes: string[]): ParsedDockerf
 }
 
 /**
- * The label every stage of a repository build starts with (`<server id>/<function>`): each image a step makes carries
- * it, so the server finds what a build left behind by asking the engine, never by reading the build's output. It is
- * the same for every push of a function, so one push's layers stay a cache for the next.
+ * The build label (LABELS.build) every stage of a repository build starts with, and its value `<server id>/<function>`:
+ * each image a step makes carries it, so the server finds what a build left behind by asking the engine, never by
+ * reading the build's output. It is the same for every push of a function, so one push's layers stay a cache for the next.
  */
-export const BUILD_LABEL = 'lambda.build.fn';
 const BUILD_LABEL_VALUE = /^[A-Za-z0-9_.-]{1,64}\/[a-z0-9-]{1,63}$/;
 
 /** Refuses what could set a platform label (`lambda.*`), also through a variable or an escape Docker would undo. */
@@ -113,7 +113,7 @@ function checkLabel(rest: string, at: (detail: string) => DockerfileError): void
 
 /**
  * The file the engine builds: `baseIds` gives each runtime's base image id (sha256:…); `buildLabel`, when given, is
- * the value of BUILD_LABEL each stage starts with.
+ * the value of the build label (LABELS.build) each stage starts with.
  */
 export function canonicalDockerfile(parsed: ParsedDockerfile, baseIds: Record<string, string>, buildLabel?: string): string {
   if (buildLabel !== undefined && !BUILD_LABEL_VALUE.test(buildLabel)) throw new DockerfileError(`the build label ${JSON.stringify(buildLabel.slice(0, 80))} is not <server>/<function>`);
@@ -122,7 +122,7 @@ export function canonicalDockerfile(parsed: ParsedDockerfile, baseIds: Record<st
     const { base } = stage;
     const from = base.kind === 'scratch' ? 'scratch' : base.kind === 'stage' ? `s${base.index}` : baseIds[base.runtime];
     if (!from || !/^(scratch|s\d+|sha256:[0-9a-f]{64})$/.test(from)) throw new DockerfileError(`no image id for the base of stage ${index}`);
-    out.push(`FROM ${from} AS s${index}`, ...(buildLabel === undefined ? [] : [`LABEL ${BUILD_LABEL}="${buildLabel}"`]), ...stage.lines);
+    out.push(`FROM ${from} AS s${index}`, ...(buildLabel === undefined ? [] : [`LABEL ${LABELS.build}="${buildLabel}"`]), ...stage.lines);
   });
   return `${out.join('\n')}\n`;
 }

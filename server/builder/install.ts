@@ -4,7 +4,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { LambdaError } from '../errors.js';
+import { readRepositoryFile } from './repository-file.js';
 import type { Sandbox } from '../instances/engine.js';
+import { LABELS } from '../instances/labels.js';
 import type { Buildpack, InstallStep } from './buildpacks.js';
 import { cleanLine } from './clean-text.js';
 import { serveInstallSocket } from './install-socket.js';
@@ -98,7 +100,7 @@ async function installIn(mount: string, request: InstallRequest, inputs: Map<str
         scratch: { [WORK]: LIMITS.work, '/tmp': LIMITS.tmp },
         memoryBytes: LIMITS.memory,
         timeoutMs: LIMITS.timeoutMs,
-        labels: { 'lambda.install': request.fn },
+        labels: { [LABELS.install]: request.fn },
       },
       (line) => {
         const clean = cleanLine(line);
@@ -129,21 +131,8 @@ async function installIn(mount: string, request: InstallRequest, inputs: Map<str
 function readInputs(codeDir: string, names: string[]): Map<string, Buffer> {
   const inputs = new Map<string, Buffer>();
   for (const name of names) {
-    const file = path.join(codeDir, name);
-    let stat: fs.Stats;
-    try {
-      stat = fs.lstatSync(file);
-    } catch {
-      continue;
-    }
-    if (!stat.isFile()) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: `${name} must be a regular file, not a link or a folder` });
-    if (stat.size > LIMITS.input) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: `${name} is over ${LIMITS.input / MIB} MiB` });
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-    try {
-      inputs.set(name, fs.readFileSync(fd));
-    } finally {
-      fs.closeSync(fd);
-    }
+    const bytes = readRepositoryFile(codeDir, name, LIMITS.input);
+    if (bytes) inputs.set(name, bytes);
   }
   return inputs;
 }

@@ -5,7 +5,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { LambdaError } from '../errors.js';
 import type { ImageFacts, Engine } from '../instances/engine.js';
-import { BUILD_LABEL, canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
+import { readRepositoryFile } from './repository-file.js';
+import { LABELS, PLATFORM_LABEL_PREFIX } from '../instances/labels.js';
+import { canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
 
 const REPOSITORY_DOCKERFILE = 'Dockerfile';
 const MAX_DOCKERFILE_BYTES = 256 * 1024;
@@ -22,16 +24,9 @@ export interface BaseImages {
  * when there is none, when it is a link or too large, or when it uses anything a build here may not, with its line.
  */
 export function checkDockerfile(codeDir: string, runtimes: string[]): ParsedDockerfile {
-  const file = path.join(codeDir, REPOSITORY_DOCKERFILE);
-  let stat: fs.Stats;
-  try {
-    stat = fs.lstatSync(file);
-  } catch {
-    throw failed(`runtime docker needs a ${REPOSITORY_DOCKERFILE} at the repository root`);
-  }
-  if (!stat.isFile()) throw failed(`${REPOSITORY_DOCKERFILE} must be a regular file, not a link or a folder`);
-  if (stat.size > MAX_DOCKERFILE_BYTES) throw failed(`${REPOSITORY_DOCKERFILE} is over ${MAX_DOCKERFILE_BYTES / 1024} KiB`);
-  return parse(fs.readFileSync(file, 'utf8'), runtimes);
+  const bytes = readRepositoryFile(codeDir, REPOSITORY_DOCKERFILE, MAX_DOCKERFILE_BYTES);
+  if (!bytes) throw failed(`runtime docker needs a ${REPOSITORY_DOCKERFILE} at the repository root`);
+  return parse(bytes.toString('utf8'), runtimes);
 }
 
 /** parseDockerfile with its errors as LAMBDA_ERR_BUILD_FAILED naming the Dockerfile. */
@@ -70,7 +65,7 @@ export async function writeCanonical(runtime: Pick<Engine, 'inspectImage'>, base
  */
 export function refusal(built: ImageFacts, base: ImageFacts | undefined, maxBytes: number, build: { others: number; label?: string } = { others: 0 }): string | undefined {
   if (built.volumes.length > 0) return `the image declares volumes (${built.volumes.slice(0, 5).join(', ')}), which functions may not have`;
-  const platform = Object.entries(built.labels ?? {}).filter(([key, value]) => key.toLowerCase().startsWith('lambda.') && !(key === BUILD_LABEL && value === build.label) && !(key === 'lambda.managed' && value === 'true'));
+  const platform = Object.entries(built.labels ?? {}).filter(([key, value]) => key.toLowerCase().startsWith(PLATFORM_LABEL_PREFIX) && !(key === LABELS.build && value === build.label) && !(key === LABELS.managed && value === 'true'));
   if (platform.length > 0) return `the image sets platform labels (${platform.slice(0, 5).map(([key]) => JSON.stringify(key.slice(0, 60))).join(', ')}), which functions may not have`;
   const prefix = base?.layers ?? [];
   if (!prefix.every((layer, i) => built.layers[i] === layer)) return 'the image is not built on the base image its Dockerfile names';

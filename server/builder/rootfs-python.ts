@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
+import { copyFile, sharedLibraries } from './rootfs.js';
 
 /** Parts of the standard library no function needs (tests, GUI, the static library, bundled wheels). */
 const SKIP = new Set(['test', 'idlelib', 'tkinter', 'turtledemo', 'ensurepip', 'lib2to3', 'site-packages']);
@@ -52,7 +53,7 @@ export function describePython(python: HostPython): string {
 }
 
 /** Copies the interpreter, its standard library, pip and every shared library they load into `stage`. */
-export function addPython(python: HostPython, stage: string, sharedLibraries: (file: string) => string[]): void {
+export function addPython(python: HostPython, stage: string): void {
   const bin = path.join(stage, 'usr/local/bin');
   const lib = path.join(stage, 'usr/local/lib', `python${python.version}`);
   fs.mkdirSync(bin, { recursive: true });
@@ -81,20 +82,5 @@ export function addPython(python: HostPython, stage: string, sharedLibraries: (f
     }
   }
   // Each library where the loader looks for it (a shared libpython is found through the binary's RUNPATH).
-  for (const found of libraries) {
-    const target = path.join(stage, found);
-    fs.mkdirSync(path.dirname(target), { recursive: true });
-    fs.copyFileSync(fs.realpathSync(found), target);
-  }
-}
-
-/** The shared libraries `file` loads, by `ldd`. */
-export function lddLibraries(file: string): string[] {
-  const output = execFileSync('ldd', [file], { encoding: 'utf8' });
-  const libs = new Set<string>();
-  for (const line of output.split('\n')) {
-    const match = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
-    if (match) libs.add(match[1]);
-  }
-  return [...libs];
+  for (const found of libraries) copyFile(found, path.join(stage, found));
 }

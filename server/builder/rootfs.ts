@@ -60,8 +60,9 @@ function isElf(file: string): boolean {
   }
 }
 
-function sharedLibraries(binary: string): string[] {
-  const output = execFileSync('ldd', [binary], { encoding: 'utf8' });
+/** The shared libraries `file` loads, by `ldd` (the python3 base image's interpreter and extensions too). */
+export function sharedLibraries(file: string): string[] {
+  const output = execFileSync('ldd', [file], { encoding: 'utf8' });
   const libs = new Set<string>();
   for (const line of output.split('\n')) {
     const match = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
@@ -79,7 +80,8 @@ function findPackageRoot(file: string): string {
   throw new Error(`cannot find the package that holds ${file}`);
 }
 
-function copyFile(from: string, to: string): void {
+/** Copies a host file (links followed) to `to` in a stage, with its mode. */
+export function copyFile(from: string, to: string): void {
   fs.mkdirSync(path.dirname(to), { recursive: true });
   fs.copyFileSync(fs.realpathSync(from), to);
   fs.chmodSync(to, fs.statSync(fs.realpathSync(from)).mode & 0o7777);

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { extract, Parser, type ReadEntry } from 'tar';
 import { filesDigest } from '../instances/cell-image.js';
+import { removeContainer, statusOf } from './containers.js';
 
 /** One entry of a version's task folder, in an order where each folder comes before what it holds. */
 export type TreeEntry =
@@ -75,7 +76,7 @@ export async function extractVersion(
     fs.rmSync(partial, { recursive: true, force: true });
     throw error;
   } finally {
-    await container.remove({ force: true, v: true }).catch(() => {});
+    await removeContainer(docker, container.id).catch(() => {});
   }
 }
 
@@ -85,7 +86,7 @@ async function readDigest(container: Docker.Container, file: string): Promise<st
   try {
     archive = (await container.getArchive({ path: file })) as NodeJS.ReadableStream;
   } catch (error) {
-    if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+    if (statusOf(error) === 404) return undefined;
     throw error;
   }
   return archiveDigest(archive);

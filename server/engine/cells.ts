@@ -1,28 +1,23 @@
 // The Docker side of the stem-cell pool: cell containers hardened exactly as instances are (same container
-// config), and turning one into an instance of a version: its files (docker-cells-versions.ts) linked into the
+// config), and turning one into an instance of a version: its files (cell-versions.ts) linked into the
 // cell's own read-only task folder, its memory limit, one init call carrying the cell's secret.
 import fs from 'node:fs';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { createCellPool, type Cell, type CellEngine } from '../instances/cells.js';
 import type { CellRecipe } from '../instances/cell-image.js';
 import { createCellVersions, envMap } from './cell-versions.js';
-import { containerConfig, exitReason, LABELS, startWithSecret, withSecretStdin } from './docker.js';
+import { LABELS, ownFilter } from '../instances/labels.js';
+import { cellConfig, containerConfig, NOT_A_FUNCTION } from './container-config.js';
+import { isAlive, removeContainer, startWithSecret, watchExit, withSecretStdin } from './containers.js';
+import { hostSocketOf, isInstanceId, makeHostFolder, newInstanceId, removeInstanceFolder } from './instance-folders.js';
 import type { InstanceClients } from '../instances/client.js';
 import type { InstanceLogSockets } from '../instances/log-socket.js';
-import type { CellPool, Instance, InstanceSpec, ManagedContainer } from '../instances/engine.js';
+import type { CellPool, Instance, ManagedContainer } from '../instances/engine.js';
 
-/** Carried by every container of the pool (cells, and the short-lived ones files are read from); value: the runtime. */
-export const CELL_LABEL = 'lambda.cell';
-const SOCKET_NAME = 'host.sock';
 /** Warm-up calls a new cell answers before it waits in the pool (three leave the first real request ~3 ms, not ~15). */
 const WARM_UP_CALLS = 3;
 const RENAME_AFTER_MS = 200;
-/** Images carry lambda.managed=true (server/engine/images.ts) and containers inherit it: a cell's own says it is no function's. */
-const NOT_A_FUNCTION = { [LABELS.managed]: 'false' };
-/** The cell's boot environment keeps the platform's LAMBDA_* settings, but nothing of a function. */
-const FUNCTION_SETTINGS = /^(LAMBDA_HANDLER|LAMBDA_FUNCTION_NAME|LAMBDA_FUNCTION_VERSION|LAMBDA_TIMEOUT_MS|LAMBDA_MEMORY_MB)=/;
 
 export interface DockerCellsOptions {
   docker: Docker;
@@ -75,23 +70,21 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     stagedDir: path.join(options.cellsDir, 'staged'),
     buildDir: path.join(options.cellsDir, 'build'),
     recipes: options.recipes,
-    filesLabels: { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [CELL_LABEL]: 'files' },
+    filesLabels: { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [LABELS.cell]: 'files' },
   });
 
-  const removeCell = async (cell: Pick<DockerCell, 'id' | 'socketDir' | 'taskDir'>, containerId?: string): Promise<void> => {
+  /** A cell's task folder and the record of what it became. */
+  const dropTask = (id: string): void => {
+    fs.rmSync(path.join(tasksDir, id), { recursive: true, force: true });
+    fs.rmSync(path.join(tasksDir, `${id}.json`), { force: true });
+  };
+
+  const removeCell = async (cell: Pick<DockerCell, 'id'>, containerId?: string): Promise<void> => {
     await clients.destroy(cell.id);
     options.logs?.close(cell.id);
-    if (containerId) {
-      await docker
-        .getContainer(containerId)
-        .remove({ force: true, v: true })
-        .catch((error: { statusCode?: number }) => {
-          if (error.statusCode !== 404 && error.statusCode !== 409) throw error;
-        });
-    }
-    fs.rmSync(cell.socketDir, { recursive: true, force: true });
-    fs.rmSync(cell.taskDir, { recursive: true, force: true });
-    fs.rmSync(`${cell.taskDir}.json`, { force: true });
+    if (containerId) await removeContainer(docker, containerId);
+    removeInstanceFolder(options.instancesDir, cell.id);
+    dropTask(cell.id);
   };
 
   const engine: CellEngine<DockerCell> = {
@@ -100,7 +93,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     async create(runtime, exited) {
       const cellImage = await versions.runtimeImage(runtime);
       const { settings } = cellImage.recipe;
-      const id = randomBytes(6).toString('hex');
+      const id = newInstanceId();
       const cell: DockerCell = {
         id,
         runtime,
@@ -111,18 +104,10 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
         specialised: false,
       };
       // Both folders are the host's: the socket one as for any instance, the task one empty until specialised.
-      for (const dir of [cell.socketDir, cell.taskDir]) {
-        fs.mkdirSync(dir, { mode: 0o755 });
-        fs.chmodSync(dir, 0o755);
-      }
-      const link = clients.link({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) });
-      // The very config of an instance (hardening, limits, socket folder), for no function yet.
-      const idle: InstanceSpec = { fn: 'cell', version: 0, sha: '', image: cellImage.tag, handler: '', timeoutMs: 0, memoryBytes: settings.memoryBytes, concurrency: 1, minInstances: 0, maxInstances: 0, env: {} };
-      const config = containerConfig(idle, id, cell.socketDir, serverId, region);
-      config.name = `lambda-cell-${runtime}-${id}`;
-      config.Env = [...(config.Env ?? []).filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), 'LAMBDA_CELL=1'];
-      config.Labels = { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [LABELS.instance]: id, [CELL_LABEL]: runtime };
-      config.HostConfig = { ...config.HostConfig, Binds: [...(config.HostConfig?.Binds ?? []), `${cell.taskDir}:${settings.taskRoot}:ro`] };
+      for (const dir of [cell.socketDir, cell.taskDir]) makeHostFolder(dir);
+      const target = { id, socketPath: hostSocketOf(options.instancesDir, id) };
+      const link = clients.link(target);
+      const config = cellConfig({ runtime, id, image: cellImage.tag, memoryBytes: settings.memoryBytes, socketDir: cell.socketDir, taskDir: cell.taskDir, taskRoot: settings.taskRoot }, serverId, region);
       let container: Docker.Container | undefined;
       try {
         container = await docker.createContainer(withSecretStdin(config));
@@ -134,7 +119,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       }
       const ended = watch(cell, exited);
       const booted = await Promise.race([link.ready(startTimeoutMs).then((ok) => (ok ? undefined : `no dial-in within ${startTimeoutMs} ms`)), ended]);
-      if (booted !== undefined || !(await warmUp({ id, socketPath: path.join(cell.socketDir, SOCKET_NAME) }))) {
+      if (booted !== undefined || !(await warmUp(target))) {
         await removeCell(cell, container.id).catch(() => {});
         throw new Error(`the cell did not boot: ${booted ?? 'its health call failed'}`);
       }
@@ -150,7 +135,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       // The function's own limit is in place before any of its code runs.
       if (spec.memoryBytes !== cell.memoryBytes) await cell.container.update({ Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes });
       cell.specialised = true;
-      const instance: Instance = { id: cell.id, fn: spec.fn, sha: spec.sha, socketPath: path.join(cell.socketDir, SOCKET_NAME) };
+      const instance: Instance = { id: cell.id, fn: spec.fn, sha: spec.sha, socketPath: hostSocketOf(options.instancesDir, cell.id) };
       // What a classic container of this version gets: its image's environment, then the instance's own.
       const classic = containerConfig(spec, cell.id, cell.socketDir, serverId, region);
       const env = Object.fromEntries([...envMap(found.env), ...envMap(classic.Env ?? [])]);
@@ -178,40 +163,39 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     destroy: (cell) => removeCell(cell, cell.container.id),
 
     release(instanceId) {
-      if (!/^[0-9a-f]{12}$/.test(instanceId)) return;
-      fs.rmSync(path.join(tasksDir, instanceId), { recursive: true, force: true });
-      fs.rmSync(path.join(tasksDir, `${instanceId}.json`), { force: true });
+      if (!isInstanceId(instanceId)) return;
+      dropTask(instanceId);
     },
 
     forget: (image) => versions.forget(image),
     dropFiles: (imageId) => versions.dropFiles(imageId),
 
     async removeAll() {
-      const found = await docker.listContainers({ all: true, filters: { label: [CELL_LABEL, `${LABELS.server}=${serverId}`] } });
+      const found = await docker.listContainers({ all: true, filters: ownFilter(serverId, LABELS.cell) });
       // Cells that became instances stay for reconciliation; waiting ones and file readers go.
       const kept = new Set((await engine.instances()).map((instance) => instance.instanceId));
       const gone = found.filter((c) => !kept.has(c.Labels[LABELS.instance] ?? ''));
-      await Promise.all(gone.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+      await Promise.all(gone.map((c) => removeContainer(docker, c.Id).catch(() => {})));
       for (const c of gone) {
         const id = c.Labels[LABELS.instance];
-        if (id && /^[0-9a-f]{12}$/.test(id)) fs.rmSync(path.join(options.instancesDir, id), { recursive: true, force: true });
+        if (id && isInstanceId(id)) removeInstanceFolder(options.instancesDir, id);
       }
       for (const entry of fs.readdirSync(tasksDir)) {
         if (!kept.has(entry.replace(/\.json$/, ''))) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
       }
       // A version's files are kept while its image is.
       await versions.prune();
-      return gone.filter((c) => c.Labels[CELL_LABEL] !== 'files').length;
+      return gone.filter((c) => c.Labels[LABELS.cell] !== 'files').length;
     },
 
     async instances() {
-      const found = await docker.listContainers({ all: true, filters: { label: [CELL_LABEL, `${LABELS.server}=${serverId}`] } });
+      const found = await docker.listContainers({ all: true, filters: ownFilter(serverId, LABELS.cell) });
       const instances: ManagedContainer[] = [];
       for (const c of found) {
         const id = c.Labels[LABELS.instance] ?? '';
         const record = readRecord(id);
         if (!record) continue;
-        instances.push({ instanceId: id, fn: record.fn, sha: record.sha, running: c.State === 'running' || c.State === 'paused', socketPath: path.join(options.instancesDir, id, SOCKET_NAME) });
+        instances.push({ instanceId: id, fn: record.fn, sha: record.sha, running: isAlive(c), socketPath: hostSocketOf(options.instancesDir, id) });
       }
       return instances;
     },
@@ -242,7 +226,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
   }
 
   function readRecord(id: string): CellRecord | undefined {
-    if (!/^[0-9a-f]{12}$/.test(id)) return undefined;
+    if (!isInstanceId(id)) return undefined;
     try {
       const record = JSON.parse(fs.readFileSync(path.join(tasksDir, `${id}.json`), 'utf8')) as Partial<CellRecord>;
       return typeof record.fn === 'string' && typeof record.sha === 'string' ? { fn: record.fn, sha: record.sha } : undefined;
@@ -253,21 +237,10 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
 
   /** Reports the cell's end: to the pool while it waits, as an instance's exit once it is one. Resolves with why. */
   function watch(cell: DockerCell, exited: () => void): Promise<string> {
-    return cell.container.wait().then(
-      async (result: { StatusCode: number }) => {
-        const reason = await exitReason(cell.container, result.StatusCode);
-        clients.gone(cell.id, `the instance ${reason}`);
-        if (cell.specialised) options.onExit?.(cell.id, reason);
-        else exited();
-        return reason;
-      },
-      () => {
-        clients.gone(cell.id, 'the instance disappeared');
-        if (cell.specialised) options.onExit?.(cell.id, 'disappeared');
-        else exited();
-        return 'disappeared';
-      },
-    );
+    return watchExit(cell.container, cell.id, clients, (reason) => {
+      if (cell.specialised) options.onExit?.(cell.id, reason);
+      else exited();
+    });
   }
 
   return createCellPool(engine, { size: options.size, log: options.log });

@@ -3,9 +3,8 @@
 // instance's process ended, which tells a request that never reached it from one that crashed it.
 import type Docker from 'dockerode';
 import type { Engine } from '../instances/engine.js';
-
-const INSTANCE_LABEL = 'lambda.instance';
-const SERVER_LABEL = 'lambda.server';
+import { LABELS, ownFilter } from '../instances/labels.js';
+import { unlessGoneOrBusy } from './containers.js';
 
 /** `serverId`: containers are looked up by this server's label too, never by an instance id alone. */
 export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'freeze' | 'thaw' | 'endedAt'> {
@@ -13,21 +12,16 @@ export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'fr
   const containerOf = async (instanceId: string): Promise<Docker.Container | undefined> => {
     let id = containerIds.get(instanceId);
     if (!id) {
-      const [found] = await docker.listContainers({ all: true, filters: { label: [`${INSTANCE_LABEL}=${instanceId}`, `${SERVER_LABEL}=${serverId}`] } });
+      const [found] = await docker.listContainers({ all: true, filters: ownFilter(serverId, `${LABELS.instance}=${instanceId}`) });
       if (!found) return undefined;
       id = found.Id;
       containerIds.set(instanceId, id);
     }
     return docker.getContainer(id);
   };
-  // 404: gone; 409: already in that state, or being removed.
-  const tolerated = (error: unknown) => {
-    const status = (error as { statusCode?: number }).statusCode;
-    if (status !== 404 && status !== 409) throw error;
-  };
   return {
     async freeze(instance) {
-      await (await containerOf(instance.id))?.pause().catch(tolerated);
+      await (await containerOf(instance.id))?.pause().catch(unlessGoneOrBusy);
     },
     async endedAt(instance) {
       const container = await containerOf(instance.id);

@@ -7,6 +7,8 @@ import type Docker from 'dockerode';
 import { create as createTar } from 'tar';
 import { LambdaError } from '../errors.js';
 import type { BuildRequest, BuildWatch, Engine } from '../instances/engine.js';
+import { LABELS } from '../instances/labels.js';
+import { removeContainer, statusOf } from './containers.js';
 
 interface BuildMessage {
   stream?: string;
@@ -21,7 +23,7 @@ export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'impo
     try {
       return await docker.getImage(tag).inspect();
     } catch (error) {
-      if ((error as { statusCode?: number }).statusCode === 404) return undefined;
+      if (statusOf(error) === 404) return undefined;
       throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
     }
   };
@@ -77,7 +79,7 @@ export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'impo
             forcerm: true,
             // Dependencies are installed before the build (server/builder/install.ts): no build ever gets a network.
             networkmode: 'none',
-            labels: { 'lambda.managed': 'true' },
+            labels: { [LABELS.managed]: 'true' },
             ...bounds,
           });
         } catch (error) {
@@ -131,7 +133,7 @@ export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'impo
             removed += 1;
           } catch (error) {
             // 409: a container (a step cut short) still uses it; it is tried again on the function's next build.
-            const status = (error as { statusCode?: number }).statusCode;
+            const status = statusOf(error);
             if (status !== 404 && status !== 409) throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
           }
         }
@@ -255,7 +257,7 @@ async function removeStepContainers(docker: Docker, watch: BuildWatch): Promise<
   for (let attempt = 0; attempt < 40; attempt++) {
     const left = (await docker.listContainers({ all: true, filters: { label: [label] } }).catch(() => [])).filter((step) => isStep(step, watch));
     if (left.length === 0) return;
-    for (const step of left) await docker.getContainer(step.Id).remove({ force: true, v: true }).catch(() => {});
+    for (const step of left) await removeContainer(docker, step.Id).catch(() => {});
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }
@@ -284,7 +286,7 @@ function ownSizes(docker: Docker): { note(images: Docker.ImageInfo[]): void; own
 
 /** A build's step container: it carries the build label and, unlike the platform's own containers, no `lambda.server`. */
 function isStep(container: Docker.ContainerInfo, watch: BuildWatch): boolean {
-  return container.Labels?.[watch.key] === watch.value && !container.Labels?.['lambda.server'];
+  return container.Labels?.[watch.key] === watch.value && !container.Labels?.[LABELS.server];
 }
 
 function splitTag(tag: string): [string, string] {

@@ -1,12 +1,12 @@
 // The Docker implementation of Sandbox: one throwaway, hardened container per untrusted job (dependency installs).
 import { PassThrough } from 'node:stream';
-import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { LambdaError } from '../errors.js';
 import type { Sandbox, SandboxResult, SandboxRun } from '../instances/engine.js';
-
-/** The unprivileged user every untrusted job runs as, the same as functions. */
-export const SANDBOX_USER = '10001:10001';
+import { LABELS, ownFilter } from '../instances/labels.js';
+import { FUNCTION_USER } from './container-config.js';
+import { removeContainer, removeContainersWhere } from './containers.js';
+import { newInstanceId } from './instance-folders.js';
 
 export interface DockerSandboxOptions {
   docker: Docker;
@@ -19,8 +19,7 @@ export function createDockerSandbox(options: DockerSandboxOptions): Sandbox {
   // A server that died mid-install leaves its sandbox behind: remove those once, before this server starts any.
   let leftovers: Promise<void> | undefined;
   const removeLeftovers = async () => {
-    const found = await docker.listContainers({ all: true, filters: { label: ['lambda.sandbox=true', `lambda.server=${options.serverId}`] } });
-    await Promise.all(found.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {})));
+    await removeContainersWhere(docker, ownFilter(options.serverId, `${LABELS.sandbox}=true`));
   };
   return {
     async run(request, onLine) {
@@ -35,7 +34,7 @@ export function createDockerSandbox(options: DockerSandboxOptions): Sandbox {
       try {
         return await runToEnd(docker, container, request.timeoutMs, onLine);
       } finally {
-        await container.remove({ force: true, v: true }).catch(() => {});
+        await removeContainer(docker, container.id).catch(() => {});
       }
     },
   };
@@ -52,18 +51,19 @@ export function sandboxConfig(request: SandboxRun, serverId: string): Docker.Con
   }
   const limit = request.memoryBytes + scratchBytes;
   return {
-    name: `lambda-sandbox-${randomBytes(6).toString('hex')}`,
+    name: `lambda-sandbox-${newInstanceId()}`,
     Image: request.image,
     Cmd: request.command,
     Env: Object.entries(request.env).map(([key, value]) => `${key}=${value}`),
     WorkingDir: request.workingDir,
-    User: SANDBOX_USER,
+    // The unprivileged user functions run as.
+    User: FUNCTION_USER,
     // No engine-run command inside the job, whatever HEALTHCHECK its image carries.
     Healthcheck: { Test: ['NONE'] },
     AttachStdout: true,
     AttachStderr: true,
     Tty: false,
-    Labels: { ...request.labels, 'lambda.server': serverId, 'lambda.sandbox': 'true' },
+    Labels: { ...request.labels, [LABELS.server]: serverId, [LABELS.sandbox]: 'true' },
     HostConfig: {
       // No interface but the container's own loopback: the host's 127.0.0.1 services are unreachable.
       NetworkMode: 'none',

@@ -40,7 +40,7 @@ async function start(t: { context: { dir: string; clients: InstanceClients; chil
   const target = { id: t.context.id, socketPath: path.join(socketDir, 'host.sock') };
   t.context.clients.link(target);
   let output = '';
-  // The secret comes on stdin, as the host writes it at a container's start (server/engine/docker.ts).
+  // The secret comes on stdin, as the host writes it at a container's start (server/engine/containers.ts).
   const { LAMBDA_INSTANCE_SECRET: secret = '', ...rest } = env;
   const child = spawn(process.execPath, [SHIM], { env: { LAMBDA_SOCKET_DIR: socketDir, HOSTNAME: 'cell-host', ...rest }, stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.end(`${secret}\n`);

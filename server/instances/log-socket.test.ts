@@ -6,7 +6,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { InstanceLogSockets, LOG_SOCKET_NAME, PlatformRecords, stampLines } from './log-socket.js';
+import { InstanceLogSockets, PlatformRecords, stampLines } from './log-socket.js';
+import { LOG_SOCKET_NAME } from './protocol.js';
 
 const test = anyTest as TestFn<{ dir: string; chunks: { fn: string; text: string }[]; sockets: InstanceLogSockets }>;
 const instance = (dir: string) => ({ id: 'abcdefabcdef', fn: 'greet', sha: 'f'.repeat(40), socketPath: path.join(dir, 'host.sock') });

@@ -9,9 +9,8 @@ import path from 'node:path';
 import { NEWLINE, linePrefix } from '../logs/format.js';
 import type { LogAppender } from '../logs/types.js';
 import type { Instance } from './engine.js';
+import { LOG_SOCKET_NAME } from './protocol.js';
 
-/** The socket's name in the instance folder (buildpacks' shims dial the same name). */
-export const LOG_SOCKET_NAME = 'log.sock';
 /** The shim keeps one connection; a function dialling more gets a few, never the host's descriptors. */
 const MAX_CONNECTIONS = 4;
 /** The shim cuts lines at 64 KiB; anything longer without a newline is cut here. */

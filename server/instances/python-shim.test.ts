@@ -78,7 +78,7 @@ async function start(t: { context: { dir: string; clients: InstanceClients; chil
     env: { LAMBDA_SOCKET_DIR: socketDir, LAMBDA_TASK_ROOT: path.join(t.context.dir, 'task'), LAMBDA_HANDLER: 'app.handler', LAMBDA_FUNCTION_VERSION: '7', LAMBDA_TIMEOUT_MS: '5000' },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  // The secret comes on stdin, as the host writes it at a container's start (server/engine/docker.ts).
+  // The secret comes on stdin, as the host writes it at a container's start (server/engine/containers.ts).
   child.stdin.end(`${t.context.clients.secretOf(id)}\n`);
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
