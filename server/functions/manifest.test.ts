@@ -1,7 +1,7 @@
 // Unit tests of lambda.yaml parsing: a full manifest, defaults, and every kind of bad input naming its key and line.
 import test from 'ava';
 import { LambdaError } from '../errors.js';
-import { errorLines } from '../text-progress.js';
+import { errorLines } from '../logs/progress-text.js';
 import { duration, memory, parseManifest } from './manifest.js';
 
 const MIB = 1024 * 1024;
