@@ -3,6 +3,7 @@
 // instance's process ended, which tells a request that never reached it from one that crashed it.
 import type Docker from 'dockerode';
 import type { Engine } from '../instances/engine.js';
+import { InstanceFailure } from '../instances/failure.js';
 
 const INSTANCE_LABEL = 'lambda.instance';
 const SERVER_LABEL = 'lambda.server';
@@ -48,10 +49,10 @@ export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'fr
       try {
         await container?.unpause();
       } catch (error) {
-        // Not paused any more (killed while frozen) or gone: the instance cannot serve; report it as refused,
-        // so the request goes to another instance.
+        // Not paused any more (killed while frozen) or gone: the instance cannot serve and the request never reached
+        // it, so it goes to another instance.
         containerIds.delete(instance.id);
-        throw Object.assign(new Error(`instance ${instance.id} could not be thawed: ${(error as Error).message}`), { code: 'ECONNREFUSED' });
+        throw new InstanceFailure('unreachable', `instance ${instance.id} could not be thawed: ${(error as Error).message}`, { cause: error });
       }
     },
   };
