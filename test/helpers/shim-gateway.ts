@@ -49,7 +49,6 @@ export async function startShimGateway(options: ShimGatewayOptions): Promise<Shi
   const processes = new Map<string, ChildProcess>();
   const endedAt = new Map<string, number>();
   const started: ChildProcess[] = [];
-  let pool: InstancePool | undefined;
 
   const engine: Engine = {
     imageExists: async () => true,
@@ -86,7 +85,7 @@ export async function startShimGateway(options: ShimGatewayOptions): Promise<Shi
       shim.child.once('exit', () => {
         endedAt.set(id, Date.now());
         clients.gone(id, 'exited');
-        pool?.exited(id);
+        pool.exited(id);
       });
       if (await clients.healthy(instance, 10_000)) return instance;
       shim.child.kill('SIGKILL');
@@ -99,7 +98,7 @@ export async function startShimGateway(options: ShimGatewayOptions): Promise<Shi
     },
   };
 
-  pool = createPool(engine, clients, () => {}, { idleTimeoutMs: 10 * 60_000, queueLength: 100, queueTimeoutMs: 10_000, freezeAfterMs: 0 });
+  const pool = createPool(engine, clients, () => {}, { idleTimeoutMs: 10 * 60_000, queueLength: 100, queueTimeoutMs: 10_000, freezeAfterMs: 0 });
   const spec: InstanceSpec = {
     fn: options.name,
     version: 1,
@@ -115,8 +114,7 @@ export async function startShimGateway(options: ShimGatewayOptions): Promise<Shi
   };
   await pool.activate(spec);
   const dispatch = createDispatch(pool, clients);
-  const live = pool;
-  const exists = (name: string) => live.spec(name) !== undefined;
+  const exists = (name: string) => pool.spec(name) !== undefined;
   const readBody = createBodyReader({ budgetBytes: LIMITS.bodyBudgetBytes, idleMs: LIMITS.bodyIdleMs });
   const sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
   const notHere = async (req: http.IncomingMessage, res: http.ServerResponse) =>
@@ -139,14 +137,14 @@ export async function startShimGateway(options: ShimGatewayOptions): Promise<Shi
 
   return {
     port: (bytePath) => (servers[bytePath].address() as AddressInfo).port,
-    pool: live,
+    pool,
     started,
     async close() {
       for (const server of Object.values(servers)) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }
-      await live.shutdown();
+      await pool.shutdown();
       for (const child of processes.values()) child.kill('SIGKILL');
       fs.rmSync(dir, { recursive: true, force: true });
     },
