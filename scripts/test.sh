@@ -1,16 +1,24 @@
 #!/usr/bin/env bash
 # `npm test`: type check, lint, then every ava test; the end-to-end tests need a Docker engine (scripts/ensure-docker.sh).
+# `npm run test:unit` (`test.sh unit`, or LAMBDA_SKIP_DOCKER=1): the same checks and every test that needs no engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+unit=0
+if [ "${1:-}" = "unit" ] || [ "${LAMBDA_SKIP_DOCKER:-}" = "1" ]; then
+  unit=1
+fi
 
 if [ ! -d node_modules ]; then
   npm ci --no-audit --no-fund
 fi
-bash scripts/ensure-docker.sh
+if [ "$unit" = "0" ]; then
+  bash scripts/ensure-docker.sh
+fi
 npx tsc --noEmit -p tsconfig.json
 npx eslint .
-if [ "${LAMBDA_SKIP_DOCKER:-}" = "1" ]; then
-  echo "-----> LAMBDA_SKIP_DOCKER=1: running the tests that need no Docker engine only" >&2
+if [ "$unit" = "1" ]; then
+  echo "-----> running the tests that need no engine (the end-to-end tests in test/e2e/ are left out)" >&2
   exec npx ava 'server/**/*.test.ts' 'cli/**/*.test.ts' 'test/*.test.ts'
 fi
 exec npx ava

@@ -26,6 +26,11 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 /** Node's HTTP server, with connections first offered to the byte path; closing closes the byte path's connections too. */
 class GatewayServer extends http.Server {
   fastPath: FastPath | undefined;
+  /**
+   * A client that ends its side after its requests still gets their answers, then the connection closes, as on the
+   * byte path; by default Node's server abandons them. (Node reads this property when a client ends; it has no option.)
+   */
+  httpAllowHalfOpen = true;
 
   override close(callback?: (error?: Error) => void): this {
     this.fastPath?.stop();

@@ -4,13 +4,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { createLogStore, type LogStore } from '../server/logs/store.js';
 import type { LogLine } from '../server/logs/format.js';
 import { InstanceClients } from '../server/instances/client.js';
 import { InstanceLogSockets } from '../server/instances/log-socket.js';
-import { ROOT, fixture } from './helpers/lambda.js';
+import { fixture } from './helpers/lambda.js';
+import { startNodeShim } from './helpers/node-shim.js';
 
 interface Shim {
   child: ChildProcess;
@@ -47,9 +48,10 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
   const instance = { ...INSTANCE, socketPath: path.join(instanceDir, 'host.sock') };
   clients.link(instance);
   t.context.sockets.open(instance, 7);
-  const child = spawn(process.execPath, [path.join(ROOT, 'buildpacks', 'node20', 'shim', 'main.mjs')], {
-    env: {
-      LAMBDA_SOCKET_DIR: instanceDir,
+  // The secret comes on stdin, as the host writes it at a container's start (server/engine/containers.ts).
+  const { child, output: stdout } = startNodeShim(
+    instanceDir,
+    {
       LAMBDA_TASK_ROOT: fixture('logger'),
       LAMBDA_HANDLER: 'index.handler',
       LAMBDA_FUNCTION_NAME: 'logger',
@@ -58,15 +60,10 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
       LAMBDA_MEMORY_MB: '128',
       ...options.env,
     },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  // The secret comes on stdin, as the host writes it at a container's start (server/engine/containers.ts).
-  child.stdin?.end(`${clients.secretOf(instance.id)}\n`);
+    clients.secretOf(instance.id),
+  );
   t.context.children.push(child);
-  let stdout = '';
-  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  if (!(await clients.healthy(instance, 10_000))) throw new Error(`the shim did not answer:\n${stdout}`);
+  if (!(await clients.healthy(instance, 10_000))) throw new Error(`the shim did not answer:\n${stdout()}`);
   const store = t.context.store;
   const lines = async () => {
     const all: LogLine[] = [];
@@ -75,7 +72,7 @@ async function startShim(t: ExecutionContext<typeof test extends TestFn<infer C>
   };
   return {
     child,
-    stdout: () => stdout,
+    stdout,
     async call(pathname) {
       // As the dispatcher does: the instance may log one START (then END and REPORT) per request the host sent it.
       t.context.sockets.sent(instance.id);

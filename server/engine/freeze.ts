@@ -5,6 +5,7 @@ import type Docker from 'dockerode';
 import type { Engine } from '../instances/engine.js';
 import { LABELS, ownFilter } from '../instances/labels.js';
 import { unlessGoneOrBusy } from './containers.js';
+import { InstanceFailure } from '../instances/failure.js';
 
 /** `serverId`: containers are looked up by this server's label too, never by an instance id alone. */
 export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'freeze' | 'thaw' | 'endedAt'> {
@@ -42,10 +43,10 @@ export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'fr
       try {
         await container?.unpause();
       } catch (error) {
-        // Not paused any more (killed while frozen) or gone: the instance cannot serve; report it as refused,
-        // so the request goes to another instance.
+        // Not paused any more (killed while frozen) or gone: the instance cannot serve and the request never reached
+        // it, so it goes to another instance.
         containerIds.delete(instance.id);
-        throw Object.assign(new Error(`instance ${instance.id} could not be thawed: ${(error as Error).message}`), { code: 'ECONNREFUSED' });
+        throw new InstanceFailure('unreachable', `instance ${instance.id} could not be thawed: ${(error as Error).message}`, { cause: error });
       }
     },
   };

@@ -1,6 +1,6 @@
 // Strict HTTP/1.1 framing for the gateway's byte path: request and response heads, and where a chunked body ends.
 // Strict on purpose: the byte path takes only requests it reads exactly as Node's parser and the instance would; any
-// other request goes to Node's own HTTP server (see fast-path.ts), so a disagreement can never desync a connection.
+// other request goes to Node's own HTTP server (see traffic/byte-path.ts), so a disagreement can never desync a connection.
 
 /** Node's default maxHeaderSize: a longer head goes to Node, which answers 431. */
 export const MAX_HEAD_BYTES = 16 * 1024;

@@ -4,12 +4,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import anyTest, { type TestFn } from 'ava';
-import { fileURLToPath } from 'node:url';
 import { InstanceClients } from './client.js';
+import { startNodeShim } from '../../test/helpers/node-shim.js';
 
-const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/node20/shim/main.mjs');
 const HANDLER = `export const handler = async (event) => {
   if (String(event.body).includes('"fail"')) throw new TypeError('boom 42');
   return { env: process.env, path: event.rawPath };
@@ -39,15 +38,11 @@ async function start(t: { context: { dir: string; clients: InstanceClients; chil
   fs.mkdirSync(socketDir);
   const target = { id: t.context.id, socketPath: path.join(socketDir, 'host.sock') };
   t.context.clients.link(target);
-  let output = '';
   // The secret comes on stdin, as the host writes it at a container's start (server/engine/containers.ts).
   const { LAMBDA_INSTANCE_SECRET: secret = '', ...rest } = env;
-  const child = spawn(process.execPath, [SHIM], { env: { LAMBDA_SOCKET_DIR: socketDir, HOSTNAME: 'cell-host', ...rest }, stdio: ['pipe', 'pipe', 'pipe'] });
-  child.stdin.end(`${secret}\n`);
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const { child, output } = startNodeShim(socketDir, { HOSTNAME: 'cell-host', ...rest }, secret);
   t.context.child = child;
-  if (!(await t.context.clients.healthy(target, 10_000))) throw new Error(`the shim did not answer:\n${output}`);
+  if (!(await t.context.clients.healthy(target, 10_000))) throw new Error(`the shim did not answer:\n${output()}`);
   const send = async (headers: Record<string, string>, body?: unknown) => {
     const response = await t.context.clients.get(target).request({
       path: '/probe',
@@ -60,7 +55,7 @@ async function start(t: { context: { dir: string; clients: InstanceClients; chil
   };
   const init = (secret: string | undefined, env: Record<string, string>) =>
     send({ 'x-lambda-internal-invoke': 'init', ...(secret === undefined ? {} : { 'x-lambda-internal-secret': secret }) }, { env });
-  return { child, send, init, output: () => output };
+  return { child, send, init, output };
 }
 
 const functionEnv = (dir: string, name: string) => ({

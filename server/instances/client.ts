@@ -1,13 +1,37 @@
 // HTTP clients to instances: one keep-alive connection pool per instance, over connections the shim dialled in.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { AbortEmitter } from './abort.js';
-import { Pool } from 'undici';
+import { Pool, errors, type Dispatcher } from 'undici';
+import type { Writable } from 'node:stream';
 import { INVOKE_HEADER, SECRET_HEADER } from './protocol.js';
 import { InstanceLink } from './link.js';
 import { InstanceExchanges, type AnswerSink, type RawRequest } from './exchange.js';
 import type { Instance } from './engine.js';
+import { InstanceFailure, socketFailure } from './failure.js';
 
 type Target = Pick<Instance, 'id' | 'socketPath'>;
+
+/**
+ * undici's errors that mean the instance's connection failed, as an InstanceFailure: its socket closed or broke
+ * (SocketError), or the instance's pool was closed or destroyed under the request (the instance was stopped). Any
+ * other error (a request undici cannot send, an abort) is returned unchanged.
+ */
+export function undiciFailure(error: unknown): unknown {
+  if (error instanceof errors.SocketError) return new InstanceFailure('dropped', error.message, { cause: error });
+  if (error instanceof errors.ClientClosedError || error instanceof errors.ClientDestroyedError) return new InstanceFailure('dropped', error.message, { cause: error });
+  return socketFailure(error);
+}
+
+/** An answer whose head has arrived; `text()` reads its body. */
+export interface TextAnswer {
+  statusCode: number;
+  headers: Dispatcher.ResponseData['headers'];
+  text(): Promise<string>;
+}
+
+function rethrow(error: unknown): never {
+  throw undiciFailure(error);
+}
 
 export class InstanceClients {
   private readonly pools = new Map<string, Pool>();
@@ -63,7 +87,18 @@ export class InstanceClients {
     return pool;
   }
 
-  /** One raw exchange on the gateway's byte path (instance-exchange.ts); shares the instance's dialled-in connections. */
+  /** One request through the instance's undici pool; its connection's failures, during the head or the body, as InstanceFailure. */
+  async request(instance: Target, options: Dispatcher.RequestOptions): Promise<TextAnswer> {
+    const response = await this.get(instance).request(options).catch(rethrow);
+    return { statusCode: response.statusCode, headers: response.headers, text: () => response.body.text().catch(rethrow) };
+  }
+
+  /** One request whose answer streams into the writable `open` returns, its connection failures as InstanceFailure. */
+  async stream(instance: Target, options: Dispatcher.RequestOptions, open: (data: Dispatcher.StreamFactoryData) => Writable): Promise<void> {
+    await this.get(instance).stream(options, open).catch(rethrow);
+  }
+
+  /** One raw exchange on the gateway's byte path (exchange.ts); shares the instance's dialled-in connections. */
   exchange(instance: Target, request: RawRequest, sink: AnswerSink, signal: AbortEmitter, answered: () => void): Promise<void> {
     return this.exchanges.exchange(instance.id, this.link(instance), request, sink, signal, answered);
   }

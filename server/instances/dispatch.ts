@@ -6,7 +6,8 @@ import type { Writable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import { LambdaError } from '../errors.js';
 import type { InstanceClients } from './client.js';
-import { BAD_ANSWER, type AnswerSink, type RawRequest } from './exchange.js';
+import type { AnswerSink, RawRequest } from './exchange.js';
+import { InstanceFailure } from './failure.js';
 import { SECRET_HEADER } from './protocol.js';
 import type { InstancePool } from './pool.js';
 import type { Instance } from './engine.js';
@@ -44,9 +45,6 @@ export interface Dispatch {
   /** Public function traffic on the gateway's byte path: a request it framed itself, the answer relayed as bytes. */
   pipe(fn: string, request: RawRequest, sink: AnswerSink, client: ClientSide): Promise<void>;
 }
-
-/** Connection-level failures that mean the instance (not the client, not the request) is broken. */
-const INSTANCE_FAILURES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'ECONNREFUSED', 'ENOENT', 'EPIPE', 'UND_ERR_CLOSED', 'UND_ERR_DESTROYED', BAD_ANSWER]);
 
 type Send<T> = (instance: Instance, signal: AbortEmitter, handlerAnswered: () => void) => Promise<T>;
 
@@ -94,11 +92,11 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
         throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
       }
       if (client?.isGone()) throw error;
-      const code = (error as { code?: string }).code ?? '';
-      if (!INSTANCE_FAILURES.has(code)) {
+      // Both ways of reaching an instance report its own failures as InstanceFailure; anything else is this request's.
+      if (!(error instanceof InstanceFailure)) {
         throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the request cannot be sent to the function: ${(error as Error).message}` });
       }
-      if (code === BAD_ANSWER) {
+      if (error.kind === 'malformed') {
         pool.recycle(fn, instance, 'sent an answer that is not well-framed HTTP');
         throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
       }
@@ -109,7 +107,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
       // retried: running it again would crash another instance.
       // A kept-alive connection to an instance killed while idle fails like a crash: the engine's record of when the
       // process ended tells them apart.
-      const neverDelivered = code === 'ECONNREFUSED' || code === 'ENOENT' || (!answered && (await pool.endedBefore(instance, sentAt)));
+      const neverDelivered = error.kind === 'unreachable' || (!answered && (await pool.endedBefore(instance, sentAt)));
       if (!retried && !answered && neverDelivered) return withInstance(fn, send, client, true, keyless);
       throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
     } finally {
@@ -125,9 +123,9 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
         fn,
         async (instance, signal, answered) => {
           const headers = { ...request.headers, [SECRET_HEADER]: clients.secretOf(instance.id) };
-          const response = await clients.get(instance).request({ ...request, headers, method: request.method as 'POST', signal });
+          const response = await clients.request(instance, { ...request, headers, method: request.method as 'POST', signal });
           answered();
-          return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.body.text() };
+          return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.text() };
         },
         undefined,
         false,
@@ -137,7 +135,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
       withInstance(
         fn,
         async (instance, signal, answered) => {
-          await clients.get(instance).stream({ ...request, method: request.method as 'GET', signal }, ({ statusCode, headers }) => {
+          await clients.stream(instance, { ...request, method: request.method as 'GET', signal }, ({ statusCode, headers }) => {
             answered();
             return open(statusCode, headers as IncomingHttpHeaders);
           });

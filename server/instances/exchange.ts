@@ -1,16 +1,14 @@
 // Raw HTTP/1.1 exchanges with instances, for the gateway's byte path: the request is written as the gateway framed it,
 // and the answer's bytes are relayed as they arrive, with only its head parsed and its end found. No HTTP client in
-// between. Connections are the ones the shim dialled in (instance-link.ts), kept alive between requests per instance.
+// between. Connections are the ones the shim dialled in (link.ts), kept alive between requests per instance.
 import type net from 'node:net';
 import type { AbortEmitter } from './abort.js';
 import { ChunkedScanner, parseResponseHead, type ResponseHead } from '../http/http1.js';
 import type { InstanceLink } from './link.js';
+import { InstanceFailure, socketFailure } from './failure.js';
 
 /** An idle connection older than this is not reused: the shim closes idle ones after 60 s, and a race would look like a crash. */
 const REUSE_WITHIN_MS = 30_000;
-
-/** The code of an answer that is not one well-framed HTTP/1.x response: the instance is at fault (dispatch.ts). */
-export const BAD_ANSWER = 'LAMBDA_BAD_ANSWER';
 
 export interface RawRequest {
   /** The request head as the gateway framed it, blank line included, in latin1. */
@@ -49,9 +47,9 @@ class Connection {
   ) {
     socket.on('data', (chunk: Buffer) => (this.current ? this.current.data(chunk) : socket.destroy()));
     socket.on('end', () => (this.current ? this.current.end() : socket.destroy()));
-    socket.on('error', (error: Error) => this.current?.fail(error));
+    socket.on('error', (error: Error) => this.current?.fail(socketFailure(error) as Error));
     socket.on('close', () => {
-      if (this.current) this.current.fail(failure('ECONNRESET', 'the instance closed the connection'));
+      if (this.current) this.current.fail(new InstanceFailure('dropped', 'the instance closed the connection'));
       else onIdleGone(this);
     });
   }
@@ -65,8 +63,9 @@ interface Entry {
   closed: boolean;
 }
 
-function failure(code: string, message: string): Error {
-  return Object.assign(new Error(message), { code });
+/** The request was abandoned (its client left, or its timeout passed): dispatch.ts knows which, from its own state. */
+function abandoned(): Error {
+  return Object.assign(new Error('the request was abandoned'), { code: 'ABORT_ERR' });
 }
 
 export class InstanceExchanges {
@@ -74,8 +73,8 @@ export class InstanceExchanges {
 
   /**
    * Sends `request` to the instance and relays its answer into `sink`; resolves when the answer has ended. `answered` is
-   * called when the head arrives; an 'abort' on `signal` drops the connection. Rejects with the socket's error code, or
-   * BAD_ANSWER, UND_ERR_SOCKET (closed too early) or ECONNREFUSED (instance gone).
+   * called when the head arrives; an 'abort' on `signal` drops the connection. Rejects with an InstanceFailure when the
+   * instance failed (gone, the connection broken or closed too early, a malformed answer), or with ABORT_ERR.
    */
   async exchange(instanceId: string, link: InstanceLink, request: RawRequest, sink: AnswerSink, signal: AbortEmitter, answered: () => void): Promise<void> {
     let entry = this.entries.get(instanceId);
@@ -86,7 +85,7 @@ export class InstanceExchanges {
     const connection = await this.take(entry);
     if (signal.aborted) {
       this.settle(entry, connection, true);
-      throw failure('ABORT_ERR', 'the request was abandoned');
+      throw abandoned();
     }
     entry.busy.add(connection);
     return new Promise<void>((resolve, reject) => {
@@ -95,7 +94,7 @@ export class InstanceExchanges {
       let response: ResponseHead | undefined;
       let remaining = 0;
       let scanner: ChunkedScanner | undefined;
-      const onAbort = () => finish(failure('ABORT_ERR', 'the request was abandoned'));
+      const onAbort = () => finish(abandoned());
       const finish = (error?: Error, reusable = false) => {
         if (connection.current !== exchange) return;
         connection.current = undefined;
@@ -114,7 +113,7 @@ export class InstanceExchanges {
             parsed = parseResponseHead(pending, request.noBody);
           }
           if (parsed === 'incomplete') return;
-          if (parsed === 'invalid' || parsed.statusCode === 101) return finish(failure(BAD_ANSWER, 'the instance sent a malformed answer'));
+          if (parsed === 'invalid' || parsed.statusCode === 101) return finish(new InstanceFailure('malformed', 'the instance sent a malformed answer'));
           response = parsed;
           chunk = pending.subarray(parsed.size);
           pending = undefined;
@@ -127,7 +126,7 @@ export class InstanceExchanges {
         let extra = false;
         if (scanner) {
           const taken = scanner.feed(chunk);
-          if (taken < 0) return finish(failure(BAD_ANSWER, 'the instance sent a malformed chunked body'));
+          if (taken < 0) return finish(new InstanceFailure('malformed', 'the instance sent a malformed chunked body'));
           extra = taken < chunk.length;
           chunk = chunk.subarray(0, taken);
           ended = scanner.done;
@@ -147,7 +146,7 @@ export class InstanceExchanges {
       };
       const exchange: Exchange = {
         data: relay,
-        end: () => (response?.framing === 'close' ? finish(undefined, false) : finish(failure('UND_ERR_SOCKET', 'the instance closed the connection before its answer ended'))),
+        end: () => (response?.framing === 'close' ? finish(undefined, false) : finish(new InstanceFailure('dropped', 'the instance closed the connection before its answer ended'))),
         fail: (error) => finish(error),
       };
       connection.current = exchange;
@@ -187,7 +186,7 @@ export class InstanceExchanges {
   }
 
   private async take(entry: Entry): Promise<Connection> {
-    if (entry.closed) throw failure('ECONNREFUSED', 'the instance was stopped');
+    if (entry.closed) throw new InstanceFailure('unreachable', 'the instance was stopped');
     const now = Date.now();
     let connection: Connection | undefined;
     while ((connection = entry.idle.pop())) {
@@ -198,7 +197,7 @@ export class InstanceExchanges {
     // Stopped while the shim dialled in: the request was never sent, so it may go to another instance.
     if (entry.closed) {
       socket.destroy();
-      throw failure('ECONNREFUSED', 'the instance was stopped');
+      throw new InstanceFailure('unreachable', 'the instance was stopped');
     }
     return new Connection(socket, (gone) => {
       const index = entry.idle.indexOf(gone);

@@ -3,13 +3,14 @@
 // does can change what the host connects to: the host never connects anywhere, it only accepts.
 import fs from 'node:fs';
 import net from 'node:net';
+import { InstanceFailure } from './failure.js';
 
 /** Dialled-in connections kept waiting at most; more are refused, so a function cannot pile up the host's descriptors. */
 const MAX_IDLE = 64;
 
-/** Errors with `code` ECONNREFUSED: the dispatcher treats the instance as gone, never reached. */
-function refused(message: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(message), { code: 'ECONNREFUSED' });
+/** The instance is gone: the dispatcher knows a request that got this never reached a handler. */
+function refused(message: string): InstanceFailure {
+  return new InstanceFailure('unreachable', message);
 }
 
 export class InstanceLink {
@@ -30,7 +31,7 @@ export class InstanceLink {
     fs.chmodSync(socketPath, 0o666);
   }
 
-  /** An idle connection from the shim; waits for one when none is ready. Rejects with ECONNREFUSED once the instance is gone. */
+  /** An idle connection from the shim; waits for one when none is ready. Rejects with an `unreachable` InstanceFailure once the instance is gone. */
   take(): Promise<net.Socket> {
     if (this.dead) return Promise.reject(refused(this.dead));
     const socket = this.idle.pop();

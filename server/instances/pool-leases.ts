@@ -36,7 +36,7 @@ export function createLeases(core: PoolCore, start: (slot: Slot) => void): Lease
     clearTimeout(member.freezeTimer);
     if (member.frozen) {
       member.frozen = false;
-      // A thaw that fails (the instance was killed while frozen) rejects with ECONNREFUSED: the request goes elsewhere.
+      // A thaw that fails (the instance was killed while frozen) rejects with an `unreachable` InstanceFailure: the request goes elsewhere.
       member.transition = member.transition.then(() => engine.thaw(member.instance));
     }
     return member.transition;
