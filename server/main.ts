@@ -114,10 +114,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
   });
   // Schedules and the async queue run calls through dispatch: built before Deps, which tells them when their rows
   // change; armed and started after restore, stopped before the pool.
-  const jobSettings = workerSettings(config);
-  const jobLog = platformLog(functionLogs, log);
-  const scheduler = createScheduler({ store, dispatch }, { log: jobLog, graceMs: config.schedules.graceMs });
-  const workers = createQueueWorkers({ store, dispatch, pool, log }, { settings: jobSettings, log: jobLog });
+  const queueSettings = workerSettings(config);
+  const platformLines = platformLog(functionLogs, log);
+  const scheduler = createScheduler({ store, dispatch }, { log: platformLines, graceMs: config.schedules.graceMs });
+  const workers = createQueueWorkers({ store, dispatch, pool, log }, { settings: queueSettings, log: platformLines });
   const controlSocket = path.join(config.dataDir, 'control.sock');
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
     maxPackBytes: config.limits.maxUploadBytes,
@@ -139,7 +139,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     keepImages: config.keepImages,
     // Schedules and queued calls go with the function's row (ON DELETE CASCADE): only the scheduler's timers are left.
     onDelete: [async (name) => scheduler.reload(name)],
-    jobs: { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: config.async.queueMax, keep: jobSettings.keep },
+    background: { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: config.async.queueMax, keep: queueSettings.keep },
   };
   // Wrong keys are cheap to refuse and limited per client address (the REST API, git over HTTP and `auth: key` alike);
   // the seed is known from the start, so the usual key never costs a scrypt.

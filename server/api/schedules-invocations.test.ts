@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import anyTest, { type TestFn } from 'ava';
-import { noJobs, testDeps } from '../../test/helpers/deps.js';
+import { noBackground, testDeps } from '../../test/helpers/deps.js';
 import { createBodyReader } from '../http/body.js';
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
@@ -17,7 +17,7 @@ test.beforeEach(async (t) => {
   store.functions.ensure('greet');
   t.context.store = store;
   t.context.queued = [];
-  const deps = testDeps({ store, jobs: { ...noJobs, queued: (fn: string) => void t.context.queued.push(fn), queueMax: 3 } });
+  const deps = testDeps({ store, background: { ...noBackground, queued: (fn: string) => void t.context.queued.push(fn), queueMax: 3 } });
   const context = { deps, verifyKey: (key: string | undefined) => key === 'k', readBody: createBodyReader({ budgetBytes: 4 * 1024 * 1024, idleMs: 5_000 }) } as Partial<ApiContext> as ApiContext;
   const api = createApi(context);
   t.context.server = http.createServer((req, res) => void api(req, res, req.url ?? '/'));

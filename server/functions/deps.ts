@@ -49,11 +49,11 @@ export interface Deps {
    */
   onDelete: ((name: string) => Promise<void>)[];
   /** The scheduler and the async queue's workers (server/schedules/ and server/queue/), told when their rows change. */
-  jobs: JobsSignal;
+  background: Background;
 }
 
-/** What core verbs tell the background jobs. */
-export interface JobsSignal {
+/** What the verbs tell the work the server does in the background: the scheduler and the async queue's workers. */
+export interface Background {
   /** `fn`'s schedules changed in the store: arm new ones, cancel removed ones. */
   schedulesChanged(fn: string): void;
   /** A call for `fn` was queued. */

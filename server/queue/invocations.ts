@@ -56,7 +56,7 @@ const INVOCATION_STATUSES: readonly InvocationStatus[] = ['queued', 'running', '
  * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_BAD_PAYLOAD, LAMBDA_ERR_QUEUE_FULL.
  */
 export function enqueueInvocation(
-  deps: Pick<Deps, 'store' | 'jobs'>,
+  deps: Pick<Deps, 'store' | 'background'>,
   input: { name: string; payload: string } | { name: string; request: QueuedHttpRequest },
 ): { invocationId: string } {
   const name = assertFunctionName(input.name);
@@ -75,7 +75,7 @@ export function enqueueInvocation(
       throw new LambdaError('LAMBDA_ERR_BAD_PAYLOAD', { detail: (error as Error).message });
     }
   }
-  const max = deps.jobs.queueMax;
+  const max = deps.background.queueMax;
   const depth = deps.store.invocations.waiting(name);
   if (depth >= max) throw new LambdaError('LAMBDA_ERR_QUEUE_FULL', { name, depth });
   const now = Date.now();
@@ -83,7 +83,7 @@ export function enqueueInvocation(
   const record: InvocationRecord = { id, fn: name, kind, payload, status: 'queued', attempts: 0, error: null, result: null, replayOf: null, createdAt: now, runAfter: now, finishedAt: null };
   // Waiting calls and dead letters are never deleted to make room: a call that would pass the bound is refused.
   if (!deps.store.invocations.admit(record, boundOf(deps))) throw new LambdaError('LAMBDA_ERR_QUEUE_FULL', { name, depth });
-  deps.jobs.queued(name);
+  deps.background.queued(name);
   return { invocationId: id };
 }
 
@@ -113,7 +113,7 @@ export function listDeadLetters(deps: Pick<Deps, 'store'>, input: { name: string
  * Queues a dead letter's payload again as a new call (attempts from zero); the dead letter is marked replayed.
  * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_INVOCATION_NOT_FOUND, LAMBDA_ERR_QUEUE_FULL.
  */
-export function replayDeadLetter(deps: Pick<Deps, 'store' | 'jobs'>, input: { name: string; id: string }): { invocationId: string; replayOf: string } {
+export function replayDeadLetter(deps: Pick<Deps, 'store' | 'background'>, input: { name: string; id: string }): { invocationId: string; replayOf: string } {
   const name = assertFunctionName(input.name);
   if (!deps.store.functions.get(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
   const id = String(input.id);
@@ -125,13 +125,13 @@ export function replayDeadLetter(deps: Pick<Deps, 'store' | 'jobs'>, input: { na
   const replayed = deps.store.invocations.replay(name, id, copy, boundOf(deps));
   if (replayed === 'full') throw new LambdaError('LAMBDA_ERR_QUEUE_FULL', { name, depth: deps.store.invocations.waiting(name) });
   if (!replayed) throw notFound();
-  deps.jobs.queued(name);
+  deps.background.queued(name);
   return { invocationId: copy.id, replayOf: id };
 }
 
 /** The bound the server was started with. */
-export function boundOf(deps: Pick<Deps, 'jobs'>): KeepBound {
-  return deps.jobs.keep;
+export function boundOf(deps: Pick<Deps, 'background'>): KeepBound {
+  return deps.background.keep;
 }
 
 export interface QueueSummary {

@@ -5,7 +5,7 @@ import type { ErrorCode, LambdaError } from '../errors.js';
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
 import type { Deps } from '../functions/deps.js';
-import { noJobs, testDeps } from '../../test/helpers/deps.js';
+import { noBackground, testDeps } from '../../test/helpers/deps.js';
 import { addSchedule, listSchedules, removeSchedule, syncSchedules } from './verbs.js';
 
 const manifest = (schedules: unknown[]) => JSON.stringify({ runtime: 'node20', handler: 'index.handler', schedules });
@@ -13,7 +13,7 @@ const manifest = (schedules: unknown[]) => JSON.stringify({ runtime: 'node20', h
 function setup(): { store: Store; changed: string[]; deps: Deps } {
   const store = openStore(':memory:');
   const changed: string[] = [];
-  return { store, changed, deps: testDeps({ store, jobs: { ...noJobs, schedulesChanged: (fn) => void changed.push(fn) } }) };
+  return { store, changed, deps: testDeps({ store, background: { ...noBackground, schedulesChanged: (fn) => void changed.push(fn) } }) };
 }
 
 test('manifest schedules follow the live version, a rollback brings back the same ids, CLI schedules stay', (t) => {

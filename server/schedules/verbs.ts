@@ -26,7 +26,7 @@ const SCHEDULE_ID = /^[0-9a-f]{12}$/;
  * Adds a schedule to `name` that persists across deploys (unlike lambda.yaml's, which follow the live version).
  * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_BAD_CRON, LAMBDA_ERR_BAD_PAYLOAD, LAMBDA_ERR_BAD_REQUEST.
  */
-export function addSchedule(deps: Pick<Deps, 'store' | 'jobs'>, input: { name: string; cron: string; payload?: string; overlap?: string }): ScheduleSummary {
+export function addSchedule(deps: Pick<Deps, 'store' | 'background'>, input: { name: string; cron: string; payload?: string; overlap?: string }): ScheduleSummary {
   const name = assertFunctionName(input.name);
   if (!deps.store.functions.get(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
   const cron = String(input.cron ?? '').trim();
@@ -45,7 +45,7 @@ export function addSchedule(deps: Pick<Deps, 'store' | 'jobs'>, input: { name: s
   const now = Date.now();
   const record: ScheduleRecord = { id: randomBytes(6).toString('hex'), fn: name, source: 'cli', cron, payload, overlap, createdAt: new Date(now).toISOString(), lastFired: now };
   deps.store.schedules.insert(record);
-  deps.jobs.schedulesChanged(name);
+  deps.background.schedulesChanged(name);
   return summary(record);
 }
 
@@ -60,7 +60,7 @@ export function listSchedules(deps: Pick<Deps, 'store'>, input: { name: string }
  * Removes a schedule added with `lambda schedule`; lambda.yaml's are changed by a deploy, not here.
  * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_SCHEDULE_NOT_FOUND, LAMBDA_ERR_SCHEDULE_IN_MANIFEST.
  */
-export function removeSchedule(deps: Pick<Deps, 'store' | 'jobs'>, input: { name: string; id: string }): void {
+export function removeSchedule(deps: Pick<Deps, 'store' | 'background'>, input: { name: string; id: string }): void {
   const name = assertFunctionName(input.name);
   if (!deps.store.functions.get(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
   const id = SCHEDULE_ID.test(input.id) ? input.id : '';
@@ -68,7 +68,7 @@ export function removeSchedule(deps: Pick<Deps, 'store' | 'jobs'>, input: { name
   if (!found) throw new LambdaError('LAMBDA_ERR_SCHEDULE_NOT_FOUND', { name, id: JSON.stringify(String(input.id).slice(0, 40)) });
   if (found.source === 'manifest') throw new LambdaError('LAMBDA_ERR_SCHEDULE_IN_MANIFEST', { name, id });
   deps.store.schedules.remove(name, id);
-  deps.jobs.schedulesChanged(name);
+  deps.background.schedulesChanged(name);
 }
 
 /**
@@ -76,7 +76,7 @@ export function removeSchedule(deps: Pick<Deps, 'store' | 'jobs'>, input: { name
  * version changes: deploy, rollback. A schedule the new version keeps unchanged keeps its id and last firing, so
  * it neither fires twice nor skips a beat; CLI schedules are untouched.
  */
-export function syncSchedules(deps: Pick<Deps, 'store' | 'jobs'>, fn: string): void {
+export function syncSchedules(deps: Pick<Deps, 'store' | 'background'>, fn: string): void {
   const live = deps.store.versions.live(fn);
   const schedules = live ? ((JSON.parse(live.manifest) as Partial<Manifest>).schedules ?? []) : [];
   const now = Date.now();
@@ -87,7 +87,7 @@ export function syncSchedules(deps: Pick<Deps, 'store' | 'jobs'>, fn: string): v
     return { id, fn, source: 'manifest', cron: schedule.cron, payload, overlap, createdAt: new Date(now).toISOString(), lastFired: now };
   });
   deps.store.schedules.replaceManifest(fn, records);
-  deps.jobs.schedulesChanged(fn);
+  deps.background.schedulesChanged(fn);
 }
 
 function summary(record: ScheduleRecord): ScheduleSummary {

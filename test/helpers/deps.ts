@@ -1,5 +1,5 @@
 // testDeps(): a complete Deps for unit tests, each part given by the test or a stand-in that keeps nothing.
-import type { Deps, FunctionRepos, JobsSignal } from '../../server/functions/deps.js';
+import type { Deps, FunctionRepos, Background } from '../../server/functions/deps.js';
 import type { FunctionLogs } from '../../server/logs/types.js';
 import { loadConfig } from '../../server/config/load.js';
 import { keepBound } from '../../server/queue/invocations.js';
@@ -40,8 +40,8 @@ export const noRepos: FunctionRepos = {
 /** The server's defaults, from the settings table and config/default.yaml, with no variable over them. */
 const defaults = loadConfig({});
 
-/** Jobs that are told and do nothing, with the server's default bounds. */
-export const noJobs: JobsSignal = { schedulesChanged: () => {}, queued: () => {}, queueMax: defaults.async.queueMax, keep: keepBound(defaults.limits.asyncMaxBytes) };
+/** Background work that is told and does nothing, with the server's default bounds. */
+export const noBackground: Background = { schedulesChanged: () => {}, queued: () => {}, queueMax: defaults.async.queueMax, keep: keepBound(defaults.limits.asyncMaxBytes) };
 
 /**
  * Deps for a unit test: what `overrides` gives, and for the rest an in-memory store, the server's defaults, logs
@@ -62,7 +62,7 @@ export function testDeps(overrides: Partial<Deps> = {}): Deps {
     repos: noRepos,
     keepImages: defaults.keepImages,
     onDelete: [],
-    jobs: noJobs,
+    background: noBackground,
     ...overrides,
   };
 }
