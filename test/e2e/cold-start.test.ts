@@ -256,7 +256,8 @@ test.serial('after SIGKILL and a restart waiting cells are removed, never adopte
   await get('/fn/cold/env');
   const [specialised] = await instancesOf('cold');
   t.is(specialised.cell, 'node20');
-  const waiting = await waitingCells();
+  // The cell just taken is replaced in the background.
+  const waiting = await until('the pool to be refilled', waitingCells, (list) => list.length === CELLS);
   t.is(waiting.length, CELLS);
   await lambda.restart('SIGKILL');
   const after = await containers();
