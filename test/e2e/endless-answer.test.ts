@@ -1,7 +1,9 @@
 // End to end: a function whose answer never ends, called the ways whose answer the server holds in memory (a direct
 // invoke, a queued public call): the call fails with a coded error at the answer cap or at the function's timeout,
-// the server's memory stays bounded, and the function serves the next call.
+// the server's memory stays bounded, and the function serves the next call. Public calls stream the answer to their
+// client instead: a client that stops reading it holds no more than the sockets' buffers, until the send timeout.
 import fs from 'node:fs';
+import net from 'node:net';
 import test from 'ava';
 import { command, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
@@ -12,7 +14,8 @@ const GROWTH_BOUND = 200 * 1024 * 1024;
 
 test.before(async () => {
   await requireDocker();
-  lambda = await startLambda({ LAMBDA_RETRY_BASE_MS: '200' });
+  // The send timeout short (it is below the 5 s a call waits for the function's one slot), so a stalled client's is back soon.
+  lambda = await startLambda({ LAMBDA_RETRY_BASE_MS: '200', LAMBDA_SEND_TIMEOUT: '2s' });
   const push = await lambda.push(FN, fixture('endless-answer'));
   if (push.code !== 0) throw new Error(`could not deploy ${FN}: ${push.stderr}`);
 });
@@ -21,10 +24,14 @@ test.after.always(async () => {
   await lambda?.destroy();
 });
 
-/** The server process's resident memory, from the kernel's own account of it. */
+/** The server process's resident memory, from the kernel's own account of it (0 once the process is gone). */
 function rss(): number {
-  const status = fs.readFileSync(`/proc/${lambda.pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN) * 1024;
+  try {
+    const status = fs.readFileSync(`/proc/${lambda.pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -69,6 +76,7 @@ test.serial('a direct invoke whose answer never ends fails with LAMBDA_ERR_RESPO
     const answer = await lambda.api(`/api/v1/functions/${FN}/invoke`, { method: 'POST', body: '{"mode":"flood"}' });
     return { status: answer.status, body: (await answer.json()) as { error: { code: string; message: string } } };
   });
+  t.log(`the server grew by ${mib(growth)}`);
   t.true(growth < GROWTH_BOUND, `the server grew by ${mib(growth)}`);
   t.is(response.status, 502);
   t.is(response.body.error.code, 'LAMBDA_ERR_RESPONSE_TOO_LARGE', response.body.error.message);
@@ -112,3 +120,28 @@ test.serial('a queued public call whose answer never ends is dead-lettered with 
   const next = await lambda.fetch(`/fn/${FN}/`);
   t.is(next.status, 200, 'the function serves the next public call');
 });
+
+for (const [path, request] of [
+  ['the byte path', 'GET /fn/endless/flood HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n'],
+  // A chunked upload is not the byte path's: Node's path takes it.
+  ["Node's path", 'POST /fn/endless/flood HTTP/1.1\r\nhost: 127.0.0.1\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n'],
+] as const) {
+  test.serial(`a public call on ${path} streams the endless answer: a client that stops reading costs its buffers, not the server`, async (t) => {
+    t.timeout(60_000);
+    const client = net.connect(lambda.port, '127.0.0.1');
+    client.on('error', () => {});
+    try {
+      const { growth } = await watched(async () => {
+        // The answer started, then the client takes no more of it.
+        await new Promise<void>((resolve) => client.once('data', () => resolve()).write(request));
+        client.pause();
+        // The function's one slot comes back once the send timeout closes the stalled client: the next call waits for it.
+        const next = await lambda.api(`/api/v1/functions/${FN}/invoke`, { method: 'POST', body: '{}' });
+        t.is(next.status, 200, 'the next call is served once the send timeout freed the slot');
+      });
+      t.true(growth < GROWTH_BOUND, `the server grew by ${mib(growth)}`);
+    } finally {
+      client.destroy();
+    }
+  });
+}
