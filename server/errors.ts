@@ -72,6 +72,10 @@ export const ERRORS = {
     kind: 'upstream',
     message: 'the function instance of "{name}" exited or closed the connection; a fresh one replaces it',
   },
+  LAMBDA_ERR_RESPONSE_TOO_LARGE: {
+    kind: 'upstream',
+    message: 'function "{name}" answered with more than {limit}, the most an answer may be; the instance was recycled',
+  },
   LAMBDA_ERR_FUNCTION_TIMEOUT: {
     kind: 'timeout',
     message: 'function "{name}" did not answer within {timeout}; the instance was recycled',

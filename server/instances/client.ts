@@ -8,6 +8,7 @@ import { InstanceLink } from './link.js';
 import { InstanceExchanges, type AnswerSink, type RawRequest } from './exchange.js';
 import type { Instance } from './engine.js';
 import { InstanceFailure, socketFailure } from './failure.js';
+import { readCapped } from './answer-cap.js';
 
 type Target = Pick<Instance, 'id' | 'socketPath'>;
 
@@ -22,11 +23,11 @@ export function undiciFailure(error: unknown): unknown {
   return socketFailure(error);
 }
 
-/** An answer whose head has arrived; `text()` reads its body. */
+/** An answer whose head has arrived; `text(limit)` reads its body, up to `limit` bytes (answer-cap.ts). */
 export interface TextAnswer {
   statusCode: number;
   headers: Dispatcher.ResponseData['headers'];
-  text(): Promise<string>;
+  text(limit: number): Promise<string>;
 }
 
 function rethrow(error: unknown): never {
@@ -87,10 +88,17 @@ export class InstanceClients {
     return pool;
   }
 
-  /** One request through the instance's undici pool; its connection's failures, during the head or the body, as InstanceFailure. */
+  /**
+   * One request through the instance's undici pool; its connection's failures, during the head or the body, as
+   * InstanceFailure, and a body past the reader's limit as one of kind `oversized`.
+   */
   async request(instance: Target, options: Dispatcher.RequestOptions): Promise<TextAnswer> {
     const response = await this.get(instance).request(options).catch(rethrow);
-    return { statusCode: response.statusCode, headers: response.headers, text: () => response.body.text().catch(rethrow) };
+    return {
+      statusCode: response.statusCode,
+      headers: response.headers,
+      text: (limit) => readCapped(response.body, limit).then((bytes) => bytes.toString('utf8'), rethrow),
+    };
   }
 
   /** One request whose answer streams into the writable `open` returns, its connection failures as InstanceFailure. */

@@ -8,6 +8,7 @@ import { LambdaError } from '../errors.js';
 import type { InstanceClients } from './client.js';
 import type { AnswerSink, RawRequest } from './exchange.js';
 import { InstanceFailure } from './failure.js';
+import { MAX_HELD_ANSWER_BYTES, capText } from './answer-cap.js';
 import { SECRET_HEADER } from './protocol.js';
 import type { InstancePool } from './pool.js';
 import type { Instance } from './engine.js';
@@ -38,7 +39,10 @@ export interface ClientSide {
 }
 
 export interface Dispatch {
-  /** The whole answer in memory: the host's direct invokes, sent as internal calls (with the instance's secret). */
+  /**
+   * The whole answer in memory, up to MAX_HELD_ANSWER_BYTES, within the function's timeout: the host's direct
+   * invokes, sent as internal calls (with the instance's secret).
+   */
   request(fn: string, request: DispatchRequest): Promise<BufferedResponse>;
   /** The answer streamed into the writable `open` returns: public function traffic, never marked internal. */
   stream(fn: string, request: DispatchRequest, open: OpenResponse, client?: ClientSide): Promise<void>;
@@ -48,16 +52,23 @@ export interface Dispatch {
 
 type Send<T> = (instance: Instance, signal: AbortEmitter, handlerAnswered: () => void) => Promise<T>;
 
+interface SendOptions {
+  client?: ClientSide;
+  keyless?: boolean;
+  wholeAnswer?: boolean;
+}
+
 /**
  * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_TOO_MANY_REQUESTS, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
- * and LAMBDA_ERR_BAD_REQUEST for a request that cannot be sent to an instance at all.
+ * LAMBDA_ERR_RESPONSE_TOO_LARGE (an answer held in memory past MAX_HELD_ANSWER_BYTES), and LAMBDA_ERR_BAD_REQUEST for a request that cannot be sent to an instance at all.
  */
 /**
  * `onSend` hears of each request as it goes to an instance: the log sockets let an instance log one START (then END
  * and REPORT) per request it was sent (server/instances/log-socket.ts).
  */
 export function createDispatch(pool: InstancePool, clients: InstanceClients, onSend?: (instanceId: string) => void): Dispatch {
-  const withInstance = async <T>(fn: string, send: Send<T>, client?: ClientSide, retried = false, keyless = false): Promise<T> => {
+  /** `wholeAnswer`: the answer is read into memory before anyone sees it, so the timeout runs until its body ends. */
+  const withInstance = async <T>(fn: string, send: Send<T>, { client, keyless = false, wholeAnswer = false }: SendOptions, retried = false): Promise<T> => {
     const lease = await pool.acquire(fn);
     // The key was checked (or not) when the head arrived; a body that came slowly may find a version that wants one.
     if (keyless && lease.spec.auth === 'key') {
@@ -68,7 +79,9 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
     const timeoutMs = lease.spec.timeoutMs;
     const signal = new AbortEmitter();
     let timedOut = false;
-    // The timeout covers the handler: it stops once the answer's headers arrive, not when a slow client has read it all.
+    // The timeout covers the handler: on the public paths it stops once the answer's headers arrive, not when a slow
+    // client has read it all (the send timeout watches that client); an answer held in memory has no client to wait
+    // for, so there it also covers the body, which a function could otherwise drip forever.
     const timer = setTimeout(() => {
       timedOut = true;
       signal.abort();
@@ -84,7 +97,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
       onSend?.(instance.id);
       return await send(instance, signal, () => {
         answered = true;
-        clearTimeout(timer);
+        if (!wholeAnswer) clearTimeout(timer);
       });
     } catch (error) {
       if (timedOut) {
@@ -95,6 +108,11 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
       // Both ways of reaching an instance report its own failures as InstanceFailure; anything else is this request's.
       if (!(error instanceof InstanceFailure)) {
         throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the request cannot be sent to the function: ${(error as Error).message}` });
+      }
+      if (error.kind === 'oversized') {
+        // Its handler is still writing: the instance is as good as hung.
+        pool.recycle(fn, instance, `answered with more than ${capText(MAX_HELD_ANSWER_BYTES)}`);
+        throw new LambdaError('LAMBDA_ERR_RESPONSE_TOO_LARGE', { name: fn, limit: capText(MAX_HELD_ANSWER_BYTES) });
       }
       if (error.kind === 'malformed') {
         pool.recycle(fn, instance, 'sent an answer that is not well-framed HTTP');
@@ -108,7 +126,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
       // A kept-alive connection to an instance killed while idle fails like a crash: the engine's record of when the
       // process ended tells them apart.
       const neverDelivered = error.kind === 'unreachable' || (!answered && (await pool.endedBefore(instance, sentAt)));
-      if (!retried && !answered && neverDelivered) return withInstance(fn, send, client, true, keyless);
+      if (!retried && !answered && neverDelivered) return withInstance(fn, send, { client, keyless, wholeAnswer }, true);
       throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
     } finally {
       clearTimeout(timer);
@@ -125,11 +143,9 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
           const headers = { ...request.headers, [SECRET_HEADER]: clients.secretOf(instance.id) };
           const response = await clients.request(instance, { ...request, headers, method: request.method as 'POST', signal });
           answered();
-          return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.text() };
+          return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.text(MAX_HELD_ANSWER_BYTES) };
         },
-        undefined,
-        false,
-        keyless,
+        { keyless, wholeAnswer: true },
       ),
     stream: (fn, { keyless, ...request }, open, side) =>
       withInstance(
@@ -140,10 +156,8 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
             return open(statusCode, headers as IncomingHttpHeaders);
           });
         },
-        side,
-        false,
-        keyless,
+        { client: side, keyless },
       ),
-    pipe: (fn, request, sink, side) => withInstance(fn, (instance, signal, answered) => clients.exchange(instance, request, sink, signal, answered), side, false, request.keyless),
+    pipe: (fn, request, sink, side) => withInstance(fn, (instance, signal, answered) => clients.exchange(instance, request, sink, signal, answered), { client: side, keyless: request.keyless }),
   };
 }

@@ -3,9 +3,9 @@
 /**
  * `unreachable`: no connection to it could be had (stopped, exited, its socket gone), so the request never reached a
  * handler. `dropped`: the connection closed or broke while the request was on it. `malformed`: its answer is not one
- * well-framed HTTP/1.x response.
+ * well-framed HTTP/1.x response. `oversized`: its answer went on past what the host holds of one (answer-cap.ts).
  */
-export type InstanceFailureKind = 'unreachable' | 'dropped' | 'malformed';
+export type InstanceFailureKind = 'unreachable' | 'dropped' | 'malformed' | 'oversized';
 
 export class InstanceFailure extends Error {
   override readonly name = 'InstanceFailure';

@@ -1,7 +1,7 @@
 // The async queue's workers: run queued calls at least once, a few at a time per function (within its
 // maxInstances × concurrency), retry a failure twice with backoff, then dead-letter it with its error; and keep
 // what finished calls leave behind within its bounds (bytes per function, age).
-import { LambdaError } from '../errors.js';
+import { LambdaError, escapeControl } from '../errors.js';
 import { functionError, invoke } from '../functions/invoke.js';
 import type { Deps } from '../functions/deps.js';
 import { KEPT_CHARS, keepBound, type QueuedHttpRequest } from './invocations.js';
@@ -161,7 +161,8 @@ export function createQueueWorkers(deps: Pick<Deps, 'store' | 'dispatch' | 'pool
     });
     // A handler that threw: the shim tells the host (never a public caller) its error, which the dead letter keeps.
     if (response.headers[ERROR_HEADER]) throw functionError(response.body);
-    if (response.statusCode >= 500) throw new Error(`HTTP ${response.statusCode}: ${response.body.slice(0, 500)}`);
+    // Escaped as every error text is: the dead letter is shown in a terminal, and the body is the function's to choose.
+    if (response.statusCode >= 500) throw new Error(`HTTP ${response.statusCode}: ${escapeControl(response.body.slice(0, 500))}`);
     return response.body;
   };
 
