@@ -324,6 +324,15 @@ test('unknown option near a known one → 2, with the near one', failures, ['lis
 test('unknown option → 2', failures, ['list', '--frob'], 2, " !     unknown option '--frob'\n");
 test('missing argument → 2', failures, ['invoke'], 2, " !     missing required argument 'name'\n");
 test('unknown tokens verb → 2', failures, ['tokens', 'nope'], 2, " !     unknown command 'nope'\n");
+// Usage errors echo what was typed; over SSH and at a terminal a control character in it must not reach the screen raw.
+test('unknown option with control characters → 2, shown escaped', failures, ['list', '--jsn\x1b[2J\r\x9b'], 2, " !     unknown option '--jsn\\x1b[2J\\x0d\\x9b'\n");
+test('unknown verb with control characters → 2, shown escaped', failures, ['\x1b]0;owned\x07'], 2, " !     unknown command '\\x1b]0;owned\\x07'\n");
+test('a bad --status with control characters → 2, shown escaped', failures, ['invocations', 'greet', '--status', 'x\x1b[2J'], 2, ' !     --status: expected one of queued, running, succeeded, failed, replayed, got "x\\x1b[2J"\n');
+test('--json error: a usage error with control characters is escaped in the message too', async (t) => {
+  const out = capture(envFor(t));
+  t.is(await run(['--json', 'list', '--x\x9b1m'], out.io), 2);
+  t.is((JSON.parse(out.stderr()) as { error: { message: string } }).error.message, "unknown option '--x\\x9b1m'");
+});
 test('HTTP 400 → 2', failures, ['invoke', 'picky'], 2, ' !     the server refused the request (LAMBDA_ERR_BAD_REQUEST)\n');
 test('HTTP 413 → 2', failures, ['invoke', 'huge'], 2, ' !     the request body is over the 6 MB limit (LAMBDA_ERR_BODY_TOO_LARGE)\n');
 test('function timeout (504) → 5', failures, ['invoke', 'slow'], 5, / \(LAMBDA_ERR_FUNCTION_TIMEOUT\)\n$/);

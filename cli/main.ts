@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors.js';
 import { processIo, type CommandContext, type Io } from './io.js';
-import { renderError, renderJsonError } from './render.js';
+import { escapeControls, renderError, renderJsonError } from './render.js';
 import { cliVersion } from './version.js';
 import { VERBS } from './verbs/index.js';
 
@@ -18,7 +18,9 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
   const program = buildProgram(io);
   const fail = (message: string, code?: string): void => {
     const json = program.opts<{ json?: boolean }>().json === true || jsonRequested(argv);
-    io.stderr.write(json ? renderJsonError(message, code) : renderError(message, code));
+    // Every failure leaves through here, usage errors that echo the arguments included: one escape covers them all.
+    const shown = escapeControls(message);
+    io.stderr.write(json ? renderJsonError(shown, code) : renderError(shown, code));
   };
   try {
     const rewritten = VERBS.reduce<readonly string[]>((args, verb) => verb.rewriteArgv?.(args) ?? args, argv);

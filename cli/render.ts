@@ -99,6 +99,15 @@ export function renderError(message: string, code?: string): string {
   return renderWarning(text);
 }
 
+/**
+ * Control characters but the line break shown as `\xNN`: an error may echo what was typed (an option, a verb, a
+ * value), and over SSH as at a terminal an escape sequence in it must not clear the screen or forge a line.
+ */
+export function escapeControls(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** With --json: one line `{"error":{"code","message"}}` on stderr; `code` is null for failures only the client has. */
 export function renderJsonError(message: string, code?: string): string {
   return `${JSON.stringify({ error: { code: code ?? null, message } })}\n`;

@@ -86,20 +86,21 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
   const byTag = new Map<string, Promise<Prepared | null>>();
   const extracting = new Map<string, Promise<Map<string, string>>>();
 
-  /** A version image's files made ready for a runtime's cells; null when no runtime's cells can run it. */
-  const prepareImage = async (tag: string): Promise<Prepared | null> => {
+  /**
+   * A version image's files made ready for its runtime's cells; null when they cannot run it. Only the task folder
+   * is taken from the image, so the image must be the buildpack's: same base layers, same way to start, the same
+   * runtime files. The caller has checked that the version was built by that runtime's buildpack: an image built
+   * from a repository's own Dockerfile may pass these checks and still add files elsewhere, which a cell lacks.
+   */
+  const prepareImage = async (tag: string, runtime: string): Promise<Prepared | null> => {
     const image = await docker.getImage(tag).inspect();
     const imageId = image.Id.replace(/^sha256:/, '');
-    for (const runtime of recipes.keys()) {
-      const cellImage = await runtimeImage(runtime);
-      // Same base layers and the same way to start: the cell is the version's image but for the task folder.
-      if (!startsWith(image.RootFS.Layers ?? [], cellImage.baseLayers) || startOf(image) !== cellImage.start) continue;
-      const dir = path.join(versionsDir, imageId);
-      const same = await filesOf(tag, imageId, dir, cellImage);
-      if (![...cellImage.same].every(([file, hash]) => same.get(file) === hash)) continue;
-      return { runtime, imageId, env: image.Config.Env ?? [], link: stager(imageId, dir) };
-    }
-    return null;
+    const cellImage = await runtimeImage(runtime);
+    if (!startsWith(image.RootFS.Layers ?? [], cellImage.baseLayers) || startOf(image) !== cellImage.start) return null;
+    const dir = path.join(versionsDir, imageId);
+    const same = await filesOf(tag, imageId, dir, cellImage);
+    if (![...cellImage.same].every(([file, hash]) => same.get(file) === hash)) return null;
+    return { runtime, imageId, env: image.Config.Env ?? [], link: stager(imageId, dir) };
   };
 
   /** The version's task folder on the host (taken from its image once, kept across restarts) and its same-file hashes. */
@@ -169,9 +170,12 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
   return {
     runtimeImage,
     async prepare(spec) {
+      // A `docker`-runtime version (or one whose runtime is not recorded) always starts as its own container.
+      const { runtime } = spec;
+      if (runtime === undefined || !recipes.has(runtime)) return undefined;
       let prepared = byTag.get(spec.image);
       if (!prepared) {
-        prepared = prepareImage(spec.image);
+        prepared = prepareImage(spec.image, runtime);
         prepared.catch(() => byTag.delete(spec.image));
         byTag.set(spec.image, prepared);
       }

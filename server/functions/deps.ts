@@ -9,6 +9,7 @@ import type { FunctionLogs } from '../logs/types.js';
 /** The files of one commit, wherever they live (a bare repo, a quarantined push). */
 export interface CommitSource {
   sha: string;
+  /** The commit's manifest text; undefined when it has none; throws LAMBDA_ERR_MANIFEST_INVALID when it is over its limit. */
   readFile(file: string): Promise<string | undefined>;
   exportTo(dir: string): Promise<void>;
 }

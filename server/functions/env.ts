@@ -69,7 +69,8 @@ export async function changeEnv(deps: Deps, input: EnvChange): Promise<EnvResult
   if (Object.keys(set).length === 0 && unset.length === 0) throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: 'give at least one KEY=VALUE to set or KEY to unset' });
   const unlock = lockFunction(name, 'env change');
   try {
-    const vars = deps.store.env.get(name);
+    // No prototype: a name is only ever the variable it says, never an object's inherited key.
+    const vars: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, deps.store.env.get(name));
     // Unsetting a name that is not set changes nothing, so it makes no release and restarts nothing (as a no-op
     // config change should); the answer names it, since it is most likely a typo.
     const notSet = [...new Set(unset.filter((key) => !Object.hasOwn(vars, key)))];

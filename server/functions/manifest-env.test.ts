@@ -6,7 +6,7 @@ import { reservedEnvReason } from './env-names.js';
 
 const BASE = 'runtime: node20\nhandler: index.handler\n';
 
-for (const key of ['NODE_OPTIONS', 'PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'PYTHONSTARTUP', 'LAMBDA_TASK_ROOT', 'AWS_ACCESS_KEY_ID', 'node_options', 'Path']) {
+for (const key of ['NODE_OPTIONS', 'PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'PYTHONPATH', 'PYTHONSTARTUP', 'LAMBDA_TASK_ROOT', 'AWS_ACCESS_KEY_ID', 'node_options', 'Path', '__proto__']) {
   test(`lambda.yaml refuses env ${key}, naming the key and line`, (t) => {
     const error = t.throws(() => parseManifest(`${BASE}env:\n  OK: 1\n  ${key}: x\n`), { instanceOf: LambdaError });
     t.is(error?.code, 'LAMBDA_ERR_MANIFEST_INVALID');

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { LambdaError } from '../errors.js';
 import { errorLines } from '../logs/progress-text.js';
-import { duration, memory, parseManifest } from './manifest.js';
+import { MANIFEST_MAX_BYTES, duration, memory, parseManifest } from './manifest.js';
 
 const MIB = 1024 * 1024;
 const BASE = 'runtime: node20\nhandler: index.handler\n';
@@ -268,3 +268,49 @@ test(sizes, '256Ki', undefined);
 test(sizes, 'lots', undefined);
 test(sizes, null, undefined);
 test(sizes, {}, undefined);
+
+// A hostile manifest costs little and makes a short error: refused by size before parsing, long keys and values cut
+// (a key over 1024 characters is written `? key`, as YAML asks), no near key looked for in a long one, at most 20
+// problems and a count of the rest.
+test('a manifest over 64 KiB is refused by its size, naming the size and the limit', (t) => {
+  const text = `${BASE}# ${'x'.repeat(70_000)}\n`;
+  const error = t.throws(() => parseManifest(text), INVALID);
+  const bytes = Buffer.byteLength(text);
+  t.is(error.message, `lambda.yaml: is ${bytes} bytes, over the limit of 65536 bytes (64 KiB)`);
+  t.like(error.details, { bytes, limit: MANIFEST_MAX_BYTES });
+});
+
+test('a manifest of exactly 64 KiB is read', (t) => {
+  const padding = MANIFEST_MAX_BYTES - Buffer.byteLength(BASE) - 3;
+  t.is(parseManifest(`${BASE}# ${'x'.repeat(padding)}\n`).runtime, 'node20');
+});
+
+const LONG = 'k'.repeat(100_000 / 2);
+const CUT = `${'k'.repeat(64)}…`;
+for (const [title, text, problem] of [
+  ['a key of 50,000 characters is cut at 64, with every allowed key', `${BASE}? ${LONG}\n: 1\n`, `line 3: unknown key "${CUT}" (allowed: ${ALLOWED})`],
+  ['a key of 33 characters near none is not compared', `${BASE}${'timeout'.repeat(5).slice(0, 33)}: 1\n`, `line 3: unknown key "${'timeout'.repeat(5).slice(0, 33)}" (allowed: ${ALLOWED})`],
+  ['a key of 32 characters is still compared', `${BASE}${'t'.repeat(25)}timeout: 1\n`, `line 3: unknown key "${'t'.repeat(25)}timeout" (allowed: ${ALLOWED})`],
+  ['a nested key of 50,000 characters is cut', `${CRON}    ? ${LONG}\n    : 1\n`, `line 5: unknown key "schedules[0].${'k'.repeat(51)}…" (allowed: cron, payload, overlap)`],
+  ['a long env name is cut', `${BASE}env:\n  ? ${LONG}-\n  : 1\n`, `line 4: env.${'k'.repeat(60)}…: is not a valid variable name`],
+  ['a long value is cut', `${BASE}auth: ${LONG}\n`, `line 3: auth: expected none or key, got "${'k'.repeat(63)}…`],
+  ['a long key with control characters is cut, then escaped', `${BASE}? "\\e[2J${LONG}"\n: 1\n`, `line 3: unknown key "\\x1b[2J${'k'.repeat(60)}…" (allowed: ${ALLOWED})`],
+] as const) {
+  test(`hostile manifest: ${title}`, (t) => {
+    const error = t.throws(() => parseManifest(text), INVALID);
+    const problems = error.details.problems as string[];
+    t.true(problems[0]?.startsWith(problem), problems[0]);
+    t.true(error.message.length < 400, `a short message: ${error.message.length} characters`);
+  });
+}
+
+test('a manifest with 2,000 unknown keys lists 20 problems and counts the rest', (t) => {
+  const keys = Array.from({ length: 2000 }, (_, i) => `    crn${i}: 1\n`).join('');
+  const error = t.throws(() => parseManifest(`${CRON}${keys}`), INVALID);
+  const problems = error.details.problems as string[];
+  t.is(problems.length, 21);
+  t.is(problems[0], 'line 5: unknown key "schedules[0].crn0" (allowed: cron, payload, overlap)');
+  t.is(problems[20], '… and 1980 more');
+  t.true(error.message.length < 2000, `a short message: ${error.message.length} characters`);
+  t.true(errorLines(error).every((line) => line.text.length < 200));
+});

@@ -36,19 +36,54 @@ export const MANIFEST_FILE = 'lambda.yaml';
 const MIB = 1024 * 1024;
 const DEFAULTS = { timeoutMs: 10_000, memoryBytes: 256 * MIB, concurrency: 8, minInstances: 0, maxInstances: 4 };
 
+/** A manifest is a page of settings: anything larger is refused before it is parsed, by its size alone. */
+export const MANIFEST_MAX_BYTES = 64 * 1024;
+/** Problems listed at most; the rest are counted, so a hostile file cannot make a megabyte of error. */
+const MAX_PROBLEMS = 20;
+/** A key is shown up to this many characters, and a near key suggested only for keys this short or shorter. */
+const SHOWN_KEY_CHARS = 64;
+const SUGGESTED_KEY_CHARS = 32;
+
+/** The refusal of a manifest of `bytes` bytes, over MANIFEST_MAX_BYTES. */
+export function manifestTooLarge(bytes: number): LambdaError {
+  const problem = `is ${bytes} bytes, over the limit of ${MANIFEST_MAX_BYTES} bytes (${MANIFEST_MAX_BYTES / 1024} KiB)`;
+  return new LambdaError('LAMBDA_ERR_MANIFEST_INVALID', { detail: problem }, { problems: [problem], file: MANIFEST_FILE, bytes, limit: MANIFEST_MAX_BYTES });
+}
+
+/** User text as a problem shows it: control characters escaped, cut at `max` characters with "…". */
+function clip(text: string, max = SHOWN_KEY_CHARS): string {
+  return escapeControl(text.length > max ? `${text.slice(0, max)}…` : text);
+}
+
 class Problems {
   readonly list: string[] = [];
+  /** Problems found beyond MAX_PROBLEMS, only counted. */
+  private more = 0;
   constructor(private readonly lines: LineCounter) {}
 
   add(node: Node | null | undefined, key: string, message: string): void {
-    this.list.push(`${this.where(node)}${escapeControl(key)}: ${message}`);
+    if (this.full()) return;
+    this.list.push(`${this.where(node)}${clip(key)}: ${message}`);
   }
 
   /** A key not allowed where it is (`path` names it, e.g. schedules[0].crn): the allowed key it is nearest to, or all of them. */
   unknown(node: Node | null | undefined, path: string, key: string, allowed: readonly string[]): void {
-    const near = nearest(key, allowed);
+    if (this.full()) return;
+    // A long key is no typo of a short one, and comparing it would cost time in proportion to its length.
+    const near = key.length <= SUGGESTED_KEY_CHARS ? nearest(key, allowed) : undefined;
     const hint = near === undefined ? `allowed: ${allowed.join(', ')}` : `did you mean "${near}"?`;
-    this.list.push(`${this.where(node)}unknown key "${escapeControl(path)}" (${hint})`);
+    this.list.push(`${this.where(node)}unknown key "${clip(path)}" (${hint})`);
+  }
+
+  /** Every problem to show, the count of those left out last. */
+  all(): string[] {
+    return this.more > 0 ? [...this.list, `… and ${this.more} more`] : this.list;
+  }
+
+  private full(): boolean {
+    if (this.list.length < MAX_PROBLEMS) return false;
+    this.more++;
+    return true;
   }
 
   private where(node: Node | null | undefined): string {
@@ -93,12 +128,14 @@ export function manifestProblemLine(problem: string): string {
 
 /** Parses lambda.yaml text; throws LAMBDA_ERR_MANIFEST_INVALID naming every bad key and its line. */
 export function parseManifest(text: string): Manifest {
+  const bytes = Buffer.byteLength(text);
+  if (bytes > MANIFEST_MAX_BYTES) throw manifestTooLarge(bytes);
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
   if (doc.errors.length > 0) {
     const first = doc.errors[0];
     const line = first.linePos?.[0]?.line ?? lines.linePos(first.pos[0]).line;
-    const detail = `${line ? `line ${line}: ` : ''}not valid YAML (${first.message.split('\n')[0]})`;
+    const detail = `${line ? `line ${line}: ` : ''}not valid YAML (${clip(first.message.split('\n')[0] ?? '', 200)})`;
     throw new LambdaError('LAMBDA_ERR_MANIFEST_INVALID', { detail });
   }
   const problems = new Problems(lines);
@@ -132,7 +169,8 @@ export function parseManifest(text: string): Manifest {
     problems.add(root.items.find((p) => isScalar(p.key) && p.key.value === 'minInstances')?.value as Node, 'minInstances', 'must not be above maxInstances');
   }
   if (problems.list.length > 0) {
-    throw new LambdaError('LAMBDA_ERR_MANIFEST_INVALID', { detail: problems.list.join('; ') }, { problems: problems.list, file: MANIFEST_FILE });
+    const all = problems.all();
+    throw new LambdaError('LAMBDA_ERR_MANIFEST_INVALID', { detail: all.join('; ') }, { problems: all, file: MANIFEST_FILE });
   }
   return manifest as Manifest;
 }
@@ -224,7 +262,7 @@ const FIELDS: Record<string, FieldReader> = {
           const cron = scalar(value);
           const problem = typeof cron === 'string' ? cronProblem(cron) : 'not text';
           if (typeof cron === 'string' && problem === undefined) schedule.cron = cron;
-          else p.add(value, `${key}.cron`, `expected 5 or 6 cron fields (6 = seconds first), got ${show(cron)} (${problem})`);
+          else p.add(value, `${key}.cron`, `expected 5 or 6 cron fields (6 = seconds first), got ${show(cron)} (${clip(problem ?? '', 200)})`);
         } else if (name === 'payload') {
           schedule.payload = value?.toJSON();
         } else if (name === 'overlap') {
@@ -267,7 +305,8 @@ function scalar(node: Node | null): unknown {
 function show(value: unknown): string {
   if (value === null || value === undefined) return 'nothing';
   if (typeof value === 'object') return 'a list or mapping';
-  return JSON.stringify(value);
+  const json = JSON.stringify(value);
+  return json.length > SHOWN_KEY_CHARS ? `${json.slice(0, SHOWN_KEY_CHARS)}…` : json;
 }
 
 /** "10s", "500ms", "2m", "1h" or a bare number of seconds, in milliseconds. */

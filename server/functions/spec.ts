@@ -22,6 +22,7 @@ export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha
     maxInstances: manifest.maxInstances ?? 4,
     idleTimeoutMs: manifest.idleTimeoutMs,
     env: { ...manifest.env, ...env },
+    runtime: manifest.runtime,
     executionEnv: EXECUTION_ENV[manifest.runtime],
     // Versions stored before `auth` existed are public, as they were.
     auth: manifest.auth ?? 'none',

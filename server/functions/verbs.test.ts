@@ -240,7 +240,7 @@ test('env unset of a variable never set changes nothing: no release, no new inst
   t.is(engine.started.length, started + 1);
 });
 
-const reserved = ['LAMBDA_X', 'lambda_x', 'AWS_REGION', 'NODE_OPTIONS', 'PATH', 'LD_PRELOAD', 'PYTHONPATH', 'PYTHONHOME', '1A', 'A-B', '', 'A B', 'X'.repeat(200)];
+const reserved = ['LAMBDA_X', 'lambda_x', 'AWS_REGION', 'NODE_OPTIONS', 'PATH', 'LD_PRELOAD', 'PYTHONPATH', 'PYTHONHOME', '1A', 'A-B', '', 'A B', 'X'.repeat(200), '__proto__'];
 for (const key of reserved) {
   test(`env set refuses the name ${JSON.stringify(key.slice(0, 20))}`, async (t) => {
     await deployN(t, 1);

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar';
 import type { CommitSource } from '../functions/deps.js';
 import { LambdaError } from '../errors.js';
+import { MANIFEST_MAX_BYTES, manifestTooLarge } from '../functions/manifest.js';
 
 const run = promisify(execFile);
 const SHA = /^[0-9a-f]{40}$/;
@@ -24,10 +25,13 @@ export function commitSource(gitDir: string, sha: string, maxBytes: number, obje
     sha,
     async readFile(file) {
       try {
-        const { stdout } = await run('git', ['cat-file', 'blob', `${sha}:${file}`], { env, maxBuffer: 1024 * 1024 });
+        // A little over the manifest's limit is read, so a larger file is refused by its size, not reported missing.
+        const { stdout } = await run('git', ['cat-file', 'blob', `${sha}:${file}`], { env, maxBuffer: MANIFEST_MAX_BYTES + 1 });
         return stdout;
-      } catch {
-        return undefined;
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') return undefined;
+        const { stdout } = await run('git', ['cat-file', '-s', `${sha}:${file}`], { env });
+        throw manifestTooLarge(Number(stdout.trim()));
       }
     },
     async exportTo(dir) {

@@ -18,6 +18,11 @@ export interface InstanceSpec {
   /** An instance idle this long stops (down to minInstances); undefined: the server's default. */
   idleTimeoutMs?: number;
   env: Record<string, string>;
+  /**
+   * The runtime the version was built for (node20, python3, docker). Only a version a buildpack built runs in that
+   * runtime's cells; a `docker`-runtime image (or one with none recorded) always starts as its own container.
+   */
+  runtime?: string;
   /** AWS_EXECUTION_ENV for the runtime, e.g. AWS_Lambda_nodejs20.x. */
   executionEnv?: string;
   /** `key`: public requests need an API token (checked by the gateway, before any instance); else public. */

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
 import { InstanceClients } from '../../server/instances/client.js';
-import { command, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+import { ROOT, command, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;
 const CELLS = 2;
@@ -200,6 +200,44 @@ test.serial('a version that would not run in a cell as in its own container star
   const [big] = await instancesOf('big');
   t.is(big.cell, '', 'a 1 GiB function boots its own container');
   t.is(await inspect(big.id, '{{.HostConfig.Memory}}'), String(1024 * 1024 * 1024));
+  t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
+});
+
+// A cell holds only the task folder of a version: an image built from a repository's own Dockerfile can look like
+// a node20 one (its base, its shim, its start) and still add files elsewhere, which a cell would not have.
+test.serial('a `docker`-runtime version made to look like a node20 one starts as its own container, with the files it added', async (t) => {
+  const dir = fs.mkdtempSync(path.join(lambda.dataDir, 'lookalike-'));
+  fs.cpSync(path.join(ROOT, 'buildpacks', 'node20', 'shim'), path.join(dir, 'shim'), { recursive: true });
+  fs.mkdirSync(path.join(dir, 'extra'));
+  fs.mkdirSync(path.join(dir, 'code'));
+  fs.writeFileSync(path.join(dir, 'extra', 'marker.txt'), 'outside the task folder\n');
+  fs.writeFileSync(
+    path.join(dir, 'code', 'index.mjs'),
+    "import fs from 'node:fs';\nexport const handler = async () => { try { return { extra: fs.readFileSync('/opt/extra/marker.txt', 'utf8') }; } catch (error) { return { extra: error.code }; } };\n",
+  );
+  fs.writeFileSync(path.join(dir, 'lambda.yaml'), 'runtime: docker\n');
+  fs.writeFileSync(
+    path.join(dir, 'Dockerfile'),
+    [
+      'FROM lambda/node20',
+      'ENV LAMBDA_TASK_ROOT=/var/task NODE_ENV=production HOME=/tmp',
+      'WORKDIR /var/task',
+      'COPY shim/ /opt/lambda/shim/',
+      'COPY extra/ /opt/extra/',
+      'COPY code/ /var/task/',
+      'USER 10001:10001',
+      'CMD ["node", "/opt/lambda/shim/main.mjs"]',
+      '',
+    ].join('\n'),
+  );
+  const push = await lambda.push('lookalike', dir);
+  t.is(push.code, 0, push.stderr);
+  t.deepEqual((await get('/fn/lookalike/')).body, { extra: 'outside the task folder\n' }, 'its own container has the file');
+
+  const cells = await idleWithFullPool('lookalike');
+  t.deepEqual((await get('/fn/lookalike/')).body, { extra: 'outside the task folder\n' }, 'a cold start runs what was pushed');
+  const [instance] = await instancesOf('lookalike');
+  t.is(instance.cell, '', 'a docker-runtime version boots its own container');
   t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
 });
 

@@ -179,3 +179,40 @@ test('a rejected push is one timestamped line in the server log', async (t) => {
   t.not(push.code, 0);
   t.regex(lambda.output(), /^\d{4}-\d\d-\d\dT[\d:.]+Z {2}! {5}Deploy of logged-failure \([0-9a-f]{12}\) failed: lambda\.yaml: line 3: timeout/m);
 });
+
+// A manifest made to be expensive to read: one key of a million characters, two thousand unknown keys. The first is
+// refused by its size before it is parsed, the second with twenty problems and a count; every line stays short, and
+// another function answers while both pushes are read.
+test('a hostile lambda.yaml is refused with short lines, and another function keeps answering', async (t) => {
+  const steady = await lambda.push('steady', example('greet'));
+  t.is(steady.code, 0, steady.stderr);
+  const huge = `runtime: node20\nhandler: index.handler\n? ${'k'.repeat(1_000_000)}\n: 1\n`;
+  const keys = Array.from({ length: 2000 }, (_, i) => `    k${i}: 1\n`).join('');
+  const many = `runtime: node20\nhandler: index.handler\nschedules:\n  - cron: "* * * * *"\n${keys}`;
+  let answered = 0;
+  let stop = false;
+  const calls = (async () => {
+    while (!stop) {
+      const response = await lambda.fetch('/fn/steady/?name=During');
+      if (response.status === 200) answered++;
+      await response.arrayBuffer();
+    }
+  })();
+  const [hugePush, manyPush] = await Promise.all([
+    lambda.push('huge-key', example('greet'), { files: greetWith(huge) }),
+    lambda.push('many-keys', example('greet'), { files: greetWith(many) }),
+  ]);
+  stop = true;
+  await calls;
+  t.not(hugePush.code, 0);
+  t.regex(hugePush.stderr, /lambda\.yaml: is \d+ bytes, over the limit of 65536 bytes \(64 KiB\) \(LAMBDA_ERR_MANIFEST_INVALID\)/);
+  t.not(manyPush.code, 0);
+  t.regex(manyPush.stderr, /line 5: unknown key "schedules\[0\]\.k0" \(allowed: cron, payload, overlap\)/);
+  t.regex(manyPush.stderr, /lambda\.yaml: … and 1980 more/);
+  const longest = (text: string) => Math.max(...text.split('\n').map((line) => line.length));
+  t.true(longest(hugePush.stderr) < 500, `the push's longest line: ${longest(hugePush.stderr)} characters`);
+  t.true(longest(manyPush.stderr) < 500, `the push's longest line: ${longest(manyPush.stderr)} characters`);
+  t.true(longest(lambda.output()) < 4000, `the server log's longest line: ${longest(lambda.output())} characters`);
+  t.true(answered > 0, 'the other function answered while the manifests were read');
+  t.is((await lambda.fetch('/fn/steady/?name=After')).status, 200);
+});
