@@ -75,7 +75,7 @@ export async function packEntries(dir: string, entries: readonly string[]): Prom
       filter: (path) => !path.split('/').some((part) => SKIPPED.has(part)),
       onwarn: (_code, message, data) => {
         const path = (data as { path?: unknown } | undefined)?.path;
-        problem ??= `${typeof path === 'string' ? `${join(dir, path)}: ` : ''}${message instanceof Error ? message.message : message}`;
+        problem ??= `${typeof path === 'string' ? `${join(dir, path)}: ` : ''}${message}`;
       },
     },
     [...entries],
