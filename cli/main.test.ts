@@ -318,7 +318,7 @@ test('unknown function → 4', failures, ['invoke', 'ghost'], 4, ' !     functio
 test('function error → 5', failures, ['invoke', 'broken'], 5, ' !     the function failed: TypeError: x is undefined (LAMBDA_ERR_FUNCTION_ERROR)\n');
 test('wrong key → 3', failures, ['list'], 3, /^ ! {5}a valid API key is required: the key came from LAMBDA_API_KEY .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: 'wrong' });
 test('no key at all → 3', failures, ['list'], 3, /^ ! {5}no API token for http:\/\/127\.0\.0\.1:\d+: run `lambda login .*` or set LAMBDA_API_KEY \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: undefined });
-test('unknown verb → 2', failures, ['frobnicate'], 2, " !     unknown command 'frobnicate'\n");
+test('unknown verb → 2', failures, ['frobnicate'], 2, " !     unknown command 'frobnicate' (see lambda --help)\n");
 test('unknown verb near a known one → 2, with the near one', failures, ['deplyo'], 2, " !     unknown command 'deplyo'; did you mean 'deploy'?\n");
 test('unknown option near a known one → 2, with the near one', failures, ['list', '--jsn'], 2, " !     unknown option '--jsn'; did you mean '--json'?\n");
 test('unknown option → 2', failures, ['list', '--frob'], 2, " !     unknown option '--frob'\n");
@@ -390,7 +390,7 @@ test('--json before the verb', jsonErrors, ['--json', 'invoke', 'broken'], 5, { 
 test('wrong key', jsonErrors, ['list', '--json'], 3, { code: 'LAMBDA_ERR_UNAUTHORIZED', message: /^a valid API key is required: the key came from LAMBDA_API_KEY / }, { LAMBDA_API_KEY: 'wrong' });
 test('client-side check with a catalogue code', jsonErrors, ['invoke', 'Bad', '--json'], 2, { code: 'LAMBDA_ERR_INVALID_NAME', message: /^invalid function name "Bad"/ });
 test('client-only failure: code null', jsonErrors, ['dlq', 'replay', 'greet', '--json'], 2, { code: null, message: 'usage: lambda dlq replay NAME ID' });
-test('usage error from argument parsing', jsonErrors, ['--json', 'frobnicate'], 2, { code: null, message: "unknown command 'frobnicate'" });
+test('usage error from argument parsing', jsonErrors, ['--json', 'frobnicate'], 2, { code: null, message: "unknown command 'frobnicate' (see lambda --help)" });
 test('missing argument', jsonErrors, ['invoke', '--json'], 2, { code: null, message: "missing required argument 'name'" });
 test('unreachable server', jsonErrors, ['list', '--json'], 1, { code: null, message: /^cannot reach the Lambda server at http:\/\/127\.0\.0\.1:9 / }, { LAMBDA_URL: 'http://127.0.0.1:9' });
 
