@@ -75,8 +75,27 @@ export async function loadConfig(env: Env): Promise<ResolvedConfig> {
 
 /** Where a verb sends its requests: the configured server and API token, or an error saying how to log in. */
 export async function endpointOf(env: Env): Promise<Endpoint> {
-  const config = await loadConfig(env);
-  return { url: config.url, token: requireToken(config) };
+  const path = configPath(env);
+  const saved = await readConfig(path);
+  const config = resolveConfig(env, saved);
+  return { url: config.url, token: requireToken(config), refused: refusedKeyHint(env, saved, path, config.url) };
+}
+
+/** Where an API token's key comes from, for every message about a refused one. */
+export const KEY_SOURCES = "the admin key is printed once by the server's first start (`Admin API key`), else it is the server's LAMBDA_API_KEY";
+
+/**
+ * What to add when the server refuses the token: a forgotten LAMBDA_API_KEY silently wins over the saved login, so
+ * the message names the key that was actually sent.
+ */
+function refusedKeyHint(env: Env, saved: SavedConfig, path: string, url: string): string {
+  if (env.LAMBDA_API_KEY) {
+    if (saved.apiKey && saved.apiKey !== env.LAMBDA_API_KEY) {
+      return `LAMBDA_API_KEY in this environment overrode the saved login (${path}); unset it to use the saved key`;
+    }
+    return `the key came from LAMBDA_API_KEY in this environment; ${KEY_SOURCES}`;
+  }
+  return `the saved login's key (${path}) was refused; run \`lambda login ${url}\` again; ${KEY_SOURCES}`;
 }
 
 /** The API token, or an error telling the user how to provide one. */

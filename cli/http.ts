@@ -6,6 +6,8 @@ import { CliError, exitStatusForHttp } from './errors.js';
 export interface Endpoint {
   readonly url: string;
   readonly token: string;
+  /** Added to a refused token's error (HTTP 401): which key was sent and where the right one comes from. */
+  readonly refused?: string;
 }
 
 export const JSON_HEADERS = { 'Content-Type': 'application/json', Accept: 'application/json' } as const;
@@ -24,7 +26,7 @@ export async function send(endpoint: Endpoint, path: string, init: RequestInit, 
   } catch (err) {
     throw unreachable(endpoint.url, err);
   }
-  if (res.status >= 400) throw await httpFailure(res);
+  if (res.status >= 400) throw await httpFailure(res, endpoint.refused);
   return res;
 }
 
@@ -59,13 +61,14 @@ export async function* ndjsonLines(body: AsyncIterable<Uint8Array>, url: string,
 }
 
 /** Turns an error response into a CliError, using the server's `{ error: { code, message } }` body when it has one. */
-async function httpFailure(res: Response): Promise<CliError> {
+async function httpFailure(res: Response, refused: string | undefined): Promise<CliError> {
   const exitStatus = exitStatusForHttp(res.status);
   const text = await res.text().catch(() => '');
   const body = parseJsonOrUndefined(text);
   if (isRecord(body) && isRecord(body.error) && typeof body.error.message === 'string') {
     const code = typeof body.error.code === 'string' ? body.error.code : undefined;
-    return new CliError(body.error.message, { code, exitStatus });
+    const hint = res.status === 401 && refused ? `: ${refused}` : '';
+    return new CliError(`${body.error.message}${hint}`, { code, exitStatus });
   }
   const statusText = res.statusText ? ` ${res.statusText}` : '';
   return new CliError(`the server answered HTTP ${res.status}${statusText}`, { exitStatus });

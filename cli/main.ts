@@ -2,11 +2,11 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
-import { CliError, EXIT } from './errors.js';
+import { CliError, EXIT, usageError } from './errors.js';
 import { processIo, type CommandContext, type Io } from './io.js';
 import { escapeControls, renderError, renderJsonError } from './render.js';
 import { cliVersion } from './version.js';
-import { VERBS } from './verbs/index.js';
+import { VERBS, unknownVerbMessage, unknownVerbOf } from './verbs/index.js';
 
 /**
  * Runs the CLI with `argv` (the arguments after the program name, e.g. `['list', '--json']`)
@@ -24,6 +24,9 @@ export async function run(argv: readonly string[], io: Io = processIo()): Promis
   };
   try {
     const rewritten = VERBS.reduce<readonly string[]>((args, verb) => verb.rewriteArgv?.(args) ?? args, argv);
+    const verbs = [...VERBS.map((verb) => verb.name), 'help'];
+    const unknown = unknownVerbOf(rewritten, verbs);
+    if (unknown !== undefined) throw usageError(unknownVerbMessage(unknown, verbs, 'lambda --help'));
     await program.parseAsync(rewritten, { from: 'user' });
     return EXIT.ok;
   } catch (err) {

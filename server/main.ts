@@ -39,7 +39,8 @@ import { loadHostKey } from './ssh/host-key.js';
 import { createLoopbackCredentials } from './ssh/loopback.js';
 import { startSshServer } from './ssh/server.js';
 import { platformLog } from './logs/platform-log.js';
-import { detailLine, stepLine, warnLine } from './logs/progress-text.js';
+import { stepLine, warnLine } from './logs/progress-text.js';
+import { adminTokenLines, httpListenLine, sshListenLine } from './logs/start-lines.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { createQueueWorkers, workerSettings } from './queue/workers.js';
 import { syncSchedules } from './schedules/verbs.js';
@@ -217,7 +218,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       loginTimeoutMs: config.limits.sshLoginTimeoutMs,
     },
   });
-  log(stepLine(`SSH listening on ${config.sshHost} port ${ssh.port} (host key ${hostKey.fingerprint})`));
+  log(sshListenLine({ host: config.sshHost, port: ssh.port, fingerprint: hostKey.fingerprint }));
 
   return {
     url: `http://${config.domain}${portSuffix()}`,
@@ -266,11 +267,9 @@ async function main(): Promise<void> {
   // One line per event, with the time, for the operator's terminal (journald shows the same under systemd).
   const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
   const server = await startServer(config, log);
-  log(stepLine(`Lambda listening on ${server.url} (port ${server.port}, data in ${config.dataDir})`));
-  if (server.generatedKey) {
-    console.log(stepLine('Admin API key (shown once, only its hash is stored):'));
-    console.log(detailLine(server.generatedKey));
-  }
+  log(httpListenLine({ host: config.host, port: server.port, url: server.url, dataDir: config.dataDir }));
+  // The generated key goes out without a time stamp, so it can be copied whole from the terminal.
+  for (const line of adminTokenLines({ generatedKey: server.generatedKey, seeded: Boolean(config.apiKey) })) console.log(line);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

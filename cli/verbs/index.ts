@@ -51,3 +51,5 @@ export interface SshVerb {
 }
 
 export const SSH_TABLE: readonly SshVerb[] = VERBS.map((verb) => ({ name: verb.name, summary: verb.summary, ...(verb.ssh ? {} : { notOverSsh: verb.notOverSsh }) }));
+
+export { unknownVerbMessage, unknownVerbOf } from './unknown.js';

@@ -1,6 +1,6 @@
 // `lambda login URL [--key TOKEN]`: check an API token against a server and save both for later commands.
 import type { Command } from 'commander';
-import { configPath, normalizeUrl, writeConfig } from '../config.js';
+import { KEY_SOURCES, configPath, normalizeUrl, writeConfig } from '../config.js';
 import { usageError } from '../errors.js';
 import type { CommandContext } from '../io.js';
 import { readSecret } from '../secret.js';
@@ -38,9 +38,13 @@ export interface LoginOptions {
  */
 export async function login(ctx: CommandContext, options: LoginOptions): Promise<void> {
   const url = normalizeUrl(options.url);
+  const fromEnv = options.token === undefined && Boolean(ctx.io.env.LAMBDA_API_KEY);
   const token = (options.token ?? (ctx.io.env.LAMBDA_API_KEY || (await readSecret(ctx.io.stdin, ctx.io.stderr, 'API key: ')))).trim();
   if (!token) throw usageError('no API token given: set LAMBDA_API_KEY, type it on stdin or pass --key TOKEN');
-  await listFunctions({ url, token });
+  const refused = fromEnv
+    ? `the key came from LAMBDA_API_KEY in this environment (lambda login takes it before asking); unset it or give the right one; ${KEY_SOURCES}`
+    : KEY_SOURCES;
+  await listFunctions({ url, token, refused });
   const path = configPath(ctx.io.env);
   await writeConfig(path, { url, apiKey: token });
   ctx.io.stdout.write(ctx.json ? `${JSON.stringify({ url, config: path }, null, 2)}\n` : `Logged in to ${url}\n`);

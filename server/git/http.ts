@@ -21,7 +21,10 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined,
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
     const url = new URL(path, 'http://git');
     const match = /^\/git\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
-    if (!match) throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: url.pathname });
+    if (!match) {
+      refuse(res, new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: url.pathname }), meantRepository(url.pathname));
+      return;
+    }
     const name = assertFunctionName(safeDecode(match[1]));
     // Too many wrong passwords from this address: LAMBDA_ERR_AUTH_RATE_LIMITED (429, Retry-After); an invoke-only token:
     // LAMBDA_ERR_FORBIDDEN (403); both thrown, and answered by `refuse` like every other refusal.
@@ -67,6 +70,17 @@ function refuse(res: http.ServerResponse, error: unknown, hint?: string): void {
   res.writeHead(status, { ...headers, 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(text)) });
   res.end(text);
   if (closes && res.socket) dropAfter(res.socket, CLOSE_GRACE_MS);
+}
+
+/** `/git/greet/info/refs`, a remote added without `.git`: the repository URL it meant, when the name is a valid one. */
+function meantRepository(pathname: string): string | undefined {
+  const name = /^\/git\/([^/]+)(\/|$)/.exec(pathname)?.[1];
+  if (name === undefined || name.endsWith('.git')) return undefined;
+  try {
+    return `did you mean /git/${assertFunctionName(safeDecode(name))}.git?`;
+  } catch {
+    return undefined;
+  }
 }
 
 function basicPassword(header: string | undefined): string | undefined {

@@ -3,7 +3,7 @@ import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../functions/names.js';
 // The one thing the server reads of the CLI besides its entry point: each verb declares beside its code whether
 // SSH runs it (and why not), so the permission is written once.
-import { SSH_TABLE } from '../../cli/verbs/index.js';
+import { SSH_TABLE, unknownVerbMessage } from '../../cli/verbs/index.js';
 import { splitWords } from './words.js';
 
 /**
@@ -48,8 +48,13 @@ export function parseSshCommand(command: string): SshCommand {
 function checkVerb(verb: string, refuse: (detail: string) => LambdaError): void {
   if (SSH_VERBS.includes(verb)) return;
   const shown = verb.slice(0, 40).replace(/[^\x20-\x7e]/g, '?');
-  const why = SSH_TABLE.find((entry) => entry.name === verb)?.notOverSsh;
-  throw refuse(`"${shown}" is not a command SSH runs${why ? ` (${why})` : ''}; it runs ${SSH_VERBS.join(', ')}, and git push/fetch`);
+  const runs = `${SSH_VERBS.join(', ')}, and git push/fetch`;
+  const known = SSH_TABLE.find((entry) => entry.name === verb);
+  // A verb the CLI has but SSH does not run says why; any other word gets the near verb SSH runs, as the CLI would say.
+  if (known) throw refuse(`"${shown}" is not a command SSH runs${known.notOverSsh ? ` (${known.notOverSsh})` : ''}; it runs ${runs}`);
+  if (verb.startsWith('-')) throw refuse(`"${shown}" is not a command SSH runs (of the CLI's options only --json comes before the command); it runs ${runs}`);
+  const unknown = unknownVerbMessage(verb, SSH_VERBS, 'ssh lambda@HOST help');
+  throw refuse(`${unknown}${unknown.endsWith('?') ? ' ' : '; '}SSH runs ${runs}`);
 }
 
 /** What `ssh lambda@HOST help` prints: the verbs SSH runs with what each does, and git. */

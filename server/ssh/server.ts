@@ -229,7 +229,8 @@ function handleSession(session: Session, client: Connection, login: Login, optio
   session.on('env', (_accept, reject) => reject?.());
   session.on('signal', (_accept, reject) => reject?.());
   session.on('shell', (accept) => {
-    finish(io(accept()), refused, `Lambda has no shell. Run one command, e.g. ssh -p PORT ${USER}@HOST list (ssh -p PORT ${USER}@HOST help says what each does); commands: ${SSH_VERBS.join(', ')}`, 1);
+    // No command at all is a usage mistake, answered with status 2 like an unknown one.
+    finish(io(accept()), refused, `Lambda has no shell. Run one command, e.g. ssh -p PORT ${USER}@HOST list (ssh -p PORT ${USER}@HOST help says what each does); commands: ${SSH_VERBS.join(', ')}`, 2);
   });
   session.on('subsystem', (accept, _reject, info) => {
     finish(io(accept()), refused, `the "${info.name.slice(0, 40)}" subsystem is not offered: only commands and git run over SSH here`, 1);

@@ -40,8 +40,8 @@ test('only --json', refused, '--json', /give a command/);
 test('a verb outside the list', refused, 'deploy /etc', /"deploy" is not a command SSH runs/);
 test('login', refused, 'login http://evil', /"login" is not a command/);
 test('keys', refused, 'keys add /etc/passwd', /"keys" is not a command/);
-test('a program path', refused, '/bin/sh -c id', /"\/bin\/sh" is not a command/);
-test('scp', refused, 'scp -t /tmp', /"scp" is not a command/);
+test('a program path', refused, '/bin/sh -c id', /^unknown command '\/bin\/sh' \(see ssh lambda@HOST help\); SSH runs /);
+test('scp', refused, 'scp -t /tmp', /^unknown command 'scp' \(see ssh lambda@HOST help\); SSH runs /);
 test('a repository outside the folder', refused, "git-receive-pack '../../etc'", /invalid function name "\.\.\/\.\.\/etc".*LAMBDA_ERR_INVALID_NAME/);
 test('a nested repository path', refused, "git-upload-pack '/a/b.git'", /invalid function name "a\/b"/);
 test('an option as the repository', refused, "git-upload-pack '--upload-pack=id'", /invalid function name "--upload-pack=id"/);
@@ -80,4 +80,16 @@ test('SSH never runs the verbs that touch files where they run or manage credent
   for (const verb of ['deploy', 'validate', 'login', 'keys', 'tokens', 'git-credential', 'setup-git']) {
     t.throws(() => parseSshCommand(`${verb} x`), { message: new RegExp(`"${verb}" is not a command SSH runs`) }, verb);
   }
+});
+
+test('an unknown verb near one SSH runs is answered with the near one', (t) => {
+  t.throws(() => parseSshCommand('lgos greet'), { message: /^unknown command 'lgos'; did you mean 'logs'\? SSH runs / });
+});
+
+test("a Heroku verb is answered with Lambda's word for it", (t) => {
+  t.throws(() => parseSshCommand('config greet'), { message: /^unknown command 'config' \(Heroku's config is `lambda env`\); SSH runs / });
+});
+
+test('an option where the command goes is named as one, not matched to a verb', (t) => {
+  t.throws(() => parseSshCommand('--version'), { message: /^"--version" is not a command SSH runs \(of the CLI's options only --json comes before the command\)/ });
 });

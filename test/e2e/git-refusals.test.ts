@@ -42,6 +42,12 @@ test('a fetch of a function that does not exist shows the 404 reason and code', 
   t.regex(clone.stderr, REMOTE_LINE('LAMBDA_ERR_FUNCTION_NOT_FOUND', /function "nobody-here" does not exist/));
 });
 
+test('a remote without .git is answered with the URL it meant', async (t) => {
+  const clone = await command('git', ['clone', `http://lambda:${lambda.key}@127.0.0.1:${lambda.port}/git/greet`, path.join(lambda.dataDir, 'no-suffix')]);
+  t.not(clone.code, 0);
+  t.regex(clone.stderr, REMOTE_LINE('LAMBDA_ERR_ROUTE_NOT_FOUND', /no route for GET \/git\/greet\/info\/refs: did you mean \/git\/greet\.git\?/));
+});
+
 test('a wrong key shows the code beside how to log in', async (t) => {
   const push = await lambda.push('wrong-key', example('greet'), { key: 'not-a-key' });
   t.not(push.code, 0);

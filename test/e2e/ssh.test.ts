@@ -253,7 +253,7 @@ const denied = { code: 255, stderr: /lambda@127\.0\.0\.1: Permission denied \(pu
 test('a key never added', refusal, () => ssh(['list'], { key: 'stranger' }), denied);
 test('passwords and keyboard-interactive', refusal, () => command('ssh', ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'PubkeyAuthentication=no', '-o', 'PreferredAuthentications=password,keyboard-interactive', '-p', String(lambda.sshPort), 'lambda@127.0.0.1', 'list']), denied);
 test('another user, even with an added key', refusal, () => ssh(['list'], { user: 'root' }), { code: 255, stderr: /root@127\.0\.0\.1: Permission denied \(publickey\)/ });
-test('a shell', refusal, () => ssh([]), { code: 1, stderr: /Lambda has no shell.*\(LAMBDA_ERR_SSH_REFUSED\)/ });
+test('a shell', refusal, () => ssh([]), { code: 2, stderr: /Lambda has no shell.*\(LAMBDA_ERR_SSH_REFUSED\)/ });
 test('a terminal', refusal, () => ssh(['list'], { extra: ['-tt'] }), { code: 255, stderr: /PTY allocation request failed/ });
 test('the sftp subsystem', refusal, () => ssh(['sftp'], { extra: ['-s'] }), { code: 1, stderr: /the "sftp" subsystem is not offered.*LAMBDA_ERR_SSH_REFUSED/ });
 test('port forwarding to a local port (-W, as -L does)', refusal, () => ssh([], { extra: ['-W', `127.0.0.1:${lambda.port}`] }), { code: 255, stderr: /stdio forwarding failed/ });
@@ -264,6 +264,7 @@ test('a quoted name with a shell command in it', refusal, () => ssh(["logs 'gree
 test('a name with ..', refusal, () => ssh(['logs', '../greet']), { code: 2, stderr: /invalid function name "\.\.\/greet"/ });
 test('a name with /', refusal, () => ssh(['invoke', 'a/b']), { code: 2, stderr: /invalid function name "a\/b"/ });
 test('a verb SSH does not run (deploy reads the server\'s files)', refusal, () => ssh(['deploy', '/etc']), { code: 2, stderr: /"deploy" is not a command SSH runs/ });
+test('a misspelt verb, with the near one', refusal, () => ssh(['lgos', 'greet']), { code: 2, stderr: /^ ! {5}unknown command 'lgos'; did you mean 'logs'\? SSH runs .*\(LAMBDA_ERR_SSH_REFUSED\)\n$/ });
 test('tokens over SSH', refusal, () => ssh(['tokens', 'create']), { code: 2, stderr: /"tokens" is not a command SSH runs/ });
 test('a CLI option before the verb', refusal, () => ssh(["'--version'"]), { code: 2, stderr: /"--version" is not a command SSH runs/ });
 test('--upload-pack smuggled in as the repository', refusal, () => ssh(["git-upload-pack '--upload-pack=touch /tmp/lambda-ssh-pwned'"]), { code: 2, stderr: /invalid function name "--upload-pack=touch \/tmp\/lambda-ssh-pwned"/ });

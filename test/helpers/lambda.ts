@@ -85,7 +85,7 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
       const onData = (chunk: Buffer) => {
         log += chunk.toString();
         const match = /\(port (\d+),/.exec(log);
-        const ssh = /SSH listening on \S+ port (\d+)/.exec(log);
+        const ssh = /SSH listening on .*, port (\d+)/.exec(log);
         if (ssh) sshPort = Number(ssh[1]);
         if (match) resolve(Number(match[1]));
       };
