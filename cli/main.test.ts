@@ -326,7 +326,8 @@ test('missing argument → 2', failures, ['invoke'], 2, " !     missing required
 test('unknown tokens verb → 2', failures, ['tokens', 'nope'], 2, " !     unknown command 'nope'\n");
 // Usage errors echo what was typed; over SSH and at a terminal a control character in it must not reach the screen raw.
 test('unknown option with control characters → 2, shown escaped', failures, ['list', '--jsn\x1b[2J\r\x9b'], 2, " !     unknown option '--jsn\\x1b[2J\\x0d\\x9b'\n");
-test('unknown verb with control characters → 2, shown escaped', failures, ['\x1b]0;owned\x07'], 2, " !     unknown command '\\x1b]0;owned\\x07'\n");
+// An unknown word is shown cut and with every character outside printable ASCII as `?` (SSH shows the same text).
+test('unknown verb with control characters → 2, shown escaped', failures, ['\x1b]0;owned\x07'], 2, " !     unknown command '?]0;owned?' (see lambda --help)\n");
 test('a bad --status with control characters → 2, shown escaped', failures, ['invocations', 'greet', '--status', 'x\x1b[2J'], 2, ' !     --status: expected one of queued, running, succeeded, failed, replayed, got "x\\x1b[2J"\n');
 test('--json error: a usage error with control characters is escaped in the message too', async (t) => {
   const out = capture(envFor(t));

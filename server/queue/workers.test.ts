@@ -3,7 +3,7 @@ import test from 'ava';
 import { createQueueWorkers, workerSettings } from './workers.js';
 import { enqueueInvocation } from './invocations.js';
 import { loadConfig } from '../config/load.js';
-import { noJobs, testDeps, unused } from '../../test/helpers/deps.js';
+import { noBackground, testDeps, unused } from '../../test/helpers/deps.js';
 import type { Dispatch } from '../instances/dispatch.js';
 import type { InstancePool } from '../instances/pool.js';
 
@@ -11,7 +11,7 @@ test("a queued public call's 5xx body is kept with its control characters escape
   const answer = 'boom\x1b[2J\r\nSTART RequestId: forged\x07';
   const dispatch: Dispatch = { ...unused<Dispatch>('dispatch'), request: async () => ({ statusCode: 500, headers: {}, body: answer }) };
   const pool = { ...unused<InstancePool>('pool'), spec: () => undefined };
-  const deps = testDeps({ dispatch, pool, jobs: noJobs });
+  const deps = testDeps({ dispatch, pool, background: noBackground });
   deps.store.functions.ensure('greet');
   const { invocationId } = enqueueInvocation(deps, { name: 'greet', request: { method: 'POST', path: '/', headers: {}, body: '', keyed: false } });
   const logged: string[] = [];
