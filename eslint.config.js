@@ -32,7 +32,7 @@ export const ARROWS = {
 };
 
 /** The store is reached through its interface: only server/main.ts opens SQLite. */
-const STORE_TYPES_ONLY = ['../store/*', '!../store/types.js', '!../store/invocation-types.js', '!../store/schedule-types.js'];
+const STORE_TYPES_ONLY = ['**/store/*', '!**/store/types.js', '!**/store/invocation-types.js', '!**/store/schedule-types.js'];
 
 /** Outside libraries each wrapped by one folder. */
 const PACKAGES = [['dockerode', 'engine'], ['better-sqlite3', 'store'], ['node-git-server', 'git'], ['ssh2', 'ssh']];
@@ -44,7 +44,7 @@ const notTheCli = { group: ['**/cli/*', '**/cli/**'], message: 'The server does 
 const arrowRule = (folder, allowed, cli = notTheCli) => ['error', {
   paths: PACKAGES.filter(([, home]) => home !== folder).map(([pkg, home]) => onlyIn(pkg, `server/${home}/`)),
   patterns: [{
-    group: [...Object.keys(ARROWS).filter((other) => other !== folder && other !== 'store' && !allowed.includes(other)).map((other) => `../${other}/*`), ...(folder === 'store' ? [] : allowed.includes('store') ? STORE_TYPES_ONLY : ['../store/*']), '../main.js', '../listener.js'],
+    group: [...Object.keys(ARROWS).filter((other) => other !== folder && other !== 'store' && !allowed.includes(other)).map((other) => `**/${other}/*`), ...(folder === 'store' ? [] : allowed.includes('store') ? STORE_TYPES_ONLY : ['**/store/*']), '**/server/main.js', '../main.js', '../../main.js', '**/listener.js'],
     message: `server/${folder}/ may import only from ${allowed.length ? allowed.map((a) => `server/${a}/`).join(', ') : 'no other folder'} (see docs/architecture.md).`,
   }, cli],
 }];

@@ -106,3 +106,19 @@ test('a missing file, a missing anchor and a link split over lines are reported;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** Repository paths the pages name in code spans (`server/…`, `cli/…`, …) that do not exist; patterns are left out. */
+export function missingPaths(markdown: string, exists: (relative: string) => boolean): string[] {
+  const named = [...markdown.matchAll(/`((?:server|cli|test|bench|buildpacks|scripts|hooks|config|examples|docs)\/[\w./-]*)`/g)].map((m) => m[1] as string);
+  return [...new Set(named)].filter((relative) => !exists(relative));
+}
+
+test('every file and folder the pages name exists, so a moved file cannot leave the docs behind', (t) => {
+  const exists = (relative: string) => fs.existsSync(path.join(ROOT, relative));
+  const found = pages().flatMap((file) => missingPaths(fs.readFileSync(file, 'utf8'), exists).map((missing) => `${path.relative(ROOT, file)}: ${missing}`));
+  t.deepEqual(found, []);
+});
+
+test('a named path that is gone is reported', (t) => {
+  t.deepEqual(missingPaths('see `server/instances/pool.ts` and `server/listener.ts`', (relative) => relative === 'server/listener.ts'), ['server/instances/pool.ts']);
+});

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import anyTest, { type ExecutionContext, type TestFn } from 'ava';
 import { createLogStore, type LogStore } from '../server/logs/store.js';
 import type { LogLine } from '../server/logs/format.js';
-import { InstanceClients } from '../server/instances/client.js';
+import { InstanceClients } from '../server/instances/requests/client.js';
 import { InstanceLogSockets } from '../server/instances/log-socket.js';
 import { fixture } from './helpers/lambda.js';
 import { startNodeShim } from './helpers/node-shim.js';

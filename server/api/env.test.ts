@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import anyTest, { type TestFn } from 'ava';
 import { testDeps } from '../../test/helpers/deps.js';
 import type { FunctionRepos } from '../functions/deps.js';
-import type { InstancePool } from '../instances/pool.js';
+import type { InstancePool } from '../instances/pool/pool.js';
 import { createBodyReader } from '../http/body.js';
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';

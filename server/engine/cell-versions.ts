@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { ensureCellImage, type CellRecipe } from '../instances/cell-image.js';
+import { ensureCellImage, type CellRecipe } from '../instances/cells/image.js';
 import { extractVersion, linkTree, moveTree, readTree } from './cell-files.js';
 import { dockerImages } from './images.js';
 import type { InstanceSpec } from '../instances/engine.js';

@@ -4,15 +4,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { createCellPool, type Cell, type CellEngine } from '../instances/cells.js';
-import type { CellRecipe } from '../instances/cell-image.js';
+import { createCellPool, type Cell, type CellEngine } from '../instances/cells/cells.js';
+import type { CellRecipe } from '../instances/cells/image.js';
 import { createCellVersions, envMap } from './cell-versions.js';
 import { LABELS, ownFilter } from '../instances/labels.js';
 import { cellConfig, containerConfig, NOT_A_FUNCTION } from './container-config.js';
 import { isAlive, removeContainer, startWithSecret, watchExit, withSecretStdin } from './containers.js';
 import { hostSocketOf, isInstanceId, makeHostFolder, newInstanceId, removeInstanceFolder } from './instance-folders.js';
-import type { InstanceClients } from '../instances/client.js';
-import { readCapped } from '../instances/answer-cap.js';
+import type { InstanceClients } from '../instances/requests/client.js';
+import { readCapped } from '../instances/requests/answer-cap.js';
 import type { InstanceLogSockets } from '../instances/log-socket.js';
 import type { CellPool, Instance, ManagedContainer } from '../instances/engine.js';
 

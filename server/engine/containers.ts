@@ -1,7 +1,7 @@
 // One container's life on the engine: started with its secret on stdin, watched until it ends (and why), removed
 // by force. Instances, cells, install sandboxes and file readers all go through these.
 import type Docker from 'dockerode';
-import type { InstanceClients } from '../instances/client.js';
+import type { InstanceClients } from '../instances/requests/client.js';
 
 /**
  * Removes a container and its anonymous volumes, running or not. 404 (already gone) and 409 (another removal of the

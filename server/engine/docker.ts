@@ -11,7 +11,7 @@ import { containerConfig, DEFAULT_REGION } from './container-config.js';
 import { isAlive, removeContainer, startWithSecret, statusOf, watchExit, withSecretStdin } from './containers.js';
 import { tailLogs } from './container-logs.js';
 import { hostSocketOf, makeHostFolder, newInstanceId, removeInstanceFolder } from './instance-folders.js';
-import type { InstanceClients } from '../instances/client.js';
+import type { InstanceClients } from '../instances/requests/client.js';
 import type { InstanceLink } from '../instances/link.js';
 import type { InstanceLogSockets } from '../instances/log-socket.js';
 import type { CellPool, Instance, InstanceSpec, ManagedContainer, Engine } from '../instances/engine.js';

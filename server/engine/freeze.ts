@@ -5,7 +5,7 @@ import type Docker from 'dockerode';
 import type { Engine } from '../instances/engine.js';
 import { LABELS, ownFilter } from '../instances/labels.js';
 import { unlessGoneOrBusy } from './containers.js';
-import { InstanceFailure } from '../instances/failure.js';
+import { InstanceFailure } from '../instances/requests/failure.js';
 
 /** `serverId`: containers are looked up by this server's label too, never by an instance id alone. */
 export function dockerFreeze(docker: Docker, serverId: string): Pick<Engine, 'freeze' | 'thaw' | 'endedAt'> {

@@ -2,8 +2,8 @@
 // and the process limit its cgroup driver allows Dockerfile builds.
 import path from 'node:path';
 import Docker from 'dockerode';
-import type { InstanceClients } from '../instances/client.js';
-import type { CellRecipe } from '../instances/cell-image.js';
+import type { InstanceClients } from '../instances/requests/client.js';
+import type { CellRecipe } from '../instances/cells/image.js';
 import type { CellPool, Engine } from '../instances/engine.js';
 import type { InstanceExits } from '../instances/exits.js';
 import type { InstanceLogSockets } from '../instances/log-socket.js';

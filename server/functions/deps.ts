@@ -1,8 +1,8 @@
 // What core verbs depend on: interfaces only, each built once in server/main.ts before Deps is put together.
 import type { KeepBound, Store } from '../store/types.js';
 import type { Engine } from '../instances/engine.js';
-import type { InstancePool } from '../instances/pool.js';
-import type { Dispatch } from '../instances/dispatch.js';
+import type { InstancePool } from '../instances/pool/pool.js';
+import type { Dispatch } from '../instances/requests/dispatch.js';
 import type { Builder } from '../builder/build.js';
 import type { FunctionLogs } from '../logs/types.js';
 

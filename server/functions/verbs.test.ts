@@ -3,8 +3,8 @@
 import anyTest, { type TestFn } from 'ava';
 import type { BuildInput, Builder } from '../builder/build.js';
 import { LambdaError } from '../errors.js';
-import { InstanceClients } from '../instances/client.js';
-import { createPool } from '../instances/pool.js';
+import { InstanceClients } from '../instances/requests/client.js';
+import { createPool } from '../instances/pool/pool.js';
 import type { Instance, InstanceSpec, Engine } from '../instances/engine.js';
 import { openStore } from '../store/sqlite.js';
 import type { Store, VersionRecord } from '../store/types.js';

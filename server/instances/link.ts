@@ -3,7 +3,7 @@
 // does can change what the host connects to: the host never connects anywhere, it only accepts.
 import fs from 'node:fs';
 import net from 'node:net';
-import { InstanceFailure } from './failure.js';
+import { InstanceFailure } from './requests/failure.js';
 
 /** Dialled-in connections kept waiting at most; more are refused, so a function cannot pile up the host's descriptors. */
 const MAX_IDLE = 64;

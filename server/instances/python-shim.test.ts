@@ -9,7 +9,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
-import { InstanceClients } from './client.js';
+import { InstanceClients } from './requests/client.js';
 
 const SHIM = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks/python3/shim');
 const HANDLER = [

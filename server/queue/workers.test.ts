@@ -4,8 +4,8 @@ import { createQueueWorkers, workerSettings } from './workers.js';
 import { enqueueInvocation } from './invocations.js';
 import { loadConfig } from '../config/load.js';
 import { noBackground, testDeps, unused } from '../../test/helpers/deps.js';
-import type { Dispatch } from '../instances/dispatch.js';
-import type { InstancePool } from '../instances/pool.js';
+import type { Dispatch } from '../instances/requests/dispatch.js';
+import type { InstancePool } from '../instances/pool/pool.js';
 
 test("a queued public call's 5xx body is kept with its control characters escaped", async (t) => {
   const answer = 'boom\x1b[2J\r\nSTART RequestId: forged\x07';

@@ -3,7 +3,7 @@
 import test from 'ava';
 import { openStore } from '../store/sqlite.js';
 import { testDeps } from '../../test/helpers/deps.js';
-import type { Dispatch, DispatchRequest } from '../instances/dispatch.js';
+import type { Dispatch, DispatchRequest } from '../instances/requests/dispatch.js';
 import { createScheduler } from './scheduler.js';
 
 function setup() {

@@ -3,7 +3,7 @@ import type http from 'node:http';
 import type net from 'node:net';
 import { LambdaError } from '../errors.js';
 import { assertFunctionName } from '../functions/names.js';
-import type { ClientSide, Dispatch } from '../instances/dispatch.js';
+import type { ClientSide, Dispatch } from '../instances/requests/dispatch.js';
 import { forwardedHeaders, forwardsRequestHeader, forwardsResponseHeader } from './header-rules.js';
 import type { ReadBody } from '../http/body.js';
 import { sendError } from '../http/errors.js';

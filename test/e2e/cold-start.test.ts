@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
-import { InstanceClients } from '../../server/instances/client.js';
+import { InstanceClients } from '../../server/instances/requests/client.js';
 import { ROOT, command, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;

@@ -13,7 +13,7 @@ export const SECRET_HEADER = 'x-lambda-internal-secret';
 // Every instance boots with a secret from the host: the first line of stdin, which the host writes once and then
 // closes, so it is in no environment block (/proc/*/environ) and stdin holds nothing more for function code. The
 // host's own calls (health, direct invokes, a stem cell's warm-up and init) carry it; a call without it is public
-// traffic, whatever x-lambda-internal-* headers it sends. A stem cell (server/instances/cells.ts) boots with no
+// traffic, whatever x-lambda-internal-* headers it sends. A stem cell (server/instances/cells/cells.ts) boots with no
 // function, and the host's one init call brings the rest.
 const instanceSecret = readSecret();
 export const isCell = process.env.LAMBDA_CELL === '1';

@@ -8,10 +8,10 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { create } from 'tar';
-import { cellRecipes, ensureCellImage } from './cell-image.js';
-import { archiveDigest } from '../engine/cell-files.js';
+import { cellRecipes, ensureCellImage } from './image.js';
+import { archiveDigest } from '../../engine/cell-files.js';
 
-const BUILDPACKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../buildpacks');
+const BUILDPACKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../buildpacks');
 const test = anyTest as TestFn<{ dir: string }>;
 
 test.beforeEach((t) => {

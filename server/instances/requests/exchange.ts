@@ -3,8 +3,8 @@
 // between. Connections are the ones the shim dialled in (link.ts), kept alive between requests per instance.
 import type net from 'node:net';
 import type { AbortEmitter } from './abort.js';
-import { ChunkedScanner, parseResponseHead, type ResponseHead } from '../http/http1.js';
-import type { InstanceLink } from './link.js';
+import { ChunkedScanner, parseResponseHead, type ResponseHead } from '../../http/http1.js';
+import type { InstanceLink } from '../link.js';
 import { InstanceFailure, socketFailure } from './failure.js';
 
 /** An idle connection older than this is not reused: the shim closes idle ones after 60 s, and a race would look like a crash. */

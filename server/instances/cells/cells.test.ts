@@ -2,7 +2,7 @@
 // cell taken once and never returned, refilled after each take, failures backed off, everything removed at shutdown.
 import test from 'ava';
 import { createCellPool, type Cell, type CellEngine } from './cells.js';
-import type { Instance, InstanceSpec } from './engine.js';
+import type { Instance, InstanceSpec } from '../engine.js';
 
 function spec(fn: string, extra: Partial<InstanceSpec> = {}): InstanceSpec {
   return {

@@ -1,7 +1,7 @@
 // What the pool keeps per function (a slot): the live spec, its instances with their requests in flight, the
 // starts under way and the requests waiting; the pool's settings, and the state its parts share.
-import type { InstanceClients } from './client.js';
-import type { Instance, InstanceSpec, Engine } from './engine.js';
+import type { InstanceClients } from '../requests/client.js';
+import type { Instance, InstanceSpec, Engine } from '../engine.js';
 
 export interface PoolOptions {
   /** Stop an instance idle this long (unless minInstances keeps it); a version's `idleTimeout` overrides it. */

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Engine } from './engine.js';
+import type { Engine } from '../engine.js';
 
 const MIB = 1024 * 1024;
 

@@ -4,14 +4,14 @@
 import { AbortEmitter } from './abort.js';
 import type { Writable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
-import { LambdaError } from '../errors.js';
+import { LambdaError } from '../../errors.js';
 import type { InstanceClients } from './client.js';
 import type { AnswerSink, RawRequest } from './exchange.js';
 import { InstanceFailure } from './failure.js';
 import { MAX_HELD_ANSWER_BYTES, capText } from './answer-cap.js';
-import { SECRET_HEADER } from './protocol.js';
-import type { InstancePool } from './pool.js';
-import type { Instance } from './engine.js';
+import { SECRET_HEADER } from '../protocol.js';
+import type { InstancePool } from '../pool/pool.js';
+import type { Instance } from '../engine.js';
 
 export interface DispatchRequest {
   method: string;

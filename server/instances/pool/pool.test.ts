@@ -2,10 +2,10 @@
 // instance, scaling up to maxInstances, the bounded wait queue and its 429, minInstances, idle stop, recycling,
 // and switching versions with requests in flight.
 import test from 'ava';
-import { LambdaError } from '../errors.js';
-import { InstanceClients } from './client.js';
+import { LambdaError } from '../../errors.js';
+import { InstanceClients } from '../requests/client.js';
 import { createPool, type PoolOptions } from './pool.js';
-import type { Instance, InstanceSpec, Engine } from './engine.js';
+import type { Instance, InstanceSpec, Engine } from '../engine.js';
 
 function spec(fn: string, version = 1, extra: Partial<InstanceSpec> = {}): InstanceSpec {
   return {

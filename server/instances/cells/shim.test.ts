@@ -6,8 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import anyTest, { type TestFn } from 'ava';
-import { InstanceClients } from './client.js';
-import { startNodeShim } from '../../test/helpers/node-shim.js';
+import { InstanceClients } from '../requests/client.js';
+import { startNodeShim } from '../../../test/helpers/node-shim.js';
 
 const HANDLER = `export const handler = async (event) => {
   if (String(event.body).includes('"fail"')) throw new TypeError('boom 42');

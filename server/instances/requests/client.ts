@@ -3,10 +3,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { AbortEmitter } from './abort.js';
 import { Pool, errors, type Dispatcher } from 'undici';
 import type { Writable } from 'node:stream';
-import { INVOKE_HEADER, SECRET_HEADER } from './protocol.js';
-import { InstanceLink } from './link.js';
+import { INVOKE_HEADER, SECRET_HEADER } from '../protocol.js';
+import { InstanceLink } from '../link.js';
 import { InstanceExchanges, type AnswerSink, type RawRequest } from './exchange.js';
-import type { Instance } from './engine.js';
+import type { Instance } from '../engine.js';
 import { InstanceFailure, socketFailure } from './failure.js';
 import { readCapped } from './answer-cap.js';
 

@@ -1,9 +1,9 @@
 // How many instances each function has: one started when waiters need it (up to maxInstances), minInstances kept
 // warm, idle ones reaped, and stopping an instance (its requests drained or cut, a pause after a switch, the engine).
-import { LambdaError } from '../errors.js';
-import type { Instance } from './engine.js';
-import type { Leases } from './pool-leases.js';
-import { member, removeMember, type PoolCore, type Slot } from './pool-slots.js';
+import { LambdaError } from '../../errors.js';
+import type { Instance } from '../engine.js';
+import type { Leases } from './leases.js';
+import { member, removeMember, type PoolCore, type Slot } from './slots.js';
 
 export interface Scaling {
   /** Starts one more instance for the slot; once up it serves the waiters, and its failure fails those it would have served. */

@@ -1,12 +1,12 @@
 // Which instances serve each function: the live spec, a version switch that lets in-flight requests finish on the
 // old instances, failed ones replaced, a delete, shutdown. Leases and the wait queue are in pool-leases.ts, starting
 // and stopping instances (scaling, idle reaping) in pool-scaling.ts, the state they share in pool-slots.ts.
-import { LambdaError } from '../errors.js';
-import type { InstanceClients } from './client.js';
-import type { Instance, InstanceSpec, Engine } from './engine.js';
-import { createLeases } from './pool-leases.js';
-import { createScaling, type Scaling } from './pool-scaling.js';
-import { DEACTIVATE_WAIT_MS, DEFAULT_POOL_OPTIONS, member, removeAllMembers, removeMember, takeWaiters, type Lease, type PoolCore, type PoolOptions, type Slot } from './pool-slots.js';
+import { LambdaError } from '../../errors.js';
+import type { InstanceClients } from '../requests/client.js';
+import type { Instance, InstanceSpec, Engine } from '../engine.js';
+import { createLeases } from './leases.js';
+import { createScaling, type Scaling } from './scaling.js';
+import { DEACTIVATE_WAIT_MS, DEFAULT_POOL_OPTIONS, member, removeAllMembers, removeMember, takeWaiters, type Lease, type PoolCore, type PoolOptions, type Slot } from './slots.js';
 
 export { DEACTIVATE_WAIT_MS, DEFAULT_POOL_OPTIONS, type Lease, type PoolOptions };
 

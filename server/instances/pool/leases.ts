@@ -1,7 +1,7 @@
 // Leases on a function's instances: the least busy one with room takes a request, a bounded wait queue holds the
 // rest (then 429), and an instance idle between requests is frozen, then thawed for its next one.
-import { LambdaError } from '../errors.js';
-import type { Lease, Member, PoolCore, Slot, Waiter } from './pool-slots.js';
+import { LambdaError } from '../../errors.js';
+import type { Lease, Member, PoolCore, Slot, Waiter } from './slots.js';
 
 export interface Leases {
   /**

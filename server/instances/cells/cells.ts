@@ -1,6 +1,6 @@
 // The stem-cell pool's rules, engine-free: a bounded set of pre-started generic runtime containers per runtime,
 // each taken once, specialised for one version and never returned; refilled in the background.
-import type { CellPool, Instance, InstanceSpec, ManagedContainer } from './engine.js';
+import type { CellPool, Instance, InstanceSpec, ManagedContainer } from '../engine.js';
 
 /** One pre-started container of a runtime, waiting for its function. */
 export interface Cell {
