@@ -9,7 +9,7 @@ import { InstanceClients } from './instances/requests/client.js';
 import { buildPidsLimit, connectDocker, createEngine } from './engine/start.js';
 import { createInstanceExits } from './instances/exits.js';
 import { cellRecipes } from './instances/cells/image.js';
-import { ensureBaseImage } from './builder/base-image.js';
+import { ensureBaseImage } from './builder/base/base-image.js';
 import { createDockerSandbox } from './engine/sandbox.js';
 import { createPool } from './instances/pool/pool.js';
 import { createDispatch } from './instances/requests/dispatch.js';

@@ -1,7 +1,7 @@
 // Loads buildpacks/<runtime>/buildpack.json: adding a runtime adds a folder, not code.
 import fs from 'node:fs';
 import path from 'node:path';
-import type { RegistrySpec } from './registry-settings.js';
+import type { RegistrySpec } from './install/registry-settings.js';
 
 /** The dependency step of a buildpack: when it applies, what it reads, the script that runs it, what it produces. */
 export interface InstallStep {
@@ -13,7 +13,7 @@ export interface InstallStep {
   ifJsonKey?: string;
   /** The only repository files the install sees (manifest and lock files). */
   inputs: string[];
-  /** The buildpack's script run in the install container (see server/builder/install.ts for its contract). */
+  /** The buildpack's script run in the install container (see server/builder/install/install.ts for its contract). */
   script: string;
   /** The interpreter that runs `script` in the base image; default ["node"]. */
   interpreter?: string[];
@@ -33,7 +33,7 @@ export interface Buildpack {
   /** `local.python`: the host's Python (this command's interpreter, stdlib and pip) goes into the local base image too. */
   base: { official: string; local: { commands: string[]; python?: string } };
   install?: InstallStep;
-  /** The docker runtime: the repository's own Dockerfile is the template (server/builder/repository-dockerfile.ts). */
+  /** The docker runtime: the repository's own Dockerfile is the template (server/builder/dockerfile/build.ts). */
   repositoryDockerfile?: boolean;
 }
 

@@ -29,7 +29,7 @@ export interface DockerEngineOptions {
   serverId: string;
   /** Told when an instance's process ends on its own or is removed, with why (e.g. an OOM kill). */
   onExit?(instanceId: string, reason: string): void;
-  /** Pre-started cells start() specialises before it boots a container (server/engine/cells.ts). */
+  /** Pre-started cells start() specialises before it boots a container (server/engine/cells/cells.ts). */
   cells?: CellPool;
   /** Where each instance's output is received (its log.sock), when function logs are kept. */
   logs?: InstanceLogSockets;

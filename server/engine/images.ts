@@ -77,7 +77,7 @@ export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'impo
             t: request.tag,
             rm: true,
             forcerm: true,
-            // Dependencies are installed before the build (server/builder/install.ts): no build ever gets a network.
+            // Dependencies are installed before the build (server/builder/install/install.ts): no build ever gets a network.
             networkmode: 'none',
             labels: { [LABELS.managed]: 'true' },
             ...bounds,

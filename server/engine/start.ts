@@ -7,7 +7,7 @@ import type { CellRecipe } from '../instances/cells/image.js';
 import type { CellPool, Engine } from '../instances/engine.js';
 import type { InstanceExits } from '../instances/exits.js';
 import type { InstanceLogSockets } from '../instances/log-socket.js';
-import { createDockerCells } from './cells.js';
+import { createDockerCells } from './cells/cells.js';
 import { createDockerEngine } from './docker.js';
 import { dockerImages } from './images.js';
 

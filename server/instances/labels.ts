@@ -15,7 +15,7 @@ export const LABELS = {
   sandbox: 'lambda.sandbox',
   /** On a sandbox that installs a function's dependencies; value: the function. */
   install: 'lambda.install',
-  /** On every stage of a repository's own Dockerfile build; value: `<server id>/<function>` (server/builder/dockerfile-canonical.ts). */
+  /** On every stage of a repository's own Dockerfile build; value: `<server id>/<function>` (server/builder/dockerfile/canonical.ts). */
   build: 'lambda.build.fn',
 } as const;
 

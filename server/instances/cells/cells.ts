@@ -8,7 +8,7 @@ export interface Cell {
   runtime: string;
 }
 
-/** What the pool asks of a container engine (server/engine/cells.ts; a fake in cells.test.ts). */
+/** What the pool asks of a container engine (server/engine/cells/cells.ts; a fake in cells.test.ts). */
 export interface CellEngine<C extends Cell> {
   /** Runtimes that have cells. */
   runtimes(): string[];

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import anyTest, { type TestFn } from 'ava';
 import { create } from 'tar';
 import { cellRecipes, ensureCellImage } from './image.js';
-import { archiveDigest } from '../../engine/cell-files.js';
+import { archiveDigest } from '../../engine/cells/files.js';
 
 const BUILDPACKS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../buildpacks');
 const test = anyTest as TestFn<{ dir: string }>;

@@ -6,8 +6,8 @@ import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type Docker from 'dockerode';
 import { extract, Parser, type ReadEntry } from 'tar';
-import { filesDigest } from '../instances/cells/image.js';
-import { removeContainer, statusOf } from './containers.js';
+import { filesDigest } from '../../instances/cells/image.js';
+import { removeContainer, statusOf } from '../containers.js';
 
 /** One entry of a version's task folder, in an order where each folder comes before what it holds. */
 export type TreeEntry =

@@ -5,7 +5,7 @@
 // engine does. So the text is refused on anything unusual, only an allow-list of instructions is accepted, and the
 // file handed to the engine is one this module writes: one instruction a line, arguments in JSON form, every FROM an
 // image id the platform resolved and every stage named by its position.
-import { LABELS } from '../instances/labels.js';
+import { LABELS } from '../../instances/labels.js';
 
 /** The instructions a repository's Dockerfile may use; anything else is refused with the reason. */
 const REFUSED: Record<string, string> = {

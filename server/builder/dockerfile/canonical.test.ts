@@ -1,8 +1,8 @@
 // The strict Dockerfile reader and canonical writer: what is accepted, what it becomes, and hostile inputs refused.
 import test from 'ava';
-import { canonicalDockerfile, DockerfileError, finalBase, parseDockerfile } from './dockerfile-canonical.js';
-import { parse, refusal } from './repository-dockerfile.js';
-import { LambdaError } from '../errors.js';
+import { canonicalDockerfile, DockerfileError, finalBase, parseDockerfile } from './canonical.js';
+import { parse, refusal } from './build.js';
+import { LambdaError } from '../../errors.js';
 
 const RUNTIMES = ['node20', 'python3'];
 const IDS = { node20: `sha256:${'a'.repeat(64)}`, python3: `sha256:${'b'.repeat(64)}` };

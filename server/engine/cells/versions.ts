@@ -5,10 +5,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import { ensureCellImage, type CellRecipe } from '../instances/cells/image.js';
-import { extractVersion, linkTree, moveTree, readTree } from './cell-files.js';
-import { dockerImages } from './images.js';
-import type { InstanceSpec } from '../instances/engine.js';
+import { ensureCellImage, type CellRecipe } from '../../instances/cells/image.js';
+import { extractVersion, linkTree, moveTree, readTree } from './files.js';
+import { dockerImages } from '../images.js';
+import type { InstanceSpec } from '../../instances/engine.js';
 
 /** A runtime's stem-cell image and what a version image must share with it to run in its cells. */
 export interface RuntimeImage {

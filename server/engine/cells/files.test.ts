@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import anyTest, { type TestFn } from 'ava';
-import { linkTree, moveTree, readTree } from './cell-files.js';
+import { linkTree, moveTree, readTree } from './files.js';
 
 const test = anyTest as TestFn<{ dir: string }>;
 

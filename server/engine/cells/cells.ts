@@ -4,17 +4,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { createCellPool, type Cell, type CellEngine } from '../instances/cells/cells.js';
-import type { CellRecipe } from '../instances/cells/image.js';
-import { createCellVersions, envMap } from './cell-versions.js';
-import { LABELS, ownFilter } from '../instances/labels.js';
-import { cellConfig, containerConfig, NOT_A_FUNCTION } from './container-config.js';
-import { isAlive, removeContainer, startWithSecret, watchExit, withSecretStdin } from './containers.js';
-import { hostSocketOf, isInstanceId, makeHostFolder, newInstanceId, removeInstanceFolder } from './instance-folders.js';
-import type { InstanceClients } from '../instances/requests/client.js';
-import { readCapped } from '../instances/requests/answer-cap.js';
-import type { InstanceLogSockets } from '../instances/log-socket.js';
-import type { CellPool, Instance, ManagedContainer } from '../instances/engine.js';
+import { createCellPool, type Cell, type CellEngine } from '../../instances/cells/cells.js';
+import type { CellRecipe } from '../../instances/cells/image.js';
+import { createCellVersions, envMap } from './versions.js';
+import { LABELS, ownFilter } from '../../instances/labels.js';
+import { cellConfig, containerConfig, NOT_A_FUNCTION } from '../container-config.js';
+import { isAlive, removeContainer, startWithSecret, watchExit, withSecretStdin } from '../containers.js';
+import { hostSocketOf, isInstanceId, makeHostFolder, newInstanceId, removeInstanceFolder } from '../instance-folders.js';
+import type { InstanceClients } from '../../instances/requests/client.js';
+import { readCapped } from '../../instances/requests/answer-cap.js';
+import type { InstanceLogSockets } from '../../instances/log-socket.js';
+import type { CellPool, Instance, ManagedContainer } from '../../instances/engine.js';
 
 /** Warm-up calls a new cell answers before it waits in the pool (three leave the first real request ~3 ms, not ~15). */
 const WARM_UP_CALLS = 3;

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
 import { isPublicAddress, openTunnel, parseTarget, TunnelRefused, type EgressRules } from './registry-proxy.js';
-import { serveInstallSocket } from './install-socket.js';
+import { serveInstallSocket } from './socket.js';
 
 const address = test.macro({
   exec(t, ip: string, expected: boolean) {

@@ -5,10 +5,10 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
-import { LambdaError } from '../errors.js';
-import { PROJECT_ROOT } from '../config/load.js';
-import type { Sandbox, SandboxRun } from '../instances/engine.js';
-import { loadBuildpacks, type Buildpack, type InstallStep } from './buildpacks.js';
+import { LambdaError } from '../../errors.js';
+import { PROJECT_ROOT } from '../../config/load.js';
+import type { Sandbox, SandboxRun } from '../../instances/engine.js';
+import { loadBuildpacks, type Buildpack, type InstallStep } from '../buildpacks.js';
 import { installDependencies, type InstallRequest } from './install.js';
 
 const pack = loadBuildpacks(path.join(PROJECT_ROOT, 'buildpacks')).get('node20') as Buildpack & { install: InstallStep };

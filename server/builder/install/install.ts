@@ -3,15 +3,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { LambdaError } from '../errors.js';
-import { readRepositoryFile } from './repository-file.js';
-import type { Sandbox } from '../instances/engine.js';
-import { LABELS } from '../instances/labels.js';
-import type { Buildpack, InstallStep } from './buildpacks.js';
-import { cleanLine } from './clean-text.js';
-import { serveInstallSocket } from './install-socket.js';
+import { LambdaError } from '../../errors.js';
+import { readRepositoryFile } from '../repository-file.js';
+import type { Sandbox } from '../../instances/engine.js';
+import { LABELS } from '../../instances/labels.js';
+import type { Buildpack, InstallStep } from '../buildpacks.js';
+import { cleanLine } from '../clean-text.js';
+import { serveInstallSocket } from './socket.js';
 import type { RegistrySettings } from './registry-settings.js';
-import type { BuildLog } from './log.js';
+import type { BuildLog } from '../log.js';
 
 /** Where the install folder is mounted in the container, and the container's writable scratch. */
 const MOUNT = '/lambda-install';

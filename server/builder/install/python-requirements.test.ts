@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import test from 'ava';
-import { PROJECT_ROOT } from '../config/load.js';
+import { PROJECT_ROOT } from '../../config/load.js';
 
 const DIR = path.join(PROJECT_ROOT, 'buildpacks', 'python3');
 const READER = `

@@ -3,11 +3,11 @@
 // or an earlier stage); the built image is checked again before it is used.
 import fs from 'node:fs';
 import path from 'node:path';
-import { LambdaError } from '../errors.js';
-import type { ImageFacts, Engine } from '../instances/engine.js';
-import { readRepositoryFile } from './repository-file.js';
-import { LABELS, PLATFORM_LABEL_PREFIX } from '../instances/labels.js';
-import { canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './dockerfile-canonical.js';
+import { LambdaError } from '../../errors.js';
+import type { ImageFacts, Engine } from '../../instances/engine.js';
+import { readRepositoryFile } from '../repository-file.js';
+import { LABELS, PLATFORM_LABEL_PREFIX } from '../../instances/labels.js';
+import { canonicalDockerfile, DockerfileError, parseDockerfile, type ParsedDockerfile } from './canonical.js';
 
 const REPOSITORY_DOCKERFILE = 'Dockerfile';
 const MAX_DOCKERFILE_BYTES = 256 * 1024;
@@ -20,7 +20,7 @@ export interface BaseImages {
 }
 
 /**
- * Reads the repository's Dockerfile strictly (server/builder/dockerfile-canonical.ts). Throws LAMBDA_ERR_BUILD_FAILED
+ * Reads the repository's Dockerfile strictly (server/builder/dockerfile/canonical.ts). Throws LAMBDA_ERR_BUILD_FAILED
  * when there is none, when it is a link or too large, or when it uses anything a build here may not, with its line.
  */
 export function checkDockerfile(codeDir: string, runtimes: string[]): ParsedDockerfile {

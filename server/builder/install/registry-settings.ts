@@ -18,7 +18,7 @@ export interface RegistrySpec {
   /**
    * Package folders on this machine the host's package manager also reads (pip's `extra-index-url` and `find-links`
    * with file:// URLs or paths): each command or variable prints a space-separated list. They are mounted read-only
-   * into the install container (server/builder/install.ts), never reached over the network.
+   * into the install container (server/builder/install/install.ts), never reached over the network.
    */
   local?: { indexes?: { hostCommand?: string[]; envVar?: string }; links?: { hostCommand?: string[]; envVar?: string } };
 }

@@ -4,8 +4,8 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { create as createTar } from 'tar';
-import type { Engine } from '../instances/engine.js';
-import type { Buildpack } from './buildpacks.js';
+import type { Engine } from '../../instances/engine.js';
+import type { Buildpack } from '../buildpacks.js';
 import { assembleRootfs, describeCommands } from './rootfs.js';
 import { addPython, describePython, hostPython } from './rootfs-python.js';
 
