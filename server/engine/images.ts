@@ -267,19 +267,29 @@ async function labelledImages(docker: Docker, key: string, value: string): Promi
   return (await docker.listImages({ all: true, filters: { label: [`${key}=${value}`] } })).filter((image) => image.Labels?.[key] === value);
 }
 
-/** What each image adds to its parent: sizes as listed (`note`), a parent not listed inspected once (0 if gone). */
+/**
+ * What each image adds to its parent: sizes as listed (`note`), a parent not listed inspected once. A parent the
+ * engine does not answer for this time counts the image as adding nothing until a later poll learns the parent's
+ * size: counting the whole image (the base's 100 MiB and more) would cancel a small build on a busy engine.
+ */
 function ownSizes(docker: Docker): { note(images: Docker.ImageInfo[]): void; own(image: Docker.ImageInfo): Promise<number> } {
   const sizes = new Map<string, number>();
-  const sizeOf = async (id: string): Promise<number> => {
-    if (!sizes.has(id)) sizes.set(id, await docker.getImage(id).inspect().then((info) => info.Size, () => 0));
-    return sizes.get(id) as number;
+  const sizeOf = async (id: string): Promise<number | undefined> => {
+    if (!sizes.has(id)) {
+      const size = await docker.getImage(id).inspect().then((info) => info.Size, () => undefined);
+      if (size === undefined) return undefined;
+      sizes.set(id, size);
+    }
+    return sizes.get(id);
   };
   return {
     note(images) {
       for (const image of images) sizes.set(image.Id, image.Size);
     },
     async own(image) {
-      return Math.max(0, image.Size - (image.ParentId ? await sizeOf(image.ParentId) : 0));
+      if (!image.ParentId) return image.Size;
+      const parent = await sizeOf(image.ParentId);
+      return parent === undefined ? 0 : Math.max(0, image.Size - parent);
     },
   };
 }
