@@ -5,7 +5,7 @@ import { LambdaError } from './errors.js';
 import { sendError } from './http/errors.js';
 import { route } from './http/routes.js';
 import type { ForwardTarget } from './traffic/node-path.js';
-import { createFastPath, type FastPath, type FastPathOptions } from './traffic/byte-path.js';
+import { createBytePath, type BytePath, type BytePathOptions } from './traffic/byte-path.js';
 
 export interface Surfaces {
   domain: string;
@@ -18,14 +18,14 @@ export interface Surfaces {
   /** A client that takes none of a function's answer for this long is closed (traffic/send-timeout.ts). */
   sendTimeoutMs: number;
   /** Function traffic's byte path (traffic/byte-path.ts); without it every request goes through Node's server. */
-  fastPath?: Pick<FastPathOptions, 'dispatch' | 'exists' | 'guard'>;
+  bytePath?: Pick<BytePathOptions, 'dispatch' | 'exists' | 'guard'>;
 }
 
 const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 
 /** Node's HTTP server, with connections first offered to the byte path; closing closes the byte path's connections too. */
 class GatewayServer extends http.Server {
-  fastPath: FastPath | undefined;
+  bytePath: BytePath | undefined;
   /**
    * A client that ends its side after its requests still gets their answers, then the connection closes, as on the
    * byte path; by default Node's server abandons them. (Node reads this property when a client ends; it has no option.)
@@ -33,18 +33,18 @@ class GatewayServer extends http.Server {
   httpAllowHalfOpen = true;
 
   override close(callback?: (error?: Error) => void): this {
-    this.fastPath?.stop();
+    this.bytePath?.stop();
     return super.close(callback);
   }
 
   override closeIdleConnections(): void {
     super.closeIdleConnections();
-    this.fastPath?.closeIdle();
+    this.bytePath?.closeIdle();
   }
 
   override closeAllConnections(): void {
     super.closeAllConnections();
-    this.fastPath?.closeAll();
+    this.bytePath?.closeAll();
   }
 }
 
@@ -74,12 +74,12 @@ export function createHttpServer(surfaces: Surfaces): http.Server {
       .catch((error: unknown) => sendError(res, error));
   });
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
-  if (surfaces.fastPath) {
+  if (surfaces.bytePath) {
     // Node's own connection listener becomes the hand-off: a connection reaches it at the first request the byte path does not take.
     const nodeListeners = server.listeners('connection') as ((socket: net.Socket) => void)[];
     server.removeAllListeners('connection');
-    const fastPath = createFastPath({
-      ...surfaces.fastPath,
+    const bytePath = createBytePath({
+      ...surfaces.bytePath,
       domain: surfaces.domain,
       keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
       headersTimeoutMs: surfaces.headersTimeoutMs,
@@ -88,8 +88,8 @@ export function createHttpServer(surfaces: Surfaces): http.Server {
         for (const listener of nodeListeners) listener.call(server, socket);
       },
     });
-    server.fastPath = fastPath;
-    server.on('connection', (socket: net.Socket) => fastPath.accept(socket));
+    server.bytePath = bytePath;
+    server.on('connection', (socket: net.Socket) => bytePath.accept(socket));
   }
   return server;
 }

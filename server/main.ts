@@ -179,7 +179,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const server = createHttpServer({
     domain: config.domain,
     forward: createForwarder(dispatch, functionExists, readBody, undefined, (name, request) => enqueueInvocation(deps, { name, request }), guard, config.limits.sendTimeoutMs),
-    fastPath: config.bytePath ? { dispatch, exists: functionExists, guard } : undefined,
+    bytePath: config.bytePath ? { dispatch, exists: functionExists, guard } : undefined,
     api: loopback.wrap(createApi({
       deps,
       repos,

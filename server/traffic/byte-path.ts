@@ -26,7 +26,7 @@ const MAX_BODY_BYTES = 16 * 1024;
 /** Pipelined bytes held while an answer is in flight before the client is paused. */
 const MAX_HELD_BYTES = 64 * 1024;
 
-export interface FastPathOptions {
+export interface BytePathOptions {
   domain: string;
   dispatch: Pick<Dispatch, 'pipe'>;
   exists: FunctionExists;
@@ -42,7 +42,7 @@ export interface FastPathOptions {
   handOff(socket: net.Socket): void;
 }
 
-export interface FastPath {
+export interface BytePath {
   accept(socket: net.Socket): void;
   /** The server is stopping: idle connections close now, busy ones after their answer. */
   stop(): void;
@@ -50,7 +50,7 @@ export interface FastPath {
   closeAll(): void;
 }
 
-export function createFastPath(options: FastPathOptions): FastPath {
+export function createBytePath(options: BytePathOptions): BytePath {
   const open = new Set<ClientConnection>();
   const gateway = { options, open, stopping: false };
   return {
@@ -69,7 +69,7 @@ export function createFastPath(options: FastPathOptions): FastPath {
 }
 
 interface Gateway {
-  options: FastPathOptions;
+  options: BytePathOptions;
   open: Set<ClientConnection>;
   stopping: boolean;
 }

@@ -123,7 +123,7 @@ export async function startShimGateway(options: ShimGatewayOptions): Promise<Shi
     const server = createHttpServer({
       domain: 'lambda.test',
       forward: createForwarder(dispatch, exists, readBody, undefined, undefined, undefined, sendTimeoutMs),
-      fastPath: bytePath ? { dispatch, exists } : undefined,
+      bytePath: bytePath ? { dispatch, exists } : undefined,
       api: notHere,
       git: notHere,
       headersTimeoutMs: LIMITS.headersTimeoutMs,
