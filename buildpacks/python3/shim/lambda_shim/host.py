@@ -84,18 +84,22 @@ def dial_host(invoke):
                 state['spare'] += 1
             threading.Thread(target=connection, daemon=True).start()
 
+    def redial():
+        # This spare is gone: dial again, backing off (doubling, up to a second) while nobody listens.
+        with lock:
+            state['spare'] -= 1
+            wait = state['retry']
+            state['retry'] = min(wait * 2, 1.0)
+        time.sleep(wait)
+        top_up()
+
     def connection():
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             sock.connect(HOST_SOCKET)
         except OSError:
             sock.close()
-            with lock:
-                state['spare'] -= 1
-                wait = state['retry']
-                state['retry'] = min(wait * 2, 1.0)
-            time.sleep(wait)
-            top_up()
+            redial()
             return
         with lock:
             state['retry'] = 0.01
@@ -109,12 +113,7 @@ def dial_host(invoke):
 
         serve_connection(sock, invoke, on_first)
         if not used:
-            # An idle connection ended: the host restarted or went away. Dial again, backing off while nobody listens.
-            with lock:
-                state['spare'] -= 1
-                wait = state['retry']
-                state['retry'] = min(wait * 2, 1.0)
-            time.sleep(wait)
-            top_up()
+            # An idle connection ended: the host restarted or went away.
+            redial()
 
     top_up()
