@@ -26,16 +26,17 @@ export const ARROWS = {
   queue: ['functions', 'store', 'logs', 'instances', 'config'],
   access: ['functions', 'store'],
   traffic: ['access', 'functions', 'queue', 'instances', 'http'],
-  api: ['access', 'functions', 'schedules', 'queue', 'traffic', 'http', 'logs', 'git', 'store'],
+  api: ['access', 'functions', 'schedules', 'queue', 'traffic', 'http', 'logs', 'git', 'store', 'metrics'],
   git: ['access', 'functions', 'http', 'logs'],
   ssh: ['access', 'functions', 'git', 'logs'],
+  metrics: ['store', 'config'],
 };
 
 /** The store is reached through its interface: only server/main.ts opens SQLite. */
-const STORE_TYPES_ONLY = ['**/store/*', '!**/store/types.js', '!**/store/invocation-types.js', '!**/store/schedule-types.js'];
+const STORE_TYPES_ONLY = ['**/store/*', '!**/store/types.js', '!**/store/invocation-types.js', '!**/store/schedule-types.js', '!**/store/metric-types.js'];
 
 /** Outside libraries each wrapped by one folder. */
-const PACKAGES = [['dockerode', 'engine'], ['better-sqlite3', 'store'], ['node-git-server', 'git'], ['ssh2', 'ssh']];
+const PACKAGES = [['dockerode', 'engine'], ['prom-client', 'metrics'], ['better-sqlite3', 'store'], ['node-git-server', 'git'], ['ssh2', 'ssh']];
 
 // The server hands the CLI's `run` to SSH in main.ts (the composition root) and otherwise does not call into the CLI.
 const notTheCli = { group: ['**/cli/*', '**/cli/**'], message: 'The server does not import the CLI (server/main.ts hands its entry to SSH).' };

@@ -164,4 +164,29 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE api_keys SET seeded = 1 WHERE name = 'LAMBDA_API_KEY';
     `,
   },
+  {
+    // Per-minute invocation metrics of each function version and trigger, kept for a bounded number of days
+    // (LAMBDA_METRICS_RETENTION); `buckets` is the duration histogram as JSON (server/metrics/buckets.ts).
+    version: 8,
+    sql: `
+      CREATE TABLE metric_minutes (
+        function TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        minute INTEGER NOT NULL,
+        trigger TEXT NOT NULL CHECK (trigger IN ('http', 'direct', 'schedule', 'async')),
+        invocations INTEGER NOT NULL DEFAULT 0,
+        handler_errors INTEGER NOT NULL DEFAULT 0,
+        timeouts INTEGER NOT NULL DEFAULT 0,
+        crashes INTEGER NOT NULL DEFAULT 0,
+        throttles INTEGER NOT NULL DEFAULT 0,
+        cold_starts INTEGER NOT NULL DEFAULT 0,
+        cold_start_ms REAL NOT NULL DEFAULT 0,
+        duration_ms REAL NOT NULL DEFAULT 0,
+        max_memory_mb INTEGER NOT NULL DEFAULT 0,
+        buckets TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (function, version, minute, trigger)
+      );
+      CREATE INDEX metric_minutes_by_minute ON metric_minutes (minute);
+    `,
+  },
 ];

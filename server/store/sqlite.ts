@@ -8,6 +8,7 @@ import { lifecycleQueries } from './releases.js';
 import { sshKeyQueries } from './ssh-keys.js';
 import { invocationQueries } from './invocations.js';
 import { scheduleQueries } from './schedules.js';
+import { metricQueries } from './metrics.js';
 import type { Store } from './types.js';
 
 /** Opens (creating if needed) the database at `file` (":memory:" for tests) and migrates it. */
@@ -38,6 +39,7 @@ export function openStore(file: string, migrations: readonly Migration[] = MIGRA
     sshKeys: sshKeyQueries(db),
     schedules: scheduleQueries(db),
     invocations: invocationQueries(db),
+    metrics: metricQueries(db),
     close: () => db.close(),
   };
 }

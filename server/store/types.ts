@@ -1,9 +1,11 @@
 // The records Lambda keeps and the Store interface over them; SQLite implements it in this folder.
 import type { InvocationQueries } from './invocation-types.js';
 import type { ScheduleQueries } from './schedule-types.js';
+import type { MetricQueries } from './metric-types.js';
 
 export type * from './invocation-types.js';
 export type * from './schedule-types.js';
+export type * from './metric-types.js';
 
 export interface FunctionRecord {
   name: string;
@@ -139,5 +141,7 @@ export interface Store {
   schedules: ScheduleQueries;
   /** The async invocation queue and its dead letters. */
   invocations: InvocationQueries;
+  /** Per-minute invocation metrics. */
+  metrics: MetricQueries;
   close(): void;
 }

@@ -1,0 +1,41 @@
+// The records of per-minute invocation metrics, and the Store's queries over them.
+
+/** How an invocation came: public HTTP traffic, a direct invoke (`lambda invoke`, REST), a cron schedule, the async queue. */
+export type Trigger = 'http' | 'direct' | 'schedule' | 'async';
+
+/** A duration histogram, sparse: bucket index (server/metrics/buckets.ts) → count. */
+export type Buckets = Record<number, number>;
+
+/** One function version's invocations by one trigger in one minute. Counts add up when rows of the same key merge. */
+export interface MetricMinute {
+  fn: string;
+  version: number;
+  /** The minute's start, epoch ms. */
+  minute: number;
+  trigger: Trigger;
+  invocations: number;
+  handlerErrors: number;
+  timeouts: number;
+  crashes: number;
+  throttles: number;
+  coldStarts: number;
+  /** Sum of the cold starts' start times, ms. */
+  coldStartMs: number;
+  /** Sum of durations, ms. */
+  durationMs: number;
+  /** The most memory one invocation reported using, MB (0 when none reported). */
+  maxMemoryMb: number;
+  /** Duration histogram (server/metrics/buckets.ts). */
+  buckets: Buckets;
+}
+
+export interface MetricQueries {
+  /** Adds each row's counts to the stored row of the same function, version, minute and trigger. */
+  add(rows: MetricMinute[]): void;
+  /** Rows with `since <= minute < until`, of one function when `fn` is given, oldest first. */
+  list(filter: { since: number; until?: number; fn?: string }): MetricMinute[];
+  /** Removes rows of minutes before `before`; returns how many. */
+  prune(before: number): number;
+  /** Removes every row of `fn` (it was deleted). */
+  dropFunction(fn: string): void;
+}
