@@ -1,4 +1,4 @@
-// The one HTTP listener: sends each request to function traffic, the REST API, git or metrics.
+// The one HTTP listener: sends each request to function traffic, the REST API, git, metrics, the dashboard or the health check.
 import http from 'node:http';
 import type net from 'node:net';
 import { LambdaError } from './errors.js';
@@ -12,6 +12,10 @@ export interface Surfaces {
   forward(req: http.IncomingMessage, res: http.ServerResponse, target: ForwardTarget): Promise<void>;
   api(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
   git(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
+  /** Prometheus' `GET /metrics`; absent: 404. */
+  metrics?(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
+  /** The dashboard's pages and assets under `/dashboard`; absent: 404. */
+  dashboard?(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
   /** Node answers 408 and closes the connection when the headers, or the whole request, take longer. */
   headersTimeoutMs: number;
   requestTimeoutMs: number;
@@ -48,6 +52,16 @@ class GatewayServer extends http.Server {
   }
 }
 
+/**
+ * `GET /healthz`: 200 while the server takes requests, with no key and nothing in the answer a stranger could use;
+ * a deploy checks it before it keeps a new build.
+ */
+async function health(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: '/healthz' });
+  res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': 3 });
+  res.end(req.method === 'HEAD' ? undefined : 'ok\n');
+}
+
 export function createHttpServer(surfaces: Surfaces): http.Server {
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const target = route(req.headers.host, req.url ?? '/', surfaces.domain);
@@ -58,9 +72,16 @@ export function createHttpServer(surfaces: Surfaces): http.Server {
         return surfaces.api(req, res, target.path);
       case 'git':
         return surfaces.git(req, res, target.path);
-      default:
-        throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] });
+      case 'metrics':
+        if (surfaces.metrics) return surfaces.metrics(req, res);
+        break;
+      case 'dashboard':
+        if (surfaces.dashboard) return surfaces.dashboard(req, res, target.path);
+        break;
+      case 'health':
+        return health(req, res);
     }
+    throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] });
   };
   const options: http.ServerOptions = {
     headersTimeout: surfaces.headersTimeoutMs,

@@ -49,3 +49,8 @@ test(routes, 'localhost:8080', '/FN/greet', 'localhost', { surface: 'none' });
 test(routes, 'localhost:8080', '/metrics/x', 'localhost', { surface: 'none' });
 test('a host that only ends with the domain text', routes, 'evillocalhost:8080', '/x', 'localhost', { surface: 'none' });
 test('a different domain', routes, 'greet.example.test', '/', 'localhost', { surface: 'none' });
+
+test('metrics', routes, 'localhost:8080', '/metrics', 'localhost', { surface: 'metrics' });
+test('the health check', routes, 'localhost:8080', '/healthz', 'localhost', { surface: 'health' });
+test('the dashboard', routes, 'localhost:8080', '/dashboard/functions/greet', 'localhost', { surface: 'dashboard', path: '/dashboard/functions/greet' });
+test('a function may have its own /healthz', routes, 'greet.localhost:8080', '/healthz', 'localhost', fn('greet', '/healthz'));

@@ -4,6 +4,8 @@ export type Route =
   | { surface: 'api'; path: string }
   | { surface: 'git'; path: string }
   | { surface: 'metrics' }
+  | { surface: 'dashboard'; path: string }
+  | { surface: 'health' }
   | { surface: 'none' };
 
 /** `host` is the Host header; `url` the request target. Function names are validated later, by the verbs. */
@@ -25,6 +27,8 @@ export function route(host: string | undefined, url: string, domain: string): Ro
   if (pathname === '/api' || pathname.startsWith('/api/')) return { surface: 'api', path: url };
   if (pathname.startsWith('/git/')) return { surface: 'git', path: url };
   if (pathname === '/metrics') return { surface: 'metrics' };
+  if (pathname === '/healthz') return { surface: 'health' };
+  if (pathname === '/dashboard' || pathname.startsWith('/dashboard/')) return { surface: 'dashboard', path: url };
   return { surface: 'none' };
 }
 
