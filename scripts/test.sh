@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `npm test`: type check, lint, then every ava test; the end-to-end tests need a Docker engine (scripts/ensure-docker.sh).
+# `npm test`: type check, lint, then every ava test; the end-to-end tests need a Docker engine (scripts/ensure-docker.sh),
+# a browser and sshd (scripts/ensure-test-tools.sh).
 # `npm run test:unit` (`test.sh unit`, or LAMBDA_SKIP_DOCKER=1): the same checks and every test that needs no engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ if [ ! -d node_modules ]; then
 fi
 if [ "$unit" = "0" ]; then
   bash scripts/ensure-docker.sh
+  bash scripts/ensure-test-tools.sh
 fi
 npx tsc --noEmit -p tsconfig.json
 npx eslint .

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs what the tests drive besides the engine, when missing: Debian's chromium (the dashboard's browser tests,
+# through playwright-core) and openssh-server (the VM deploy script, tried against sshd on loopback).
+set -euo pipefail
+
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+[ "${#missing[@]}" -eq 0 ] && exit 0
+
+if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo " !     Missing for the tests: ${missing[*]}. Install them (Debian: apt-get install ${missing[*]})." >&2
+  exit 1
+fi
+echo "-----> Installing Debian's ${missing[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
