@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The VM's side of a deploy: installs a packed build beside the running one, switches `current` to it, restarts the
+# service, checks GET /healthz, and switches back to the previous build when the check fails.
+# Usage: scripts/deploy.sh SHA [PACK.tar.gz]   (the pack from stdin when no file is given)
+#
+# Every value has the production default; a test points them elsewhere:
+#   LAMBDA_DEPLOY_PREFIX          where releases/ and current live            /opt/lambda
+#   LAMBDA_DEPLOY_RESTART         restarts the service                         systemctl restart lambda.service (sudo -n when not root)
+#   LAMBDA_DEPLOY_HEALTH_URL      the check after a restart                    http://127.0.0.1:8080/healthz
+#   LAMBDA_DEPLOY_HEALTH_TIMEOUT  seconds the check keeps retrying             90
+#   LAMBDA_DEPLOY_INSTALL         installs production npm packages in a build  npm ci --omit=dev --no-audit --no-fund
+#   LAMBDA_DEPLOY_KEEP            builds kept in releases/ (current included)  3
+# The data folder (/var/lib/lambda) is the server's: a deploy never reads or writes it.
+set -euo pipefail
+
+say() { echo "-----> $*"; }
+fail() { echo " !     $*" >&2; exit "${2:-1}"; }
+
+sha=${1:-}
+pack=${2:--}
+# The name becomes a folder: only a commit's hex digits, so no path can be smuggled in.
+[[ "$sha" =~ ^[0-9a-f]{7,40}$ ]] || fail "deploy: the first argument must be a commit SHA (7 to 40 hex digits), got '${sha}'" 2
+
+prefix=${LAMBDA_DEPLOY_PREFIX:-/opt/lambda}
+if [ -n "${LAMBDA_DEPLOY_RESTART:-}" ]; then
+  restart=$LAMBDA_DEPLOY_RESTART
+elif [ "$(id -u)" = "0" ]; then
+  restart="systemctl restart lambda.service"
+else
+  restart="sudo -n systemctl restart lambda.service"
+fi
+health_url=${LAMBDA_DEPLOY_HEALTH_URL:-http://127.0.0.1:8080/healthz}
+health_timeout=${LAMBDA_DEPLOY_HEALTH_TIMEOUT:-90}
+install=${LAMBDA_DEPLOY_INSTALL:-npm ci --omit=dev --no-audit --no-fund}
+keep=${LAMBDA_DEPLOY_KEEP:-3}
+[[ "$health_timeout" =~ ^[0-9]+$ ]] || fail "LAMBDA_DEPLOY_HEALTH_TIMEOUT must be whole seconds, got '${health_timeout}'" 2
+# Fewer than 2 would leave nothing to switch back to.
+[[ "$keep" =~ ^[0-9]+$ ]] && [ "$keep" -ge 2 ] || fail "LAMBDA_DEPLOY_KEEP must be 2 or more, got '${keep}'" 2
+
+releases=$prefix/releases
+current=$prefix/current
+mkdir -p "$releases"
+# One deploy at a time: a second one waits here instead of switching `current` under the first.
+exec 9>"$prefix/.deploy.lock"
+flock 9
+
+# Points `current` at releases/NAME in one rename, so the service never sees it missing or half-written.
+switch_to() {
+  ln -sfn "releases/$1" "$prefix/.current.next"
+  mv -T "$prefix/.current.next" "$current"
+}
+
+current_name() {
+  if [ -L "$current" ]; then basename "$(readlink "$current")"; fi
+}
+
+restart_service() {
+  say "Restarting: $restart"
+  # The command is words (a program and its arguments), as an operator writes it in the variable.
+  # shellcheck disable=SC2086
+  # 9>&-: the lock stays this script's, not the service's (a restarted process would otherwise keep it held).
+  $restart 9>&- || echo " !     the restart command failed (exit $?)" >&2
+}
+
+# True once the health URL answers 200, retrying every second for at most health_timeout seconds.
+healthy() {
+  local deadline=$((SECONDS + health_timeout))
+  while :; do
+    if curl --silent --fail --max-time 3 --output /dev/null "$health_url"; then return 0; fi
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 1
+  done
+}
+
+previous=$(current_name)
+if [ "$previous" = "$sha" ]; then
+  say "$sha is already the current build; checking it answers"
+  healthy || fail "$sha is current but $health_url does not answer 200 within ${health_timeout}s"
+  say "$sha answers at $health_url"
+  exit 0
+fi
+
+say "Unpacking $sha into $releases/$sha"
+staging=$(mktemp -d "$releases/.incoming-$sha.XXXXXX")
+trap 'rm -rf "$staging"' EXIT
+if [ "$pack" = "-" ]; then tar --extract --gzip --no-same-owner --directory "$staging"; else tar --extract --gzip --no-same-owner --directory "$staging" --file "$pack"; fi
+[ -f "$staging/dist/server/main.js" ] || fail "the pack for $sha has no dist/server/main.js; nothing was changed"
+say "Installing production npm packages: $install"
+# shellcheck disable=SC2086 # words, as above
+(cd "$staging" && $install 9>&-) || fail "installing npm packages for $sha failed; nothing was changed"
+rm -rf "${releases:?}/$sha"
+mv -T "$staging" "$releases/$sha"
+trap - EXIT
+touch "$releases/$sha"
+
+say "Switching current from ${previous:-(none)} to $sha"
+switch_to "$sha"
+restart_service
+if healthy; then
+  say "$sha is live: $health_url answers 200"
+else
+  if [ -z "$previous" ] || [ ! -d "$releases/$previous" ]; then
+    fail "deploy of $sha failed: $health_url did not answer 200 within ${health_timeout}s, and there is no previous build to switch back to"
+  fi
+  echo " !     $health_url did not answer 200 within ${health_timeout}s after starting $sha; switching back to $previous" >&2
+  switch_to "$previous"
+  restart_service
+  rm -rf "${releases:?}/$sha"
+  if healthy; then
+    fail "deploy of $sha failed: $health_url did not answer 200 within ${health_timeout}s; switched back to $previous, which answers again"
+  fi
+  fail "deploy of $sha failed, and after switching back to $previous, $health_url still does not answer 200 within ${health_timeout}s: see the service's log (journalctl -u lambda)" 3
+fi
+
+# Keeps the newest builds; current and the one before it (the way back) are never removed.
+kept=0
+while IFS= read -r dir; do
+  name=$(basename "$dir")
+  kept=$((kept + 1))
+  if [ "$kept" -gt "$keep" ] && [ "$name" != "$sha" ] && [ "$name" != "$previous" ]; then
+    say "Removing old build $name"
+    rm -rf "${releases:?}/$name"
+  fi
+done < <(find "$releases" -mindepth 1 -maxdepth 1 -type d ! -name '.*' -printf '%T@ %p\n' | sort -rn | cut -d' ' -f2-)

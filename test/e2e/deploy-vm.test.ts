@@ -1,0 +1,241 @@
+// The deploy against this machine as its VM: Debian's sshd on a loopback port (its own config, host key and keys in a
+// temporary folder), scripts/ship.sh sending a pack built once, scripts/deploy.sh installing it under a temporary
+// prefix, and a stand-in for the systemd service; a good build goes live, a broken one is switched back.
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import test from 'ava';
+import { command, requireDocker, ROOT, type CommandResult } from '../helpers/lambda.js';
+
+const SSHD = '/usr/sbin/sshd';
+/** What scripts/pack.sh packs, plus what compiling needs. */
+const CHECKOUT_PARTS = ['package.json', 'package-lock.json', 'buildpacks', 'hooks', 'config', 'scripts', 'bin', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'server', 'cli'];
+const KEY = 'deploy-test-key-0123456789abcdef';
+const GOOD_A = 'a'.repeat(40);
+const GOOD_B = 'b'.repeat(40);
+const BROKEN = 'c'.repeat(40);
+
+let work: string;
+let prefix: string;
+let dataDir: string;
+let healthUrl: string;
+let sshPort: number;
+let sshd: ChildProcess | undefined;
+let goodPack: string;
+let brokenPack: string;
+let vmEnv: Record<string, string>;
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function must(file: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): Promise<CommandResult> {
+  const result = await command(file, args, options);
+  if (result.code !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
+  return result;
+}
+
+/** Runs the runner's side of a deploy, as the deploy workflow does. */
+function ship(sha: string, pack: string, env: Record<string, string> = {}): Promise<CommandResult> {
+  return command('bash', [path.join(ROOT, 'scripts', 'ship.sh'), sha, pack], { env: { ...vmEnv, ...env } });
+}
+
+const currentName = (): string => path.basename(fs.readlinkSync(path.join(prefix, 'current')));
+const releases = (): string[] => fs.readdirSync(path.join(prefix, 'releases')).filter((name) => !name.startsWith('.')).sort();
+const serverPid = (): number => Number(fs.readFileSync(path.join(work, 'server.pid'), 'utf8'));
+
+async function health(): Promise<{ status: number; body: string }> {
+  const response = await fetch(healthUrl);
+  return { status: response.status, body: await response.text() };
+}
+
+test.before(async () => {
+  await requireDocker();
+  if (!fs.existsSync(SSHD)) throw new Error(`${SSHD} is missing: run scripts/ensure-test-tools.sh (Debian's openssh-server)`);
+  work = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-deploy-vm-'));
+  prefix = path.join(work, 'opt-lambda');
+  dataDir = path.join(work, 'var-lib-lambda');
+  const port = await freePort();
+  healthUrl = `http://127.0.0.1:${port}/healthz`;
+
+  // The pack, built once from a copy of the checkout as CI builds it (npm run build, scripts/pack.sh).
+  const checkout = path.join(work, 'checkout');
+  fs.mkdirSync(checkout);
+  for (const part of CHECKOUT_PARTS) fs.cpSync(path.join(ROOT, part), path.join(checkout, part), { recursive: true });
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
+  await must('npm', ['run', 'build'], { cwd: checkout });
+  goodPack = path.join(work, 'good.tar.gz');
+  await must('bash', [path.join(checkout, 'scripts', 'pack.sh'), goodPack]);
+  // The broken build: the same pack whose server exits at once.
+  const broken = path.join(work, 'broken');
+  fs.mkdirSync(broken);
+  await must('tar', ['-xzf', goodPack, '-C', broken]);
+  fs.writeFileSync(path.join(broken, 'dist', 'server', 'main.js'), 'process.exit(1);\n');
+  brokenPack = path.join(work, 'broken.tar.gz');
+  await must('tar', ['-czf', brokenPack, '-C', broken, ...fs.readdirSync(broken)]);
+
+  // The service's stand-in: what `systemctl restart lambda.service` does, with a pid file instead of systemd.
+  const service = path.join(work, 'service.sh');
+  fs.writeFileSync(
+    service,
+    `#!/bin/sh
+# Stops the server the pid file names, then starts the build current points at, in the background.
+pidfile=${work}/server.pid
+if [ -f "$pidfile" ]; then
+  pid=$(cat "$pidfile")
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$pid" 2>/dev/null
+  fi
+  rm -f "$pidfile"
+fi
+cd ${prefix}/current || exit 1
+LAMBDA_DATA_DIR=${dataDir} LAMBDA_PORT=${port} LAMBDA_HOST=127.0.0.1 LAMBDA_SSH_PORT=0 LAMBDA_CELLS=0 \\
+  LAMBDA_API_KEY=${KEY} setsid ${process.execPath} dist/server/main.js >>${work}/server.log 2>&1 </dev/null &
+echo $! >"$pidfile"
+`,
+    { mode: 0o755 },
+  );
+
+  // sshd of its own: loopback, a port of its own, keys and config in the temporary folder.
+  const ssh = path.join(work, 'ssh');
+  fs.mkdirSync(ssh, { mode: 0o700 });
+  await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vm-host', '-f', path.join(ssh, 'host_key')]);
+  await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ci', '-f', path.join(ssh, 'ci_key')]);
+  await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'impostor', '-f', path.join(ssh, 'impostor_key')]);
+  fs.copyFileSync(path.join(ssh, 'ci_key.pub'), path.join(ssh, 'authorized_keys'));
+  sshPort = await freePort();
+  const hostKey = fs.readFileSync(path.join(ssh, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  fs.writeFileSync(path.join(ssh, 'known_hosts'), `[127.0.0.1]:${sshPort} ${hostKey}\n`);
+  const impostorKey = fs.readFileSync(path.join(ssh, 'impostor_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
+  fs.writeFileSync(path.join(ssh, 'wrong_known_hosts'), `[127.0.0.1]:${sshPort} ${impostorKey}\n`);
+  const user = os.userInfo().username;
+  fs.writeFileSync(
+    path.join(ssh, 'sshd_config'),
+    [
+      `Port ${sshPort}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${path.join(ssh, 'host_key')}`,
+      `PidFile ${path.join(ssh, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${path.join(ssh, 'authorized_keys')}`,
+      `AllowUsers ${user}`,
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PermitRootLogin prohibit-password',
+      // The temporary folder is under /tmp, which is world-writable: strict modes would refuse the keys there.
+      'StrictModes no',
+      'UsePAM no',
+      '',
+    ].join('\n'),
+  );
+  // As root, sshd wants its privilege separation folder, which Debian's own service makes at start.
+  if (process.getuid?.() === 0 && !fs.existsSync('/run/sshd')) fs.mkdirSync('/run/sshd', { mode: 0o755 });
+  const started = spawn(SSHD, ['-D', '-e', '-f', path.join(ssh, 'sshd_config')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  sshd = started;
+  let sshdLog = '';
+  started.stderr?.on('data', (chunk: Buffer) => (sshdLog += chunk.toString()));
+  await new Promise<void>((resolve, reject) => {
+    started.once('exit', (code) => reject(new Error(`sshd exited ${code}: ${sshdLog}`)));
+    const poll = setInterval(() => {
+      if (sshdLog.includes('Server listening')) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 50);
+  });
+
+  vmEnv = {
+    LAMBDA_VM_HOST: '127.0.0.1',
+    LAMBDA_VM_USER: user,
+    LAMBDA_VM_PORT: String(sshPort),
+    LAMBDA_VM_KEY_FILE: path.join(ssh, 'ci_key'),
+    LAMBDA_VM_KNOWN_HOSTS_FILE: path.join(ssh, 'known_hosts'),
+    LAMBDA_DEPLOY_PREFIX: prefix,
+    LAMBDA_DEPLOY_RESTART: `sh ${service}`,
+    LAMBDA_DEPLOY_HEALTH_URL: healthUrl,
+    LAMBDA_DEPLOY_HEALTH_TIMEOUT: '20',
+    // Production installs from the registry (npm ci --omit=dev); tests reach only loopback, so the build gets this
+    // checkout's packages instead.
+    LAMBDA_DEPLOY_INSTALL: `ln -s ${path.join(ROOT, 'node_modules')} node_modules`,
+    LAMBDA_DEPLOY_KEEP: '3',
+  };
+});
+
+test.after.always(async () => {
+  if (work && fs.existsSync(path.join(work, 'server.pid'))) {
+    try {
+      process.kill(serverPid(), 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  sshd?.kill('SIGTERM');
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test.serial('a good build shipped over SSH is installed, made current and answers GET /healthz', async (t) => {
+  const shipped = await ship(GOOD_A, goodPack);
+  t.is(shipped.code, 0, shipped.stderr + shipped.stdout);
+  t.regex(shipped.stdout, new RegExp(`${GOOD_A} is live`));
+  t.is(currentName(), GOOD_A);
+  t.true(fs.lstatSync(path.join(prefix, 'current')).isSymbolicLink());
+  t.true(fs.existsSync(path.join(prefix, 'releases', GOOD_A, 'node_modules')), 'npm packages installed in the build');
+  t.deepEqual(await health(), { status: 200, body: 'ok\n' });
+  t.is(fs.realpathSync(`/proc/${serverPid()}/cwd`), fs.realpathSync(path.join(prefix, 'releases', GOOD_A)), 'the server runs from the new build');
+});
+
+test.serial('the next good build goes live and old builds are pruned to the bound; the data folder is the server\'s', async (t) => {
+  const serverId = fs.readFileSync(path.join(dataDir, 'server-id'), 'utf8');
+  // Two older builds from before, the oldest first.
+  for (const [name, age] of [['1111111', 3000], ['2222222', 2000]] as const) {
+    const dir = path.join(prefix, 'releases', name);
+    fs.mkdirSync(dir);
+    const then = new Date(Date.now() - age * 1000);
+    fs.utimesSync(dir, then, then);
+  }
+  const shipped = await ship(GOOD_B, goodPack);
+  t.is(shipped.code, 0, shipped.stderr + shipped.stdout);
+  t.is(currentName(), GOOD_B);
+  t.deepEqual(releases(), ['2222222', GOOD_A, GOOD_B].sort(), 'three kept: the newest, current and the one before it among them');
+  t.regex(shipped.stdout, /Removing old build 1111111/);
+  t.deepEqual(await health(), { status: 200, body: 'ok\n' });
+  t.is(fs.readFileSync(path.join(dataDir, 'server-id'), 'utf8'), serverId, 'the same data folder across deploys');
+  t.false(fs.readdirSync(prefix).some((name) => name === 'data'), 'no data folder under the builds');
+});
+
+test.serial('a build that fails its health check is switched back: the previous build serves again and the deploy fails saying so', async (t) => {
+  const shipped = await ship(BROKEN, brokenPack);
+  t.not(shipped.code, 0);
+  t.regex(shipped.stderr, new RegExp(`did not answer 200 within 20s after starting ${BROKEN}; switching back to ${GOOD_B}`));
+  t.regex(shipped.stderr, new RegExp(`deploy of ${BROKEN} failed: .*switched back to ${GOOD_B}, which answers again`));
+  t.is(currentName(), GOOD_B);
+  t.false(releases().includes(BROKEN), 'the failed build is removed');
+  t.deepEqual(await health(), { status: 200, body: 'ok\n' });
+  t.is(fs.realpathSync(`/proc/${serverPid()}/cwd`), fs.realpathSync(path.join(prefix, 'releases', GOOD_B)));
+});
+
+test.serial('a VM showing another host key than the pinned one is refused before anything is sent', async (t) => {
+  const before = releases();
+  const shipped = await ship('d'.repeat(40), goodPack, { LAMBDA_VM_KNOWN_HOSTS_FILE: path.join(work, 'ssh', 'wrong_known_hosts') });
+  t.not(shipped.code, 0);
+  t.regex(shipped.stderr, /Host key verification failed/);
+  t.deepEqual(releases(), before);
+  t.is(currentName(), GOOD_B);
+});
+
+test.serial('a SHA that is not hex digits cannot name a folder outside releases/', async (t) => {
+  const before = fs.readdirSync(prefix).sort();
+  const shipped = await ship('../../escape', goodPack);
+  t.is(shipped.code, 2);
+  t.regex(shipped.stderr, /must be a commit SHA/);
+  t.deepEqual(fs.readdirSync(prefix).sort(), before);
+  t.false(fs.existsSync(path.join(work, 'escape')));
+  t.is(currentName(), GOOD_B);
+});
