@@ -2,6 +2,7 @@
 // temporary folder), scripts/ship.sh sending a pack built once, scripts/deploy.sh installing it under a temporary
 // prefix, and a stand-in for the systemd service; a good build goes live, a broken one is switched back.
 import fs from 'node:fs';
+import { builtinModules } from 'node:module';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,8 +11,8 @@ import test from 'ava';
 import { command, requireDocker, ROOT, type CommandResult } from '../helpers/lambda.js';
 
 const SSHD = '/usr/sbin/sshd';
-/** What scripts/pack.sh packs, plus what compiling needs. */
-const CHECKOUT_PARTS = ['package.json', 'package-lock.json', 'buildpacks', 'hooks', 'config', 'scripts', 'bin', 'LICENSE', 'tsconfig.json', 'tsconfig.build.json', 'server', 'cli'];
+/** Left out of the copy CI's checkout stands for: what npm ci, a build or a server make. */
+const NOT_CHECKED_OUT = new Set(['node_modules', 'dist', 'data', '.git']);
 const KEY = 'deploy-test-key-0123456789abcdef';
 const GOOD_A = 'a'.repeat(40);
 const GOOD_B = 'b'.repeat(40);
@@ -26,6 +27,23 @@ let sshd: ChildProcess | undefined;
 let goodPack: string;
 let brokenPack: string;
 let vmEnv: Record<string, string>;
+
+let builtImports: Set<string>;
+
+/** The npm packages the built JavaScript imports (a package's name, without the file inside it). */
+function packagesImportedBy(dir: string): Set<string> {
+  const found = new Set<string>();
+  for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.js')) continue;
+    const text = fs.readFileSync(path.join(entry.parentPath, entry.name), 'utf8');
+    for (const match of text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*|^import\s+)['"](@?[a-z0-9][a-z0-9._-]*(?:\/[a-z0-9._-]+)*)['"]/gm)) {
+      const specifier = match[1] as string;
+      if (specifier.startsWith('node:') || builtinModules.includes(specifier)) continue;
+      found.add(specifier.split('/').slice(0, specifier.startsWith('@') ? 2 : 1).join('/'));
+    }
+  }
+  return found;
+}
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -67,11 +85,14 @@ test.before(async () => {
   // The pack, built once from a copy of the checkout as CI builds it (npm run build, scripts/pack.sh).
   const checkout = path.join(work, 'checkout');
   fs.mkdirSync(checkout);
-  for (const part of CHECKOUT_PARTS) fs.cpSync(path.join(ROOT, part), path.join(checkout, part), { recursive: true });
+  for (const part of fs.readdirSync(ROOT).filter((name) => !NOT_CHECKED_OUT.has(name))) {
+    fs.cpSync(path.join(ROOT, part), path.join(checkout, part), { recursive: true });
+  }
   fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(checkout, 'node_modules'));
   await must('npm', ['run', 'build'], { cwd: checkout });
   goodPack = path.join(work, 'good.tar.gz');
   await must('bash', [path.join(checkout, 'scripts', 'pack.sh'), goodPack]);
+  builtImports = packagesImportedBy(path.join(checkout, 'dist'));
   // The broken build: the same pack whose server exits at once.
   const broken = path.join(work, 'broken');
   fs.mkdirSync(broken);
@@ -178,6 +199,12 @@ test.after.always(async () => {
   }
   sshd?.kill('SIGTERM');
   if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test.serial('the build imports only packages a production install has (dependencies, not devDependencies)', (t) => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+  t.true(builtImports.has('better-sqlite3'), `the scan finds imports: ${[...builtImports].join(', ')}`);
+  t.deepEqual([...builtImports].filter((name) => !(name in manifest.dependencies)), []);
 });
 
 test.serial('a good build shipped over SSH is installed, made current and answers GET /healthz', async (t) => {
