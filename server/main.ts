@@ -219,6 +219,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       workDir: path.join(config.dataDir, 'builds'),
       readBody,
       limits: { upload: { maxBytes: config.limits.maxUploadBytes, maxExpandedBytes: config.limits.maxCodeBytes, idleMs: config.limits.bodyIdleMs } },
+      metrics: { retentionMs: config.metrics.retentionMs, pending: () => recorder.pending() },
     })),
     git: createGitHttp(repos, storedKeys, (name) => store.functions.get(name) !== undefined),
     metrics: recorder.endpoint,

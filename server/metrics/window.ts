@@ -5,7 +5,7 @@ import { parseDuration, showDuration } from '../config/units.js';
 const MINUTE = 60_000;
 const DAY = 24 * 60 * MINUTE;
 
-/** How long per-minute rows are kept when the server is not told otherwise; a window cannot reach further back. */
+/** LAMBDA_METRICS_RETENTION's default, for callers not given the setting; a window cannot reach further back than the retention. */
 export const DEFAULT_METRICS_RETENTION_MS = 14 * DAY;
 export const DEFAULT_SINCE = '1h';
 /** A series longer than this is refused: a chart has no use for more points, and each one costs the answer. */
@@ -53,13 +53,12 @@ export function parseWindow(query: WindowQuery, now: number, retentionMs = DEFAU
   return { since: firstMinute, until, step };
 }
 
-/** Milliseconds of "15m", "1h", "7d" (the project's durations, and days, which metrics windows are often counted in). */
+/** Milliseconds of "15m", "1h", "7d": the project's durations, written with a unit. */
 function parseSpan(text: string): number | undefined {
-  const days = /^(\d{1,4})d$/.exec(text.trim());
-  if (days) return Number(days[1]) * DAY;
-  return /^\d{1,9}(?:\.\d+)?(ms|s|m|h)$/.test(text.trim()) ? parseDuration(text) : undefined;
+  return /^\d{1,9}(?:\.\d+)?(ms|s|m|h|d)$/.test(text.trim()) ? parseDuration(text) : undefined;
 }
 
+/** Days where they are whole (the retention), else the project's way of writing a duration. */
 function showSpan(ms: number): string {
   return ms % DAY === 0 ? `${ms / DAY}d` : showDuration(ms);
 }
