@@ -136,6 +136,15 @@ test.serial('/metrics needs an admin API token: 401 without one or with a wrong 
   t.is(posted.status, 404);
   const answer = await lambda.fetch('/metrics', { headers: { authorization: `Bearer ${lambda.key}` } });
   t.regex(answer.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  // Guessing keys here counts against the same allowance as the REST API (10 wrong keys per client): then 429.
+  const guesses: number[] = [];
+  for (let i = 0; i < 12; i++) guesses.push((await lambda.fetch('/metrics', { headers: { authorization: `Bearer guess-${i}` } })).status);
+  t.is(guesses.at(-1), 429);
+  t.true(guesses.every((status) => status === 401 || status === 429));
+  const limited = await lambda.api('/api/v1/functions');
+  t.is(limited.status, 200, 'the right key still works');
+  const rest = await fetch(`${lambda.base}/api/v1/functions`, { headers: { authorization: 'Bearer one-more-guess' } });
+  t.is(rest.status, 429, 'and the REST API refuses the same client its next guess');
 });
 
 test.serial('after a restart on the same data folder the counters read the same', async (t) => {
