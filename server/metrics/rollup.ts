@@ -136,7 +136,12 @@ export function createRollup(store: Pick<MetricQueries, 'add' | 'prune' | 'dropF
     functionDeleted(fn) {
       for (const [key, row] of rows) if (row.fn === fn) rows.delete(key);
       for (const key of lastTrigger.keys()) if (key.startsWith(`${fn}\0`)) lastTrigger.delete(key);
-      store.dropFunction(fn);
+      try {
+        store.dropFunction(fn);
+      } catch (error) {
+        // Left for the retention to prune: the function is gone either way.
+        options.warn?.(`could not delete the metrics rows of ${fn}: ${(error as Error).message}`);
+      }
     },
     pending: () => [...rows.values()].map((row) => ({ ...row, buckets: { ...row.buckets } })),
     flush,

@@ -142,6 +142,8 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
       });
     } catch (error) {
       if (timedOut) {
+        // A host call's body that outran the timer after its head is a timeout too.
+        endedAt = 0;
         end('timeout');
         pool.recycle(fn, instance, `did not answer within ${timeoutMs} ms`);
         throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
