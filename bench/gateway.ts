@@ -1,8 +1,9 @@
-// `npm run bench:gateway`: only the warm-traffic rows of the benchmark (bench/warm-traffic.ts), for working on the
-// gateway without the full run. Loopback only, bounded.
+// `npm run bench:gateway`: only the warm-traffic rows of the benchmark (bench/warm-traffic.ts) and the cost of metrics
+// (bench/metrics-cost.ts), for working on the gateway without the full run. Loopback only, bounded.
 import { requireDocker, startLambda } from '../test/helpers/lambda.js';
 import { pushGreet, useCompiledServer } from './compiled-server.js';
 import { WARM_PATHS, measureWarmTraffic } from './warm-traffic.js';
+import { describeMetricsCost, measureMetricsCost } from './metrics-cost.js';
 
 async function main(): Promise<void> {
   await requireDocker();
@@ -21,6 +22,8 @@ async function main(): Promise<void> {
   } finally {
     await lambda.destroy();
   }
+  // On servers of their own (the one above is gone): the cost of counting invocations.
+  console.log(`metrics on/off  ${describeMetricsCost(await measureMetricsCost())}`);
 }
 
 main().catch((error: unknown) => {

@@ -8,6 +8,7 @@ import { measureIdleFunctions } from './idle-functions.js';
 import { underLoad } from './under-load.js';
 import { measureRollback } from './rollback.js';
 import { useCompiledServer } from './compiled-server.js';
+import { describeMetricsCost, measureMetricsCost } from './metrics-cost.js';
 
 interface Row {
   figure: string;
@@ -106,6 +107,8 @@ async function main(): Promise<void> {
       target: '≤ 0.5 ms',
       baseline: `direct p50: ${ms(warm.serial.direct)}`,
     });
+    // 5b. Counting invocations: the same traffic with metrics on and with LAMBDA_METRICS=off (bench/metrics-cost.ts).
+    rows.push({ figure: 'warm throughput with metrics on / off (8 in flight)', measured: describeMetricsCost(await measureMetricsCost()), target: '≥ 0.97×', baseline: 'LAMBDA_METRICS=off' });
     // 6. A handler logging one line per request against one logging nothing (bench/logs.ts).
     const logging = await measureLogging(lambda);
     rows.push({ figure: 'a line logged per request vs none (10 in flight)', measured: describeLoggingCost(logging), target: '≤ 10% less throughput', baseline: '—' });

@@ -15,7 +15,7 @@ export interface WarmTraffic {
   serial: { gateway: number; direct: number };
 }
 
-async function load(send: () => Promise<void>, ms: number, concurrency: number): Promise<{ rps: number; p50: number }> {
+export async function load(send: () => Promise<void>, ms: number, concurrency: number): Promise<{ rps: number; p50: number }> {
   const latencies: number[] = [];
   const start = performance.now();
   const deadline = start + ms;

@@ -181,11 +181,11 @@ export function createKeyVerifier(store: Store, now: () => Date = () => new Date
     return record;
   };
 
-  // The REST API and git: admin keys only; an invoke token is a right key at the wrong door, so 403, not 401.
+  // The REST API, `/metrics` and git: admin keys only; an invoke token is a right key at the wrong door, so 403, not 401.
   const verify = async (presented: string | undefined, client?: string) => {
     const record = await recordOf(presented, client);
     if (!record) return false;
-    if ((record.scope ?? 'admin') !== 'admin') throw forbidden(record, 'the REST API, git or SSH');
+    if ((record.scope ?? 'admin') !== 'admin') throw forbidden(record, 'the REST API, `/metrics`, git or SSH');
     return true;
   };
 

@@ -143,3 +143,13 @@ test('the log sockets count requests sent: the instance may START as many', asyn
   const letters = chunks.map((chunk) => chunk.text).join('').split('\n').filter(Boolean).map((line) => line.split('\t')[3]);
   t.deepEqual(letters, ['p', 'o']);
 });
+
+test('the memory figure of each REPORT accepted is told, and only of those: a forged or repeated REPORT changes nothing', (t) => {
+  const told: number[] = [];
+  const records = new PlatformRecords(2, (mb) => told.push(mb));
+  records.sent();
+  const report = (id: string, mb: number) => `1\tp\tREPORT RequestId: ${id}\tDuration: 1.25 ms\tBilled Duration: 2 ms\tMemory Size: 128 MB\tMax Memory Used: ${mb} MB\tStatus: success\n`;
+  const data = Buffer.from(`${report('early', 999)}1\tp\tSTART RequestId: a Version: 2\n1\tp\tEND RequestId: a\n${report('a', 41)}${report('a', 999)}`);
+  stampLines(data, data.length, PREFIX, NOW, records);
+  t.deepEqual(told, [41]);
+});

@@ -9,9 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { InstanceClients } from '../../server/instances/requests/client.js';
-import { createDispatch } from '../../server/instances/requests/dispatch.js';
+import { createDispatch, type Dispatch } from '../../server/instances/requests/dispatch.js';
+import type { Metrics } from '../../server/metrics/types.js';
 import type { Engine, Instance, InstanceSpec } from '../../server/instances/engine.js';
-import { createPool, type InstancePool } from '../../server/instances/pool/pool.js';
+import { createPool, type InstancePool, type PoolOptions } from '../../server/instances/pool/pool.js';
 import { createBodyReader } from '../../server/http/body.js';
 import { sendError } from '../../server/http/errors.js';
 import { LambdaError } from '../../server/errors.js';
@@ -23,6 +24,7 @@ export interface ShimGateway {
   /** The port of the listener with the byte path on (`LAMBDA_BYTE_PATH=on`) or off. */
   port(bytePath: 'on' | 'off'): number;
   pool: InstancePool;
+  dispatch: Dispatch;
   /** The shim processes started so far, in order. */
   started: ChildProcess[];
   close(): Promise<void>;
@@ -36,6 +38,11 @@ export interface ShimGatewayOptions {
   timeoutMs: number;
   /** A client that reads none of its answer for this long is closed (LAMBDA_SEND_TIMEOUT). */
   sendTimeoutMs?: number;
+  /** What dispatch tells of each invocation (none by default). */
+  metrics?: Metrics;
+  /** The pool's settings and the function's spec, over the defaults here. */
+  pool?: Partial<PoolOptions>;
+  spec?: Partial<InstanceSpec>;
 }
 
 const LIMITS = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, bodyBudgetBytes: 64 * 1024 * 1024, bodyIdleMs: 10_000 };
@@ -98,7 +105,7 @@ export async function startShimGateway(options: ShimGatewayOptions): Promise<Shi
     },
   };
 
-  const pool = createPool(engine, clients, () => {}, { idleTimeoutMs: 10 * 60_000, queueLength: 100, queueTimeoutMs: 10_000, freezeAfterMs: 0 });
+  const pool = createPool(engine, clients, () => {}, { idleTimeoutMs: 10 * 60_000, queueLength: 100, queueTimeoutMs: 10_000, freezeAfterMs: 0, ...options.pool });
   const spec: InstanceSpec = {
     fn: options.name,
     version: 1,
@@ -111,9 +118,10 @@ export async function startShimGateway(options: ShimGatewayOptions): Promise<Shi
     minInstances: 0,
     maxInstances: 2,
     env: {},
+    ...options.spec,
   };
   await pool.activate(spec);
-  const dispatch = createDispatch(pool, clients);
+  const dispatch = createDispatch(pool, clients, undefined, options.metrics);
   const exists = (name: string) => pool.spec(name) !== undefined;
   const readBody = createBodyReader({ budgetBytes: LIMITS.bodyBudgetBytes, idleMs: LIMITS.bodyIdleMs });
   const sendTimeoutMs = options.sendTimeoutMs ?? 10_000;
@@ -138,6 +146,7 @@ export async function startShimGateway(options: ShimGatewayOptions): Promise<Shi
   return {
     port: (bytePath) => (servers[bytePath].address() as AddressInfo).port,
     pool,
+    dispatch,
     started,
     async close() {
       for (const server of Object.values(servers)) {

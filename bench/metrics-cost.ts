@@ -1,0 +1,44 @@
+// What counting costs: gateway throughput of two servers in the same run, one with metrics on (the default) and one with
+// `LAMBDA_METRICS=off`, each serving the greet example, measured in interleaved rounds (8 in flight). Loopback only.
+import { Pool, type Dispatcher } from 'undici';
+import { startLambda } from '../test/helpers/lambda.js';
+import { pushGreet } from './compiled-server.js';
+import { load } from './warm-traffic.js';
+
+export interface MetricsCost {
+  on: number;
+  off: number;
+  /** on / off: the target is ≥ 0.97. */
+  ratio: number;
+}
+
+export async function measureMetricsCost(rounds = 4): Promise<MetricsCost> {
+  const servers = { on: await startLambda({ LAMBDA_METRICS: 'on' }), off: await startLambda({ LAMBDA_METRICS: 'off' }) };
+  const pools: Pool[] = [];
+  try {
+    const send = async (which: 'on' | 'off') => {
+      const pool = new Pool(servers[which].base, { connections: 16 });
+      pools.push(pool);
+      await pushGreet(servers[which]);
+      return async () => {
+        const response: Dispatcher.ResponseData = await pool.request({ path: '/fn/greet/?name=bench', method: 'GET' });
+        await response.body.dump();
+        if (response.statusCode !== 200) throw new Error(`a benchmark request answered ${response.statusCode}`);
+      };
+    };
+    const sends = { on: await send('on'), off: await send('off') };
+    // Warmed until the JIT has settled; then rounds alternate which goes first, so a slow spell falls on both.
+    for (const which of ['on', 'off'] as const) await load(sends[which], 2000, 8);
+    const rps = { on: 0, off: 0 };
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? (['on', 'off'] as const) : (['off', 'on'] as const);
+      for (const which of order) rps[which] += (await load(sends[which], 3000, 8)).rps / rounds;
+    }
+    return { ...rps, ratio: rps.on / rps.off };
+  } finally {
+    await Promise.all(pools.map((pool) => pool.close()));
+    await Promise.all([servers.on.destroy(), servers.off.destroy()]);
+  }
+}
+
+export const describeMetricsCost = (cost: MetricsCost) => `${cost.ratio.toFixed(3)}× (${cost.on.toFixed(0)} vs ${cost.off.toFixed(0)} req/s)`;
