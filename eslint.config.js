@@ -56,8 +56,8 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    // Plain JavaScript run by Node alone: the node20 shim and install script inside containers, the pre-receive hook.
-    files: ['buildpacks/**/*.mjs', 'hooks/pre-receive'],
+    // Plain JavaScript run by Node alone: the node20 shim and install script inside containers, the pre-receive hook, build scripts.
+    files: ['buildpacks/**/*.mjs', 'hooks/pre-receive', 'scripts/**/*.mjs'],
     languageOptions: { ecmaVersion: 'latest', sourceType: 'module', globals: NODE_GLOBALS },
   },
   {
