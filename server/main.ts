@@ -11,7 +11,7 @@ import { createInstanceExits } from './instances/exits.js';
 import { cellRecipes } from './instances/cells/image.js';
 import { ensureBaseImage } from './builder/base/base-image.js';
 import { createDockerSandbox } from './engine/sandbox.js';
-import { createPool } from './instances/pool/pool.js';
+import { createPool, type InstancePool } from './instances/pool/pool.js';
 import { createDispatch } from './instances/requests/dispatch.js';
 import { InstanceLogSockets } from './instances/log-socket.js';
 import { createLogStore } from './logs/store.js';
@@ -46,6 +46,10 @@ import { createScheduler } from './schedules/scheduler.js';
 import { createQueueWorkers, workerSettings } from './queue/workers.js';
 import { syncSchedules } from './schedules/verbs.js';
 import { enqueueInvocation } from './queue/invocations.js';
+import { createRecorder } from './metrics/recorder.js';
+import { prunable } from './functions/prune.js';
+import { bearerToken } from './access/token-check.js';
+import { clientOf } from './access/auth-limit.js';
 
 export interface RunningServer {
   url: string;
@@ -68,10 +72,34 @@ export async function startServer(config: Config, log: (line: string) => void = 
   const clients = new InstanceClients(dataDirKey(config.dataDir, 'instance-key'));
   // Function output: received on each instance's log.sock, kept per function in data/logs (LAMBDA_LOG_* bound it).
   const functionLogs = createLogStore({ dir: path.join(config.dataDir, 'logs'), ...config.logs, ...BUILD_LIMITS, warn });
+  // Metrics: told by dispatch, the log sockets, deploys, the scheduler; `/metrics` checks keys with the REST API's check,
+  // which exists further down (checkKey).
+  let verifyMetricsKey = async (_req: http.IncomingMessage): Promise<boolean> => false;
+  let instanceCounts: () => ReturnType<InstancePool['counts']> = () => ({});
+  const recorder = createRecorder({
+    ...config.metrics,
+    store,
+    sources: {
+      functions: () => store.functions.list().map((fn) => fn.name),
+      instances: () => instanceCounts(),
+      queues: () => store.invocations.stats(),
+      deadLetters: () => store.invocations.deadLetters(),
+    },
+    verify: (req) => verifyMetricsKey(req),
+    // A version whose image was pruned has no series (docs/metrics.md: cardinality); its rows do not seed them.
+    keepVersion: (fn, version) => {
+      const versions = store.lifecycle.versions(fn);
+      return !prunable(versions, store.functions.get(fn)?.liveVersion, config.keepImages).some((each) => each.number === version);
+    },
+    warn,
+  });
+  recorder.start();
+  const metrics = recorder.metrics;
   const instanceLogs = new InstanceLogSockets(functionLogs, {
     ratePerSecond: config.logs.ratePerSecond,
     versionOf: (fn, sha) => store.versions.bySha(fn, sha)?.number,
     warn,
+    maxMemory: (fn, version, mb) => metrics.memory(fn, version, mb),
   });
   const docker = await connectDocker();
   const buildpacks = loadBuildpacks(path.join(config.projectRoot, 'buildpacks'));
@@ -94,11 +122,12 @@ export async function startServer(config: Config, log: (line: string) => void = 
     warn,
   });
   const pool = createPool(engine, clients, warn, { ...config.scaling, switchSettleMs: 500 });
+  instanceCounts = () => pool.counts();
   // An instance that ends while it serves is forgotten at once, with one line saying why.
   exits.listen((id, reason) => {
     if (pool.exited(id)) log(warnLine(`instance ${id} ${reason}; a fresh one takes the next requests`));
   });
-  const dispatch = createDispatch(pool, clients, (id) => instanceLogs.sent(id));
+  const dispatch = createDispatch(pool, clients, (id) => instanceLogs.sent(id), metrics);
   const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
   const builder = createBuilder({
     engine,
@@ -118,7 +147,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // change; armed and started after restore, stopped before the pool.
   const queueSettings = workerSettings(config);
   const platformLines = platformLog(functionLogs, log);
-  const scheduler = createScheduler({ store, dispatch }, { log: platformLines, graceMs: config.schedules.graceMs });
+  const scheduler = createScheduler({ store, dispatch, metrics }, { log: platformLines, graceMs: config.schedules.graceMs });
   const workers = createQueueWorkers({ store, dispatch, pool, log }, { settings: queueSettings, log: platformLines });
   const controlSocket = path.join(config.dataDir, 'control.sock');
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {
@@ -142,6 +171,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     // Schedules and queued calls go with the function's row (ON DELETE CASCADE): only the scheduler's timers are left.
     onDelete: [async (name) => scheduler.reload(name)],
     background: { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: config.async.queueMax, keep: queueSettings.keep },
+    metrics,
   };
   // Wrong keys are cheap to refuse and limited per client address (the REST API, git over HTTP and `auth: key` alike);
   // the seed is known from the start, so the usual key never costs a scrypt.
@@ -155,6 +185,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // SSH commands run the CLI in-process against this API with a key of their own, issued per command (server/ssh/loopback.ts).
   const loopback = createLoopbackCredentials();
   const checkKey = async (key: string | undefined, client?: string) => loopback.verify(key) || (await storedKeys(key, client));
+  verifyMetricsKey = (req) => checkKey(bearerToken(req.headers.authorization), clientOf(req.socket.remoteAddress));
   await repos.refreshHooks();
   const control = await startControlServer(controlSocket, deps, repos);
 
@@ -191,6 +222,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       limits: { upload: { maxBytes: config.limits.maxUploadBytes, maxExpandedBytes: config.limits.maxCodeBytes, idleMs: config.limits.bodyIdleMs } },
     })),
     git: createGitHttp(repos, storedKeys, (name) => store.functions.get(name) !== undefined),
+    metrics: recorder.endpoint,
     // Built by `npm run build` (scripts/build-dashboard.mjs); the page calls the API above with the user's API token.
     dashboard: createDashboard({ dir: path.join(config.projectRoot, 'dist', 'dashboard') }),
     headersTimeoutMs: config.limits.headersTimeoutMs,
@@ -238,6 +270,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
       await cells?.shutdown();
       instanceLogs.closeAll();
       functionLogs.close();
+      // The rows of the minutes under way: a clean stop loses none.
+      recorder.close();
       store.close();
       await unlockDataDir();
     },

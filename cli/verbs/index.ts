@@ -9,6 +9,7 @@ import { keysVerb } from './keys.js';
 import { listVerb } from './list.js';
 import { loginVerb } from './login.js';
 import { logsVerb } from './logs.js';
+import { metricsVerb } from './metrics.js';
 import { releasesVerb } from './releases.js';
 import { rollbackVerb } from './rollback.js';
 import { scheduleVerb, schedulesVerb, unscheduleVerb } from './schedules.js';
@@ -24,6 +25,7 @@ export const VERBS: readonly Verb[] = [
   invokeVerb,
   listVerb,
   logsVerb,
+  metricsVerb,
   loginVerb,
   setupGitVerb,
   gitCredentialVerb,

@@ -3,6 +3,7 @@ import type http from 'node:http';
 import type { Deps } from '../functions/deps.js';
 import type { Repos } from '../git/repos.js';
 import type { ReadBody } from '../http/body.js';
+import type { PendingRows } from '../metrics/report.js';
 import type { UploadLimits } from './upload.js';
 
 export interface ApiContext {
@@ -17,6 +18,8 @@ export interface ApiContext {
   /** The server's one body reader (size, budget and idle bounds). */
   readBody: ReadBody;
   limits: { upload: UploadLimits };
+  /** How far back metrics are kept (default: the metrics window's) and the recorder's rows not yet in the store. */
+  metrics?: { retentionMs?: number; pending?: PendingRows };
 }
 
 export interface ApiCall {

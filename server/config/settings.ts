@@ -101,6 +101,10 @@ export const SETTINGS = {
   schedules: {
     graceMs: setting({ variable: 'LAMBDA_SCHEDULE_GRACE_MS', kind: duration(0, 3_600_000), default: '1s', unit: 'duration, up to 1h', doc: 'a cron time this late is logged as missed, not run' }),
   },
+  metrics: {
+    enabled: setting({ variable: 'LAMBDA_METRICS', kind: onOff, default: 'on', unit: '`on` or `off`', doc: '`off` counts nothing: `/metrics` answers 404 and no per-minute rows are written' }),
+    retentionMs: setting({ variable: 'LAMBDA_METRICS_RETENTION', kind: duration(60_000), default: '14d', unit: 'duration, from 1m', doc: 'per-minute metrics rows older than this are deleted (hourly)' }),
+  },
 } satisfies Section;
 
 export type Settings = Loaded<typeof SETTINGS>;

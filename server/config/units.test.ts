@@ -7,7 +7,9 @@ test('durations are read with their unit, fractions too; anything else is not a 
   t.is(parseDuration(' 1.5s '), 1500);
   t.is(parseDuration('5m'), 300_000);
   t.is(parseDuration('336h'), 336 * 3_600_000);
-  for (const text of ['5', '5 m', '5d', '-1s', 's', '']) t.is(parseDuration(text), undefined, text);
+  t.is(parseDuration('14d'), 14 * 86_400_000);
+  t.is(parseDuration('14d', ['s', 'm', 'h']), undefined);
+  for (const text of ['5', '5 m', '5w', '-1s', 's', 'd', '']) t.is(parseDuration(text), undefined, text);
 });
 
 test('sizes are read with a binary or decimal unit, and only with the units asked for', (t) => {

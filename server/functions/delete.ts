@@ -37,6 +37,7 @@ export async function deleteFunction(deps: Deps, input: { name: string; who: str
       }
     }
     deps.logs.remove(name);
+    deps.metrics.functionDeleted(name);
     await deps.repos.remove(name);
     // The cleanups of features that keep more per function (schedules, queued invocations): see deps.onDelete.
     for (const cleanup of deps.onDelete) await cleanup(name);

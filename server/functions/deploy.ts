@@ -78,9 +78,16 @@ async function deployLocked(deps: Deps, name: string, source: CommitSource, prog
   if (reused) {
     progress({ type: 'detail', text: 'Image already built for this commit, reusing it' });
   } else {
-    await deps.builder.build({ fn: name, sha, runtime: manifest.runtime, tag: image, exportTo: (dir) => source.exportTo(dir) }, (line, level) =>
-      progress({ type: level ?? 'detail', text: line }),
-    );
+    const started = performance.now();
+    try {
+      await deps.builder.build({ fn: name, sha, runtime: manifest.runtime, tag: image, exportTo: (dir) => source.exportTo(dir) }, (line, level) =>
+        progress({ type: level ?? 'detail', text: line }),
+      );
+      deps.metrics.build(name, performance.now() - started, 'success');
+    } catch (error) {
+      deps.metrics.build(name, performance.now() - started, 'failure');
+      throw error;
+    }
   }
   try {
     return await startAndPublish(deps, { name, sha, image, manifest, number: known?.number, who }, progress);

@@ -5,6 +5,7 @@ import type { InstancePool } from '../instances/pool/pool.js';
 import type { Dispatch } from '../instances/requests/dispatch.js';
 import type { Builder } from '../builder/build.js';
 import type { FunctionLogs } from '../logs/types.js';
+import type { Metrics } from '../metrics/types.js';
 
 /** The files of one commit, wherever they live (a bare repo, a quarantined push). */
 export interface CommitSource {
@@ -51,6 +52,8 @@ export interface Deps {
   onDelete: ((name: string) => Promise<void>)[];
   /** The scheduler and the async queue's workers (server/schedules/ and server/queue/), told when their rows change. */
   background: Background;
+  /** Where builds, deletes and pruned versions are counted (server/metrics/; NO_METRICS when metrics are off). */
+  metrics: Metrics;
 }
 
 /** What the verbs tell the work the server does in the background: the scheduler and the async queue's workers. */

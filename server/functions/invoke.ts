@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { LambdaError } from '../errors.js';
 import { ERROR_HEADER, INVOKE_HEADER, REQUEST_ID_HEADER } from '../instances/protocol.js';
 import type { Deps } from './deps.js';
+import type { Trigger } from '../metrics/types.js';
 import { assertFunctionName } from './names.js';
 
 export interface InvokeResult {
@@ -18,7 +19,7 @@ export interface InvokeResult {
  * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_FUNCTION_NOT_FOUND, LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_BAD_PAYLOAD,
  * LAMBDA_ERR_FUNCTION_ERROR, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED.
  */
-export async function invoke(deps: Pick<Deps, 'store' | 'dispatch'>, input: { name: string; payload: string; requestId?: string }): Promise<InvokeResult> {
+export async function invoke(deps: Pick<Deps, 'store' | 'dispatch'>, input: { name: string; payload: string; requestId?: string; trigger?: Trigger }): Promise<InvokeResult> {
   const name = assertFunctionName(input.name);
   if (!deps.store.functions.get(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
   const body = input.payload.trim() === '' ? 'null' : input.payload;
@@ -33,6 +34,7 @@ export async function invoke(deps: Pick<Deps, 'store' | 'dispatch'>, input: { na
     path: '/',
     headers: { [INVOKE_HEADER]: 'direct', [REQUEST_ID_HEADER]: requestId, 'content-type': 'application/json' },
     body: Buffer.from(body),
+    trigger: input.trigger ?? 'direct',
   });
   const text = response.body;
   if (response.headers[ERROR_HEADER] || response.statusCode !== 200) throw functionError(text);

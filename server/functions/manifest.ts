@@ -312,7 +312,8 @@ function show(value: unknown): string {
 /** "10s", "500ms", "2m", "1h" or a bare number of seconds, in milliseconds. */
 export function duration(value: unknown): number | undefined {
   if (typeof value === 'number') return value > 0 ? Math.round(value * 1000) : undefined;
-  return typeof value === 'string' ? parseDuration(value) : undefined;
+  // No days: no timeout or idle time of a function is that long.
+  return typeof value === 'string' ? parseDuration(value, ['ms', 's', 'm', 'h']) : undefined;
 }
 
 /** "256Mi", "1Gi", "512M" or a bare number of MiB, in bytes. */

@@ -67,9 +67,12 @@ export function schedulePrune(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'k
  * go to (the one it came from after a rollback, else the newest one below the live one) made ready for pre-started cells, so a rollback is a switch of a few
  * milliseconds rather than a container boot (the target is a rollback serving within 100 ms).
  */
-export function afterRelease(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'keepImages' | 'log'>, name: string, fromVersion?: number | null): void {
+export function afterRelease(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'keepImages' | 'log' | 'metrics'>, name: string, fromVersion?: number | null): void {
   schedulePrune(deps, name);
   const live = deps.store.versions.live(name);
+  // The metrics series of versions whose images go are dropped with them: a function's series stay within its kept versions.
+  const pruned = prunable(deps.store.lifecycle.versions(name), live?.number, deps.keepImages).map((version) => version.number);
+  if (pruned.length > 0) deps.metrics.versionsPruned(name, pruned);
   // After a rollback, the likeliest next one goes back to where it came from.
   const previous =
     fromVersion !== undefined && fromVersion !== null

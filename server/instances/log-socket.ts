@@ -24,6 +24,11 @@ export interface InstanceLogOptions {
   /** The version number of a commit, for instances adopted after a restart (a new instance's spec says it). */
   versionOf(fn: string, sha: string): number | undefined;
   warn?(line: string): void;
+  /**
+   * A REPORT this instance may write (see PlatformRecords) said its invocation used this much memory at most: the one
+   * figure metrics take from an instance, so a function that lies there changes only its own.
+   */
+  maxMemory?(fn: string, version: number, maxMemoryMb: number): void;
 }
 
 type LogTarget = Pick<Instance, 'id' | 'fn' | 'sha' | 'socketPath'>;
@@ -50,7 +55,9 @@ export class InstanceLogSockets {
     const prefix = linePrefix(instance.id, known);
     const append = (chunk: Buffer) => this.sink.append(instance.fn, chunk);
     try {
-      this.listeners.set(instance.id, new Listener(socketPath, prefix, new PlatformRecords(known), bucket, append));
+      const maxMemory = this.options.maxMemory;
+      const onReport = maxMemory && known !== null ? (mb: number) => maxMemory(instance.fn, known, mb) : undefined;
+      this.listeners.set(instance.id, new Listener(socketPath, prefix, new PlatformRecords(known, onReport), bucket, append));
     } catch (error) {
       // The function still serves; only its output is not kept.
       this.options.warn?.(`cannot listen for the output of instance ${instance.id}: ${(error as Error).message}`);
@@ -185,7 +192,7 @@ const ID = '([\\x21-\\x7e]{1,128})';
 const START = new RegExp(`^START RequestId: ${ID} Version: (\\d{1,9})$`);
 const END = new RegExp(`^END RequestId: ${ID}$`);
 const REPORT = new RegExp(
-  `^REPORT RequestId: ${ID}\\tDuration: \\d{1,9}\\.\\d\\d ms\\tBilled Duration: \\d{1,9} ms\\tMemory Size: \\d{1,6} MB\\tMax Memory Used: \\d{1,6} MB(?:\\tInit Duration: \\d{1,9}\\.\\d\\d ms)?\\tStatus: (?:success|error|timeout)$`,
+  `^REPORT RequestId: ${ID}\\tDuration: \\d{1,9}\\.\\d\\d ms\\tBilled Duration: \\d{1,9} ms\\tMemory Size: \\d{1,6} MB\\tMax Memory Used: (\\d{1,6}) MB(?:\\tInit Duration: \\d{1,9}\\.\\d\\d ms)?\\tStatus: (?:success|error|timeout)$`,
 );
 const TIMED_OUT = new RegExp(`^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d(?:\\.\\d{1,6})?(?:Z|\\+00:00) ${ID} Task timed out after \\d{1,6}\\.\\d\\d seconds$`);
 const DROPPED = /^\[lambda\] \d{1,12} lines dropped: the function wrote faster than its log is kept$/;
@@ -204,7 +211,11 @@ export class PlatformRecords {
   private credits = 0;
   private readonly open = new Map<string, 'started' | 'ended'>();
 
-  constructor(private readonly version: number | null) {}
+  /** `onReport`: told the Max Memory Used of each REPORT accepted, in MB. */
+  constructor(
+    private readonly version: number | null,
+    private readonly onReport?: (maxMemoryMb: number) => void,
+  ) {}
 
   /** The host sent the instance a request. */
   sent(): void {
@@ -230,9 +241,11 @@ export class PlatformRecords {
       return true;
     }
     if (first === 0x52 /* R */) {
-      const id = REPORT.exec(text)?.[1];
+      const report = REPORT.exec(text);
+      const id = report?.[1];
       if (id === undefined || this.open.get(id) !== 'ended') return false;
       this.open.delete(id);
+      this.onReport?.(Number(report?.[2]));
       return true;
     }
     if (first === 0x5b /* [ */) return DROPPED.test(text);

@@ -41,3 +41,45 @@ export interface MetricsSummary {
   coldStarts: number;
   throttles: number;
 }
+
+/** How a build ended: an image was made, or the build failed (the push was rejected). */
+export type BuildOutcome = 'success' | 'failure';
+
+/**
+ * What became of a cron time: `fired` (the function was called), `skipped` (the previous firing still ran and the
+ * schedule says `overlap: skip`), `missed` (the time passed while the server was down or behind; not run late).
+ */
+export type FiringOutcome = 'fired' | 'skipped' | 'missed';
+
+/**
+ * What the server tells metrics as it works. Counting is the host's: dispatch times each invocation and says how it
+ * ended; only the memory figure comes from the instance (its REPORT line), so a function lying there changes nothing
+ * but its own figure. Every call is cheap and never throws: it runs on the request path.
+ */
+export interface Metrics {
+  /** One invocation that reached an instance (a retry of one that never reached a handler is not another). */
+  invocation(sample: InvocationSample): void;
+  /** A request refused with a throttle (429) before it ran: not an invocation. */
+  throttle(fn: string, version: number, trigger: Trigger, at?: number): void;
+  /** An instance's REPORT line: the most memory that invocation used, in MB. */
+  memory(fn: string, version: number, maxMemoryMb: number): void;
+  /** A build of a commit into an image, and how long it took. */
+  build(fn: string, durationMs: number, outcome: BuildOutcome): void;
+  /** `count` cron times of one of `fn`'s schedules ended as `outcome`. */
+  scheduleFiring(fn: string, outcome: FiringOutcome, count?: number): void;
+  /** `fn` was deleted: its rows and series go. */
+  functionDeleted(fn: string): void;
+  /** These versions of `fn` had their images pruned: their series go (their rows stay, within the retention). */
+  versionsPruned(fn: string, versions: number[]): void;
+}
+
+/** Metrics turned off (`LAMBDA_METRICS=off`), and parts of the server that are given none: every call does nothing. */
+export const NO_METRICS: Metrics = {
+  invocation: () => {},
+  throttle: () => {},
+  memory: () => {},
+  build: () => {},
+  scheduleFiring: () => {},
+  functionDeleted: () => {},
+  versionsPruned: () => {},
+};

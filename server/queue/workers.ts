@@ -145,7 +145,7 @@ export function createQueueWorkers(deps: Pick<Deps, 'store' | 'dispatch' | 'pool
 
   const run = async (call: InvocationRecord): Promise<string> => {
     // Every attempt runs under the invocation id (as AWS does): the id the caller was given is the RequestId in the logs.
-    if (call.kind === 'event') return (await invoke(deps, { name: call.fn, payload: call.payload, requestId: call.id })).payload;
+    if (call.kind === 'event') return (await invoke(deps, { name: call.fn, payload: call.payload, requestId: call.id, trigger: 'async' })).payload;
     // A public HTTP call: sent as it came, so the handler gets its API Gateway event; a 5xx answer is a failure.
     const request = JSON.parse(call.payload) as QueuedHttpRequest;
     // A call stored before calls recorded their key counts as keyless: the safe reading.
@@ -158,6 +158,7 @@ export function createQueueWorkers(deps: Pick<Deps, 'store' | 'dispatch' | 'pool
       headers: { ...request.headers, [REQUEST_ID_HEADER]: call.id },
       body: body.length > 0 ? body : undefined,
       keyless,
+      trigger: 'async',
     });
     // A handler that threw: the shim tells the host (never a public caller) its error, which the dead letter keeps.
     if (response.headers[ERROR_HEADER]) throw functionError(response.body);

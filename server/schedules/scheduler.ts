@@ -6,6 +6,7 @@ import { nextCronTime } from './cron.js';
 import type { Deps } from '../functions/deps.js';
 import type { ScheduleRecord } from '../store/schedule-types.js';
 import type { PlatformLog } from '../logs/platform-log.js';
+import { NO_METRICS, type Metrics } from '../metrics/types.js';
 
 export interface Scheduler {
   /** Arms every stored schedule (after restore), logging the firings missed while the server was down. */
@@ -28,7 +29,9 @@ const MAX_DELAY = 2 ** 31 - 1;
 /** Missed firings logged one by one at most; the rest are counted in one line. */
 const MISSED_LINES = 5;
 
-export function createScheduler(deps: Pick<Deps, 'store' | 'dispatch'>, options: { log: PlatformLog; graceMs: number }): Scheduler {
+/** `metrics`: what became of each cron time (fired, skipped, missed). */
+export function createScheduler(deps: Pick<Deps, 'store' | 'dispatch'> & { metrics?: Pick<Metrics, 'scheduleFiring'> }, options: { log: PlatformLog; graceMs: number }): Scheduler {
+  const metrics = deps.metrics ?? NO_METRICS;
   const armed = new Map<string, Armed>();
   const inFlight = new Set<Promise<void>>();
   let started = false;
@@ -53,6 +56,7 @@ export function createScheduler(deps: Pick<Deps, 'store' | 'dispatch'>, options:
     }
     const last = missed.at(-1);
     if (last !== undefined && deps.store.schedules.claim(record.id, last)) {
+      metrics.scheduleFiring(record.fn, 'missed', missed.length);
       const version = versionOf(record.fn);
       for (const time of missed.slice(0, MISSED_LINES)) options.log(record.fn, version, `${describe(record)} missed its firing at ${iso(time)}: the server was not running or was behind; not run late`);
       if (missed.length > MISSED_LINES) options.log(record.fn, version, `${describe(record)} missed ${missed.length - MISSED_LINES} more firings, up to ${iso(last)}`);
@@ -82,14 +86,16 @@ export function createScheduler(deps: Pick<Deps, 'store' | 'dispatch'>, options:
     if (!mine) return;
     const version = versionOf(record.fn);
     if (record.overlap === 'skip' && state.running > 0) {
+      metrics.scheduleFiring(record.fn, 'skipped');
       options.log(record.fn, version, `${describe(record)} skipped its firing at ${iso(time)}: the previous firing is still running (overlap: skip)`);
       return;
     }
     state.running += 1;
+    metrics.scheduleFiring(record.fn, 'fired');
     const firedAt = Date.now();
     options.log(record.fn, version, `${describe(record)} fired for ${iso(time)} (${firedAt - time} ms after its time)`);
     const payload = record.payload ?? JSON.stringify(scheduledEvent(record, time));
-    const run = invoke(deps, { name: record.fn, payload }).then(
+    const run = invoke(deps, { name: record.fn, payload, trigger: 'schedule' }).then(
       () => options.log(record.fn, version, `${describe(record)} firing for ${iso(time)} succeeded in ${Date.now() - firedAt} ms`),
       (error: unknown) => options.log(record.fn, version, `${describe(record)} firing for ${iso(time)} failed: ${error instanceof Error ? error.message : String(error)}`),
     );

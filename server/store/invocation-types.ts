@@ -80,5 +80,7 @@ export interface InvocationQueries {
   /** Bytes `fn`'s calls keep (payloads, results, errors). */
   keptBytes(fn: string): number;
   stats(): Map<string, QueueStats>;
+  /** Dead letters kept per function (functions with none are left out). */
+  deadLetters(): Map<string, number>;
   waiting(fn: string): number;
 }

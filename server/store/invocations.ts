@@ -73,6 +73,8 @@ export function invocationQueries(db: Database.Database): InvocationQueries {
     `SELECT function, COUNT(*) AS depth, MIN(CASE WHEN status = 'queued' THEN created_at END) AS oldest
      FROM invocations WHERE status IN ('queued', 'running') GROUP BY function`,
   );
+  // Kept by the totals' triggers: one row per function, read without walking the calls.
+  const deadCounts = db.prepare<[], { function: string; calls: number }>("SELECT function, calls FROM invocation_totals WHERE kind = 'dead' AND calls > 0");
   const waiting = db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM invocations WHERE function = ? AND status IN ('queued', 'running')");
   // What a function keeps, by kind: waiting (queued or running, with room for the result each will get), dead letters,
   // and finished calls (succeeded or replayed), which are the first to go. Totals kept by triggers (migration 6).
@@ -179,6 +181,7 @@ export function invocationQueries(db: Database.Database): InvocationQueries {
       return kept.waiting + kept.dead + kept.finished;
     },
     stats: () => new Map<string, QueueStats>(stats.all().map((row) => [row.function, { depth: row.depth, oldestWaiting: row.oldest }])),
+    deadLetters: () => new Map(deadCounts.all().map((row) => [row.function, row.calls])),
     waiting: (fn) => (waiting.get(fn) as { n: number }).n,
   };
 }

@@ -29,11 +29,16 @@ export interface MetricMinute {
   buckets: Buckets;
 }
 
+/** A function version's counts by one trigger summed over many minutes (no histogram). */
+export type MetricTotals = Omit<MetricMinute, 'minute' | 'buckets'>;
+
 export interface MetricQueries {
   /** Adds each row's counts to the stored row of the same function, version, minute and trigger. */
   add(rows: MetricMinute[]): void;
   /** Rows with `since <= minute < until`, of one function when `fn` is given, oldest first. */
   list(filter: { since: number; until?: number; fn?: string }): MetricMinute[];
+  /** Each function version and trigger's counts summed over the minutes from `since` on (max memory: the most). */
+  totals(since: number): MetricTotals[];
   /** Removes rows of minutes before `before`; returns how many. */
   prune(before: number): number;
   /** Removes every row of `fn` (it was deleted). */

@@ -39,3 +39,12 @@ test('a window, one function, pruning and a deleted function', (t) => {
   store.metrics.dropFunction('other');
   t.deepEqual(store.metrics.list({ since: 0 }).map((r) => [r.fn, r.minute]), [['greet', 60_000]]);
 });
+
+test('totals sum each version and trigger over the minutes from a time on, memory its maximum', (t) => {
+  const store = openStore(':memory:');
+  store.metrics.add([row({ minute: 0 }), row({ minute: 60_000, timeouts: 1, maxMemoryMb: 70 }), row({ minute: 120_000, throttles: 2, invocations: 0 }), row({ minute: 120_000, version: 2 })]);
+  t.deepEqual(store.metrics.totals(60_000), [
+    { fn: 'greet', version: 1, trigger: 'http', invocations: 1, handlerErrors: 0, timeouts: 1, crashes: 0, throttles: 2, coldStarts: 0, coldStartMs: 0, durationMs: 10, maxMemoryMb: 70 },
+    { fn: 'greet', version: 2, trigger: 'http', invocations: 1, handlerErrors: 0, timeouts: 0, crashes: 0, throttles: 0, coldStarts: 0, coldStartMs: 0, durationMs: 5, maxMemoryMb: 40 },
+  ]);
+});

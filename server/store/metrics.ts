@@ -1,6 +1,6 @@
 // SQL for per-minute invocation metrics: rows merged by key, read by window, pruned by age.
 import type Database from 'better-sqlite3';
-import type { Buckets, MetricMinute, MetricQueries } from './metric-types.js';
+import type { Buckets, MetricMinute, MetricQueries, MetricTotals } from './metric-types.js';
 
 interface MetricRow {
   function: string;
@@ -51,6 +51,11 @@ export function metricQueries(db: Database.Database): MetricQueries {
   const listAll = db.prepare<[number, number], MetricRow>('SELECT * FROM metric_minutes WHERE minute >= ? AND minute < ? ORDER BY minute, function, version, trigger');
   const listOne = db.prepare<[string, number, number], MetricRow>('SELECT * FROM metric_minutes WHERE function = ? AND minute >= ? AND minute < ? ORDER BY minute, version, trigger');
   const prune = db.prepare<[number]>('DELETE FROM metric_minutes WHERE minute < ?');
+  const totals = db.prepare<[number], MetricTotals>(`
+    SELECT function AS fn, version, trigger, SUM(invocations) AS invocations, SUM(handler_errors) AS handlerErrors, SUM(timeouts) AS timeouts,
+      SUM(crashes) AS crashes, SUM(throttles) AS throttles, SUM(cold_starts) AS coldStarts, SUM(cold_start_ms) AS coldStartMs,
+      SUM(duration_ms) AS durationMs, MAX(max_memory_mb) AS maxMemoryMb
+    FROM metric_minutes WHERE minute >= ? GROUP BY function, version, trigger ORDER BY function, version, trigger`);
   const dropFunction = db.prepare<[string]>('DELETE FROM metric_minutes WHERE function = ?');
 
   const add = db.transaction((rows: MetricMinute[]) => {
@@ -66,6 +71,7 @@ export function metricQueries(db: Database.Database): MetricQueries {
   return {
     add: (rows) => add(rows),
     list: ({ since, until = Number.MAX_SAFE_INTEGER, fn }) => (fn === undefined ? listAll.all(since, until) : listOne.all(fn, since, until)).map(toMinute),
+    totals: (since) => totals.all(since),
     prune: (before) => prune.run(before).changes,
     dropFunction: (fn) => void dropFunction.run(fn),
   };

@@ -4,6 +4,7 @@ import type { FunctionLogs } from '../../server/logs/types.js';
 import { loadConfig } from '../../server/config/load.js';
 import { keepBound } from '../../server/queue/invocations.js';
 import { openStore } from '../../server/store/sqlite.js';
+import { NO_METRICS } from '../../server/metrics/types.js';
 
 /**
  * A part the test did not give: any use of it throws, naming it, so a verb that reaches a part its test never set
@@ -45,7 +46,7 @@ export const noBackground: Background = { schedulesChanged: () => {}, queued: ()
 
 /**
  * Deps for a unit test: what `overrides` gives, and for the rest an in-memory store, the server's defaults, logs
- * and repositories that keep nothing, jobs that are told and ignore it, and an engine, pool, dispatch and builder
+ * and repositories that keep nothing, jobs and metrics that are told and ignore it, and an engine, pool, dispatch and builder
  * that throw when used.
  */
 export function testDeps(overrides: Partial<Deps> = {}): Deps {
@@ -63,6 +64,7 @@ export function testDeps(overrides: Partial<Deps> = {}): Deps {
     keepImages: defaults.keepImages,
     onDelete: [],
     background: noBackground,
+    metrics: NO_METRICS,
     ...overrides,
   };
 }

@@ -47,10 +47,14 @@ export function createLeases(core: PoolCore, start: (slot: Slot) => void): Lease
     member.lastUsed = Date.now();
     const ready = thaw(member);
     let released = false;
+    // One cold start per instance: the first request that waited for it takes its start time.
+    const coldStartMs = member.coldStartMs;
+    member.coldStartMs = undefined;
     return {
       instance: member.instance,
       spec: slot.spec,
       ready,
+      coldStartMs,
       release() {
         if (released) return;
         released = true;

@@ -41,8 +41,8 @@ export interface InstancePool {
    * once (requests in flight on them end). Resolves once they are stopped.
    */
   deactivate(fn: string): Promise<void>;
-  /** How many instances each function has (running or starting). */
-  counts(): Record<string, { running: number; starting: number; busy: number; waiting: number }>;
+  /** How many instances each function has: running (`frozen` of them paused between requests) or starting. */
+  counts(): Record<string, { running: number; frozen: number; starting: number; busy: number; waiting: number }>;
   /** Stops every instance (server shutdown), after in-flight requests. */
   shutdown(): Promise<void>;
 }
@@ -136,6 +136,7 @@ export function createPool(engine: Engine, clients: InstanceClients, log: (messa
       for (const [fn, slot] of slots) {
         counts[fn] = {
           running: slot.members.length,
+          frozen: slot.members.reduce((sum, each) => sum + (each.frozen ? 1 : 0), 0),
           starting: slot.starting,
           busy: slot.members.reduce((sum, each) => sum + each.active, 0),
           waiting: slot.waiters.length,

@@ -43,6 +43,7 @@ export function createScaling(core: PoolCore, leases: Pick<Leases, 'serveWaiters
   const startFor = (slot: Slot): void => {
     slot.starting += 1;
     const spec = slot.spec;
+    const startedAt = performance.now();
     engine.start(spec).then(
       (instance) => {
         slot.starting -= 1;
@@ -53,7 +54,10 @@ export function createScaling(core: PoolCore, leases: Pick<Leases, 'serveWaiters
         }
         const fresh = member(instance);
         slot.members.push(fresh);
+        // A request that waited for this start is a cold start; one that comes later (minInstances) is not.
+        fresh.coldStartMs = performance.now() - startedAt;
         leases.serveWaiters(slot);
+        fresh.coldStartMs = undefined;
         if (fresh.active === 0) leases.freezeLater(slot, fresh);
       },
       (error: unknown) => {

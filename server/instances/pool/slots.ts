@@ -36,6 +36,8 @@ export interface Lease {
   spec: InstanceSpec;
   /** Resolves once the instance can take the request (at once, or when a frozen instance has thawed). */
   ready: Promise<void>;
+  /** Set on the first request that waited for this instance to start: how long that start took (ms). */
+  coldStartMs?: number;
   release(): void;
 }
 
@@ -48,6 +50,8 @@ export interface Member {
   frozen: boolean;
   transition: Promise<void>;
   freezeTimer?: NodeJS.Timeout;
+  /** While the instance just started hands itself to the requests that waited for it: how long its start took (ms). */
+  coldStartMs?: number;
 }
 
 const READY = Promise.resolve();

@@ -107,7 +107,7 @@ export class InstanceClients {
   }
 
   /** One raw exchange on the gateway's byte path (exchange.ts); shares the instance's dialled-in connections. */
-  exchange(instance: Target, request: RawRequest, sink: AnswerSink, signal: AbortEmitter, answered: () => void): Promise<void> {
+  exchange(instance: Target, request: RawRequest, sink: AnswerSink, signal: AbortEmitter, answered: (statusCode: number) => void): Promise<void> {
     return this.exchanges.exchange(instance.id, this.link(instance), request, sink, signal, answered);
   }
 

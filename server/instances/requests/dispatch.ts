@@ -9,9 +9,10 @@ import type { InstanceClients } from './client.js';
 import type { AnswerSink, RawRequest } from './exchange.js';
 import { InstanceFailure } from './failure.js';
 import { MAX_HELD_ANSWER_BYTES, capText } from './answer-cap.js';
-import { SECRET_HEADER } from '../protocol.js';
 import type { InstancePool } from '../pool/pool.js';
 import type { Instance } from '../engine.js';
+import { ERROR_HEADER, SECRET_HEADER } from '../protocol.js';
+import { NO_METRICS, type ErrorKind, type Metrics, type Trigger } from '../../metrics/types.js';
 
 export interface DispatchRequest {
   method: string;
@@ -20,6 +21,8 @@ export interface DispatchRequest {
   body?: Buffer;
   /** Public traffic whose key was not checked (its function was `auth: none` when its head arrived). */
   keyless?: boolean;
+  /** How the invocation came, for metrics: `request` defaults to `direct`, `stream` to `http`. */
+  trigger?: Trigger;
 }
 
 export interface BufferedResponse {
@@ -50,13 +53,22 @@ export interface Dispatch {
   pipe(fn: string, request: RawRequest, sink: AnswerSink, client: ClientSide): Promise<void>;
 }
 
-type Send<T> = (instance: Instance, signal: AbortEmitter, handlerAnswered: () => void) => Promise<T>;
+/** `handlerAnswered`: the answer's head arrived; `failed` when it says the handler failed (see handlerFailed). */
+type Send<T> = (instance: Instance, signal: AbortEmitter, handlerAnswered: (failed: boolean) => void) => Promise<T>;
 
 interface SendOptions {
   client?: ClientSide;
   keyless?: boolean;
   wholeAnswer?: boolean;
+  trigger: Trigger;
 }
+
+/**
+ * Whether an answer is a handler error, for metrics: the shim's error header (a host call whose handler threw), or a
+ * status of 500 and up from the function, as API Gateway counts a 5XXError: on public traffic the function's own
+ * answer is all the host sees.
+ */
+const handlerFailed = (statusCode: number, errorHeader: unknown): boolean => statusCode >= 500 || errorHeader !== undefined;
 
 /**
  * Throws LAMBDA_ERR_NOT_DEPLOYED, LAMBDA_ERR_INSTANCE_START_FAILED, LAMBDA_ERR_TOO_MANY_REQUESTS, LAMBDA_ERR_FUNCTION_TIMEOUT, LAMBDA_ERR_FUNCTION_CRASHED,
@@ -66,10 +78,26 @@ interface SendOptions {
  * `onSend` hears of each request as it goes to an instance: the log sockets let an instance log one START (then END
  * and REPORT) per request it was sent (server/instances/log-socket.ts).
  */
-export function createDispatch(pool: InstancePool, clients: InstanceClients, onSend?: (instanceId: string) => void): Dispatch {
-  /** `wholeAnswer`: the answer is read into memory before anyone sees it, so the timeout runs until its body ends. */
-  const withInstance = async <T>(fn: string, send: Send<T>, { client, keyless = false, wholeAnswer = false }: SendOptions, retried = false): Promise<T> => {
-    const lease = await pool.acquire(fn);
+export function createDispatch(pool: InstancePool, clients: InstanceClients, onSend?: (instanceId: string) => void, metrics: Metrics = NO_METRICS): Dispatch {
+  /** A 429 from the pool is a throttle of the version it would have run. */
+  const acquire = async (fn: string, trigger: Trigger) => {
+    try {
+      return await pool.acquire(fn);
+    } catch (error) {
+      const version = pool.spec(fn)?.version;
+      if (version !== undefined && error instanceof LambdaError && error.code === 'LAMBDA_ERR_TOO_MANY_REQUESTS') metrics.throttle(fn, version, trigger);
+      throw error;
+    }
+  };
+
+  /**
+   * `wholeAnswer`: the answer is read into memory before anyone sees it, so the timeout runs until its body ends.
+   * Each invocation that reached an instance is counted once, timed by the host from its send to its answer's head
+   * (or to its failure), with how it ended.
+   */
+  const withInstance = async <T>(fn: string, send: Send<T>, options: SendOptions, retried = false): Promise<T> => {
+    const { client, keyless = false, wholeAnswer = false, trigger } = options;
+    const lease = await acquire(fn, trigger);
     // The key was checked (or not) when the head arrived; a body that came slowly may find a version that wants one.
     if (keyless && lease.spec.auth === 'key') {
       lease.release();
@@ -91,24 +119,46 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
     if (client?.isGone()) signal.abort();
     let answered = false;
     let sentAt = Date.now();
+    let sent = false;
+    // Set once the invocation is over for metrics: its duration's end and how it ended.
+    let endedAt = 0;
+    let outcome: ErrorKind | undefined;
+    const end = (kind?: ErrorKind) => {
+      if (endedAt !== 0) return;
+      endedAt = performance.now();
+      outcome = kind;
+    };
+    let startedAt = 0;
     try {
       await lease.ready;
       sentAt = Date.now();
+      startedAt = performance.now();
+      sent = true;
       onSend?.(instance.id);
-      return await send(instance, signal, () => {
+      return await send(instance, signal, (failed) => {
         answered = true;
+        end(failed ? 'handler' : undefined);
         if (!wholeAnswer) clearTimeout(timer);
       });
     } catch (error) {
       if (timedOut) {
+        end('timeout');
         pool.recycle(fn, instance, `did not answer within ${timeoutMs} ms`);
         throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
       }
-      if (client?.isGone()) throw error;
+      if (client?.isGone()) {
+        end();
+        throw error;
+      }
       // Both ways of reaching an instance report its own failures as InstanceFailure; anything else is this request's.
       if (!(error instanceof InstanceFailure)) {
+        // Never sent to a handler: not an invocation.
+        sent = false;
         throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the request cannot be sent to the function: ${(error as Error).message}` });
       }
+      // Whatever the head said, the instance failed this invocation.
+      endedAt = 0;
+      end('crash');
       if (error.kind === 'oversized') {
         // Its handler is still writing: the instance is as good as hung.
         pool.recycle(fn, instance, `answered with more than ${capText(MAX_HELD_ANSWER_BYTES)}`);
@@ -126,38 +176,59 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
       // A kept-alive connection to an instance killed while idle fails like a crash: the engine's record of when the
       // process ended tells them apart.
       const neverDelivered = error.kind === 'unreachable' || (!answered && (await pool.endedBefore(instance, sentAt)));
-      if (!retried && !answered && neverDelivered) return withInstance(fn, send, { client, keyless, wholeAnswer }, true);
+      if (!retried && !answered && neverDelivered) {
+        // Never reached a handler: the retry is the invocation, and this one is not counted.
+        sent = false;
+        return withInstance(fn, send, options, true);
+      }
       throw new LambdaError('LAMBDA_ERR_FUNCTION_CRASHED', { name: fn });
     } finally {
       clearTimeout(timer);
       stopListening?.();
       lease.release();
+      if (sent) {
+        if (endedAt === 0) end();
+        metrics.invocation({
+          fn,
+          version: lease.spec.version,
+          trigger,
+          at: sentAt,
+          durationMs: endedAt - startedAt,
+          error: outcome,
+          coldStartMs: lease.coldStartMs,
+        });
+      }
     }
   };
 
   return {
-    request: (fn, { keyless, ...request }) =>
+    request: (fn, { keyless, trigger = 'direct', ...request }) =>
       withInstance(
         fn,
         async (instance, signal, answered) => {
           const headers = { ...request.headers, [SECRET_HEADER]: clients.secretOf(instance.id) };
           const response = await clients.request(instance, { ...request, headers, method: request.method as 'POST', signal });
-          answered();
+          answered(handlerFailed(response.statusCode, response.headers[ERROR_HEADER]));
           return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, body: await response.text(MAX_HELD_ANSWER_BYTES) };
         },
-        { keyless, wholeAnswer: true },
+        { keyless, wholeAnswer: true, trigger },
       ),
-    stream: (fn, { keyless, ...request }, open, side) =>
+    stream: (fn, { keyless, trigger = 'http', ...request }, open, side) =>
       withInstance(
         fn,
         async (instance, signal, answered) => {
           await clients.stream(instance, { ...request, method: request.method as 'GET', signal }, ({ statusCode, headers }) => {
-            answered();
+            answered(handlerFailed(statusCode, undefined));
             return open(statusCode, headers as IncomingHttpHeaders);
           });
         },
-        { client: side, keyless },
+        { client: side, keyless, trigger },
       ),
-    pipe: (fn, request, sink, side) => withInstance(fn, (instance, signal, answered) => clients.exchange(instance, request, sink, signal, answered), { client: side, keyless: request.keyless }),
+    pipe: (fn, request, sink, side) =>
+      withInstance(fn, (instance, signal, answered) => clients.exchange(instance, request, sink, signal, (statusCode) => answered(handlerFailed(statusCode, undefined))), {
+        client: side,
+        keyless: request.keyless,
+        trigger: 'http',
+      }),
   };
 }

@@ -73,10 +73,10 @@ export class InstanceExchanges {
 
   /**
    * Sends `request` to the instance and relays its answer into `sink`; resolves when the answer has ended. `answered` is
-   * called when the head arrives; an 'abort' on `signal` drops the connection. Rejects with an InstanceFailure when the
+   * called with its status when the head arrives; an 'abort' on `signal` drops the connection. Rejects with an InstanceFailure when the
    * instance failed (gone, the connection broken or closed too early, a malformed answer), or with ABORT_ERR.
    */
-  async exchange(instanceId: string, link: InstanceLink, request: RawRequest, sink: AnswerSink, signal: AbortEmitter, answered: () => void): Promise<void> {
+  async exchange(instanceId: string, link: InstanceLink, request: RawRequest, sink: AnswerSink, signal: AbortEmitter, answered: (statusCode: number) => void): Promise<void> {
     let entry = this.entries.get(instanceId);
     if (!entry) {
       entry = { link, idle: [], busy: new Set(), closed: false };
@@ -117,7 +117,7 @@ export class InstanceExchanges {
           response = parsed;
           chunk = pending.subarray(parsed.size);
           pending = undefined;
-          answered();
+          answered(parsed.statusCode);
           sink.head(parsed);
           if (parsed.framing === 'chunked') scanner = new ChunkedScanner();
           else if (typeof parsed.framing === 'number') remaining = parsed.framing;

@@ -1,0 +1,124 @@
+// `lambda metrics [N] [--since 1h]`: invocations, errors, error rate, duration percentiles, cold starts and throttles.
+import type { Command } from 'commander';
+import { endpointOf } from '../config.js';
+import { functionPath, isRecord, malformed, readJson, send, type Endpoint } from '../http.js';
+import type { CommandContext } from '../io.js';
+import { assertFunctionName } from '../names.js';
+import { renderTable } from '../render.js';
+import { examples, type Verb } from './verb.js';
+
+export const metricsVerb: Verb = {
+  name: 'metrics',
+  summary: 'print invocations, errors, error rate, p50/p95/p99 duration, cold starts and throttles per function, or per version of one',
+  ssh: true,
+  register(program, context) {
+    program
+      .command('metrics')
+      .description(this.summary)
+      .argument('[name]', "one function: its total, then each of its versions (* marks the live one)")
+      .option('--since <when>', 'how far back: a duration (15m, 1h, 24h, 7d; default 1h, at most the retention) or a time (2026-11-25T17:00:00Z)')
+      .addHelpText('after', examples('lambda metrics', 'lambda metrics greet --since 24h', 'lambda metrics --json'))
+      .action(async (name: string | undefined, options: { since?: string }, command: Command) => {
+        await metrics(context(command), { name, since: options.since });
+      });
+  },
+};
+
+/** The figures the API gives for a window, named as `--json` prints them. */
+export interface Figures {
+  readonly invocations: number;
+  readonly errors: number;
+  readonly errorRate: number;
+  readonly p50Ms: number | null;
+  readonly p95Ms: number | null;
+  readonly p99Ms: number | null;
+  readonly coldStarts: number;
+  readonly throttles: number;
+}
+
+export type FunctionFigures = { readonly name: string } & Figures;
+export type VersionFigures = { readonly version: number; readonly live: boolean } & Figures;
+export type OneFunctionFigures = FunctionFigures & { readonly versions: readonly VersionFigures[] };
+
+const HEADER = ['COUNT', 'ERRORS', 'ERROR RATE', 'P50', 'P95', 'P99', 'COLD STARTS', 'THROTTLES'];
+
+/** Without a name: one row per function; with one: its total, then one row per version, newest first. */
+export async function metrics(ctx: CommandContext, options: { name?: string; since?: string }): Promise<void> {
+  const endpoint = await endpointOf(ctx.io.env);
+  if (options.name === undefined) {
+    const all = await fetchAll(endpoint, options.since);
+    ctx.io.stdout.write(ctx.json ? `${JSON.stringify(all, null, 2)}\n` : renderMetricsTable(all));
+    return;
+  }
+  const one = await fetchOne(endpoint, assertFunctionName(options.name), options.since);
+  ctx.io.stdout.write(ctx.json ? `${JSON.stringify(one, null, 2)}\n` : renderFunctionMetrics(one));
+}
+
+export function renderMetricsTable(functions: readonly FunctionFigures[]): string {
+  if (functions.length === 0) return 'No functions yet. Deploy one with `lambda deploy DIR --name NAME`.\n';
+  return renderTable(['NAME', ...HEADER], functions.map((fn) => [fn.name, ...cells(fn)]));
+}
+
+export function renderFunctionMetrics(fn: OneFunctionFigures): string {
+  const rows = [['  total', ...cells(fn)], ...fn.versions.map((v) => [`${v.live ? '*' : ' '} v${v.version}`, ...cells(v)])];
+  return renderTable(['  VERSION', ...HEADER], rows);
+}
+
+function cells(figures: Figures): string[] {
+  return [
+    String(figures.invocations),
+    String(figures.errors),
+    `${(figures.errorRate * 100).toFixed(1)}%`,
+    duration(figures.p50Ms),
+    duration(figures.p95Ms),
+    duration(figures.p99Ms),
+    String(figures.coldStarts),
+    String(figures.throttles),
+  ];
+}
+
+/** `-` when nothing ran; milliseconds to one decimal below a second, seconds to two above. */
+function duration(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms < 1000 ? `${Math.round(ms * 10) / 10}ms` : `${(ms / 1000).toFixed(2)}s`;
+}
+
+function query(since: string | undefined): string {
+  return since === undefined ? '' : `?${new URLSearchParams({ since })}`;
+}
+
+/** GET /api/v1/metrics. */
+async function fetchAll(endpoint: Endpoint, since: string | undefined): Promise<FunctionFigures[]> {
+  const body = await readJson(await send(endpoint, `/api/v1/metrics${query(since)}`, { method: 'GET' }));
+  if (!isRecord(body) || !Array.isArray(body.functions)) throw malformed('the metrics');
+  return body.functions.map((value: unknown) => {
+    if (!isRecord(value) || typeof value.name !== 'string') throw malformed('the metrics of a function');
+    return { name: value.name, ...toFigures(value) };
+  });
+}
+
+/** GET /api/v1/functions/:name/metrics. */
+async function fetchOne(endpoint: Endpoint, name: string, since: string | undefined): Promise<OneFunctionFigures> {
+  const body = await readJson(await send(endpoint, functionPath(name, `/metrics${query(since)}`), { method: 'GET' }));
+  if (!isRecord(body) || !Array.isArray(body.versions)) throw malformed('the metrics');
+  const versions = body.versions.map((value: unknown) => {
+    if (!isRecord(value) || typeof value.version !== 'number') throw malformed('the metrics of a version');
+    return { version: value.version, live: value.live === true, ...toFigures(value) };
+  });
+  return { name, ...toFigures(body), versions };
+}
+
+function toFigures(value: Record<string, unknown>): Figures {
+  const count = (key: string) => (typeof value[key] === 'number' ? (value[key] as number) : 0);
+  const ms = (key: string) => (typeof value[key] === 'number' ? (value[key] as number) : null);
+  return {
+    invocations: count('invocations'),
+    errors: count('errors'),
+    errorRate: count('errorRate'),
+    p50Ms: ms('p50Ms'),
+    p95Ms: ms('p95Ms'),
+    p99Ms: ms('p99Ms'),
+    coldStarts: count('coldStarts'),
+    throttles: count('throttles'),
+  };
+}

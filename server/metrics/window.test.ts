@@ -1,0 +1,55 @@
+import test from 'ava';
+import { LambdaError } from '../errors.js';
+import { DEFAULT_METRICS_RETENTION_MS, parseWindow } from './window.js';
+
+const MINUTE = 60_000;
+const NOW = Date.parse('2026-12-01T10:30:20Z');
+
+test('default: the last hour, from its first whole minute, no step', (t) => {
+  t.deepEqual(parseWindow({}, NOW), { since: Date.parse('2026-12-01T09:31:00Z'), until: NOW });
+});
+
+test('since as 15m, 24h and 7d; until and since as times; step in whole minutes', (t) => {
+  t.is(parseWindow({ since: '15m' }, NOW).since, Date.parse('2026-12-01T10:16:00Z'));
+  t.is(parseWindow({ since: '24h' }, NOW).since, Date.parse('2026-11-30T10:31:00Z'));
+  t.is(parseWindow({ since: '7d' }, NOW).since, Date.parse('2026-11-24T10:31:00Z'));
+  t.deepEqual(parseWindow({ since: '2026-12-01T10:00:00Z', until: '2026-12-01T10:10:00Z', step: '5m' }, NOW), {
+    since: Date.parse('2026-12-01T10:00:00Z'),
+    until: Date.parse('2026-12-01T10:10:00Z'),
+    step: 5 * MINUTE,
+  });
+  t.is(parseWindow({ since: '1h', until: '2026-12-01T10:00:00Z' }, NOW).since, Date.parse('2026-12-01T09:00:00Z'));
+  t.is(parseWindow({ since: '14d', step: '1h' }, NOW).step, 60 * MINUTE);
+  t.is(parseWindow({ since: '1d', step: '1m' }, NOW).step, MINUTE);
+});
+
+const refused = test.macro({
+  exec(t, query: Parameters<typeof parseWindow>[0], parameter: string, retention?: number) {
+    const error = t.throws(() => parseWindow(query, NOW, retention));
+    t.true(error instanceof LambdaError);
+    t.is((error as LambdaError).code, 'LAMBDA_ERR_BAD_REQUEST');
+    t.true(error?.message.startsWith(`${parameter}: expected `), error?.message);
+  },
+  title: (given = '', query) => `refused: ${given || JSON.stringify(query)}`,
+});
+
+test(refused, { since: 'yesterday' }, 'since');
+test(refused, { since: '1' }, 'since');
+test(refused, { since: '-1h' }, 'since');
+test(refused, { since: '30s' }, 'since');
+test(refused, { since: '15d' }, 'since');
+test('beyond a shorter retention', refused, { since: '3h' }, 'since', 2 * 60 * MINUTE);
+test('a time before the retention', refused, { since: '2026-01-01T00:00:00Z' }, 'since');
+test('since after until', refused, { since: '2026-12-01T10:20:00Z', until: '2026-12-01T10:10:00Z' }, 'since');
+test(refused, { until: 'now' }, 'until');
+test(refused, { step: '30s' }, 'step');
+test(refused, { step: '90s' }, 'step');
+test(refused, { step: '0m' }, 'step');
+test(refused, { step: 'often' }, 'step');
+test('more than 1440 points', refused, { since: '2d', step: '1m' }, 'step');
+
+test('the message says the smallest step that fits and the retention', (t) => {
+  t.regex(t.throws(() => parseWindow({ since: '7d', step: '5m' }, NOW))?.message ?? '', /at least 7m for since=7d/);
+  t.regex(t.throws(() => parseWindow({ since: '20d' }, NOW))?.message ?? '', /from 1m to 14d/);
+  t.is(DEFAULT_METRICS_RETENTION_MS, 14 * 24 * 60 * MINUTE);
+});
