@@ -17,7 +17,7 @@ export interface PageContext {
  * Fills `holder` with what `load` builds; "Loading…" meanwhile, and a message in its place when it fails, so one part
  * of a page failing leaves the rest.
  */
-export async function fill(ctx: PageContext, holder: HTMLElement, load: () => Promise<Node | Node[]>): Promise<void> {
+export async function fill(ctx: PageContext, holder: HTMLElement, load: () => Promise<Node | (Node | null)[]>): Promise<void> {
   replace(holder, h('p', { class: 'muted' }, 'Loading…'));
   try {
     const content = await load();

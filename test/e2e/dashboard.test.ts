@@ -136,6 +136,9 @@ browserTest('a wrong API token is refused; the right one signs in and the functi
   t.regex(await row.innerText(), /v2/);
   t.regex(await row.innerText(), new RegExp(`http://greet\\.[^\\s]+:${lambda.port}`));
   t.true(await page.locator('#functions tr', { hasText: 'quiet' }).isVisible());
+  // The last hour's calls (the warm-up call and the failed async attempts) and their sparkline, drawn by uPlot.
+  await row.locator('.sparkline canvas').waitFor();
+  t.regex(await row.innerText(), /\b[1-9]\d*\b[\s\S]*\b[1-9]\d* \(/);
   // The token is kept for this tab only, and no cookie exists at all.
   t.is(await page.evaluate(() => sessionStorage.getItem('lambda.token')), lambda.key);
   t.deepEqual(await context.cookies(), []);
@@ -210,6 +213,10 @@ browserTest('the chart window can be changed and the charts stand with or withou
   await page.locator('button[data-window="24h"][aria-pressed="true"]').waitFor();
   await page.locator('.chart figcaption', { hasText: 'Duration' }).waitFor();
   t.is(await page.locator('.chart').count(), 2);
+  // The calls made so far are in the charts: uPlot drew both, and the totals count them.
+  await page.locator('.chart canvas').nth(1).waitFor();
+  t.regex(await page.locator('.totals').innerText(), /^[1-9]\d* calls, [1-9]\d* errors/);
+  t.true(await page.locator('table.by-version').isVisible());
   await nothingRan(t);
 });
 

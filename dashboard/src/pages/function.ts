@@ -1,7 +1,7 @@
 // One function's page: its header, charts over a chosen window, versions, releases, env, schedules, async calls, logs.
 import { fn, getJson, getOptional } from '../api.js';
 import { CALLS_CHART, DURATION_CHART, timeChart } from '../charts.js';
-import { button, externalLink, h, section } from '../dom.js';
+import { button, externalLink, h, section, table } from '../dom.js';
 import { formatCount, formatMs, formatRate, isWindowName, WINDOWS, type WindowName } from '../format.js';
 import { followLogs } from '../logs.js';
 import { fill, type PageContext } from '../page.js';
@@ -79,6 +79,17 @@ function metricsSection(ctx: PageContext, name: string, holder: HTMLElement, cho
     const totals = metrics
       ? `${formatCount(metrics.invocations)} calls, ${formatCount(metrics.errors)} errors (${formatRate(metrics.errorRate)}), p50 ${formatMs(metrics.p50Ms)}, p95 ${formatMs(metrics.p95Ms)}, p99 ${formatMs(metrics.p99Ms)}, ${formatCount(metrics.coldStarts)} cold starts, ${formatCount(metrics.throttles)} throttles`
       : 'No metrics for this window.';
-    return [h('p', { class: 'totals' }, totals), h('div', { class: 'charts' }, timeChart(CALLS_CHART, metrics?.series, width), timeChart(DURATION_CHART, metrics?.series, width))];
+    const byVersion = (metrics?.versions ?? []).filter((v) => v.invocations + v.throttles > 0);
+    return [
+      h('p', { class: 'totals' }, totals),
+      h('div', { class: 'charts' }, timeChart(CALLS_CHART, metrics?.series, width), timeChart(DURATION_CHART, metrics?.series, width)),
+      byVersion.length === 0
+        ? null
+        : table(
+            ['Version', 'Calls', 'Errors', 'p50', 'p95', 'p99', 'Cold starts', 'Throttles'],
+            byVersion.map((v) => [`v${v.version}`, formatCount(v.invocations), `${formatCount(v.errors)} (${formatRate(v.errorRate)})`, formatMs(v.p50Ms), formatMs(v.p95Ms), formatMs(v.p99Ms), formatCount(v.coldStarts), formatCount(v.throttles)]),
+            { class: 'by-version' },
+          ),
+    ];
   });
 }
