@@ -30,6 +30,7 @@ export const ARROWS = {
   git: ['access', 'functions', 'http', 'logs'],
   ssh: ['access', 'functions', 'git', 'logs'],
   metrics: ['store', 'config'],
+  dashboard: ['http', 'config'],
 };
 
 /** The store is reached through its interface: only server/main.ts opens SQLite. */
@@ -55,8 +56,8 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    // Plain JavaScript run by Node alone: the node20 shim and install script inside containers, the pre-receive hook.
-    files: ['buildpacks/**/*.mjs', 'hooks/pre-receive'],
+    // Plain JavaScript run by Node alone: the node20 shim and install script inside containers, the pre-receive hook, build scripts.
+    files: ['buildpacks/**/*.mjs', 'hooks/pre-receive', 'scripts/**/*.mjs'],
     languageOptions: { ecmaVersion: 'latest', sourceType: 'module', globals: NODE_GLOBALS },
   },
   {
@@ -85,6 +86,33 @@ export default tseslint.config(
     // Io; nothing else of the CLI.
     files: ['server/ssh/**/*.ts'],
     rules: { 'no-restricted-imports': arrowRule('ssh', ARROWS.ssh, { ...notTheCli, group: ['**/cli/*.js', '!**/cli/io.js', '**/cli/verbs/*.js', '!**/cli/verbs/index.js'] }) },
+  },
+  {
+    // The dashboard's browser code: what a function or a pusher controls (log lines, commit messages, env values,
+    // payloads) reaches the page as text only, so nothing that parses HTML or runs a string as code may creep back.
+    files: ['dashboard/**/*.ts'],
+    rules: {
+      'no-restricted-properties': ['error',
+        ...['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'createContextualFragment', 'srcdoc'].map((property) => ({ property, message: 'Build the DOM with createElement and textContent: never parse HTML.' })),
+        { object: 'document', property: 'write', message: 'Build the DOM with createElement and textContent.' },
+        { object: 'document', property: 'writeln', message: 'Build the DOM with createElement and textContent.' },
+        { object: 'window', property: 'eval', message: 'No code from strings.' },
+      ],
+      'no-restricted-globals': ['error',
+        { name: 'eval', message: 'No code from strings.' },
+        { name: 'Function', message: 'No code from strings.' },
+        { name: 'DOMParser', message: 'Build the DOM with createElement and textContent: never parse HTML.' },
+      ],
+      'no-restricted-syntax': ['error',
+        { selector: "NewExpression[callee.name='Function']", message: 'No code from strings.' },
+        { selector: "NewExpression[callee.name='DOMParser']", message: 'Never parse HTML.' },
+        { selector: "CallExpression[callee.property.name='setAttribute'][arguments.0.value=/^(on|style$|srcdoc$)/i]", message: 'No event handler or style attributes: addEventListener and classes.' },
+        { selector: "CallExpression[callee.property.name=/^set(Timeout|Interval)$/][arguments.0.type='Literal']", message: 'No code from strings.' },
+      ],
+      'no-eval': 'error',
+      'no-implied-eval': 'error',
+      'no-new-func': 'error',
+    },
   },
   {
     // Tests reach into implementations on purpose (real SQLite, real Docker) and read loosely typed JSON.

@@ -10,6 +10,8 @@ fi
 bash scripts/ensure-docker.sh
 echo "-----> Compiling TypeScript"
 npx tsc -p tsconfig.build.json
+echo "-----> Building the dashboard"
+node scripts/build-dashboard.mjs
 # Memory settings (config/server-memory.env); values already in the environment win.
 while IFS='=' read -r name value; do
   case "$name" in ''|'#'*) continue ;; esac

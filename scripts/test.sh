@@ -18,9 +18,10 @@ if [ "$unit" = "0" ]; then
   bash scripts/ensure-test-tools.sh
 fi
 npx tsc --noEmit -p tsconfig.json
+npx tsc --noEmit -p dashboard/tsconfig.json
 npx eslint .
 if [ "$unit" = "1" ]; then
   echo "-----> running the tests that need no engine (the end-to-end tests in test/e2e/ are left out)" >&2
-  exec npx ava 'server/**/*.test.ts' 'cli/**/*.test.ts' 'test/*.test.ts'
+  exec npx ava 'server/**/*.test.ts' 'cli/**/*.test.ts' 'dashboard/**/*.test.ts' 'test/*.test.ts'
 fi
 exec npx ava

@@ -85,6 +85,7 @@ export const ERRORS = {
     message: 'no instance of "{name}" could be started: {detail}',
   },
   LAMBDA_ERR_ENGINE_UNAVAILABLE: { kind: 'unavailable', message: 'the container engine failed: {detail}' },
+  LAMBDA_ERR_DASHBOARD_NOT_BUILT: { kind: 'unavailable', message: 'the dashboard is not built: run npm run build' },
   LAMBDA_ERR_INTERNAL: { kind: 'internal', message: 'internal error: {detail}' },
   LAMBDA_ERR_TOKEN_NOT_FOUND: { kind: 'not_found', message: 'API token "{id}" does not exist' },
   LAMBDA_ERR_LAST_TOKEN: {

@@ -31,6 +31,7 @@ import { createApi } from './api/router.js';
 import { createForwarder } from './traffic/node-path.js';
 import { createFunctionGuard } from './traffic/function-auth.js';
 import { createHttpServer } from './listener.js';
+import { createDashboard } from './dashboard/serve.js';
 import { createBodyReader } from './http/body.js';
 import { dataDirKey, lockDataDir, prepareDataDir } from './config/data-dir.js';
 import { run as runCli } from '../cli/main.js';
@@ -223,6 +224,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     })),
     git: createGitHttp(repos, storedKeys, (name) => store.functions.get(name) !== undefined),
     metrics: recorder.endpoint,
+    // Built by `npm run build` (scripts/build-dashboard.mjs); the page calls the API above with the user's API token.
+    dashboard: createDashboard({ dir: path.join(config.projectRoot, 'dist', 'dashboard') }),
     headersTimeoutMs: config.limits.headersTimeoutMs,
     requestTimeoutMs: config.limits.requestTimeoutMs,
     sendTimeoutMs: config.limits.sendTimeoutMs,
