@@ -12,7 +12,7 @@ export interface MetricsCost {
   ratio: number;
 }
 
-export async function measureMetricsCost(rounds = 4): Promise<MetricsCost> {
+export async function measureMetricsCost(rounds = 6): Promise<MetricsCost> {
   const servers = { on: await startLambda({ LAMBDA_METRICS: 'on' }), off: await startLambda({ LAMBDA_METRICS: 'off' }) };
   const pools: Pool[] = [];
   try {
