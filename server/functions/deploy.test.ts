@@ -316,3 +316,17 @@ test('a second deploy of the same function while one runs is refused', async (t)
   t.is((await first).version, 1);
   t.is((await run(t, name, sha(2))).version, 2);
 });
+
+test('metrics count each build with its outcome, and no build for a reused image', async (t) => {
+  const { name, builder, deps } = t.context;
+  const builds: [string, string][] = [];
+  deps.metrics = { ...deps.metrics, build: (fn, durationMs, outcome) => void builds.push([fn, durationMs >= 0 ? outcome : 'negative']) };
+  await run(t, name, sha(1));
+  await run(t, name, sha(1));
+  builder.fail = true;
+  await t.throwsAsync(run(t, name, sha(2)), { code: 'LAMBDA_ERR_BUILD_FAILED' });
+  t.deepEqual(builds, [
+    [name, 'success'],
+    [name, 'failure'],
+  ]);
+});
