@@ -330,3 +330,12 @@ test('metrics count each build with its outcome, and no build for a reused image
     [name, 'failure'],
   ]);
 });
+
+test('after each release metrics drop the series of versions whose images go (beyond the newest kept, never the live one)', async (t) => {
+  const { name, deps } = t.context;
+  const pruned: number[][] = [];
+  deps.keepImages = 2;
+  deps.metrics = { ...deps.metrics, versionsPruned: (fn, versions) => void (fn === name && pruned.push(versions)) };
+  for (const commit of [1, 2, 3, 4]) await run(t, name, sha(commit));
+  t.deepEqual(pruned, [[1], [2, 1]]);
+});
