@@ -316,3 +316,26 @@ test('a second deploy of the same function while one runs is refused', async (t)
   t.is((await first).version, 1);
   t.is((await run(t, name, sha(2))).version, 2);
 });
+
+test('metrics count each build with its outcome, and no build for a reused image', async (t) => {
+  const { name, builder, deps } = t.context;
+  const builds: [string, string][] = [];
+  deps.metrics = { ...deps.metrics, build: (fn, durationMs, outcome) => void builds.push([fn, durationMs >= 0 ? outcome : 'negative']) };
+  await run(t, name, sha(1));
+  await run(t, name, sha(1));
+  builder.fail = true;
+  await t.throwsAsync(run(t, name, sha(2)), { code: 'LAMBDA_ERR_BUILD_FAILED' });
+  t.deepEqual(builds, [
+    [name, 'success'],
+    [name, 'failure'],
+  ]);
+});
+
+test('after each release metrics drop the series of versions whose images go (beyond the newest kept, never the live one)', async (t) => {
+  const { name, deps } = t.context;
+  const pruned: number[][] = [];
+  deps.keepImages = 2;
+  deps.metrics = { ...deps.metrics, versionsPruned: (fn, versions) => void (fn === name && pruned.push(versions)) };
+  for (const commit of [1, 2, 3, 4]) await run(t, name, sha(commit));
+  t.deepEqual(pruned, [[1], [2, 1]]);
+});

@@ -64,3 +64,35 @@ test('two schedulers over one store (a timer armed twice) fire each cron time on
   t.is(new Set(times).size, times.length, `a cron time fired twice: ${times.join(' ')}`);
   t.true(fired > Date.now() - 2_000);
 });
+
+test('metrics hear of each cron time: missed while down, fired (with trigger schedule), skipped while the last still runs', async (t) => {
+  const { store, lines, log } = setup();
+  const triggers: unknown[] = [];
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const dispatch: Dispatch = {
+    async request(_fn, request) {
+      triggers.push(request.trigger);
+      await held;
+      return { statusCode: 200, headers: {}, body: 'null' };
+    },
+    stream: async () => {},
+    pipe: async () => {},
+  };
+  const outcomes: Record<string, number> = { fired: 0, skipped: 0, missed: 0 };
+  const deps = { ...testDeps({ store, dispatch }), metrics: { scheduleFiring: (_fn: string, outcome: string, count = 1) => void (outcomes[outcome] = (outcomes[outcome] ?? 0) + count) } };
+  const now = Date.now();
+  store.schedules.insert({ id: 'cccccccccccc', fn: 'greet', source: 'cli', cron: '*/1 * * * * *', payload: null, overlap: 'skip', createdAt: new Date(now - 10_000).toISOString(), lastFired: now - 10_000 });
+  const scheduler = createScheduler(deps, { log, graceMs: 1000 });
+  scheduler.start();
+  await new Promise((resolve) => setTimeout(resolve, 2_300));
+  release();
+  await scheduler.stop();
+  const more = Number(/missed (\d+) more firings/.exec(lines.join('\n'))?.[1] ?? 0);
+  t.is(outcomes.missed, lines.filter((line) => line.includes('missed its firing at')).length + more);
+  t.is(outcomes.fired, triggers.length);
+  t.true(outcomes.fired >= 1);
+  t.is(outcomes.skipped, lines.filter((line) => line.includes('skipped its firing')).length);
+  t.true(outcomes.skipped >= 1);
+  t.deepEqual(new Set(triggers), new Set(['schedule']));
+});

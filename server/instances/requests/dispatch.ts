@@ -120,11 +120,12 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
     let answered = false;
     let sentAt = Date.now();
     let sent = false;
-    // Set once the invocation is over for metrics: its duration's end and how it ended.
+    // Set once the invocation is over for metrics: its duration's end and how it ended. The head's verdict stands
+    // unless the instance then failed (`overrule`).
     let endedAt = 0;
     let outcome: ErrorKind | undefined;
-    const end = (kind?: ErrorKind) => {
-      if (endedAt !== 0) return;
+    const end = (kind?: ErrorKind, overrule = false) => {
+      if (endedAt !== 0 && !overrule) return;
       endedAt = performance.now();
       outcome = kind;
     };
@@ -143,8 +144,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
     } catch (error) {
       if (timedOut) {
         // A host call's body that outran the timer after its head is a timeout too.
-        endedAt = 0;
-        end('timeout');
+        end('timeout', true);
         pool.recycle(fn, instance, `did not answer within ${timeoutMs} ms`);
         throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
       }
@@ -159,8 +159,7 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
         throw new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail: `the request cannot be sent to the function: ${(error as Error).message}` });
       }
       // Whatever the head said, the instance failed this invocation.
-      endedAt = 0;
-      end('crash');
+      end('crash', true);
       if (error.kind === 'oversized') {
         // Its handler is still writing: the instance is as good as hung.
         pool.recycle(fn, instance, `answered with more than ${capText(MAX_HELD_ANSWER_BYTES)}`);
