@@ -1,4 +1,5 @@
 // Pure helpers the pages share: numbers and times as people read them, chart windows, NDJSON lines from a stream.
+import type { SeriesPoint } from '../../server/metrics/summary.js';
 
 /** The chart windows the function page offers, each with a step that gives a chart of about a hundred points or fewer. */
 export const WINDOWS = {
@@ -46,17 +47,8 @@ export function formatAgo(iso: string | null | undefined, now = Date.now()): str
   return `${Math.floor(seconds / 86_400)} d ago`;
 }
 
-/** A point of a metrics series, as the API gives it. */
-export interface MetricsPoint {
-  at: string;
-  invocations: number;
-  errors: number;
-  throttles: number;
-  coldStarts: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-}
+/** A point of a metrics series, as the API gives it: the server's own type, so both sides say the same. */
+export type MetricsPoint = SeriesPoint;
 
 /** Columns for a chart: times in seconds (uPlot's x), then one array per field; a missing percentile stays a gap. */
 export function columns(series: readonly MetricsPoint[], fields: readonly (keyof Omit<MetricsPoint, 'at'>)[]): [number[], ...(number | null)[][]] {

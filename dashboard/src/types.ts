@@ -1,5 +1,6 @@
 // The shapes of the REST API's answers the pages read (docs/api.md).
 import type { MetricsPoint } from './format.js';
+import type { MetricsSummary } from '../../server/metrics/types.js';
 
 export interface Instances {
   running: number;
@@ -15,16 +16,8 @@ export interface FunctionSummary {
   instances?: Instances;
 }
 
-export interface Totals {
-  invocations: number;
-  errors: number;
-  errorRate: number;
-  p50Ms: number | null;
-  p95Ms: number | null;
-  p99Ms: number | null;
-  coldStarts: number;
-  throttles: number;
-}
+/** A function's or a version's figures over a window, as the API gives them: the server's own type. */
+export type Totals = MetricsSummary;
 
 export interface FunctionMetrics extends Totals {
   name: string;
