@@ -323,6 +323,10 @@ test('unknown verb near a known one → 2, with the near one', failures, ['deply
 test('unknown option near a known one → 2, with the near one', failures, ['list', '--jsn'], 2, " !     unknown option '--jsn'; did you mean '--json'?\n");
 test('unknown option → 2', failures, ['list', '--frob'], 2, " !     unknown option '--frob'\n");
 test('missing argument → 2', failures, ['invoke'], 2, " !     missing required argument 'name'\n");
+// Commander alone lets extra words through unread: `lambda rollback greet v1 typo` would quietly ignore `typo`.
+test('an extra argument → 2, named', failures, ['list', 'extra'], 2, ' !     too many arguments: "extra" (usage: lambda list [options])\n');
+test('extra arguments after the last one a verb takes → 2, named', failures, ['rollback', 'greet', 'v1', 'oops', 'more'], 2, ' !     too many arguments: "oops" "more" (usage: lambda rollback [options] <name> [version])\n');
+test('an extra argument of a sub-verb → 2, named', failures, ['tokens', 'revoke', 'abc', 'def'], 2, ' !     too many arguments: "def" (usage: lambda tokens revoke [options] <id>)\n');
 test('unknown tokens verb → 2', failures, ['tokens', 'nope'], 2, " !     unknown command 'nope'\n");
 // Usage errors echo what was typed; over SSH and at a terminal a control character in it must not reach the screen raw.
 test('unknown option with control characters → 2, shown escaped', failures, ['list', '--jsn\x1b[2J\r\x9b'], 2, " !     unknown option '--jsn\\x1b[2J\\x0d\\x9b'\n");
