@@ -72,7 +72,7 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
   const error = (status: number, code: string, message: string, extra: Record<string, unknown> = {}): void =>
     json(status, { error: { code, message }, ...extra });
 
-  if (req.headers.authorization !== `Bearer ${KEY}`) return error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API key is required');
+  if (req.headers.authorization !== `Bearer ${KEY}`) return error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API token is required: send its key as `Authorization: Bearer <key>`');
 
   if (req.method === 'GET' && path === '/api/v1/functions') {
     return json(200, {
@@ -259,7 +259,7 @@ test('a deploy refused before streaming ends the open line, then prints the erro
   const out = capture(envFor(t, { LAMBDA_API_KEY: 'wrong' }));
   t.is(await run(['deploy', dir], out.io), 3);
   t.is(out.stdout(), '[1/3] Packaging function code...\n');
-  t.regex(out.stderr(), /^ ! {5}a valid API key is required: the key came from LAMBDA_API_KEY .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/);
+  t.regex(out.stderr(), /^ ! {5}a valid API token is required: the key came from LAMBDA_API_KEY .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/);
 });
 
 test('deploy of a missing directory is a usage error and sends nothing', async (t) => {
@@ -316,7 +316,7 @@ const failures = test.macro({
 test('bad --data JSON, before any request', failures, ['invoke', 'greet', '--data', '{nope'], 2, /^ ! {5}the payload is not valid JSON: .* \(LAMBDA_ERR_BAD_PAYLOAD\)\n$/);
 test('unknown function → 4', failures, ['invoke', 'ghost'], 4, ' !     function "ghost" does not exist (LAMBDA_ERR_FUNCTION_NOT_FOUND)\n');
 test('function error → 5', failures, ['invoke', 'broken'], 5, ' !     the function failed: TypeError: x is undefined (LAMBDA_ERR_FUNCTION_ERROR)\n');
-test('wrong key → 3', failures, ['list'], 3, /^ ! {5}a valid API key is required: the key came from LAMBDA_API_KEY .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: 'wrong' });
+test('wrong key → 3', failures, ['list'], 3, /^ ! {5}a valid API token is required: the key came from LAMBDA_API_KEY .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: 'wrong' });
 test('no key at all → 3', failures, ['list'], 3, /^ ! {5}no API token for http:\/\/127\.0\.0\.1:\d+: run `lambda login .*` or set LAMBDA_API_KEY \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: undefined });
 test('unknown verb → 2', failures, ['frobnicate'], 2, " !     unknown command 'frobnicate' (see lambda --help)\n");
 test('unknown verb near a known one → 2, with the near one', failures, ['deplyo'], 2, " !     unknown command 'deplyo'; did you mean 'deploy'?\n");
@@ -401,7 +401,7 @@ const jsonErrors = test.macro({
 
 test('from the server, with its code', jsonErrors, ['invoke', 'ghost', '--json'], 4, { code: 'LAMBDA_ERR_FUNCTION_NOT_FOUND', message: 'function "ghost" does not exist' });
 test('--json before the verb', jsonErrors, ['--json', 'invoke', 'broken'], 5, { code: 'LAMBDA_ERR_FUNCTION_ERROR', message: 'the function failed: TypeError: x is undefined' });
-test('wrong key', jsonErrors, ['list', '--json'], 3, { code: 'LAMBDA_ERR_UNAUTHORIZED', message: /^a valid API key is required: the key came from LAMBDA_API_KEY / }, { LAMBDA_API_KEY: 'wrong' });
+test('wrong key', jsonErrors, ['list', '--json'], 3, { code: 'LAMBDA_ERR_UNAUTHORIZED', message: /^a valid API token is required: the key came from LAMBDA_API_KEY / }, { LAMBDA_API_KEY: 'wrong' });
 test('client-side check with a catalogue code', jsonErrors, ['invoke', 'Bad', '--json'], 2, { code: 'LAMBDA_ERR_INVALID_NAME', message: /^invalid function name "Bad"/ });
 test('client-only failure: code null', jsonErrors, ['dlq', 'replay', 'greet', '--json'], 2, { code: null, message: 'usage: lambda dlq replay NAME ID' });
 test('usage error from argument parsing', jsonErrors, ['--json', 'frobnicate'], 2, { code: null, message: "unknown command 'frobnicate' (see lambda --help)" });
@@ -497,7 +497,7 @@ test('login with a wrong --key exits 3 and saves nothing', async (t) => {
   const path = join(t.context.dir, 'config.json');
   const out = capture({ LAMBDA_CONFIG: path });
   t.is(await run(['login', t.context.url, '--key', 'wrong'], out.io), 3);
-  t.regex(out.stderr(), /^ ! {5}a valid API key is required: the admin key is printed once .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/);
+  t.regex(out.stderr(), /^ ! {5}a valid API token is required: the admin key is printed once .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/);
   await t.throwsAsync(stat(path));
 });
 
