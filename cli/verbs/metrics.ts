@@ -1,5 +1,4 @@
-// `lambda metrics [N] [--since 1h]`: invocations, errors, error rate, duration percentiles, cold starts and throttles;
-// with N also the error kinds and max memory of each version.
+// `lambda metrics [N] [--since 1h]`: invocations, errors, error rate, duration percentiles, cold starts, throttles.
 import type { Command } from 'commander';
 import { endpointOf } from '../config.js';
 import { usageError } from '../errors.js';
