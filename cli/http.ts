@@ -67,11 +67,19 @@ async function httpFailure(res: Response, refused: string | undefined): Promise<
   const body = parseJsonOrUndefined(text);
   if (isRecord(body) && isRecord(body.error) && typeof body.error.message === 'string') {
     const code = typeof body.error.code === 'string' ? body.error.code : undefined;
-    const hint = res.status === 401 && refused ? `: ${refused}` : '';
-    return new CliError(`${body.error.message}${hint}`, { code, exitStatus });
+    return new CliError(res.status === 401 && refused ? refusedMessage(body.error.message, refused) : body.error.message, { code, exitStatus });
   }
   const statusText = res.statusText ? ` ${res.statusText}` : '';
   return new CliError(`the server answered HTTP ${res.status}${statusText}`, { exitStatus });
+}
+
+/**
+ * A refused key: the server's advice on how to send one (after its first colon) is what the CLI already did, so the
+ * hint of which key it sent and where the right one comes from takes its place.
+ */
+function refusedMessage(message: string, refused: string): string {
+  const colon = message.indexOf(': ');
+  return `${colon === -1 ? message : message.slice(0, colon)}: ${refused}`;
 }
 
 /** Says what failed and the two usual fixes: the server is not running, or the CLI points elsewhere. */

@@ -72,7 +72,7 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
   const error = (status: number, code: string, message: string, extra: Record<string, unknown> = {}): void =>
     json(status, { error: { code, message }, ...extra });
 
-  if (req.headers.authorization !== `Bearer ${KEY}`) return error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API key is required');
+  if (req.headers.authorization !== `Bearer ${KEY}`) return error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API token is required: send its key as `Authorization: Bearer <key>`');
 
   if (req.method === 'GET' && path === '/api/v1/functions') {
     return json(200, {
@@ -259,7 +259,7 @@ test('a deploy refused before streaming ends the open line, then prints the erro
   const out = capture(envFor(t, { LAMBDA_API_KEY: 'wrong' }));
   t.is(await run(['deploy', dir], out.io), 3);
   t.is(out.stdout(), '[1/3] Packaging function code...\n');
-  t.regex(out.stderr(), /^ ! {5}a valid API key is required: the key came from LAMBDA_API_KEY .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/);
+  t.regex(out.stderr(), /^ ! {5}a valid API token is required: the key came from LAMBDA_API_KEY .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/);
 });
 
 test('deploy of a missing directory is a usage error and sends nothing', async (t) => {
@@ -316,13 +316,17 @@ const failures = test.macro({
 test('bad --data JSON, before any request', failures, ['invoke', 'greet', '--data', '{nope'], 2, /^ ! {5}the payload is not valid JSON: .* \(LAMBDA_ERR_BAD_PAYLOAD\)\n$/);
 test('unknown function → 4', failures, ['invoke', 'ghost'], 4, ' !     function "ghost" does not exist (LAMBDA_ERR_FUNCTION_NOT_FOUND)\n');
 test('function error → 5', failures, ['invoke', 'broken'], 5, ' !     the function failed: TypeError: x is undefined (LAMBDA_ERR_FUNCTION_ERROR)\n');
-test('wrong key → 3', failures, ['list'], 3, /^ ! {5}a valid API key is required: the key came from LAMBDA_API_KEY .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: 'wrong' });
+test('wrong key → 3', failures, ['list'], 3, /^ ! {5}a valid API token is required: the key came from LAMBDA_API_KEY .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: 'wrong' });
 test('no key at all → 3', failures, ['list'], 3, /^ ! {5}no API token for http:\/\/127\.0\.0\.1:\d+: run `lambda login .*` or set LAMBDA_API_KEY \(LAMBDA_ERR_UNAUTHORIZED\)\n$/, { LAMBDA_API_KEY: undefined });
 test('unknown verb → 2', failures, ['frobnicate'], 2, " !     unknown command 'frobnicate' (see lambda --help)\n");
 test('unknown verb near a known one → 2, with the near one', failures, ['deplyo'], 2, " !     unknown command 'deplyo'; did you mean 'deploy'?\n");
 test('unknown option near a known one → 2, with the near one', failures, ['list', '--jsn'], 2, " !     unknown option '--jsn'; did you mean '--json'?\n");
 test('unknown option → 2', failures, ['list', '--frob'], 2, " !     unknown option '--frob'\n");
 test('missing argument → 2', failures, ['invoke'], 2, " !     missing required argument 'name'\n");
+// Commander alone lets extra words through unread: `lambda rollback greet v1 typo` would quietly ignore `typo`.
+test('an extra argument → 2, named', failures, ['list', 'extra'], 2, ' !     too many arguments: "extra" (usage: lambda list [options])\n');
+test('extra arguments after the last one a verb takes → 2, named', failures, ['rollback', 'greet', 'v1', 'oops', 'more'], 2, ' !     too many arguments: "oops" "more" (usage: lambda rollback [options] <name> [version])\n');
+test('an extra argument of a sub-verb → 2, named', failures, ['tokens', 'revoke', 'abc', 'def'], 2, ' !     too many arguments: "def" (usage: lambda tokens revoke [options] <id>)\n');
 test('unknown tokens verb → 2', failures, ['tokens', 'nope'], 2, " !     unknown command 'nope'\n");
 // Usage errors echo what was typed; over SSH and at a terminal a control character in it must not reach the screen raw.
 test('unknown option with control characters → 2, shown escaped', failures, ['list', '--jsn\x1b[2J\r\x9b'], 2, " !     unknown option '--jsn\\x1b[2J\\x0d\\x9b'\n");
@@ -397,7 +401,7 @@ const jsonErrors = test.macro({
 
 test('from the server, with its code', jsonErrors, ['invoke', 'ghost', '--json'], 4, { code: 'LAMBDA_ERR_FUNCTION_NOT_FOUND', message: 'function "ghost" does not exist' });
 test('--json before the verb', jsonErrors, ['--json', 'invoke', 'broken'], 5, { code: 'LAMBDA_ERR_FUNCTION_ERROR', message: 'the function failed: TypeError: x is undefined' });
-test('wrong key', jsonErrors, ['list', '--json'], 3, { code: 'LAMBDA_ERR_UNAUTHORIZED', message: /^a valid API key is required: the key came from LAMBDA_API_KEY / }, { LAMBDA_API_KEY: 'wrong' });
+test('wrong key', jsonErrors, ['list', '--json'], 3, { code: 'LAMBDA_ERR_UNAUTHORIZED', message: /^a valid API token is required: the key came from LAMBDA_API_KEY / }, { LAMBDA_API_KEY: 'wrong' });
 test('client-side check with a catalogue code', jsonErrors, ['invoke', 'Bad', '--json'], 2, { code: 'LAMBDA_ERR_INVALID_NAME', message: /^invalid function name "Bad"/ });
 test('client-only failure: code null', jsonErrors, ['dlq', 'replay', 'greet', '--json'], 2, { code: null, message: 'usage: lambda dlq replay NAME ID' });
 test('usage error from argument parsing', jsonErrors, ['--json', 'frobnicate'], 2, { code: null, message: "unknown command 'frobnicate' (see lambda --help)" });
@@ -493,7 +497,7 @@ test('login with a wrong --key exits 3 and saves nothing', async (t) => {
   const path = join(t.context.dir, 'config.json');
   const out = capture({ LAMBDA_CONFIG: path });
   t.is(await run(['login', t.context.url, '--key', 'wrong'], out.io), 3);
-  t.regex(out.stderr(), /^ ! {5}a valid API key is required: the admin key is printed once .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/);
+  t.regex(out.stderr(), /^ ! {5}a valid API token is required: the admin key is printed once .* \(LAMBDA_ERR_UNAUTHORIZED\)\n$/);
   await t.throwsAsync(stat(path));
 });
 

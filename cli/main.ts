@@ -79,7 +79,21 @@ function buildProgram(io: Io): Command {
     });
   const context = (command: Command): CommandContext => ({ io, json: command.optsWithGlobals<{ json?: boolean }>().json === true });
   for (const verb of VERBS) verb.register(program, context);
+  // Commander lets words past a verb's last argument through unread (`lambda rollback greet v1 typo` would drop the
+  // typo and roll back): every verb and sub-verb refuses them here, naming them.
+  program.hook('preAction', (_program, action) => refuseExcessArguments(action));
   return program;
+}
+
+function refuseExcessArguments(command: Command): void {
+  const declared = command.registeredArguments;
+  if (declared.at(-1)?.variadic) return;
+  const extra = command.args.slice(declared.length);
+  if (extra.length === 0) return;
+  const words = extra.slice(0, 5).map((word) => JSON.stringify(word.slice(0, 40)));
+  const path: string[] = [];
+  for (let at: Command | null = command; at; at = at.parent) path.unshift(at.name());
+  throw usageError(`too many arguments: ${words.join(' ')}${extra.length > 5 ? ' …' : ''} (usage: ${path.join(' ')} ${command.usage()})`);
 }
 
 /** True when this file is the program Node was started with, not a module imported by a test or bin/lambda.js. */

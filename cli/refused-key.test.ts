@@ -19,7 +19,7 @@ test.beforeEach(async (t) => {
   t.context.server = createServer((req, res) => {
     res.setHeader('content-type', 'application/json');
     if (req.headers.authorization !== `Bearer ${KEY}`) {
-      res.writeHead(401).end(JSON.stringify({ error: { code: 'LAMBDA_ERR_UNAUTHORIZED', message: 'a valid API key is required' } }));
+      res.writeHead(401).end(JSON.stringify({ error: { code: 'LAMBDA_ERR_UNAUTHORIZED', message: 'a valid API token is required: send its key as `Authorization: Bearer <key>`' } }));
       return;
     }
     res.writeHead(200).end(JSON.stringify({ functions: [] }));
@@ -50,7 +50,7 @@ const WHERE = "the admin key is printed once by the server's first start (`Admin
 test('login with a wrong --key says where the key comes from', async (t) => {
   const { status, stderr } = await lambda(t, ['login', t.context.url, '--key', 'wrong']);
   t.is(status, 3);
-  t.is(stderr, ` !     a valid API key is required: ${WHERE} (LAMBDA_ERR_UNAUTHORIZED)\n`);
+  t.is(stderr, ` !     a valid API token is required: ${WHERE} (LAMBDA_ERR_UNAUTHORIZED)\n`);
 });
 
 test('login refusing LAMBDA_API_KEY says the variable was used', async (t) => {
@@ -58,7 +58,7 @@ test('login refusing LAMBDA_API_KEY says the variable was used', async (t) => {
   t.is(status, 3);
   t.is(
     stderr,
-    ` !     a valid API key is required: the key came from LAMBDA_API_KEY in this environment (lambda login takes it before asking); unset it or give the right one; ${WHERE} (LAMBDA_ERR_UNAUTHORIZED)\n`,
+    ` !     a valid API token is required: the key came from LAMBDA_API_KEY in this environment (lambda login takes it before asking); unset it or give the right one; ${WHERE} (LAMBDA_ERR_UNAUTHORIZED)\n`,
   );
 });
 
@@ -68,7 +68,7 @@ test('a command whose LAMBDA_API_KEY is refused says it overrode the saved login
   t.is(status, 3);
   t.is(
     stderr,
-    ` !     a valid API key is required: LAMBDA_API_KEY in this environment overrode the saved login (${t.context.config}); unset it to use the saved key (LAMBDA_ERR_UNAUTHORIZED)\n`,
+    ` !     a valid API token is required: LAMBDA_API_KEY in this environment overrode the saved login (${t.context.config}); unset it to use the saved key (LAMBDA_ERR_UNAUTHORIZED)\n`,
   );
 });
 
@@ -76,13 +76,13 @@ test('a refused saved login says to log in again', async (t) => {
   await writeConfig(t.context.config, { url: t.context.url, apiKey: 'old' });
   const { status, stderr } = await lambda(t, ['list']);
   t.is(status, 3);
-  t.is(stderr, ` !     a valid API key is required: the saved login's key (${t.context.config}) was refused; run \`lambda login ${t.context.url}\` again; ${WHERE} (LAMBDA_ERR_UNAUTHORIZED)\n`);
+  t.is(stderr, ` !     a valid API token is required: the saved login's key (${t.context.config}) was refused; run \`lambda login ${t.context.url}\` again; ${WHERE} (LAMBDA_ERR_UNAUTHORIZED)\n`);
 });
 
 test('a refused LAMBDA_API_KEY with no saved login says where it came from', async (t) => {
   const { status, stderr } = await lambda(t, ['list', '--json'], { LAMBDA_API_KEY: 'stale', LAMBDA_URL: t.context.url });
   t.is(status, 3);
   t.deepEqual(JSON.parse(stderr), {
-    error: { code: 'LAMBDA_ERR_UNAUTHORIZED', message: `a valid API key is required: the key came from LAMBDA_API_KEY in this environment; ${WHERE}` },
+    error: { code: 'LAMBDA_ERR_UNAUTHORIZED', message: `a valid API token is required: the key came from LAMBDA_API_KEY in this environment; ${WHERE}` },
   });
 });

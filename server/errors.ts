@@ -39,7 +39,7 @@ export const ERRORS = {
     kind: 'invalid',
     message: 'the new version did not become healthy: {detail}',
   },
-  LAMBDA_ERR_UNAUTHORIZED: { kind: 'unauthorized', message: 'a valid API key is required' },
+  LAMBDA_ERR_UNAUTHORIZED: { kind: 'unauthorized', message: 'a valid API token is required: send its key as `Authorization: Bearer <key>`' },
   LAMBDA_ERR_FUNCTION_KEY_REQUIRED: { kind: 'unauthorized', message: 'function "{name}" has auth: key: send Authorization: Bearer <API token> (`lambda tokens create --invoke --function {name}` makes one for a caller)' },
   LAMBDA_ERR_AUTH_RATE_LIMITED: {
     kind: 'too_many',

@@ -30,7 +30,7 @@ function handle(ctx: { paths: string[] }, req: IncomingMessage, res: ServerRespo
   const path = req.url ?? '/';
   ctx.paths.push(path);
   const error = (status: number, code: string, message: string) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code, message } }));
-  if (req.headers.authorization !== `Bearer ${KEY}`) return void error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API key is required');
+  if (req.headers.authorization !== `Bearer ${KEY}`) return void error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API token is required: send its key as `Authorization: Bearer <key>`');
   if (path.startsWith('/api/v1/functions/nobody/logs')) return void error(404, 'LAMBDA_ERR_FUNCTION_NOT_FOUND', 'function "nobody" does not exist');
   if (path.includes('version=v9')) return void error(404, 'LAMBDA_ERR_VERSION_NOT_FOUND', 'function "greet" has no version v9');
   const lines = path.includes('build=1') ? BUILD : LINES;

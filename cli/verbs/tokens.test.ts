@@ -49,7 +49,7 @@ async function handle(ctx: Context, req: IncomingMessage, res: ServerResponse): 
   const json = (status: number, value: unknown): void => void res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(value));
   const error = (status: number, code: string, message: string): void => json(status, { error: { code, message } });
 
-  if (req.headers.authorization !== `Bearer ${KEY}`) return error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API key is required');
+  if (req.headers.authorization !== `Bearer ${KEY}`) return error(401, 'LAMBDA_ERR_UNAUTHORIZED', 'a valid API token is required: send its key as `Authorization: Bearer <key>`');
   if (req.method === 'GET' && path === '/api/v1/tokens') return json(200, { tokens: ctx.tokens });
   if (req.method === 'POST' && path === '/api/v1/tokens') {
     const { name, scope, function: fn } = JSON.parse(body || '{}') as { name?: string; scope?: string; function?: string };
@@ -150,6 +150,6 @@ const failures = test.macro({
 test('unknown id → 4', failures, ['tokens', 'revoke', 'nope'], 4, ' !     API token "nope" does not exist (LAMBDA_ERR_TOKEN_NOT_FOUND)\n');
 test('the last token → 1', failures, ['tokens', 'revoke', 'last'], 1, ' !     API token "last" is the only one left (LAMBDA_ERR_LAST_TOKEN)\n');
 test('a bad name → 2', failures, ['tokens', 'create', '--name', 'x'.repeat(65)], 2, ' !     a token name is at most 64 characters (LAMBDA_ERR_BAD_REQUEST)\n');
-test('a revoked or wrong key → 3', failures, ['tokens', 'list'], 3, ' !     a valid API key is required: the key came from LAMBDA_API_KEY in this environment; the admin key is printed once by the server\'s first start (`Admin API key`), else it is the server\'s LAMBDA_API_KEY (LAMBDA_ERR_UNAUTHORIZED)\n', 'revoked');
+test('a revoked or wrong key → 3', failures, ['tokens', 'list'], 3, ' !     a valid API token is required: the key came from LAMBDA_API_KEY in this environment; the admin key is printed once by the server\'s first start (`Admin API key`), else it is the server\'s LAMBDA_API_KEY (LAMBDA_ERR_UNAUTHORIZED)\n', 'revoked');
 test('revoke without an id → 2', failures, ['tokens', 'revoke'], 2, " !     missing required argument 'id'\n");
 test('--json error', failures, ['tokens', 'revoke', 'nope', '--json'], 4, '{"error":{"code":"LAMBDA_ERR_TOKEN_NOT_FOUND","message":"API token \\"nope\\" does not exist"}}\n');

@@ -32,7 +32,7 @@ test.beforeEach(async (t) => {
   store.versions.publish({ fn: 'quiet', sha: '3'.repeat(40), image: 'z', manifest: '{}' });
   store.metrics.add([
     row({ version: 1, invocations: 4, handlerErrors: 1, coldStarts: 1, buckets: { [bucketOf(10)]: 4 } }),
-    row({ version: 2, trigger: 'direct', invocations: 6, timeouts: 1, crashes: 1, throttles: 2, buckets: { [bucketOf(100)]: 6 } }),
+    row({ version: 2, trigger: 'direct', invocations: 6, timeouts: 1, crashes: 1, throttles: 2, maxMemoryMb: 64, buckets: { [bucketOf(100)]: 6 } }),
     row({ version: 2, minute: Math.floor(Date.now() / MINUTE) * MINUTE - 3 * 60 * MINUTE, invocations: 50, buckets: { [bucketOf(5)]: 50 } }),
     row({ fn: 'gone', invocations: 9 }),
   ]);
@@ -64,7 +64,7 @@ test('every function that exists, with its last hour; none without invocations g
   t.like(greet, { name: 'greet', liveVersion: 2, invocations: 10, errors: 3, errorRate: 0.3, coldStarts: 1, throttles: 2 });
   t.true(greet.p50Ms > 9 && greet.p99Ms < 111, JSON.stringify(greet));
   t.false('series' in greet);
-  t.deepEqual(quiet, { name: 'quiet', liveVersion: 1, invocations: 0, errors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, coldStarts: 0, throttles: 0 });
+  t.deepEqual(quiet, { name: 'quiet', liveVersion: 1, invocations: 0, errors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, coldStarts: 0, throttles: 0, handlerErrors: 0, timeouts: 0, crashes: 0, maxMemoryMb: null });
 });
 
 test('since reaches further back; step adds a series with every step, oldest first', async (t) => {
@@ -87,6 +87,12 @@ test('one function: its total and each version, newest first, the live one marke
     [2, true, 56, 2],
     [1, false, 4, 1],
   ]);
+  // Each version's errors by kind and the most memory it reported (none: null).
+  t.deepEqual(body.versions.map((v: Record<string, unknown>) => [v.handlerErrors, v.timeouts, v.crashes, v.maxMemoryMb]), [
+    [0, 1, 1, 64],
+    [1, 0, 0, null],
+  ]);
+  t.like(body, { handlerErrors: 1, timeouts: 1, crashes: 1, maxMemoryMb: 64 });
   const quiet = await get(t, '/api/v1/functions/quiet/metrics');
   t.deepEqual(quiet.body.versions.map((v: { version: number; invocations: number; p95Ms: null }) => [v.version, v.invocations, v.p95Ms]), [[1, 0, null]]);
 });

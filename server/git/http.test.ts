@@ -41,3 +41,9 @@ test('a path with no function in it gets no guess', async (t) => {
   t.regex(text, /no route for GET \/git\/ \(LAMBDA_ERR_ROUTE_NOT_FOUND\)\n$/);
   t.notRegex(text, /did you mean/);
 });
+
+test("a wrong key is told how git gives one (as the password), not the REST API's Bearer advice", async (t) => {
+  const res = await fetch(`${t.context.url}/git/greet.git/info/refs?service=git-upload-pack`, { headers: { authorization: `Basic ${Buffer.from('lambda:wrong').toString('base64')}` } });
+  t.is(res.status, 401);
+  t.regex(await res.text(), /a valid API token is required: run `lambda login URL` and `lambda setup-git` once, or give the key as the password \(LAMBDA_ERR_UNAUTHORIZED\)\n$/);
+});

@@ -61,7 +61,9 @@ function refuse(res: http.ServerResponse, error: unknown, hint?: string): void {
   }
   const lambdaError = asLambdaError(error);
   const { status, headers } = errorAnswer(lambdaError);
-  const text = `${warnLine(`${escapeControl(lambdaError.message)}${hint ? `: ${hint}` : ''} (${lambdaError.code})`)}\n`;
+  // Git sends the key as the password, not as the catalogue's Bearer: for a refused key the hint replaces that advice.
+  const message = hint && lambdaError.code === 'LAMBDA_ERR_UNAUTHORIZED' ? (lambdaError.message.split(': ')[0] ?? '') : lambdaError.message;
+  const text = `${warnLine(`${escapeControl(message)}${hint ? `: ${hint}` : ''} (${lambdaError.code})`)}\n`;
   // Git asks its credential helper again on a 401 only when the challenge is Basic.
   if (status === 401) headers['www-authenticate'] = 'Basic realm="lambda"';
   // A pack whose body will not be read leaves the connection unusable, as for any other refusal.

@@ -28,3 +28,26 @@ test('no invocations, no percentile', (t) => {
   t.is(quantile({}, 0.5), null);
   t.is(quantile({ 3: 0 }, 0.99), null);
 });
+
+test('one invocation gives one duration for every percentile', (t) => {
+  const buckets: Buckets = { [bucketOf(2.3)]: 1 };
+  const p50 = quantile(buckets, 0.5) as number;
+  t.is(quantile(buckets, 0.95), p50);
+  t.is(quantile(buckets, 0.99), p50);
+  const index = bucketOf(2.3);
+  t.true(p50 > (BUCKET_BOUNDS_MS[index - 1] as number) && p50 <= (BUCKET_BOUNDS_MS[index] as number), String(p50));
+});
+
+test('each percentile is the place of its nearest-rank invocation in its bucket', (t) => {
+  // Ten invocations in one bucket: p50 is the 5th, p95 and p99 the 10th, each at the middle of its share.
+  const index = bucketOf(100);
+  const lower = BUCKET_BOUNDS_MS[index - 1] as number;
+  const upper = BUCKET_BOUNDS_MS[index] as number;
+  const at = (position: number) => Math.round(lower * (upper / lower) ** position * 100) / 100;
+  t.is(quantile({ [index]: 10 }, 0.5), at(0.45));
+  t.is(quantile({ [index]: 10 }, 0.95), at(0.95));
+  t.is(quantile({ [index]: 10 }, 0.99), at(0.95));
+  // Nine fast and one slow: p50 lies among the fast, p95 and p99 are the slow one.
+  t.is(quantile({ 10: 9, [index]: 1 }, 0.95), at(0.5));
+  t.true((quantile({ 10: 9, [index]: 1 }, 0.5) as number) <= (BUCKET_BOUNDS_MS[10] as number));
+});

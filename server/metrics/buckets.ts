@@ -20,8 +20,9 @@ export function addBuckets(into: Buckets, from: Buckets): Buckets {
 }
 
 /**
- * The q-quantile (0 < q ≤ 1) of the durations counted in `buckets`, interpolated inside its bucket on a log scale;
- * null when there are none.
+ * The q-quantile (0 < q ≤ 1) of the durations counted in `buckets`; null when there are none. It is the nearest-rank
+ * invocation's (the ceil(q·n)-th fastest), placed inside its bucket (on a log scale) at the middle of its share of
+ * the bucket's invocations: one invocation then gives one figure for every q, not a spread the data does not have.
  */
 export function quantile(buckets: Buckets, q: number): number | null {
   const entries = Object.entries(buckets)
@@ -30,13 +31,13 @@ export function quantile(buckets: Buckets, q: number): number | null {
     .sort((a, b) => a[0] - b[0]);
   const total = entries.reduce((sum, [, count]) => sum + count, 0);
   if (total === 0) return null;
-  const rank = q * total;
+  const rank = Math.min(total, Math.max(1, Math.ceil(q * total - 1e-9)));
   let seen = 0;
   for (const [index, count] of entries) {
     if (seen + count >= rank) {
       const upper = BUCKET_BOUNDS_MS[index] as number;
       const lower = index === 0 ? 0 : (BUCKET_BOUNDS_MS[index - 1] as number);
-      const within = count === 0 ? 1 : Math.max(0, Math.min(1, (rank - seen) / count));
+      const within = (rank - seen - 0.5) / count;
       const value = lower === 0 ? upper * within : lower * (upper / lower) ** within;
       return Math.round(value * 100) / 100;
     }

@@ -21,7 +21,8 @@ test('only the right key reads the metrics, with GET or HEAD', async (t) => {
   for (const key of [undefined, 'Bearer wrong', 'right', 'Basic right']) {
     const refused = await call(key);
     t.is(refused.status, 401, String(key));
-    t.is(((await refused.json()) as { error: { code: string } }).error.code, 'LAMBDA_ERR_UNAUTHORIZED');
+    // The refusal says how to send the key, so a scrape config can be fixed from the answer alone.
+    t.deepEqual(((await refused.json()) as { error: unknown }).error, { code: 'LAMBDA_ERR_UNAUTHORIZED', message: 'a valid API token is required: send its key as `Authorization: Bearer <key>`' });
   }
   t.is((await call('Bearer invoke-only')).status, 403);
   const answer = await call('Bearer right');

@@ -93,6 +93,37 @@ test("a deleted function's series go, and a pruned version's, and nothing else",
   t.is(scrape.histogramCount('lambda_invocation_duration_seconds', { function: 'greet', version: '2' }), 1);
 });
 
+test('a function version and trigger counted once has every error kind, throttles and cold starts at 0, so a rate reads 0, not nothing', async (t) => {
+  const prometheus = createPrometheus(sources({ functions: () => [], instances: () => ({}) }));
+  prometheus.invocation({ fn: 'greet', version: 1, trigger: 'http', at: 0, durationMs: 1 });
+  prometheus.throttle('greet', 2, 'direct');
+  const zero = { handlerErrors: 0, timeouts: 0, crashes: 0, throttles: 0, coldStarts: 0, coldStartMs: 0, durationMs: 0, maxMemoryMb: 0 };
+  prometheus.seed([{ ...zero, fn: 'greet', version: 3, trigger: 'schedule', invocations: 2 }]);
+  const scrape = readScrape(await prometheus.text());
+  for (const [version, trigger, invocations] of [['1', 'http', 1], ['2', 'direct', 0], ['3', 'schedule', 2]] as const) {
+    const labels = { function: 'greet', version, trigger };
+    t.is(scrape.value('lambda_invocations_total', labels), invocations, `${version} ${trigger}`);
+    for (const kind of ['handler', 'timeout', 'crash']) t.is(scrape.value('lambda_errors_total', { ...labels, kind }), 0, `${version} ${trigger} ${kind}`);
+    t.is(scrape.value('lambda_throttles_total', labels), version === '2' ? 1 : 0, `${version} ${trigger}`);
+    t.is(scrape.value('lambda_cold_starts_total', { function: 'greet', version }), 0, version);
+  }
+  // Only what was counted: no series for a trigger nobody used.
+  t.is(scrape.value('lambda_errors_total', { function: 'greet', version: '1', trigger: 'async', kind: 'handler' }), undefined);
+  t.is(scrape.series('lambda_errors_total').length, 9);
+});
+
+test('after a version is pruned and counted again, its zeros come back', async (t) => {
+  const prometheus = createPrometheus(sources({ functions: () => [], instances: () => ({}) }));
+  prometheus.invocation({ fn: 'greet', version: 1, trigger: 'http', at: 0, durationMs: 1 });
+  prometheus.versionsPruned('greet', [1]);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(readScrape(await prometheus.text()).series('lambda_errors_total').length, 0);
+  prometheus.invocation({ fn: 'greet', version: 1, trigger: 'http', at: 0, durationMs: 1 });
+  const scrape = readScrape(await prometheus.text());
+  t.is(scrape.value('lambda_errors_total', { function: 'greet', version: '1', trigger: 'http', kind: 'crash' }), 0);
+  t.is(scrape.value('lambda_cold_starts_total', { function: 'greet', version: '1' }), 0);
+});
+
 test("the duration histogram's bounds are bounds of the rows' buckets: both put a duration on the same side of each", (t) => {
   for (const bound of DURATION_BUCKETS) t.true(BUCKET_BOUNDS_MS.includes(bound * 1000), `${bound} s`);
   for (let ms = 0.3; ms < 40_000; ms *= 1.07) {

@@ -3,7 +3,7 @@
 import client from 'prom-client';
 import type { QueueStats } from '../store/invocation-types.js';
 import type { MetricTotals } from '../store/metric-types.js';
-import type { Metrics } from './types.js';
+import { ERROR_KINDS, type Metrics, type Trigger } from './types.js';
 
 /** What the gauges read at scrape time. */
 export interface ScrapeSources {
@@ -110,6 +110,29 @@ export function createPrometheus(sources: ScrapeSources, now: () => number = Dat
     maxMemory.set({ function: fn, version }, bytes);
   };
 
+  /**
+   * The function versions and triggers counted so far. The first count of one sets its other counters to 0 (each
+   * error kind, throttles, invocations; cold starts per version), so an error rate or a throttle rate reads 0 rather
+   * than no data; only label sets something was counted for get lines, within the documented worst case.
+   */
+  const counted = new Set<string>();
+  const ensure = (fn: string, version: string, trigger: Trigger) => {
+    const key = `${fn}\0${version}\0${trigger}`;
+    if (counted.has(key)) return;
+    counted.add(key);
+    const labels = { function: fn, version, trigger };
+    invocations.inc(labels, 0);
+    throttles.inc(labels, 0);
+    for (const kind of ERROR_KINDS) errors.inc({ ...labels, kind }, 0);
+    coldStarts.inc({ function: fn, version }, 0);
+  };
+  const uncount = (match: (fn: string, version: string) => boolean) => {
+    for (const key of counted) {
+      const [fn, version] = key.split('\0') as [string, string];
+      if (match(fn, version)) counted.delete(key);
+    }
+  };
+
   /** Removes every series of the metrics told as the server works whose labels `match`. */
   const removeWhere = async (match: (labels: Partial<Record<string, string | number>>) => boolean) => {
     for (const metric of [invocations, errors, throttles, coldStarts, coldStartSeconds, durationSeconds, maxMemory, firings, builds, buildSeconds] as client.Metric[]) {
@@ -133,6 +156,7 @@ export function createPrometheus(sources: ScrapeSources, now: () => number = Dat
   return {
     invocation(sample) {
       const version = String(sample.version);
+      ensure(sample.fn, version, sample.trigger);
       invocations.inc({ function: sample.fn, version, trigger: sample.trigger });
       if (sample.error) errors.inc({ function: sample.fn, version, trigger: sample.trigger, kind: sample.error });
       durationSeconds.observe({ function: sample.fn, version }, sample.durationMs / 1000);
@@ -143,6 +167,7 @@ export function createPrometheus(sources: ScrapeSources, now: () => number = Dat
       if (sample.maxMemoryMb !== undefined) noteMemory(sample.fn, version, sample.maxMemoryMb);
     },
     throttle(fn, version, trigger) {
+      ensure(fn, String(version), trigger);
       throttles.inc({ function: fn, version: String(version), trigger });
     },
     memory(fn, version, mb) {
@@ -157,17 +182,20 @@ export function createPrometheus(sources: ScrapeSources, now: () => number = Dat
     },
     functionDeleted(fn) {
       for (const key of memorySeen.keys()) if (key.startsWith(`${fn}\0`)) memorySeen.delete(key);
+      uncount((name) => name === fn);
       forget((labels) => labels.function === fn);
     },
     versionsPruned(fn, versions) {
       const gone = new Set(versions.map(String));
       for (const version of gone) memorySeen.delete(`${fn}\0${version}`);
+      uncount((name, version) => name === fn && gone.has(version));
       forget((labels) => labels.function === fn && gone.has(String(labels.version)));
     },
     seed(rows) {
       for (const row of rows) {
         const version = String(row.version);
         const labels = { function: row.fn, version, trigger: row.trigger };
+        ensure(row.fn, version, row.trigger);
         if (row.invocations > 0) invocations.inc(labels, row.invocations);
         if (row.throttles > 0) throttles.inc(labels, row.throttles);
         if (row.handlerErrors > 0) errors.inc({ ...labels, kind: 'handler' }, row.handlerErrors);

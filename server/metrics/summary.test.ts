@@ -25,6 +25,16 @@ test('errors add up the three kinds; throttles are neither invocations nor error
   t.like(summary, { invocations: 8, errors: 3, errorRate: 0.375, coldStarts: 1, throttles: 5 });
 });
 
+test('the error kinds apart, and the most memory any row reported', (t) => {
+  const summary = summarize([
+    row({ durations: [10, 10, 10], handlerErrors: 2, timeouts: 1, maxMemoryMb: 48 }),
+    row({ trigger: 'direct', durations: [20, 20], crashes: 1, maxMemoryMb: 120 }),
+    row({ trigger: 'async', durations: [5], handlerErrors: 1 }),
+  ]);
+  t.like(summary, { errors: 5, handlerErrors: 3, timeouts: 1, crashes: 1, maxMemoryMb: 120 });
+  t.is(summarize([row({ durations: [5] })]).maxMemoryMb, null, 'no REPORT line told a figure');
+});
+
 test('percentiles come from the merged buckets of every row, within 10%', (t) => {
   const fast = Array.from({ length: 90 }, () => 10);
   const slow = Array.from({ length: 10 }, () => 1000);
@@ -35,7 +45,7 @@ test('percentiles come from the merged buckets of every row, within 10%', (t) =>
 });
 
 test('no rows: zeros and null percentiles; only throttles: still no percentile', (t) => {
-  const none = { invocations: 0, errors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, coldStarts: 0, throttles: 0 };
+  const none = { invocations: 0, errors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, coldStarts: 0, throttles: 0, handlerErrors: 0, timeouts: 0, crashes: 0, maxMemoryMb: null };
   t.deepEqual(summarize([]), none);
   t.deepEqual(summarize([row({ throttles: 4 })]), { ...none, throttles: 4 });
 });

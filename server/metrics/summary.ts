@@ -20,17 +20,24 @@ export interface SeriesPoint {
  */
 export function summarize(rows: readonly MetricMinute[]): MetricsSummary {
   let invocations = 0;
-  let errors = 0;
+  let handlerErrors = 0;
+  let timeouts = 0;
+  let crashes = 0;
   let coldStarts = 0;
   let throttles = 0;
+  let maxMemoryMb = 0;
   const buckets: Buckets = {};
   for (const row of rows) {
     invocations += row.invocations;
-    errors += row.handlerErrors + row.timeouts + row.crashes;
+    handlerErrors += row.handlerErrors;
+    timeouts += row.timeouts;
+    crashes += row.crashes;
     coldStarts += row.coldStarts;
     throttles += row.throttles;
+    maxMemoryMb = Math.max(maxMemoryMb, row.maxMemoryMb);
     addBuckets(buckets, row.buckets);
   }
+  const errors = handlerErrors + timeouts + crashes;
   return {
     invocations,
     errors,
@@ -40,6 +47,11 @@ export function summarize(rows: readonly MetricMinute[]): MetricsSummary {
     p99Ms: quantile(buckets, 0.99),
     coldStarts,
     throttles,
+    handlerErrors,
+    timeouts,
+    crashes,
+    // A row keeps 0 when no REPORT line told a figure: no figure, rather than a claim of 0 MB.
+    maxMemoryMb: maxMemoryMb > 0 ? maxMemoryMb : null,
   };
 }
 

@@ -40,6 +40,12 @@ export interface MetricsSummary {
   p99Ms: number | null;
   coldStarts: number;
   throttles: number;
+  /** `errors` by kind: the handler threw or answered 5xx, the timeout ran out, the instance crashed. */
+  handlerErrors: number;
+  timeouts: number;
+  crashes: number;
+  /** The most memory one invocation reported using (its REPORT line), in MB; null when none reported any. */
+  maxMemoryMb: number | null;
 }
 
 /** How a build ended: an image was made, or the build failed (the push was rejected). */

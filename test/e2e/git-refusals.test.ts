@@ -51,7 +51,7 @@ test('a remote without .git is answered with the URL it meant', async (t) => {
 test('a wrong key shows the code beside how to log in', async (t) => {
   const push = await lambda.push('wrong-key', example('greet'), { key: 'not-a-key' });
   t.not(push.code, 0);
-  t.regex(push.stderr, REMOTE_LINE('LAMBDA_ERR_UNAUTHORIZED', /a valid API key is required: run `lambda login URL`/));
+  t.regex(push.stderr, REMOTE_LINE('LAMBDA_ERR_UNAUTHORIZED', /a valid API token is required: run `lambda login URL`/));
 });
 
 test('the answers are plain text whatever the refusal, the pack POST included', async (t) => {

@@ -18,6 +18,10 @@ interface Figures {
   p99Ms: number | null;
   coldStarts: number;
   throttles: number;
+  handlerErrors: number;
+  timeouts: number;
+  crashes: number;
+  maxMemoryMb: number | null;
   versions?: ({ version: number; live: boolean } & Figures)[];
 }
 
@@ -93,16 +97,16 @@ test.serial('lambda metrics: every function, its counts, errors, rate and percen
   const all = await settled();
   t.deepEqual(all.map((fn) => fn.name), ['busy', 'idle']);
   const [busy, idle] = all as [Figures, Figures];
-  t.deepEqual(Object.keys(busy), ['name', 'invocations', 'errors', 'errorRate', 'p50Ms', 'p95Ms', 'p99Ms', 'coldStarts', 'throttles']);
-  t.like(busy, { invocations: 9, errors: 3, errorRate: 0.3333, coldStarts: 1, throttles: 0 });
+  t.deepEqual(Object.keys(busy), ['name', 'invocations', 'errors', 'errorRate', 'p50Ms', 'p95Ms', 'p99Ms', 'coldStarts', 'throttles', 'handlerErrors', 'timeouts', 'crashes', 'maxMemoryMb']);
+  t.like(busy, { invocations: 9, errors: 3, errorRate: 0.3333, coldStarts: 1, throttles: 0, handlerErrors: 2, timeouts: 1, crashes: 0 });
   t.true(typeof busy.p50Ms === 'number' && typeof busy.p99Ms === 'number' && (busy.p50Ms as number) <= (busy.p99Ms as number));
   // The timeout ran for the whole of its 1.5 s: the slowest call bounds p99 from below.
   t.true((busy.p99Ms as number) >= 1000, `p99 ${busy.p99Ms}`);
-  t.deepEqual(idle, { name: 'idle', invocations: 0, errors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, coldStarts: 0, throttles: 0 });
+  t.deepEqual(idle, { name: 'idle', invocations: 0, errors: 0, errorRate: 0, p50Ms: null, p95Ms: null, p99Ms: null, coldStarts: 0, throttles: 0, handlerErrors: 0, timeouts: 0, crashes: 0, maxMemoryMb: null });
 
   const table = await lambda.cli(['metrics']);
   t.is(table.code, 0, table.stderr);
-  t.regex(table.stdout, /^NAME\s+COUNT\s+ERRORS\s+ERROR RATE\s+P50\s+P95\s+P99\s+COLD STARTS\s+THROTTLES$/m);
+  t.regex(table.stdout, /^last 1h \(since \d{4}-\d\d-\d\d \d\d:\d\d UTC\)\n\nNAME\s+INVOCATIONS\s+ERRORS\s+ERROR RATE\s+P50\s+P95\s+P99\s+COLD STARTS\s+THROTTLES$/m);
   t.regex(table.stdout, /^busy\s+9\s+3\s+33\.3%\s+\S+ms\s+\S+\s+\S+s\s+1\s+0$/m);
   t.regex(table.stdout, /^idle\s+0\s+0\s+0\.0%\s+-\s+-\s+-\s+0\s+0$/m);
 });
@@ -117,9 +121,14 @@ test.serial('lambda metrics NAME: its total, then each version with the live one
   ]);
   const table = await lambda.cli(['metrics', 'busy']);
   t.is(table.code, 0, table.stderr);
+  t.regex(table.stdout, /^busy, last 1h \(since .* UTC\)\n\n {2}VERSION\s+INVOCATIONS\s+ERRORS\s+ERROR RATE\s+P50\s+P95\s+P99\s+COLD STARTS\s+THROTTLES\s+HANDLER\s+TIMEOUTS\s+CRASHES\s+MAX MEMORY$/m);
   t.regex(table.stdout, /^ {2}total\s+9\s+3\s+33\.3%/m);
-  t.regex(table.stdout, /^\* v2\s+7\s+3\s+42\.9%/m);
+  // v2's errors by kind: 2 handler errors, 1 timeout, no crash; the node20 shim reports its memory.
+  t.regex(table.stdout, /^\* v2\s+7\s+3\s+42\.9%(\s+\S+){5}\s+2\s+1\s+0\s+\d+ MB$/m);
   t.regex(table.stdout, /^ {2}v1\s+2\s+0\s+0\.0%/m);
+  const extra = await lambda.cli(['metrics', 'busy', 'extra']);
+  t.is(extra.code, 2);
+  t.regex(extra.stderr, /too many arguments: "extra"/);
 });
 
 test.serial('--since: a longer window holds the same calls, one that starts after them none; a bad one exits 2', async (t) => {

@@ -58,6 +58,11 @@ const EXPECTED: [string, Record<string, string>, number][] = [
   ['lambda_errors_total', { ...v1, trigger: 'async', kind: 'handler' }, 3],
   ['lambda_throttles_total', { ...v1, trigger: 'http' }, 2],
   ['lambda_cold_starts_total', v1, 3],
+  // Zeros, not missing series, for what never happened to a trigger that was used: a rate of them reads 0.
+  ['lambda_errors_total', { ...v1, trigger: 'http', kind: 'crash' }, 0],
+  ['lambda_errors_total', { ...v1, trigger: 'async', kind: 'timeout' }, 0],
+  ['lambda_throttles_total', { ...v1, trigger: 'direct' }, 0],
+  ['lambda_throttles_total', { ...v1, trigger: 'async' }, 0],
 ];
 
 function countsOf(metrics: Scrape): Record<string, number | undefined> {
@@ -124,7 +129,7 @@ test.serial('/metrics needs an admin API token: 401 without one or with a wrong 
   for (const authorization of [undefined, 'Bearer wrong-key', `Basic ${Buffer.from(`lambda:${lambda.key}`).toString('base64')}`, lambda.key]) {
     const refused = await lambda.fetch('/metrics', { headers: authorization ? { authorization } : {} });
     t.is(refused.status, 401, String(authorization));
-    t.is(((await refused.json()) as { error: { code: string } }).error.code, 'LAMBDA_ERR_UNAUTHORIZED');
+    t.deepEqual(((await refused.json()) as { error: unknown }).error, { code: 'LAMBDA_ERR_UNAUTHORIZED', message: 'a valid API token is required: send its key as `Authorization: Bearer <key>`' });
     t.is(refused.headers.get('www-authenticate'), 'Bearer realm="lambda"');
   }
   const created = await lambda.api('/api/v1/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: 'caller', scope: 'invoke' }) });

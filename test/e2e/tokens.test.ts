@@ -74,7 +74,7 @@ test.serial('a created token works until it is revoked, then gets 401 (exit 3)',
 
   const refused = await cli(lambda.base, token.key, ['list']);
   t.is(refused.code, 3);
-  t.is(refused.stderr, ' !     a valid API key is required: the key came from LAMBDA_API_KEY in this environment; the admin key is printed once by the server\'s first start (`Admin API key`), else it is the server\'s LAMBDA_API_KEY (LAMBDA_ERR_UNAUTHORIZED)\n');
+  t.is(refused.stderr, ' !     a valid API token is required: the key came from LAMBDA_API_KEY in this environment; the admin key is printed once by the server\'s first start (`Admin API key`), else it is the server\'s LAMBDA_API_KEY (LAMBDA_ERR_UNAUTHORIZED)\n');
   const refusedGit = await lambda.fetch('/git/nothing-here.git/info/refs?service=git-upload-pack', { headers: { authorization: gitAuth } });
   t.is(refusedGit.status, 401);
 });
