@@ -43,13 +43,13 @@ export function parseWindow(query: WindowQuery, now: number, retentionMs = DEFAU
   if (ago !== undefined && ago < MINUTE) refuse('since', expected, sinceText);
   if (since >= until) refuse('since', `${expected}, before until`, sinceText);
   if (until - since > retentionMs || since < now - retentionMs - MINUTE) refuse('since', expected, sinceText);
+  // A window holding no row's start (one that starts after its last minute began, or inside one wide row) holds nothing.
   const { start: firstRow, width } = firstWholeRow(since, now);
-  if (firstRow >= until) refuse('since', `${expected}, holding the start of a whole ${showSpan(width)} row (${ageOf(width)})`, sinceText);
   if (query.step === undefined || query.step === null) return { since: firstRow, until };
   const step = parseSpan(query.step);
   const stepExpected = 'a whole number of minutes from 1m, such as "1m", "5m" or "1h"';
   if (step === undefined || step < MINUTE || step % MINUTE !== 0) refuse('step', stepExpected, query.step);
-  const points = Math.ceil((until - firstRow) / step);
+  const points = Math.max(0, Math.ceil((until - firstRow) / step));
   if (points > MAX_POINTS || step % width !== 0) {
     const least = Math.ceil((until - firstRow) / MAX_POINTS / width) * width;
     const why = points > MAX_POINTS ? `at most ${MAX_POINTS} points in the window` : `a multiple of ${showSpan(width)} (${ageOf(width)})`;
