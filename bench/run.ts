@@ -9,6 +9,7 @@ import { underLoad } from './under-load.js';
 import { measureRollback } from './rollback.js';
 import { useCompiledServer } from './compiled-server.js';
 import { describeMetricsCost, measureMetricsCost } from './metrics-cost.js';
+import { describeMetricsQueries, measureMetricsQueries } from './metrics-query.js';
 
 interface Row {
   figure: string;
@@ -109,6 +110,8 @@ async function main(): Promise<void> {
     });
     // 5b. Counting invocations: the same traffic with metrics on and with LAMBDA_METRICS=off (bench/metrics-cost.ts).
     rows.push({ figure: 'warm throughput with metrics on / off (8 in flight)', measured: describeMetricsCost(await measureMetricsCost()), target: '≥ 0.97×', baseline: 'LAMBDA_METRICS=off' });
+    // 5c. A metrics question over the whole retention: rows merged into tiers against every minute row (bench/metrics-query.ts).
+    rows.push({ figure: 'metrics since=14d, 2 functions × 4 triggers, 14 days of rows', measured: describeMetricsQueries(measureMetricsQueries({ functions: 2 })), target: '—', baseline: `minute rows only: ${describeMetricsQueries(measureMetricsQueries({ functions: 2, compact: false }))}` });
     // 6. A handler logging one line per request against one logging nothing (bench/logs.ts).
     const logging = await measureLogging(lambda);
     rows.push({ figure: 'a line logged per request vs none (10 in flight)', measured: describeLoggingCost(logging), target: '≤ 10% less throughput', baseline: '—' });

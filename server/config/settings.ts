@@ -103,7 +103,7 @@ export const SETTINGS = {
   },
   metrics: {
     enabled: setting({ variable: 'LAMBDA_METRICS', kind: onOff, default: 'on', unit: '`on` or `off`', doc: '`off` counts nothing: `/metrics` answers 404 and no per-minute rows are written' }),
-    retentionMs: setting({ variable: 'LAMBDA_METRICS_RETENTION', kind: duration(60_000), default: '14d', unit: 'duration, from 1m', doc: 'per-minute metrics rows older than this are deleted (hourly)' }),
+    retentionMs: setting({ variable: 'LAMBDA_METRICS_RETENTION', kind: duration(60_000), default: '14d', unit: 'duration, from 1m', doc: 'metrics rows older than this are deleted (hourly; rows older than 2h cover 15 minutes, older than 2d an hour)' }),
   },
 } satisfies Section;
 

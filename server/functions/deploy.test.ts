@@ -11,6 +11,7 @@ import { deploy, type Deployment } from './deploy.js';
 import type { CommitSource, Deps } from './deps.js';
 import type { ProgressEvent } from '../logs/progress.js';
 import { testDeps } from '../../test/helpers/deps.js';
+import { createPrometheus } from '../metrics/prometheus.js';
 
 /** A runtime that records what it was asked; `failStart` makes the next start fail its health check. */
 class FakeEngine implements Engine {
@@ -338,4 +339,36 @@ test('after each release metrics drop the series of versions whose images go (be
   deps.metrics = { ...deps.metrics, versionsPruned: (fn, versions) => void (fn === name && pruned.push(versions)) };
   for (const commit of [1, 2, 3, 4]) await run(t, name, sha(commit));
   t.deepEqual(pruned, [[1], [2, 1]]);
+});
+
+/** Prometheus' series as deploy leaves them, once the removal of a function's series (it runs in the background) ran. */
+async function seriesOf(t: ExecutionContext<Context>, build: () => Promise<unknown>): Promise<string> {
+  const prometheus = createPrometheus({ functions: () => [], instances: () => ({}), queues: () => new Map(), deadLetters: () => new Map() }, () => 0);
+  t.context.deps = { ...t.context.deps, metrics: prometheus };
+  await build();
+  let text = await prometheus.text();
+  for (let turn = 0; turn < 50 && text.includes(`function="${t.context.name}"`); turn++) {
+    await new Promise((resolve) => setImmediate(resolve));
+    text = await prometheus.text();
+  }
+  return text;
+}
+
+test('a first deploy whose build fails leaves no build series of a function that does not exist', async (t) => {
+  const { name, builder, store } = t.context;
+  builder.fail = true;
+  const text = await seriesOf(t, () => t.throwsAsync(run(t, name, sha(1)), { code: 'LAMBDA_ERR_BUILD_FAILED' }));
+  t.is(store.functions.get(name), undefined);
+  t.false(text.includes(`function="${name}"`), text);
+});
+
+test('a failed build of a function that exists is counted', async (t) => {
+  const { name, builder } = t.context;
+  const text = await seriesOf(t, async () => {
+    await run(t, name, sha(1));
+    builder.fail = true;
+    await t.throwsAsync(run(t, name, sha(2)), { code: 'LAMBDA_ERR_BUILD_FAILED' });
+  });
+  t.true(text.includes(`lambda_builds_total{function="${name}",outcome="failure"} 1`), text);
+  t.true(text.includes(`lambda_builds_total{function="${name}",outcome="success"} 1`), text);
 });

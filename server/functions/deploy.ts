@@ -38,9 +38,13 @@ export async function deploy(deps: Deps, input: { name: string; source: CommitSo
     return deployment;
   } catch (error) {
     build.end(error);
-    // A rejected first push leaves nothing behind, its kept output included: with no function, nothing (not even
-    // `lambda delete`) would ever remove it, and each new name would add a folder. The pusher saw that output.
-    if (!deps.store.functions.get(name)) deps.logs.remove(name);
+    // A rejected first push leaves nothing behind, its kept output and its build's series included: with no
+    // function, nothing (not even `lambda delete`) would ever remove them, and each new name would add more. The
+    // pusher saw that output.
+    if (!deps.store.functions.get(name)) {
+      deps.logs.remove(name);
+      deps.metrics.functionDeleted(name);
+    }
     deps.log(warnLine(`Deploy of ${name} (${short}) failed: ${error instanceof Error ? error.message : String(error)}`));
     throw error;
   } finally {

@@ -5,6 +5,7 @@ import type http from 'node:http';
 import type { Store } from '../store/types.js';
 import { createPrometheus, type ScrapeSources } from './prometheus.js';
 import { createRollup, fanOut, type Rollup } from './rollup.js';
+import { compactTiers } from './tiers.js';
 import { NO_METRICS, type MetricMinute, type Metrics } from './types.js';
 import { metricsEndpoint } from './endpoint.js';
 
@@ -44,7 +45,10 @@ export function createRecorder(options: RecorderOptions): Recorder {
     return {
       metrics: { ...NO_METRICS, functionDeleted: (fn) => store.metrics.dropFunction(fn) },
       pending: () => [],
-      start: () => void store.metrics.prune(now() - options.retentionMs),
+      start: () => {
+        store.metrics.prune(now() - options.retentionMs);
+        compactTiers(store.metrics, now());
+      },
       close: () => {},
     };
   }

@@ -44,12 +44,13 @@ test('invocations, errors, cold starts, throttles and memory land in the row of 
 test('rows that could not be written wait for the next flush, merged with what came since', (t) => {
   const store = openStore(':memory:');
   let failing = true;
-  const flaky: Pick<MetricQueries, 'add' | 'prune' | 'dropFunction'> = {
+  const flaky: Pick<MetricQueries, 'add' | 'prune' | 'compact' | 'dropFunction'> = {
     add: (rows) => {
       if (failing) throw new Error('database is locked');
       store.metrics.add(rows);
     },
     prune: (before) => store.metrics.prune(before),
+    compact: (width, from, before) => store.metrics.compact(width, from, before),
     dropFunction: (fn) => store.metrics.dropFunction(fn),
   };
   const warnings: string[] = [];
@@ -63,7 +64,7 @@ test('rows that could not be written wait for the next flush, merged with what c
   t.like(store.metrics.list({ since: 0 })[0], { invocations: 2, durationMs: 10, buckets: { [bucketOf(5)]: 2 } });
 });
 
-test('close writes what is left; rows past the retention are pruned at start; a deleted function loses its rows', (t) => {
+test('close writes what is left; rows past the retention are pruned and older ones merged at start; a deleted function loses its rows', (t) => {
   const store = openStore(':memory:');
   const day = 24 * 60 * MINUTE;
   const now = 30 * day;
@@ -73,7 +74,7 @@ test('close writes what is left; rows past the retention are pruned at start; a 
   ]);
   const rollup = createRollup(store.metrics, { retentionMs: 14 * day, now: () => now });
   rollup.start();
-  t.deepEqual(store.metrics.list({ since: 0 }).map((row) => row.fn), ['kept']);
+  t.deepEqual(store.metrics.list({ since: 0 }).map((row) => [row.fn, row.width]), [['kept', 60 * MINUTE]], 'an old minute is merged into an hour at start');
   rollup.invocation({ fn: 'doomed', version: 1, trigger: 'http', at: now, durationMs: 1 });
   rollup.invocation({ fn: 'kept', version: 1, trigger: 'schedule', at: now, durationMs: 1 });
   rollup.flush();

@@ -1,12 +1,14 @@
 // The per-minute rollups: the current minutes' rows kept in memory, added to SQLite every few seconds and at shutdown
-// (a restart loses at most those seconds), pruned past the retention, dropped with their function.
+// (a restart loses at most those seconds), merged into wider rows as they age, pruned past the retention, dropped
+// with their function.
 import { bucketOf } from './buckets.js';
+import { compactTiers } from './tiers.js';
 import { NO_METRICS, type InvocationSample, type MetricMinute, type Metrics, type Trigger } from './types.js';
 import type { MetricQueries } from '../store/metric-types.js';
 
 /** How often the rows in memory are added to SQLite: what a crash (not a clean stop) may lose. */
 export const FLUSH_EVERY_MS = 5_000;
-/** How often rows past the retention are deleted (and once at start). */
+/** How often rows past the retention are deleted and older rows merged into wider ones (and once at start). */
 export const PRUNE_EVERY_MS = 60 * 60_000;
 const MINUTE_MS = 60_000;
 
@@ -15,7 +17,7 @@ export interface Rollup extends Metrics {
   pending(): MetricMinute[];
   /** Adds the rows in memory to SQLite. Never throws: rows that could not be written are kept for the next flush. */
   flush(): void;
-  /** Deletes rows older than the retention; returns how many. */
+  /** Deletes rows older than the retention, then merges older rows into wider ones (tiers.ts); returns how many were deleted. */
   prune(): number;
   /** Prunes now, then flushes and prunes on their timers. */
   start(): void;
@@ -62,7 +64,7 @@ function merge(into: MetricMinute, from: MetricMinute): void {
   for (const [index, count] of Object.entries(from.buckets)) into.buckets[Number(index)] = (into.buckets[Number(index)] ?? 0) + count;
 }
 
-export function createRollup(store: Pick<MetricQueries, 'add' | 'prune' | 'dropFunction'>, options: RollupOptions): Rollup {
+export function createRollup(store: Pick<MetricQueries, 'add' | 'prune' | 'compact' | 'dropFunction'>, options: RollupOptions): Rollup {
   const now = options.now ?? Date.now;
   let rows = new Map<string, MetricMinute>();
   /** The trigger of each function version's latest invocation: where a REPORT's memory figure, which names none, goes. */
@@ -115,12 +117,14 @@ export function createRollup(store: Pick<MetricQueries, 'add' | 'prune' | 'dropF
   };
 
   const prune = (): number => {
+    let deleted = 0;
     try {
-      return store.prune(now() - options.retentionMs);
+      deleted = store.prune(now() - options.retentionMs);
+      compactTiers(store, now());
     } catch (error) {
       options.warn?.(`could not prune metrics rows: ${(error as Error).message}`);
-      return 0;
     }
+    return deleted;
   };
 
   return {

@@ -11,8 +11,7 @@ test('default: the last hour, from its first whole minute, no step', (t) => {
 
 test('since as 15m, 24h and 7d; until and since as times; step in whole minutes', (t) => {
   t.is(parseWindow({ since: '15m' }, NOW).since, Date.parse('2026-12-01T10:16:00Z'));
-  t.is(parseWindow({ since: '24h' }, NOW).since, Date.parse('2026-11-30T10:31:00Z'));
-  t.is(parseWindow({ since: '7d' }, NOW).since, Date.parse('2026-11-24T10:31:00Z'));
+  t.is(parseWindow({ since: '2h' }, NOW).since, Date.parse('2026-12-01T08:31:00Z'));
   t.deepEqual(parseWindow({ since: '2026-12-01T10:00:00Z', until: '2026-12-01T10:10:00Z', step: '5m' }, NOW), {
     since: Date.parse('2026-12-01T10:00:00Z'),
     until: Date.parse('2026-12-01T10:10:00Z'),
@@ -20,7 +19,39 @@ test('since as 15m, 24h and 7d; until and since as times; step in whole minutes'
   });
   t.is(parseWindow({ since: '1h', until: '2026-12-01T10:00:00Z' }, NOW).since, Date.parse('2026-12-01T09:00:00Z'));
   t.is(parseWindow({ since: '14d', step: '1h' }, NOW).step, 60 * MINUTE);
-  t.is(parseWindow({ since: '1d', step: '1m' }, NOW).step, MINUTE);
+  t.is(parseWindow({ since: '90m', step: '1m' }, NOW).step, MINUTE);
+});
+
+test('a window reaching older rows starts on the first whole one of the widest it reaches', (t) => {
+  // At 10:30:20, rows before 08:30 may be per 15 minutes and rows before 10:00 two days back per hour.
+  t.is(parseWindow({ since: '24h' }, NOW).since, Date.parse('2026-11-30T10:45:00Z'));
+  t.is(parseWindow({ since: '7d' }, NOW).since, Date.parse('2026-11-24T11:00:00Z'));
+  t.is(parseWindow({ since: '2026-12-01T08:29:10Z' }, NOW).since, Date.parse('2026-12-01T08:30:00Z'));
+  t.is(parseWindow({ since: '2026-12-01T08:30:10Z' }, NOW).since, Date.parse('2026-12-01T08:31:00Z'));
+  t.is(parseWindow({ since: '2026-11-29T09:59:00Z' }, NOW).since, Date.parse('2026-11-29T10:00:00Z'));
+  t.is(parseWindow({ since: '2026-11-29T09:40:00Z' }, NOW).since, Date.parse('2026-11-29T10:00:00Z'));
+  t.is(parseWindow({ since: '2026-11-29T10:01:00Z' }, NOW).since, Date.parse('2026-11-29T10:15:00Z'));
+});
+
+test("the dashboard's windows are accepted", (t) => {
+  t.is(parseWindow({ since: '1h', step: '1m' }, NOW).step, MINUTE);
+  t.is(parseWindow({ since: '1h', step: '5m' }, NOW).step, 5 * MINUTE);
+  t.is(parseWindow({ since: '24h', step: '15m' }, NOW).step, 15 * MINUTE);
+  t.is(parseWindow({ since: '7d', step: '2h' }, NOW).step, 120 * MINUTE);
+});
+
+test('a step finer than the rows it would split is refused, naming the least step', (t) => {
+  t.regex(t.throws(() => parseWindow({ since: '3h', step: '1m' }, NOW))?.message ?? '', /multiple of 15m \(rows older than 2h are per 15m\): a step of at least 15m for since=3h/);
+  t.regex(t.throws(() => parseWindow({ since: '24h', step: '20m' }, NOW))?.message ?? '', /multiple of 15m .*at least 15m/);
+  t.regex(t.throws(() => parseWindow({ since: '3d', step: '15m' }, NOW))?.message ?? '', /multiple of 1h \(rows older than 2d are per 1h\): a step of at least 1h for since=3d/);
+  t.regex(t.throws(() => parseWindow({ since: '14d', step: '90m' }, NOW))?.message ?? '', /multiple of 1h/);
+  t.is(parseWindow({ since: '14d' }, NOW).step, undefined, 'a summary takes any window');
+});
+
+test('a window inside one wide row holds no row', (t) => {
+  const window = parseWindow({ since: '2026-11-20T10:10:00Z', until: '2026-11-20T10:50:00Z' }, NOW);
+  t.true(window.since >= window.until);
+  t.is(window.since, Date.parse('2026-11-20T11:00:00Z'));
 });
 
 const refused = test.macro({
@@ -46,10 +77,10 @@ test(refused, { step: '30s' }, 'step');
 test(refused, { step: '90s' }, 'step');
 test(refused, { step: '0m' }, 'step');
 test(refused, { step: 'often' }, 'step');
-test('more than 1440 points', refused, { since: '2d', step: '1m' }, 'step');
+test('more than 1440 points', refused, { since: '2026-12-01T09:00:00Z', until: '2026-12-03T10:00:00Z', step: '1m' }, 'step');
 
 test('the message says the smallest step that fits and the retention', (t) => {
-  t.regex(t.throws(() => parseWindow({ since: '7d', step: '5m' }, NOW))?.message ?? '', /at least 7m for since=7d/);
+  t.regex(t.throws(() => parseWindow({ since: '7d', step: '5m' }, NOW))?.message ?? '', /at least 1h for since=7d/);
   t.regex(t.throws(() => parseWindow({ since: '20d' }, NOW))?.message ?? '', /from 1m to 14d/);
   t.is(DEFAULT_METRICS_RETENTION_MS, 14 * 24 * 60 * MINUTE);
 });

@@ -1,4 +1,4 @@
-// The records of per-minute invocation metrics, and the Store's queries over them.
+// The records of invocation metrics (per minute, older ones merged into wider rows), and the Store's queries over them.
 
 /** How an invocation came: public HTTP traffic, a direct invoke (`lambda invoke`, REST), a cron schedule, the async queue. */
 export type Trigger = 'http' | 'direct' | 'schedule' | 'async';
@@ -10,8 +10,10 @@ export type Buckets = Record<number, number>;
 export interface MetricMinute {
   fn: string;
   version: number;
-  /** The minute's start, epoch ms. */
+  /** The row's start (a minute's, or a wider row's), epoch ms. */
   minute: number;
+  /** How many ms from `minute` the row covers: a minute when absent (what the recorder writes); older rows are wider. */
+  width?: number;
   trigger: Trigger;
   invocations: number;
   handlerErrors: number;
@@ -39,7 +41,14 @@ export interface MetricQueries {
   list(filter: { since: number; until?: number; fn?: string }): MetricMinute[];
   /** Each function version and trigger's counts summed over the minutes from `since` on (max memory: the most). */
   totals(since: number): MetricTotals[];
-  /** Removes rows of minutes before `before`; returns how many. */
+  /**
+   * Merges the rows narrower than `width` that start in `from <= minute < before` (both multiples of `width`) into
+   * one row per `width` of each function version and trigger, starting on a multiple of `width`; a wider row already
+   * at that start takes them in. Counts and sums add, max memory keeps the most, histograms merge. Runs in one
+   * transaction per day of rows; running it again changes nothing. Returns how many rows were merged away.
+   */
+  compact(width: number, from: number, before: number): number;
+  /** Removes rows starting before `before`; returns how many. */
   prune(before: number): number;
   /** Removes every row of `fn` (it was deleted). */
   dropFunction(fn: string): void;

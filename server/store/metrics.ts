@@ -1,11 +1,13 @@
-// SQL for per-minute invocation metrics: rows merged by key, read by window, pruned by age.
+// SQL for invocation metrics rows: merged by key, read by window, pruned by age (compacted in metric-compact.ts).
 import type Database from 'better-sqlite3';
 import type { Buckets, MetricMinute, MetricQueries, MetricTotals } from './metric-types.js';
+import { compactMetrics } from './metric-compact.js';
 
-interface MetricRow {
+export interface MetricRow {
   function: string;
   version: number;
   minute: number;
+  width: number;
   trigger: MetricMinute['trigger'];
   invocations: number;
   handler_errors: number;
@@ -19,10 +21,11 @@ interface MetricRow {
   buckets: string;
 }
 
-const toMinute = (row: MetricRow): MetricMinute => ({
+export const toMinute = (row: MetricRow): MetricMinute => ({
   fn: row.function,
   version: row.version,
   minute: row.minute,
+  width: row.width,
   trigger: row.trigger,
   invocations: row.invocations,
   handlerErrors: row.handler_errors,
@@ -72,6 +75,7 @@ export function metricQueries(db: Database.Database): MetricQueries {
     add: (rows) => add(rows),
     list: ({ since, until = Number.MAX_SAFE_INTEGER, fn }) => (fn === undefined ? listAll.all(since, until) : listOne.all(fn, since, until)).map(toMinute),
     totals: (since) => totals.all(since),
+    compact: compactMetrics(db),
     prune: (before) => prune.run(before).changes,
     dropFunction: (fn) => void dropFunction.run(fn),
   };

@@ -189,4 +189,10 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX metric_minutes_by_minute ON metric_minutes (minute);
     `,
   },
+  {
+    // Older metrics rows are merged into coarser ones (server/metrics/tiers.ts): `width` is how many ms from
+    // `minute` a row covers. Rows written before are per minute.
+    version: 9,
+    sql: `ALTER TABLE metric_minutes ADD COLUMN width INTEGER NOT NULL DEFAULT 60000;`,
+  },
 ];
