@@ -8,6 +8,7 @@
 #   LAMBDA_DEPLOY_RESTART         restarts the service                         systemctl restart lambda.service (sudo -n when not root)
 #   LAMBDA_DEPLOY_HEALTH_URL      the check after a restart                    http://127.0.0.1:8080/healthz
 #   LAMBDA_DEPLOY_HEALTH_TIMEOUT  seconds the check keeps retrying             90
+#   LAMBDA_DEPLOY_PID_FILE        a file holding the service's process id      unset: systemctl show -p MainPID lambda.service
 #   LAMBDA_DEPLOY_INSTALL         installs production npm packages in a build  npm ci --omit=dev --no-audit --no-fund
 #   LAMBDA_DEPLOY_KEEP            builds kept in releases/ (current included)  3
 # The data folder (/var/lib/lambda) is the server's: a deploy never reads or writes it.
@@ -31,11 +32,16 @@ else
 fi
 health_url=${LAMBDA_DEPLOY_HEALTH_URL:-http://127.0.0.1:8080/healthz}
 health_timeout=${LAMBDA_DEPLOY_HEALTH_TIMEOUT:-90}
+pid_file=${LAMBDA_DEPLOY_PID_FILE:-}
 install=${LAMBDA_DEPLOY_INSTALL:-npm ci --omit=dev --no-audit --no-fund}
 keep=${LAMBDA_DEPLOY_KEEP:-3}
 [[ "$health_timeout" =~ ^[0-9]+$ ]] || fail "LAMBDA_DEPLOY_HEALTH_TIMEOUT must be whole seconds, got '${health_timeout}'" 2
 # Fewer than 2 would leave nothing to switch back to.
 [[ "$keep" =~ ^[0-9]+$ ]] && [ "$keep" -ge 2 ] || fail "LAMBDA_DEPLOY_KEEP must be 2 or more, got '${keep}'" 2
+
+[[ "$health_url" =~ ^(https?)://(\[[^]/]*\]|[^]/:[]+)(:([0-9]+))?(/|$) ]] || fail "LAMBDA_DEPLOY_HEALTH_URL must be an http:// or https:// URL, got '${health_url}'" 2
+health_port=${BASH_REMATCH[4]:-}
+if [ -z "$health_port" ]; then if [ "${BASH_REMATCH[1]}" = https ]; then health_port=443; else health_port=80; fi; fi
 
 releases=$prefix/releases
 current=$prefix/current
@@ -62,11 +68,49 @@ restart_service() {
   $restart 9>&- || echo " !     the restart command failed (exit $?)" >&2
 }
 
-# True once the health URL answers 200, retrying every second for at most health_timeout seconds.
+service_pid() {
+  if [ -n "$pid_file" ]; then
+    cat "$pid_file" 2>/dev/null || true
+  else
+    systemctl show --property MainPID --value lambda.service 2>/dev/null || true
+  fi
+}
+
+# True when every socket listening on the health port belongs to the service: owned by the user its process runs as
+# (so no other local user's program, bound first during the restart, passes for it) and, where this user may look at
+# that process's open files (root, or the same user), one of them.
+served_by_service() {
+  local pid uid listeners line owner inode
+  pid=$(service_pid)
+  [[ "$pid" =~ ^[1-9][0-9]*$ ]] && [ -d "/proc/$pid" ] || return 1
+  uid=$(stat -c %u "/proc/$pid") || return 1
+  listeners=$(ss --listening --tcp --numeric --extended --no-header "sport = :$health_port") || return 1
+  [ -n "$listeners" ] || return 1
+  while IFS= read -r line; do
+    # ss leaves out uid: for root's sockets.
+    owner=0
+    if [[ "$line" =~ \ uid:([0-9]+) ]]; then owner=${BASH_REMATCH[1]}; fi
+    [[ "$line" =~ \ ino:([0-9]+) ]] || return 1
+    inode=${BASH_REMATCH[1]}
+    [ "$owner" = "$uid" ] || return 1
+    if [ -r "/proc/$pid/fd" ]; then
+      find "/proc/$pid/fd" -lname "socket:\[$inode\]" 2>/dev/null | grep -q . || return 1
+    fi
+  done <<<"$listeners"
+}
+
+# True once the health URL answers 200 from the service itself, retrying every second for at most health_timeout
+# seconds.
 healthy() {
-  local deadline=$((SECONDS + health_timeout))
+  local deadline=$((SECONDS + health_timeout)) warned=0
   while :; do
-    if curl --silent --fail --max-time 3 --output /dev/null "$health_url"; then return 0; fi
+    if curl --silent --fail --max-time 3 --output /dev/null "$health_url"; then
+      if served_by_service; then return 0; fi
+      if [ "$warned" = 0 ]; then
+        echo " !     $health_url answers 200, but what listens on port $health_port is not the service's process ($(service_pid)): not trusting it" >&2
+        warned=1
+      fi
+    fi
     [ "$SECONDS" -lt "$deadline" ] || return 1
     sleep 1
   done

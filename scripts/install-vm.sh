@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Turns a fresh Debian 12/13 or Ubuntu 22.04/24.04 VM into a running Lambda: the engine, Node 20, git, the `lambda`
-# and `lambda-deploy` users, /opt/lambda, the data folder, the systemd unit, and a first build from this checkout.
+# and `lambda-deploy` users, /opt/lambda, the data folder, the systemd unit, the deploy key's receiver, and a first
+# build from this checkout.
 # Every step checks first, so running it again changes nothing. Run as root from a checkout:
 #   sudo LAMBDA_INSTALL_DOMAIN=fn.example.com LAMBDA_INSTALL_DEPLOY_KEY="ssh-ed25519 AAAA… ci" bash scripts/install-vm.sh
 #   LAMBDA_INSTALL_DOMAIN      functions answer at <name>.<this domain> (a drop-in for the unit)        unset: localhost
-#   LAMBDA_INSTALL_DEPLOY_KEY  the public half of the SSH key CI deploys with (lambda-deploy's login)   unset
+#   LAMBDA_INSTALL_DEPLOY_KEY  the public half of the SSH key CI deploys with (lambda-deploy's login,   unset
+#                              restricted to the receiver: no shell, no forwarding)
 #   LAMBDA_INSTALL_ROOT        write files under this folder instead of /, and only print the commands
 #                              that would change the machine (packages, users, systemctl)              unset: the real /
 set -euo pipefail
@@ -17,6 +19,8 @@ prefix=/opt/lambda
 data=/var/lib/lambda
 deployer=lambda-deploy
 deployer_home=/home/$deployer
+# The deploy key's forced command: root's file, so the key's holder cannot change what the key runs.
+receiver=/usr/local/lib/lambda/receive-deploy
 
 say() { echo "-----> $*"; }
 detail() { echo "       $*"; }
@@ -24,6 +28,8 @@ die() { echo " !     $*" >&2; exit 1; }
 
 if [ -n "$root" ]; then
   root=$(cd "$root" && pwd)
+  # The root becomes part of the deploy key's command="…" option: nothing there may end or split it.
+  [[ "$root" =~ ^[A-Za-z0-9/._-]+$ ]] || die "LAMBDA_INSTALL_ROOT may hold only letters, digits and / . _ -, got '$root'"
   say "Trying it out under $root: files are written there, commands that would change this machine are printed"
 elif [ "$(id -u)" != "0" ]; then
   die "run it as root (sudo bash scripts/install-vm.sh), or set LAMBDA_INSTALL_ROOT to try it under a folder"
@@ -50,21 +56,38 @@ put() {
   detail "$1 written"
 }
 
-# A folder under the root with its mode and owner; the owner is set only where that user exists.
+# Refuses to go through a symbolic link: a folder another user owns (lambda-deploy's home, /opt/lambda) may hold one
+# to anywhere, and root following it would change that place instead.
+no_symlink() {
+  [ ! -L "$root$1" ] || die "$1 is a symbolic link: this script does not write through one; remove it and run the script again"
+}
+
+# A folder under the root with its mode and owner; the owner is set only where that user exists. With a fourth word
+# `as-deployer`, made and chmodded as lambda-deploy: for a folder inside one lambda-deploy owns, which it could swap
+# for a link between the check and the change.
 folder() {
-  local dir=$root$1 mode=$2 owner=$3
-  [ -d "$dir" ] || { mkdir -p "$dir"; detail "$1 made"; }
-  [ "$(stat -c %a "$dir")" = "$mode" ] || { chmod "$mode" "$dir"; detail "$1 mode $mode"; }
+  local dir=$root$1 mode=$2 owner=$3 maker=()
+  [ "${4:-}" != as-deployer ] || maker=(as_deployer)
+  no_symlink "$1"
+  [ -d "$dir" ] || { "${maker[@]}" mkdir -p "$dir"; detail "$1 made"; }
+  [ "$(stat -c %a "$dir")" = "$mode" ] || { "${maker[@]}" chmod "$mode" "$dir"; detail "$1 mode $mode"; }
   own "$1" "$owner"
 }
 
 own() {
   local path=$root$1 owner=$2
+  # -h: a symbolic link put there since it was checked gets the owner, never the file it points at.
   if ! getent passwd "${owner%%:*}" >/dev/null; then
-    run chown "$owner" "$path"
+    run chown -h "$owner" "$path"
   elif [ "$(stat -c %U:%G "$path")" != "$owner" ]; then
-    run chown "$owner" "$path"
+    run chown -h "$owner" "$path"
   fi
+}
+
+# Runs a command as lambda-deploy, for what lies in its home: whatever it could have put there, the command can reach
+# no more than lambda-deploy itself can. Under a try-out root, as this user (the files are under the root).
+as_deployer() {
+  if [ -n "$root" ]; then "$@"; else runuser -u "$deployer" -- "$@"; fi
 }
 
 # --- the system ------------------------------------------------------------------------------------------------
@@ -79,13 +102,14 @@ command -v apt-get >/dev/null || die "apt-get is missing: this script installs D
 missing=()
 # An engine installed otherwise (Docker's own docker-ce) is kept: docker.io would conflict with it.
 command -v dockerd >/dev/null || installed docker.io || missing+=(docker.io)
-for package in git curl ca-certificates sudo; do installed "$package" || missing+=("$package"); done
+# iproute2 has ss, which the deploy's health check uses to see who listens on the service's port.
+for package in git curl ca-certificates sudo iproute2; do installed "$package" || missing+=("$package"); done
 if [ "${#missing[@]}" -gt 0 ]; then
   say "Installing ${missing[*]}"
   run apt-get update -qq
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 else
-  say "docker.io (or another engine), git, curl and sudo are installed"
+  say "docker.io (or another engine), git, curl, sudo and iproute2 are installed"
 fi
 
 # --- Node 20: the distribution's when it has 20 or newer, else NodeSource's apt repository ----------------------
@@ -135,19 +159,38 @@ fi
 # --- folders, the deploy's rights, the unit ----------------------------------------------------------------------
 say "Folders"
 folder "$prefix" 755 "$deployer:$deployer"
-folder "$prefix/releases" 755 "$deployer:$deployer"
+folder "$prefix/releases" 755 "$deployer:$deployer" as-deployer
 folder "$data" 700 lambda:lambda
+folder "$(dirname "$receiver")" 755 root:root
+put "$receiver" 755 "$(cat "$checkout/scripts/receive-deploy.sh")" || true
+own "$receiver" root:root
 if [ -n "$deploy_key" ]; then
-  folder "$deployer_home/.ssh" 700 "$deployer:$deployer"
-  keys=$root$deployer_home/.ssh/authorized_keys
-  if [ -f "$keys" ] && grep -qxF "$deploy_key" "$keys"; then
-    detail "$deployer_home/.ssh/authorized_keys has the deploy key"
-  else
-    printf '%s\n' "$deploy_key" >>"$keys"
-    chmod 600 "$keys"
-    own "$deployer_home/.ssh/authorized_keys" "$deployer:$deployer"
-    detail "$deployer_home/.ssh/authorized_keys: deploy key added"
+  # One public key line as ssh-keygen writes it: options of its own or a second line would widen what it may do.
+  key_line='^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^[:cntrl:]]*)?$'
+  [[ "$deploy_key" =~ $key_line ]] || die "LAMBDA_INSTALL_DEPLOY_KEY must be one public key line as in deploy_key.pub (type, key, comment), without options"
+  blob=$(cut -d' ' -f2 <<<"$deploy_key")
+  # No shell, no forwarding, no terminal: the key can only hand a pack to the receiver.
+  restricted="restrict,command=\"$root$receiver\" $deploy_key"
+  ssh_dir=$deployer_home/.ssh
+  keys=$ssh_dir/authorized_keys
+  # useradd --create-home made the home on the machine; under a try-out root it is made here.
+  if [ -n "$root" ]; then mkdir -p "$root$deployer_home"; fi
+  folder "$ssh_dir" 700 "$deployer:$deployer" as-deployer
+  no_symlink "$keys"
+  before=""
+  if [ -f "$root$keys" ]; then
+    before=$(as_deployer cat "$root$keys") || die "$keys cannot be read as $deployer: make it $deployer's and run the script again"
   fi
+  # Any earlier line for the same key goes (sshd would use the first line that matches, restricted or not).
+  after=$(awk -v blob="$blob" '{ for (i = 1; i <= NF; i++) if ($i == blob) next; print }' <<<"$before")
+  after=${after:+$after$'\n'}$restricted
+  if [ -f "$root$keys" ] && [ "$before" = "$after" ] && [ "$(stat -c %a "$root$keys")" = 600 ]; then
+    detail "$keys has the deploy key, restricted to $receiver"
+  else
+    printf '%s\n' "$after" | as_deployer sh -c 'umask 077 && cat >"$1.new" && chmod 600 "$1.new" && mv -f "$1.new" "$1"' sh "$root$keys"
+    detail "$keys: deploy key written, restricted to $receiver"
+  fi
+  own "$keys" "$deployer:$deployer"
 fi
 
 say "The deploy's right to restart the service"
@@ -170,11 +213,17 @@ fi
 if systemctl is-active --quiet docker 2>/dev/null; then say "docker.service is running"; else run systemctl enable --now docker; fi
 if systemctl is-enabled --quiet lambda 2>/dev/null; then say "lambda.service is enabled"; else run systemctl enable lambda.service; fi
 
-if [ -e "$root$prefix/current" ]; then
+sha=$(git -C "$checkout" rev-parse HEAD 2>/dev/null || true)
+current=$root$prefix/current
+if [ -n "$sha" ] && [ -L "$current" ] && [ "$(basename "$(readlink "$current")")" = "$sha" ] && [ -d "$current/" ]; then
+  # The same commit again: no npm ci, no build, no deploy.
+  say "$sha (this checkout) is already the current build: nothing to build"
+  if [ "$reload" = 1 ]; then run systemctl restart lambda.service; fi
+elif [ -e "$current" ]; then
   say "$prefix/current exists: later builds come from CI (scripts/ship.sh)"
   if [ "$reload" = 1 ]; then run systemctl restart lambda.service; fi
 else
-  sha=$(git -C "$checkout" rev-parse HEAD 2>/dev/null) || die "$checkout is not a git checkout: clone the repository and run the script from it"
+  [ -n "$sha" ] || die "$checkout is not a git checkout: clone the repository and run the script from it"
   say "First build: $sha from $checkout"
   staging=$(mktemp -d)
   trap 'rm -rf "$staging"' EXIT

@@ -1,10 +1,12 @@
-// scripts/install-vm.sh tried under a temporary root: what it writes, that a second run changes nothing, and that it
-// only prints what would change this machine; and the systemd unit it installs.
+// scripts/install-vm.sh tried under a temporary root: what it writes, that a second run changes nothing, that it only
+// prints what would change this machine, that it writes through no symbolic link another user could plant, and the
+// deploy key's restricted line; and the systemd unit it installs.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import test, { type ExecutionContext } from 'ava';
 import { command, ROOT } from './helpers/lambda.js';
 
 const SCRIPT = path.join(ROOT, 'scripts', 'install-vm.sh');
@@ -26,6 +28,18 @@ function listing(root: string): string[] {
   return lines;
 }
 
+const RECEIVER = 'usr/local/lib/lambda/receive-deploy';
+const HEAD = execFileSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
+
+/** The line the script writes for the deploy key under `root`: no shell, no forwarding, only the receiver. */
+const restrictedLine = (root: string, key = DEPLOY_KEY): string => `restrict,command="${fs.realpathSync(root)}/${RECEIVER}" ${key}`;
+
+function tryRoot(t: ExecutionContext): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-install-vm-'));
+  t.teardown(() => fs.rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
 function install(root: string, env: Record<string, string> = {}) {
   return command('bash', [SCRIPT], { env: { LAMBDA_INSTALL_ROOT: root, LAMBDA_INSTALL_DOMAIN: 'fn.example.com', LAMBDA_INSTALL_DEPLOY_KEY: DEPLOY_KEY, ...env } });
 }
@@ -42,7 +56,8 @@ test('run twice under a root, the second run changes nothing and every change to
     fs.readFileSync(path.join(root, 'etc/sudoers.d/lambda-deploy'), 'utf8'),
     'lambda-deploy ALL=(root) NOPASSWD: /usr/bin/systemctl restart lambda.service, /bin/systemctl restart lambda.service\n',
   );
-  t.is(fs.readFileSync(path.join(root, 'home/lambda-deploy/.ssh/authorized_keys'), 'utf8'), `${DEPLOY_KEY}\n`);
+  t.is(fs.readFileSync(path.join(root, 'home/lambda-deploy/.ssh/authorized_keys'), 'utf8'), `${restrictedLine(root)}\n`);
+  t.is(fs.readFileSync(path.join(root, RECEIVER), 'utf8'), fs.readFileSync(path.join(ROOT, 'scripts/receive-deploy.sh'), 'utf8'));
   for (const entry of [
     'opt/lambda d 755',
     'opt/lambda/releases d 755',
@@ -50,6 +65,7 @@ test('run twice under a root, the second run changes nothing and every change to
     'home/lambda-deploy/.ssh d 700',
     'home/lambda-deploy/.ssh/authorized_keys f 600',
     'etc/sudoers.d/lambda-deploy f 440',
+    `${RECEIVER} f 755`,
   ]) {
     t.true(afterFirst.some((line) => line.startsWith(`${entry} `)), `${entry} in ${afterFirst.join('\n')}`);
   }
@@ -67,6 +83,75 @@ test('run twice under a root, the second run changes nothing and every change to
   t.regex(second.stdout, /lambda\.service unchanged/);
   t.regex(second.stdout, /authorized_keys has the deploy key/);
   t.notRegex(second.stdout, /systemctl daemon-reload/, 'no reload when the unit did not change');
+
+  // Once the first build is live (as deploy.sh leaves it), running again builds nothing and deploys nothing.
+  fs.mkdirSync(path.join(root, 'opt/lambda/releases', HEAD));
+  fs.symlinkSync(`releases/${HEAD}`, path.join(root, 'opt/lambda/current'));
+  const built = listing(root);
+  const third = await install(root);
+  t.is(third.code, 0, third.stderr + third.stdout);
+  t.deepEqual(listing(root), built);
+  t.regex(third.stdout, new RegExp(`${HEAD} \\(this checkout\\) is already the current build: nothing to build`));
+  t.notRegex(third.stdout, /npm|pack\.sh|deploy\.sh|systemctl restart/, 'no npm ci, no build, no deploy, no restart');
+});
+
+test('an earlier line for the deploy key is replaced by the restricted one; other keys stay', async (t) => {
+  const root = tryRoot(t);
+  const other = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOtherOtherOtherOtherOtherOtherOtherOtherOth operator';
+  fs.mkdirSync(path.join(root, 'home/lambda-deploy/.ssh'), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(root, 'home/lambda-deploy/.ssh/authorized_keys'), `${DEPLOY_KEY}\n${other}\n`, { mode: 0o600 });
+  const result = await install(root);
+  t.is(result.code, 0, result.stderr + result.stdout);
+  t.is(fs.readFileSync(path.join(root, 'home/lambda-deploy/.ssh/authorized_keys'), 'utf8'), `${other}\n${restrictedLine(root)}\n`);
+});
+
+for (const [what, key] of [
+  ['options of its own', `command="/bin/sh" ${DEPLOY_KEY}`],
+  ['a second line', `${DEPLOY_KEY}\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEvilEvilEvilEvilEvilEvilEvilEvilEvilEvil x`],
+  ['no key at all', 'hello'],
+] as const) {
+  test(`a deploy key with ${what} is refused and nothing is written for it`, async (t) => {
+    const root = tryRoot(t);
+    const result = await install(root, { LAMBDA_INSTALL_DEPLOY_KEY: key });
+    t.is(result.code, 1);
+    t.regex(result.stderr, /LAMBDA_INSTALL_DEPLOY_KEY must be one public key line/);
+    t.false(fs.existsSync(path.join(root, 'home/lambda-deploy/.ssh/authorized_keys')));
+  });
+}
+
+test('a symbolic link lambda-deploy planted is not written through: not authorized_keys, not .ssh, not releases/', async (t) => {
+  const outside = tryRoot(t);
+  const victim = path.join(outside, 'victim');
+  const victimDir = path.join(outside, 'victim-dir');
+  fs.writeFileSync(victim, 'precious\n', { mode: 0o644 });
+  fs.mkdirSync(victimDir, { mode: 0o755 });
+  fs.chmodSync(victimDir, 0o755);
+
+  const keysLink = tryRoot(t);
+  fs.mkdirSync(path.join(keysLink, 'home/lambda-deploy/.ssh'), { recursive: true, mode: 0o700 });
+  fs.symlinkSync(victim, path.join(keysLink, 'home/lambda-deploy/.ssh/authorized_keys'));
+  const first = await install(keysLink);
+  t.is(first.code, 1, first.stdout);
+  t.regex(first.stderr, /\/home\/lambda-deploy\/\.ssh\/authorized_keys is a symbolic link: this script does not write through one/);
+
+  const sshLink = tryRoot(t);
+  fs.mkdirSync(path.join(sshLink, 'home/lambda-deploy'), { recursive: true });
+  fs.symlinkSync(victimDir, path.join(sshLink, 'home/lambda-deploy/.ssh'));
+  const second = await install(sshLink);
+  t.is(second.code, 1, second.stdout);
+  t.regex(second.stderr, /\/home\/lambda-deploy\/\.ssh is a symbolic link/);
+
+  const releasesLink = tryRoot(t);
+  fs.mkdirSync(path.join(releasesLink, 'opt/lambda'), { recursive: true });
+  fs.symlinkSync(victimDir, path.join(releasesLink, 'opt/lambda/releases'));
+  const third = await install(releasesLink);
+  t.is(third.code, 1, third.stdout);
+  t.regex(third.stderr, /\/opt\/lambda\/releases is a symbolic link/);
+
+  t.is(fs.readFileSync(victim, 'utf8'), 'precious\n', 'the file the link pointed at is as it was');
+  t.is((fs.statSync(victim).mode & 0o7777).toString(8), '644');
+  t.deepEqual(fs.readdirSync(victimDir), [], 'nothing written into the folder the link pointed at');
+  t.is((fs.statSync(victimDir).mode & 0o7777).toString(8), '755');
 });
 
 test('a domain that is not a domain name cannot add lines to the unit', async (t) => {

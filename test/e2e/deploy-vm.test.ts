@@ -1,6 +1,7 @@
 // The deploy against this machine as its VM: Debian's sshd on a loopback port (its own config, host key and keys in a
-// temporary folder), scripts/ship.sh sending a pack built once, scripts/deploy.sh installing it under a temporary
-// prefix, and a stand-in for the systemd service; a good build goes live, a broken one is switched back.
+// temporary folder; the deploy key's line as scripts/install-vm.sh writes it, forced to the receiver), scripts/ship.sh
+// sending a pack built once, scripts/deploy.sh installing it under a temporary prefix, and a stand-in for the systemd
+// service; a good build goes live, a broken one is switched back, and the key runs nothing but a deploy.
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import net from 'node:net';
@@ -27,6 +28,8 @@ let sshd: ChildProcess | undefined;
 let goodPack: string;
 let brokenPack: string;
 let vmEnv: Record<string, string>;
+let deployEnv: Record<string, string>;
+let servicePath: string;
 
 let builtImports: Set<string>;
 
@@ -57,6 +60,22 @@ async function must(file: string, args: string[], options: { cwd?: string; env?:
   const result = await command(file, args, options);
   if (result.code !== 0) throw new Error(`${file} ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
   return result;
+}
+
+/** ssh with the deploy key to the VM, `input` on its stdin: what a thief of the key could try. */
+function sshWithKey(args: string[], input = ''): Promise<CommandResult> {
+  const child = spawn('ssh', [
+    '-p', String(sshPort), '-i', vmEnv.LAMBDA_VM_KEY_FILE as string,
+    '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', 'StrictHostKeyChecking=yes',
+    '-o', `UserKnownHostsFile=${vmEnv.LAMBDA_VM_KNOWN_HOSTS_FILE as string}`, '-o', 'GlobalKnownHostsFile=/dev/null',
+    ...args,
+  ], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdin.end(input);
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr })));
 }
 
 /** Runs the runner's side of a deploy, as the deploy workflow does. */
@@ -103,6 +122,7 @@ test.before(async () => {
 
   // The service's stand-in: what `systemctl restart lambda.service` does, with a pid file instead of systemd.
   const service = path.join(work, 'service.sh');
+  servicePath = service;
   fs.writeFileSync(
     service,
     `#!/bin/sh
@@ -130,13 +150,31 @@ echo $! >"$pidfile"
   await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'vm-host', '-f', path.join(ssh, 'host_key')]);
   await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ci', '-f', path.join(ssh, 'ci_key')]);
   await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'impostor', '-f', path.join(ssh, 'impostor_key')]);
-  fs.copyFileSync(path.join(ssh, 'ci_key.pub'), path.join(ssh, 'authorized_keys'));
+  // The deploy key's line, written by the install script (under a try-out root) as on a VM: restricted, its command
+  // forced to the receiver the script installed there.
+  const installRoot = path.join(work, 'vm-root');
+  fs.mkdirSync(installRoot);
+  await must('bash', [path.join(ROOT, 'scripts', 'install-vm.sh')], {
+    env: { LAMBDA_INSTALL_ROOT: installRoot, LAMBDA_INSTALL_DEPLOY_KEY: fs.readFileSync(path.join(ssh, 'ci_key.pub'), 'utf8').trim() },
+  });
+  const authorizedKeys = path.join(installRoot, 'home', 'lambda-deploy', '.ssh', 'authorized_keys');
   sshPort = await freePort();
   const hostKey = fs.readFileSync(path.join(ssh, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
   fs.writeFileSync(path.join(ssh, 'known_hosts'), `[127.0.0.1]:${sshPort} ${hostKey}\n`);
   const impostorKey = fs.readFileSync(path.join(ssh, 'impostor_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
   fs.writeFileSync(path.join(ssh, 'wrong_known_hosts'), `[127.0.0.1]:${sshPort} ${impostorKey}\n`);
   const user = os.userInfo().username;
+  deployEnv = {
+    LAMBDA_DEPLOY_PREFIX: prefix,
+    LAMBDA_DEPLOY_RESTART: `sh ${service}`,
+    LAMBDA_DEPLOY_HEALTH_URL: healthUrl,
+    LAMBDA_DEPLOY_HEALTH_TIMEOUT: '20',
+    LAMBDA_DEPLOY_PID_FILE: path.join(work, 'server.pid'),
+    // Production installs from the registry (npm ci --omit=dev); tests reach only loopback, so the build gets this
+    // checkout's packages instead.
+    LAMBDA_DEPLOY_INSTALL: `ln -s ${path.join(ROOT, 'node_modules')} node_modules`,
+    LAMBDA_DEPLOY_KEEP: '3',
+  };
   fs.writeFileSync(
     path.join(ssh, 'sshd_config'),
     [
@@ -144,7 +182,7 @@ echo $! >"$pidfile"
       'ListenAddress 127.0.0.1',
       `HostKey ${path.join(ssh, 'host_key')}`,
       `PidFile ${path.join(ssh, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${path.join(ssh, 'authorized_keys')}`,
+      `AuthorizedKeysFile ${authorizedKeys}`,
       `AllowUsers ${user}`,
       'PubkeyAuthentication yes',
       'PasswordAuthentication no',
@@ -153,6 +191,9 @@ echo $! >"$pidfile"
       // The temporary folder is under /tmp, which is world-writable: strict modes would refuse the keys there.
       'StrictModes no',
       'UsePAM no',
+      // The deploy's variables, as an operator sets them on a VM: the receiver's environment comes from here, never
+      // from the client.
+      `SetEnv ${Object.entries(deployEnv).map(([name, value]) => `"${name}=${value}"`).join(' ')}`,
       '',
     ].join('\n'),
   );
@@ -178,14 +219,6 @@ echo $! >"$pidfile"
     LAMBDA_VM_PORT: String(sshPort),
     LAMBDA_VM_KEY_FILE: path.join(ssh, 'ci_key'),
     LAMBDA_VM_KNOWN_HOSTS_FILE: path.join(ssh, 'known_hosts'),
-    LAMBDA_DEPLOY_PREFIX: prefix,
-    LAMBDA_DEPLOY_RESTART: `sh ${service}`,
-    LAMBDA_DEPLOY_HEALTH_URL: healthUrl,
-    LAMBDA_DEPLOY_HEALTH_TIMEOUT: '20',
-    // Production installs from the registry (npm ci --omit=dev); tests reach only loopback, so the build gets this
-    // checkout's packages instead.
-    LAMBDA_DEPLOY_INSTALL: `ln -s ${path.join(ROOT, 'node_modules')} node_modules`,
-    LAMBDA_DEPLOY_KEEP: '3',
   };
 });
 
@@ -265,4 +298,62 @@ test.serial('a SHA that is not hex digits cannot name a folder outside releases/
   t.deepEqual(fs.readdirSync(prefix).sort(), before);
   t.false(fs.existsSync(path.join(work, 'escape')));
   t.is(currentName(), GOOD_B);
+});
+
+test.serial('the deploy key runs no shell command: the receiver refuses it without running it', async (t) => {
+  const marker = path.join(work, 'ran');
+  const result = await sshWithKey(['--', '127.0.0.1', `id; touch ${marker}`]);
+  t.is(result.code, 2, result.stderr);
+  t.regex(result.stderr, /this key only deploys: the command must be a commit SHA/);
+  t.notRegex(result.stdout, /uid=/);
+  t.false(fs.existsSync(marker), 'nothing of the command ran');
+  const shell = await sshWithKey(['--', '127.0.0.1'], 'id\n');
+  t.is(shell.code, 2, 'no shell without a command either');
+  t.notRegex(shell.stdout, /uid=/);
+  t.is(currentName(), GOOD_B);
+});
+
+test.serial('the deploy key forwards no port: what listens on the VM\'s loopback stays out of reach', async (t) => {
+  // sshd itself always listens there: a forward that worked would bring back its greeting.
+  const forwarded = await sshWithKey(['-W', `127.0.0.1:${sshPort}`, '--', '127.0.0.1']);
+  t.not(forwarded.code, 0);
+  t.notRegex(forwarded.stdout, /SSH-2\.0/);
+  t.regex(forwarded.stderr, /administratively prohibited/);
+});
+
+test.serial('a 200 from a program that is not the service (bound first during the restart) is not taken for a live build', async (t) => {
+  // The service is down and another program holds its port, answering 200 to everything.
+  process.kill(serverPid(), 'SIGTERM');
+  await new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      try {
+        process.kill(serverPid(), 0);
+      } catch {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 50);
+  });
+  const impostor = spawn(process.execPath, ['-e', `require('node:http').createServer((q, s) => s.end('ok\\n')).listen(${new URL(healthUrl).port}, '127.0.0.1', () => console.log('listening'))`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  t.teardown(() => impostor.kill('SIGKILL'));
+  await new Promise<void>((resolve) => impostor.stdout.once('data', () => resolve()));
+  t.deepEqual(await health(), { status: 200, body: 'ok\n' }, 'the impostor answers as the service would');
+
+  const deployed = await command('bash', [path.join(ROOT, 'scripts', 'deploy.sh'), GOOD_A, goodPack], {
+    env: { ...deployEnv, LAMBDA_DEPLOY_HEALTH_TIMEOUT: '3' },
+  });
+  t.regex(deployed.stderr, /answers 200, but what listens on port \d+ is not the service's process/);
+  t.notRegex(deployed.stdout, /is live/);
+  t.is(deployed.code, 3, deployed.stderr);
+  t.is(currentName(), GOOD_B, 'switched back');
+
+  // The port back to the service: the current build serves again.
+  impostor.kill('SIGKILL');
+  await new Promise((resolve) => impostor.once('exit', resolve));
+  await must('sh', [servicePath]);
+  const after = await command('bash', [path.join(ROOT, 'scripts', 'deploy.sh'), GOOD_B, goodPack], { env: deployEnv });
+  t.is(after.code, 0, after.stderr);
+  t.regex(after.stdout, /already the current build/);
 });
