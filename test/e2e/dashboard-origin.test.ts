@@ -107,3 +107,12 @@ browserTest('a signed-in dashboard tab sent to a function cannot read the token'
   t.true(await eventually(async () => (await caught()).includes(`captured page: http://127.0.0.1:${lambda.port} token=null`), 30_000));
   t.false((await caught()).includes(lambda.key), 'the key reached the function');
 });
+
+browserTest('no function takes the dashboard host: a push of a function named dashboard is refused', async (t) => {
+  const pushed = await lambda.push('dashboard', fixture('echo'));
+  t.not(pushed.code, 0);
+  t.regex(pushed.stderr, /LAMBDA_ERR_NAME_RESERVED|"dashboard" is reserved/);
+  const listed = (await (await lambda.api('/api/v1/functions')).json()) as { functions: { name: string }[] };
+  t.false(listed.functions.some((fn) => fn.name === 'dashboard'));
+  t.false(fs.existsSync(path.join(lambda.dataDir, 'data', 'repos', 'dashboard.git')), 'a repository was left behind');
+});
