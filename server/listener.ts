@@ -14,7 +14,7 @@ export interface Surfaces {
   git(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
   /** Prometheus' `GET /metrics`; absent: 404. */
   metrics?(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
-  /** The dashboard's pages and assets under `/dashboard`; absent: 404. */
+  /** The dashboard's pages and assets under `/dashboard` on its own host, `dashboard.<domain>`; absent: 404. */
   dashboard?(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
   /** Node answers 408 and closes the connection when the headers, or the whole request, take longer. */
   headersTimeoutMs: number;
