@@ -26,6 +26,7 @@ export const ERRORS = {
     kind: 'invalid',
     message: 'invalid function name "{name}": use 1-63 lower-case letters, digits and dashes, starting with a letter and not ending with a dash',
   },
+  LAMBDA_ERR_NAME_RESERVED: { kind: 'invalid', message: 'the function name "{name}" is reserved: {reason}' },
   LAMBDA_ERR_MANIFEST_MISSING: { kind: 'invalid', message: 'lambda.yaml is missing at the repository root' },
   LAMBDA_ERR_MANIFEST_INVALID: { kind: 'invalid', message: 'lambda.yaml: {detail}' },
   LAMBDA_ERR_RUNTIME_UNSUPPORTED: {
@@ -46,6 +47,10 @@ export const ERRORS = {
     message: 'too many wrong API keys from this address; retry in {seconds}s',
   },
   LAMBDA_ERR_FORBIDDEN: { kind: 'forbidden', message: 'this API token only invokes {what}: it does not open {where}' },
+  LAMBDA_ERR_SERVICE_WORKER_REFUSED: {
+    kind: 'forbidden',
+    message: 'no service worker is registered through /fn/ paths, which every function shares: serve it from {name}\'s own host',
+  },
   LAMBDA_ERR_FUNCTION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" does not exist' },
   LAMBDA_ERR_NOT_DEPLOYED: { kind: 'not_found', message: 'function "{name}" has no live version yet' },
   LAMBDA_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'no route for {method} {path}' },

@@ -1,4 +1,4 @@
-// The one HTTP listener: sends each request to function traffic, the REST API, git, metrics, the dashboard or the health check.
+// The one HTTP listener: sends each request to function traffic, the REST API, git, metrics, the dashboard (on its own host) or the health check.
 import http from 'node:http';
 import type net from 'node:net';
 import { LambdaError } from './errors.js';
@@ -14,7 +14,7 @@ export interface Surfaces {
   git(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
   /** Prometheus' `GET /metrics`; absent: 404. */
   metrics?(req: http.IncomingMessage, res: http.ServerResponse): Promise<void>;
-  /** The dashboard's pages and assets under `/dashboard`; absent: 404. */
+  /** The dashboard's pages and assets under `/dashboard` on its own host, `dashboard.<domain>`; absent: 404. */
   dashboard?(req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void>;
   /** Node answers 408 and closes the connection when the headers, or the whole request, take longer. */
   headersTimeoutMs: number;
@@ -62,11 +62,21 @@ async function health(req: http.IncomingMessage, res: http.ServerResponse): Prom
   res.end(req.method === 'HEAD' ? undefined : 'ok\n');
 }
 
+/** The dashboard's old address on the control origin, and its host's root: a plain redirect, not kept by browsers. */
+async function redirect(res: http.ServerResponse, location: string): Promise<void> {
+  const text = `See ${location}\n`;
+  res.writeHead(302, { location, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
 export function createHttpServer(surfaces: Surfaces): http.Server {
   const dispatch = (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const target = route(req.headers.host, req.url ?? '/', surfaces.domain);
     switch (target.surface) {
       case 'function':
+        // A service worker registered through /fn/ would sit on the origin every function shares (and the REST API
+        // too): nothing legitimate does that, so its script is never served there. A function's own host is its own.
+        if (target.prefix && req.headers['service-worker'] !== undefined) throw new LambdaError('LAMBDA_ERR_SERVICE_WORKER_REFUSED', { name: target.name.slice(0, 63) });
         return surfaces.forward(req, res, target);
       case 'api':
         return surfaces.api(req, res, target.path);
@@ -80,6 +90,8 @@ export function createHttpServer(surfaces: Surfaces): http.Server {
         break;
       case 'health':
         return health(req, res);
+      case 'redirect':
+        return redirect(res, target.location);
     }
     throw new LambdaError('LAMBDA_ERR_ROUTE_NOT_FOUND', { method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0] });
   };

@@ -1,6 +1,6 @@
 // The pages' pure helpers: numbers as read, chart columns, log lines split from a stream with a bound, page routes.
 import test from 'ava';
-import { columns, formatAgo, formatCount, formatMs, formatRate, isWindowName, LineSplitter, pageOf, parseLogLine } from './format.js';
+import { columns, counted, formatAgo, formatCount, formatInstances, formatMs, formatRate, isWindowName, LineSplitter, pageOf, parseLogLine, sparsePoints } from './format.js';
 
 test('numbers and times read as people write them', (t) => {
   t.is(formatMs(null), '—');
@@ -49,4 +49,24 @@ test('addresses name the functions page, a function, or nothing', (t) => {
   t.true(isWindowName('24h'));
   t.false(isWindowName('toString'));
   t.false(isWindowName(null));
+});
+
+test('counts carry their noun, singular for one', (t) => {
+  t.is(counted(1, 'invocation'), '1 invocation');
+  t.is(counted(0, 'invocation'), '0 invocations');
+  t.is(counted(12_345, 'error'), '12.3k errors');
+});
+
+test('a frozen instance is said to be frozen, not running', (t) => {
+  t.is(formatInstances({ running: 1, starting: 0, frozen: 1 }), '0 running, 1 frozen');
+  t.is(formatInstances({ running: 3, starting: 1, frozen: 1 }), '2 running, 1 frozen, 1 starting');
+  t.is(formatInstances({ running: 2, starting: 0 }), '2 running');
+  t.is(formatInstances(undefined), '—');
+});
+
+test('sparse series get dots where they have values; dense ones none', (t) => {
+  t.deepEqual(sparsePoints([null, null, 12, null], false), [2]);
+  t.deepEqual(sparsePoints([0, 0, 3, 0], true), [2]);
+  t.deepEqual(sparsePoints([0, 0, 3, 0], false), [0, 1, 2, 3]);
+  t.is(sparsePoints(Array.from({ length: 50 }, () => 1), true), null);
 });

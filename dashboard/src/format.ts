@@ -105,3 +105,42 @@ export function pageOf(pathname: string): Page {
   const match = /^\/dashboard\/functions\/([a-z][a-z0-9-]{0,62})$/.exec(path);
   return match ? { page: 'function', name: match[1] as string } : { page: 'unknown' };
 }
+
+/** "1 invocation", "12.3k invocations": a count with its noun, singular for exactly one. */
+export function counted(count: number | null | undefined, noun: string): string {
+  return `${formatCount(count)} ${count === 1 ? noun : `${noun}s`}`;
+}
+
+/** What the API counts of a function's instances; frozen ones are among `running` (they hold their container). */
+export interface InstanceCounts {
+  running: number;
+  starting: number;
+  frozen?: number;
+}
+
+/** "2 running", "0 running, 1 frozen", "1 running, 1 starting"; a frozen instance is not said to be running. */
+export function formatInstances(counts: InstanceCounts | undefined): string {
+  if (!counts) return '—';
+  const frozen = counts.frozen ?? 0;
+  const parts = [`${Math.max(0, counts.running - frozen)} running`];
+  if (frozen > 0) parts.push(`${frozen} frozen`);
+  if (counts.starting > 0) parts.push(`${counts.starting} starting`);
+  return parts.join(', ');
+}
+
+/**
+ * The indices of a chart series worth a dot: its values (non-zero ones for counts), when they are few enough that
+ * a line alone would not show them (a lone minute between empty ones draws no line at all); null when dense.
+ */
+export function sparsePoints(values: readonly (number | null | undefined)[], counts: boolean, max = 40): number[] | null {
+  const marked: number[] = [];
+  values.forEach((value, index) => {
+    if (value !== null && value !== undefined && !(counts && value === 0)) marked.push(index);
+  });
+  return marked.length <= max ? marked : null;
+}
+
+/** The browser's time zone, for a chart's one note that its times are local. */
+export function localZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'local time';
+}

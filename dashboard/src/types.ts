@@ -3,7 +3,9 @@ import type { MetricsPoint } from './format.js';
 import type { MetricsSummary } from '../../server/metrics/types.js';
 
 export interface Instances {
+  /** Every instance with a container, frozen ones included. */
   running: number;
+  frozen?: number;
   starting: number;
   busy: number;
 }

@@ -17,9 +17,9 @@ interface Answer {
 }
 
 /** Sends `target` exactly as written (fetch and URL would resolve the dots first). */
-function get(port: number, target: string, method = 'GET'): Promise<Answer> {
+function get(port: number, target: string, method = 'GET', host = 'dashboard.lambda.test'): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path: target, method, headers: { host: 'lambda.test' } }, (res) => {
+    const req = http.request({ host: '127.0.0.1', port, path: target, method, headers: { host } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString() }));
@@ -161,4 +161,25 @@ test('before the dashboard is built it answers 503 with the catalogue code, and 
   const built = await get(server.port, '/dashboard');
   t.is(built.status, 200);
   t.is(built.body, 'built');
+});
+
+test('the dashboard answers only on its own host; the control origin sends its old addresses there', async (t) => {
+  const { root, dir } = builtDashboard();
+  const server = await serve(dir);
+  t.teardown(async () => {
+    await server.close();
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+  const moved = await get(server.port, '/dashboard/functions/greet?window=24h', 'GET', `lambda.test:${server.port}`);
+  t.is(moved.status, 302);
+  t.is(moved.headers.location, `//dashboard.lambda.test:${server.port}/dashboard/functions/greet?window=24h`);
+  const root302 = await get(server.port, '/');
+  t.is(root302.status, 302);
+  t.is(root302.headers.location, '/dashboard');
+  // Nothing a function, a pusher or a scraper reaches is on the dashboard's host (the surfaces here would throw: a 500).
+  for (const target of ['/fn/evil/', '/fn/evil/sw.js', '/git/evil.git/info/refs', '/metrics', '/healthz', '/sw.js']) {
+    const answer = await get(server.port, target);
+    t.is(answer.status, 404, target);
+    t.false(answer.body.includes(SECRET), target);
+  }
 });

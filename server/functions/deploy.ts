@@ -2,7 +2,7 @@
 import { LambdaError } from '../errors.js';
 import type { CommitSource, Deps } from './deps.js';
 import { MANIFEST_FILE, parseManifest, type Manifest } from './manifest.js';
-import { assertFunctionName } from './names.js';
+import { assertNewFunctionName } from './names.js';
 import type { Progress } from '../logs/progress.js';
 import { instanceSpec } from './spec.js';
 import { lockFunction } from './lock.js';
@@ -22,11 +22,11 @@ export interface Deployment {
 /**
  * Deploys commit `source.sha` of function `name`. The live version changes only after the new image is
  * built and an instance of it answers; on any failure the old version keeps serving and nothing is left behind.
- * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_DEPLOY_IN_PROGRESS, LAMBDA_ERR_MANIFEST_MISSING,
+ * Throws LAMBDA_ERR_INVALID_NAME, LAMBDA_ERR_NAME_RESERVED, LAMBDA_ERR_DEPLOY_IN_PROGRESS, LAMBDA_ERR_MANIFEST_MISSING,
  * LAMBDA_ERR_MANIFEST_INVALID, LAMBDA_ERR_RUNTIME_UNSUPPORTED, LAMBDA_ERR_BUILD_FAILED, LAMBDA_ERR_HEALTHCHECK_FAILED.
  */
 export async function deploy(deps: Deps, input: { name: string; source: CommitSource; who?: string }, progress: Progress): Promise<Deployment> {
-  const name = assertFunctionName(input.name);
+  const name = assertNewFunctionName(input.name);
   const unlock = lockFunction(name, 'deploy');
   const short = input.source.sha.slice(0, 12);
   // The output is kept for `lambda logs N --build`, a failure's reason included.

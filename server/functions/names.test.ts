@@ -1,7 +1,8 @@
 // Unit tests of function-name validation against hostile input: traversal, encodings, case, length, shell, Unicode.
 import test from 'ava';
 import { LambdaError } from '../errors.js';
-import { assertFunctionName } from './names.js';
+import { DASHBOARD_LABEL } from '../http/routes.js';
+import { assertFunctionName, assertNewFunctionName } from './names.js';
 
 const accepted = test.macro({
   exec(t, name: string) {
@@ -62,4 +63,17 @@ test('the refusal message never echoes control characters or an unbounded name',
 
   const huge = t.throws(() => assertFunctionName('x'.repeat(100_000)), { instanceOf: LambdaError });
   t.true(huge.message.length < 300, `message is ${huge.message.length} characters`);
+});
+
+test('"dashboard" is reserved for a new function: its host serves the dashboard', (t) => {
+  const error = t.throws(() => assertNewFunctionName(DASHBOARD_LABEL), { instanceOf: LambdaError, code: 'LAMBDA_ERR_NAME_RESERVED' });
+  t.is(error.kind, 'invalid');
+  t.regex(error.message, /"dashboard" is reserved: .*dashboard\.<domain>/);
+  // One made before the name was reserved can still be named, to read or delete it.
+  t.is(assertFunctionName('dashboard'), 'dashboard');
+  t.is(assertNewFunctionName('dashboards'), 'dashboards');
+  t.is(assertNewFunctionName('greet'), 'greet');
+  t.throws(() => assertNewFunctionName('../x'), { instanceOf: LambdaError, code: 'LAMBDA_ERR_INVALID_NAME' });
+  t.throws(() => assertNewFunctionName('toString'), { instanceOf: LambdaError, code: 'LAMBDA_ERR_INVALID_NAME' });
+  t.is(assertNewFunctionName('constructor'), 'constructor');
 });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { assertFunctionName } from '../functions/names.js';
+import { assertFunctionName, assertNewFunctionName } from '../functions/names.js';
 
 const run = promisify(execFile);
 
@@ -64,6 +64,8 @@ export function createRepos(root: string, hookSource: string, controlSocket: str
     async ensure(name) {
       const gitDir = dir(name);
       if (!fs.existsSync(path.join(gitDir, 'HEAD'))) {
+        // A push that would make a new function: not under a name the server keeps for itself.
+        assertNewFunctionName(name);
         await run('git', ['init', '--quiet', '--bare', '--initial-branch=main', gitDir]);
         await configure(gitDir);
         installHook(gitDir);

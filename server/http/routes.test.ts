@@ -52,5 +52,31 @@ test('a different domain', routes, 'greet.example.test', '/', 'localhost', { sur
 
 test('metrics', routes, 'localhost:8080', '/metrics', 'localhost', { surface: 'metrics' });
 test('the health check', routes, 'localhost:8080', '/healthz', 'localhost', { surface: 'health' });
-test('the dashboard', routes, 'localhost:8080', '/dashboard/functions/greet', 'localhost', { surface: 'dashboard', path: '/dashboard/functions/greet' });
+
+// The dashboard's own host: the dashboard and the API it calls, nothing a function or a pusher controls.
+const board = 'dashboard.localhost:8080';
+test('the dashboard on its host', routes, board, '/dashboard/functions/greet', 'localhost', { surface: 'dashboard', path: '/dashboard/functions/greet' });
+test('the dashboard on its host, bare', routes, board, '/dashboard', 'localhost', { surface: 'dashboard', path: '/dashboard' });
+test('the dashboard on its host, upper case', routes, 'DASHBOARD.LocalHost:8080', '/dashboard/', 'localhost', { surface: 'dashboard', path: '/dashboard/' });
+test('the API on the dashboard host', routes, board, '/api/v1/functions?x=1', 'localhost', { surface: 'api', path: '/api/v1/functions?x=1' });
+test('the dashboard host root goes to the dashboard', routes, board, '/', 'localhost', { surface: 'redirect', location: '/dashboard' });
+test('no function on the dashboard host', routes, board, '/fn/evil/', 'localhost', { surface: 'none' });
+test('no function on the dashboard host, bare', routes, board, '/fn/evil', 'localhost', { surface: 'none' });
+test('no git on the dashboard host', routes, board, '/git/greet.git/info/refs', 'localhost', { surface: 'none' });
+test('no /metrics on the dashboard host', routes, board, '/metrics', 'localhost', { surface: 'none' });
+test('no health check on the dashboard host', routes, board, '/healthz', 'localhost', { surface: 'none' });
+test('no service worker script on the dashboard host', routes, board, '/sw.js', 'localhost', { surface: 'none' });
+test('the dashboard host on a custom domain', routes, 'dashboard.example.test', '/dashboard', 'example.test', { surface: 'dashboard', path: '/dashboard' });
+test('a host under the dashboard host is a function name the verbs refuse', routes, 'x.dashboard.localhost', '/', 'localhost', fn('x.dashboard', '/'));
+
+// The control origin sends the dashboard's old addresses to its host, keeping the port and (scheme-relative) the scheme.
+test('the control origin redirects /dashboard', routes, 'localhost:8080', '/dashboard', 'localhost', { surface: 'redirect', location: '//dashboard.localhost:8080/dashboard' });
+test('the control origin redirects a dashboard page with its query', routes, '127.0.0.1:41234', '/dashboard/functions/greet?window=24h', 'localhost', {
+  surface: 'redirect',
+  location: '//dashboard.localhost:41234/dashboard/functions/greet?window=24h',
+});
+test('the control origin redirects without a port', routes, 'example.test', '/dashboard/', 'example.test', { surface: 'redirect', location: '//dashboard.example.test/dashboard/' });
+test('no Host header still redirects to the dashboard host', routes, undefined, '/dashboard', 'localhost', { surface: 'redirect', location: '//dashboard.localhost/dashboard' });
+test('a function keeps its own /dashboard', routes, 'greet.localhost:8080', '/dashboard', 'localhost', fn('greet', '/dashboard'));
+test('the control origin has no /dashboardx', routes, 'localhost:8080', '/dashboardx', 'localhost', { surface: 'none' });
 test('a function may have its own /healthz', routes, 'greet.localhost:8080', '/healthz', 'localhost', fn('greet', '/healthz'));

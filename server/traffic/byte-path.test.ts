@@ -24,6 +24,8 @@ export const handler = async (event) => {
     case '/large': return { statusCode: 200, headers: { 'content-type': 'application/octet-stream' }, isBase64Encoded: true, body: Buffer.alloc(2 * 1024 * 1024, 'lambda').toString('base64') };
     case '/echo': return { method: event.requestContext.http.method, query: event.rawQueryString, length: body.length, sha: (await import('node:crypto')).createHash('sha256').update(body).digest('hex'), type: event.headers['content-type'] ?? null, forwarded: event.headers['x-forwarded-for'] };
     case '/pid': return { pid: process.pid };
+    // A service worker that asks for the whole origin as its scope.
+    case '/sw.js': return { statusCode: 200, headers: { 'content-type': 'text/javascript', 'service-worker-allowed': '/', 'x-custom': 'sw' }, body: 'self.onfetch = () => {};' };
     case '/throw': throw new TypeError('handler failed');
     case '/slow': await sleep(60_000); return 'late';
     // Declares more than it sends, then the process ends: the instance dies mid-answer.
@@ -184,6 +186,30 @@ for (const size of [1, 16 * 1024, 16 * 1024 + 1, 1024 * 1024]) {
     },
   });
 }
+
+// A function must not widen a service worker's scope past its folder: on /fn/ paths that is every function's origin.
+test.serial('a Service-Worker-Allowed header never leaves a function', sameAnswers, {
+  send: request('GET', '/sw.js') + 'GET /sw.js HTTP/1.1\r\nhost: echo.lambda.test\r\n\r\n',
+  methods: ['GET', 'GET'],
+  check(t, exchange) {
+    statuses(t, exchange, [200, 200]);
+    for (const answer of exchange.answers) {
+      t.deepEqual(header(answer, 'service-worker-allowed'), []);
+      t.deepEqual(header(answer, 'x-custom'), ['sw']);
+    }
+  },
+});
+
+// A worker registered through /fn/ would sit on the shared origin; on a function's own host it is that function's business.
+test.serial('a service worker script asked for through /fn/ is refused, on its own host it is served', sameAnswers, {
+  send: request('GET', '/sw.js', { 'service-worker': 'script' }) + 'GET /sw.js HTTP/1.1\r\nhost: echo.lambda.test\r\nservice-worker: script\r\n\r\n' + request('GET', '/text'),
+  methods: ['GET', 'GET', 'GET'],
+  check(t, exchange) {
+    statuses(t, exchange, [403, 200, 200]);
+    t.like(json(exchange.answers[0]), { error: { code: 'LAMBDA_ERR_SERVICE_WORKER_REFUSED' } });
+    t.is(exchange.answers[1]?.body.toString(), 'self.onfetch = () => {};');
+  },
+});
 
 test.serial('a handler that throws: 502 with no detail', sameAnswers, {
   send: request('GET', '/throw') + request('GET', '/text'),

@@ -141,7 +141,8 @@ class ClientConnection implements ClientSide {
     const size = head.size + head.contentLength;
     if (head.contentLength > MAX_BODY_BYTES || data.length < size) return this.handOff();
     const target = route(head.host, head.target, this.gateway.options.domain);
-    if (target.surface !== 'function' || head.headers.some(([name]) => name === INVOCATION_TYPE_HEADER)) return this.handOff();
+    // An async call, and a service worker's script (refused on /fn/ paths), are Node's path's to answer.
+    if (target.surface !== 'function' || head.headers.some(([name]) => name === INVOCATION_TYPE_HEADER || name === 'service-worker')) return this.handOff();
     this.held = data.length > size ? data.subarray(size) : undefined;
     this.serve(head, target, data.subarray(head.size, size));
   }

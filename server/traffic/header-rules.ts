@@ -18,6 +18,9 @@ const NOT_FORWARDED = new Set([
   'x-forwarded-prefix',
 ]);
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer']);
+// `Service-Worker-Allowed` widens a service worker's scope past its script's folder: on /fn/ paths that would reach
+// every other function, the REST API and anything else the shared origin serves, so no function may send it.
+const NOT_ANSWERED = new Set([...HOP_BY_HOP, 'service-worker-allowed']);
 
 /** A client's request header the instance gets (x-forwarded-for is extended, not dropped: the caller handles it). */
 export function forwardsRequestHeader(name: string): boolean {
@@ -26,7 +29,7 @@ export function forwardsRequestHeader(name: string): boolean {
 
 /** An instance's answer header the client gets. */
 export function forwardsResponseHeader(name: string): boolean {
-  return !HOP_BY_HOP.has(name) && !name.startsWith(INTERNAL_HEADER_PREFIX);
+  return !NOT_ANSWERED.has(name) && !name.startsWith(INTERNAL_HEADER_PREFIX);
 }
 
 /** The x-forwarded-* the instance gets: `prior` is the client's own x-forwarded-for, if it sent one. */

@@ -30,6 +30,10 @@ let profile: string;
 const dialogs: string[] = [];
 let deadLetter = '';
 
+/** The dashboard's own host, where no function answers (a browser resolves *.localhost to loopback). */
+const boardHost = () => `dashboard.localhost:${lambda.port}`;
+const board = () => `http://${boardHost()}`;
+
 /** `git push` of `dir` as function `name` with commit message `message` (a pusher controls it). */
 async function pushWithMessage(name: string, dir: string, message: string): Promise<void> {
   const work = fs.mkdtempSync(path.join(lambda.dataDir, 'push-'));
@@ -105,25 +109,37 @@ async function nothingRan(t: { is(a: unknown, b: unknown, m?: string): void; dee
 }
 
 browserTest('every dashboard answer carries the CSP and the other headers', async (t) => {
-  const index = await lambda.fetch('/dashboard');
+  const index = await lambda.fetch('/dashboard', { host: boardHost() });
   const html = await index.text();
   const assets = [...html.matchAll(/\/dashboard\/assets\/[\w.-]+/g)].map((m) => m[0]);
-  t.is(assets.length, 2);
+  t.is(assets.length, 3, 'a script, a stylesheet and the icon');
   for (const url of ['/dashboard', '/dashboard/', '/dashboard/functions/greet', ...assets, '/dashboard/assets/missing.js', '/dashboard/assets/app.js']) {
-    const answer = await lambda.fetch(url);
+    const answer = await lambda.fetch(url, { host: boardHost() });
     t.is(answer.headers.get('content-security-policy'), CSP, url);
     t.is(answer.headers.get('x-content-type-options'), 'nosniff', url);
     t.is(answer.headers.get('referrer-policy'), 'no-referrer', url);
     t.is(answer.headers.get('x-frame-options'), 'DENY', url);
     t.false((await answer.text()).includes('"devDependencies"'), url);
   }
-  t.regex((await lambda.fetch(assets[0] as string)).headers.get('content-type') ?? '', /^(text\/javascript|text\/css)/);
+  const types = await Promise.all(assets.map(async (asset) => (await lambda.fetch(asset, { host: boardHost() })).headers.get('content-type') ?? ''));
+  t.deepEqual(types.map((type) => type.split(';')[0]).sort(), ['image/svg+xml', 'text/css', 'text/javascript']);
+  // The control origin, which serves every function under /fn/, only sends the dashboard's addresses to its host.
+  const moved = await lambda.fetch('/dashboard/functions/greet', { redirect: 'manual' });
+  t.is(moved.status, 302);
+  t.is(moved.headers.get('location'), `//${boardHost()}/dashboard/functions/greet`);
+  t.is((await lambda.fetch(assets[0] as string, { redirect: 'manual' })).status, 302);
 });
 
 browserTest('a wrong API token is refused; the right one signs in and the functions show', async (t) => {
-  await page.goto(`${lambda.base}/dashboard`);
+  // By the address people know: the control origin sends the browser on to the dashboard's host.
+  await page.goto(`http://localhost:${lambda.port}/dashboard`);
   await page.locator('#token').waitFor();
+  t.is(new URL(page.url()).host, boardHost());
+  t.regex(await page.locator('#sign-in-hint').innerText(), /npm start.*lambda tokens create/s);
   await shot('sign-in');
+  // An empty field says what is missing instead of doing nothing.
+  await page.click('button[type=submit]');
+  await page.locator('#sign-in-message', { hasText: 'Paste an API token' }).waitFor();
   await page.fill('#token', 'wrong-token');
   await page.click('button[type=submit]');
   await page.locator('#sign-in-message', { hasText: 'refused' }).waitFor();
@@ -215,8 +231,30 @@ browserTest('the chart window can be changed and the charts stand with or withou
   t.is(await page.locator('.chart').count(), 2);
   // The calls made so far are in the charts: uPlot drew both, and the totals count them.
   await page.locator('.chart canvas').nth(1).waitFor();
-  t.regex(await page.locator('.totals').innerText(), /^[1-9]\d* calls, [1-9]\d* errors/);
+  t.regex(await page.locator('.totals').innerText(), /^[1-9]\d* invocations?, [1-9]\d* errors?/);
+  t.regex(await page.locator('.chart-note').innerText(), /^Times are local \(.+\)\.$/);
+  // A window the page does not offer is taken out of the address, which then names the one shown.
+  await page.goto(`${board()}/dashboard/functions/greet?window=2h`);
+  await page.locator('button[data-window="1h"][aria-pressed="true"]').waitFor();
+  await page.waitForURL(/\?window=1h$/);
   t.true(await page.locator('table.by-version').isVisible());
+  await nothingRan(t);
+});
+
+browserTest('a function that does not exist gets one message with a way back, and no page asks for what is not there', async (t) => {
+  const missingAnswers: string[] = [];
+  const onResponse = (response: { status(): number; url(): string }) => {
+    if (response.status() === 404 && !response.url().includes('/api/v1/functions/gret')) missingAnswers.push(response.url());
+  };
+  page.on('response', onResponse);
+  t.teardown(() => page.off('response', onResponse));
+  await page.goto(`${board()}/dashboard/functions/gret`);
+  await page.locator('#no-function', { hasText: 'No function named gret' }).waitFor();
+  t.is(await page.locator('main section').count(), 0, 'no panels for a function that is none');
+  t.is(await page.getByText('does not exist').count(), 0);
+  await page.click('#no-function a');
+  await page.locator('#functions tr', { hasText: 'greet' }).waitFor();
+  t.deepEqual(missingAnswers, [], 'answers 404 (a /favicon.ico?)');
   await nothingRan(t);
 });
 
@@ -253,7 +291,7 @@ browserTest('a page on another origin gets 401 from the API: the browser sends i
 
 browserTest('a refused token returns to the sign-in form with a message; signing out forgets the token', async (t) => {
   await page.evaluate(() => sessionStorage.setItem('lambda.token', 'revoked-or-wrong'));
-  await page.goto(`${lambda.base}/dashboard/functions/greet`);
+  await page.goto(`${board()}/dashboard/functions/greet`);
   await page.locator('#sign-in-message', { hasText: 'refused' }).waitFor();
   t.is(await page.evaluate(() => sessionStorage.getItem('lambda.token')), null);
   await page.fill('#token', lambda.key);

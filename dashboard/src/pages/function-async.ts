@@ -14,7 +14,7 @@ export function queueSection(ctx: PageContext, name: string, holder: HTMLElement
   void fill(ctx, holder, async () => {
     const { invocations, queue } = await getJson<InvocationList>(fn(name, '/invocations'));
     const summary = h('p', {}, `Waiting or running: ${queue?.depth ?? 0}; oldest waiting: ${queue?.oldestWaiting ? formatAgo(queue.oldestWaiting) : '—'}.`);
-    if (invocations.length === 0) return [summary, h('p', { class: 'muted' }, 'No async calls yet.')];
+    if (invocations.length === 0) return [summary, h('p', { class: 'muted' }, 'No async invocations yet.')];
     return [
       summary,
       table(

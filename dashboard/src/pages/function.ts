@@ -1,36 +1,40 @@
-// One function's page: its header, charts over a chosen window, versions, releases, env, schedules, async calls, logs.
-import { fn, getJson, getOptional } from '../api.js';
-import { CALLS_CHART, DURATION_CHART, timeChart } from '../charts.js';
-import { button, externalLink, h, section, table } from '../dom.js';
-import { formatCount, formatMs, formatRate, isWindowName, WINDOWS, type WindowName } from '../format.js';
+// One function's page: its header, charts over a chosen window, versions, releases, env, schedules, async invocations, logs.
+import { ApiError, fn, getJson, getOptional, SignedOut } from '../api.js';
+import { DURATION_CHART, INVOCATIONS_CHART, timeChart, timesNote } from '../charts.js';
+import { button, externalLink, h, link, problem, replace, section, table } from '../dom.js';
+import { counted, formatCount, formatInstances, formatMs, formatRate, isWindowName, WINDOWS, type WindowName } from '../format.js';
 import { followLogs } from '../logs.js';
-import { fill, type PageContext } from '../page.js';
+import { fill, messageOf, type PageContext } from '../page.js';
 import type { FunctionMetrics, FunctionSummary } from '../types.js';
 import { deadLettersSection, queueSection } from './function-async.js';
 import { envSection, schedulesSection } from './function-config.js';
 import { releasesSection, versionsSection } from './function-versions.js';
 
 export function renderFunction(ctx: PageContext, name: string): void {
-  const header = h('div', { class: 'fn-header' });
+  // The function is looked up first: a name that is none gets one message, not a "does not exist" in every panel.
+  replace(ctx.main, h('h1', {}, name), h('p', { class: 'muted' }, 'Loading…'));
+  getJson<FunctionSummary>(fn(name)).then(
+    (summary) => {
+      if (!ctx.signal.aborted) renderFound(ctx, name, summary);
+    },
+    (error: unknown) => {
+      if (ctx.signal.aborted) return;
+      if (error instanceof SignedOut) ctx.signedOut(error);
+      else if (error instanceof ApiError && error.status === 404) {
+        document.title = 'Not found · Lambda';
+        replace(ctx.main, h('h1', {}, 'Not found'), h('p', { attrs: { id: 'no-function' } }, `No function named ${name}. `, link('/dashboard/', 'See the functions.')));
+      } else replace(ctx.main, h('h1', {}, name), problem(messageOf(error)));
+    },
+  );
+}
+
+function renderFound(ctx: PageContext, name: string, summary: FunctionSummary): void {
   const charts = h('div', {});
   const parts = { versions: h('div', {}), releases: h('div', {}), env: h('div', {}), schedules: h('div', {}), queue: h('div', {}), dlq: h('div', {}) };
   const logs = followLogs(name, ctx.signal, ctx.signedOut);
   ctx.main.replaceChildren(
     h('h1', {}, name),
-    header,
-    section('Metrics', charts),
-    section('Versions', parts.versions),
-    section('Releases', parts.releases),
-    h('div', { class: 'columns' }, section('Environment', parts.env), section('Schedules', parts.schedules)),
-    section('Async calls', parts.queue),
-    section('Dead letters', parts.dlq),
-    h('section', { class: 'card', attrs: { id: 'logs' } }, h('h2', {}, 'Logs'), logs.element),
-  );
-
-  void fill(ctx, header, async () => {
-    const summary = await getJson<FunctionSummary>(fn(name));
-    const instances = summary.instances ? `${summary.instances.running} running${summary.instances.starting ? `, ${summary.instances.starting} starting` : ''}` : '—';
-    return h(
+    h(
       'dl',
       { class: 'facts' },
       h('dt', {}, 'Live version'),
@@ -38,11 +42,18 @@ export function renderFunction(ctx: PageContext, name: string): void {
       h('dt', {}, 'URL'),
       h('dd', {}, externalLink(summary.url)),
       h('dt', {}, 'Instances'),
-      h('dd', {}, instances),
+      h('dd', { attrs: { id: 'instances' } }, formatInstances(summary.instances)),
       h('dt', {}, 'Async queue'),
       h('dd', {}, String(summary.queue.depth)),
-    );
-  });
+    ),
+    section('Metrics', charts),
+    section('Versions', parts.versions),
+    section('Releases', parts.releases),
+    h('div', { class: 'columns' }, section('Environment', parts.env), section('Schedules', parts.schedules)),
+    section('Async invocations', parts.queue),
+    section('Dead letters', parts.dlq),
+    h('section', { class: 'card', attrs: { id: 'logs' } }, h('h2', {}, 'Logs'), logs.element),
+  );
   metricsSection(ctx, name, charts, windowFromUrl());
   versionsSection(ctx, name, parts.versions);
   releasesSection(ctx, name, parts.releases);
@@ -52,9 +63,12 @@ export function renderFunction(ctx: PageContext, name: string): void {
   deadLettersSection(ctx, name, parts.dlq, () => queueSection(ctx, name, parts.queue));
 }
 
+/** The window the address names; one it does not know is taken out of the address, which then says what is shown. */
 function windowFromUrl(): WindowName {
   const chosen = new URLSearchParams(location.search).get('window');
-  return isWindowName(chosen) ? chosen : '1h';
+  if (isWindowName(chosen)) return chosen;
+  if (chosen !== null) history.replaceState(null, '', `${location.pathname}?window=1h`);
+  return '1h';
 }
 
 /** The window picker and the charts for the chosen window; the choice is kept in the address (?window=24h). */
@@ -77,16 +91,17 @@ function metricsSection(ctx: PageContext, name: string, holder: HTMLElement, cho
     const metrics = await getOptional<FunctionMetrics>(fn(name, `/metrics?since=${since}&step=${step}`));
     const width = Math.min(560, Math.max(280, (holder.clientWidth || 900) / 2 - 24));
     const totals = metrics
-      ? `${formatCount(metrics.invocations)} calls, ${formatCount(metrics.errors)} errors (${formatRate(metrics.errorRate)}), p50 ${formatMs(metrics.p50Ms)}, p95 ${formatMs(metrics.p95Ms)}, p99 ${formatMs(metrics.p99Ms)}, ${formatCount(metrics.coldStarts)} cold starts, ${formatCount(metrics.throttles)} throttles`
+      ? `${counted(metrics.invocations, 'invocation')}, ${counted(metrics.errors, 'error')} (${formatRate(metrics.errorRate)}), p50 ${formatMs(metrics.p50Ms)}, p95 ${formatMs(metrics.p95Ms)}, p99 ${formatMs(metrics.p99Ms)}, ${counted(metrics.coldStarts, 'cold start')}, ${counted(metrics.throttles, 'throttle')}`
       : 'No metrics for this window.';
     const byVersion = (metrics?.versions ?? []).filter((v) => v.invocations + v.throttles > 0);
     return [
       h('p', { class: 'totals' }, totals),
-      h('div', { class: 'charts' }, timeChart(CALLS_CHART, metrics?.series, width), timeChart(DURATION_CHART, metrics?.series, width)),
+      h('div', { class: 'charts' }, timeChart(INVOCATIONS_CHART, metrics?.series, width), timeChart(DURATION_CHART, metrics?.series, width)),
+      metrics?.series?.length ? timesNote() : null,
       byVersion.length === 0
         ? null
         : table(
-            ['Version', 'Calls', 'Errors', 'p50', 'p95', 'p99', 'Cold starts', 'Throttles'],
+            ['Version', 'Invocations', 'Errors', 'p50', 'p95', 'p99', 'Cold starts', 'Throttles'],
             byVersion.map((v) => [`v${v.version}`, formatCount(v.invocations), `${formatCount(v.errors)} (${formatRate(v.errorRate)})`, formatMs(v.p50Ms), formatMs(v.p95Ms), formatMs(v.p99Ms), formatCount(v.coldStarts), formatCount(v.throttles)]),
             { class: 'by-version' },
           ),

@@ -1,8 +1,8 @@
-// The functions page: each function's live version, URL, instances, last hour's calls, errors and p95, a sparkline.
+// The functions page: each function's live version, URL, instances, last hour's invocations, errors and p95, a sparkline.
 import { getJson, getOptional } from '../api.js';
 import { sparkline } from '../charts.js';
 import { externalLink, h, link, section, table } from '../dom.js';
-import { formatCount, formatMs, formatRate } from '../format.js';
+import { formatCount, formatInstances, formatMs, formatRate } from '../format.js';
 import { fill, type PageContext } from '../page.js';
 import type { FunctionMetrics, FunctionSummary, MetricsReport } from '../types.js';
 
@@ -19,18 +19,17 @@ export function renderFunctions(ctx: PageContext): void {
     const byName = new Map<string, FunctionMetrics>((metrics?.functions ?? []).map((m) => [m.name, m]));
     const rows = functions.map((fn) => {
       const m = byName.get(fn.name);
-      const instances = fn.instances ? `${fn.instances.running}${fn.instances.starting ? ` (+${fn.instances.starting} starting)` : ''}` : '—';
       return [
         link(`/dashboard/functions/${encodeURIComponent(fn.name)}`, fn.name, { class: 'fn-name' }),
         fn.live ? `v${fn.live.version}` : 'none',
         externalLink(fn.url),
-        instances,
+        formatInstances(fn.instances),
         m ? formatCount(m.invocations) : '—',
         m ? `${formatCount(m.errors)} (${formatRate(m.errorRate)})` : '—',
         m ? formatMs(m.p95Ms) : '—',
         sparkline(m?.series),
       ];
     });
-    return table(['Function', 'Live', 'URL', 'Instances', 'Calls', 'Errors', 'p95', 'Calls, last hour'], rows, { class: 'functions', attrs: { id: 'functions' } });
+    return table(['Function', 'Live', 'URL', 'Instances', 'Invocations', 'Errors', 'p95', 'Invocations, last hour'], rows, { class: 'functions', attrs: { id: 'functions' } });
   });
 }

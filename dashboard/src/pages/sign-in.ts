@@ -4,7 +4,7 @@ import { h, replace } from '../dom.js';
 import { messageOf, type PageContext } from '../page.js';
 
 export function renderSignIn(ctx: Pick<PageContext, 'main' | 'refresh'>, message?: string): void {
-  const input = h('input', { attrs: { type: 'password', name: 'token', id: 'token', autocomplete: 'off', spellcheck: 'false', required: '' } });
+  const input = h('input', { attrs: { type: 'password', name: 'token', id: 'token', autocomplete: 'off', spellcheck: 'false' } });
   const note = h('p', { class: message ? 'problem' : 'muted', attrs: { role: 'alert', id: 'sign-in-message' } }, message ?? 'The token stays in this tab only (session storage) and is sent with each API call.');
   const submit = h('button', { attrs: { type: 'submit' } }, 'Sign in');
   const form = h(
@@ -15,7 +15,12 @@ export function renderSignIn(ctx: Pick<PageContext, 'main' | 'refresh'>, message
         submit: (event) => {
           event.preventDefault();
           const key = input.value.trim();
-          if (!key) return;
+          if (!key) {
+            note.className = 'problem';
+            note.textContent = 'Paste an API token first.';
+            input.focus();
+            return;
+          }
           submit.disabled = true;
           signIn(key);
           getJson('/api/v1/functions')
@@ -34,7 +39,7 @@ export function renderSignIn(ctx: Pick<PageContext, 'main' | 'refresh'>, message
     input,
     submit,
     note,
-    h('p', { class: 'muted' }, 'Make one with ', h('code', {}, 'lambda tokens create'), ' (an admin token).'),
+    h('p', { class: 'muted', attrs: { id: 'sign-in-hint' } }, 'Use the admin key ', h('code', {}, 'npm start'), ' printed when it first ran, or an admin token made with ', h('code', {}, 'lambda tokens create'), '.'),
   );
   replace(ctx.main, form);
   input.focus();
