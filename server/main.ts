@@ -31,6 +31,7 @@ import { createApi } from './api/router.js';
 import { createForwarder } from './traffic/node-path.js';
 import { createFunctionGuard } from './traffic/function-auth.js';
 import { createHttpServer } from './listener.js';
+import { DASHBOARD_LABEL } from './http/routes.js';
 import { createDashboard } from './dashboard/serve.js';
 import { createBodyReader } from './http/body.js';
 import { dataDirKey, lockDataDir, prepareDataDir } from './config/data-dir.js';
@@ -41,7 +42,7 @@ import { createLoopbackCredentials } from './ssh/loopback.js';
 import { startSshServer } from './ssh/server.js';
 import { platformLog } from './logs/platform-log.js';
 import { stepLine, warnLine } from './logs/progress-text.js';
-import { adminTokenLines, httpListenLine, sshListenLine } from './logs/start-lines.js';
+import { adminTokenLines, dashboardLine, httpListenLine, sshListenLine } from './logs/start-lines.js';
 import { createScheduler } from './schedules/scheduler.js';
 import { createQueueWorkers, workerSettings } from './queue/workers.js';
 import { syncSchedules } from './schedules/verbs.js';
@@ -306,6 +307,7 @@ async function main(): Promise<void> {
   const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
   const server = await startServer(config, log);
   log(httpListenLine({ host: config.host, port: server.port, url: server.url, dataDir: config.dataDir }));
+  log(dashboardLine(`http://${DASHBOARD_LABEL}.${config.domain}:${server.port}/dashboard`));
   // The generated key goes out without a time stamp, so it can be copied whole from the terminal.
   for (const line of adminTokenLines({ generatedKey: server.generatedKey, seeded: Boolean(config.apiKey) })) console.log(line);
   let stopping = false;

@@ -1,6 +1,6 @@
 // The operator's start lines say truthfully where the server listens and where the admin API token's key comes from.
 import test from 'ava';
-import { adminTokenLines, httpListenLine, sshListenLine, whereBound } from './start-lines.js';
+import { adminTokenLines, dashboardLine, httpListenLine, sshListenLine, whereBound } from './start-lines.js';
 
 test('the default address is all interfaces, named with the variable that changes it', (t) => {
   t.is(whereBound('0.0.0.0', 'LAMBDA_HOST'), 'all interfaces (LAMBDA_HOST=0.0.0.0)');
@@ -14,6 +14,10 @@ test('the HTTP line names the address bound, the port and the URL to use', (t) =
     httpListenLine({ host: '0.0.0.0', port: 8080, url: 'http://localhost:8080', dataDir: '/var/lib/lambda' }),
     '-----> Lambda listening on all interfaces (LAMBDA_HOST=0.0.0.0), port 8080: http://localhost:8080 (port 8080, data in /var/lib/lambda)',
   );
+});
+
+test('the dashboard line gives its address', (t) => {
+  t.is(dashboardLine('http://dashboard.localhost:8080/dashboard'), '-----> Dashboard: http://dashboard.localhost:8080/dashboard (sign in with an API token)');
 });
 
 test('the SSH line names the address bound and its port', (t) => {

@@ -14,6 +14,11 @@ export function httpListenLine(at: { host: string; port: number; url: string; da
   return stepLine(`Lambda listening on ${whereBound(at.host, 'LAMBDA_HOST')}, port ${at.port}: ${at.url} (port ${at.port}, data in ${at.dataDir})`);
 }
 
+/** Where the dashboard is, on its own host: a newcomer reads it off the terminal. */
+export function dashboardLine(url: string): string {
+  return stepLine(`Dashboard: ${url} (sign in with an API token)`);
+}
+
 export function sshListenLine(at: { host: string; port: number; fingerprint: string }): string {
   return stepLine(`SSH listening on ${whereBound(at.host, 'LAMBDA_SSH_HOST')}, port ${at.port} (host key ${at.fingerprint})`);
 }
