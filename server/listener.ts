@@ -62,10 +62,15 @@ async function health(req: http.IncomingMessage, res: http.ServerResponse): Prom
   res.end(req.method === 'HEAD' ? undefined : 'ok\n');
 }
 
-/** The dashboard's old address on the control origin, and its host's root: a plain redirect, not kept by browsers. */
+/**
+ * The dashboard's old address on the control origin, and its host's root: a plain redirect, not kept by browsers.
+ * Leaving the control origin, it clears what an older dashboard may have kept there (its token in session storage, a
+ * service worker a function registered through /fn/): pages on that origin are functions' pages.
+ */
 async function redirect(res: http.ServerResponse, location: string): Promise<void> {
   const text = `See ${location}\n`;
-  res.writeHead(302, { location, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  const leaving = location.startsWith('//') ? { 'clear-site-data': '"storage"' } : {};
+  res.writeHead(302, { location, ...leaving, 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }
 
@@ -76,7 +81,11 @@ export function createHttpServer(surfaces: Surfaces): http.Server {
       case 'function':
         // A service worker registered through /fn/ would sit on the origin every function shares (and the REST API
         // too): nothing legitimate does that, so its script is never served there. A function's own host is its own.
-        if (target.prefix && req.headers['service-worker'] !== undefined) throw new LambdaError('LAMBDA_ERR_SERVICE_WORKER_REFUSED', { name: target.name.slice(0, 63) });
+        if (target.prefix && req.headers['service-worker'] !== undefined) {
+          // A worker registered there before this refusal existed is dropped with the rest of the origin's storage.
+          res.setHeader('clear-site-data', '"storage"');
+          throw new LambdaError('LAMBDA_ERR_SERVICE_WORKER_REFUSED', { name: target.name.slice(0, 63) });
+        }
         return surfaces.forward(req, res, target);
       case 'api':
         return surfaces.api(req, res, target.path);

@@ -84,3 +84,14 @@ test('the message says the smallest step that fits and the retention', (t) => {
   t.regex(t.throws(() => parseWindow({ since: '20d' }, NOW))?.message ?? '', /from 1m to 14d/);
   t.is(DEFAULT_METRICS_RETENTION_MS, 14 * 24 * 60 * MINUTE);
 });
+
+test('a window ending inside a wide row ends at that row’s start, so the row is not counted past the end', (t) => {
+  // Five days back rows are per hour: 11:05 ends at 11:00, and the 10:00 row is the last one counted.
+  const window = parseWindow({ since: '2026-11-26T09:00:00Z', until: '2026-11-26T11:05:00Z' }, NOW);
+  t.deepEqual(window, { since: Date.parse('2026-11-26T09:00:00Z'), until: Date.parse('2026-11-26T11:00:00Z') });
+  // Five minutes inside one hour row: nothing whole, so nothing.
+  const inside = parseWindow({ since: '5m', until: '2026-11-26T11:05:00Z' }, NOW);
+  t.true(inside.since >= inside.until);
+  // Minute rows keep the end as asked: the minute under way counts as far as recorded.
+  t.is(parseWindow({}, NOW).until, NOW);
+});

@@ -35,14 +35,18 @@ export interface WindowQuery {
  * in one step. Throws LAMBDA_ERR_BAD_REQUEST naming the parameter.
  */
 export function parseWindow(query: WindowQuery, now: number, retentionMs = DEFAULT_METRICS_RETENTION_MS): MetricsWindow {
-  const until = query.until === undefined || query.until === null ? now : parseTime('until', query.until, 'a time such as "2026-11-25T17:00:00Z"');
+  const asked = query.until === undefined || query.until === null ? now : parseTime('until', query.until, 'a time such as "2026-11-25T17:00:00Z"');
+  // An end inside a wide (merged) row ends at that row's start: the row cannot be split, and counting it whole would
+  // count time past the end. Minute rows keep the end as asked, so the minute under way counts as far as recorded.
+  const endWidth = widthAt(asked, now);
+  const until = endWidth > MINUTE ? Math.floor(asked / endWidth) * endWidth : asked;
   const sinceText = query.since ?? DEFAULT_SINCE;
   const ago = parseSpan(sinceText);
   const expected = `a duration from 1m to ${showSpan(retentionMs)} such as "15m", "1h", "24h" or "7d", or a time such as "2026-11-25T17:00:00Z" within it`;
-  const since = ago === undefined ? parseTime('since', sinceText, expected) : until - ago;
+  const since = ago === undefined ? parseTime('since', sinceText, expected) : asked - ago;
   if (ago !== undefined && ago < MINUTE) refuse('since', expected, sinceText);
-  if (since >= until) refuse('since', `${expected}, before until`, sinceText);
-  if (until - since > retentionMs || since < now - retentionMs - MINUTE) refuse('since', expected, sinceText);
+  if (since >= asked) refuse('since', `${expected}, before until`, sinceText);
+  if (asked - since > retentionMs || since < now - retentionMs - MINUTE) refuse('since', expected, sinceText);
   // A window holding no row's start (one that starts after its last minute began, or inside one wide row) holds nothing.
   const { start: firstRow, width } = firstWholeRow(since, now);
   if (query.step === undefined || query.step === null) return { since: firstRow, until };

@@ -207,6 +207,7 @@ test.serial('a service worker script asked for through /fn/ is refused, on its o
   check(t, exchange) {
     statuses(t, exchange, [403, 200, 200]);
     t.like(json(exchange.answers[0]), { error: { code: 'LAMBDA_ERR_SERVICE_WORKER_REFUSED' } });
+    t.deepEqual(header(exchange.answers[0], 'clear-site-data'), ['"storage"']);
     t.is(exchange.answers[1]?.body.toString(), 'self.onfetch = () => {};');
   },
 });

@@ -127,6 +127,8 @@ browserTest('every dashboard answer carries the CSP and the other headers', asyn
   const moved = await lambda.fetch('/dashboard/functions/greet', { redirect: 'manual' });
   t.is(moved.status, 302);
   t.is(moved.headers.get('location'), `//${boardHost()}/dashboard/functions/greet`);
+  // Leaving the control origin clears what an older dashboard kept there (its token, a worker a function put there).
+  t.is(moved.headers.get('clear-site-data'), '"storage"');
   t.is((await lambda.fetch(assets[0] as string, { redirect: 'manual' })).status, 302);
 });
 
