@@ -115,7 +115,7 @@ probe() { curl --silent --fail --max-time 3 --output /dev/null "$health_url"; }
 # (retrying every second for at most health_timeout seconds), and then keeps answering from that same process every
 # second for health_settle seconds: a build that answers and then crashes, or is restarted, is not live.
 healthy() {
-  local deadline=$((SECONDS + health_timeout)) warned=0 pid probes
+  local deadline=$((SECONDS + health_timeout)) warned=0 pid now probes
   while :; do
     pid=$(service_pid)
     if [ -n "${before_pid:-}" ] && [ "$pid" = "$before_pid" ]; then
@@ -136,8 +136,9 @@ healthy() {
   say "Process $pid answers; checking it keeps answering for ${health_settle}s"
   for ((probes = 0; probes < health_settle; probes++)); do
     sleep 1
-    if [ "$(service_pid)" != "$pid" ]; then
-      echo " !     the service's process $pid went away within ${health_settle}s of its first 200 (now: $(service_pid))" >&2
+    now=$(service_pid)
+    if [ "$now" != "$pid" ]; then
+      echo " !     the service's process $pid went away within ${health_settle}s of its first 200 (now: ${now:-none})" >&2
       return 1
     fi
     if ! probe || ! served_by "$pid"; then
@@ -183,10 +184,11 @@ if [ -n "$why" ]; then
   fi
   echo " !     $why after starting $sha; switching back to $previous" >&2
   switch_to "$previous"
-  rm -rf "${releases:?}/$sha"
   if ! restart_service; then
+    rm -rf "${releases:?}/$sha"
     fail "deploy of $sha failed: $why; switched back to $previous, but restarting it failed too: see the service's log (journalctl -u lambda)" 3
   fi
+  rm -rf "${releases:?}/$sha"
   if healthy; then
     fail "deploy of $sha failed: $why; switched back to $previous, which answers again"
   fi
