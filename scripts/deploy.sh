@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The VM's side of a deploy: installs a packed build beside the running one, switches `current` to it, restarts the
-# service, checks GET /healthz, and switches back to the previous build when the check fails.
+# service, checks GET /healthz, and switches back to the previous build when the restart or the check fails.
 # Usage: scripts/deploy.sh SHA [PACK.tar.gz]   (the pack from stdin when no file is given)
 #
 # Every value has the production default; a test points them elsewhere:
 #   LAMBDA_DEPLOY_PREFIX          where releases/ and current live            /opt/lambda
 #   LAMBDA_DEPLOY_RESTART         restarts the service                         systemctl restart lambda.service (sudo -n when not root)
 #   LAMBDA_DEPLOY_HEALTH_URL      the check after a restart                    http://127.0.0.1:8080/healthz
-#   LAMBDA_DEPLOY_HEALTH_TIMEOUT  seconds the check keeps retrying             90
+#   LAMBDA_DEPLOY_HEALTH_TIMEOUT  seconds the check waits for a first 200        90
+#   LAMBDA_DEPLOY_HEALTH_SETTLE   seconds it must then keep answering           10
 #   LAMBDA_DEPLOY_PID_FILE        a file holding the service's process id      unset: systemctl show -p MainPID lambda.service
 #   LAMBDA_DEPLOY_INSTALL         installs production npm packages in a build  npm ci --omit=dev --no-audit --no-fund
 #   LAMBDA_DEPLOY_KEEP            builds kept in releases/ (current included)  3
@@ -35,7 +36,10 @@ health_timeout=${LAMBDA_DEPLOY_HEALTH_TIMEOUT:-90}
 pid_file=${LAMBDA_DEPLOY_PID_FILE:-}
 install=${LAMBDA_DEPLOY_INSTALL:-npm ci --omit=dev --no-audit --no-fund}
 keep=${LAMBDA_DEPLOY_KEEP:-3}
+health_settle=${LAMBDA_DEPLOY_HEALTH_SETTLE:-10}
 [[ "$health_timeout" =~ ^[0-9]+$ ]] || fail "LAMBDA_DEPLOY_HEALTH_TIMEOUT must be whole seconds, got '${health_timeout}'" 2
+# At least one more probe after the first 200: a server answers before the rest of its start has run.
+[[ "$health_settle" =~ ^[0-9]+$ ]] && [ "$health_settle" -ge 1 ] || fail "LAMBDA_DEPLOY_HEALTH_SETTLE must be whole seconds, 1 or more, got '${health_settle}'" 2
 # Fewer than 2 would leave nothing to switch back to.
 [[ "$keep" =~ ^[0-9]+$ ]] && [ "$keep" -ge 2 ] || fail "LAMBDA_DEPLOY_KEEP must be 2 or more, got '${keep}'" 2
 
@@ -60,12 +64,19 @@ current_name() {
   if [ -L "$current" ]; then basename "$(readlink "$current")"; fi
 }
 
+# Restarts the service; false when the restart command fails. Notes the process from before in `before_pid`, which
+# the health check then never trusts: when a restart did nothing, the old build would otherwise answer for the new one.
 restart_service() {
+  before_pid=$(service_pid)
+  # systemd says 0 for a service with no process.
+  [[ "$before_pid" =~ ^[1-9][0-9]*$ ]] || before_pid=""
   say "Restarting: $restart"
   # The command is words (a program and its arguments), as an operator writes it in the variable.
   # shellcheck disable=SC2086
   # 9>&-: the lock stays this script's, not the service's (a restarted process would otherwise keep it held).
-  $restart 9>&- || echo " !     the restart command failed (exit $?)" >&2
+  if $restart 9>&-; then return 0; else restart_status=$?; fi
+  echo " !     the restart command failed (exit $restart_status)" >&2
+  return 1
 }
 
 service_pid() {
@@ -78,10 +89,9 @@ service_pid() {
 
 # True when every socket listening on the health port belongs to the service: owned by the user its process runs as
 # (so no other local user's program, bound first during the restart, passes for it) and, where this user may look at
-# that process's open files (root, or the same user), one of them.
-served_by_service() {
-  local pid uid listeners line owner inode
-  pid=$(service_pid)
+# that process's open files (root, or the same user), one of them. $1: the service's process id.
+served_by() {
+  local pid=$1 uid listeners line owner inode
   [[ "$pid" =~ ^[1-9][0-9]*$ ]] && [ -d "/proc/$pid" ] || return 1
   uid=$(stat -c %u "/proc/$pid") || return 1
   listeners=$(ss --listening --tcp --numeric --extended --no-header "sport = :$health_port") || return 1
@@ -99,27 +109,49 @@ served_by_service() {
   done <<<"$listeners"
 }
 
-# True once the health URL answers 200 from the service itself, retrying every second for at most health_timeout
-# seconds.
+probe() { curl --silent --fail --max-time 3 --output /dev/null "$health_url"; }
+
+# True once the health URL answers 200 from the service itself, a process other than the one from before the restart
+# (retrying every second for at most health_timeout seconds), and then keeps answering from that same process every
+# second for health_settle seconds: a build that answers and then crashes, or is restarted, is not live.
 healthy() {
-  local deadline=$((SECONDS + health_timeout)) warned=0
+  local deadline=$((SECONDS + health_timeout)) warned=0 pid now probes
   while :; do
-    if curl --silent --fail --max-time 3 --output /dev/null "$health_url"; then
-      if served_by_service; then return 0; fi
+    pid=$(service_pid)
+    if [ -n "${before_pid:-}" ] && [ "$pid" = "$before_pid" ]; then
       if [ "$warned" = 0 ]; then
-        echo " !     $health_url answers 200, but what listens on port $health_port is not the service's process ($(service_pid)): not trusting it" >&2
+        echo " !     the service's process is still $pid, the one from before the restart: waiting for a new one" >&2
+        warned=1
+      fi
+    elif probe; then
+      if served_by "$pid"; then break; fi
+      if [ "$warned" = 0 ]; then
+        echo " !     $health_url answers 200, but what listens on port $health_port is not the service's process (${pid:-none}): not trusting it" >&2
         warned=1
       fi
     fi
     [ "$SECONDS" -lt "$deadline" ] || return 1
     sleep 1
   done
+  say "Process $pid answers; checking it keeps answering for ${health_settle}s"
+  for ((probes = 0; probes < health_settle; probes++)); do
+    sleep 1
+    now=$(service_pid)
+    if [ "$now" != "$pid" ]; then
+      echo " !     the service's process $pid went away within ${health_settle}s of its first 200 (now: ${now:-none})" >&2
+      return 1
+    fi
+    if ! probe || ! served_by "$pid"; then
+      echo " !     $health_url stopped answering 200 from process $pid within ${health_settle}s of its first 200" >&2
+      return 1
+    fi
+  done
 }
 
 previous=$(current_name)
 if [ "$previous" = "$sha" ]; then
   say "$sha is already the current build; checking it answers"
-  healthy || fail "$sha is current but $health_url does not answer 200 within ${health_timeout}s"
+  healthy || fail "$sha is current but $health_url does not answer 200 within ${health_timeout}s and keep answering for ${health_settle}s"
   say "$sha answers at $health_url"
   exit 0
 fi
@@ -139,22 +171,30 @@ touch "$releases/$sha"
 
 say "Switching current from ${previous:-(none)} to $sha"
 switch_to "$sha"
-restart_service
-if healthy; then
-  say "$sha is live: $health_url answers 200"
+if ! restart_service; then
+  why="the restart command failed"
+elif ! healthy; then
+  why="$health_url did not answer 200 from a new process within ${health_timeout}s and keep answering for ${health_settle}s"
 else
+  why=""
+fi
+if [ -n "$why" ]; then
   if [ -z "$previous" ] || [ ! -d "$releases/$previous" ]; then
-    fail "deploy of $sha failed: $health_url did not answer 200 within ${health_timeout}s, and there is no previous build to switch back to"
+    fail "deploy of $sha failed: $why, and there is no previous build to switch back to"
   fi
-  echo " !     $health_url did not answer 200 within ${health_timeout}s after starting $sha; switching back to $previous" >&2
+  echo " !     $why after starting $sha; switching back to $previous" >&2
   switch_to "$previous"
-  restart_service
+  if ! restart_service; then
+    rm -rf "${releases:?}/$sha"
+    fail "deploy of $sha failed: $why; switched back to $previous, but restarting it failed too: see the service's log (journalctl -u lambda)" 3
+  fi
   rm -rf "${releases:?}/$sha"
   if healthy; then
-    fail "deploy of $sha failed: $health_url did not answer 200 within ${health_timeout}s; switched back to $previous, which answers again"
+    fail "deploy of $sha failed: $why; switched back to $previous, which answers again"
   fi
-  fail "deploy of $sha failed, and after switching back to $previous, $health_url still does not answer 200 within ${health_timeout}s: see the service's log (journalctl -u lambda)" 3
+  fail "deploy of $sha failed: $why, and after switching back to $previous, $health_url still does not answer 200 steadily: see the service's log (journalctl -u lambda)" 3
 fi
+say "$sha is live: $health_url answers 200"
 
 # Keeps the newest builds; current and the one before it (the way back) are never removed.
 kept=0

@@ -56,8 +56,8 @@ put() {
   detail "$1 written"
 }
 
-# Refuses to go through a symbolic link: a folder another user owns (lambda-deploy's home, /opt/lambda) may hold one
-# to anywhere, and root following it would change that place instead.
+# Refuses to go through a symbolic link: a folder another user owns (/opt/lambda, lambda-deploy's home of an earlier
+# install) may hold one to anywhere, and root following it would change that place instead.
 no_symlink() {
   [ ! -L "$root$1" ] || die "$1 is a symbolic link: this script does not write through one; remove it and run the script again"
 }
@@ -84,7 +84,7 @@ own() {
   fi
 }
 
-# Runs a command as lambda-deploy, for what lies in its home: whatever it could have put there, the command can reach
+# Runs a command as lambda-deploy, for what lies in its folders: whatever it could have put there, the command can reach
 # no more than lambda-deploy itself can. Under a try-out root, as this user (the files are under the root).
 as_deployer() {
   if [ -n "$root" ]; then "$@"; else runuser -u "$deployer" -- "$@"; fi
@@ -164,6 +164,13 @@ folder "$data" 700 lambda:lambda
 folder "$(dirname "$receiver")" 755 root:root
 put "$receiver" 755 "$(cat "$checkout/scripts/receive-deploy.sh")" || true
 own "$receiver" root:root
+# lambda-deploy's home is root's, and so are .ssh and authorized_keys in it: a deploy runs as lambda-deploy, and
+# whoever holds a leaked deploy key must not be able to add a key of their own that outlives its removal (owning the
+# home, it could rename a root-owned .ssh away and make its own). sshd's StrictModes accepts root-owned files.
+# What lambda-deploy writes there is npm's cache (the deploy's npm ci).
+# useradd --create-home made the home on the machine; under a try-out root it is made here.
+folder "$deployer_home" 755 root:root
+folder "$deployer_home/.npm" 700 "$deployer:$deployer"
 if [ -n "$deploy_key" ]; then
   # One public key line as ssh-keygen writes it: options of its own or a second line would widen what it may do.
   key_line='^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/]+={0,3}( [^[:cntrl:]]*)?$'
@@ -173,24 +180,36 @@ if [ -n "$deploy_key" ]; then
   restricted="restrict,command=\"$root$receiver\" $deploy_key"
   ssh_dir=$deployer_home/.ssh
   keys=$ssh_dir/authorized_keys
-  # useradd --create-home made the home on the machine; under a try-out root it is made here.
-  if [ -n "$root" ]; then mkdir -p "$root$deployer_home"; fi
-  folder "$ssh_dir" 700 "$deployer:$deployer" as-deployer
+  # Root's from here on (a .ssh of an earlier install was lambda-deploy's): once it is, lambda-deploy can change
+  # nothing in it, so what is checked below stays as checked.
+  folder "$ssh_dir" 755 root:root
+  # sshd reads this one too (its default AuthorizedKeysFile): only the deploy key's line may open this login.
+  if [ -e "$root$ssh_dir/authorized_keys2" ] || [ -L "$root$ssh_dir/authorized_keys2" ]; then
+    rm -f "$root$ssh_dir/authorized_keys2"
+    detail "$ssh_dir/authorized_keys2 removed"
+  fi
   no_symlink "$keys"
   before=""
-  if [ -f "$root$keys" ]; then
-    before=$(as_deployer cat "$root$keys") || die "$keys cannot be read as $deployer: make it $deployer's and run the script again"
+  if [ -e "$root$keys" ]; then
+    [ -f "$root$keys" ] || die "$keys is not a regular file: remove it and run the script again"
+    # Read as lambda-deploy: whatever an earlier install let it put there, root reads nothing it could not.
+    before=$(as_deployer cat "$root$keys") || die "$keys cannot be read as $deployer: remove it and run the script again"
   fi
   # Any earlier line for the same key goes (sshd would use the first line that matches, restricted or not).
   after=$(awk -v blob="$blob" '{ for (i = 1; i <= NF; i++) if ($i == blob) next; print }' <<<"$before")
   after=${after:+$after$'\n'}$restricted
-  if [ -f "$root$keys" ] && [ "$before" = "$after" ] && [ "$(stat -c %a "$root$keys")" = 600 ]; then
+  # A file another user owns is written anew even when its lines are right: a descriptor it holds open stays writable.
+  if [ -f "$root$keys" ] && [ "$before" = "$after" ] && [ "$(stat -c %a:%u "$root$keys")" = "644:$(id -u)" ]; then
     detail "$keys has the deploy key, restricted to $receiver"
   else
-    printf '%s\n' "$after" | as_deployer sh -c 'umask 077 && cat >"$1.new" && chmod 600 "$1.new" && mv -f "$1.new" "$1"' sh "$root$keys"
+    # A new file of root's in root's folder, renamed over the old one: no link or hard link there is written through.
+    next=$(mktemp "$root$keys.XXXXXX")
+    printf '%s\n' "$after" >"$next"
+    chmod 644 "$next"
+    mv -f "$next" "$root$keys"
     detail "$keys: deploy key written, restricted to $receiver"
   fi
-  own "$keys" "$deployer:$deployer"
+  own "$keys" root:root
 fi
 
 say "The deploy's right to restart the service"

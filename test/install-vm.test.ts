@@ -62,12 +62,19 @@ test('run twice under a root, the second run changes nothing and every change to
     'opt/lambda d 755',
     'opt/lambda/releases d 755',
     'var/lib/lambda d 700',
-    'home/lambda-deploy/.ssh d 700',
-    'home/lambda-deploy/.ssh/authorized_keys f 600',
+    'home/lambda-deploy d 755',
+    'home/lambda-deploy/.npm d 700',
+    'home/lambda-deploy/.ssh d 755',
+    'home/lambda-deploy/.ssh/authorized_keys f 644',
     'etc/sudoers.d/lambda-deploy f 440',
     `${RECEIVER} f 755`,
   ]) {
     t.true(afterFirst.some((line) => line.startsWith(`${entry} `)), `${entry} in ${afterFirst.join('\n')}`);
+  }
+  // lambda-deploy's login reads only root's files: as root they are root's, as another user the chown is printed.
+  for (const part of ['home/lambda-deploy', 'home/lambda-deploy/.ssh', 'home/lambda-deploy/.ssh/authorized_keys']) {
+    const file = path.join(fs.realpathSync(root), part);
+    t.true(fs.lstatSync(file).uid === 0 || first.stdout.includes(`would run: chown -h root:root ${file}\n`), `${part} is root's`);
   }
   t.false(fs.existsSync(path.join(root, 'opt/lambda/current')), 'the first build is only printed');
   t.regex(first.stdout, /would run: runuser -u lambda-deploy -- .*deploy\.sh [0-9a-f]{40} /);
@@ -92,7 +99,7 @@ test('run twice under a root, the second run changes nothing and every change to
   t.is(third.code, 0, third.stderr + third.stdout);
   t.deepEqual(listing(root), built);
   t.regex(third.stdout, new RegExp(`${HEAD} \\(this checkout\\) is already the current build: nothing to build`));
-  t.notRegex(third.stdout, /npm|pack\.sh|deploy\.sh|systemctl restart/, 'no npm ci, no build, no deploy, no restart');
+  t.notRegex(third.stdout, /npm (ci|run)|pack\.sh|deploy\.sh|systemctl restart/, 'no npm ci, no build, no deploy, no restart');
 });
 
 test('an earlier line for the deploy key is replaced by the restricted one; other keys stay', async (t) => {
@@ -103,6 +110,31 @@ test('an earlier line for the deploy key is replaced by the restricted one; othe
   const result = await install(root);
   t.is(result.code, 0, result.stderr + result.stdout);
   t.is(fs.readFileSync(path.join(root, 'home/lambda-deploy/.ssh/authorized_keys'), 'utf8'), `${other}\n${restrictedLine(root)}\n`);
+});
+
+test('an earlier install\'s .ssh of lambda-deploy\'s becomes root\'s: the file is written anew and authorized_keys2 goes', async (t) => {
+  const root = tryRoot(t);
+  const ssh = path.join(root, 'home/lambda-deploy/.ssh');
+  const unrestricted = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIEvilEvilEvilEvilEvilEvilEvilEvilEvilEvil thief';
+  fs.mkdirSync(ssh, { recursive: true, mode: 0o700 });
+  fs.chmodSync(path.join(root, 'home/lambda-deploy'), 0o700);
+  fs.writeFileSync(path.join(ssh, 'authorized_keys'), `${restrictedLine(root)}\n`, { mode: 0o644 });
+  // The same lines and mode, but its own file: it could hold it open and write to it later.
+  const stranger = os.userInfo().uid === 0 ? 65534 : undefined;
+  if (stranger !== undefined) fs.chownSync(path.join(ssh, 'authorized_keys'), stranger, stranger);
+  const inode = fs.statSync(path.join(ssh, 'authorized_keys')).ino;
+  fs.writeFileSync(path.join(ssh, 'authorized_keys2'), `${unrestricted}\n`, { mode: 0o600 });
+  const result = await install(root);
+  t.is(result.code, 0, result.stderr + result.stdout);
+  t.false(fs.existsSync(path.join(ssh, 'authorized_keys2')), 'the key sshd would also read is gone');
+  t.regex(result.stdout, /authorized_keys2 removed/);
+  t.is(fs.readFileSync(path.join(ssh, 'authorized_keys'), 'utf8'), `${restrictedLine(root)}\n`);
+  if (stranger !== undefined) {
+    t.not(fs.statSync(path.join(ssh, 'authorized_keys')).ino, inode, 'a new file, not the one lambda-deploy held');
+    t.is(fs.statSync(path.join(ssh, 'authorized_keys')).uid, 0);
+  }
+  t.is(fs.statSync(ssh).mode & 0o7777, 0o755);
+  t.is(fs.statSync(path.join(root, 'home/lambda-deploy')).mode & 0o7777, 0o755);
 });
 
 for (const [what, key] of [

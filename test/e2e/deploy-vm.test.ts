@@ -1,7 +1,8 @@
 // The deploy against this machine as its VM: Debian's sshd on a loopback port (its own config, host key and keys in a
 // temporary folder; the deploy key's line as scripts/install-vm.sh writes it, forced to the receiver), scripts/ship.sh
 // sending a pack built once, scripts/deploy.sh installing it under a temporary prefix, and a stand-in for the systemd
-// service; a good build goes live, a broken one is switched back, and the key runs nothing but a deploy.
+// service; a good build goes live, a broken one, one that answers and then crashes and one whose restart fails are
+// switched back, and the key runs nothing but a deploy.
 import fs from 'node:fs';
 import { builtinModules } from 'node:module';
 import net from 'node:net';
@@ -18,6 +19,10 @@ const KEY = 'deploy-test-key-0123456789abcdef';
 const GOOD_A = 'a'.repeat(40);
 const GOOD_B = 'b'.repeat(40);
 const BROKEN = 'c'.repeat(40);
+const CRASHING = 'e'.repeat(40);
+const UNRESTARTED = 'f'.repeat(40);
+/** The seconds a build must keep answering after its first 200: short here, the default is 10. */
+const SETTLE = 3;
 
 let work: string;
 let prefix: string;
@@ -27,6 +32,9 @@ let sshPort: number;
 let sshd: ChildProcess | undefined;
 let goodPack: string;
 let brokenPack: string;
+let crashingPack: string;
+let installRoot: string;
+let installOutput: string;
 let vmEnv: Record<string, string>;
 let deployEnv: Record<string, string>;
 let servicePath: string;
@@ -119,6 +127,21 @@ test.before(async () => {
   fs.writeFileSync(path.join(broken, 'dist', 'server', 'main.js'), 'process.exit(1);\n');
   brokenPack = path.join(work, 'broken.tar.gz');
   await must('tar', ['-czf', brokenPack, '-C', broken, ...fs.readdirSync(broken)]);
+  // The build that answers, then crashes a second after its first request: as a server does whose HTTP listener is up
+  // before the rest of its start fails.
+  fs.writeFileSync(
+    path.join(broken, 'dist', 'server', 'main.js'),
+    `import http from 'node:http';
+let armed = false;
+http.createServer((request, response) => {
+  if (!armed) setTimeout(() => process.exit(1), 1000);
+  armed = true;
+  response.end('ok\\n');
+}).listen(Number(process.env.LAMBDA_PORT), process.env.LAMBDA_HOST);
+`,
+  );
+  crashingPack = path.join(work, 'crashing.tar.gz');
+  await must('tar', ['-czf', crashingPack, '-C', broken, ...fs.readdirSync(broken)]);
 
   // The service's stand-in: what `systemctl restart lambda.service` does, with a pid file instead of systemd.
   const service = path.join(work, 'service.sh');
@@ -126,8 +149,10 @@ test.before(async () => {
   fs.writeFileSync(
     service,
     `#!/bin/sh
-# Stops the server the pid file names, then starts the build current points at, in the background.
+# Stops the server the pid file names, then starts the build current points at, in the background. With the file
+# restart-fails present (a test's), fails once and leaves the server as it was, as a failed systemctl restart can.
 pidfile=${work}/server.pid
+if [ -f ${work}/restart-fails ]; then rm -f ${work}/restart-fails; exit 1; fi
 if [ -f "$pidfile" ]; then
   pid=$(cat "$pidfile")
   if kill "$pid" 2>/dev/null; then
@@ -151,12 +176,15 @@ echo $! >"$pidfile"
   await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ci', '-f', path.join(ssh, 'ci_key')]);
   await must('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'impostor', '-f', path.join(ssh, 'impostor_key')]);
   // The deploy key's line, written by the install script (under a try-out root) as on a VM: restricted, its command
-  // forced to the receiver the script installed there.
-  const installRoot = path.join(work, 'vm-root');
-  fs.mkdirSync(installRoot);
-  await must('bash', [path.join(ROOT, 'scripts', 'install-vm.sh')], {
-    env: { LAMBDA_INSTALL_ROOT: installRoot, LAMBDA_INSTALL_DEPLOY_KEY: fs.readFileSync(path.join(ssh, 'ci_key.pub'), 'utf8').trim() },
-  });
+  // forced to the receiver the script installed there. Not under /tmp, which is world-writable: sshd checks, with
+  // StrictModes as on a VM, every folder above the keys (owned by root or the user, writable by no one else).
+  fs.mkdirSync(path.join(ROOT, 'test-results'), { recursive: true });
+  installRoot = fs.mkdtempSync(path.join(ROOT, 'test-results', 'deploy-vm-root-'));
+  installOutput = (
+    await must('bash', [path.join(ROOT, 'scripts', 'install-vm.sh')], {
+      env: { LAMBDA_INSTALL_ROOT: installRoot, LAMBDA_INSTALL_DEPLOY_KEY: fs.readFileSync(path.join(ssh, 'ci_key.pub'), 'utf8').trim() },
+    })
+  ).stdout;
   const authorizedKeys = path.join(installRoot, 'home', 'lambda-deploy', '.ssh', 'authorized_keys');
   sshPort = await freePort();
   const hostKey = fs.readFileSync(path.join(ssh, 'host_key.pub'), 'utf8').trim().split(' ').slice(0, 2).join(' ');
@@ -169,6 +197,7 @@ echo $! >"$pidfile"
     LAMBDA_DEPLOY_RESTART: `sh ${service}`,
     LAMBDA_DEPLOY_HEALTH_URL: healthUrl,
     LAMBDA_DEPLOY_HEALTH_TIMEOUT: '20',
+    LAMBDA_DEPLOY_HEALTH_SETTLE: String(SETTLE),
     LAMBDA_DEPLOY_PID_FILE: path.join(work, 'server.pid'),
     // Production installs from the registry (npm ci --omit=dev); tests reach only loopback, so the build gets this
     // checkout's packages instead.
@@ -188,8 +217,7 @@ echo $! >"$pidfile"
       'PasswordAuthentication no',
       'KbdInteractiveAuthentication no',
       'PermitRootLogin prohibit-password',
-      // The temporary folder is under /tmp, which is world-writable: strict modes would refuse the keys there.
-      'StrictModes no',
+      'StrictModes yes',
       'UsePAM no',
       // The deploy's variables, as an operator sets them on a VM: the receiver's environment comes from here, never
       // from the client.
@@ -232,6 +260,7 @@ test.after.always(async () => {
   }
   sshd?.kill('SIGTERM');
   if (work) fs.rmSync(work, { recursive: true, force: true });
+  if (installRoot) fs.rmSync(installRoot, { recursive: true, force: true });
 });
 
 test.serial('the build imports only packages a production install has (dependencies, not devDependencies)', (t) => {
@@ -273,12 +302,52 @@ test.serial('the next good build goes live and old builds are pruned to the boun
 test.serial('a build that fails its health check is switched back: the previous build serves again and the deploy fails saying so', async (t) => {
   const shipped = await ship(BROKEN, brokenPack);
   t.not(shipped.code, 0);
-  t.regex(shipped.stderr, new RegExp(`did not answer 200 within 20s after starting ${BROKEN}; switching back to ${GOOD_B}`));
+  t.regex(shipped.stderr, new RegExp(`did not answer 200 from a new process within 20s and keep answering for ${SETTLE}s after starting ${BROKEN}; switching back to ${GOOD_B}`));
   t.regex(shipped.stderr, new RegExp(`deploy of ${BROKEN} failed: .*switched back to ${GOOD_B}, which answers again`));
   t.is(currentName(), GOOD_B);
   t.false(releases().includes(BROKEN), 'the failed build is removed');
   t.deepEqual(await health(), { status: 200, body: 'ok\n' });
   t.is(fs.realpathSync(`/proc/${serverPid()}/cwd`), fs.realpathSync(path.join(prefix, 'releases', GOOD_B)));
+});
+
+test.serial('a failed restart is a failed deploy: the old process answering as before is not taken for the new build', async (t) => {
+  const before = serverPid();
+  fs.writeFileSync(path.join(work, 'restart-fails'), '');
+  const shipped = await ship(UNRESTARTED, goodPack);
+  t.not(shipped.code, 0);
+  t.notRegex(shipped.stdout, /is live/);
+  t.regex(shipped.stderr, new RegExp(`the restart command failed after starting ${UNRESTARTED}; switching back to ${GOOD_B}`));
+  t.regex(shipped.stderr, new RegExp(`deploy of ${UNRESTARTED} failed: the restart command failed; switched back to ${GOOD_B}, which answers again`));
+  t.is(currentName(), GOOD_B, 'current points at a build that runs');
+  t.false(releases().includes(UNRESTARTED));
+  t.not(serverPid(), before, 'the switch back restarted the service');
+  t.is(fs.realpathSync(`/proc/${serverPid()}/cwd`), fs.realpathSync(path.join(prefix, 'releases', GOOD_B)));
+  t.deepEqual(await health(), { status: 200, body: 'ok\n' });
+});
+
+test.serial('a build that answers and then crashes within the settle period is switched back', async (t) => {
+  const shipped = await ship(CRASHING, crashingPack);
+  t.not(shipped.code, 0);
+  t.notRegex(shipped.stdout, /is live/);
+  t.regex(shipped.stdout, /Process \d+ answers; checking it keeps answering/, 'it did answer once');
+  t.regex(shipped.stderr, new RegExp(`stopped answering 200 from process \\d+ within ${SETTLE}s of its first 200`));
+  t.regex(shipped.stderr, new RegExp(`deploy of ${CRASHING} failed: .*switched back to ${GOOD_B}, which answers again`));
+  t.is(currentName(), GOOD_B);
+  t.false(releases().includes(CRASHING));
+  t.deepEqual(await health(), { status: 200, body: 'ok\n' });
+  t.is(fs.realpathSync(`/proc/${serverPid()}/cwd`), fs.realpathSync(path.join(prefix, 'releases', GOOD_B)));
+});
+
+test.serial('the deploy key\'s authorized_keys and its folders are root\'s: the key cannot add another', (t) => {
+  // Deploys above logged in through this file, with sshd's StrictModes on.
+  const home = path.join(installRoot, 'home', 'lambda-deploy');
+  for (const [file, mode] of [[home, 0o755], [path.join(home, '.ssh'), 0o755], [path.join(home, '.ssh', 'authorized_keys'), 0o644]] as const) {
+    const stat = fs.lstatSync(file);
+    t.is(stat.mode & 0o7777, mode, file);
+    // As root the script made them root's; as another user (a CI runner) it prints the chown it would run.
+    t.true(stat.uid === 0 || installOutput.includes(`would run: chown -h root:root ${file}\n`), `${file} is root's`);
+  }
+  t.false(fs.readFileSync(path.join(home, '.ssh', 'authorized_keys'), 'utf8').split('\n').some((line) => line && !line.startsWith('restrict,command=')));
 });
 
 test.serial('a VM showing another host key than the pinned one is refused before anything is sent', async (t) => {
