@@ -239,6 +239,7 @@ browserTest('the chart window can be changed and the charts stand with or withou
   await page.goto(`${board()}/dashboard/functions/greet?window=2h`);
   await page.locator('button[data-window="1h"][aria-pressed="true"]').waitFor();
   await page.waitForURL(/\?window=1h$/);
+  await page.locator('table.by-version').waitFor();
   t.true(await page.locator('table.by-version').isVisible());
   await nothingRan(t);
 });

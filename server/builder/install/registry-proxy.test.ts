@@ -135,10 +135,14 @@ test('the installed files arrive once, and not over the size limit', async (t) =
 
   const { dir: dir2, socket: socket2 } = tempSocket(t);
   const output2 = path.join(dir2, 'out.tar');
-  const small = await serveInstallSocket(socket2, { egress: rules, outputFile: output2, maxOutputBytes: 1024, onRefused: () => {} });
+  let refused: () => void = () => {};
+  const wasRefused = new Promise<void>((resolve) => (refused = resolve));
+  const small = await serveInstallSocket(socket2, { egress: rules, outputFile: output2, maxOutputBytes: 1024, onRefused: () => refused() });
   t.teardown(() => small.close());
   const over = await fetchOverSocket(socket2, 'PUT', '/output', Buffer.alloc(4096, 1)).catch(() => ({ status: 0 }));
   t.not(over.status, 204);
+  // The client may see its connection cut before the server has dealt with the output: wait for the refusal itself.
+  await wasRefused;
   t.is(small.received(), undefined);
   t.false(fs.existsSync(output2), 'an oversized output is removed');
 });

@@ -44,15 +44,21 @@ export async function serveInstallSocket(socketPath: string, options: InstallSoc
         done(bytes > options.maxOutputBytes ? new Error(`the installed files are over ${options.maxOutputBytes} bytes`) : null, chunk);
       },
     });
-    pipeline(req, limit, fs.createWriteStream(options.outputFile, { flags: 'wx', mode: 0o600 })).then(
+    const file = fs.createWriteStream(options.outputFile, { flags: 'wx', mode: 0o600 });
+    pipeline(req, limit, file).then(
       () => {
         received = bytes;
         res.writeHead(204).end();
       },
       (error: Error) => {
-        fs.rmSync(options.outputFile, { force: true });
-        options.onRefused(error.message);
-        res.writeHead(413).end();
+        // The file may still be opening when the pipeline fails: removed once it is closed, or it would come back.
+        const refuse = () => {
+          fs.rmSync(options.outputFile, { force: true });
+          options.onRefused(error.message);
+          res.writeHead(413).end();
+        };
+        if (file.closed) refuse();
+        else file.once('close', refuse);
       },
     );
   });
