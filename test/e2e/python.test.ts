@@ -5,6 +5,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { example, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+import { MANYLINUX_LIBRARIES, hostLibraries } from '../../server/builder/base/rootfs-python.js';
 
 let lambda: Lambda;
 
@@ -215,4 +216,16 @@ test.serial('a requirement that cannot be had fails the push with pip\'s reason;
   t.regex(url.stderr, /requirements\.txt line 1: "humanize @ https:\/\/127\.0\.0\.1:9\/humanize-4\.16\.0-py3-none-any\.whl": only plain requirements are supported/);
   t.notRegex(url.stderr, /proxy: /);
   t.is((await lambda.api('/api/v1/functions/pyurl')).status, 404);
+});
+
+test.serial('the system libraries a manylinux wheel may link load in a python3 function (the C++ runtime among them)', async (t) => {
+  const push = await lambda.push('pymanylinux', fixture('python-manylinux'));
+  t.is(push.code, 0, push.stderr);
+  const invoked = await lambda.api('/api/v1/functions/pymanylinux/invoke', { method: 'POST', body: '{}' });
+  t.is(invoked.status, 200);
+  const { missing } = (await invoked.json()) as { missing: Record<string, string> };
+  // Each one this machine has goes into the image; the fixture tries the whole list.
+  const here = new Set(hostLibraries(MANYLINUX_LIBRARIES, undefined).map((file) => file.split('/').pop()));
+  t.true(here.has('libstdc++.so.6') && here.has('libgcc_s.so.1'), 'this machine has the C++ runtime');
+  t.deepEqual(Object.keys(missing).filter((name) => here.has(name)), [], JSON.stringify(missing));
 });

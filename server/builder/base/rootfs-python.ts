@@ -47,9 +47,46 @@ function askPython(command: string): HostPython {
   return { executable, version, stdlib, pip };
 }
 
+/**
+ * The system libraries a manylinux wheel may link without carrying them (the manylinux policies' list), so compiled
+ * packages (pydantic, orjson, numpy, cryptography…) load. Left out: X11, GL and GLib, for windows no function opens.
+ */
+export const MANYLINUX_LIBRARIES = [
+  'libgcc_s.so.1',
+  'libstdc++.so.6',
+  'libm.so.6',
+  'libdl.so.2',
+  'librt.so.1',
+  'libc.so.6',
+  'libnsl.so.1',
+  'libutil.so.1',
+  'libpthread.so.0',
+  'libresolv.so.2',
+  'libcrypt.so.1',
+] as const;
+
 /** Part of the base image's tag: a different host Python (another path, version or build) gives another image. */
 export function describePython(python: HostPython): string {
-  return `python=${python.executable}:${fs.statSync(python.executable).size}:${python.version}`;
+  return `python=${python.executable}:${fs.statSync(python.executable).size}:${python.version},manylinux=${MANYLINUX_LIBRARIES.join('+')}`;
+}
+
+/**
+ * Where the loader finds each of `names` on this machine (`ldconfig -p`), in the folder of `beside` (the interpreter's
+ * own C library, so the same architecture) when there is a choice; names this machine lacks are left out.
+ */
+export function hostLibraries(names: readonly string[], beside: string | undefined, cache = execFileSync('ldconfig', ['-p'], { encoding: 'utf8' })): string[] {
+  const found: string[] = [];
+  for (const name of names) {
+    const paths = cache
+      .split('\n')
+      .map((line) => /^\s*(\S+) \(([^)]*)\) => (\S+)$/.exec(line))
+      .filter((match): match is RegExpExecArray => match !== null && match[1] === name)
+      .map((match) => match[3] as string);
+    const same = beside === undefined ? undefined : paths.find((each) => path.dirname(each) === path.dirname(beside));
+    const chosen = same ?? paths[0];
+    if (chosen) found.push(chosen);
+  }
+  return found;
 }
 
 /** Copies the interpreter, its standard library, pip and every shared library they load into `stage`. */
@@ -80,6 +117,11 @@ export function addPython(python: HostPython, stage: string): void {
     for (const name of fs.readdirSync(dynload)) {
       if (name.endsWith('.so') && !SKIP_EXTENSIONS.test(name)) for (const found of sharedLibraries(path.join(dynload, name))) libraries.add(found);
     }
+  }
+  const libc = [...libraries].find((each) => path.basename(each) === 'libc.so.6');
+  for (const extra of hostLibraries(MANYLINUX_LIBRARIES, libc)) {
+    libraries.add(extra);
+    for (const found of sharedLibraries(extra)) libraries.add(found);
   }
   // Each library where the loader looks for it (a shared libpython is found through the binary's RUNPATH).
   for (const found of libraries) copyFile(found, path.join(stage, found));
