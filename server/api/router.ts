@@ -5,6 +5,7 @@ import { sendError } from '../http/errors.js';
 import { clientOf } from '../access/auth-limit.js';
 import { bearerToken } from '../access/token-check.js';
 import { deployRoute } from './deploy.js';
+import { registerRoute } from './register.js';
 import { functionsRoutes } from './functions.js';
 import { invokeRoute } from './invoke.js';
 import { versionsRoute } from './versions.js';
@@ -22,7 +23,7 @@ import type { ApiContext, ApiRoute } from './types.js';
 
 export function createApi(context: ApiContext) {
   const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute, logsRoute, ...tokensRoutes, versionsRoute, rollbackRoute, releasesRoute, deleteRoute, ...envRoutes, ...sshKeysRoutes];
-  routes.push(...schedulesRoutes, ...invocationsRoutes, ...metricsRoutes);
+  routes.push(...schedulesRoutes, ...invocationsRoutes, ...metricsRoutes, registerRoute);
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> => {
     try {
       if (!(await context.verifyKey(bearerToken(req.headers.authorization), clientOf(req.socket.remoteAddress)))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { assertFunctionName, assertNewFunctionName } from '../functions/names.js';
 
 const run = promisify(execFile);
+const SHA = /^[0-9a-f]{40}$/;
 
 export interface Repos {
   root: string;
@@ -16,8 +17,12 @@ export interface Repos {
   ensure(name: string): Promise<string>;
   /** Re-installs the hook and settings into every repository (after an upgrade or a moved control socket). */
   refreshHooks(): Promise<void>;
-  /** Commits the contents of `workTree` on top of main without moving main; returns the new commit id. */
-  commitDirectory(name: string, workTree: string, message: string): Promise<string>;
+  /** Stores the contents of `workTree` as a tree object, committing nothing; returns the tree's id. */
+  writeTree(name: string, workTree: string): Promise<string>;
+  /** Commits `tree` on top of main without moving main; returns the new commit id. */
+  commitTree(name: string, tree: string, message: string): Promise<string>;
+  /** The tree of commit `sha`, or undefined when the repository does not hold it. */
+  treeOf(name: string, sha: string): Promise<string | undefined>;
   /** Moves main to `sha` if it still points at `expected` (undefined = no main yet). */
   updateMain(name: string, sha: string, expected: string | undefined): Promise<void>;
   head(name: string): Promise<string | undefined>;
@@ -79,19 +84,28 @@ export function createRepos(root: string, hookSource: string, controlSocket: str
         await configure(path.join(root, entry));
       }
     },
-    async commitDirectory(name, workTree, message) {
-      const gitDir = dir(name);
+    async writeTree(name, workTree) {
       const index = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-index-')), 'index');
       const env = { GIT_INDEX_FILE: index, GIT_WORK_TREE: workTree };
       try {
-        await git(gitDir, ['add', '--all', '.'], env, workTree);
-        const tree = (await git(gitDir, ['write-tree'], env)).stdout.trim();
-        const parent = await head(name);
-        const identity = { GIT_AUTHOR_NAME: 'lambda deploy', GIT_AUTHOR_EMAIL: 'deploy@lambda.local', GIT_COMMITTER_NAME: 'lambda deploy', GIT_COMMITTER_EMAIL: 'deploy@lambda.local' };
-        const args = ['commit-tree', tree, '-m', message, ...(parent ? ['-p', parent] : [])];
-        return (await git(gitDir, args, identity)).stdout.trim();
+        await git(dir(name), ['add', '--all', '.'], env, workTree);
+        return (await git(dir(name), ['write-tree'], env)).stdout.trim();
       } finally {
         fs.rmSync(path.dirname(index), { recursive: true, force: true });
+      }
+    },
+    async commitTree(name, tree, message) {
+      const parent = await head(name);
+      const identity = { GIT_AUTHOR_NAME: 'lambda deploy', GIT_AUTHOR_EMAIL: 'deploy@lambda.local', GIT_COMMITTER_NAME: 'lambda deploy', GIT_COMMITTER_EMAIL: 'deploy@lambda.local' };
+      const args = ['commit-tree', tree, '-m', message, ...(parent ? ['-p', parent] : [])];
+      return (await git(dir(name), args, identity)).stdout.trim();
+    },
+    async treeOf(name, sha) {
+      if (!SHA.test(sha)) return undefined;
+      try {
+        return (await git(dir(name), ['rev-parse', '--verify', '-q', `${sha}^{tree}`])).stdout.trim() || undefined;
+      } catch {
+        return undefined;
       }
     },
     async updateMain(name, sha, expected) {
