@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+import { eventually } from '../helpers/load.js';
 
 const run = promisify(execFile);
 
@@ -70,16 +71,6 @@ async function mainOf(name: string): Promise<string> {
   return (await run('git', ['rev-parse', 'refs/heads/main'], { env: { ...process.env, GIT_DIR: gitDir } })).stdout.trim();
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 const NODE = { runtime: 'node20', handler: 'index.handler', env: { GREETING: 'Hello' }, files: filesOf(fixture('register-node')) };
 
 test.serial('a node20 function registered with a schedule answers over HTTP, runs on its schedule; the same files again change nothing', async (t) => {
@@ -106,11 +97,8 @@ test.serial('a node20 function registered with a schedule answers over HTTP, run
 
   const schedules = (await (await lambda.api('/api/v1/functions/reg-node/schedules')).json()) as { schedules: Array<{ cron: string; source: string }> };
   t.like(schedules.schedules, [{ cron: '* * * * * *', source: 'manifest' }]);
-  const tick = await until('a scheduled tick in the log', async () => {
-    const logs = await (await lambda.api('/api/v1/functions/reg-node/logs?tail=0')).text();
-    return logs.split('\n').find((line) => line.includes('tick * * * * * *'));
-  });
-  t.truthy(tick);
+  const ticked = await eventually(async () => (await (await lambda.api('/api/v1/functions/reg-node/logs?tail=0')).text()).includes('tick * * * * * *'));
+  t.true(ticked, 'a scheduled tick is in the log');
 
   const again = await registered('reg-node', body);
   t.is(again.status, 200, 'the same files again: no new version');
