@@ -108,8 +108,11 @@ function dropOwnScripts(file) {
 
 function runNpm(npmCli) {
   // Scripts get this environment and npm's own variables, nothing of the host's. node-gyp compiles against the
-  // image's copy of this machine's Node headers (nodedir) and so never downloads any.
-  const env = { PATH: process.env.PATH, HOME: '/tmp', NODE_ENV: 'production', npm_config_nodedir: '/usr' };
+  // headers of the Node that runs here (nodedir: /usr in the assembled image, /usr/local in the official one) and
+  // so never downloads any.
+  const env = { PATH: process.env.PATH, HOME: '/tmp', NODE_ENV: 'production' };
+  const nodedir = path.resolve(path.dirname(process.execPath), '..');
+  if (fs.existsSync(path.join(nodedir, 'include', 'node', 'common.gypi'))) env.npm_config_nodedir = nodedir;
   if (settings.ca) env.NODE_EXTRA_CA_CERTS = path.join(here, 'ca.pem');
   const args = [npmCli, 'install', `--userconfig=${npmrc}`, `--globalconfig=${globalNpmrc}`, '--omit=dev', '--no-audit', '--no-fund', '--color=false', '--progress=false'];
   const child = spawn(process.execPath, args, { cwd: work, env, stdio: ['ignore', 'inherit', 'inherit'] });
