@@ -16,8 +16,10 @@ test.after.always(async () => {
 });
 
 test.serial('a package that compiles a native addon at install deploys by git push and its addon runs', async (t) => {
+  const started = Date.now();
   const push = await lambda.push('addon', fixture('native-addon'));
   t.is(push.code, 0, push.stderr);
+  t.log(`push to live, compiling the addon: ${Date.now() - started} ms`);
   t.regex(push.stderr, /Installing dependencies from package\.json \(only registry\.npmjs\.org is reachable\)/);
   t.regex(push.stderr, /added \d+ packages/);
   const invoked = await lambda.api('/api/v1/functions/addon/invoke', { method: 'POST', body: '{"password":"hunter2"}' });
