@@ -28,11 +28,12 @@ export interface InstallStep {
 
 /**
  * An install image: `official` to pull, or what `local` assembles from this machine: `commands` as in a base image,
- * `toolchain` programs copied with every Debian package they need, the host's `python`, and `trees` copied whole.
+ * `toolchain` programs copied with every Debian package they need, the host's `python`, and `nodeHeaders`: the
+ * headers of the host's `node`, so node-gyp never downloads them.
  */
 export interface InstallImage {
   official: string;
-  local: { commands: string[]; toolchain?: string[]; python?: string; trees?: string[] };
+  local: { commands: string[]; toolchain?: string[]; python?: string; nodeHeaders?: boolean };
 }
 
 export interface Buildpack {

@@ -10,7 +10,7 @@ import type { Engine } from '../../instances/engine.js';
 import type { Buildpack, InstallImage } from '../buildpacks.js';
 import type { BaseImageSetting } from './base-image.js';
 import { assembleRootfs, copyFile, describeCommands, resolveCommand } from './rootfs.js';
-import { addPython, describePython, hostPython } from './rootfs-python.js';
+import { addPython, describePython, hostPython, type HostPython } from './rootfs-python.js';
 import { addPackages, debianPackages, describePackages } from './rootfs-packages.js';
 
 /** The merged /usr layout Debian uses: paths the compiler and linker scripts name (/lib/…/libc.so.6) resolve as on the host. */
@@ -20,10 +20,14 @@ interface Recipe {
   text: string;
   packages: string[];
   missing: string[];
+  /** This machine's Node headers folder, when it has one. */
+  headers?: string;
+  python?: HostPython;
 }
 
 /** Recipes are read from the package database once per server process: an upgraded compiler is seen at the next start. */
 const recipes = new Map<string, Recipe>();
+const assembling = new Map<string, Promise<string>>();
 
 /**
  * The image `pack`'s install runs in: the base image when the buildpack asks for nothing more; else the official
@@ -44,15 +48,33 @@ export async function ensureInstallImage(
   const recipe = recipeOf(pack.runtime, spec);
   const tag = `lambda/install-${pack.runtime}:${createHash('sha256').update(recipe.text).digest('hex').slice(0, 12)}`;
   if (await engine.imageExists(tag)) return tag;
+  // Two builds at once wait for the same assembly (they would share its stage folder too).
+  const pending = assembling.get(tag);
+  if (pending) return pending;
+  const assembled = assemble(engine, pack.runtime, spec, recipe, tag, workDir, onLine).finally(() => assembling.delete(tag));
+  assembling.set(tag, assembled);
+  return assembled;
+}
+
+async function assemble(
+  engine: Pick<Engine, 'importImage'>,
+  runtime: string,
+  spec: InstallImage,
+  recipe: Recipe,
+  tag: string,
+  workDir: string,
+  onLine: (line: string) => void,
+): Promise<string> {
   onLine(`Assembling install image ${tag} from this machine's ${[...spec.local.commands.slice(0, 3), ...(spec.local.toolchain ?? []), ...(spec.local.python ? ['python3'] : [])].join(', ')} and their packages`);
   if (recipe.missing.length > 0) onLine(`Not on this machine: ${recipe.missing.join(', ')}; packages that compile native code at install will fail (Debian: apt-get install g++ make)`);
-  const stage = path.join(workDir, `rootfs-install-${pack.runtime}-${process.pid}`);
+  const stage = path.join(workDir, `rootfs-install-${runtime}-${process.pid}`);
   try {
     assembleRootfs(spec.local.commands, stage, MERGED_USR);
     addPackages(recipe.packages, stage);
     linkPrograms((spec.local.toolchain ?? []).filter((program) => !recipe.missing.includes(program)), stage);
-    if (spec.local.python) addPython(hostPython(spec.local.python), stage);
-    for (const tree of spec.local.trees ?? []) if (fs.existsSync(tree)) fs.cpSync(tree, path.join(stage, tree), { recursive: true, dereference: true });
+    if (recipe.python) addPython(recipe.python, stage);
+    // Where node-gyp looks beside the image's /usr/bin/node (install.mjs sets nodedir to the running Node's prefix).
+    if (recipe.headers) fs.cpSync(recipe.headers, path.join(stage, 'usr/include/node'), { recursive: true, dereference: true });
     await engine.importImage(Readable.from(createTar({ cwd: stage, portable: true }, fs.readdirSync(stage))), tag);
   } finally {
     fs.rmSync(stage, { recursive: true, force: true });
@@ -67,16 +89,19 @@ function recipeOf(runtime: string, spec: InstallImage): Recipe {
   const toolchain = local.toolchain ?? [];
   const missing = toolchain.filter((program) => !onPath(program));
   const packages = debianPackages(toolchain.filter((program) => !missing.includes(program)));
-  const python = local.python ? hostPython(local.python) : undefined;
+  const headers = local.nodeHeaders ? nodeHeaders() : undefined;
+  if (local.nodeHeaders && !headers) missing.push("Node's headers (include/node)");
+  const python = local.python ? pythonIfAny(local.python) : undefined;
+  if (local.python && !python) missing.push(`${local.python} with pip`);
   const text = [
     'lambda-install-image-v1',
     describeCommands(local.commands),
     `toolchain=${toolchain.join(',')}`,
     describePackages(packages),
     python ? describePython(python) : 'python=',
-    ...(local.trees ?? []).map(describeTree),
+    headers ? describeTree(headers) : 'headers=',
   ].join('\n');
-  const recipe = { text, packages, missing };
+  const recipe = { text, packages, missing, ...(headers ? { headers } : {}), ...(python ? { python } : {}) };
   recipes.set(runtime, recipe);
   return recipe;
 }
@@ -102,6 +127,21 @@ function linkPrograms(programs: string[], stage: string): void {
     if (!fs.existsSync(path.join(stage, real))) copyFile(real, path.join(stage, real));
     fs.rmSync(at, { force: true });
     fs.symlinkSync(real, at);
+  }
+}
+
+/** The headers of the `node` on PATH: beside it (<prefix>/include/node, as Node's own builds and nvm lay them out), else Debian's. */
+function nodeHeaders(): string | undefined {
+  const prefix = path.dirname(path.dirname(resolveCommand('node')));
+  return [path.join(prefix, 'include/node'), '/usr/include/node'].find((dir) => fs.existsSync(path.join(dir, 'common.gypi')));
+}
+
+/** node-gyp's Python; a machine without one still installs packages that compile nothing. */
+function pythonIfAny(command: string): HostPython | undefined {
+  try {
+    return hostPython(command);
+  } catch {
+    return undefined;
   }
 }
 
