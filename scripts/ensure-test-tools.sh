@@ -6,6 +6,7 @@ set -euo pipefail
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+[ -x /usr/bin/g++ ] && [ -x /usr/bin/make ] || missing+=(g++ make) # the node20 install image's toolchain (native addons)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -1,5 +1,6 @@
 // Runs in the throwaway install container (uid 10001, no network, read-only root, tmpfs /work and /tmp): installs
-// the function's npm dependencies with the platform's settings only, then sends node_modules back to the server.
+// the function's npm dependencies with the platform's settings only, running the dependencies' install scripts (so
+// node-gyp addons compile with the image's toolchain and Node's headers), then sends node_modules back to the server.
 // Plain Node, no dependencies but npm's own. The server mounts this folder read-only at /lambda-install with:
 //   install.json  { "registry": "https://…/", "ca": true|false, "inputs": ["package.json", …], "output": "node_modules" }
 //   inputs/       the repository's package.json and lock file, nothing else (no .npmrc, no code)
@@ -52,7 +53,8 @@ function writeConfig() {
     `proxy=${proxy}`,
     'noproxy=',
     'strict-ssl=true',
-    'ignore-scripts=true',
+    // Dependencies' lifecycle scripts run (addons compile); the function's own are removed from its package.json.
+    'ignore-scripts=false',
     'omit=dev',
     'audit=false',
     'fund=false',
@@ -66,9 +68,9 @@ function writeConfig() {
     'install-links=false',
     'workspaces=false',
     'foreground-scripts=false',
-    // Programs npm could be told to run: none exists, so a git dependency fails instead of running anything.
+    // No git in the image either: a git dependency fails instead of running its prepare script.
     'git=/nonexistent/git',
-    'script-shell=/nonexistent/sh',
+    'script-shell=/bin/sh',
     'node-options=',
   ];
   for (const file of [npmrc, globalNpmrc]) fs.writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
@@ -84,12 +86,35 @@ function findNpm() {
 
 function copyInputs() {
   for (const name of settings.inputs) fs.copyFileSync(path.join(here, 'inputs', name), path.join(work, name));
+  dropOwnScripts(path.join(work, 'package.json'));
+}
+
+/**
+ * The function's own lifecycle scripts do not run: the install sees its package.json and lock file, not its code,
+ * and development dependencies are left out, so `"prepare": "husky install"` or `"postinstall": "node build.js"`
+ * could only fail. Dependencies' scripts run as they would anywhere.
+ */
+function dropOwnScripts(file) {
+  let manifest;
+  try {
+    manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return; // npm reports the broken package.json itself
+  }
+  if (manifest === null || typeof manifest !== 'object' || !('scripts' in manifest)) return;
+  delete manifest.scripts;
+  fs.writeFileSync(file, JSON.stringify(manifest, null, 2));
 }
 
 function runNpm(npmCli) {
+  // Scripts get this environment and npm's own variables, nothing of the host's. node-gyp compiles against the
+  // headers of the Node that runs here (nodedir: /usr in the assembled image, /usr/local in the official one) and
+  // so never downloads any.
   const env = { PATH: process.env.PATH, HOME: '/tmp', NODE_ENV: 'production' };
+  const nodedir = path.resolve(path.dirname(process.execPath), '..');
+  if (fs.existsSync(path.join(nodedir, 'include', 'node', 'common.gypi'))) env.npm_config_nodedir = nodedir;
   if (settings.ca) env.NODE_EXTRA_CA_CERTS = path.join(here, 'ca.pem');
-  const args = [npmCli, 'install', `--userconfig=${npmrc}`, `--globalconfig=${globalNpmrc}`, '--ignore-scripts', '--omit=dev', '--no-audit', '--no-fund', '--color=false', '--progress=false'];
+  const args = [npmCli, 'install', `--userconfig=${npmrc}`, `--globalconfig=${globalNpmrc}`, '--omit=dev', '--no-audit', '--no-fund', '--color=false', '--progress=false'];
   const child = spawn(process.execPath, args, { cwd: work, env, stdio: ['ignore', 'inherit', 'inherit'] });
   return new Promise((resolve) => child.on('close', (code, signal) => resolve(code ?? (signal ? 128 : 1))));
 }

@@ -7,6 +7,7 @@ import { LambdaError } from '../errors.js';
 import type { BuildRequest, Engine, Sandbox } from '../instances/engine.js';
 import type { Buildpack } from './buildpacks.js';
 import { ensureBaseImage, type BaseImageSetting } from './base/base-image.js';
+import { ensureInstallImage } from './base/install-image.js';
 import { needsInstall, prepareContext } from './context.js';
 import { buildLog, type BuildLog } from './log.js';
 import { installDependencies } from './install/install.js';
@@ -162,7 +163,8 @@ export function createBuilder(options: BuilderOptions): Builder {
           const withInstall = { ...pack, install };
           const registry = await registryOf(withInstall);
           const sandbox = options.sandbox;
-          ({ archive: dependencies } = await installDependencies({ sandbox, pack: withInstall, baseImage: base, registry, codeDir: code, workDir, cacheDir, fn: input.fn }, log));
+          const installImage = await ensureInstallImage(engine, pack, options.baseImages[pack.runtime] ?? 'local', base, workDir, log.detail);
+          ({ archive: dependencies } = await installDependencies({ sandbox, pack: withInstall, baseImage: base, installImage, registry, codeDir: code, workDir, cacheDir, fn: input.fn }, log));
         }
         prepareContext(pack, base, dir, dependencies);
         await buildImage(engine, input.tag, dir, log);

@@ -22,6 +22,18 @@ export interface InstallStep {
   /** Dockerfile lines that add the installed folder; `{{ARCHIVE}}` is its tar in the build context. */
   dockerfile: string;
   registry: RegistrySpec;
+  /** The image the install runs in when it needs more than the base image (server/builder/base/install-image.ts). */
+  image?: InstallImage;
+}
+
+/**
+ * An install image: `official` to pull, or what `local` assembles from this machine: `commands` as in a base image,
+ * `toolchain` programs copied with every Debian package they need, the host's `python`, and `nodeHeaders`: the
+ * headers of the host's `node`, so node-gyp never downloads them.
+ */
+export interface InstallImage {
+  official: string;
+  local: { commands: string[]; toolchain?: string[]; python?: string; nodeHeaders?: boolean };
 }
 
 export interface Buildpack {

@@ -53,7 +53,7 @@ export const SETTINGS = {
   apiKey: optional({ variable: 'LAMBDA_API_KEY', kind: text, inFile: false, shown: 'none: the first start generates one', unit: '16+ characters', doc: "the admin API token's key; a new value revokes the key an earlier value made" }),
   awsRegion: setting({ variable: 'LAMBDA_AWS_REGION', kind: text, default: 'us-east-1', unit: 'region name', doc: '`AWS_REGION` and `AWS_DEFAULT_REGION` inside functions' }),
   baseImages: {
-    node20: baseImage('`local`, `official` or an image', "`local` assembles the base from this machine's `node`; `official` is `node:20-bookworm-slim`", 'LAMBDA_BASE_IMAGE_NODE20'),
+    node20: baseImage('`local`, `official` or an image', "`local` assembles the base from this machine's `node` (and the install image from it plus its C/C++ toolchain); `official` is `node:20-bookworm-slim` (installs: `node:20-bookworm`)", 'LAMBDA_BASE_IMAGE_NODE20'),
     python3: baseImage('`local`, `official` or an image', "`local` assembles it from this machine's `python3`; `official` is `python:3.11-slim-bookworm`", 'LAMBDA_BASE_IMAGE_PYTHON3'),
   },
   cells: setting({ variable: 'LAMBDA_CELLS', kind: count(0, 64), default: 2, unit: 'cells per runtime, 0–64', doc: 'pre-started cells for cold starts; 0 turns them off' }),

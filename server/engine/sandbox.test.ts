@@ -36,3 +36,24 @@ test('an untrusted job runs as uid 10001, with no network, capabilities or writa
   t.is(host.MemorySwap, host.Memory);
   t.is(host.Privileged, undefined);
 });
+
+test('only the scratch folders a job may run code from are mounted exec; the others stay noexec', (t) => {
+  const config = sandboxConfig(
+    {
+      image: 'lambda/install-node20:x',
+      command: ['node', '/lambda-install/install.mjs'],
+      env: {},
+      workingDir: '/work',
+      inputDir: '/data/builds/.install-abc',
+      inputMount: '/lambda-install',
+      scratch: { '/work': 1024, '/tmp': 1024 },
+      runnable: ['/work'],
+      memoryBytes: 1024,
+      timeoutMs: 60_000,
+      labels: {},
+    },
+    'server-1',
+  );
+  t.is(config.HostConfig?.Tmpfs?.['/work'], 'rw,exec,nosuid,nodev,size=1024,uid=10001,gid=10001,mode=0700');
+  t.is(config.HostConfig?.Tmpfs?.['/tmp'], 'rw,noexec,nosuid,nodev,size=1024,uid=10001,gid=10001,mode=0700');
+});

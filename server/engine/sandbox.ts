@@ -45,8 +45,9 @@ export function sandboxConfig(request: SandboxRun, serverId: string): Docker.Con
   const tmpfs: Record<string, string> = {};
   let scratchBytes = 0;
   for (const [where, bytes] of Object.entries(request.scratch)) {
-    // uid/gid make the tmpfs writable for the job's user only; noexec since nothing written there is meant to run.
-    tmpfs[where] = `rw,noexec,nosuid,nodev,size=${bytes},uid=10001,gid=10001,mode=0700`;
+    // uid/gid make the tmpfs writable for the job's user only; noexec unless the job runs what it writes there.
+    const exec = request.runnable?.includes(where) ? 'exec' : 'noexec';
+    tmpfs[where] = `rw,${exec},nosuid,nodev,size=${bytes},uid=10001,gid=10001,mode=0700`;
     scratchBytes += bytes;
   }
   const limit = request.memoryBytes + scratchBytes;

@@ -92,6 +92,8 @@ export interface SandboxRun {
   readOnlyMounts?: string[];
   /** The only writable paths: size-bounded tmpfs mounts (container path → bytes), gone when the run ends. */
   scratch: Record<string, number>;
+  /** Scratch paths whose files may be run (a package's install builds and runs code there); the others are noexec. */
+  runnable?: string[];
   /** Memory for the processes; the tmpfs sizes are added to the container's limit since their pages count there too. */
   memoryBytes: number;
   timeoutMs: number;

@@ -1,11 +1,12 @@
 // End to end: requirements.txt files that pip would read as options although their lines do not start with one (a
 // BOM before --index-url, an option after a form feed, after NEL) reject the push naming the line, and nothing is
 // fetched from the index they name (a server on loopback here, which counts what it is asked); lines built to make
-// the reader backtrack are refused at once.
+// the reader backtrack are refused at once. And a function using pydantic (whose core is a compiled extension, from the
+// host's index) validates its events.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
-import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
+import { example, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;
 let index: http.Server;
@@ -54,4 +55,24 @@ test.serial('plain requirements still install, as pip reads them (CRLF, comments
   t.is(push.code, 0, push.stderr);
   t.regex(push.stderr, /Successfully installed humanize-4\.16\.0/);
   t.is(asked, 0);
+});
+
+test.serial('pydantic from the host index deploys by git push and validates events with its compiled core', async (t) => {
+  const push = await lambda.push('pyorders', fixture('python-pydantic'));
+  t.is(push.code, 0, push.stderr);
+  t.regex(push.stderr, /Successfully installed .*pydantic-\d/);
+  t.regex(push.stderr, /pydantic-core-\d/);
+  const valid = await lambda.fetch('/fn/pyorders/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"tea","quantity":"3"}' });
+  t.is(valid.status, 200);
+  const answer = (await valid.json()) as { order: unknown; pydantic: string; core: string };
+  t.deepEqual(answer.order, { item: 'tea', quantity: 3, express: false }, 'the model coerced and filled in the order');
+  t.regex(answer.core, /^_pydantic_core\..*\.so$/, 'the compiled extension loaded');
+  const invalid = await lambda.fetch('/fn/pyorders/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"","quantity":0}' });
+  t.is(invalid.status, 400);
+  t.deepEqual(await invalid.json(), {
+    errors: [
+      { loc: ['item'], type: 'string_too_short', msg: 'String should have at least 1 character' },
+      { loc: ['quantity'], type: 'greater_than', msg: 'Input should be greater than 0' },
+    ],
+  });
 });

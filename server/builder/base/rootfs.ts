@@ -7,9 +7,19 @@ import { execFileSync } from 'node:child_process';
 const PASSWD = 'root:x:0:0:root:/root:/sbin/nologin\nlambda:x:10001:10001:lambda:/tmp:/sbin/nologin\n';
 const GROUP = 'root:x:0:\nlambda:x:10001:\n';
 
-/** Copies each command (binary or script package) with its libraries into `stage`, plus a minimal /etc. */
-export function assembleRootfs(commands: string[], stage: string): void {
+/**
+ * Copies each command (binary or script package) with its libraries into `stage`, plus a minimal /etc. `links`
+ * (stage path → target) are made first, e.g. /lib → usr/lib, so files copied through them land in one place.
+ */
+export function assembleRootfs(commands: string[], stage: string, links: Record<string, string> = {}): void {
   fs.rmSync(stage, { recursive: true, force: true });
+  fs.mkdirSync(stage, { recursive: true });
+  for (const [link, target] of Object.entries(links)) {
+    const at = path.join(stage, link);
+    // The target folder exists first: a dangling link would stop every mkdir through it.
+    fs.mkdirSync(path.resolve(path.dirname(at), target), { recursive: true });
+    fs.symlinkSync(target, at);
+  }
   for (const dir of ['etc', 'tmp', 'var/task', 'run/lambda', 'opt/lambda', 'usr/bin', 'root']) {
     fs.mkdirSync(path.join(stage, dir), { recursive: true });
   }
@@ -25,7 +35,7 @@ export function describeCommands(commands: string[]): string {
   return commands.map((command) => `${command}=${resolveCommand(command)}:${fs.statSync(resolveCommand(command)).size}`).join(',');
 }
 
-function resolveCommand(command: string): string {
+export function resolveCommand(command: string): string {
   for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
     const candidate = path.join(dir, command);
     if (fs.existsSync(candidate)) return fs.realpathSync(candidate);
@@ -49,7 +59,7 @@ function addCommand(command: string, stage: string): void {
   fs.symlinkSync(real, link);
 }
 
-function isElf(file: string): boolean {
+export function isElf(file: string): boolean {
   const fd = fs.openSync(file, 'r');
   try {
     const magic = Buffer.alloc(4);

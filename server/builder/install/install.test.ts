@@ -130,3 +130,31 @@ test('a failed install shows its whole output as clean warnings and names npm\'s
   );
   t.deepEqual(fs.readdirSync(request(sandbox).cacheDir), [], 'nothing is cached');
 });
+
+test('the install runs in the install image, may run what it builds in /work only, and a new install image installs again', async (t) => {
+  const { lines, log, request } = setup(t, { 'package.json': PACKAGE });
+  const sandbox = fakeSandbox();
+  const withImage = (installImage: string): InstallRequest => ({ ...request(sandbox), installImage });
+  const first = await installDependencies(withImage('lambda/install-node20:one'), log);
+  t.false(first.reused);
+  t.like(sandbox.seen[0].request, { image: 'lambda/install-node20:one', runnable: ['/work'] });
+
+  t.true((await installDependencies(withImage('lambda/install-node20:one'), log)).reused);
+  t.is(sandbox.seen.length, 1);
+
+  // Another toolchain (a compiler upgrade, another Node's headers) builds addons differently: not reused.
+  const other = await installDependencies(withImage('lambda/install-node20:two'), log);
+  t.false(other.reused);
+  t.not(other.archive, first.archive);
+  t.is(sandbox.seen.length, 2);
+  t.is(sandbox.seen[1].request.image, 'lambda/install-node20:two');
+  t.true(lines.some((line) => line.text.startsWith('Dependencies unchanged')));
+});
+
+test('a buildpack with no install image installs in its base image with every scratch folder noexec', async (t) => {
+  const { log, request } = setup(t, { 'package.json': PACKAGE });
+  const sandbox = fakeSandbox();
+  const install = { ...pack.install, image: undefined };
+  await installDependencies({ ...request(sandbox), pack: { ...pack, install } }, log);
+  t.like(sandbox.seen[0].request, { image: 'lambda/base-node20:test', runnable: [] });
+});

@@ -27,6 +27,8 @@ export interface InstallRequest {
   sandbox: Sandbox;
   pack: Buildpack & { install: InstallStep };
   baseImage: string;
+  /** The image the install runs in (the base plus a toolchain); the base image when unset. */
+  installImage?: string;
   registry: RegistrySettings;
   /** The commit's files (untrusted). */
   codeDir: string;
@@ -49,7 +51,7 @@ export async function installDependencies(request: InstallRequest, log: BuildLog
   const inputs = readInputs(request.codeDir, install.inputs);
   const script = fs.readFileSync(path.join(pack.dir, install.script));
   const local = [...(registry.localIndexes ?? []).map((dir) => `index=${dir}`), ...(registry.localLinks ?? []).map((dir) => `links=${dir}`)];
-  const key = cacheKey([`base=${request.baseImage}`, `registry=${registry.url.href}`, `script=${digest(script)}`, ...local], inputs);
+  const key = cacheKey([`base=${request.baseImage}`, `install-image=${request.installImage ?? request.baseImage}`, `registry=${registry.url.href}`, `script=${digest(script)}`, ...local], inputs);
   fs.mkdirSync(request.cacheDir, { recursive: true, mode: 0o700 });
   const archive = path.join(request.cacheDir, `${pack.runtime}-${key}.tar`);
   const names = [...inputs.keys()].join(' + ');
@@ -90,7 +92,7 @@ async function installIn(mount: string, request: InstallRequest, inputs: Map<str
   try {
     const result = await request.sandbox.run(
       {
-        image: request.baseImage,
+        image: request.installImage ?? request.baseImage,
         command: [...(install.interpreter ?? ['node']), `${MOUNT}/${install.script}`],
         env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: '/tmp' },
         workingDir: WORK,
@@ -98,6 +100,8 @@ async function installIn(mount: string, request: InstallRequest, inputs: Map<str
         inputMount: MOUNT,
         readOnlyMounts: localMounts(registry),
         scratch: { [WORK]: LIMITS.work, '/tmp': LIMITS.tmp },
+        // With an install image, packages' scripts run what they build and install there (node-gyp, .bin links).
+        runnable: request.pack.install.image ? [WORK] : [],
         memoryBytes: LIMITS.memory,
         timeoutMs: LIMITS.timeoutMs,
         labels: { [LABELS.install]: request.fn },
