@@ -51,3 +51,104 @@ test.serial('hello.go is deployed by git push and answers over HTTP, its invocat
   t.true(lines.some((line) => /^START RequestId: \S+ Version: 1$/.test(line)), lines.join('\n'));
   t.true(lines.some((line) => /^REPORT RequestId: \S+\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 256 MB\tMax Memory Used: \d+ MB\tStatus: success$/.test(line)), lines.join('\n'));
 });
+
+test.serial('hello.go runs on a cron schedule', async (t) => {
+  const push = await lambda.push('gocron', fixture('go-hello'), { files: { 'lambda.yaml': 'runtime: go\nschedules:\n  - cron: "*/1 * * * * *"\n' } });
+  t.is(push.code, 0, push.stderr);
+  const lines = await until('a scheduled run', async () => {
+    const all = await logLines('gocron');
+    const fired = all.findIndex((line) => /^\[lambda\] schedule \S+ \(cron "\*\/1 \* \* \* \* \*"\) fired for /.test(line));
+    return fired >= 0 && all.slice(fired).some((line) => /^REPORT RequestId: .*\tStatus: success$/.test(line)) ? all : undefined;
+  });
+  t.true(lines.some((line) => /^START RequestId: \S+ Version: 1$/.test(line)), lines.join('\n'));
+});
+
+test.serial('a program that exits 1 is a 502 over HTTP, a function error when invoked, and its stderr is in its log', async (t) => {
+  const push = await lambda.push('goexit', fixture('go-exit'));
+  t.is(push.code, 0, push.stderr);
+  const answer = await lambda.fetch('/fn/goexit/');
+  t.is(answer.status, 502);
+  t.like(await answer.json(), { message: 'Internal Server Error' });
+  const invoked = await lambda.api('/api/v1/functions/goexit/invoke', { method: 'POST', body: '{}' });
+  t.is(invoked.status, 502);
+  const body = (await invoked.json()) as { error: { code: string; message: string; details: { errorType: string; errorMessage: string } } };
+  t.is(body.error.code, 'LAMBDA_ERR_FUNCTION_ERROR');
+  t.regex(body.error.message, /Runtime\.ExitError.*exit status 1/);
+  const logs = await lambda.cli(['logs', 'goexit']);
+  t.is(logs.code, 0, logs.stderr);
+  t.regex(logs.stdout, /go-exit: the database is gone/);
+  t.regex(logs.stdout, /REPORT RequestId: .*Status: error/);
+});
+
+test.serial('a program over its timeout is a 504, and the next call gets a fresh instance', async (t) => {
+  const push = await lambda.push('gosleep', fixture('go-sleep'));
+  t.is(push.code, 0, push.stderr);
+  const first = await lambda.fetch('/fn/gosleep/');
+  t.is(first.status, 200);
+  const before = await first.text();
+  const slow = await lambda.fetch('/fn/gosleep/?sleep');
+  t.is(slow.status, 504);
+  const after = await lambda.fetch('/fn/gosleep/');
+  t.is(after.status, 200);
+  t.not(await after.text(), before, 'another container (host name) serves after the timeout');
+  const lines = await until('the timeout notice', async () => {
+    const all = await logLines('gosleep');
+    return all.some((line) => / Task timed out after 1\.00 seconds$/.test(line)) ? all : undefined;
+  });
+  t.true(lines.some((line) => /^REPORT RequestId: .*Status: timeout$/.test(line)), lines.join('\n'));
+});
+
+test.serial('a module with a vendored dependency builds without network; it sees its env and AWS_* variables', async (t) => {
+  const push = await lambda.push('govendor', fixture('go-vendored'));
+  t.is(push.code, 0, push.stderr);
+  t.regex(push.stderr, /dependencies from vendor\//);
+  const answer = await lambda.fetch('/fn/govendor/?name=Gopher');
+  t.is(answer.status, 200);
+  t.is(answer.headers.get('content-type'), 'application/json');
+  t.deepEqual(await answer.json(), { message: 'Hello, Gopher!', region: 'us-east-1', color: 'teal' });
+  const invoked = await lambda.api('/api/v1/functions/govendor/invoke', { method: 'POST', body: '{"name":"Ken"}' });
+  t.deepEqual(await invoked.json(), { message: 'Hello, Ken!', region: 'us-east-1', color: 'teal' });
+});
+
+test.serial('a compile error rejects the push with file:line, and the live version keeps serving', async (t) => {
+  const live = await lambda.push('gobroken', fixture('go-hello'));
+  t.is(live.code, 0, live.stderr);
+  const push = await lambda.push('gobroken', fixture('go-compile-error'));
+  t.not(push.code, 0);
+  t.regex(push.stderr, /main\.go:7:14: undefined: undefinedName/);
+  t.regex(push.stderr, /go build failed: \.\/main\.go:7:14: undefined: undefinedName \(LAMBDA_ERR_BUILD_FAILED\)/);
+  const answer = await lambda.fetch('/fn/gobroken/');
+  t.is(await answer.text(), 'Hello, World!\n');
+});
+
+test.serial('attack: a go.mod that needs a download (no vendor/) fails cleanly, with no network', async (t) => {
+  const push = await lambda.push('gonet', fixture('go-network'));
+  t.not(push.code, 0);
+  t.regex(push.stderr, /github\.com\/google\/uuid/);
+  t.regex(push.stderr, /GOPROXY=off|module lookup disabled/);
+  t.regex(push.stderr, /LAMBDA_ERR_BUILD_FAILED/);
+});
+
+test.serial('attack: a link to a host file is not read by the build', async (t) => {
+  const push = await lambda.push('golink', fixture('go-symlink'));
+  t.is(push.code, 0, push.stderr);
+  t.regex(push.stderr, /Not read \(only regular files are built\): files\/host\.txt/);
+  const answer = await lambda.fetch('/fn/golink/');
+  t.is(await answer.text(), 'files/readme.txt: a file of the repository\n');
+});
+
+test.serial('attack: go:generate and cgo do nothing at build', async (t) => {
+  const marker = '/tmp/lambda-go-generate-marker';
+  fs.rmSync(marker, { force: true });
+  const push = await lambda.push('gogen', fixture('go-generate'));
+  t.is(push.code, 0, push.stderr);
+  t.false(fs.existsSync(marker), 'no go:generate line ran on the host');
+  const answer = await lambda.fetch('/fn/gogen/');
+  t.is(await answer.text(), 'no cgo\n');
+});
+
+test.serial('a pushed handler is refused for runtime go, naming the field', async (t) => {
+  const push = await lambda.push('gohandler', fixture('go-hello'), { files: { 'lambda.yaml': 'runtime: go\nhandler: main.handler\n' } });
+  t.not(push.code, 0);
+  t.regex(push.stderr, /handler: is not used by runtime go/);
+});
