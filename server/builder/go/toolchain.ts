@@ -37,7 +37,8 @@ export function ensureToolchain(onLine: (line: string) => void, options: Toolcha
   return found;
 }
 
-async function locate(onLine: (line: string) => void, options: ToolchainOptions): Promise<Toolchain> {
+/** Finds (or installs) the toolchain with no memory of an earlier look; exported for its tests. */
+export async function locate(onLine: (line: string) => void, options: ToolchainOptions): Promise<Toolchain> {
   let go = findGo(options.searchPath ?? process.env.PATH ?? '/usr/bin:/bin');
   if (!go) {
     const isRoot = options.isRoot ?? process.getuid?.() === 0;
