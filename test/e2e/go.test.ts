@@ -4,6 +4,8 @@
 // attacks: a module that wants the network, a link to a host file, go:generate and cgo do nothing.
 import test from 'ava';
 import fs from 'node:fs';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
 let lambda: Lambda;
@@ -151,4 +153,32 @@ test.serial('a pushed handler is refused for runtime go, naming the field', asyn
   const push = await lambda.push('gohandler', fixture('go-hello'), { files: { 'lambda.yaml': 'runtime: go\nhandler: main.handler\n' } });
   t.not(push.code, 0);
   t.regex(push.stderr, /handler: is not used by runtime go/);
+});
+
+test.serial("stdout over 6 MB is a function error; Lambda's result shape is honoured; a program's leftovers die with its request; no secret in its environment", async (t) => {
+  const push = await lambda.push('gomisbehave', fixture('go-misbehave'));
+  t.is(push.code, 0, push.stderr);
+  const shaped = await lambda.fetch('/fn/gomisbehave/');
+  t.is(shaped.status, 201);
+  t.is(shaped.headers.get('x-kind'), 'lambda');
+  t.deepEqual(shaped.headers.getSetCookie(), ['a=1', 'b=2']);
+  t.is(await shaped.text(), 'hi');
+
+  const big = await lambda.fetch('/fn/gomisbehave/?big');
+  t.is(big.status, 502);
+  const invoked = await lambda.api('/api/v1/functions/gomisbehave/invoke', { method: 'POST', body: '{}' });
+  t.is(invoked.status, 200);
+
+  const orphan = await lambda.fetch('/fn/gomisbehave/?orphan');
+  t.is(await orphan.text(), 'left one behind\n');
+  const [container] = await lambda.containers('gomisbehave');
+  t.truthy(container);
+  const { stdout } = await promisify(execFile)('docker', ['top', container as string, '-o', 'pid,args']);
+  t.notRegex(stdout, /sleeper/, 'the background copy was killed with its request');
+  t.regex(stdout, /\/opt\/lambda\/shim/);
+
+  const env = await (await lambda.fetch('/fn/gomisbehave/?env')).text();
+  t.regex(env, /\bAWS_LAMBDA_FUNCTION_NAME\b/);
+  t.regex(env, /\bAWS_REGION\b/);
+  t.notRegex(env, /SECRET/i);
 });
