@@ -4,6 +4,7 @@
 // attacks: a module that wants the network, a link to a host file, go:generate and cgo do nothing.
 import test from 'ava';
 import fs from 'node:fs';
+import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
@@ -110,6 +111,24 @@ test.serial('a module with a vendored dependency builds without network; it sees
   t.deepEqual(await answer.json(), { message: 'Hello, Gopher!', region: 'us-east-1', color: 'teal' });
   const invoked = await lambda.api('/api/v1/functions/govendor/invoke', { method: 'POST', body: '{"name":"Ken"}' });
   t.deepEqual(await invoked.json(), { message: 'Hello, Ken!', region: 'us-east-1', color: 'teal' });
+});
+
+test.serial("a function's Go build cache is reused by its next push, never by another function's, and removed with it", async (t) => {
+  const cacheOf = (fn: string) => path.join(lambda.dataDir, 'data', 'builds', '.go-cache', `${fn}.tar`);
+  const first = await lambda.push('gocache', fixture('go-hello'));
+  t.is(first.code, 0, first.stderr);
+  t.notRegex(first.stderr, /Reusing this function's Go build cache/);
+  t.true(fs.existsSync(cacheOf('gocache')));
+  const other = await lambda.push('gocache2', fixture('go-hello'));
+  t.notRegex(other.stderr, /Reusing this function's Go build cache/, "another function's build starts from its own (empty) cache");
+  const second = await lambda.push('gocache', fixture('go-hello'), { files: { 'hello.go': 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("Hello again") }\n' } });
+  t.is(second.code, 0, second.stderr);
+  t.regex(second.stderr, /Reusing this function's Go build cache/);
+  t.is(await (await lambda.fetch('/fn/gocache/')).text(), 'Hello again\n');
+  const deleted = await lambda.cli(['delete', 'gocache', '--yes']);
+  t.is(deleted.code, 0, deleted.stderr);
+  t.false(fs.existsSync(cacheOf('gocache')));
+  t.true(fs.existsSync(cacheOf('gocache2')));
 });
 
 test.serial('a compile error rejects the push with file:line, and the live version keeps serving', async (t) => {

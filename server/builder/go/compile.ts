@@ -16,6 +16,8 @@ const MOUNT = '/lambda-build';
 const MIB = 1024 * 1024;
 /** Bounds of one build; the build cache a function keeps is bounded by what the scratch holds beside the binary. */
 export const GO_LIMITS = { work: 1024 * MIB, tmp: 512 * MIB, memory: 1024 * MIB, timeoutMs: 10 * 60_000, binary: 256 * MIB, cache: 512 * MIB };
+/** Files a kept build cache may hold (each is a file on the server's disk while a build runs). */
+const MAX_CACHE_FILES = 100_000;
 /** Lines of a build's output kept to show when it fails. */
 const MAX_LINES = 2000;
 
@@ -57,6 +59,7 @@ async function compileIn(mount: string, request: CompileRequest, log: BuildLog):
   const vendor = fs.existsSync(path.join(source, 'vendor', 'modules.txt'));
   const keepsCache = request.cacheFile !== undefined;
   const cached = keepsCache && (await unpackCache(request.cacheFile as string, path.join(mount, 'cache')));
+  if (cached) log.detail("Reusing this function's Go build cache");
   fs.copyFileSync(request.script, path.join(mount, 'build.mjs'));
   fs.writeFileSync(path.join(mount, 'build.json'), JSON.stringify({ goroot: request.goroot, vendor, cache: cached, sendCache: keepsCache }));
   for (const file of ['build.mjs', 'build.json']) fs.chmodSync(path.join(mount, file), 0o644);
@@ -111,12 +114,17 @@ async function compileIn(mount: string, request: CompileRequest, log: BuildLog):
   }
 }
 
-/** The kept cache, unpacked for the build: regular files and folders only, inside the folder; false when there is none. */
+/**
+ * The kept cache, unpacked for the build: regular files and folders only, inside the folder, at most
+ * MAX_CACHE_FILES of them; false when there is none (or it is broken or over the bound: the build starts cold).
+ */
 async function unpackCache(file: string, dir: string): Promise<boolean> {
   if (!fs.existsSync(file)) return false;
   fs.mkdirSync(dir, { mode: 0o755 });
   try {
-    await extract({ file, cwd: dir, strict: true, preserveOwner: false, filter: (_path, entry) => 'type' in entry && (entry.type === 'File' || entry.type === 'Directory') });
+    let entries = 0;
+    await extract({ file, cwd: dir, strict: true, preserveOwner: false, filter: (_path, entry) => ++entries <= MAX_CACHE_FILES && 'type' in entry && (entry.type === 'File' || entry.type === 'Directory') });
+    if (entries > MAX_CACHE_FILES) throw new Error(`the build cache holds over ${MAX_CACHE_FILES} files`);
     for (const entry of fs.readdirSync(dir, { recursive: true, withFileTypes: true })) {
       fs.chmodSync(path.join(entry.parentPath ?? entry.path, entry.name), entry.isDirectory() ? 0o755 : 0o644);
     }
