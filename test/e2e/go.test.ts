@@ -150,6 +150,42 @@ test.serial('attack: a go.mod that needs a download (no vendor/) fails cleanly, 
   t.regex(push.stderr, /LAMBDA_ERR_BUILD_FAILED/);
 });
 
+test.serial('the Go build runs in the hardened sandbox: uid 10001, no network, read-only root and mount, no capabilities', async (t) => {
+  type Seen = { user: string; network: string; readOnly: boolean; capDrop: string[]; binds: string[]; env: string[] };
+  const seen = new Map<string, Seen>();
+  let done = false;
+  const run = promisify(execFile);
+  const poll = (async () => {
+    while (!done) {
+      const { stdout } = await run('docker', ['ps', '-q', '--filter', `label=lambda.server=${lambda.serverId()}`, '--filter', 'label=lambda.sandbox=true']);
+      for (const id of stdout.split('\n').filter((line) => line && !seen.has(line))) {
+        const inspected = await run('docker', ['inspect', id]).catch(() => undefined);
+        if (!inspected) continue;
+        const [info] = JSON.parse(inspected.stdout) as { Config: { User: string; Env: string[] }; HostConfig: { NetworkMode: string; ReadonlyRootfs: boolean; CapDrop: string[]; Binds: string[] } }[];
+        if (info) seen.set(id, { user: info.Config.User, env: info.Config.Env, network: info.HostConfig.NetworkMode, readOnly: info.HostConfig.ReadonlyRootfs, capDrop: info.HostConfig.CapDrop, binds: info.HostConfig.Binds });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  })();
+  try {
+    const push = await lambda.push('gosandbox', fixture('go-vendored'));
+    t.is(push.code, 0, push.stderr);
+  } finally {
+    done = true;
+    await poll;
+  }
+  t.true(seen.size >= 1, 'the build ran in a sandbox container');
+  for (const job of seen.values()) {
+    t.is(job.user, '10001:10001');
+    t.is(job.network, 'none');
+    t.true(job.readOnly);
+    t.deepEqual(job.capDrop, ['ALL']);
+    t.is(job.binds.length, 1);
+    t.regex(job.binds[0] ?? '', /:\/lambda-build:ro$/);
+    t.deepEqual(job.env.filter((entry) => !/^(PATH|HOME)=/.test(entry)), []);
+  }
+});
+
 test.serial('attack: a link to a host file is not read by the build', async (t) => {
   const push = await lambda.push('golink', fixture('go-symlink'));
   t.is(push.code, 0, push.stderr);
