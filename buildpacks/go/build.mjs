@@ -31,7 +31,10 @@ const env = {
   GOPROXY: 'off',
   GOSUMDB: 'off',
   GOTOOLCHAIN: 'local',
-  GOFLAGS: settings.vendor ? '-mod=vendor' : '-mod=readonly',
+  // Two compilers at a time, each with two threads: the container has one CPU and a process (thread) limit,
+  // while Go would otherwise start as many as the host has cores.
+  GOFLAGS: `${settings.vendor ? '-mod=vendor' : '-mod=readonly'} -p=2`,
+  GOMAXPROCS: '2',
   CGO_ENABLED: '0',
   GOOS: 'linux',
 };
