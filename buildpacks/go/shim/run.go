@@ -38,68 +38,75 @@ func (h *handler) invoke(ctx context.Context, id string, event []byte) outcome {
 
 // run starts the program in a process group of its own, so that everything it started ends with the request.
 func (h *handler) run(ctx context.Context, id string, event []byte) (outcome, string, int64) {
-	stdoutRead, stdoutWrite, err := os.Pipe()
+	// Pipes of the shim's own (no copying goroutines that a program's leftovers could hold open): the event is
+	// written by a goroutine that ends when the run does, whoever still holds the pipe.
+	pipes, err := newPipes()
 	if err != nil {
 		return failure("Runtime.Unknown", err.Error()), "error", 0
 	}
-	stderrRead, stderrWrite, err := os.Pipe()
-	if err != nil {
-		stdoutRead.Close()
-		stdoutWrite.Close()
-		return failure("Runtime.Unknown", err.Error()), "error", 0
-	}
+	defer pipes.close()
 	cmd := exec.Command(h.config.program)
 	cmd.Dir = "/tmp"
-	cmd.Stdin = bytes.NewReader(event)
-	cmd.Stdout = stdoutWrite
-	cmd.Stderr = stderrWrite
+	cmd.Stdin = pipes.stdinRead
+	cmd.Stdout = pipes.stdoutWrite
+	cmd.Stderr = pipes.stderrWrite
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	startErr := cmd.Start()
-	stdoutWrite.Close()
-	stderrWrite.Close()
+	pipes.closeChildEnds()
 	if startErr != nil {
-		stdoutRead.Close()
-		stderrRead.Close()
 		return failure("Runtime.InvalidEntrypoint", startErr.Error()), "error", 0
 	}
+	go func() {
+		_, _ = pipes.stdinWrite.Write(event)
+		_ = pipes.stdinWrite.Close()
+	}()
 	kill := func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 
 	tooLarge := make(chan struct{})
 	answer := make(chan []byte, 1)
-	go func() { answer <- readCapped(stdoutRead, maxPayload, func() { close(tooLarge); kill() }) }()
+	go func() { answer <- readCapped(pipes.stdoutRead, maxPayload, func() { close(tooLarge); kill() }) }()
 	logged := make(chan struct{})
-	go func() { h.logLines(stderrRead); close(logged) }()
+	go func() { h.logLines(pipes.stderrRead); close(logged) }()
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 
-	timer := time.NewTimer(time.Duration(h.config.timeoutMs) * time.Millisecond)
+	limit := time.Duration(h.config.timeoutMs) * time.Millisecond
+	deadline := time.Now().Add(limit)
+	timer := time.NewTimer(limit)
 	defer timer.Stop()
+	timedOut := func() {
+		// The host answers 504 and replaces this instance at the same moment: say why while it still listens.
+		h.logs.line('p', fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, limit.Seconds()))
+	}
 	var waitErr error
 	status := ""
 	select {
 	case waitErr = <-exited:
 	case <-timer.C:
-		// The host answers 504 and replaces this instance at the same moment: say why while it still listens.
-		h.logs.line('p', fmt.Sprintf("%s %s Task timed out after %.2f seconds", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), id, float64(h.config.timeoutMs)/1000))
+		timedOut()
 		status = "timeout"
 		kill()
 		waitErr = <-exited
 	case <-ctx.Done():
-		// The host gave up on the request (its connection closed): the program's work is no one's any more.
+		// The host gave up on the request (its connection closed): the program's work is no one's any more. At the
+		// time limit that is the host's timeout, which may reach this shim a moment before its own timer.
+		if time.Until(deadline) < 100*time.Millisecond {
+			timedOut()
+			status = "timeout"
+		}
 		kill()
 		waitErr = <-exited
 	}
 	// Whatever the program left running in its group ends now; then its pipes close and the readers finish.
 	kill()
-	_ = stdoutRead.SetReadDeadline(time.Now().Add(time.Second))
-	_ = stderrRead.SetReadDeadline(time.Now().Add(time.Second))
+	pipes.expire()
 	stdout := <-answer
 	<-logged
-	stdoutRead.Close()
-	stderrRead.Close()
 	var maxRss int64
-	if usage, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		maxRss = usage.Maxrss
+	if cmd.ProcessState != nil {
+		if usage, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			maxRss = usage.Maxrss
+		}
 	}
 	select {
 	case <-tooLarge:
@@ -119,6 +126,52 @@ func (h *handler) run(ctx context.Context, id string, event []byte) (outcome, st
 		return failure("Runtime.Unknown", waitErr.Error()), "error", maxRss
 	}
 	return outcome{stdout: stdout}, "success", maxRss
+}
+
+// pipes are one run's stdin, stdout and stderr.
+type pipes struct {
+	stdinRead, stdinWrite, stdoutRead, stdoutWrite, stderrRead, stderrWrite *os.File
+}
+
+func newPipes() (*pipes, error) {
+	p := &pipes{}
+	var err error
+	if p.stdinRead, p.stdinWrite, err = os.Pipe(); err != nil {
+		return nil, err
+	}
+	if p.stdoutRead, p.stdoutWrite, err = os.Pipe(); err != nil {
+		p.close()
+		return nil, err
+	}
+	if p.stderrRead, p.stderrWrite, err = os.Pipe(); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+// closeChildEnds closes the ends the program holds, so the shim's reads end when the program's side closes.
+func (p *pipes) closeChildEnds() {
+	for _, f := range []*os.File{p.stdinRead, p.stdoutWrite, p.stderrWrite} {
+		_ = f.Close()
+	}
+}
+
+// expire bounds what is left to read or write once the program's group is gone: a process that escaped it
+// cannot hold the invocation open.
+func (p *pipes) expire() {
+	soon := time.Now().Add(time.Second)
+	_ = p.stdinWrite.SetWriteDeadline(soon)
+	_ = p.stdoutRead.SetReadDeadline(soon)
+	_ = p.stderrRead.SetReadDeadline(soon)
+}
+
+func (p *pipes) close() {
+	for _, f := range []*os.File{p.stdinRead, p.stdinWrite, p.stdoutRead, p.stdoutWrite, p.stderrRead, p.stderrWrite} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
 }
 
 func failure(kind, message string) outcome {
