@@ -48,6 +48,15 @@ const code = await new Promise((resolve) => {
   child.on('exit', (status) => resolve(status ?? 1));
 });
 if (code !== 0) process.exit(code);
+// go build writes a package archive, not a program, for a folder that is not package main.
+const magic = Buffer.alloc(4);
+const fd = fs.openSync(binary, 'r');
+fs.readSync(fd, magic, 0, 4, 0);
+fs.closeSync(fd);
+if (!magic.equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]))) {
+  console.error("the repository's root is not package main: there is no program to run");
+  process.exit(1);
+}
 
 await put('/output', fs.createReadStream(binary));
 if (settings.sendCache) await put('/cache', Readable.from(tarOf(cache)));

@@ -142,6 +142,12 @@ test.serial('a compile error rejects the push with file:line, and the live versi
   t.is(await answer.text(), 'Hello, World!\n');
 });
 
+test.serial('a repository whose root is not package main is refused: there is nothing to run', async (t) => {
+  const push = await lambda.push('golib', fixture('go-not-main'));
+  t.not(push.code, 0);
+  t.regex(push.stderr, /go build failed: the repository's root is not package main: there is no program to run \(LAMBDA_ERR_BUILD_FAILED\)/);
+});
+
 test.serial('attack: a go.mod that needs a download (no vendor/) fails cleanly, with no network', async (t) => {
   const push = await lambda.push('gonet', fixture('go-network'));
   t.not(push.code, 0);
