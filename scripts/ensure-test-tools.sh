@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests drive besides the engine, when missing: Debian's chromium (the dashboard's browser tests,
-# through playwright-core) and openssh-server (the VM deploy script, tried against sshd on loopback).
+# through playwright-core), openssh-server (the VM deploy script, tried against sshd on loopback) and golang-go (the
+# go runtime's toolchain, which the server would otherwise install inside the first Go test's push).
 set -euo pipefail
 
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
 [ -x /usr/bin/g++ ] && [ -x /usr/bin/make ] || missing+=(g++ make) # the node20 install image's toolchain (native addons)
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [ "${#missing[@]}" -eq 0 ] && exit 0
 
 if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then

@@ -170,7 +170,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     repos: createFunctionRepos(repos, config.limits.maxCodeBytes),
     keepImages: config.keepImages,
     // Schedules and queued calls go with the function's row (ON DELETE CASCADE): only the scheduler's timers are left.
-    onDelete: [async (name) => scheduler.reload(name)],
+    onDelete: [async (name) => scheduler.reload(name), async (name) => builder.forget?.(name)],
     background: { schedulesChanged: (fn) => scheduler.reload(fn), queued: (fn) => workers.notify(fn), queueMax: config.async.queueMax, keep: queueSettings.keep },
     metrics,
   };

@@ -5,7 +5,7 @@ import path from 'node:path';
 import test from 'ava';
 import { ROOT } from './helpers/lambda.js';
 
-const CODE = /\.(mjs|js|cjs|py)$/;
+const CODE = /\.(mjs|js|cjs|py|go)$/;
 
 function codeFiles(dir: string): string[] {
   return (fs.readdirSync(path.join(ROOT, dir), { recursive: true, withFileTypes: true }) as fs.Dirent[])
@@ -18,6 +18,7 @@ test('every buildpack and hook source file is at most 400 lines and opens with a
   const files = [...codeFiles('buildpacks'), ...codeFiles('hooks')];
   t.true(files.includes(path.join('buildpacks', 'node20', 'shim', 'main.mjs')));
   t.true(files.includes(path.join('buildpacks', 'python3', 'shim', '__main__.py')));
+  t.true(files.includes(path.join('buildpacks', 'go', 'shim', 'main.go')));
   for (const file of files) {
     const lines = fs.readFileSync(path.join(ROOT, file), 'utf8').split('\n');
     if (lines.at(-1) === '') lines.pop();

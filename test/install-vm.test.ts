@@ -29,6 +29,15 @@ function listing(root: string): string[] {
 }
 
 const RECEIVER = 'usr/local/lib/lambda/receive-deploy';
+/** True when dpkg lists the package as installed on this machine (the script then leaves it alone). */
+function hasPackage(name: string): boolean {
+  try {
+    return execFileSync('dpkg-query', ['-W', '-f=${Status}', name], { encoding: 'utf8' }).includes('install ok installed');
+  } catch {
+    return false;
+  }
+}
+
 const HEAD = execFileSync('git', ['-C', ROOT, 'rev-parse', 'HEAD'], { encoding: 'utf8' }).trim();
 
 /** The line the script writes for the deploy key under `root`: no shell, no forwarding, only the receiver. */
@@ -77,6 +86,9 @@ test('run twice under a root, the second run changes nothing and every change to
     t.true(fs.lstatSync(file).uid === 0 || first.stdout.includes(`would run: chown -h root:root ${file}\n`), `${part} is root's`);
   }
   t.false(fs.existsSync(path.join(root, 'opt/lambda/current')), 'the first build is only printed');
+  // The go runtime's toolchain is one of the packages: installed when this machine lacks it, else left alone.
+  if (hasPackage('golang-go')) t.notRegex(first.stdout, /Installing .*\bgolang-go\b/);
+  else t.regex(first.stdout, /Installing .*\bgolang-go\b/);
   t.regex(first.stdout, /would run: runuser -u lambda-deploy -- .*deploy\.sh [0-9a-f]{40} /);
   // Whatever would touch this machine (packages, users, ownership, systemd) is printed, never run.
   for (const line of first.stdout.split('\n').filter((l) => /\b(apt-get|useradd|usermod|chown|systemctl)\b/.test(l) && !l.includes('journalctl'))) {

@@ -17,6 +17,7 @@ import { checkDockerfile, refusal, writeCanonical } from './dockerfile/build.js'
 import { finalBase } from './dockerfile/canonical.js';
 import { LABELS } from '../instances/labels.js';
 import { buildPidsCgroup, type BuildCgroup } from './cgroup.js';
+import { buildGoVersion, forgetGoFunction } from './go/build.js';
 
 export interface BuildInput {
   fn: string;
@@ -35,6 +36,8 @@ export interface Builder {
    * LAMBDA_ERR_ENGINE_UNAVAILABLE.
    */
   build(input: BuildInput, onLine: (line: string, level?: 'warn') => void): Promise<void>;
+  /** Drops what the builder keeps for a deleted function (a Go build cache). */
+  forget?(fn: string): void;
 }
 
 export interface BuilderOptions {
@@ -94,7 +97,7 @@ export function createBuilder(options: BuilderOptions): Builder {
     const bounds = options.repositoryBuild ?? { memoryBytes: 1024 * 1024 * 1024, timeoutMs: 10 * 60_000 };
     const maxCodeBytes = bounds.maxCodeBytes ?? 250 * 1024 * 1024;
     await withCheckout(input, async (_dir, code) => {
-      const bases = [...buildpacks.values()].filter((pack) => !pack.repositoryDockerfile);
+      const bases = [...buildpacks.values()].filter((pack) => !pack.repositoryDockerfile && !pack.compile);
       const parsed = checkDockerfile(code, bases.map((pack) => pack.runtime));
       const ensure = (name: string) => baseImageOf(buildpacks.get(name) as Buildpack, log);
       const froms = parsed.stages.map(({ base }) => (base.kind === 'runtime' ? `lambda/${base.runtime}` : base.kind === 'scratch' ? 'scratch' : `stage ${base.index}`));
@@ -144,6 +147,7 @@ export function createBuilder(options: BuilderOptions): Builder {
 
   return {
     runtimes: () => [...buildpacks.keys()],
+    forget: (fn) => forgetGoFunction(workDir, fn),
 
     async build(input, onLine) {
       const pack = buildpacks.get(input.runtime);
@@ -153,6 +157,11 @@ export function createBuilder(options: BuilderOptions): Builder {
       const log = buildLog(onLine);
       if (pack.repositoryDockerfile) {
         await buildRepository(input, log);
+        return;
+      }
+      if (pack.compile === 'go') {
+        const { sandbox } = options;
+        await buildGoVersion({ engine, sandbox, pack, workDir, ...input, buildImage: (tag, dir) => buildImage(engine, tag, dir, log) }, log);
         return;
       }
       const base = await baseImageOf(pack, log);

@@ -47,6 +47,8 @@ export interface Buildpack {
   install?: InstallStep;
   /** The docker runtime: the repository's own Dockerfile is the template (server/builder/dockerfile/build.ts). */
   repositoryDockerfile?: boolean;
+  /** A compiled runtime: the repository is built into one binary in the sandbox first (server/builder/go/). */
+  compile?: 'go';
 }
 
 export function loadBuildpacks(root: string): Map<string, Buildpack> {

@@ -1,4 +1,4 @@
-// lambda.yaml per runtime: python3 handlers are module.function with Python names; docker takes no handler.
+// lambda.yaml per runtime: python3 handlers are module.function with Python names; docker and go take no handler.
 import test from 'ava';
 import { parseManifest } from './manifest.js';
 import { LambdaError } from '../errors.js';
@@ -23,11 +23,13 @@ test('python3 module.function', valid, 'runtime: python3\nhandler: app.handler\n
 test('python3 in a folder', valid, 'runtime: python3\nhandler: pkg/sub/mod.handle_it\n', 'pkg/sub/mod.handle_it');
 test('python3 in a package', valid, 'runtime: python3\nhandler: pkg.mod.handler\n', 'pkg.mod.handler');
 test('docker without a handler', valid, 'runtime: docker\nmemory: 128Mi\n', undefined);
+test('go without a handler', valid, 'runtime: go\ntimeout: 5s\n', undefined);
 
 test('python3 without a handler', invalid, 'runtime: python3\n', /handler: is required for runtime python3/);
 test('python3 with a dash in the module', invalid, 'runtime: python3\nhandler: my-app.handler\n', /line 2: handler: expected "module\.function" with Python names/);
 test('python3 module starting with a digit', invalid, 'runtime: python3\nhandler: 1app.handler\n', /line 2: handler: expected "module\.function"/);
 test('python3 with an empty package part', invalid, 'runtime: python3\nhandler: pkg..handler\n', /handler: expected "module\.function"/);
 test('python3 escaping the repository', invalid, 'runtime: python3\nhandler: ../app.handler\n', /handler: expected/);
+test('go with a handler', invalid, 'runtime: go\nhandler: main.handler\n', /line 2: handler: is not used by runtime go: the repository's package main is the function/);
 test('docker with a handler', invalid, 'runtime: docker\nhandler: index.handler\n', /line 2: handler: is not used by runtime docker/);
 test('node20 keeps dashes in file names', valid, 'runtime: node20\nhandler: my-app.handler\n', 'my-app.handler');

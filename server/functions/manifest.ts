@@ -6,7 +6,7 @@ import { FUNCTION_NAME } from './names.js';
 import { cronProblem } from '../schedules/cron.js';
 import { parseDuration, parseSize } from '../config/units.js';
 
-export const RUNTIMES = ['node20', 'python3', 'docker'] as const;
+export const RUNTIMES = ['node20', 'python3', 'go', 'docker'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
 
 export interface Schedule {
@@ -161,7 +161,7 @@ export function parseManifest(text: string): Manifest {
     reader(pair.value, manifest, problems);
   }
   if (!seen.has('runtime')) problems.add(null, 'runtime', `is required (one of ${RUNTIMES.join(', ')})`);
-  if (manifest.runtime && manifest.runtime !== 'docker' && !manifest.handler && !seen.has('handler')) {
+  if (manifest.runtime && !WITHOUT_HANDLER.has(manifest.runtime) && !manifest.handler && !seen.has('handler')) {
     problems.add(null, 'handler', `is required for runtime ${manifest.runtime} (e.g. "index.handler")`);
   }
   checkHandlerForRuntime(manifest, root.items.find((p) => isScalar(p.key) && p.key.value === 'handler')?.value as Node | undefined, problems);
@@ -175,11 +175,17 @@ export function parseManifest(text: string): Manifest {
   return manifest as Manifest;
 }
 
-/** python3: "module.function" with Python names ("pkg/module" or "pkg.module" for a module in a package); docker: none. */
+/** Runtimes whose function is the whole repository: docker (its image's CMD), go (its package main). */
+const WITHOUT_HANDLER: ReadonlySet<string> = new Set(['docker', 'go']);
+
+/** python3: "module.function" with Python names ("pkg/module" or "pkg.module" for a module in a package); docker and go: none. */
 function checkHandlerForRuntime(manifest: Partial<Manifest>, node: Node | undefined, problems: Problems): void {
   if (!node) return;
   if (manifest.runtime === 'docker') {
     problems.add(node, 'handler', "is not used by runtime docker: the image's own CMD serves the function (docs/runtime-protocol.md)");
+    manifest.handler = undefined;
+  } else if (manifest.runtime === 'go') {
+    problems.add(node, 'handler', "is not used by runtime go: the repository's package main is the function, run once per invocation");
     manifest.handler = undefined;
   } else if (manifest.runtime === 'python3' && manifest.handler !== undefined) {
     const dot = manifest.handler.lastIndexOf('.');

@@ -4,7 +4,7 @@ import type { VersionRecord } from '../store/types.js';
 import type { Manifest } from './manifest.js';
 
 /** What AWS Lambda names each runtime in AWS_EXECUTION_ENV. */
-const EXECUTION_ENV: Partial<Record<Manifest['runtime'], string>> = { node20: 'AWS_Lambda_nodejs20.x', python3: 'AWS_Lambda_python3.11' };
+const EXECUTION_ENV: Partial<Record<Manifest['runtime'], string>> = { node20: 'AWS_Lambda_nodejs20.x', python3: 'AWS_Lambda_python3.11', go: 'AWS_Lambda_go1.x' };
 
 /** `env` (set with `lambda env set`) is merged over the manifest's. */
 export function instanceSpec(version: Pick<VersionRecord, 'fn' | 'number' | 'sha' | 'image'>, manifest: Manifest, env: Record<string, string> = {}): InstanceSpec {

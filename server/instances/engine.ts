@@ -19,7 +19,7 @@ export interface InstanceSpec {
   idleTimeoutMs?: number;
   env: Record<string, string>;
   /**
-   * The runtime the version was built for (node20, python3, docker). Only a version a buildpack built runs in that
+   * The runtime the version was built for (node20, python3, go, docker). Only a version a buildpack built runs in that
    * runtime's cells; a `docker`-runtime image (or one with none recorded) always starts as its own container.
    */
   runtime?: string;

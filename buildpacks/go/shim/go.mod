@@ -1,0 +1,3 @@
+module lambda.local/shim
+
+go 1.19
