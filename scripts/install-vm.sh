@@ -104,13 +104,14 @@ missing=()
 command -v dockerd >/dev/null || installed docker.io || missing+=(docker.io)
 # iproute2 has ss, which the deploy's health check uses to see who listens on the service's port. golang-go is the
 # toolchain of the go runtime (the server would install it at its first Go build; here that build does not wait).
-for package in git curl ca-certificates sudo iproute2 golang-go; do installed "$package" || missing+=("$package"); done
+# g++, make and python3 go into node20's install image, so npm packages with native addons compile.
+for package in git curl ca-certificates sudo iproute2 golang-go g++ make python3; do installed "$package" || missing+=("$package"); done
 if [ "${#missing[@]}" -gt 0 ]; then
   say "Installing ${missing[*]}"
   run apt-get update -qq
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 else
-  say "docker.io (or another engine), git, curl, sudo, iproute2 and golang-go are installed"
+  say "docker.io (or another engine), git, curl, sudo, iproute2, golang-go, g++, make and python3 are installed"
 fi
 
 # --- Node 20: the distribution's when it has 20 or newer, else NodeSource's apt repository ----------------------
