@@ -1,6 +1,6 @@
 // End to end: functions registered from source over REST in one call (PUT /api/v1/functions/:name), as fetch calls
 // that curl would make: node20 with lambda.yaml's keys beside its files and a schedule, python3 with its own
-// lambda.yaml, the same files again changing nothing, new files a new version, progress as NDJSON, a failing build
+// lambda.yaml, the Go hello example, the same files again changing nothing, new files a new version, progress as NDJSON, a failing build
 // leaving nothing, every malformed body, missing or invoke-only token and path out of the folder refused, and the
 // body's size, its files' decoded size and a stalled body bounded.
 import fs from 'node:fs';
@@ -132,6 +132,20 @@ test.serial('a python3 function registered with its own lambda.yaml among its fi
   const answer = await lambda.fetch('/fn/reg-python/?name=REST');
   t.is(answer.status, 200);
   t.deepEqual(await answer.json(), { hello: 'REST', runtime: 'python3' });
+});
+
+test.serial('the Go hello example registered as the README shows (main.go in base64, runtime go) answers over HTTP', async (t) => {
+  const code = fs.readFileSync(path.join(fixture('go-hello'), 'hello.go')).toString('base64');
+  const { status, deployment } = await registered('reg-go', { runtime: 'go', files: { 'main.go': code } });
+  t.is(status, 201);
+  t.like(deployment, { name: 'reg-go', version: 1, url: `http://reg-go.localhost:${lambda.port}` });
+  const answer = await lambda.fetch('/fn/reg-go/');
+  t.is(answer.status, 200);
+  t.is(await answer.text(), 'Hello, World!\n');
+  // A handler is refused for go as in a pushed lambda.yaml, naming the key.
+  const refused = await register('reg-go', { runtime: 'go', handler: 'main.handler', files: { 'main.go': code } });
+  t.is(refused.status, 400);
+  t.regex(((await refused.json()) as ErrorBody).error.message, /handler/);
 });
 
 test.serial('a registration whose version does not become healthy is refused as a push is, and leaves no function', async (t) => {
