@@ -1,5 +1,6 @@
 # A stem cell's life before it has a function: modules imported while it waits, warm-up calls, and the one init that
 # brings the function.
+import gc
 import importlib
 import importlib.machinery
 import json
@@ -20,9 +21,10 @@ from .output import OUTPUT
 PREIMPORT = (
     'typing', 'dataclasses', 'decimal', 'enum', 'uuid', 'inspect', 'collections.abc', 'functools', 'warnings',
     'ipaddress', 'pathlib', 'copy', 'hashlib', 'hmac', 'base64', 'random', 'string', 'struct', 'math', 'fractions',
-    'urllib.parse', 'urllib.request', 'http.client', 'email.utils', 'email.message', 'ssl', 'tempfile', 'zlib',
-    'gzip', 'asyncio', 'concurrent.futures', 'contextvars', 'operator', 'itertools', 'weakref', 'typing_extensions',
+    'urllib.parse', 'urllib.request', 'http.client', 'http.cookies', 'email.utils', 'email.message', 'ssl',
+    'tempfile', 'zlib', 'gzip', 'asyncio', 'concurrent.futures', 'contextvars', 'operator', 'itertools', 'weakref',
     'zoneinfo', 'textwrap', 'pprint', 'traceback', 'logging.handlers', 'csv', 'io', 'abc', 'numbers', 'secrets',
+    '__future__', 'gettext', 'argparse', 'glob', 'mimetypes', 'html', 'unicodedata', 'importlib.metadata',
 )
 REFUSED = (403, [('content-type', 'text/plain')], b'refused')
 
@@ -47,6 +49,9 @@ class Cell:
             except Exception:  # noqa: BLE001 - a module this Python lacks is only not imported early
                 pass
         self.preimported = tuple(sorted(set(sys.modules) - before))
+        # What is loaded now lives as long as the cell: the collector need not walk it again during the handler's imports.
+        gc.collect()
+        gc.freeze()
 
     def warm(self, request):
         """A warm-up call: the request path a function's requests take, with no function and no output, so what Python
