@@ -261,6 +261,10 @@ test.serial('a public request with init headers, even with the right cell secret
     [instance.id],
     'the same instance serves, untouched',
   );
+  // Once it stops, its task and requirements folders go with it.
+  await until('pya to stop', () => instancesOf('pya'), (list) => list.length === 0);
+  await until('its folders to go', async () => fs.readdirSync(tasksDir()).filter((entry) => entry.startsWith(instance.instance)), (left) => left.length === 0);
+  t.false((await containers()).some((c) => c.id === instance.id), 'the cell is gone, never back in the pool');
 });
 
 test.serial('manylinux system libraries load in a python3 cell', async (t) => {
