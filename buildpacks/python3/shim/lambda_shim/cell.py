@@ -103,7 +103,15 @@ class Cell:
         and the version's imports resolve as they would in its own container."""
         places = [settings.TASK_ROOT, REQUIREMENTS]
         tops = {name.split('.')[0] for name in self.preimported}
-        for name in tops:
+        # A name in the folders' listings first (a module file, an extension, a package folder), then exactly as
+        # the import system finds it.
+        listed = set()
+        for place in places:
+            try:
+                listed.update(entry.split('.')[0] for entry in os.listdir(place))
+            except OSError:
+                pass
+        for name in sorted(tops & listed):
             try:
                 spec = importlib.machinery.PathFinder.find_spec(name, places)
             except (ImportError, ValueError):
