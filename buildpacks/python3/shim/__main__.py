@@ -40,6 +40,23 @@ def on_main(work):
     return value
 
 
+def on_signal(*_):
+    OUTPUT.flush()
+    JOBS.put(None)
+
+
+def set_signals():
+    # Set after the function's module loaded, so a module that sets its own SIGTERM handler does not keep it.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+
+
+def load_then_set_signals():
+    handler = load_handler()
+    set_signals()
+    return handler
+
+
 def main():
     setup_logging()
     serving = Serving()
@@ -49,7 +66,8 @@ def main():
             serving.invoke = Invocations(handler, init_ms)
             OUTPUT.tee = False
 
-        serving.cell = Cell(on_main, loaded)
+        # A cell loads its handler in the main thread, then sets the shim's signal handlers, as a classic start does.
+        serving.cell = Cell(lambda: on_main(load_then_set_signals), loaded)
         # While nobody waits: what a handler's first imports cost is paid now.
         serving.cell.preimport()
     else:
@@ -63,13 +81,7 @@ def main():
         serving.invoke = Invocations(handler, (time.perf_counter() - began) * 1000)
         OUTPUT.tee = False
     dial_host(serving)
-
-    def on_signal(*_):
-        OUTPUT.flush()
-        JOBS.put(None)
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    set_signals()
     while True:
         job = JOBS.get()
         if job is None:

@@ -17,8 +17,9 @@ const HANDLER = [
   'import sys',
   'import time',
   'import decimal',
-  '# Only the main thread may set a signal handler: a cell loads the handler there, as a classic start does.',
-  'signal.signal(signal.SIGUSR1, signal.SIG_IGN)',
+  '# Only the main thread may set a signal handler: a cell loads the handler there, as a classic start does, and',
+  "# the shim's own SIGTERM handler is set after it.",
+  'signal.signal(signal.SIGTERM, signal.SIG_IGN)',
   'def handler(event, context):',
   '    if event.get("body") == "fail":',
   '        raise TypeError("boom 42")',
@@ -144,6 +145,11 @@ test.serial('a cell serves nothing before its init, takes one init with its secr
   t.is((await shim.init(shim.secret, functionEnv(t.context.dir, 'beta', 'other'))).status, 403);
   t.is((await shim.send({})).json().name, 'alpha');
   t.is((await shim.send({ 'x-lambda-internal-invoke': 'warm', 'x-lambda-internal-secret': shim.secret }, {})).status, 403, 'no warm-up once initialised');
+
+  // SIGTERM stops it as it stops a classic instance, whatever handler the function's module set.
+  const exited = new Promise<number | null>((resolve) => shim.child.once('exit', resolve));
+  shim.child.kill('SIGTERM');
+  t.is(await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('still running'), 10_000))]), 0);
 });
 
 test.serial("a version's own module named as one the cell imported early is the one its handler gets", async (t) => {

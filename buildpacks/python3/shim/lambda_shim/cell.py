@@ -11,7 +11,7 @@ import time
 
 from . import settings
 from .event import Context, http_event, new_request_id, result_response
-from .handler import REQUIREMENTS, load_handler
+from .handler import REQUIREMENTS
 from .invocations import init_error_text
 from .output import OUTPUT
 
@@ -31,10 +31,11 @@ REFUSED = (403, [('content-type', 'text/plain')], b'refused')
 
 class Cell:
     """Takes one init call, the first with the right secret; any other (a second one, a wrong or missing secret, a
-    classic instance) is refused and changes nothing. `loaded(invoke_ms, handler)` is told the function once it is."""
+    classic instance) is refused and changes nothing. `load()` loads the handler (in the main thread) and returns it;
+    `loaded(handler, init_ms)` is told the function once it is."""
 
-    def __init__(self, on_main, loaded):
-        self.on_main = on_main
+    def __init__(self, load, loaded):
+        self.load = load
         self.loaded = loaded
         self.lock = threading.Lock()
         self.tried = False
@@ -88,7 +89,7 @@ class Cell:
         OUTPUT.dial_now()
         began = time.perf_counter()
         try:
-            handler = self.on_main(load_handler)
+            handler = self.load()
         except BaseException as error:  # noqa: BLE001 - any failure to load is the version's error
             text = init_error_text(error)
             print(f'ERROR\tInit Error\t{text}', file=sys.stderr)
