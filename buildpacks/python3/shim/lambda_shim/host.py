@@ -103,38 +103,40 @@ def dial_host(serving):
                 if state['spare'] >= SPARE_CONNECTIONS:
                     return
                 state['spare'] += 1
-            threading.Thread(target=connection, daemon=True).start()
+            threading.Thread(target=spare, daemon=True).start()
 
-    def redial():
-        # This spare is gone: dial again, backing off (doubling, up to a second) while nobody listens.
+    def back_off():
+        # Nobody listens, or the host closed an idle connection: wait (doubling, up to a second) before dialling again.
         with lock:
-            state['spare'] -= 1
             wait = state['retry']
             state['retry'] = min(wait * 2, 1.0)
         time.sleep(wait)
-        top_up()
 
-    def connection():
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(HOST_SOCKET)
-        except OSError:
-            sock.close()
-            redial()
-            return
-        with lock:
-            state['retry'] = 0.01
-        used = []
-
-        def on_first():
-            used.append(True)
+    def spare():
+        """One spare connection's thread: it dials until the host uses what it dialled. It stays counted as a spare
+        while it waits to dial again, so a host that is away never makes more threads than there are spares."""
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(HOST_SOCKET)
+            except OSError:
+                sock.close()
+                back_off()
+                continue
             with lock:
-                state['spare'] -= 1
-            top_up()
+                state['retry'] = 0.01
+            used = []
 
-        serve_connection(sock, serving, on_first)
-        if not used:
+            def on_first():
+                used.append(True)
+                with lock:
+                    state['spare'] -= 1
+                top_up()
+
+            serve_connection(sock, serving, on_first)
+            if used:
+                return
             # An idle connection ended: the host restarted or went away.
-            redial()
+            back_off()
 
     top_up()
