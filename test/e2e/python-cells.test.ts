@@ -129,8 +129,8 @@ async function idleWithFullPool(fn: string): Promise<Container[]> {
   return cells;
 }
 
-async function deploy(name: string, env: Record<string, string> = {}): Promise<void> {
-  const manifest = `runtime: python3\nhandler: app.handler\nenv:\n${Object.entries({ TOKEN: `token-of-${name}`, ...env })
+async function deploy(name: string, env: Record<string, string> = {}, more = ''): Promise<void> {
+  const manifest = `runtime: python3\nhandler: app.handler\n${more}env:\n${Object.entries({ TOKEN: `token-of-${name}`, ...env })
     .map(([key, value]) => `  ${key}: ${value}\n`)
     .join('')}`;
   const files = { 'app.py': INSPECT, 'lambda.yaml': manifest, 'requirements.txt': 'pydantic\n', [`marker-of-${name}.txt`]: `files of ${name}\n`, 'marker.txt': `files of ${name}\n` };
@@ -276,11 +276,16 @@ test.serial('manylinux system libraries load in a python3 cell', async (t) => {
   t.is((await instancesOf('pymany'))[0]?.cell, 'python3');
 });
 
-test.serial('a python3 version setting a locale variable (read at the interpreter start) boots its own container', async (t) => {
+test.serial('a python3 version setting a locale variable (read at the interpreter start), or with less than 128Mi, boots its own container', async (t) => {
   await deploy('pylocale', { LC_ALL: 'C.UTF-8' });
+  await deploy('pysmall', {}, 'memory: 96Mi\n');
   const cells = await idleWithFullPool('pylocale');
+  await idleWithFullPool('pysmall');
   t.is((await get('/fn/pylocale/env')).body.env.LC_ALL, 'C.UTF-8');
-  const [instance] = await instancesOf('pylocale');
-  t.is(instance.cell, '', 'a classic container');
+  t.is((await get('/fn/pysmall/env')).body.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE, '96');
+  for (const fn of ['pylocale', 'pysmall']) {
+    const [instance] = await instancesOf(fn);
+    t.is(instance.cell, '', `${fn}: a classic container`);
+  }
   t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
 });

@@ -196,7 +196,7 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       if (!found) return undefined;
       const cellImage = await runtimeImage(found.runtime);
       const { settings } = cellImage.recipe;
-      if (spec.memoryBytes > settings.sameStartUpToBytes) return undefined;
+      if (spec.memoryBytes > settings.sameStartUpToBytes || spec.memoryBytes < settings.sameStartFromBytes) return undefined;
       // A variable read only at process start must start a process: the version's own, or one its image sets differently.
       const imageEnv = envMap(found.env);
       const startup = [...Object.keys(spec.env), ...[...imageEnv.keys()].filter((key) => imageEnv.get(key) !== cellImage.env.get(key))];

@@ -102,6 +102,9 @@ test("python3's recipe takes its requirements folder as an extra folder, and a c
   t.deepEqual(node20Recipe().settings.extraFolders, [], 'node20 has none');
   // Python reads no memory limit at start: a python3 version of any allowed size can use a cell.
   t.is(python?.settings.sameStartUpToBytes, 16 * 1024 * 1024 * 1024);
+  // Below 128 MiB the standard modules a python3 cell imports while it waits (about 10 MB) could crowd the function.
+  t.is(python?.settings.sameStartFromBytes, 128 * 1024 * 1024);
+  t.is(node20Recipe().settings.sameStartFromBytes, 0);
   // What the interpreter and libc read only when the process starts sends a version to its own container.
   for (const name of ['LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'MALLOC_ARENA_MAX', 'GLIBC_TUNABLES', 'OPENSSL_CONF']) t.true(python?.settings.startupEnv.test(name), name);
   for (const name of ['TZ', 'HOME', 'LANGS', 'MY_LANG', 'OMP_NUM_THREADS', 'GREETING']) t.false(python?.settings.startupEnv.test(name), name);

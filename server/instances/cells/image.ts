@@ -24,6 +24,8 @@ export interface CellSettings {
   memoryBytes: number;
   /** A version whose memory is above this starts classically: the runtime sizes itself at boot by the limit (V8's heap does above 512 MiB). */
   sameStartUpToBytes: number;
+  /** A version whose memory is below this starts classically: what the cell loaded while it waited must not crowd a small limit. */
+  sameStartFromBytes: number;
   /** Variables the runtime reads only when its process starts (NODE_OPTIONS, …): a version setting one starts classically. */
   startupEnv: RegExp;
 }
@@ -52,6 +54,7 @@ export function cellRecipes(packs: { runtime: string; dir: string; files: string
       extraFolders?: string[];
       memoryMiB: number;
       sameStartUpToMiB: number;
+      sameStartFromMiB?: number;
       startupEnv: string;
     };
     const settings: CellSettings = {
@@ -61,6 +64,7 @@ export function cellRecipes(packs: { runtime: string; dir: string; files: string
       extraFolders: extraFolders(raw.taskRoot, raw.extraFolders ?? [], file),
       memoryBytes: raw.memoryMiB * MIB,
       sameStartUpToBytes: raw.sameStartUpToMiB * MIB,
+      sameStartFromBytes: (raw.sameStartFromMiB ?? 0) * MIB,
       startupEnv: new RegExp(raw.startupEnv),
     };
     recipes.push({ runtime: pack.runtime, dir: pack.dir, files: pack.files, settings, baseImage: () => baseImage(pack.runtime) });
