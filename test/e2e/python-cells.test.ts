@@ -1,7 +1,8 @@
 // End to end: python3 cold starts from pre-started cells. An idle python3 function answers its next request from a
 // cell of the pool, with its installed requirements (a compiled extension among them) as in its own container; two
 // functions' cells never show one another's files or env; public traffic cannot init a cell; a version whose env
-// the interpreter reads only at its start boots its own container.
+// the interpreter reads only at its start, or with a small memory limit, boots its own container; an instance made
+// from a cell is adopted after a crash.
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -288,4 +289,25 @@ test.serial('a python3 version setting a locale variable (read at the interprete
     t.is(instance.cell, '', `${fn}: a classic container`);
   }
   t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
+});
+
+test.serial('after SIGKILL and a restart an instance made from a python3 cell is adopted with its requirements; waiting cells are removed', async (t) => {
+  await idleWithFullPool('pya');
+  await get('/fn/pya/env');
+  const [specialised] = await instancesOf('pya');
+  t.is(specialised.cell, 'python3');
+  const waiting = await until('the pool to be refilled', waitingCells, (list) => list.length === CELLS);
+  await lambda.restart('SIGKILL');
+  const after = await containers();
+  for (const cell of waiting) t.false(after.some((c) => c.id === cell.id), 'waiting cells of the killed server were removed');
+  t.true(after.some((c) => c.id === specialised.id), 'the instance pya was served by is adopted');
+  const tasks = fs.readdirSync(tasksDir());
+  for (const cell of waiting) t.false(tasks.some((entry) => entry.startsWith(cell.instance)), 'no folder is left of a removed cell');
+  t.true(tasks.includes(`${specialised.instance}.opt-python`), 'the adopted instance keeps its requirements folder');
+  const answer = await get('/fn/pya/validate', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"name":"Grace"}' });
+  t.deepEqual(answer.body, { valid: true, greeting: { name: 'Grace', times: 1 } });
+  t.deepEqual(
+    (await instancesOf('pya')).map((c) => c.id),
+    [specialised.id],
+  );
 });
