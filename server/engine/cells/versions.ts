@@ -118,7 +118,10 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
         if ([dir, meta, ...extras.map(([, host]) => host)].every((file) => fs.existsSync(file))) {
           return new Map(Object.entries(JSON.parse(fs.readFileSync(meta, 'utf8')) as Record<string, string>));
         }
-        for (const file of [dir, meta, ...extras.map(([, host]) => host)]) fs.rmSync(file, { recursive: true, force: true });
+        for (const host of [dir, ...extras.map(([, extra]) => extra)]) {
+          for (const file of [host, `${host}.new`]) fs.rmSync(file, { recursive: true, force: true });
+        }
+        fs.rmSync(meta, { force: true });
         const folders = [[taskRoot, dir] as [string, string], ...extras].map(([inImage, host]): [string, string] => [inImage, `${host}.new`]);
         const hashes = await extractVersion(docker, tag, folders, [...cellImage.same.keys()], options.filesLabels);
         // The hashes go first, the task folder last: a task folder is only ever seen with them and its extra folders.

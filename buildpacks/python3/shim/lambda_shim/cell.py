@@ -1,5 +1,4 @@
-# A stem cell's life before it has a function: modules imported while it waits, warm-up calls, and the one init that
-# brings the function.
+# A stem cell before it has a function: what it imports while it waits, its warm-up calls, and its one init.
 import gc
 import importlib
 import importlib.machinery
