@@ -60,7 +60,10 @@ class Cell:
         request_id = new_request_id()
         event = http_event(method, target, version, headers, body, request_id)
         Context(request_id).get_remaining_time_in_millis()
-        json.loads(body or b'null')
+        try:
+            json.loads(body or b'null')
+        except ValueError:
+            pass
         return result_response({'statusCode': 200, 'headers': {'x-warm': '1'}, 'cookies': ['warm=1'], 'body': {'path': event['rawPath']}})
 
     def init(self, body):
