@@ -1,7 +1,8 @@
 // Cold starts (the target: "fast"): no instance of the function → its first response, on a server whose instances
-// stop after 1 s idle, so each round is a real scale-from-zero on a warm server. Measured with the cell pool (the
-// default) and without it (LAMBDA_CELLS=0: a container boots), against plain `docker run` of the same image,
-// all in the same run. Also what one waiting cell costs in memory. `node --import tsx bench/cold-start.ts` runs it alone.
+// stop after 1 s idle, so each round is a real scale-from-zero on a warm server. Measured for node20 (examples/greet)
+// and python3 (examples/python-greet) with the cell pool (the default) and without it (LAMBDA_CELLS=0: a container
+// boots), against plain `docker run` of the same images, all in the same run. Also what one waiting cell of each
+// runtime costs in memory. `node --import tsx bench/cold-start.ts` runs it alone.
 import fs from 'node:fs';
 import path from 'node:path';
 import { command, example, requireDocker, startLambda, type Lambda } from '../test/helpers/lambda.js';
@@ -16,8 +17,22 @@ export interface ColdStartFigures {
   /** `docker run --rm` of the version's image running `node -e`, ms. */
   dockerRun: number[];
   /** One waiting cell: resident memory of its process, of which private (anonymous) pages, and its cgroup's charge. */
-  cellMemory?: { rssMb: number; anonMb: number; cgroupMb: number };
+  cellMemory?: CellMemory;
+  /** The same for python3, measured in the same rounds: `docker run` runs `python3 -I -B -c`. */
+  python: { cells: number[]; fromCell: number; classic: number[]; dockerRun: number[]; cellMemory?: CellMemory };
 }
+
+export interface CellMemory {
+  rssMb: number;
+  anonMb: number;
+  cgroupMb: number;
+}
+
+/** The functions measured: each runtime's example, by its function name. */
+const FUNCTIONS = [
+  { name: 'greet', runtime: 'node20', dir: () => example('greet') },
+  { name: 'pygreet', runtime: 'python3', dir: () => example('python-greet') },
+];
 
 const CELLS = 2;
 
@@ -59,49 +74,57 @@ async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 60_00
 }
 
 const instancesOf = async (lambda: Lambda, fn: string) => (await containers(lambda)).filter((c) => c.fn === fn);
-const waitingCells = async (lambda: Lambda) => (await containers(lambda)).filter((c) => c.cell !== '' && c.cell !== 'files' && c.fn === '' && c.running);
+const waitingCells = async (lambda: Lambda, runtime?: string) =>
+  (await containers(lambda)).filter((c) => c.cell !== '' && c.cell !== 'files' && c.fn === '' && c.running && (runtime === undefined || c.cell === runtime));
 
-/** Times `rounds` cold starts of examples/greet on a fresh server started with `env`. */
-async function rounds(
-  env: Record<string, string>,
-  count: number,
-  withCells: boolean,
-): Promise<{ times: number[]; fromCell: number; image: string; cellMemory?: ColdStartFigures['cellMemory'] }> {
+interface Rounds {
+  times: number[];
+  fromCell: number;
+  image: string;
+  cellMemory?: CellMemory;
+}
+
+/** Times `count` cold starts of each runtime's example, one after the other, on a fresh server started with `env`. */
+async function rounds(env: Record<string, string>, count: number, withCells: boolean): Promise<Map<string, Rounds>> {
   const lambda = await startLambda({ LAMBDA_IDLE_TIMEOUT: '1s', ...env });
   try {
-    const push = await lambda.push('greet', example('greet'));
-    if (push.code !== 0) throw new Error(push.stderr);
-    const times: number[] = [];
-    let fromCell = 0;
-    let cellMemory: ColdStartFigures['cellMemory'];
-    for (let i = 0; i < count; i++) {
-      await until('greet to stop', async () => (await instancesOf(lambda, 'greet')).length === 0);
-      if (withCells) {
-        await until('a full pool', async () => (await waitingCells(lambda)).length === CELLS);
-        // Running is not booted: let the cells dial in and settle (the version's files were prepared at its deploy).
-        await new Promise((resolve) => setTimeout(resolve, 1500));
-        cellMemory ??= await memoryOf((await waitingCells(lambda))[0].id);
-      } else {
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-      // The first fetch() of a process costs tens of ms of client start-up: spend it on another route first.
-      await (await lambda.fetch('/fn/warm-up-the-client/')).arrayBuffer();
-      const start = performance.now();
-      const response = await lambda.fetch('/fn/greet/?name=bench');
-      await response.arrayBuffer();
-      times.push(performance.now() - start);
-      if (response.status !== 200) throw new Error(`a cold start answered ${response.status}`);
-      const [instance] = await instancesOf(lambda, 'greet');
-      if (instance?.cell) fromCell += 1;
+    const found = new Map<string, Rounds>();
+    for (const fn of FUNCTIONS) {
+      const push = await lambda.push(fn.name, fn.dir());
+      if (push.code !== 0) throw new Error(push.stderr);
+      found.set(fn.name, { times: [], fromCell: 0, image: `lambda-fn/${fn.name}:${push.sha.slice(0, 12)}` });
     }
-    return { times, fromCell, image: `lambda-fn/greet:${push.sha.slice(0, 12)}`, cellMemory };
+    for (let i = 0; i < count; i++) {
+      for (const fn of FUNCTIONS) {
+        const seen = found.get(fn.name) as Rounds;
+        await until(`${fn.name} to stop`, async () => (await instancesOf(lambda, fn.name)).length === 0);
+        if (withCells) {
+          await until('a full pool', async () => (await waitingCells(lambda)).length === CELLS * FUNCTIONS.length);
+          // Running is not booted: let the cells dial in and settle (the version's files were prepared at its deploy).
+          await new Promise((resolve) => setTimeout(resolve, 1500));
+          seen.cellMemory ??= await memoryOf((await waitingCells(lambda, fn.runtime))[0].id);
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        // The first fetch() of a process costs tens of ms of client start-up: spend it on another route first.
+        await (await lambda.fetch('/fn/warm-up-the-client/')).arrayBuffer();
+        const start = performance.now();
+        const response = await lambda.fetch(`/fn/${fn.name}/?name=bench`);
+        await response.arrayBuffer();
+        seen.times.push(performance.now() - start);
+        if (response.status !== 200) throw new Error(`a cold start of ${fn.name} answered ${response.status}`);
+        const [instance] = await instancesOf(lambda, fn.name);
+        if (instance?.cell) seen.fromCell += 1;
+      }
+    }
+    return found;
   } finally {
     await lambda.destroy();
   }
 }
 
 /** A container's main process as the host sees it (/proc), and what its cgroup is charged (docker stats). */
-async function memoryOf(id: string): Promise<ColdStartFigures['cellMemory']> {
+async function memoryOf(id: string): Promise<CellMemory | undefined> {
   try {
     const pid = (await command('docker', ['inspect', id, '--format', '{{.State.Pid}}'])).stdout.trim();
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -115,18 +138,38 @@ async function memoryOf(id: string): Promise<ColdStartFigures['cellMemory']> {
   }
 }
 
-/** `count` cold starts with cells, half as many without, and `count` runs of `docker run` of greet's image. */
+/**
+ * `count` cold starts of each runtime with cells, half as many without, and `count` runs of `docker run` of each
+ * example's image starting its interpreter alone.
+ */
 export async function measureColdStarts(count = 10): Promise<ColdStartFigures> {
   const withCells = await rounds({ LAMBDA_CELLS: String(CELLS) }, count, true);
   const classic = await rounds({ LAMBDA_CELLS: '0' }, Math.max(3, Math.ceil(count / 2)), false);
-  const image = withCells.image;
-  const dockerRun: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const start = performance.now();
-    await command('docker', ['run', '--rm', '--network', 'none', '--entrypoint', 'node', image, '-e', 'console.log(1)']);
-    dockerRun.push(performance.now() - start);
-  }
-  return { cells: withCells.times, fromCell: withCells.fromCell, classic: classic.times, dockerRun, cellMemory: withCells.cellMemory };
+  const dockerRun = async (image: string, start: string[]): Promise<number[]> => {
+    const times: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const began = performance.now();
+      await command('docker', ['run', '--rm', '--network', 'none', '--entrypoint', start[0] as string, image, ...start.slice(1)]);
+      times.push(performance.now() - began);
+    }
+    return times;
+  };
+  const node = withCells.get('greet') as Rounds;
+  const python = withCells.get('pygreet') as Rounds;
+  return {
+    cells: node.times,
+    fromCell: node.fromCell,
+    classic: (classic.get('greet') as Rounds).times,
+    dockerRun: await dockerRun(node.image, ['node', '-e', 'console.log(1)']),
+    cellMemory: node.cellMemory,
+    python: {
+      cells: python.times,
+      fromCell: python.fromCell,
+      classic: (classic.get('pygreet') as Rounds).times,
+      dockerRun: await dockerRun(python.image, ['python3', '-I', '-B', '-c', 'print(1)']),
+      cellMemory: python.cellMemory,
+    },
+  };
 }
 
 if (process.argv[1]?.endsWith('cold-start.ts')) {
@@ -140,4 +183,8 @@ if (process.argv[1]?.endsWith('cold-start.ts')) {
   console.log(`cold start without cells: ${show(figures.classic)}`);
   console.log(`docker run node -e:       ${show(figures.dockerRun)}`);
   console.log(`one waiting cell:         ${JSON.stringify(figures.cellMemory)}`);
+  console.log(`python3 cold start with cells:    ${show(figures.python.cells)}, ${figures.python.fromCell} from a cell`);
+  console.log(`python3 cold start without cells: ${show(figures.python.classic)}`);
+  console.log(`docker run python3 -c:            ${show(figures.python.dockerRun)}`);
+  console.log(`one waiting python3 cell:         ${JSON.stringify(figures.python.cellMemory)}`);
 }

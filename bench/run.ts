@@ -92,10 +92,30 @@ async function main(): Promise<void> {
       target: '—',
       baseline: 'a container boots',
     });
+    const python = coldStarts.python;
+    rows.push({
+      figure: `python3 cold start: no instance → first response (n=${python.cells.length}, ${python.fromCell} from a cell)`,
+      measured: spread(python.cells),
+      target: 'p50 ≤ 50 ms required, ≤ 20 ms aimed',
+      baseline: `node20 above; docker run python3 -c (n=${python.dockerRun.length}): ${spread(python.dockerRun)}`,
+    });
+    rows.push({
+      figure: `python3 cold start with no cell ready (LAMBDA_CELLS=0, n=${python.classic.length})`,
+      measured: spread(python.classic),
+      target: '—',
+      baseline: 'a container boots',
+    });
     const memory = coldStarts.cellMemory;
     rows.push({
-      figure: 'one waiting cell (LAMBDA_CELLS=2 per runtime keeps 2)',
+      figure: 'one waiting node20 cell (LAMBDA_CELLS=2 per runtime keeps 2)',
       measured: memory ? `RSS ${memory.rssMb.toFixed(1)} MB (${memory.anonMb.toFixed(1)} MB private), cgroup ${memory.cgroupMb.toFixed(1)} MB` : 'unknown',
+      target: '—',
+      baseline: '—',
+    });
+    const pythonMemory = python.cellMemory;
+    rows.push({
+      figure: 'one waiting python3 cell',
+      measured: pythonMemory ? `RSS ${pythonMemory.rssMb.toFixed(1)} MB (${pythonMemory.anonMb.toFixed(1)} MB private), cgroup ${pythonMemory.cgroupMb.toFixed(1)} MB` : 'unknown',
       target: '—',
       baseline: '—',
     });

@@ -138,7 +138,7 @@ export interface CellPool {
   reset(): Promise<number>;
   /** Containers that were cells and became instances, with the function and version they serve (for adoption). */
   instances(): Promise<ManagedContainer[]>;
-  /** Starts filling each runtime's pool to its size in the background; it refills after each cell taken. */
+  /** Starts filling the pool of each runtime in use (one a version was seen of) to its size in the background; it refills after each cell taken. */
   fill(): void;
   /** Ready and starting cells per runtime, and the size kept. */
   status(): Record<string, { ready: number; starting: number; size: number }>;

@@ -170,3 +170,21 @@ test.serial("the shim's own modules stay out of the function's imports: a module
   t.is(seen.path[0], path.join(t.context.dir, 'task'), 'the task folder comes first');
   t.false(seen.path.some((entry) => path.resolve(entry).startsWith(SHIM)), `the shim's folder is not on sys.path: ${seen.path.join(', ')}`);
 });
+
+test.serial('a host that goes away costs no more threads than the spare connections, and the shim dials back in when it returns', async (t) => {
+  await start(t);
+  const pid = t.context.child?.pid as number;
+  const threads = () => fs.readdirSync(`/proc/${pid}/task`).length;
+  const before = threads();
+  // The host closes its listener and every idle connection, as a server that stops does; the shim keeps dialling.
+  await t.context.clients.destroy(id);
+  const seen: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    seen.push(threads());
+  }
+  t.true(Math.max(...seen) <= before, `threads while the host was away: ${seen.join(' ')} (before: ${before})`);
+  const target = { id, socketPath: path.join(t.context.dir, 'run', 'host.sock') };
+  t.context.clients.link(target);
+  t.true(await t.context.clients.healthy(target, 10_000), 'it dialled the new listener');
+});

@@ -1,12 +1,13 @@
 // The Docker side of the stem-cell pool: cell containers hardened exactly as instances are (same container
-// config), and turning one into an instance of a version: its files (cell-versions.ts) linked into the
-// cell's own read-only task folder, its memory limit, one init call carrying the cell's secret.
+// config), and turning one into an instance of a version: its files (versions.ts) linked into the cell's own
+// read-only task folder (and extra folders: python3's requirements), its memory limit, one init call carrying the
+// cell's secret.
 import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
 import { createCellPool, type Cell, type CellEngine } from '../../instances/cells/cells.js';
 import type { CellRecipe } from '../../instances/cells/image.js';
-import { createCellVersions, envMap } from './versions.js';
+import { createCellVersions, envMap, extraDir } from './versions.js';
 import { LABELS, ownFilter } from '../../instances/labels.js';
 import { cellConfig, containerConfig, NOT_A_FUNCTION } from '../container-config.js';
 import { isAlive, removeContainer, startWithSecret, watchExit, withSecretStdin } from '../containers.js';
@@ -28,7 +29,8 @@ export interface DockerCellsOptions {
   /** The instances' socket folders (a cell's is the one of the instance it becomes). */
   instancesDir: string;
   /**
-   * Holds `tasks/<cell id>` (each cell's task folder, and beside it `<cell id>.json`, what it became),
+   * Holds `tasks/<cell id>` (each cell's task folder, and beside it `<cell id>.json`, what it became, and
+   * `<cell id>.<folder>`, its extra folders),
    * `versions/<image id>` (each version's files), `staged/` (link trees made ahead) and `build/` (image contexts).
    */
   cellsDir: string;
@@ -50,6 +52,8 @@ interface DockerCell extends Cell {
   container: Docker.Container;
   socketDir: string;
   taskDir: string;
+  /** The host folders mounted read-only at the recipe's extra folders, empty until specialised. */
+  extraDirs: string[];
   memoryBytes: number;
   specialised: boolean;
 }
@@ -76,10 +80,10 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     filesLabels: { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [LABELS.cell]: 'files' },
   });
 
-  /** A cell's task folder and the record of what it became. */
+  /** A cell's task folder, its extra folders and the record of what it became. */
   const dropTask = (id: string): void => {
     fs.rmSync(path.join(tasksDir, id), { recursive: true, force: true });
-    fs.rmSync(path.join(tasksDir, `${id}.json`), { force: true });
+    for (const entry of fs.readdirSync(tasksDir)) if (entry.startsWith(`${id}.`)) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
   };
 
   const removeCell = async (cell: Pick<DockerCell, 'id'>, containerId?: string): Promise<void> => {
@@ -103,14 +107,18 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
         container: undefined as unknown as Docker.Container,
         socketDir: path.join(options.instancesDir, id),
         taskDir: path.join(tasksDir, id),
+        extraDirs: settings.extraFolders.map((folder) => extraDir(path.join(tasksDir, id), folder)),
         memoryBytes: settings.memoryBytes,
         specialised: false,
       };
       // Both folders are the host's: the socket one as for any instance, the task one empty until specialised.
-      for (const dir of [cell.socketDir, cell.taskDir]) makeHostFolder(dir);
+      for (const dir of [cell.socketDir, cell.taskDir, ...cell.extraDirs]) makeHostFolder(dir);
       const target = { id, socketPath: hostSocketOf(options.instancesDir, id) };
       const link = clients.link(target);
       const config = cellConfig({ runtime, id, image: cellImage.tag, memoryBytes: settings.memoryBytes, socketDir: cell.socketDir, taskDir: cell.taskDir, taskRoot: settings.taskRoot }, serverId, region);
+      // Each extra folder is mounted as the task folder is: read-only, the host's, filled only when specialised.
+      const extraBinds = settings.extraFolders.map((folder, i) => `${cell.extraDirs[i]}:${folder}:ro`);
+      config.HostConfig = { ...config.HostConfig, Binds: [...(config.HostConfig?.Binds ?? []), ...extraBinds] };
       let container: Docker.Container | undefined;
       try {
         container = await docker.createContainer(withSecretStdin(config));
@@ -134,7 +142,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     async specialise(cell, spec) {
       const found = await versions.prepared(spec.image);
       if (!found || found.runtime !== cell.runtime) throw new Error('the version was not prepared for this cell');
-      await found.link(cell.taskDir);
+      await found.link([cell.taskDir, ...cell.extraDirs]);
       // The function's own limit is in place before any of its code runs.
       if (spec.memoryBytes !== cell.memoryBytes) await cell.container.update({ Memory: spec.memoryBytes, MemorySwap: spec.memoryBytes });
       cell.specialised = true;
@@ -185,7 +193,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
         if (id && isInstanceId(id)) removeInstanceFolder(options.instancesDir, id);
       }
       for (const entry of fs.readdirSync(tasksDir)) {
-        if (!kept.has(entry.replace(/\.json$/, ''))) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
+        if (!kept.has(entry.split('.')[0])) fs.rmSync(path.join(tasksDir, entry), { recursive: true, force: true });
       }
       // A version's files are kept while its image is.
       await versions.prune();

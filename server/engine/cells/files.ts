@@ -20,50 +20,68 @@ const KEPT = new Set(['File', 'OldFile', 'ContiguousFile', 'Directory', 'Symboli
 const AS_ROOT = process.getuid?.() === 0;
 
 /**
- * Copies `taskRoot` of `image` into `dir` (made atomically: a half-copied folder is never seen) and returns the
- * digest of each file or folder of `same` (paths in the image; missing ones are left out), as filesDigest makes it.
- * The image is never run: its container is created, read and removed.
+ * Copies each folder of `folders` (its path in `image` → a host folder, made atomically: a half-copied folder is
+ * never seen; a folder the image lacks is copied as an empty one) and returns the digest of each file or folder of
+ * `same` (paths in the image; missing ones are left out), as filesDigest makes it. The image is never run: its
+ * container is created, read and removed.
  */
 export async function extractVersion(
   docker: Docker,
   image: string,
-  dir: string,
-  paths: { taskRoot: string; same: string[] },
+  folders: [inImage: string, dir: string][],
+  same: string[],
   labels: Record<string, string>,
 ): Promise<Map<string, string>> {
   const container = await docker.createContainer({ Image: image, Labels: labels, NetworkDisabled: true, HostConfig: { NetworkMode: 'none' } });
-  const partial = `${dir}.partial-${randomBytes(4).toString('hex')}`;
   try {
     const hashes = new Map<string, string>();
-    for (const file of paths.same) {
+    for (const file of same) {
       const digest = await readDigest(container, file);
       if (digest) hashes.set(file, digest);
     }
+    for (const [inImage, dir] of folders) await extractFolder(container, inImage, dir);
+    return hashes;
+  } finally {
+    await removeContainer(docker, container.id).catch(() => {});
+  }
+}
+
+/** Copies the folder `inImage` of the container's filesystem into the host folder `dir`, made atomically. */
+async function extractFolder(container: Docker.Container, inImage: string, dir: string): Promise<void> {
+  const partial = `${dir}.partial-${randomBytes(4).toString('hex')}`;
+  try {
     fs.mkdirSync(partial, { mode: 0o700 });
     let root: { mode: number; uid: number; gid: number } | undefined;
-    const archive = (await container.getArchive({ path: paths.taskRoot })) as NodeJS.ReadableStream;
-    await pipeline(
-      archive,
-      extract({
-        cwd: partial,
-        strip: 1,
-        // Modes as in the image (no umask), owners too when the server runs as root; set-id bits are dropped
-        // (no-new-privileges ignores them in the container anyway, and the host keeps none).
-        chmod: true,
-        processUmask: 0,
-        preserveOwner: AS_ROOT,
-        filter: (entryPath: string, entry: ReadEntry | fs.Stats) => {
-          if (!('type' in entry)) return false;
-          if (entry.mode !== undefined) entry.mode &= 0o1777;
-          if (!entryPath.includes('/') || /^[^/]+\/$/.test(entryPath)) {
-            // The task folder itself: its mode and owner are applied to the copy below.
-            root = { mode: (entry.mode ?? 0o755) & 0o1777, uid: entry.uid ?? 0, gid: entry.gid ?? 0 };
-            return false;
-          }
-          return KEPT.has(entry.type);
-        },
-      }),
-    );
+    let archive: NodeJS.ReadableStream | undefined;
+    try {
+      archive = (await container.getArchive({ path: inImage })) as NodeJS.ReadableStream;
+    } catch (error) {
+      if (statusOf(error) !== 404) throw error;
+    }
+    if (archive) {
+      await pipeline(
+        archive,
+        extract({
+          cwd: partial,
+          strip: 1,
+          // Modes as in the image (no umask), owners too when the server runs as root; set-id bits are dropped
+          // (no-new-privileges ignores them in the container anyway, and the host keeps none).
+          chmod: true,
+          processUmask: 0,
+          preserveOwner: AS_ROOT,
+          filter: (entryPath: string, entry: ReadEntry | fs.Stats) => {
+            if (!('type' in entry)) return false;
+            if (entry.mode !== undefined) entry.mode &= 0o1777;
+            if (!entryPath.includes('/') || /^[^/]+\/$/.test(entryPath)) {
+              // The folder itself: its mode and owner are applied to the copy below.
+              root = { mode: (entry.mode ?? 0o755) & 0o1777, uid: entry.uid ?? 0, gid: entry.gid ?? 0 };
+              return false;
+            }
+            return KEPT.has(entry.type);
+          },
+        }),
+      );
+    }
     if (root) {
       fs.chmodSync(partial, root.mode);
       if (AS_ROOT) fs.chownSync(partial, root.uid, root.gid);
@@ -71,12 +89,9 @@ export async function extractVersion(
       fs.chmodSync(partial, 0o755);
     }
     fs.renameSync(partial, dir);
-    return hashes;
   } catch (error) {
     fs.rmSync(partial, { recursive: true, force: true });
     throw error;
-  } finally {
-    await removeContainer(docker, container.id).catch(() => {});
   }
 }
 

@@ -26,8 +26,8 @@ export interface Prepared {
   runtime: string;
   imageId: string;
   env: string[];
-  /** Fills a cell's empty task folder with the version's files. */
-  link(to: string): Promise<void>;
+  /** Fills a cell's empty folders with the version's files: its task folder, then each of the recipe's extra folders. */
+  link(to: string[]): Promise<void>;
 }
 
 export interface CellVersions {
@@ -100,21 +100,33 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
     const dir = path.join(versionsDir, imageId);
     const same = await filesOf(tag, imageId, dir, cellImage);
     if (![...cellImage.same].every(([file, hash]) => same.get(file) === hash)) return null;
-    return { runtime, imageId, env: image.Config.Env ?? [], link: stager(imageId, dir) };
+    const dirs = [dir, ...cellImage.recipe.settings.extraFolders.map((folder) => extraDir(dir, folder))];
+    return { runtime, imageId, env: image.Config.Env ?? [], link: stager(imageId, dirs) };
   };
 
-  /** The version's task folder on the host (taken from its image once, kept across restarts) and its same-file hashes. */
+  /**
+   * The version's task folder on the host (taken from its image once, kept across restarts), its extra folders beside
+   * it, and its same-file hashes.
+   */
   const filesOf = (tag: string, imageId: string, dir: string, cellImage: RuntimeImage): Promise<Map<string, string>> => {
     let found = extracting.get(imageId);
     if (!found) {
       found = (async () => {
         const meta = `${dir}.json`;
-        if (fs.existsSync(dir) && fs.existsSync(meta)) return new Map(Object.entries(JSON.parse(fs.readFileSync(meta, 'utf8')) as Record<string, string>));
-        fs.rmSync(dir, { recursive: true, force: true });
-        const paths = { taskRoot: cellImage.recipe.settings.taskRoot, same: [...cellImage.same.keys()] };
-        const hashes = await extractVersion(docker, tag, `${dir}.new`, paths, options.filesLabels);
-        // The hashes go first: a folder is only ever seen with them.
+        const { taskRoot, extraFolders } = cellImage.recipe.settings;
+        const extras = extraFolders.map((folder): [string, string] => [folder, extraDir(dir, folder)]);
+        if ([dir, meta, ...extras.map(([, host]) => host)].every((file) => fs.existsSync(file))) {
+          return new Map(Object.entries(JSON.parse(fs.readFileSync(meta, 'utf8')) as Record<string, string>));
+        }
+        for (const host of [dir, ...extras.map(([, extra]) => extra)]) {
+          for (const file of [host, `${host}.new`]) fs.rmSync(file, { recursive: true, force: true });
+        }
+        fs.rmSync(meta, { force: true });
+        const folders = [[taskRoot, dir] as [string, string], ...extras].map(([inImage, host]): [string, string] => [inImage, `${host}.new`]);
+        const hashes = await extractVersion(docker, tag, folders, [...cellImage.same.keys()], options.filesLabels);
+        // The hashes go first, the task folder last: a task folder is only ever seen with them and its extra folders.
         fs.writeFileSync(meta, JSON.stringify(Object.fromEntries(hashes)));
+        for (const [, host] of extras) fs.renameSync(`${host}.new`, host);
         fs.renameSync(`${dir}.new`, dir);
         return hashes;
       })();
@@ -128,11 +140,11 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
   let stagingQueue: Promise<void> = Promise.resolve();
 
   /**
-   * Links a version's files into cells. A tree of links is staged ahead, so a cold start moves a few top-level
-   * entries (node_modules is one rename) instead of linking thousands of files; the next is staged after each use.
-   * No listing is kept in memory: it is read from the host folder when a tree is made.
+   * Links a version's files (the host folders `dirs`) into cells. A tree of links is staged ahead, one per folder, so
+   * a cold start moves a few top-level entries (node_modules is one rename) instead of linking thousands of files;
+   * the next is staged after each use. No listing is kept in memory: it is read from the host folder when a tree is made.
    */
-  const stager = (imageId: string, dir: string): Prepared['link'] => {
+  const stager = (imageId: string, dirs: string[]): Prepared['link'] => {
     let ready: string | undefined;
     let staging: Promise<void> | undefined;
     const restage = (): void => {
@@ -142,7 +154,10 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       staging = stagingQueue = stagingQueue
         .then(async () => {
           await fs.promises.mkdir(target, { mode: 0o700 });
-          await linkTree(await readTree(dir), dir, target);
+          for (const [i, dir] of dirs.entries()) {
+            await fs.promises.mkdir(path.join(target, String(i)), { mode: 0o700 });
+            await linkTree(await readTree(dir), dir, path.join(target, String(i)));
+          }
           ready = target;
         })
         .catch(async () => {
@@ -159,9 +174,10 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       ready = undefined;
       if (take) {
         staged.delete(take);
-        moveTree(take, to);
+        for (const [i, folder] of to.entries()) moveTree(path.join(take, String(i)), folder);
+        fs.rmdirSync(take);
       } else {
-        await linkTree(await readTree(dir), dir, to);
+        for (const [i, dir] of dirs.entries()) await linkTree(await readTree(dir), dir, to[i]);
       }
       restage();
     };
@@ -183,7 +199,7 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       if (!found) return undefined;
       const cellImage = await runtimeImage(found.runtime);
       const { settings } = cellImage.recipe;
-      if (spec.memoryBytes > settings.sameStartUpToBytes) return undefined;
+      if (spec.memoryBytes > settings.sameStartUpToBytes || spec.memoryBytes < settings.sameStartFromBytes) return undefined;
       // A variable read only at process start must start a process: the version's own, or one its image sets differently.
       const imageEnv = envMap(found.env);
       const startup = [...Object.keys(spec.env), ...[...imageEnv.keys()].filter((key) => imageEnv.get(key) !== cellImage.env.get(key))];
@@ -213,13 +229,15 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
         staged.delete(path.join(stagedDir, entry));
         await fs.promises.rm(path.join(stagedDir, entry), { recursive: true, force: true });
       }
-      for (const entry of [id, `${id}.json`, `${id}.new`]) await fs.promises.rm(path.join(versionsDir, entry), { recursive: true, force: true });
+      for (const entry of fs.readdirSync(versionsDir)) {
+        if (entry === id || entry.startsWith(`${id}.`)) await fs.promises.rm(path.join(versionsDir, entry), { recursive: true, force: true });
+      }
     },
 
     async prune() {
       const present = new Set((await docker.listImages({ all: true })).map((image) => image.Id.replace(/^sha256:/, '')));
       for (const entry of fs.readdirSync(versionsDir)) {
-        if (entry.endsWith('.new') || entry.includes('.partial-') || !present.has(entry.replace(/\.json$/, ''))) {
+        if (entry.endsWith('.new') || entry.includes('.partial-') || !present.has(entry.split('.')[0])) {
           fs.rmSync(path.join(versionsDir, entry), { recursive: true, force: true });
         }
       }
@@ -228,6 +246,11 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       }
     },
   };
+}
+
+/** Where a version's copy of an extra folder is kept on the host: beside its task folder, named after the folder. */
+export function extraDir(dir: string, folder: string): string {
+  return `${dir}.${folder.replace(/^\//, '').replaceAll('/', '-')}`;
 }
 
 function startOf(image: Docker.ImageInspectInfo): string {

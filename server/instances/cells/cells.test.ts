@@ -17,6 +17,7 @@ function spec(fn: string, extra: Partial<InstanceSpec> = {}): InstanceSpec {
     minInstances: 0,
     maxInstances: 4,
     env: {},
+    runtime: 'node20',
     ...extra,
   };
 }
@@ -54,7 +55,7 @@ function fakeEngine(runtimes = ['node20']) {
     },
     async prepare(s) {
       prepared.push(s.fn);
-      return classicOnly ? undefined : 'node20';
+      return classicOnly ? undefined : s.runtime;
     },
     async specialise(cell, s): Promise<Instance> {
       if (failSpecialise) throw new Error('init failed');
@@ -88,6 +89,11 @@ function fakeEngine(runtimes = ['node20']) {
   };
 }
 
+/** A version of each runtime is seen (prepared), so the pool keeps that runtime's cells. */
+function fillFor(pool: ReturnType<typeof createCellPool>, ...runtimes: string[]): void {
+  for (const runtime of runtimes.length > 0 ? runtimes : ['node20']) void pool.prepare(spec(`seed-${runtime}`, { runtime }));
+}
+
 test('size 0 turns the pool off: no cell is made and every start is classic', async (t) => {
   const fake = fakeEngine();
   const pool = createCellPool(fake.engine, { size: 0, log: () => {} });
@@ -101,7 +107,7 @@ test('size 0 turns the pool off: no cell is made and every start is classic', as
 test('the pool fills to its size per runtime and no further', async (t) => {
   const fake = fakeEngine(['node20', 'python3']);
   const pool = createCellPool(fake.engine, { size: 2, log: () => {} });
-  pool.fill();
+  fillFor(pool, 'node20', 'python3');
   pool.fill();
   await settle();
   pool.fill();
@@ -110,10 +116,26 @@ test('the pool fills to its size per runtime and no further', async (t) => {
   t.deepEqual(pool.status(), { node20: { ready: 2, starting: 0, size: 2 }, python3: { ready: 2, starting: 0, size: 2 } });
 });
 
+test("a runtime's cells are kept only once a version of it is seen", async (t) => {
+  const fake = fakeEngine(['node20', 'python3']);
+  const pool = createCellPool(fake.engine, { size: 2, log: () => {} });
+  pool.fill();
+  await settle();
+  t.deepEqual(fake.created, [], 'no version yet: no cell');
+  t.is(await pool.start(spec('greet')), undefined, 'the first start is classic');
+  await settle();
+  t.deepEqual(pool.status(), { node20: { ready: 2, starting: 0, size: 2 } }, 'only node20 cells, for the node20 version');
+  t.is(await pool.start(spec('other', { runtime: 'docker' })), undefined, 'a runtime with no cells adds none');
+  pool.warm([spec('pygreet', { runtime: 'python3' })]);
+  await settle();
+  t.deepEqual(pool.status(), { node20: { ready: 2, starting: 0, size: 2 }, python3: { ready: 2, starting: 0, size: 2 } });
+  await pool.shutdown();
+});
+
 test('a start takes a ready cell once, never gives it back, and the pool is refilled', async (t) => {
   const fake = fakeEngine();
   const pool = createCellPool(fake.engine, { size: 2, log: () => {} });
-  pool.fill();
+  fillFor(pool);
   await settle();
   const first = await pool.start(spec('alpha'));
   const second = await pool.start(spec('beta'));
@@ -133,7 +155,7 @@ test('a start takes a ready cell once, never gives it back, and the pool is refi
 test('concurrent starts each get a cell of their own', async (t) => {
   const fake = fakeEngine();
   const pool = createCellPool(fake.engine, { size: 2, log: () => {} });
-  pool.fill();
+  fillFor(pool);
   await settle();
   const [a, b] = await Promise.all([pool.start(spec('alpha')), pool.start(spec('beta'))]);
   t.truthy(a && b);
@@ -152,7 +174,7 @@ test('with no ready cell a start is classic at once, and the version is prepared
 test('a version that cannot use a cell starts classically and leaves the cell in the pool', async (t) => {
   const fake = fakeEngine();
   const pool = createCellPool(fake.engine, { size: 1, log: () => {} });
-  pool.fill();
+  fillFor(pool);
   await settle();
   fake.classicOnly(true);
   t.is(await pool.start(spec('big', { memoryBytes: 2 ** 31 })), undefined);
@@ -165,7 +187,7 @@ test('a cell that fails to specialise is destroyed, not returned, and replaced',
   const fake = fakeEngine();
   const lines: string[] = [];
   const pool = createCellPool(fake.engine, { size: 1, log: (line) => lines.push(line) });
-  pool.fill();
+  fillFor(pool);
   await settle();
   fake.failSpecialise(true);
   t.is(await pool.start(spec('broken')), undefined);
@@ -178,7 +200,7 @@ test('a cell that fails to specialise is destroyed, not returned, and replaced',
 test('a cell that exits while it waits is dropped and replaced after the retry delay', async (t) => {
   const fake = fakeEngine();
   const pool = createCellPool(fake.engine, { size: 1, log: () => {}, retryMs: 20 });
-  pool.fill();
+  fillFor(pool);
   await settle();
   fake.exit('c1');
   t.is(pool.status().node20.ready, 0);
@@ -193,7 +215,7 @@ test('failed cells are retried with a growing delay, not in a loop, and logged o
   const lines: string[] = [];
   const pool = createCellPool(fake.engine, { size: 2, log: (line) => lines.push(line), retryMs: 30 });
   fake.failCreates(1000);
-  pool.fill();
+  fillFor(pool);
   await new Promise((resolve) => setTimeout(resolve, 100));
   // Two at first, then one try after 30 ms and one after 30 + 60 ms: far from a busy loop.
   t.true(fake.attempts() <= 5, `${fake.attempts()} attempts in 100 ms`);
@@ -209,7 +231,7 @@ test('failed cells are retried with a growing delay, not in a loop, and logged o
 test('shutdown removes ready cells and those still booting, and stops refilling', async (t) => {
   const fake = fakeEngine();
   const pool = createCellPool(fake.engine, { size: 2, log: () => {} });
-  pool.fill();
+  fillFor(pool);
   await settle();
   const taken = await pool.start(spec('alpha'));
   // The refill is under way; shutdown waits for it and removes what it made.

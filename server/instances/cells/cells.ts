@@ -1,5 +1,5 @@
-// The stem-cell pool's rules, engine-free: a bounded set of pre-started generic runtime containers per runtime,
-// each taken once, specialised for one version and never returned; refilled in the background.
+// The stem-cell pool's rules, engine-free: a bounded set of pre-started generic runtime containers per runtime in
+// use, each taken once, specialised for one version and never returned; refilled in the background.
 import type { CellPool, Instance, InstanceSpec, ManagedContainer } from '../engine.js';
 
 /** One pre-started container of a runtime, waiting for its function. */
@@ -51,6 +51,8 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
   const background = new Set<Promise<void>>();
   let filling = false;
   let closed = false;
+  /** Runtimes a version was seen of: only these keep cells (a server with no python3 function boots no python3 cell). */
+  const inUse = new Set<string>();
   let warming: Promise<void> = Promise.resolve();
 
   const readyOf = (runtime: string): C[] => {
@@ -119,11 +121,19 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
   const fill = (): void => {
     if (size <= 0 || closed) return;
     filling = true;
-    for (const runtime of engine.runtimes()) top(runtime);
+    for (const runtime of engine.runtimes()) if (inUse.has(runtime)) top(runtime);
+  };
+
+  /** A version of `spec`'s runtime exists: that runtime's cells are kept from now on. */
+  const use = (spec: InstanceSpec): void => {
+    if (spec.runtime === undefined || inUse.has(spec.runtime) || !engine.runtimes().includes(spec.runtime)) return;
+    inUse.add(spec.runtime);
+    fill();
   };
 
   const prepare = async (spec: InstanceSpec): Promise<void> => {
     if (size <= 0 || closed) return;
+    use(spec);
     await engine.prepare(spec).then(
       () => {},
       (error: unknown) => log(`${spec.fn} v${spec.version}: its files could not be made ready for cells: ${String(error)}`),
@@ -133,6 +143,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
   return {
     async start(spec) {
       if (size <= 0 || closed) return undefined;
+      use(spec);
       fill();
       if (![...ready.values()].some((list) => list.length > 0)) {
         // No cell to take: this start is classic, and the version's files get ready meanwhile for the next one.
@@ -186,7 +197,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
 
     status() {
       const status: ReturnType<CellPool['status']> = {};
-      for (const runtime of engine.runtimes()) status[runtime] = { ready: readyOf(runtime).length, starting: starting.get(runtime) ?? 0, size };
+      for (const runtime of engine.runtimes()) if (inUse.has(runtime)) status[runtime] = { ready: readyOf(runtime).length, starting: starting.get(runtime) ?? 0, size };
       return status;
     },
 

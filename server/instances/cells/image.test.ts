@@ -92,3 +92,28 @@ test('the cell image keeps its tag while its files are the same, and another shi
 test('an archive holding no file has no hash', async (t) => {
   t.is(await archiveDigest(Readable.from([])), undefined);
 });
+
+test("python3's recipe takes its requirements folder as an extra folder, and a cell.json whose extra folder overlaps another is refused", (t) => {
+  const dir = path.join(BUILDPACKS, 'python3');
+  const { files } = JSON.parse(fs.readFileSync(path.join(dir, 'buildpack.json'), 'utf8')) as { files: string[] };
+  const [python] = cellRecipes([{ runtime: 'python3', dir, files }], async () => 'base:1');
+  t.deepEqual(python?.settings.extraFolders, ['/opt/python']);
+  t.is(python?.settings.taskRoot, '/var/task');
+  t.deepEqual(node20Recipe().settings.extraFolders, [], 'node20 has none');
+  // Python reads no memory limit at start: a python3 version of any allowed size can use a cell.
+  t.is(python?.settings.sameStartUpToBytes, 16 * 1024 * 1024 * 1024);
+  // Below 128 MiB the standard modules a python3 cell imports while it waits (about 10 MB) could crowd the function.
+  t.is(python?.settings.sameStartFromBytes, 128 * 1024 * 1024);
+  t.is(node20Recipe().settings.sameStartFromBytes, 0);
+  // What the interpreter and libc read only when the process starts sends a version to its own container.
+  for (const name of ['LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'MALLOC_ARENA_MAX', 'GLIBC_TUNABLES', 'OPENSSL_CONF']) t.true(python?.settings.startupEnv.test(name), name);
+  for (const name of ['TZ', 'HOME', 'LANGS', 'MY_LANG', 'OMP_NUM_THREADS', 'GREETING']) t.false(python?.settings.startupEnv.test(name), name);
+
+  const raw = JSON.parse(fs.readFileSync(path.join(dir, 'cell.json'), 'utf8')) as Record<string, unknown>;
+  for (const bad of [['/var/task/lib'], ['/var'], ['opt/python'], ['/opt/python/'], ['/opt/../etc'], ['/opt/python', '/opt/python/x']]) {
+    const copy = path.join(t.context.dir, `bad-${bad.join('-').replaceAll('/', '_')}`);
+    fs.mkdirSync(copy);
+    fs.writeFileSync(path.join(copy, 'cell.json'), JSON.stringify({ ...raw, extraFolders: bad }));
+    t.throws(() => cellRecipes([{ runtime: 'python3', dir: copy, files }], async () => 'base:1'), { message: /extra folder/ }, bad.join(' '));
+  }
+});

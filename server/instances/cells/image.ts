@@ -15,10 +15,17 @@ export interface CellSettings {
   taskRoot: string;
   /** Buildpack file or folder → its path in images: the same must be in the version's image, or it starts classically. */
   same: Record<string, string>;
+  /**
+   * Folders outside the task folder where the buildpack puts a version's own files (python3's installed requirements
+   * in /opt/python): taken from the version's image too and mounted read-only at the same paths in its cell.
+   */
+  extraFolders: string[];
   /** The memory limit cells boot with. */
   memoryBytes: number;
   /** A version whose memory is above this starts classically: the runtime sizes itself at boot by the limit (V8's heap does above 512 MiB). */
   sameStartUpToBytes: number;
+  /** A version whose memory is below this starts classically: what the cell loaded while it waited must not crowd a small limit. */
+  sameStartFromBytes: number;
   /** Variables the runtime reads only when its process starts (NODE_OPTIONS, …): a version setting one starts classically. */
   startupEnv: RegExp;
 }
@@ -44,21 +51,37 @@ export function cellRecipes(packs: { runtime: string; dir: string; files: string
       dockerfile: string;
       taskRoot: string;
       same: Record<string, string>;
+      extraFolders?: string[];
       memoryMiB: number;
       sameStartUpToMiB: number;
+      sameStartFromMiB?: number;
       startupEnv: string;
     };
     const settings: CellSettings = {
       dockerfile: raw.dockerfile,
       taskRoot: raw.taskRoot,
       same: raw.same,
+      extraFolders: extraFolders(raw.taskRoot, raw.extraFolders ?? [], file),
       memoryBytes: raw.memoryMiB * MIB,
       sameStartUpToBytes: raw.sameStartUpToMiB * MIB,
+      sameStartFromBytes: (raw.sameStartFromMiB ?? 0) * MIB,
       startupEnv: new RegExp(raw.startupEnv),
     };
     recipes.push({ runtime: pack.runtime, dir: pack.dir, files: pack.files, settings, baseImage: () => baseImage(pack.runtime) });
   }
   return recipes;
+}
+
+/** cell.json's extra folders: absolute, plain, each outside the task folder and the others (each is its own mount). */
+function extraFolders(taskRoot: string, folders: string[], file: string): string[] {
+  const all = [taskRoot, ...folders];
+  for (const folder of folders) {
+    const inside = (a: string, b: string) => a === b || a.startsWith(`${b}/`);
+    if (!path.posix.isAbsolute(folder) || path.posix.normalize(folder) !== folder || folder.endsWith('/') || all.some((other) => other !== folder && (inside(folder, other) || inside(other, folder)))) {
+      throw new Error(`${file}: extra folder ${folder} must be an absolute path apart from the task folder and the others`);
+    }
+  }
+  return folders;
 }
 
 /**

@@ -7,7 +7,8 @@ import time
 from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlsplit
 
-from .settings import ERROR_HEADER, FUNCTION_NAME, FUNCTION_VERSION, MEMORY_MB, TIMEOUT_MS
+from . import settings
+from .settings import ERROR_HEADER
 
 TEXT_TYPES = re.compile(r'^(text/|application/(json|xml|javascript|x-www-form-urlencoded|graphql)|[^;]*\+(json|xml))', re.I)
 
@@ -16,13 +17,14 @@ class Context:
     """The Lambda context object: AWS's Python names, and the names the Node runtime's context has."""
 
     def __init__(self, request_id):
-        self._deadline = time.time() + TIMEOUT_MS / 1000
+        name, version = settings.FUNCTION_NAME, settings.FUNCTION_VERSION
+        self._deadline = time.time() + settings.TIMEOUT_MS / 1000
         self.aws_request_id = self.awsRequestId = request_id
-        self.function_name = self.functionName = FUNCTION_NAME
-        self.function_version = self.functionVersion = FUNCTION_VERSION
-        self.memory_limit_in_mb = self.memoryLimitInMB = MEMORY_MB
-        self.invoked_function_arn = self.invokedFunctionArn = f'arn:lambda:local:function:{FUNCTION_NAME}:{FUNCTION_VERSION}'
-        self.log_group_name = self.logGroupName = f'/lambda/{FUNCTION_NAME}'
+        self.function_name = self.functionName = name
+        self.function_version = self.functionVersion = version
+        self.memory_limit_in_mb = self.memoryLimitInMB = settings.MEMORY_MB
+        self.invoked_function_arn = self.invokedFunctionArn = f'arn:lambda:local:function:{name}:{version}'
+        self.log_group_name = self.logGroupName = f'/lambda/{name}'
         self.log_stream_name = self.logStreamName = os.environ.get('HOSTNAME', 'instance')
         self.identity = None
         self.client_context = None

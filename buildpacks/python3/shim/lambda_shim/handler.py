@@ -2,15 +2,18 @@
 import importlib
 import sys
 
-from .settings import HANDLER, TASK_ROOT
+from . import settings
+
+# Where a version's installed requirements are (its image's /opt/python; a cell mounts the same folder there).
+REQUIREMENTS = '/opt/python'
 
 
 def load_handler():
     """"module.function" (module may be "dir/module" or "package.module"), imported from the task root."""
-    module_name, _, function_name = HANDLER.rpartition('.')
+    module_name, _, function_name = settings.HANDLER.rpartition('.')
     if not module_name or not function_name:
-        raise ValueError(f'Bad handler "{HANDLER}": expected module.function')
-    sys.path[:0] = [TASK_ROOT, '/opt/python']
+        raise ValueError(f'Bad handler "{settings.HANDLER}": expected module.function')
+    sys.path[:0] = [settings.TASK_ROOT, REQUIREMENTS]
     try:
         module = importlib.import_module(module_name.replace('/', '.'))
     except ModuleNotFoundError as error:

@@ -1,5 +1,6 @@
 # The connection to the host: dials host.sock, serves each dialled connection in a thread, routes each request.
 import json
+import os
 import socket
 import threading
 import time
@@ -13,16 +14,32 @@ from .wire import BadRequest, read_request, send_response
 SPARE_CONNECTIONS = 4
 
 
-def handle(request, invoke):
+class Serving:
+    """What this instance serves: `invoke` once a handler is loaded; a stem cell's `cell` until then and after."""
+
+    def __init__(self, invoke=None, cell=None):
+        self.invoke = invoke
+        self.cell = cell
+
+
+def handle(request, serving):
     method, target, version, headers, body = request
     lookup = dict(headers)
     internal = carries_secret(lookup.get(SECRET_HEADER))
     mode = lookup.get(INVOKE_HEADER) if internal else None
     if mode == 'health':
         return 200, [('content-type', 'text/plain')], b'ok'
-    if mode in ('init', 'warm'):
-        # Cells are a node20 feature: a python3 instance is always a container booted for its version.
+    cell = serving.cell
+    if mode == 'init':
+        # Only a cell takes an init, once: a classic instance refuses every one.
+        return cell.init(body) if cell is not None else (403, [('content-type', 'text/plain')], b'refused')
+    invoke = serving.invoke
+    if mode == 'warm':
+        if invoke is None and cell is not None and not cell.tried:
+            return cell.warm(request)
         return 403, [('content-type', 'text/plain')], b'refused'
+    if invoke is None:
+        return 503, [('content-type', 'text/plain')], b'not initialised'
     request_id = (internal and lookup.get(REQUEST_ID_HEADER)) or new_request_id()
     direct = mode == 'direct'
     try:
@@ -39,7 +56,7 @@ def handle(request, invoke):
         return error_response(error, direct or internal, request_id)
 
 
-def serve_connection(sock, invoke, on_first):
+def serve_connection(sock, serving, on_first):
     """Serves HTTP/1.1 requests on one dialled connection until the host closes it."""
     stream = sock.makefile('rb')
     first = True
@@ -55,9 +72,13 @@ def serve_connection(sock, invoke, on_first):
             if first:
                 first = False
                 on_first()
-            status, headers, body = handle(request, invoke)
+            status, headers, body = handle(request, serving)
             keep_alive = dict(request[3]).get('connection', '').lower() != 'close'
             send_response(sock, status, headers, body, keep_alive)
+            if serving.cell is not None and serving.cell.exit_after_answer:
+                # A cell whose init failed is done: its answer is sent, its output too, then it ends.
+                OUTPUT.flush()
+                os._exit(1)
             if not keep_alive:
                 return
     except OSError:
@@ -70,7 +91,7 @@ def serve_connection(sock, invoke, on_first):
             pass
 
 
-def dial_host(invoke):
+def dial_host(serving):
     """The host listens on a socket in a folder this container can only read, and the shim dials in: a few idle
     connections wait for the host at all times; each one the host starts using is replaced by a new dial."""
     lock = threading.Lock()
@@ -82,38 +103,40 @@ def dial_host(invoke):
                 if state['spare'] >= SPARE_CONNECTIONS:
                     return
                 state['spare'] += 1
-            threading.Thread(target=connection, daemon=True).start()
+            threading.Thread(target=spare, daemon=True).start()
 
-    def redial():
-        # This spare is gone: dial again, backing off (doubling, up to a second) while nobody listens.
+    def back_off():
+        # Nobody listens, or the host closed an idle connection: wait (doubling, up to a second) before dialling again.
         with lock:
-            state['spare'] -= 1
             wait = state['retry']
             state['retry'] = min(wait * 2, 1.0)
         time.sleep(wait)
-        top_up()
 
-    def connection():
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.connect(HOST_SOCKET)
-        except OSError:
-            sock.close()
-            redial()
-            return
-        with lock:
-            state['retry'] = 0.01
-        used = []
-
-        def on_first():
-            used.append(True)
+    def spare():
+        """One spare connection's thread: it dials until the host uses what it dialled. It stays counted as a spare
+        while it waits to dial again, so a host that is away never makes more threads than there are spares."""
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.connect(HOST_SOCKET)
+            except OSError:
+                sock.close()
+                back_off()
+                continue
             with lock:
-                state['spare'] -= 1
-            top_up()
+                state['retry'] = 0.01
+            used = []
 
-        serve_connection(sock, invoke, on_first)
-        if not used:
+            def on_first():
+                used.append(True)
+                with lock:
+                    state['spare'] -= 1
+                top_up()
+
+            serve_connection(sock, serving, on_first)
+            if used:
+                return
             # An idle connection ended: the host restarted or went away.
-            redial()
+            back_off()
 
     top_up()

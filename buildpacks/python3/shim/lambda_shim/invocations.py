@@ -8,7 +8,7 @@ import traceback
 from datetime import datetime, timezone
 
 from .output import platform_line
-from .settings import FUNCTION_VERSION, MEMORY_MB, TIMEOUT_MS
+from . import settings
 
 # The request being served by this thread, for the logging format (AWS Lambda's Python runtime puts it in each record).
 current = threading.local()
@@ -44,16 +44,16 @@ class Invocations:
         with self.lock:
             init, self.init_ms = self.init_ms, None
         started = time.perf_counter()
-        platform_line(f'START RequestId: {request_id} Version: {FUNCTION_VERSION}')
+        platform_line(f'START RequestId: {request_id} Version: {settings.FUNCTION_VERSION}')
         finished = threading.Event()
         status = 'success'
 
         def timed_out():
             if not finished.is_set():
-                platform_line(f'{datetime.now(timezone.utc).isoformat()} {request_id} Task timed out after {TIMEOUT_MS / 1000:.2f} seconds')
+                platform_line(f'{datetime.now(timezone.utc).isoformat()} {request_id} Task timed out after {settings.TIMEOUT_MS / 1000:.2f} seconds')
                 finish('timeout')
 
-        timer = threading.Timer(TIMEOUT_MS / 1000, timed_out)
+        timer = threading.Timer(settings.TIMEOUT_MS / 1000, timed_out)
         timer.daemon = True
         timer.start()
 
@@ -67,7 +67,7 @@ class Invocations:
             init_text = '' if init is None else f'\tInit Duration: {init:.2f} ms'
             platform_line(f'END RequestId: {request_id}')
             platform_line(f'REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\tBilled Duration: {max(1, int(-(-duration // 1)))} ms\t'
-                          f'Memory Size: {MEMORY_MB} MB\tMax Memory Used: {max_mb} MB{init_text}\tStatus: {how}')
+                          f'Memory Size: {settings.MEMORY_MB} MB\tMax Memory Used: {max_mb} MB{init_text}\tStatus: {how}')
 
         current.request_id = request_id
         try:
@@ -93,3 +93,9 @@ def log_error(error):
     text = ''.join(lines).rstrip('\n')
     print(f'[ERROR] {type(error).__name__}: {error}\n{text}', file=sys.stderr)
 
+
+
+def init_error_text(error):
+    """A handler that failed to load, as the Init Error line shows it: `Type: message` and the traceback."""
+    text = ''.join(traceback.format_exception(type(error), error, error.__traceback__)).rstrip('\n')
+    return f'{type(error).__name__}: {error}\n{text}'

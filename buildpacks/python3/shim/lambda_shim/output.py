@@ -28,6 +28,7 @@ class Output:
         self.dropped = 0
         self.tee = True
         self.real = {'o': sys.__stdout__, 'e': sys.__stderr__}
+        self.retry_now = threading.Event()
         threading.Thread(target=self.run, daemon=True, name='lambda-log').start()
 
     def add(self, stream, text):
@@ -54,6 +55,10 @@ class Output:
                     return
             time.sleep(0.005)
 
+    def dial_now(self):
+        """Dials now rather than at the next retry: a cell's function is about to load, and its socket is there."""
+        self.retry_now.set()
+
     def run(self):
         sock = None
         retry = 0.01
@@ -65,7 +70,8 @@ class Output:
                     retry = 0.01
                 except OSError:
                     sock = None
-                    time.sleep(retry)
+                    self.retry_now.wait(retry)
+                    self.retry_now.clear()
                     retry = min(retry * 2, 1.0)
                     continue
             with self.lock:

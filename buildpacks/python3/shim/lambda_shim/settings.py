@@ -1,16 +1,31 @@
-# What the host tells this instance: its secret (the first line of stdin), its sockets, the function's settings.
+# What the host tells this instance: its secret (the first line of stdin), whether it is a cell, its sockets, the
+# function's settings.
 import hmac
 import os
 
+# A stem cell (server/instances/cells/cells.ts) boots with no function; the host's one init call brings the rest.
+IS_CELL = os.environ.pop('LAMBDA_CELL', None) == '1'
 SOCKET_DIR = os.environ.get('LAMBDA_SOCKET_DIR', '/run/lambda')
 HOST_SOCKET = os.path.join(SOCKET_DIR, 'host.sock')
 LOG_SOCKET = os.path.join(SOCKET_DIR, 'log.sock')
-TASK_ROOT = os.environ.get('LAMBDA_TASK_ROOT', '/var/task')
-HANDLER = os.environ.get('LAMBDA_HANDLER', 'lambda_function.handler')
-FUNCTION_NAME = os.environ.get('LAMBDA_FUNCTION_NAME', 'function')
-FUNCTION_VERSION = os.environ.get('LAMBDA_FUNCTION_VERSION', '$LATEST')
-TIMEOUT_MS = int(os.environ.get('LAMBDA_TIMEOUT_MS', '10000'))
-MEMORY_MB = os.environ.get('LAMBDA_MEMORY_MB', '256')
+
+# A cell learns its function's settings only at its init, so they are read again then: modules read them as
+# `settings.NAME` at each use, never copied at import.
+TASK_ROOT = HANDLER = FUNCTION_NAME = FUNCTION_VERSION = MEMORY_MB = ''
+TIMEOUT_MS = 0
+
+
+def read_settings():
+    global TASK_ROOT, HANDLER, FUNCTION_NAME, FUNCTION_VERSION, TIMEOUT_MS, MEMORY_MB
+    TASK_ROOT = os.environ.get('LAMBDA_TASK_ROOT', '/var/task')
+    HANDLER = os.environ.get('LAMBDA_HANDLER', 'lambda_function.handler')
+    FUNCTION_NAME = os.environ.get('LAMBDA_FUNCTION_NAME', 'function')
+    FUNCTION_VERSION = os.environ.get('LAMBDA_FUNCTION_VERSION', '$LATEST')
+    TIMEOUT_MS = int(os.environ.get('LAMBDA_TIMEOUT_MS', '10000'))
+    MEMORY_MB = os.environ.get('LAMBDA_MEMORY_MB', '256')
+
+
+read_settings()
 
 
 def read_secret():
@@ -29,7 +44,7 @@ def read_secret():
     return data.split(b'\n', 1)[0].strip()
 
 
-# The host's own calls (health checks, direct invokes) carry this instance's secret; a call without it is public
+# The host's own calls (health checks, direct invokes, a cell's warm-ups and init) carry this instance's secret; a call without it is public
 # traffic whatever x-lambda-internal-* headers it sends. It comes on stdin, never in the environment, so it is in no
 # /proc/*/environ the handler could read, and stdin holds nothing more afterwards.
 INSTANCE_SECRET = read_secret()
