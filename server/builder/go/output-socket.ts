@@ -2,8 +2,7 @@
 // files), each once, size-bounded, written to a file the server chose. No tunnel: a Go build reaches no network.
 import fs from 'node:fs';
 import http from 'node:http';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { receiveBoundedPut } from '../bounded-put.js';
 
 export interface OutputSocket {
   /** The file a PUT completed, or undefined. */
@@ -24,29 +23,9 @@ export async function serveOutputSocket(socketPath: string, files: Partial<Recor
       return;
     }
     started.add(name);
-    let bytes = 0;
-    const limit = new Transform({
-      transform(chunk: Buffer, _encoding, next) {
-        bytes += chunk.length;
-        next(bytes > target.maxBytes ? new Error(`the ${name === 'output' ? 'binary' : 'build cache'} is over ${target.maxBytes} bytes`) : null, chunk);
-      },
+    void receiveBoundedPut(req, res, target.file, target.maxBytes, name === 'output' ? 'the binary is' : 'the build cache is', onRefused).then((bytes) => {
+      if (bytes !== undefined) done.set(name, target.file);
     });
-    const file = fs.createWriteStream(target.file, { flags: 'wx', mode: 0o600 });
-    pipeline(req, limit, file).then(
-      () => {
-        done.set(name, target.file);
-        res.writeHead(204).end();
-      },
-      (error: Error) => {
-        const refuse = () => {
-          fs.rmSync(target.file, { force: true });
-          onRefused(error.message);
-          res.writeHead(413).end();
-        };
-        if (file.closed) refuse();
-        else file.once('close', refuse);
-      },
-    );
   });
   // CONNECT and upgrades are not served: the connection is closed.
   server.on('connect', (_req, socket: import('node:net').Socket) => socket.destroy());

@@ -3,8 +3,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { receiveBoundedPut } from '../bounded-put.js';
 import { openTunnel, TunnelRefused, type EgressRules } from './registry-proxy.js';
 
 /** Both ends of every tunnel count. */
@@ -37,30 +36,9 @@ export async function serveInstallSocket(socketPath: string, options: InstallSoc
       return;
     }
     receiving = true;
-    let bytes = 0;
-    const limit = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
-        bytes += chunk.length;
-        done(bytes > options.maxOutputBytes ? new Error(`the installed files are over ${options.maxOutputBytes} bytes`) : null, chunk);
-      },
+    void receiveBoundedPut(req, res, options.outputFile, options.maxOutputBytes, 'the installed files are', options.onRefused).then((bytes) => {
+      received = bytes;
     });
-    const file = fs.createWriteStream(options.outputFile, { flags: 'wx', mode: 0o600 });
-    pipeline(req, limit, file).then(
-      () => {
-        received = bytes;
-        res.writeHead(204).end();
-      },
-      (error: Error) => {
-        // The file may still be opening when the pipeline fails: removed once it is closed, or it would come back.
-        const refuse = () => {
-          fs.rmSync(options.outputFile, { force: true });
-          options.onRefused(error.message);
-          res.writeHead(413).end();
-        };
-        if (file.closed) refuse();
-        else file.once('close', refuse);
-      },
-    );
   });
 
   server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
