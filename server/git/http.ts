@@ -1,7 +1,8 @@
 // Git smart HTTP at /git/<name>.git: every request authenticated with the API key, repositories made on first push,
 // refusals in the plain text git shows its user.
 import type http from 'node:http';
-import { Git } from 'node-git-server';
+import type { ChildProcess } from 'node:child_process';
+import { Git, type Service } from 'node-git-server';
 import { LambdaError, asLambdaError, escapeControl } from '../errors.js';
 import { CLOSE_GRACE_MS, dropAfter, errorAnswer } from '../http/errors.js';
 import { assertFunctionName } from '../functions/names.js';
@@ -18,6 +19,16 @@ export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerRespons
  */
 export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined, client?: string) => boolean | Promise<boolean>, isFunction: (name: string) => boolean): GitHttpHandler {
   const git = new Git(repos.root, { autoCreate: false });
+  // A git process that ends while its request still sends (a refused or broken pack) fails the write to its stdin:
+  // that error is the request's, never the server's, which would otherwise die of it.
+  const guard = (action: Service) => {
+    action.on('error', () => {});
+    action.once('service', (child: ChildProcess) => child.stdin?.on('error', () => {}));
+    action.accept();
+  };
+  git.on('push', guard);
+  git.on('fetch', guard);
+  const cleanup = emptyRepositoryCleanup(repos, isFunction);
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
     const url = new URL(path, 'http://git');
     const match = /^\/git\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
@@ -33,20 +44,56 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined,
       return;
     }
     const pushing = match[2] === '/git-receive-pack' || url.searchParams.get('service') === 'git-receive-pack';
-    if (!repos.exists(name)) {
-      if (!pushing) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
-      await repos.ensure(name);
+    if (pushing) cleanup.using(name);
+    try {
+      if (!repos.exists(name)) {
+        if (!pushing) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
+        await repos.ensure(name);
+      }
+    } catch (error) {
+      if (pushing) cleanup.done(name);
+      throw error;
     }
     req.url = `/${name}.git${match[2]}${url.search}`;
-    if (pushing && match[2] === '/git-receive-pack' && !isFunction(name)) {
-      // A new function whose first push was rejected leaves no empty repository behind.
-      res.once('close', () => {
-        if (!isFunction(name)) repos.removeIfEmpty(name).catch(() => {});
-      });
-    }
+    if (pushing) res.once('close', () => cleanup.done(name));
     git.handle(req, res);
   };
   return (req, res, path) => serve(req, res, path).catch((error: unknown) => refuse(res, error));
+}
+
+/** How long an empty repository stays after its last push request: git sends a large pack after a probe request. */
+const EMPTY_GRACE_MS = 2_000;
+
+/**
+ * A new function whose first push was rejected leaves no empty repository behind; but one push can be several
+ * requests (info/refs, a probe, the pack), so the repository goes only once none has come for a while.
+ */
+function emptyRepositoryCleanup(repos: Repos, isFunction: (name: string) => boolean): { using(name: string): void; done(name: string): void } {
+  const pushes = new Map<string, number>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  return {
+    using(name) {
+      clearTimeout(timers.get(name));
+      timers.delete(name);
+      pushes.set(name, (pushes.get(name) ?? 0) + 1);
+    },
+    done(name) {
+      const left = (pushes.get(name) ?? 1) - 1;
+      if (left > 0) {
+        pushes.set(name, left);
+        return;
+      }
+      pushes.delete(name);
+      if (isFunction(name)) return;
+      clearTimeout(timers.get(name));
+      const timer = setTimeout(() => {
+        timers.delete(name);
+        if (!pushes.has(name) && !isFunction(name)) repos.removeIfEmpty(name).catch(() => {});
+      }, EMPTY_GRACE_MS);
+      timer.unref();
+      timers.set(name, timer);
+    },
+  };
 }
 
 /**

@@ -1,4 +1,8 @@
 // End to end: git push → image per commit → live instance → HTTP and API invoke, with the real engine and git.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { example, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
@@ -172,4 +176,21 @@ test('a push to another branch is accepted without deploying', async (t) => {
   t.regex(push.stderr, /Accepted refs\/heads\/feature without deploying/);
   const listed = (await (await lambda.api('/api/v1/functions/branchy')).json()) as { live: { version: number; sha: string } };
   t.deepEqual(listed.live, { ...listed.live, version: 1, sha: main.sha });
+});
+
+test("a new function's first push over git's 1 MiB post buffer (sent after a probe request) deploys, and the server lives on", async (t) => {
+  // Git sends a pack over http.postBuffer in two requests: an empty probe, then the pack. The probe's end must not
+  // remove the repository the pack is then written to, and a git process ending early must not take the server down.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-big-first-'));
+  try {
+    fs.cpSync(example('greet'), dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'noise.bin'), randomBytes(3 * 1024 * 1024));
+    const push = await lambda.push('big-first', dir);
+    t.is(push.code, 0, push.stderr);
+    t.regex(push.stderr, /Live at http:\/\/big-first\.localhost/);
+    t.is((await lambda.fetch('/fn/big-first/?name=Big')).status, 200);
+    t.is((await lambda.fetch('/fn/greet/?name=World')).status, 200);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

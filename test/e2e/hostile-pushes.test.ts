@@ -55,9 +55,9 @@ test('a new function whose first push fails leaves no image and no repository', 
   const images = await run('docker', ['images', '-q', 'lambda-fn/broken-new']);
   t.is(images.stdout.trim(), '');
   t.deepEqual(await lambda.containers('broken-new'), []);
-  // The repository goes once the push's request has ended.
+  // The repository goes a moment after the push's last request has ended.
   const repo = path.join(lambda.dataDir, 'data', 'repos', 'broken-new.git');
-  for (let i = 0; i < 50 && fs.existsSync(repo); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let i = 0; i < 100 && fs.existsSync(repo); i++) await new Promise((resolve) => setTimeout(resolve, 100));
   t.false(fs.existsSync(repo));
 });
 
