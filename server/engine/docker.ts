@@ -5,6 +5,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { LambdaError } from '../errors.js';
 import { dockerImages } from './images.js';
+import { imageGateOf } from './image-gate.js';
 import { dockerFreeze } from './freeze.js';
 import { LABELS, ownFilter } from '../instances/labels.js';
 import { containerConfig, DEFAULT_REGION } from './container-config.js';
@@ -63,11 +64,14 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
             .inspect()
             .then((info) => info.Id, () => undefined)
         : undefined;
-      try {
-        await docker.getImage(tag).remove();
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
+      // Its untagged parents go with it, once no build reads the cache they may be part of (image-gate.ts).
+      await imageGateOf(docker).remove(async () => {
+        try {
+          await docker.getImage(tag).remove();
+        } catch (error) {
+          if (statusOf(error) !== 404) throw error;
+        }
+      });
       // The image's files copied for cells go with it (unless another tag still holds the same image).
       if (id) await options.cells?.dropFiles?.(id);
     },
