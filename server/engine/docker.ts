@@ -5,6 +5,7 @@ import path from 'node:path';
 import type Docker from 'dockerode';
 import { LambdaError } from '../errors.js';
 import { dockerImages } from './images.js';
+import { imageGateOf } from './image-gate.js';
 import { dockerFreeze } from './freeze.js';
 import { LABELS, ownFilter } from '../instances/labels.js';
 import { containerConfig, DEFAULT_REGION } from './container-config.js';
@@ -55,20 +56,26 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
     ...dockerFreeze(docker, serverId),
 
     async removeImage(tag) {
-      options.cells?.forget(tag);
-      // Its id, for the cells' files, is only asked for when there are cells.
-      const id = options.cells?.dropFiles
-        ? await docker
-            .getImage(tag)
-            .inspect()
-            .then((info) => info.Id, () => undefined)
-        : undefined;
-      try {
-        await docker.getImage(tag).remove();
-      } catch (error) {
-        if (statusOf(error) !== 404) throw error;
-      }
-      // The image's files copied for cells go with it (unless another tag still holds the same image).
+      // Its untagged parents go with it, so it waits until no build reads the cache they may be part of (image-gate.ts);
+      // what cells prepared from it is forgotten only then, while a version may still be started from it.
+      const id = await imageGateOf(docker).remove(async () => {
+        options.cells?.forget(tag);
+        // Its id, for the cells' files, is only asked for when there are cells.
+        const found = options.cells?.dropFiles
+          ? await docker
+              .getImage(tag)
+              .inspect()
+              .then((info) => info.Id, () => undefined)
+          : undefined;
+        try {
+          await docker.getImage(tag).remove();
+        } catch (error) {
+          if (statusOf(error) !== 404) throw error;
+        }
+        return found;
+      });
+      // The image's files copied for cells go with it (unless another tag still holds the same image). Outside the
+      // gate: that waits for preparations in flight, which may wait for a cell image's build.
       if (id) await options.cells?.dropFiles?.(id);
     },
 

@@ -1,8 +1,12 @@
 // The classic builder's output becomes one line per step of the server's own Dockerfile, marked when Docker's layer
-// cache served it; what a RUN step prints cannot make up a step. What a build writes is watched by its label.
+// cache served it; what a RUN step prints cannot make up a step. What a build writes is watched by its label. Builds
+// and removals pass the image gate; a build whose cache lookup lost an image to another program is built again.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import test from 'ava';
 import type Docker from 'dockerode';
-import { overWritten, stepSummary, watchWrites } from './images.js';
+import { dockerImages, overWritten, stepSummary, watchWrites } from './images.js';
 
 const FILE = ['FROM lambda/base-node20:abc', 'ADD dependencies.tar /var/task/', 'COPY code/ /var/task/', 'USER 10001:10001'];
 
@@ -92,4 +96,71 @@ test('a build is reported once its new images and running steps wrote more than 
 
 test('the reason names the bound and its setting', (t) => {
   t.is(overWritten(41 * MiB + 1, { ...LABEL, maxBytes: 40 * MiB }), "the build was cancelled while building: its steps wrote 42 MiB, over this server's maximum code size of 40 MiB (LAMBDA_MAX_CODE_SIZE)");
+});
+
+const RACE = 'unable to find image "sha256:1357f4b40972f94ec55b7e1b60485a7d1e7f1ac0ac7e3f08337f917451caf93a"';
+
+/** An engine whose builds end as `outcomes` say, one after another (a message: that error; '': success; a promise: success once it resolves). */
+function buildingEngine(outcomes: (string | Promise<void>)[], log: string[]): Docker {
+  let builds = 0;
+  return {
+    buildImage: async (context: NodeJS.ReadableStream) => {
+      // The context is read whole, as the engine would, before the build starts.
+      await new Promise((resolve) => context.on('end', resolve).resume());
+      return { outcome: outcomes[builds++] ?? '' };
+    },
+    modem: {
+      followProgress(stream: { outcome: string | Promise<void> }, done: (error: Error | null, messages: { error?: string }[]) => void) {
+        log.push('build starts');
+        void Promise.resolve(stream.outcome).then((outcome) => {
+          log.push('build ends');
+          done(null, outcome ? [{ error: outcome }] : []);
+        });
+      },
+    },
+    listImages: async () => {
+      log.push('removal lists');
+      return [];
+    },
+  } as unknown as Docker;
+}
+
+function contextDir(t: { teardown(fn: () => void): void }): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'images-test-'));
+  fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\n');
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('a removal of what a build left waits for the build in flight', async (t) => {
+  const log: string[] = [];
+  let finish = () => {};
+  const held = new Promise<void>((resolve) => (finish = resolve));
+  const images = dockerImages(buildingEngine([held], log));
+  const build = images.buildImage({ tag: 'lambda-fn/a:1', contextDir: contextDir(t) }, () => {});
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const removal = images.pruneBuild('lambda.build', 'server/b');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  t.deepEqual(log, ['build starts']);
+  finish();
+  await Promise.all([build, removal]);
+  t.deepEqual(log, ['build starts', 'build ends', 'removal lists']);
+});
+
+test('a build whose cache lookup lost an image is built again, at most twice; any other failure is not', async (t) => {
+  const lines: string[] = [];
+  const once = dockerImages(buildingEngine([RACE, ''], []));
+  await once.buildImage({ tag: 'lambda-fn/a:1', contextDir: contextDir(t) }, (line) => lines.push(line));
+  t.deepEqual(lines, ['an image was removed while the engine read its build cache: building again (1/2)']);
+
+  const always = dockerImages(buildingEngine([RACE, RACE, RACE, ''], []));
+  const error = await t.throwsAsync(always.buildImage({ tag: 'lambda-fn/a:1', contextDir: contextDir(t) }, () => {}));
+  t.is((error as { details?: { detail?: string } }).details?.detail, RACE);
+
+  // A failed RUN step's error starts with its command, whatever the command says.
+  const log: string[] = [];
+  const step = `The command '/bin/sh -c echo ${RACE}' returned a non-zero code: 1`;
+  const other = dockerImages(buildingEngine([step, ''], log));
+  await t.throwsAsync(other.buildImage({ tag: 'lambda-fn/a:1', contextDir: contextDir(t) }, () => {}));
+  t.deepEqual(log, ['build starts', 'build ends'], 'built once');
 });

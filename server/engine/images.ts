@@ -1,5 +1,5 @@
 // The Docker implementation of Engine's image operations: exists, import a rootfs, build from a context directory
-// (watching what a repository's build writes), remove what a build left.
+// (watching what a repository's build writes), remove what a build left; builds and removals pass the image gate.
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -9,6 +9,7 @@ import { LambdaError } from '../errors.js';
 import type { BuildRequest, BuildWatch, Engine } from '../instances/engine.js';
 import { LABELS } from '../instances/labels.js';
 import { removeContainer, statusOf } from './containers.js';
+import { imageGateOf } from './image-gate.js';
 
 interface BuildMessage {
   stream?: string;
@@ -18,6 +19,8 @@ interface BuildMessage {
 }
 
 export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'importImage' | 'buildImage'> & Required<Pick<Engine, 'inspectImage' | 'pruneBuild'>> {
+  // Removing images while a build reads the cache fails that build: see image-gate.ts.
+  const gate = imageGateOf(docker);
   /** The engine's view of an image; undefined when there is none. */
   const inspect = async (tag: string): Promise<Docker.ImageInspectInfo | undefined> => {
     try {
@@ -41,107 +44,137 @@ export function dockerImages(docker: Docker): Pick<Engine, 'imageExists' | 'impo
       await follow(docker, stream, () => {});
     },
 
-    async buildImage(request: BuildRequest, onLine: (line: string) => void) {
-      const context = createTar({ cwd: request.contextDir, portable: true }, ['.']);
-      // A repository's own RUN steps get a memory limit, one CPU and a deadline; closing the request cancels the build.
-      // Their processes count against a cgroup whose pids.max the server set, and no file may outgrow the code size
-      // (an fsize limit binds root too): the classic builder offers no pids limit of its own. What the steps write in
-      // all is watched while they run, since many files each under the fsize limit could otherwise fill the disk
-      // before the image is ever checked.
-      const limits = request.limits;
-      const controller = new AbortController();
-      let cancelled: string | undefined;
-      const cancel = (why: string) => {
-        cancelled ??= why;
-        controller.abort();
-      };
-      const deadline = limits ? setTimeout(() => cancel(`the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s`), limits.timeoutMs) : undefined;
-      const watch = limits?.written ? await watchWrites(docker, limits.written, (written) => cancel(overWritten(written, limits.written as BuildWatch))) : undefined;
-      const bounds = limits
-        ? {
-            memory: limits.memoryBytes,
-            memswap: limits.memoryBytes,
-            cpuperiod: 100_000,
-            cpuquota: 100_000,
-            abortSignal: controller.signal,
-            ...(limits.pidsCgroup ? { cgroupparent: limits.pidsCgroup } : {}),
-            ...(limits.maxFileBytes ? { ulimits: JSON.stringify([{ Name: 'fsize', Soft: limits.maxFileBytes, Hard: limits.maxFileBytes }]) } : {}),
-          }
-        : {};
-      const steps = stepSummary(onLine, instructionsOf(request.contextDir));
-      const transcript: string[] = [];
-      try {
-        let stream: NodeJS.ReadableStream;
-        try {
-          stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
-            t: request.tag,
-            rm: true,
-            forcerm: true,
-            // Dependencies are installed before the build (server/builder/install/install.ts): no build ever gets a network.
-            networkmode: 'none',
-            labels: { [LABELS.managed]: 'true' },
-            ...bounds,
-          });
-        } catch (error) {
-          if (cancelled) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: cancelled });
-          throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
-        }
-        try {
-          await follow(docker, stream, (line) => {
-            if (transcript.length < 2000) transcript.push(line);
-            steps.line(line);
-          });
-          if (cancelled) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: cancelled });
-        } catch (error) {
-          if (!(error instanceof LambdaError)) throw error;
-          steps.end();
-          const detail = cancelled ?? String(error.details.detail ?? '');
-          throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail }, { detail, logs: [...transcript, detail] });
-        }
-        steps.end();
-      } finally {
-        clearTimeout(deadline);
-        await watch?.stop();
-        // A cancelled build may still have its step container: the engine stops it on its own time.
-        if (cancelled && limits?.written) await removeStepContainers(docker, limits.written);
-      }
-    },
-
-    async pruneBuild(key, value) {
-      const tagged = (image: Docker.ImageInfo) => (image.RepoTags ?? []).some((tag) => tag !== '<none>:<none>');
-      const sizes = ownSizes(docker);
-      let freed = 0;
-      // Each pass removes the candidates no other candidate builds on; a chain of n steps takes n passes.
-      for (let pass = 0; pass < 500; pass++) {
-        const images = await labelledImages(docker, key, value);
-        const byId = new Map(images.map((image) => [image.Id, image]));
-        sizes.note(images);
-        const kept = new Set<string>();
-        for (const image of images.filter(tagged)) {
-          for (let at: Docker.ImageInfo | undefined = image; at && !kept.has(at.Id); at = byId.get(at.ParentId)) kept.add(at.Id);
-        }
-        const parents = new Set(images.map((image) => image.ParentId));
-        const leaves = images.filter((image) => !kept.has(image.Id) && !parents.has(image.Id));
-        if (leaves.length === 0) break;
-        let removed = 0;
-        for (const leaf of leaves) {
-          const own = await sizes.own(leaf);
+    buildImage: (request, onLine) =>
+      gate.build(async () => {
+        // The gate keeps this server's removals away; another program using the engine (a second installation, an
+        // operator's `docker image prune`) can still remove an image during the cache lookup, which changes nothing
+        // of what the build would make: it is built again, a bounded number of times.
+        for (let attempt = 1; ; attempt++) {
           try {
-            // noprune: an untagged parent outside the label (never one here) is not the build's to remove.
-            await docker.getImage(leaf.Id).remove({ noprune: true });
-            freed += own;
-            removed += 1;
+            return await buildOnce(docker, request, onLine);
           } catch (error) {
-            // 409: a container (a step cut short) still uses it; it is tried again on the function's next build.
-            const status = statusOf(error);
-            if (status !== 404 && status !== 409) throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+            if (attempt > CACHE_RACE_RETRIES || !isCacheRace(error)) throw error;
+            onLine(`an image was removed while the engine read its build cache: building again (${attempt}/${CACHE_RACE_RETRIES})`);
           }
         }
-        if (removed === 0) break;
-      }
-      return freed;
-    },
+      }),
+
+    pruneBuild: (key, value) => gate.remove(() => pruneLabelled(docker, key, value)),
   };
+}
+
+/** How many times a build the cache lookup failed is tried again. */
+const CACHE_RACE_RETRIES = 2;
+
+/**
+ * The classic builder's own failure when a child of a step's parent disappears while it looks for the step's cache:
+ * exactly that engine message, nothing a RUN step can print (a failed step's error starts with its command).
+ */
+export function isCacheRace(error: unknown): boolean {
+  return error instanceof LambdaError && error.code === 'LAMBDA_ERR_BUILD_FAILED' && /^unable to find image "sha256:[0-9a-f]{64}"$/.test(String(error.details.detail ?? ''));
+}
+
+/** One engine build of `request` (the caller holds the image gate). */
+async function buildOnce(docker: Docker, request: BuildRequest, onLine: (line: string) => void): Promise<void> {
+  const context = createTar({ cwd: request.contextDir, portable: true }, ['.']);
+  // A repository's own RUN steps get a memory limit, one CPU and a deadline; closing the request cancels the build.
+  // Their processes count against a cgroup whose pids.max the server set, and no file may outgrow the code size
+  // (an fsize limit binds root too): the classic builder offers no pids limit of its own. What the steps write in
+  // all is watched while they run, since many files each under the fsize limit could otherwise fill the disk
+  // before the image is ever checked.
+  const limits = request.limits;
+  const controller = new AbortController();
+  let cancelled: string | undefined;
+  const cancel = (why: string) => {
+    cancelled ??= why;
+    controller.abort();
+  };
+  const deadline = limits ? setTimeout(() => cancel(`the image build took longer than ${Math.round(limits.timeoutMs / 1000)} s`), limits.timeoutMs) : undefined;
+  const watch = limits?.written ? await watchWrites(docker, limits.written, (written) => cancel(overWritten(written, limits.written as BuildWatch))) : undefined;
+  const bounds = limits
+    ? {
+        memory: limits.memoryBytes,
+        memswap: limits.memoryBytes,
+        cpuperiod: 100_000,
+        cpuquota: 100_000,
+        abortSignal: controller.signal,
+        ...(limits.pidsCgroup ? { cgroupparent: limits.pidsCgroup } : {}),
+        ...(limits.maxFileBytes ? { ulimits: JSON.stringify([{ Name: 'fsize', Soft: limits.maxFileBytes, Hard: limits.maxFileBytes }]) } : {}),
+      }
+    : {};
+  const steps = stepSummary(onLine, instructionsOf(request.contextDir));
+  const transcript: string[] = [];
+  try {
+    let stream: NodeJS.ReadableStream;
+    try {
+      stream = await docker.buildImage(context as unknown as NodeJS.ReadableStream, {
+        t: request.tag,
+        rm: true,
+        forcerm: true,
+        // Dependencies are installed before the build (server/builder/install/install.ts): no build ever gets a network.
+        networkmode: 'none',
+        labels: { [LABELS.managed]: 'true' },
+        ...bounds,
+      });
+    } catch (error) {
+      if (cancelled) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: cancelled });
+      throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+    }
+    try {
+      await follow(docker, stream, (line) => {
+        if (transcript.length < 2000) transcript.push(line);
+        steps.line(line);
+      });
+      if (cancelled) throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail: cancelled });
+    } catch (error) {
+      if (!(error instanceof LambdaError)) throw error;
+      steps.end();
+      const detail = cancelled ?? String(error.details.detail ?? '');
+      throw new LambdaError('LAMBDA_ERR_BUILD_FAILED', { detail }, { detail, logs: [...transcript, detail] });
+    }
+    steps.end();
+  } finally {
+    clearTimeout(deadline);
+    await watch?.stop();
+    // A cancelled build may still have its step container: the engine stops it on its own time.
+    if (cancelled && limits?.written) await removeStepContainers(docker, limits.written);
+  }
+}
+
+/** Removes what a build left under label `key=value` (the caller holds the image gate); returns the bytes freed. */
+async function pruneLabelled(docker: Docker, key: string, value: string): Promise<number> {
+  const tagged = (image: Docker.ImageInfo) => (image.RepoTags ?? []).some((tag) => tag !== '<none>:<none>');
+  const sizes = ownSizes(docker);
+  let freed = 0;
+  // Each pass removes the candidates no other candidate builds on; a chain of n steps takes n passes.
+  for (let pass = 0; pass < 500; pass++) {
+    const images = await labelledImages(docker, key, value);
+    const byId = new Map(images.map((image) => [image.Id, image]));
+    sizes.note(images);
+    const kept = new Set<string>();
+    for (const image of images.filter(tagged)) {
+      for (let at: Docker.ImageInfo | undefined = image; at && !kept.has(at.Id); at = byId.get(at.ParentId)) kept.add(at.Id);
+    }
+    const parents = new Set(images.map((image) => image.ParentId));
+    const leaves = images.filter((image) => !kept.has(image.Id) && !parents.has(image.Id));
+    if (leaves.length === 0) break;
+    let removed = 0;
+    for (const leaf of leaves) {
+      const own = await sizes.own(leaf);
+      try {
+        // noprune: an untagged parent outside the label (never one here) is not the build's to remove.
+        await docker.getImage(leaf.Id).remove({ noprune: true });
+        freed += own;
+        removed += 1;
+      } catch (error) {
+        // 409: a container (a step cut short) still uses it; it is tried again on the function's next build.
+        const status = statusOf(error);
+        if (status !== 404 && status !== 409) throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
+      }
+    }
+    if (removed === 0) break;
+  }
+  return freed;
 }
 
 /**

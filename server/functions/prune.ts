@@ -1,5 +1,6 @@
 // Image pruning: the images of the newest K versions and of the live one are kept, older ones removed.
-// A pruned version stays in the history; rolling back to it rebuilds its image from its commit.
+// A pruned version stays in the history; rolling back to it rebuilds its image from its commit. Builds in flight (of
+// any function) are the engine's to wait for: its removals never run beside a build.
 import type { VersionRecord } from '../store/types.js';
 import type { Deps } from './deps.js';
 import { isLocked } from './lock.js';
