@@ -9,6 +9,7 @@ import type { Sandbox } from '../../instances/engine.js';
 import { LABELS } from '../../instances/labels.js';
 import type { Buildpack, InstallStep } from '../buildpacks.js';
 import { cleanLine } from '../clean-text.js';
+import { npmInputs } from './npm-manifest.js';
 import { serveInstallSocket } from './socket.js';
 import type { RegistrySettings } from './registry-settings.js';
 import type { BuildLog } from '../log.js';
@@ -48,7 +49,9 @@ export interface Installed {
 export async function installDependencies(request: InstallRequest, log: BuildLog): Promise<Installed> {
   const { pack, registry } = request;
   const install = pack.install;
-  const inputs = readInputs(request.codeDir, install.inputs);
+  const read = readInputs(request.codeDir, install.inputs);
+  // Checked and rewritten here, so the repository's own files never reach the container as they were pushed.
+  const inputs = install.manifest === 'npm' ? npmInputs(read) : read;
   const script = fs.readFileSync(path.join(pack.dir, install.script));
   const local = [...(registry.localIndexes ?? []).map((dir) => `index=${dir}`), ...(registry.localLinks ?? []).map((dir) => `links=${dir}`)];
   const key = cacheKey([`base=${request.baseImage}`, `install-image=${request.installImage ?? request.baseImage}`, `registry=${registry.url.href}`, `script=${digest(script)}`, ...local], inputs);
