@@ -3,7 +3,7 @@
 // node-gyp addons compile with the image's toolchain and Node's headers), then sends node_modules back to the server.
 // Plain Node, no dependencies but npm's own. The server mounts this folder read-only at /lambda-install with:
 //   install.json  { "registry": "https://…/", "ca": true|false, "inputs": ["package.json", …], "output": "node_modules" }
-//   inputs/       the repository's package.json and lock file, nothing else (no .npmrc, no code)
+//   inputs/       the repository's package.json (the server removed its own scripts) and lock file, nothing else
 //   ca.pem        CA bundle the host trusts for the registry (when "ca" is true)
 //   proxy.sock    the server's registry-only CONNECT proxy; also takes one PUT /output
 import fs from 'node:fs';
@@ -53,7 +53,7 @@ function writeConfig() {
     `proxy=${proxy}`,
     'noproxy=',
     'strict-ssl=true',
-    // Dependencies' lifecycle scripts run (addons compile); the function's own are removed from its package.json.
+    // Dependencies' lifecycle scripts run (addons compile); the server removed the function's own from its package.json.
     'ignore-scripts=false',
     'omit=dev',
     'audit=false',
@@ -86,24 +86,6 @@ function findNpm() {
 
 function copyInputs() {
   for (const name of settings.inputs) fs.copyFileSync(path.join(here, 'inputs', name), path.join(work, name));
-  dropOwnScripts(path.join(work, 'package.json'));
-}
-
-/**
- * The function's own lifecycle scripts do not run: the install sees its package.json and lock file, not its code,
- * and development dependencies are left out, so `"prepare": "husky install"` or `"postinstall": "node build.js"`
- * could only fail. Dependencies' scripts run as they would anywhere.
- */
-function dropOwnScripts(file) {
-  let manifest;
-  try {
-    manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return; // npm reports the broken package.json itself
-  }
-  if (manifest === null || typeof manifest !== 'object' || !('scripts' in manifest)) return;
-  delete manifest.scripts;
-  fs.writeFileSync(file, JSON.stringify(manifest, null, 2));
 }
 
 function runNpm(npmCli) {

@@ -13,6 +13,8 @@ export interface InstallStep {
   ifJsonKey?: string;
   /** The only repository files the install sees (manifest and lock files). */
   inputs: string[];
+  /** How the server reads `inputs` before the container gets them (server/builder/install/npm-manifest.ts for npm). */
+  manifest?: 'npm';
   /** The buildpack's script run in the install container (see server/builder/install/install.ts for its contract). */
   script: string;
   /** The interpreter that runs `script` in the base image; default ["node"]. */

@@ -1,5 +1,4 @@
 // The Docker implementation of Sandbox: one throwaway, hardened container per untrusted job (dependency installs).
-import { PassThrough } from 'node:stream';
 import type Docker from 'dockerode';
 import { LambdaError } from '../errors.js';
 import type { Sandbox, SandboxResult, SandboxRun } from '../instances/engine.js';
@@ -7,6 +6,7 @@ import { LABELS, ownFilter } from '../instances/labels.js';
 import { FUNCTION_USER } from './container-config.js';
 import { removeContainer, removeContainersWhere } from './containers.js';
 import { newInstanceId } from './instance-folders.js';
+import { runOutput } from './output-lines.js';
 
 export interface DockerSandboxOptions {
   docker: Docker;
@@ -86,8 +86,8 @@ export function sandboxConfig(request: SandboxRun, serverId: string): Docker.Con
 }
 
 async function runToEnd(docker: Docker, container: Docker.Container, timeoutMs: number, onLine: (line: string) => void): Promise<SandboxResult> {
-  const out = lineSplitter(onLine);
-  const err = lineSplitter(onLine);
+  // Bounded per line and per run: a job writing without newlines or without end costs the server no more than that.
+  const output = runOutput(onLine);
   let timedOut = false;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -97,7 +97,7 @@ async function runToEnd(docker: Docker, container: Docker.Container, timeoutMs: 
       stream.on('close', resolve);
       stream.on('error', () => resolve());
     });
-    docker.modem.demuxStream(stream, out.stream, err.stream);
+    docker.modem.demuxStream(stream, output.source(), output.source());
     // next-exit: a container that is only created counts as "not running", which the default condition answers at once.
     const exited = container.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
     await container.start();
@@ -108,31 +108,11 @@ async function runToEnd(docker: Docker, container: Docker.Container, timeoutMs: 
     const { StatusCode } = await exited;
     // The output may still be in flight when wait() answers; the attach stream ends right after the container.
     await Promise.race([ended, new Promise((resolve) => setTimeout(resolve, 2_000))]);
-    out.flush();
-    err.flush();
+    output.flush();
     return { exitCode: StatusCode, timedOut };
   } catch (error) {
     throw new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail: (error as Error).message });
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** A writable stream that calls `onLine` per line (carriage returns end lines too: progress bars redraw with them). */
-function lineSplitter(onLine: (line: string) => void): { stream: PassThrough; flush(): void } {
-  const stream = new PassThrough();
-  let pending = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    const parts = (pending + chunk).split(/\r\n|\r|\n/);
-    pending = parts.pop() ?? '';
-    for (const part of parts) onLine(part);
-  });
-  return {
-    stream,
-    flush() {
-      if (pending !== '') onLine(pending);
-      pending = '';
-    },
-  };
 }

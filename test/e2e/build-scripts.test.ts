@@ -2,7 +2,9 @@
 // its own CA, reached through an HTTPS proxy on loopback the server is configured with, as a host behind a company
 // proxy would be) hands out a package whose install script does what a hostile package would and writes down what it
 // saw; the function answers that report: uid 10001, no network but the registry proxy, no write outside /work and
-// /tmp, nothing run from /tmp, nothing of the host's environment, and the function's own scripts not run at all.
+// /tmp, nothing run from /tmp, nothing of the host's environment, and the function's own scripts not run at all
+// (not even in the container's copy of its package.json, nor by linking that as a package). Another package floods
+// the install's output with one endless line: the server keeps a bounded part of it and keeps answering.
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -35,15 +37,22 @@ test.before(async () => {
   const key = path.join(dir, 'key.pem');
   const cert = path.join(dir, 'cert.pem');
   await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', `/CN=${REGISTRY_HOST}`, '-addext', `subjectAltName=DNS:${REGISTRY_HOST}`]);
-  const tarball = await packProbe();
-  const integrity = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
-  const tarballUrl = `https://${REGISTRY_HOST}/script-probe/-/script-probe-1.0.0.tgz`;
-  const manifest = JSON.parse(fs.readFileSync(path.join(fixture('script-probe-package'), 'package.json'), 'utf8')) as Record<string, unknown>;
-  const packument = { name: 'script-probe', 'dist-tags': { latest: '1.0.0' }, versions: { '1.0.0': { ...manifest, hasInstallScript: true, dist: { tarball: tarballUrl, integrity } } } };
+  // The packages the registry serves: name → its packument and its tarball's path and bytes.
+  const packages = new Map<string, { packument: unknown; path: string; tarball: Buffer }>();
+  for (const [name, folder] of [['script-probe', 'script-probe-package'], ['noise-maker', 'noise-package']]) {
+    const tarball = await packFixture(folder, name);
+    const integrity = `sha512-${createHash('sha512').update(tarball).digest('base64')}`;
+    const tarballUrl = `https://${REGISTRY_HOST}/${name}/-/${name}-1.0.0.tgz`;
+    const manifest = JSON.parse(fs.readFileSync(path.join(fixture(folder), 'package.json'), 'utf8')) as Record<string, unknown>;
+    const packument = { name, 'dist-tags': { latest: '1.0.0' }, versions: { '1.0.0': { ...manifest, hasInstallScript: true, dist: { tarball: tarballUrl, integrity } } } };
+    packages.set(name, { packument, path: new URL(tarballUrl).pathname, tarball });
+  }
   registry = https.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(cert) }, (req, res) => {
     fetched.push(req.url ?? '');
-    if (req.url === '/script-probe') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(packument));
-    if (req.url === new URL(tarballUrl).pathname) return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(tarball);
+    const served = packages.get((req.url ?? '').slice(1));
+    if (served) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(served.packument));
+    const tarball = [...packages.values()].find((entry) => entry.path === req.url)?.tarball;
+    if (tarball) return void res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(tarball);
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
@@ -80,11 +89,11 @@ test.after.always(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-/** The probe package as the registry serves it: a gzipped tar of package/. */
-async function packProbe(): Promise<Buffer> {
-  const stage = path.join(dir, 'stage');
-  fs.cpSync(fixture('script-probe-package'), path.join(stage, 'package'), { recursive: true });
-  const file = path.join(dir, 'script-probe-1.0.0.tgz');
+/** A fixture package as the registry serves it: a gzipped tar of package/. */
+async function packFixture(folder: string, name: string): Promise<Buffer> {
+  const stage = path.join(dir, `stage-${name}`);
+  fs.cpSync(fixture(folder), path.join(stage, 'package'), { recursive: true });
+  const file = path.join(dir, `${name}-1.0.0.tgz`);
   await createTar({ gzip: true, cwd: stage, portable: true, file }, ['package']);
   return fs.readFileSync(file);
 }
@@ -98,6 +107,7 @@ interface Report {
   network: Record<string, string>;
   env: Record<string, string>;
   home: string;
+  inputsScripts: string[] | string;
 }
 
 test.serial("a dependency's install script runs as uid 10001, reaches only the registry, writes only /work and /tmp", async (t) => {
@@ -113,8 +123,9 @@ test.serial("a dependency's install script runs as uid 10001, reaches only the r
   t.is(report.uid, 10001);
   t.is(report.gid, 10001);
   t.is(report.idU, '10001');
-  // The function's own preinstall and postinstall did not run.
+  // The function's own preinstall and postinstall did not run, and the container never held them.
   t.false(ownScriptsRan);
+  t.deepEqual(report.inputsScripts, []);
 
   // Writable: its own folder, /work and /tmp (the home is /tmp). Nothing else.
   t.deepEqual(report.writes, {
@@ -145,4 +156,43 @@ test.serial("a dependency's install script runs as uid 10001, reaches only the r
   t.false(env.includes(String((proxy.address() as net.AddressInfo).port)));
   t.is(report.env.HOME, '/tmp');
   t.is(report.env.NODE_ENV, 'production');
+});
+
+test.serial("attack: a dependency linking the install's own inputs, to run the function's scripts, is refused by name", async (t) => {
+  const manifest = { name: 'linker', dependencies: { 'script-probe': '1.0.0', evil: 'file:/lambda-install/inputs' }, scripts: { postinstall: 'echo ran > /work/node_modules/.own-script-ran' } };
+  const push = await lambda.push('linker', fixture('install-probe'), { files: { 'package.json': JSON.stringify(manifest) } });
+  t.not(push.code, 0);
+  t.regex(push.stderr, /the dependency "evil" is a local path \("file:\/lambda-install\/inputs"\)/);
+  t.regex(push.stderr, /LAMBDA_ERR_BUILD_FAILED/);
+  t.notRegex(push.stderr, /Installing dependencies/, 'refused before any container ran');
+});
+
+/** The server's peak resident memory so far, in bytes. */
+function peakMemory(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+}
+
+test.serial("attack: an install script writing 48 MiB without a newline gets its line cut and its output bounded; the server keeps answering", async (t) => {
+  const before = peakMemory(lambda.pid);
+  let pushing = true;
+  const push = lambda.push('noise', fixture('install-probe'), { files: { 'package.json': JSON.stringify({ name: 'noise', dependencies: { 'noise-maker': '1.0.0' } }) } }).finally(() => (pushing = false));
+  // Health checks while the install runs: answered while the push was still going.
+  let answeredDuring = 0;
+  while (pushing) {
+    const health = await lambda.fetch('/healthz');
+    if (health.status === 200 && pushing) answeredDuring += 1;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const result = await push;
+  t.true(fetched.includes('/noise-maker/-/noise-maker-1.0.0.tgz'), 'the package came from the registry');
+  t.not(result.code, 0);
+  t.regex(result.stderr, /\[line cut at 64 KiB\] x{100}/);
+  t.regex(result.stderr, /\[output cut at 16 MiB: the rest of it was dropped\]/);
+  t.notRegex(result.stderr, /this line comes after the bound/);
+  t.true(answeredDuring > 0, 'the server answered while the install ran');
+  // Loose: the flood is 48 MiB; holding it whole (as a string, split again and again) took the server past 800 MB.
+  const grown = peakMemory(lambda.pid) - before;
+  t.true(grown < 256 * 1024 * 1024, `the server's peak memory grew by ${Math.round(grown / 1024 / 1024)} MiB`);
+  t.is((await lambda.fetch('/healthz')).status, 200);
 });

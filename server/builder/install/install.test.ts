@@ -17,6 +17,8 @@ interface Seen {
   request: SandboxRun;
   settings: Record<string, unknown>;
   files: string[];
+  /** The package.json the container was given. */
+  manifest?: string;
 }
 
 /** Plays the install container: reads what it was given, prints like npm, sends back `output` unless it fails. */
@@ -26,7 +28,9 @@ function fakeSandbox(behaviour: { exitCode?: number; lines?: string[]; output?: 
     seen,
     async run(request, onLine) {
       const settings = JSON.parse(fs.readFileSync(path.join(request.inputDir, 'install.json'), 'utf8')) as Record<string, unknown>;
-      seen.push({ request, settings, files: fs.readdirSync(request.inputDir, { recursive: true }).map(String).sort() });
+      const manifestFile = path.join(request.inputDir, 'inputs', 'package.json');
+      const manifest = fs.existsSync(manifestFile) ? fs.readFileSync(manifestFile, 'utf8') : undefined;
+      seen.push({ request, settings, files: fs.readdirSync(request.inputDir, { recursive: true }).map(String).sort(), manifest });
       for (const line of behaviour.lines ?? []) onLine(line);
       if ((behaviour.exitCode ?? 0) !== 0) return { exitCode: behaviour.exitCode ?? 1, timedOut: false };
       await new Promise<void>((resolve, reject) => {
@@ -115,6 +119,20 @@ test('a package.json that is a symlink is refused before anything runs: it could
   t.is(error?.code, 'LAMBDA_ERR_BUILD_FAILED');
   t.regex(error?.message ?? '', /package\.json must be a regular file/);
   t.is(sandbox.seen.length, 0);
+});
+
+test("the function's own scripts never reach the container; a dependency on a local path is refused before anything runs", async (t) => {
+  const { codeDir, log, request } = setup(t, { 'package.json': JSON.stringify({ name: 'x', dependencies: { ms: '2.1.3' }, scripts: { postinstall: 'node evil.js' } }) });
+  const sandbox = fakeSandbox();
+  await installDependencies(request(sandbox), log);
+  t.deepEqual(JSON.parse(sandbox.seen[0].manifest ?? 'null'), { name: 'x', dependencies: { ms: '2.1.3' } });
+
+  // The attack: the install's own inputs folder linked as a package would be the pushed package.json, scripts and all.
+  fs.writeFileSync(path.join(codeDir, 'package.json'), JSON.stringify({ dependencies: { evil: 'file:/lambda-install/inputs' }, scripts: { postinstall: 'node evil.js' } }));
+  const error = await t.throwsAsync(installDependencies(request(sandbox), log), { instanceOf: LambdaError });
+  t.is(error?.code, 'LAMBDA_ERR_BUILD_FAILED');
+  t.regex(error?.message ?? '', /the dependency "evil" is a local path \("file:\/lambda-install\/inputs"\)/);
+  t.is(sandbox.seen.length, 1, 'no second container');
 });
 
 test('a failed install shows its whole output as clean warnings and names npm\'s error', async (t) => {

@@ -9,6 +9,8 @@ import type { Sandbox } from '../../instances/engine.js';
 import { LABELS } from '../../instances/labels.js';
 import type { Buildpack, InstallStep } from '../buildpacks.js';
 import { cleanLine } from '../clean-text.js';
+import { pruneCache, touchCached } from './cache.js';
+import { npmInputs } from './npm-manifest.js';
 import { serveInstallSocket } from './socket.js';
 import type { RegistrySettings } from './registry-settings.js';
 import type { BuildLog } from '../log.js';
@@ -18,8 +20,6 @@ const MOUNT = '/lambda-install';
 const WORK = '/work';
 const MIB = 1024 * 1024;
 const LIMITS = { work: 768 * MIB, tmp: 512 * MIB, memory: 768 * MIB, timeoutMs: 10 * 60_000, input: 8 * MIB };
-/** Kept installs (tar files) beyond this many are removed, least recently used first. */
-const CACHE_ENTRIES = 64;
 /** Unix socket paths are limited to 107 bytes on Linux. */
 const MAX_SOCKET_PATH = 107;
 
@@ -48,7 +48,9 @@ export interface Installed {
 export async function installDependencies(request: InstallRequest, log: BuildLog): Promise<Installed> {
   const { pack, registry } = request;
   const install = pack.install;
-  const inputs = readInputs(request.codeDir, install.inputs);
+  const read = readInputs(request.codeDir, install.inputs);
+  // Checked and rewritten here, so the repository's own files never reach the container as they were pushed.
+  const inputs = install.manifest === 'npm' ? npmInputs(read) : read;
   const script = fs.readFileSync(path.join(pack.dir, install.script));
   const local = [...(registry.localIndexes ?? []).map((dir) => `index=${dir}`), ...(registry.localLinks ?? []).map((dir) => `links=${dir}`)];
   const key = cacheKey([`base=${request.baseImage}`, `install-image=${request.installImage ?? request.baseImage}`, `registry=${registry.url.href}`, `script=${digest(script)}`, ...local], inputs);
@@ -56,8 +58,7 @@ export async function installDependencies(request: InstallRequest, log: BuildLog
   const archive = path.join(request.cacheDir, `${pack.runtime}-${key}.tar`);
   const names = [...inputs.keys()].join(' + ');
   if (fs.existsSync(archive)) {
-    const now = new Date();
-    fs.utimesSync(archive, now, now);
+    touchCached(archive);
     log.detail(`Dependencies unchanged (${names}): reusing the install ${key.slice(0, 12)}`);
     return { archive, reused: true };
   }
@@ -123,7 +124,7 @@ async function installIn(mount: string, request: InstallRequest, inputs: Map<str
     }
     fs.renameSync(partial, archive);
     for (const line of output.filter((text) => /^(added|removed|changed|up to date|Successfully installed)\b/.test(text))) log.detail(line);
-    pruneCache(request.cacheDir);
+    pruneCache(request.cacheDir, archive);
     return { archive, reused: false };
   } finally {
     await socket.close();
@@ -186,13 +187,4 @@ function digest(bytes: Buffer): string {
 function firstError(lines: string[]): string | undefined {
   const errors = lines.filter((line) => /\berr(or|!)?\b/i.test(line) && !/complete log of this run/i.test(line));
   return errors.find((line) => !/^npm err(or|!) code\b/i.test(line)) ?? errors[0];
-}
-
-function pruneCache(cacheDir: string): void {
-  const entries = fs
-    .readdirSync(cacheDir)
-    .filter((name) => name.endsWith('.tar'))
-    .map((name) => ({ file: path.join(cacheDir, name), used: fs.statSync(path.join(cacheDir, name)).mtimeMs }))
-    .sort((a, b) => b.used - a.used);
-  for (const stale of entries.slice(CACHE_ENTRIES)) fs.rmSync(stale.file, { force: true });
 }
