@@ -21,7 +21,7 @@ export const registerRoute: ApiRoute = {
     const workTree = fs.mkdtempSync(path.join(context.workDir, `register-${name}-`));
     try {
       writeFiles(workTree, files);
-      await deployWorkTree(call, name, workTree, { message: 'registered over REST', unchangedIsLive: true });
+      await deployWorkTree(call, name, workTree, { message: 'registered over REST', unchangedIsLive: true, honourGitignore: false });
     } finally {
       fs.rmSync(workTree, { recursive: true, force: true });
     }
