@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import anyTest, { type TestFn } from 'ava';
 import { lockFunction } from '../functions/lock.js';
 import { createRepos, type Repos } from './repos.js';
+import { commitSource } from './source.js';
 
 const run = promisify(execFile);
 const test = anyTest as TestFn<{ root: string; repos: Repos }>;
@@ -81,4 +82,23 @@ test('a reserved name is refused and leaves no repository', async (t) => {
   const { repos } = t.context;
   await t.throwsAsync(repos.claim('dashboard', notAFunction));
   t.false(repos.exists('dashboard'));
+});
+
+test('a commit is exported for a build byte for byte, whatever its .gitattributes asks', async (t) => {
+  const { repos, root } = t.context;
+  const claim = await repos.claim('claim-f', notAFunction);
+  const work = path.join(root, 'work');
+  fs.mkdirSync(work);
+  const mixed = Buffer.from('lf\ncrlf\r\n$Id$\n$Format:%H$\n');
+  fs.writeFileSync(path.join(work, '.gitattributes'), '* text eol=crlf ident export-subst\ngone.txt export-ignore\n');
+  fs.writeFileSync(path.join(work, 'a.txt'), mixed);
+  fs.writeFileSync(path.join(work, 'gone.txt'), 'kept\n');
+  const tree = await repos.writeTree('claim-f', work, { honourGitignore: false });
+  const sha = await repos.commitTree('claim-f', tree, 'bytes');
+  const out = path.join(root, 'out');
+  fs.mkdirSync(out);
+  await commitSource(claim.gitDir, sha, 1024 * 1024).exportTo(out);
+  t.deepEqual(fs.readFileSync(path.join(out, 'a.txt')), mixed);
+  t.is(fs.readFileSync(path.join(out, 'gone.txt'), 'utf8'), 'kept\n');
+  await claim.release();
 });

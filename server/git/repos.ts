@@ -48,6 +48,9 @@ export interface RepoLimits {
   maxPackBytes: number;
 }
 
+/** Unsets every attribute by which git converts, filters or leaves out a file on its way out of a commit. */
+const AS_COMMITTED = '* -text -eol -crlf -ident -filter -working-tree-encoding -export-subst -export-ignore\n';
+
 /** How often a last release that found a change still holding the function looks again. */
 const RECHECK_MS = 1_000;
 
@@ -62,8 +65,12 @@ export function createRepos(root: string, hookSource: string, controlSocket: str
     fs.writeFileSync(target, hook, { mode: 0o700 });
     fs.chmodSync(target, 0o700);
   };
-  // Pushed objects are checked (a malformed tree or blob is refused) and a push's size is bounded.
+  // Pushed objects are checked (a malformed tree or blob is refused) and a push's size is bounded. A function's files
+  // are its commit's bytes: the repository's own attributes, which outrank any .gitattributes in a commit, turn off
+  // every rule that would change or drop a file when the commit is exported for a build.
   const configure = async (gitDir: string) => {
+    fs.mkdirSync(path.join(gitDir, 'info'), { recursive: true });
+    fs.writeFileSync(path.join(gitDir, 'info', 'attributes'), AS_COMMITTED);
     await run('git', ['config', '--file', path.join(gitDir, 'config'), 'receive.fsckObjects', 'true']);
     await run('git', ['config', '--file', path.join(gitDir, 'config'), 'receive.maxInputSize', String(limits.maxPackBytes)]);
   };
