@@ -33,9 +33,10 @@ export function lockFunction(name: string, change: Change): () => void {
 }
 
 /**
- * Runs `work` holding the function for `change`, so work that must come before the verb (a registration making the
- * function's repository and commit) is one change with it: a second one waits for none of it and is refused at once.
- * Work it leaves running after it ends (a timer) holds nothing.
+ * Runs `work` holding the function for `change`, so what a caller does around the verb (a registration making the
+ * function's repository and commit before its deploy, moving main after it) is one change with it: a second
+ * registration of the name is refused at once instead of racing it. Work it leaves running after it ends (a timer)
+ * holds nothing.
  */
 export async function withFunctionLocked<T>(name: string, change: Change, work: () => Promise<T>): Promise<T> {
   const unlock = lockFunction(name, change);
