@@ -1,7 +1,9 @@
 // A folder of files sent over REST becomes a commit on the function's main and is deployed, answered whole or streamed as NDJSON.
 import { asLambdaError } from '../errors.js';
 import { deploy, type Deployment } from '../functions/deploy.js';
+import { withFunctionLocked } from '../functions/lock.js';
 import type { ProgressEvent } from '../logs/progress.js';
+import type { RepoClaim } from '../git/repos.js';
 import { commitSource } from '../git/source.js';
 import { errorBody, sendJson } from '../http/errors.js';
 import type { ApiCall } from './types.js';
@@ -15,12 +17,31 @@ export interface DeployTreeOptions {
    * live version (a PUT says what the function's files are; saying it again changes nothing).
    */
   unchangedIsLive?: boolean;
+  /** Leave out what the folder's `.gitignore` files name (a folder deploy); otherwise every file sent is committed. */
+  honourGitignore: boolean;
 }
 
-/** Commits `workTree` on top of main and deploys it; main moves only once the new version is live. */
+/**
+ * Commits `workTree` on top of main and deploys it; main moves only once the new version is live. The function's
+ * deploy lock is held from before its repository is made or read until main has moved, so a second deploy or
+ * registration of the name is refused (LAMBDA_ERR_DEPLOY_IN_PROGRESS) before it touches anything; the repository is
+ * held (`Repos.claim`) until the lock is let go, and a new function that did not go live leaves none behind.
+ */
 export async function deployWorkTree(call: ApiCall, name: string, workTree: string, options: DeployTreeOptions): Promise<void> {
+  const { context } = call;
+  let claim: RepoClaim | undefined;
+  try {
+    await withFunctionLocked(name, 'deploy', async () => {
+      claim = await context.repos.claim(name, () => context.deps.store.functions.get(name) !== undefined);
+      await commitAndDeploy(call, name, claim.gitDir, workTree, options);
+    });
+  } finally {
+    await claim?.release();
+  }
+}
+
+async function commitAndDeploy(call: ApiCall, name: string, gitDir: string, workTree: string, options: DeployTreeOptions): Promise<void> {
   const { req, res, context } = call;
-  const gitDir = await context.repos.ensure(name);
   const streaming = (req.headers.accept ?? '').includes('application/x-ndjson');
   let started = false;
   const emit = (event: ProgressEvent) => {
@@ -32,7 +53,7 @@ export async function deployWorkTree(call: ApiCall, name: string, workTree: stri
   };
   try {
     const parent = await context.repos.head(name);
-    const tree = await context.repos.writeTree(name, workTree);
+    const tree = await context.repos.writeTree(name, workTree, { honourGitignore: options.honourGitignore });
     const live = options.unchangedIsLive ? await liveWithTree(call, name, tree) : undefined;
     if (streaming) res.writeHead(200, { 'content-type': 'application/x-ndjson' });
     started = true;
@@ -46,7 +67,6 @@ export async function deployWorkTree(call: ApiCall, name: string, workTree: stri
     await context.repos.updateMain(name, sha, parent);
     finish(201, deployment);
   } catch (error) {
-    if (!context.deps.store.functions.get(name)) await context.repos.removeIfEmpty(name);
     if (!streaming || !started) throw error;
     // Headers are sent once streaming starts, so the outcome travels in the last line, as Docker's build API does.
     // `status` is what the HTTP status would have been, so clients can map it as they map any other.

@@ -17,7 +17,7 @@ export const deployRoute: ApiRoute = {
     try {
       await receiveArchive(req, workTree, context.limits.upload);
       // Each upload is a new version, even of the same files: `lambda deploy` run again redeploys, as a push does.
-      await deployWorkTree(call, name, workTree, { message: 'lambda deploy' });
+      await deployWorkTree(call, name, workTree, { message: 'lambda deploy', honourGitignore: true });
     } finally {
       fs.rmSync(workTree, { recursive: true, force: true });
     }

@@ -3,7 +3,8 @@
 import test from 'ava';
 import { parse } from 'yaml';
 import { LambdaError } from '../errors.js';
-import { MAX_FILES, MAX_MANIFEST_DEPTH, fileUnderFile, pathProblem, registrationFiles, strictBase64 } from './register-body.js';
+import { jsonObject } from './json-body.js';
+import { MAX_FILES, MAX_MANIFEST_DEPTH, fileUnderFile, notJsonHint, pathProblem, registrationFiles, strictBase64 } from './register-body.js';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 const LIMITS = { maxBytes: 1024 };
@@ -46,18 +47,58 @@ test('a name equal to the URL\'s is allowed, with keys or with a lambda.yaml; an
   t.regex(other.message, /"name" is "other" but the URL registers "greet"/);
 });
 
-test('an unknown key gets the manifest\'s "did you mean", a wrong value the manifest\'s own message', (t) => {
-  const typo = refusal(t, { runtime: 'node20', handlr: 'index.handler', files: INDEX });
-  t.is(typo.code, 'LAMBDA_ERR_MANIFEST_INVALID');
-  t.regex(typo.message, /unknown key "handlr" \(did you mean "handler"\?\)/);
+test('a problem with a key beside "files" names that field, not a line of a lambda.yaml nobody sent', (t) => {
+  const typo = refusal(t, { runtme: 'node20', handler: 'index.handler', files: INDEX });
+  t.is(typo.code, 'LAMBDA_ERR_BAD_REQUEST');
+  t.is(typo.details.field, 'runtme');
+  t.true(typo.message.startsWith('"runtme": unknown key (did you mean "runtime"?)'), typo.message);
+  t.notRegex(typo.message, /lambda\.yaml|line \d/);
   const cron = refusal(t, { runtime: 'node20', handler: 'index.handler', schedules: [{ cron: 'every minute' }], files: INDEX });
-  t.regex(cron.message, /schedules\[0\]\.cron: expected 5 or 6 cron fields/);
+  t.is(cron.details.field, 'schedules[0].cron');
+  t.regex(cron.message, /^"schedules\[0\]\.cron": expected 5 or 6 cron fields/);
+  const nested = refusal(t, { runtime: 'node20', handler: 'index.handler', schedules: [{ crn: '* * * * *' }], files: INDEX });
+  t.regex(nested.message, /"schedules\[0\]\.crn": unknown key \(did you mean "cron"\?\)/);
   const runtime = refusal(t, { runtime: 'cobol', handler: 'index.handler', files: INDEX });
-  t.regex(runtime.message, /runtime: expected one of/);
+  t.is(runtime.details.field, 'runtime');
+  t.regex(runtime.message, /^"runtime": expected one of/);
+  const missing = refusal(t, { handler: 'index.handler', files: INDEX });
+  t.regex(missing.message, /^"runtime": is required/);
   // The other platform's keys are not lambda.yaml's: said so, with the keys that are.
   const foreign = refusal(t, { language: 'go', files: INDEX });
-  t.regex(foreign.message, /unknown key "language" \(allowed: runtime, handler/);
+  t.regex(foreign.message, /^"language": unknown key \(allowed: runtime, handler/);
+  // Every problem is listed, each by its field.
+  const two = refusal(t, { runtime: 'node20', handlr: 'index.handler', timout: '5s', files: INDEX });
+  t.deepEqual(two.details.problems, ['"handlr": unknown key (did you mean "handler"?)', '"timout": unknown key (did you mean "timeout"?)', '"handler": is required for runtime node20 (e.g. "index.handler")']);
 });
+
+test('"file" or "Files" for "files" gets a did-you-mean naming that key', (t) => {
+  for (const key of ['file', 'Files', 'fils']) {
+    const error = refusal(t, { runtime: 'node20', handler: 'index.handler', [key]: INDEX });
+    t.is(error.code, 'LAMBDA_ERR_BAD_REQUEST');
+    t.is(error.details.field, key);
+    t.is(error.message, `${JSON.stringify(key)}: unknown key (did you mean "files"?)`);
+  }
+});
+
+test('a body that is not JSON because a string breaks lines (base64 without -w0) is told to use base64 -w0', (t) => {
+  const wrapped = `{"runtime": "node20", "files": {"index.js": "${'QUJD'.repeat(19)}\n${'QUJD'.repeat(2)}"}}`;
+  const error = notJsonHint(jsonError(wrapped));
+  if (!(error instanceof LambdaError)) throw new Error('not a LambdaError');
+  t.is(error.code, 'LAMBDA_ERR_BAD_REQUEST');
+  t.regex(error.message, /^the body is not JSON: Bad control character in string literal.*`base64 -w0 FILE`/);
+  // Any other reason stays as it was.
+  const other = jsonError('{"runtime": ');
+  t.is(notJsonHint(other), other);
+});
+
+function jsonError(text: string): unknown {
+  try {
+    jsonObject(text);
+  } catch (error) {
+    return error;
+  }
+  throw new Error('parsed');
+}
 
 const refusals: Array<[string, Record<string, unknown>, string, RegExp]> = [
   ['files missing', { runtime: 'node20', handler: 'index.handler' }, 'files', /"files" is required/],

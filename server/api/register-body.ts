@@ -2,7 +2,7 @@
 // decoded and checked path by path, every other key written as the commit's lambda.yaml and checked as a push's.
 import { stringify } from 'yaml';
 import { LambdaError } from '../errors.js';
-import { MANIFEST_FILE, MANIFEST_MAX_BYTES, manifestTooLarge, parseManifest } from '../functions/manifest.js';
+import { MANIFEST_FILE, MANIFEST_MAX_BYTES, manifestTooLarge, nearest, parseManifest } from '../functions/manifest.js';
 
 /** Files one registration may carry: enough for any function sent this way, few enough to list in one commit quickly. */
 export const MAX_FILES = 10_000;
@@ -31,7 +31,12 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
  */
 export function registrationFiles(body: Record<string, unknown>, name: string, limits: RegisterLimits): RegisteredFile[] {
   const { files, ...keys } = body;
-  if (files === undefined) throw bad('files', '"files" is required: an object of path → base64 content, e.g. {"index.js": "ZXhwb3J0cy5oYW5kbGVyID0g..."}');
+  if (files === undefined) {
+    // "file" or "Files" for "files": that key is the typo, not a lambda.yaml key.
+    const typo = Object.keys(keys).find((key) => nearest(key, ['files']) !== undefined);
+    if (typo !== undefined) throw bad(typo.slice(0, 100), `${shown(typo)}: unknown key (did you mean "files"?)`);
+    throw bad('files', '"files" is required: an object of path → base64 content, e.g. {"index.js": "ZXhwb3J0cy5oYW5kbGVyID0g..."}');
+  }
   if (typeof files !== 'object' || files === null || Array.isArray(files)) throw bad('files', '"files" must be an object of path → base64 content');
   const entries = Object.entries(files as Record<string, unknown>);
   if (entries.length === 0) throw bad('files', '"files" is empty: give at least one file');
@@ -69,7 +74,11 @@ export function registrationFiles(body: Record<string, unknown>, name: string, l
 
   if (manifestKeys) {
     const text = manifestText(keys);
-    parseManifest(text);
+    try {
+      parseManifest(text);
+    } catch (error) {
+      throw asBodyProblems(error);
+    }
     decoded.push({ path: MANIFEST_FILE, content: Buffer.from(text) });
   } else {
     parseManifest((decoded.find((file) => file.path === MANIFEST_FILE) as RegisteredFile).content.toString('utf8'));
@@ -94,6 +103,38 @@ export function pathProblem(path: string): string | undefined {
     if (plain === '.git' || plain === 'git~1') return 'the path names ".git", which holds the repository itself';
   }
   return undefined;
+}
+
+/**
+ * lambda.yaml's problems with the keys sent beside "files", told as the body's fields: no lambda.yaml was sent, so
+ * no "lambda.yaml: line 1:" (the lines of a file the server wrote). A LAMBDA_ERR_BAD_REQUEST naming the first field.
+ */
+export function asBodyProblems(error: unknown): unknown {
+  const problems = error instanceof LambdaError && error.code === 'LAMBDA_ERR_MANIFEST_INVALID' ? error.details.problems : undefined;
+  if (!Array.isArray(problems) || problems.length === 0) return error;
+  const told = problems.map((problem) => bodyProblem(String(problem)));
+  const detail = told.map((problem) => problem.text).join('; ');
+  return new LambdaError('LAMBDA_ERR_BAD_REQUEST', { detail }, { field: told[0]?.field ?? 'runtime', problems: told.map((problem) => problem.text) });
+}
+
+/** `line 1: unknown key "runtme" (did you mean …)` → `"runtme": unknown key (did you mean …)`; `runtime: expected …` → `"runtime": expected …`. */
+function bodyProblem(problem: string): { field?: string; text: string } {
+  const plain = problem.replace(/^line \d+: /, '');
+  const unknown = /^unknown key "(.*)" \((.*)\)$/s.exec(plain);
+  if (unknown) return { field: unknown[1], text: `"${unknown[1]}": unknown key (${unknown[2]})` };
+  const key = /^([A-Za-z][\w.[\]]*): /.exec(plain)?.[1];
+  return key === undefined ? { text: plain } : { field: key, text: `"${key}": ${plain.slice(key.length + 2)}` };
+}
+
+/**
+ * A body that is not JSON, with the likely cause when a string holds a line break: `base64` wraps its output every
+ * 76 characters unless told `-w0`.
+ */
+export function notJsonHint(error: unknown): unknown {
+  if (!(error instanceof LambdaError) || error.code !== 'LAMBDA_ERR_BAD_REQUEST' || !/Bad control character in string literal/.test(error.message)) return error;
+  return new LambdaError('LAMBDA_ERR_BAD_REQUEST', {
+    detail: `${error.message}: a string holds a line break or another control character; \`base64\` breaks its output into lines unless given -w0, so encode each file with \`base64 -w0 FILE\``,
+  });
 }
 
 /** The first path that has another path as one of its folders (`a` and `a/b`), with that file; undefined when none. */

@@ -6,7 +6,7 @@ import { assertNewFunctionName } from '../functions/names.js';
 import { safeDecode } from '../http/routes.js';
 import { deployWorkTree } from './deploy-tree.js';
 import { readJsonObject } from './json-body.js';
-import { registrationFiles, type RegisteredFile } from './register-body.js';
+import { notJsonHint, registrationFiles, type RegisteredFile } from './register-body.js';
 import { NAME, type ApiRoute } from './types.js';
 
 export const registerRoute: ApiRoute = {
@@ -16,12 +16,14 @@ export const registerRoute: ApiRoute = {
     const { params, context } = call;
     const name = assertNewFunctionName(safeDecode(params.name));
     // Base64 makes the body a third larger than the files: it is bounded as an upload is, the files as unpacked ones.
-    const body = await readJsonObject(call, context.limits.upload.maxBytes);
+    const body = await readJsonObject(call, context.limits.upload.maxBytes).catch((error: unknown) => {
+      throw notJsonHint(error);
+    });
     const files = registrationFiles(body, name, { maxBytes: context.limits.upload.maxExpandedBytes });
     const workTree = fs.mkdtempSync(path.join(context.workDir, `register-${name}-`));
     try {
       writeFiles(workTree, files);
-      await deployWorkTree(call, name, workTree, { message: 'registered over REST', unchangedIsLive: true });
+      await deployWorkTree(call, name, workTree, { message: 'registered over REST', unchangedIsLive: true, honourGitignore: false });
     } finally {
       fs.rmSync(workTree, { recursive: true, force: true });
     }

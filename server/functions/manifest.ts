@@ -96,7 +96,7 @@ class Problems {
  * The allowed key a typo most likely meant: the fewest edits (a swap of two letters counts as one), ignoring case and
  * the `_`/`-` of other spellings, within a third of the key's length; none when nothing is that near.
  */
-function nearest(key: string, allowed: readonly string[]): string | undefined {
+export function nearest(key: string, allowed: readonly string[]): string | undefined {
   const plain = (text: string) => text.toLowerCase().replace(/[_-]/g, '');
   const typed = plain(key);
   let best: { key: string; distance: number } | undefined;

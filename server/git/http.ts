@@ -9,7 +9,7 @@ import { assertFunctionName } from '../functions/names.js';
 import { safeDecode } from '../http/routes.js';
 import { warnLine } from '../logs/progress-text.js';
 import { clientOf } from '../access/auth-limit.js';
-import type { Repos } from './repos.js';
+import type { RepoClaim, Repos } from './repos.js';
 
 export type GitHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse, path: string) => Promise<void>;
 
@@ -28,7 +28,7 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined,
   };
   git.on('push', guard);
   git.on('fetch', guard);
-  const cleanup = emptyRepositoryCleanup(repos, isFunction);
+  const pushes = pushClaims(repos, isFunction);
   const serve = async (req: http.IncomingMessage, res: http.ServerResponse, path: string): Promise<void> => {
     const url = new URL(path, 'http://git');
     const match = /^\/git\/([^/]+)\.git(\/.*)$/.exec(url.pathname);
@@ -44,55 +44,58 @@ export function createGitHttp(repos: Repos, verifyKey: (key: string | undefined,
       return;
     }
     const pushing = match[2] === '/git-receive-pack' || url.searchParams.get('service') === 'git-receive-pack';
-    if (pushing) cleanup.using(name);
-    try {
-      if (!repos.exists(name)) {
-        if (!pushing) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
-        await repos.ensure(name);
-      }
-    } catch (error) {
-      if (pushing) cleanup.done(name);
-      throw error;
+    if (pushing) {
+      // Counted before anything is awaited, so a request that goes away at any point is counted out.
+      res.once('close', () => pushes.end(name));
+      await pushes.start(name);
+    } else if (!repos.exists(name)) {
+      throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
     }
     req.url = `/${name}.git${match[2]}${url.search}`;
-    if (pushing) res.once('close', () => cleanup.done(name));
     git.handle(req, res);
   };
   return (req, res, path) => serve(req, res, path).catch((error: unknown) => refuse(res, error));
 }
 
-/** How long an empty repository stays after its last push request: git sends a large pack after a probe request. */
-const EMPTY_GRACE_MS = 2_000;
+/** How long a push's hold on its repository outlasts its last request: git sends a large pack after a probe request. */
+const PUSH_GRACE_MS = 2_000;
 
 /**
- * A new function whose first push was rejected leaves no empty repository behind; but one push can be several
- * requests (info/refs, a probe, the pack), so the repository goes only once none has come for a while.
+ * One push is several requests (info/refs, a probe, the pack), so pushes to a name hold its repository together
+ * (`Repos.claim`, which makes it on a first push) until none has come for a while. A new function whose first push was
+ * rejected then leaves no empty repository behind, and one push never removes a repository another request uses.
  */
-function emptyRepositoryCleanup(repos: Repos, isFunction: (name: string) => boolean): { using(name: string): void; done(name: string): void } {
-  const pushes = new Map<string, number>();
-  const timers = new Map<string, NodeJS.Timeout>();
+function pushClaims(repos: Repos, isFunction: (name: string) => boolean): { start(name: string): Promise<void>; end(name: string): void } {
+  // `start` counts a request in before it awaits anything; its response's close counts it out (`end`).
+  interface Held {
+    requests: number;
+    claim: Promise<RepoClaim>;
+    timer?: NodeJS.Timeout;
+  }
+  const held = new Map<string, Held>();
+  const end = (name: string) => {
+    const entry = held.get(name);
+    if (!entry || --entry.requests > 0) return;
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => {
+      if (held.get(name) !== entry || entry.requests > 0) return;
+      held.delete(name);
+      entry.claim.then((claim) => claim.release()).catch(() => {});
+    }, PUSH_GRACE_MS);
+    entry.timer.unref();
+  };
   return {
-    using(name) {
-      clearTimeout(timers.get(name));
-      timers.delete(name);
-      pushes.set(name, (pushes.get(name) ?? 0) + 1);
-    },
-    done(name) {
-      const left = (pushes.get(name) ?? 1) - 1;
-      if (left > 0) {
-        pushes.set(name, left);
-        return;
+    async start(name) {
+      let entry = held.get(name);
+      if (!entry) {
+        entry = { requests: 0, claim: repos.claim(name, () => isFunction(name)) };
+        held.set(name, entry);
       }
-      pushes.delete(name);
-      if (isFunction(name)) return;
-      clearTimeout(timers.get(name));
-      const timer = setTimeout(() => {
-        timers.delete(name);
-        if (!pushes.has(name) && !isFunction(name)) repos.removeIfEmpty(name).catch(() => {});
-      }, EMPTY_GRACE_MS);
-      timer.unref();
-      timers.set(name, timer);
+      clearTimeout(entry.timer);
+      entry.requests += 1;
+      await entry.claim;
     },
+    end,
   };
 }
 

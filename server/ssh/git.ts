@@ -10,12 +10,24 @@ export interface GitOverSsh {
   isFunction(name: string): boolean;
 }
 
-/** Resolves to git's exit status. A repository is made on a first push, and removed again if that push was rejected. */
+/**
+ * Resolves to git's exit status. A push holds the repository (made on a first push) while git runs, its deploy
+ * included; a rejected first push's repository goes with it, unless another request holds it too.
+ */
 export async function serveGit(deps: GitOverSsh, service: 'receive-pack' | 'upload-pack', name: string, channel: SshChannel): Promise<number> {
-  if (!deps.repos.exists(name)) {
-    if (service === 'upload-pack') throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
-    await deps.repos.ensure(name);
+  if (service === 'upload-pack') {
+    if (!deps.repos.exists(name)) throw new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name });
+    return runGit(deps, service, name, channel);
   }
+  const claim = await deps.repos.claim(name, () => deps.isFunction(name));
+  try {
+    return await runGit(deps, service, name, channel);
+  } finally {
+    await claim.release().catch(() => false);
+  }
+}
+
+function runGit(deps: GitOverSsh, service: 'receive-pack' | 'upload-pack', name: string, channel: SshChannel): Promise<number> {
   const child = spawn('git', [service, deps.repos.dir(name)], { stdio: ['pipe', 'pipe', 'pipe'] });
   channel.stdin.pipe(child.stdin);
   child.stdin.on('error', () => {});
@@ -24,10 +36,8 @@ export async function serveGit(deps: GitOverSsh, service: 'receive-pack' | 'uplo
   // A client that goes away ends git (and, through it, a hook waiting on the control socket).
   const stop = () => child.kill('SIGTERM');
   channel.onClose(stop);
-  const status = await new Promise<number>((resolve) => {
+  return new Promise<number>((resolve) => {
     child.once('error', () => resolve(1));
     child.once('close', (code) => resolve(code ?? 1));
   });
-  if (service === 'receive-pack' && !deps.isFunction(name)) await deps.repos.removeIfEmpty(name).catch(() => false);
-  return status;
 }

@@ -164,8 +164,11 @@ const malformed: Array<[string, string | Record<string, unknown>, string, RegExp
   ['empty files', { runtime: 'node20', handler: 'index.handler', files: {} }, 'LAMBDA_ERR_BAD_REQUEST', /"files" is empty/],
   ['files as a list', { runtime: 'node20', handler: 'index.handler', files: ['aGk='] }, 'LAMBDA_ERR_BAD_REQUEST', /"files" must be an object/],
   ['content that is not base64', { runtime: 'node20', handler: 'index.handler', files: { 'index.mjs': 'export const handler = 1;' } }, 'LAMBDA_ERR_BAD_REQUEST', /^files\["index.mjs"\]: not valid base64/],
-  ['a typo in a key', { runtime: 'node20', handlr: 'index.handler', files: { 'index.mjs': b64('x') } }, 'LAMBDA_ERR_MANIFEST_INVALID', /unknown key "handlr" \(did you mean "handler"\?\)/],
-  ['an unknown runtime', { runtime: 'cobol', handler: 'index.handler', files: { 'index.mjs': b64('x') } }, 'LAMBDA_ERR_MANIFEST_INVALID', /runtime: expected one of/],
+  ['a typo in a key', { runtime: 'node20', handlr: 'index.handler', files: { 'index.mjs': b64('x') } }, 'LAMBDA_ERR_BAD_REQUEST', /^"handlr": unknown key \(did you mean "handler"\?\)/],
+  ['"file" for "files"', { runtime: 'node20', handler: 'index.handler', file: { 'index.mjs': b64('x') } }, 'LAMBDA_ERR_BAD_REQUEST', /^"file": unknown key \(did you mean "files"\?\)$/],
+  ['an unknown runtime', { runtime: 'cobol', handler: 'index.handler', files: { 'index.mjs': b64('x') } }, 'LAMBDA_ERR_BAD_REQUEST', /^"runtime": expected one of/],
+  ['a lambda.yaml sent with a typo', { files: { 'index.mjs': b64('x'), 'lambda.yaml': b64('runtime: node20\nhandlr: index.handler\n') } }, 'LAMBDA_ERR_MANIFEST_INVALID', /^lambda\.yaml: line 2: unknown key "handlr"/],
+  ['base64 broken into lines (no -w0)', `{"runtime": "node20", "handler": "index.handler", "files": {"index.mjs": "${'QUJD'.repeat(19)}\n${'QUJD'.repeat(2)}"}}`, 'LAMBDA_ERR_BAD_REQUEST', /^the body is not JSON: Bad control character.*`base64 -w0 FILE`/],
   ['keys and a lambda.yaml', { runtime: 'node20', handler: 'index.handler', files: { 'index.mjs': b64('x'), 'lambda.yaml': b64('runtime: node20\n') } }, 'LAMBDA_ERR_BAD_REQUEST', /^files\["lambda.yaml"\]: /],
   ['an absolute path', { runtime: 'node20', handler: 'index.handler', files: { '/index.mjs': b64('x') } }, 'LAMBDA_ERR_BAD_REQUEST', /^files\["\/index.mjs"\]: the path is absolute/],
   ['a path into .git', { runtime: 'node20', handler: 'index.handler', files: { '.git/hooks/pre-receive': b64('#!/bin/sh\ntouch /tmp/pwned\n') } }, 'LAMBDA_ERR_BAD_REQUEST', /^files\["\.git\/hooks\/pre-receive"\]: the path names "\.git"/],
@@ -246,5 +249,108 @@ test.serial('the body is bounded as an upload is (LAMBDA_MAX_UPLOAD), the decode
     t.is((await fetch(`${small.base}/api/v1/functions/reg-size`, { headers: { authorization: `Bearer ${small.key}` } })).status, 404);
   } finally {
     await small.destroy();
+  }
+});
+
+const SLOW = { runtime: 'node20', handler: 'index.handler', files: filesOf(fixture('register-slow')) };
+const gitEnv = (name: string) => ({ ...process.env, GIT_DIR: path.join(lambda.dataDir, 'data', 'repos', `${name}.git`) });
+
+/** The live version's commit is in the function's repository, on main, and a clone over git gets it. */
+async function sourceKept(t: import('ava').ExecutionContext, name: string, sha: string): Promise<void> {
+  t.is(await mainOf(name), sha, 'main is the live commit');
+  await t.notThrowsAsync(run('git', ['cat-file', '-e', `${sha}^{commit}`], { env: gitEnv(name) }), 'the live commit is kept');
+  const clone = fs.mkdtempSync(path.join(lambda.dataDir, 'clone-'));
+  try {
+    await run('git', ['clone', '-q', `http://lambda:${lambda.key}@127.0.0.1:${lambda.port}/git/${name}.git`, clone], { env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } });
+    t.is((await run('git', ['rev-parse', 'HEAD'], { cwd: clone })).stdout.trim(), sha, 'a clone gets the live commit');
+  } finally {
+    fs.rmSync(clone, { recursive: true, force: true });
+  }
+}
+
+test.serial('three registrations of a new name at once: one goes live, the others get 409, and its repository and commit stay', async (t) => {
+  const answers = await Promise.all([1, 2, 3].map((n) => register('reg-race', { ...SLOW, env: { TRY: String(n) } })));
+  const bodies = await Promise.all(answers.map(async (res) => ({ status: res.status, body: (await res.json()) as Deployment & ErrorBody })));
+  t.deepEqual(bodies.map((answer) => answer.status).sort(), [201, 409, 409]);
+  for (const loser of bodies.filter((answer) => answer.status === 409)) t.is(loser.body.error.code, 'LAMBDA_ERR_DEPLOY_IN_PROGRESS');
+  const winner = bodies.find((answer) => answer.status === 201)?.body as Deployment;
+  t.like(winner, { name: 'reg-race', version: 1 });
+  t.is(await (await lambda.fetch('/fn/reg-race/')).text(), 'slow and live');
+  await sourceKept(t, 'reg-race', winner.sha);
+  // The function's files can be changed again (main moves from the live commit).
+  const next = await registered('reg-race', { ...SLOW, env: { TRY: 'again' } });
+  t.is(next.deployment.version, 2);
+  await sourceKept(t, 'reg-race', next.deployment.sha);
+});
+
+test.serial('a git push racing a registration of a new name is refused (deploy in progress) and leaves the registration its repository', async (t) => {
+  const res = await register('reg-push-race', SLOW, { accept: 'application/x-ndjson' });
+  t.is(res.status, 200);
+  const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  // The push goes once the registration's deploy is under way (its image built, its instance starting).
+  while (!text.includes('"phase":"start"')) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  const push = await lambda.push('reg-push-race', fixture('register-node'), { files: { 'lambda.yaml': 'runtime: node20\nhandler: index.handler\n' } });
+  t.not(push.code, 0, 'the push is rejected');
+  t.regex(push.stderr, /LAMBDA_ERR_DEPLOY_IN_PROGRESS|another deploy/);
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true });
+  const result = JSON.parse(text.trim().split('\n').at(-1) ?? '{}') as { ok: boolean; deployment: Deployment };
+  t.like(result, { ok: true, deployment: { name: 'reg-push-race', version: 1 } });
+  // A rejected push lets go of the repository a moment after its last request: let that moment pass.
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await sourceKept(t, 'reg-push-race', result.deployment.sha);
+  t.is(await (await lambda.fetch('/fn/reg-push-race/')).text(), 'slow and live');
+});
+
+/** Bytes a line-ending rule would change: LF, CRLF, a lone CR, no final newline, and a byte that is not UTF-8. */
+const MIXED = Buffer.concat([Buffer.from('lf\ncrlf\r\nlone cr\rend'), Buffer.from([0xff, 0x00])]);
+
+async function served(name: string, file: string): Promise<{ status: number; bytes: Buffer }> {
+  const res = await lambda.fetch(`/fn/${name}/?file=${encodeURIComponent(file)}`);
+  const text = await res.text();
+  return { status: res.status, bytes: Buffer.from(res.status === 200 ? text : '', 'base64') };
+}
+
+test.serial('a registration commits the bytes sent: no .gitattributes rule changes them and no .gitignore drops a file', async (t) => {
+  const files = {
+    ...filesOf(fixture('register-bytes')),
+    'a.txt': MIXED.toString('base64'),
+    'b.dat': MIXED.toString('base64'),
+    '.gitattributes': b64('* text eol=crlf\n*.dat ident filter=missing\n'),
+    '.gitignore': b64('*.txt\nlambda.yaml\n.gitattributes\n'),
+    'lambda.yaml': b64('runtime: node20\nhandler: index.handler\n'),
+  };
+  const { deployment } = await registered('reg-bytes', { files });
+  for (const file of ['a.txt', 'b.dat', '.gitattributes', '.gitignore', 'lambda.yaml']) {
+    const answer = await served('reg-bytes', file);
+    t.is(answer.status, 200, file);
+    t.deepEqual(answer.bytes, Buffer.from(files[file as keyof typeof files], 'base64'), file);
+  }
+  const listed = (await run('git', ['ls-tree', '-r', '--name-only', deployment.sha], { env: gitEnv('reg-bytes') })).stdout.trim().split('\n').sort();
+  t.deepEqual(listed, ['.gitattributes', '.gitignore', 'a.txt', 'b.dat', 'index.mjs', 'lambda.yaml']);
+});
+
+test.serial('lambda deploy commits the bytes of its folder too, and leaves out what the folder\'s .gitignore names', async (t) => {
+  const dir = fs.mkdtempSync(path.join(lambda.dataDir, 'deploy-bytes-'));
+  try {
+    fs.cpSync(fixture('register-bytes'), dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'lambda.yaml'), 'runtime: node20\nhandler: index.handler\n');
+    fs.writeFileSync(path.join(dir, 'a.txt'), MIXED);
+    fs.writeFileSync(path.join(dir, '.gitattributes'), '*.txt text eol=crlf\n');
+    fs.writeFileSync(path.join(dir, '.gitignore'), 'secret.txt\n');
+    fs.writeFileSync(path.join(dir, 'secret.txt'), 'not for the server\n');
+    const deployed = await lambda.cli(['deploy', dir, '--name', 'deploy-bytes', '--json']);
+    t.is(deployed.code, 0, deployed.stderr);
+    const answer = await served('deploy-bytes', 'a.txt');
+    t.is(answer.status, 200);
+    t.deepEqual(answer.bytes, MIXED);
+    t.is((await served('deploy-bytes', 'secret.txt')).status, 404, 'the ignored file is not deployed');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 });
