@@ -25,7 +25,7 @@ export interface EngineOptions {
   cells: number;
   /** Bytes the cells above that may hold together (LAMBDA_POOL_MAX). */
   poolMaxBytes?: number;
-  /** Containers booting at once, classic starts and cells together (LAMBDA_BOOTS; 0: the machine's cores). */
+  /** Containers booting at once, classic starts and cells together (LAMBDA_BOOTS; 0: twice the machine's cores). */
   boots?: number;
   /** The cells' recipes, given the image calls a base image is made with (the engine is not built yet). */
   recipes(images: BaseImageEngine): CellRecipe[];
@@ -48,8 +48,9 @@ export async function connectDocker(): Promise<Docker> {
 /** The Docker engine, over pre-started cells of each runtime that has them (a cold start then specialises one). */
 export function createEngine(docker: Docker, options: EngineOptions): { engine: Engine; cells?: CellPool } {
   const instancesDir = path.join(options.dataDir, 'instances');
-  // One bound for both kinds of boot: they compete for the same cores.
-  const boots = createBootLimiter(options.boots || os.availableParallelism());
+  // One bound for both kinds of boot: they compete for the same cores. Twice the cores: a boot also waits on the
+  // engine, and a tighter bound measured a worse slowest start under load.
+  const boots = createBootLimiter(options.boots || 2 * os.availableParallelism());
   const common = { docker, clients: options.clients, instancesDir, serverId: options.serverId, region: options.region, logs: options.logs, onExit: options.exits.ended };
   const cells =
     options.cells > 0

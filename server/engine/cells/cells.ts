@@ -258,5 +258,5 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     });
   }
 
-  return createCellPool(engine, { size: options.size, log: options.log, ...options.growth });
+  return createCellPool(engine, { size: options.size, log: options.log, refillQuietMs: 300, ...options.growth });
 }

@@ -47,6 +47,8 @@ export interface CellPoolOptions {
   retryMs?: number;
   /** Where cell boots take their turn beside classic starts. */
   boots?: BootLimiter;
+  /** Cold starts of a runtime are this quiet before its cells are refilled, so new boots do not slow a burst (0: at once). */
+  refillQuietMs?: number;
   /** How often one cell above what demand wants is removed. */
   shrinkEveryMs?: number;
   /** The demand window, burst span and clock (tests give a fake one). */
@@ -64,6 +66,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
   const demand = createDemand({ ...options.demand, floor: size });
   const bytesOf = (runtime: string): number => engine.cellBytes?.(runtime) ?? DEFAULT_CELL_BYTES;
   let shrinkTimer: NodeJS.Timeout | undefined;
+  const refillTimers = new Map<string, NodeJS.Timeout>();
   const ready = new Map<string, C[]>();
   const starting = new Map<string, number>();
   const failures = new Map<string, number>();
@@ -116,6 +119,19 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
     if (closed || !filling || retryTimers.has(runtime)) return;
     const wanted = demand.wanted(runtime);
     while (countOf(runtime) < wanted && (countOf(runtime) < size || aboveFloorBytes() + bytesOf(runtime) <= maxBytes)) launch(runtime);
+  };
+
+  /** Tops `runtime` up once its cold starts have been quiet for refillQuietMs. */
+  const refill = (runtime: string): void => {
+    const quietMs = options.refillQuietMs ?? 0;
+    if (quietMs <= 0) return top(runtime);
+    clearTimeout(refillTimers.get(runtime));
+    const timer = setTimeout(() => {
+      refillTimers.delete(runtime);
+      top(runtime);
+    }, quietMs);
+    timer.unref();
+    refillTimers.set(runtime, timer);
   };
 
   /** Quiet again: one waiting cell above what demand wants goes per runtime each round, so memory is given back gradually. */
@@ -192,8 +208,11 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
       if (size <= 0 || closed) return undefined;
       use(spec);
       // Every cold start is demand: a burst of them grows its runtime's pool for the next one.
-      if (spec.runtime !== undefined && inUse.has(spec.runtime)) demand.coldStart(spec.runtime);
-      fill();
+      if (spec.runtime !== undefined && inUse.has(spec.runtime)) {
+        demand.coldStart(spec.runtime);
+        if (filling) refill(spec.runtime);
+      }
+      if (!filling) fill();
       if (![...ready.values()].some((list) => list.length > 0)) {
         // No cell to take: this start is classic, and the version's files get ready meanwhile for the next one.
         const later = prepare(spec).finally(() => background.delete(later));
@@ -218,8 +237,8 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
         await engine.destroy(cell).catch(() => {});
         return undefined;
       } finally {
-        // Refilled once this start is done, so the new cell's boot does not compete with it for the CPU.
-        top(runtime);
+        // Refilled once this start is done (and the burst it is part of), so new boots do not compete with it for the CPU.
+        refill(runtime);
       }
     },
 
@@ -263,6 +282,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
     async shutdown() {
       closed = true;
       clearInterval(shrinkTimer);
+      for (const timer of refillTimers.values()) clearTimeout(timer);
       for (const timer of retryTimers.values()) clearTimeout(timer);
       retryTimers.clear();
       await warming;

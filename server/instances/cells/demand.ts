@@ -23,7 +23,7 @@ export interface Demand {
 /** Remembered cold starts and reservations per runtime: a flood of them costs at most this much memory. */
 export const MAX_REMEMBERED = 4096;
 export const DEFAULT_WINDOW_MS = 5 * 60_000;
-export const DEFAULT_BURST_MS = 10_000;
+export const DEFAULT_BURST_MS = 2_000;
 
 export function createDemand(options: DemandOptions): Demand {
   const windowMs = options.windowMs ?? DEFAULT_WINDOW_MS;
