@@ -57,7 +57,7 @@ export const SETTINGS = {
     python3: baseImage('`local`, `official` or an image', "`local` assembles it from this machine's `python3`; `official` is `python:3.11-slim-bookworm`", 'LAMBDA_BASE_IMAGE_PYTHON3'),
   },
   cells: setting({ variable: 'LAMBDA_CELLS', kind: count(0, 64), default: 2, unit: 'cells per runtime, 0–64', doc: 'pre-started cells kept per runtime at rest, the pool\'s floor; 0 turns them off' }),
-  poolMaxBytes: setting({ variable: 'LAMBDA_POOL_MAX', kind: size(), default: '256Mi', unit: 'size', doc: "private memory the ready cells above the floor may hold together: the most a burst or a schedule grows the pool to" }),
+  poolMaxBytes: setting({ variable: 'LAMBDA_POOL_MAX', kind: size(0), default: '256Mi', unit: 'size', doc: "private memory the ready cells above the floor may hold together: the most a burst or a schedule grows the pool to (0: never above the floor)" }),
   boots: setting({ variable: 'LAMBDA_BOOTS', kind: count(0, 64), default: 0, unit: 'containers, 0–64', doc: "containers booting at once (classic starts and cells), the rest wait their turn; 0: twice the machine's cores" }),
   keepImages: setting({ variable: 'LAMBDA_KEEP_IMAGES', kind: count(1, 1000), default: 10, unit: 'versions, 1–1000', doc: "images of the newest versions kept per function (and the live one's)" }),
   bytePath: setting({ variable: 'LAMBDA_BYTE_PATH', kind: onOff, default: 'on', unit: '`on` or `off`', doc: "`off` sends all function traffic through Node's path instead of the byte path" }),
