@@ -5,6 +5,7 @@ import { describeLoggingCost, measureLogging } from './logs.js';
 import { measureColdStarts } from './cold-start.js';
 import { measureWarmTraffic, type WarmPath } from './warm-traffic.js';
 import { measureIdleFunctions } from './idle-functions.js';
+import { measureBursts } from './bursts.js';
 import { underLoad } from './under-load.js';
 import { measureRollback } from './rollback.js';
 import { useCompiledServer } from './compiled-server.js';
@@ -170,6 +171,8 @@ async function main(): Promise<void> {
     target: '0, —, ≤ 150 MB',
     baseline: `deployed in ${idle.deploySeconds.toFixed(0)} s by git push`,
   });
+  // 10. Bursts: 30 distinct idle functions at once, first and repeated, against 30 one after another (bench/bursts.ts).
+  rows.push(...(await measureBursts()));
   printTable(rows);
 }
 

@@ -113,6 +113,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     serverId: installation,
     region: config.awsRegion,
     cells: config.cells,
+    poolMaxBytes: config.poolMaxBytes,
+    boots: config.boots,
     logs: instanceLogs,
     exits,
     recipes: (images) =>
@@ -148,7 +150,16 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // change; armed and started after restore, stopped before the pool.
   const queueSettings = workerSettings(config);
   const platformLines = platformLog(functionLogs, log);
-  const scheduler = createScheduler({ store, dispatch, metrics }, { log: platformLines, graceMs: config.schedules.graceMs });
+  const scheduler = createScheduler({ store, dispatch, metrics }, {
+    log: platformLines,
+    graceMs: config.schedules.graceMs,
+    warmAheadMs: config.schedules.warmAheadMs,
+    // The live version's spec, as its cold start would use it: the cell and the version's files are readied for it.
+    warm(fn, until) {
+      const spec = pool.spec(fn);
+      if (spec) cells?.reserve(spec, until);
+    },
+  });
   const workers = createQueueWorkers({ store, dispatch, pool, log }, { settings: queueSettings, log: platformLines });
   const controlSocket = path.join(config.dataDir, 'control.sock');
   const repos = createRepos(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks', 'pre-receive'), controlSocket, {

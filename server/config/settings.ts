@@ -56,7 +56,9 @@ export const SETTINGS = {
     node20: baseImage('`local`, `official` or an image', "`local` assembles the base from this machine's `node` (and the install image from it plus its C/C++ toolchain); `official` is `node:20-bookworm-slim` (installs: `node:20-bookworm`)", 'LAMBDA_BASE_IMAGE_NODE20'),
     python3: baseImage('`local`, `official` or an image', "`local` assembles it from this machine's `python3`; `official` is `python:3.11-slim-bookworm`", 'LAMBDA_BASE_IMAGE_PYTHON3'),
   },
-  cells: setting({ variable: 'LAMBDA_CELLS', kind: count(0, 64), default: 2, unit: 'cells per runtime, 0–64', doc: 'pre-started cells for cold starts; 0 turns them off' }),
+  cells: setting({ variable: 'LAMBDA_CELLS', kind: count(0, 64), default: 2, unit: 'cells per runtime, 0–64', doc: 'pre-started cells kept per runtime at rest, the pool\'s floor; 0 turns them off' }),
+  poolMaxBytes: setting({ variable: 'LAMBDA_POOL_MAX', kind: size(0), default: '256Mi', unit: 'size', doc: "private memory the ready cells above the floor may hold together: the most a burst or a schedule grows the pool to (0: never above the floor)" }),
+  boots: setting({ variable: 'LAMBDA_BOOTS', kind: count(0, 64), default: 0, unit: 'containers, 0–64', doc: "containers booting at once (classic starts and cells), the rest wait their turn; 0: twice the machine's cores" }),
   keepImages: setting({ variable: 'LAMBDA_KEEP_IMAGES', kind: count(1, 1000), default: 10, unit: 'versions, 1–1000', doc: "images of the newest versions kept per function (and the live one's)" }),
   bytePath: setting({ variable: 'LAMBDA_BYTE_PATH', kind: onOff, default: 'on', unit: '`on` or `off`', doc: "`off` sends all function traffic through Node's path instead of the byte path" }),
   scaling: {
@@ -99,6 +101,7 @@ export const SETTINGS = {
     retryBaseMs: setting({ variable: 'LAMBDA_RETRY_BASE_MS', kind: duration(0, 3_600_000), default: '1m', unit: 'duration, up to 1h', doc: "wait before a failed async call's first retry; the second waits twice as long" }),
   },
   schedules: {
+    warmAheadMs: setting({ variable: 'LAMBDA_SCHEDULE_WARM', kind: duration(0, 60_000), default: '5s', unit: 'duration, up to 1m', doc: "how long before a firing a cell is made ready for its function (0: never)" }),
     graceMs: setting({ variable: 'LAMBDA_SCHEDULE_GRACE_MS', kind: duration(0, 3_600_000), default: '1s', unit: 'duration, up to 1h', doc: 'a cron time this late is logged as missed, not run' }),
   },
   metrics: {

@@ -16,6 +16,7 @@ import type { InstanceClients } from '../instances/requests/client.js';
 import type { InstanceLink } from '../instances/link.js';
 import type { InstanceLogSockets } from '../instances/log-socket.js';
 import type { CellPool, Instance, InstanceSpec, ManagedContainer, Engine } from '../instances/engine.js';
+import { UNBOUNDED, type BootLimiter } from '../instances/boots.js';
 
 export interface DockerEngineOptions {
   docker: Docker;
@@ -32,6 +33,8 @@ export interface DockerEngineOptions {
   onExit?(instanceId: string, reason: string): void;
   /** Pre-started cells start() specialises before it boots a container (server/engine/cells/cells.ts). */
   cells?: CellPool;
+  /** Where a classic start's boot takes its turn beside cells' (no bound without one). */
+  boots?: BootLimiter;
   /** Where each instance's output is received (its log.sock), when function logs are kept. */
   logs?: InstanceLogSockets;
 }
@@ -49,6 +52,30 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
     await clients.destroy(id);
     options.logs?.close(id);
     removeInstanceFolder(instancesDir, id);
+  };
+
+  /** Boots a container of `spec` and waits for its health check. */
+  const bootClassic = async (spec: InstanceSpec): Promise<Instance> => {
+    const id = newInstanceId();
+    const dir = path.join(instancesDir, id);
+    makeHostFolder(dir);
+    const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: hostSocketOf(instancesDir, id) };
+    const link = clients.link(instance);
+    options.logs?.open(instance, spec.version);
+    let container: Docker.Container | undefined;
+    try {
+      container = await docker.createContainer(withSecretStdin(containerConfig(spec, id, dir, serverId, options.region ?? DEFAULT_REGION)));
+      await startWithSecret(container, clients.secretOf(id));
+    } catch (error) {
+      await abandon(id, container);
+      throw startError(spec, error);
+    }
+    void watchExit(container, id, clients, ended(id));
+    const failure = await waitHealthy(container, link, startTimeoutMs);
+    if (failure === undefined && (await clients.healthy(instance))) return instance;
+    const logs = await tailLogs(container);
+    await abandon(id, container);
+    throw new LambdaError('LAMBDA_ERR_HEALTHCHECK_FAILED', { detail: failure ?? 'the health check was not answered' }, { logs });
   };
 
   return {
@@ -88,26 +115,8 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
         options.logs?.open(fromCell, spec.version);
         return fromCell;
       }
-      const id = newInstanceId();
-      const dir = path.join(instancesDir, id);
-      makeHostFolder(dir);
-      const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: hostSocketOf(instancesDir, id) };
-      const link = clients.link(instance);
-      options.logs?.open(instance, spec.version);
-      let container: Docker.Container | undefined;
-      try {
-        container = await docker.createContainer(withSecretStdin(containerConfig(spec, id, dir, serverId, options.region ?? DEFAULT_REGION)));
-        await startWithSecret(container, clients.secretOf(id));
-      } catch (error) {
-        await abandon(id, container);
-        throw startError(spec, error);
-      }
-      void watchExit(container, id, clients, ended(id));
-      const failure = await waitHealthy(container, link, startTimeoutMs);
-      if (failure === undefined && (await clients.healthy(instance))) return instance;
-      const logs = await tailLogs(container);
-      await abandon(id, container);
-      throw new LambdaError('LAMBDA_ERR_HEALTHCHECK_FAILED', { detail: failure ?? 'the health check was not answered' }, { logs });
+      // Boots beyond what the cores do at once wait their turn: the first of a burst are answered early.
+      return (options.boots ?? UNBOUNDED).run('start', () => bootClassic(spec));
     },
 
     async stop(instance) {

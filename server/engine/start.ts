@@ -1,5 +1,6 @@
 // The engine as this server starts it: Docker reached and checked, cells when asked for, the engine over both,
 // and the process limit its cgroup driver allows Dockerfile builds.
+import os from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import type { InstanceClients } from '../instances/requests/client.js';
@@ -10,6 +11,7 @@ import type { InstanceLogSockets } from '../instances/log-socket.js';
 import { createDockerCells } from './cells/cells.js';
 import { createDockerEngine } from './docker.js';
 import { dockerImages } from './images.js';
+import { createBootLimiter } from '../instances/boots.js';
 
 /** What making a base image asks of the engine. */
 export type BaseImageEngine = Pick<Engine, 'imageExists' | 'importImage'>;
@@ -19,8 +21,12 @@ export interface EngineOptions {
   dataDir: string;
   serverId: string;
   region: string;
-  /** Cells kept ready per runtime (0: none). */
+  /** Cells kept ready per runtime at rest (0: none). */
   cells: number;
+  /** Bytes the cells above that may hold together (LAMBDA_POOL_MAX). */
+  poolMaxBytes?: number;
+  /** Containers booting at once, classic starts and cells together (LAMBDA_BOOTS; 0: twice the machine's cores). */
+  boots?: number;
   /** The cells' recipes, given the image calls a base image is made with (the engine is not built yet). */
   recipes(images: BaseImageEngine): CellRecipe[];
   logs: InstanceLogSockets;
@@ -42,12 +48,15 @@ export async function connectDocker(): Promise<Docker> {
 /** The Docker engine, over pre-started cells of each runtime that has them (a cold start then specialises one). */
 export function createEngine(docker: Docker, options: EngineOptions): { engine: Engine; cells?: CellPool } {
   const instancesDir = path.join(options.dataDir, 'instances');
+  // One bound for both kinds of boot: they compete for the same cores. Twice the cores: a boot also waits on the
+  // engine, and a tighter bound measured a worse slowest start under load.
+  const boots = createBootLimiter(options.boots || 2 * os.availableParallelism());
   const common = { docker, clients: options.clients, instancesDir, serverId: options.serverId, region: options.region, logs: options.logs, onExit: options.exits.ended };
   const cells =
     options.cells > 0
-      ? createDockerCells({ ...common, cellsDir: path.join(options.dataDir, 'cells'), size: options.cells, recipes: options.recipes(dockerImages(docker)), log: options.warn })
+      ? createDockerCells({ ...common, cellsDir: path.join(options.dataDir, 'cells'), size: options.cells, growth: { maxBytes: options.poolMaxBytes, boots }, recipes: options.recipes(dockerImages(docker)), log: options.warn })
       : undefined;
-  return { engine: createDockerEngine({ ...common, cells }), cells };
+  return { engine: createDockerEngine({ ...common, cells, boots }), cells };
 }
 
 /**

@@ -123,6 +123,11 @@ export interface CellPool {
   start(spec: InstanceSpec): Promise<Instance | undefined>;
   /** Makes a version's files ready for cells ahead of its first cold start. Never throws. */
   prepare(spec: InstanceSpec): Promise<void>;
+  /**
+   * A cell of `spec`'s runtime is wanted ready until `until` (ms since the epoch: a schedule's firing ahead), and
+   * the version's files are prepared, in the background; the pool grows within its budget. Never throws.
+   */
+  reserve(spec: InstanceSpec, until: number): void;
   /** Fills the pool and prepares these (live) versions one after another, in the background. */
   warm(specs: InstanceSpec[]): void;
   /** An instance stopped: drops what its cell kept (its task folder). Nothing for an instance that was no cell. */
@@ -140,7 +145,7 @@ export interface CellPool {
   instances(): Promise<ManagedContainer[]>;
   /** Starts filling the pool of each runtime in use (one a version was seen of) to its size in the background; it refills after each cell taken. */
   fill(): void;
-  /** Ready and starting cells per runtime, and the size kept. */
+  /** Ready and starting cells per runtime, and the size demand wants now. */
   status(): Record<string, { ready: number; starting: number; size: number }>;
   /** Stops filling and removes the cells not taken (instances made from cells are the instance pool's to stop). */
   shutdown(): Promise<void>;

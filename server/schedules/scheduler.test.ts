@@ -96,3 +96,33 @@ test('metrics hear of each cron time: missed while down, fired (with trigger sch
   t.true(outcomes.skipped >= 1);
   t.deepEqual(new Set(triggers), new Set(['schedule']));
 });
+
+test("a firing's function is warmed ahead of it: the warm call comes first and covers the firing's time", async (t) => {
+  const { store, deps, calls, log } = setup();
+  const now = Date.now();
+  store.schedules.insert({ id: 'bbbbbbbbbbbb', fn: 'greet', source: 'cli', cron: '*/1 * * * * *', payload: null, overlap: 'skip', createdAt: new Date(now).toISOString(), lastFired: now });
+  const order: string[] = [];
+  const warmed: { fn: string; until: number }[] = [];
+  const counting: typeof deps.dispatch = { ...deps.dispatch, request: async (fn, request) => (order.push('fire'), deps.dispatch.request(fn, request)) };
+  const scheduler = createScheduler({ ...deps, dispatch: counting }, { log, graceMs: 1000, warmAheadMs: 500, warm: (fn, until) => (order.push('warm'), warmed.push({ fn, until })) });
+  scheduler.start();
+  while (calls.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+  await scheduler.stop();
+  t.is(order[0], 'warm', order.join(' '));
+  t.is(order.indexOf('fire'), 1, order.join(' '));
+  t.is(warmed[0].fn, 'greet');
+  const firstTime = Date.parse((calls[0] as { time: string }).time);
+  t.is(warmed[0].until, firstTime + 10_000, 'wanted through its firing and a little after');
+});
+
+test('no warming without a lead time', async (t) => {
+  const { store, deps, calls, log } = setup();
+  const now = Date.now();
+  store.schedules.insert({ id: 'cccccccccccc', fn: 'greet', source: 'cli', cron: '*/1 * * * * *', payload: null, overlap: 'skip', createdAt: new Date(now).toISOString(), lastFired: now });
+  const warmed: string[] = [];
+  const scheduler = createScheduler(deps, { log, graceMs: 1000, warmAheadMs: 0, warm: (fn) => warmed.push(fn) });
+  scheduler.start();
+  while (calls.length < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+  await scheduler.stop();
+  t.deepEqual(warmed, []);
+});

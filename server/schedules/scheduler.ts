@@ -1,6 +1,7 @@
 // Fires cron schedules: one timer per schedule, each firing a direct invoke of the live version (waking a
 // function scaled to zero). A cron time is claimed in SQLite before it runs, so it never fires twice (redeploys,
-// restarts); one that passed while the server was down is logged as missed, not run late.
+// restarts); one that passed while the server was down is logged as missed, not run late. A few seconds before each
+// firing the function's cell is asked for, so the firing's first call is a cell start, not a container boot.
 import { invoke } from '../functions/invoke.js';
 import { nextCronTime } from './cron.js';
 import type { Deps } from '../functions/deps.js';
@@ -20,6 +21,7 @@ export interface Scheduler {
 interface Armed {
   record: ScheduleRecord;
   timer?: NodeJS.Timeout;
+  warmTimer?: NodeJS.Timeout;
   running: number;
   cancelled: boolean;
 }
@@ -28,9 +30,20 @@ interface Armed {
 const MAX_DELAY = 2 ** 31 - 1;
 /** Missed firings logged one by one at most; the rest are counted in one line. */
 const MISSED_LINES = 5;
+/** A warmed cell is wanted this long after its firing's time, for a firing that runs a little late. */
+const WARM_AFTER_MS = 10_000;
+
+export interface SchedulerOptions {
+  log: PlatformLog;
+  graceMs: number;
+  /** How long before a firing its function's cell is asked for (0: never). */
+  warmAheadMs?: number;
+  /** Asks for a ready cell for `fn`'s live version until `until` (ms since the epoch); the pool may decline. */
+  warm?(fn: string, until: number): void;
+}
 
 /** `metrics`: what became of each cron time (fired, skipped, missed). */
-export function createScheduler(deps: Pick<Deps, 'store' | 'dispatch'> & { metrics?: Pick<Metrics, 'scheduleFiring'> }, options: { log: PlatformLog; graceMs: number }): Scheduler {
+export function createScheduler(deps: Pick<Deps, 'store' | 'dispatch'> & { metrics?: Pick<Metrics, 'scheduleFiring'> }, options: SchedulerOptions): Scheduler {
   const metrics = deps.metrics ?? NO_METRICS;
   const armed = new Map<string, Armed>();
   const inFlight = new Set<Promise<void>>();
@@ -69,6 +82,14 @@ export function createScheduler(deps: Pick<Deps, 'store' | 'dispatch'> & { metri
     const next = skipMissed(state, from);
     if (next === undefined) return;
     const delay = next - Date.now();
+    const warmAhead = options.warmAheadMs ?? 0;
+    if (options.warm && warmAhead > 0 && delay <= MAX_DELAY) {
+      const { warm } = options;
+      clearTimeout(state.warmTimer);
+      state.warmTimer = setTimeout(() => {
+        if (!state.cancelled && !stopped) warm(state.record.fn, next + WARM_AFTER_MS);
+      }, Math.max(0, delay - warmAhead));
+    }
     state.timer = setTimeout(() => (delay > MAX_DELAY ? plan(state, from) : fire(state, next)), Math.max(0, Math.min(delay, MAX_DELAY)));
   };
 
@@ -115,6 +136,7 @@ export function createScheduler(deps: Pick<Deps, 'store' | 'dispatch'> & { metri
   const cancel = (state: Armed): void => {
     state.cancelled = true;
     clearTimeout(state.timer);
+    clearTimeout(state.warmTimer);
     armed.delete(state.record.id);
   };
 

@@ -40,7 +40,8 @@ test.before(async () => {
   await requireDocker();
   // Instances stop after 4 s idle, so the tests see cold starts without restarting the server (long enough that a
   // busy machine inspects an instance before it stops).
-  lambda = await startLambda({ LAMBDA_IDLE_TIMEOUT: '4s', LAMBDA_CELLS: String(CELLS) });
+  // The pool held at its floor (no growth from recent cold starts), so these tests can count its cells exactly.
+  lambda = await startLambda({ LAMBDA_IDLE_TIMEOUT: '4s', LAMBDA_CELLS: String(CELLS), LAMBDA_POOL_MAX: '0' });
 });
 
 test.after.always(async () => {

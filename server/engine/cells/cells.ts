@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
-import { createCellPool, type Cell, type CellEngine } from '../../instances/cells/cells.js';
+import { createCellPool, type Cell, type CellEngine, type CellPoolOptions } from '../../instances/cells/cells.js';
 import type { CellRecipe } from '../../instances/cells/image.js';
 import { createCellVersions, envMap, extraDir } from './versions.js';
 import { LABELS, ownFilter } from '../../instances/labels.js';
@@ -37,8 +37,10 @@ export interface DockerCellsOptions {
   serverId: string;
   region: string;
   recipes: CellRecipe[];
-  /** Ready cells per runtime (LAMBDA_CELLS); 0 disables the pool. */
+  /** Ready cells per runtime at rest (LAMBDA_CELLS); 0 disables the pool. */
   size: number;
+  /** What the cells above the floor may hold (LAMBDA_POOL_MAX), and where their boots take turns. */
+  growth?: Pick<CellPoolOptions, 'maxBytes' | 'boots'>;
   log(line: string): void;
   /** How long a cell may take to boot, and its init call to load a handler. */
   startTimeoutMs?: number;
@@ -96,6 +98,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
 
   const engine: CellEngine<DockerCell> = {
     runtimes: () => runtimes,
+    cellBytes: (runtime) => options.recipes.find((recipe) => recipe.runtime === runtime)?.settings.waitingBytes ?? 32 * 1024 * 1024,
 
     async create(runtime, exited) {
       const cellImage = await versions.runtimeImage(runtime);
@@ -255,5 +258,5 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
     });
   }
 
-  return createCellPool(engine, { size: options.size, log: options.log });
+  return createCellPool(engine, { size: options.size, log: options.log, refillQuietMs: 300, ...options.growth });
 }

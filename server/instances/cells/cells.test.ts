@@ -3,6 +3,7 @@
 import test from 'ava';
 import { createCellPool, type Cell, type CellEngine } from './cells.js';
 import type { Instance, InstanceSpec } from '../engine.js';
+import { createBootLimiter } from '../boots.js';
 
 function spec(fn: string, extra: Partial<InstanceSpec> = {}): InstanceSpec {
   return {
@@ -251,5 +252,102 @@ test('warm fills the pool and prepares each live version in turn', async (t) => 
   await settle();
   t.deepEqual(fake.prepared, ['alpha', 'beta']);
   t.is(fake.created.length, 1);
+  await pool.shutdown();
+});
+
+/** Waits (without a time bound of its own) until `done` holds, letting timers and promises run. */
+async function until(done: () => boolean): Promise<void> {
+  while (!done()) await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+const MIB = 1024 * 1024;
+
+function fakeClock() {
+  let time = 1_000_000;
+  return { now: () => time, advance: (ms: number) => (time += ms) };
+}
+
+test('a burst of cold starts grows the pool to the burst for the next one, within the memory budget', async (t) => {
+  const fake = fakeEngine();
+  const pool = createCellPool({ ...fake.engine, cellBytes: () => 8 * MIB }, { size: 2, maxBytes: 256 * MIB, log: () => {}, demand: { now: fakeClock().now } });
+  fillFor(pool);
+  await settle();
+  const first = await Promise.all(Array.from({ length: 30 }, (_, i) => pool.start(spec(`f${i}`))));
+  t.true(first.filter(Boolean).length >= 2, 'a burst not seen before: at least the floor from cells, the rest classic (as before)');
+  await settle();
+  t.deepEqual(pool.status(), { node20: { ready: 30, starting: 0, size: 30 } });
+  const second = await Promise.all(Array.from({ length: 30 }, (_, i) => pool.start(spec(`f${i}`))));
+  t.is(second.filter(Boolean).length, 30, 'the repeated burst is answered from cells');
+});
+
+test('the budget bounds the cells above the floor, all runtimes together', async (t) => {
+  const fake = fakeEngine(['node20', 'python3']);
+  const bytes = (runtime: string) => (runtime === 'python3' ? 20 * MIB : 10 * MIB);
+  const pool = createCellPool({ ...fake.engine, cellBytes: bytes }, { size: 2, maxBytes: 100 * MIB, log: () => {}, demand: { now: fakeClock().now } });
+  fillFor(pool, 'node20', 'python3');
+  await settle();
+  await Promise.all(Array.from({ length: 3 }, (_, i) => pool.start(spec(`p${i}`, { runtime: 'python3' }))));
+  await settle();
+  t.is(pool.status().python3.ready, 3, 'one python3 cell above the floor: 20 MiB');
+  await Promise.all(Array.from({ length: 40 }, (_, i) => pool.start(spec(`n${i}`))));
+  await settle();
+  t.is(pool.status().node20.ready, 2 + 8, 'node20 gets the 80 MiB left');
+  await pool.start(spec('one-more'));
+  await settle();
+  t.is(pool.status().node20.ready, 2 + 8, 'taken and refilled, still within the budget');
+});
+
+test('quiet again, the pool gives its cells back one by one down to the floor', async (t) => {
+  const fake = fakeEngine();
+  const clock = fakeClock();
+  const pool = createCellPool(fake.engine, { size: 2, maxBytes: 1024 * MIB, log: () => {}, shrinkEveryMs: 5, demand: { now: clock.now, windowMs: 60_000 } });
+  fillFor(pool);
+  await settle();
+  await Promise.all(Array.from({ length: 12 }, (_, i) => pool.start(spec(`f${i}`))));
+  await until(() => pool.status().node20.ready === 12);
+  const before = fake.destroyed.length;
+  clock.advance(60_001);
+  const seen = new Set<number>();
+  await until(() => {
+    seen.add(pool.status().node20.ready);
+    return pool.status().node20.ready === 2;
+  });
+  t.is(fake.destroyed.length - before, 10);
+  t.true(seen.size > 2, `went down in steps: ${[...seen].join(', ')}`);
+  await pool.shutdown();
+});
+
+test('a reservation (a schedule ahead) makes a cell ready and its version prepared, until its time', async (t) => {
+  const fake = fakeEngine();
+  const clock = fakeClock();
+  const pool = createCellPool(fake.engine, { size: 2, maxBytes: 1024 * MIB, log: () => {}, shrinkEveryMs: 5, demand: { now: clock.now } });
+  fillFor(pool);
+  await settle();
+  for (let i = 0; i < 10; i++) pool.reserve(spec(`cron${i}`), clock.now() + 15_000);
+  await until(() => pool.status().node20.ready === 10);
+  t.true(Array.from({ length: 10 }, (_, i) => `cron${i}`).every((fn) => fake.prepared.includes(fn)));
+  const started = await Promise.all(Array.from({ length: 10 }, (_, i) => pool.start(spec(`cron${i}`))));
+  t.is(started.filter(Boolean).length, 10, 'every firing is a cell start');
+  await pool.shutdown();
+});
+
+test('cell boots take their turns at the boot limiter', async (t) => {
+  const fake = fakeEngine();
+  let running = 0;
+  let most = 0;
+  const slow: CellEngine<Cell> = {
+    ...fake.engine,
+    async create(runtime, exited) {
+      running += 1;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 2));
+      running -= 1;
+      return fake.engine.create(runtime, exited);
+    },
+  };
+  const pool = createCellPool(slow, { size: 8, log: () => {}, boots: createBootLimiter(2) });
+  fillFor(pool);
+  await until(() => pool.status().node20?.ready === 8);
+  t.is(most, 2);
   await pool.shutdown();
 });

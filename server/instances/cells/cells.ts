@@ -1,6 +1,9 @@
-// The stem-cell pool's rules, engine-free: a bounded set of pre-started generic runtime containers per runtime in
-// use, each taken once, specialised for one version and never returned; refilled in the background.
+// The stem-cell pool's rules, engine-free: pre-started generic runtime containers per runtime in use, each taken
+// once, specialised for one version and never returned; refilled in the background up to what recent demand asks
+// (demand.ts) within a memory budget, and given back one by one when quiet.
 import type { CellPool, Instance, InstanceSpec, ManagedContainer } from '../engine.js';
+import { UNBOUNDED, type BootLimiter } from '../boots.js';
+import { createDemand, type DemandOptions } from './demand.js';
 
 /** One pre-started container of a runtime, waiting for its function. */
 export interface Cell {
@@ -18,6 +21,8 @@ export interface CellEngine<C extends Cell> {
   prepare(spec: InstanceSpec): Promise<string | undefined>;
   /** Turns a cell into an instance of `spec`. Throws when it cannot; the pool then destroys the cell. */
   specialise(cell: C, spec: InstanceSpec): Promise<Instance>;
+  /** Private memory one waiting cell of `runtime` holds (measured for its cell.json); the pool's budget counts it. */
+  cellBytes?(runtime: string): number;
   /** Removes a cell and everything kept for it. Never throws for one already gone. */
   destroy(cell: C): Promise<void>;
   /** An instance that was a cell stopped: drop what was kept for it (its task folder). */
@@ -33,16 +38,35 @@ export interface CellEngine<C extends Cell> {
 }
 
 export interface CellPoolOptions {
-  /** Ready cells kept per runtime; 0 disables the pool (no container is made, start() always declines). */
+  /** Ready cells kept per runtime at rest, the floor; 0 disables the pool (no container is made, start() always declines). */
   size: number;
+  /** Bytes the cells above the floor may hold together, all runtimes (LAMBDA_POOL_MAX); 0: the pool never grows. */
+  maxBytes?: number;
   log(line: string): void;
   /** Wait after a failed cell before the next try of that runtime; doubles per failure in a row, at most 60 s. */
   retryMs?: number;
+  /** Where cell boots take their turn beside classic starts. */
+  boots?: BootLimiter;
+  /** Cold starts of a runtime are this quiet before its cells are refilled, so new boots do not slow a burst (0: at once). */
+  refillQuietMs?: number;
+  /** How often one cell above what demand wants is removed. */
+  shrinkEveryMs?: number;
+  /** The demand window, burst span and clock (tests give a fake one). */
+  demand?: Omit<DemandOptions, 'floor'>;
 }
+
+/** A waiting cell's private memory when its engine does not say. */
+export const DEFAULT_CELL_BYTES = 32 * 1024 * 1024;
 
 export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: CellPoolOptions): CellPool {
   const { size, log } = options;
   const retryMs = options.retryMs ?? 1000;
+  const maxBytes = options.maxBytes ?? 0;
+  const boots = options.boots ?? UNBOUNDED;
+  const demand = createDemand({ ...options.demand, floor: size });
+  const bytesOf = (runtime: string): number => engine.cellBytes?.(runtime) ?? DEFAULT_CELL_BYTES;
+  let shrinkTimer: NodeJS.Timeout | undefined;
+  const refillTimers = new Map<string, NodeJS.Timeout>();
   const ready = new Map<string, C[]>();
   const starting = new Map<string, number>();
   const failures = new Map<string, number>();
@@ -78,10 +102,45 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
     retryTimers.set(runtime, timer);
   };
 
-  /** Starts cells until ready + starting reaches the size, unless the runtime is waiting out a failure. */
+  const countOf = (runtime: string): number => readyOf(runtime).length + (starting.get(runtime) ?? 0);
+
+  /** What the cells above the floor hold, all runtimes together. */
+  const aboveFloorBytes = (): number => {
+    let bytes = 0;
+    for (const runtime of inUse) bytes += Math.max(0, countOf(runtime) - size) * bytesOf(runtime);
+    return bytes;
+  };
+
+  /**
+   * Starts cells until ready + starting reaches what demand wants, cells above the floor only while they fit the
+   * budget, unless the runtime is waiting out a failure.
+   */
   const top = (runtime: string): void => {
     if (closed || !filling || retryTimers.has(runtime)) return;
-    while (readyOf(runtime).length + (starting.get(runtime) ?? 0) < size) launch(runtime);
+    const wanted = demand.wanted(runtime);
+    while (countOf(runtime) < wanted && (countOf(runtime) < size || aboveFloorBytes() + bytesOf(runtime) <= maxBytes)) launch(runtime);
+  };
+
+  /** Tops `runtime` up once its cold starts have been quiet for refillQuietMs. */
+  const refill = (runtime: string): void => {
+    const quietMs = options.refillQuietMs ?? 0;
+    if (quietMs <= 0) return top(runtime);
+    clearTimeout(refillTimers.get(runtime));
+    const timer = setTimeout(() => {
+      refillTimers.delete(runtime);
+      top(runtime);
+    }, quietMs);
+    timer.unref();
+    refillTimers.set(runtime, timer);
+  };
+
+  /** Quiet again: one waiting cell above what demand wants goes per runtime each round, so memory is given back gradually. */
+  const shrink = (): void => {
+    for (const runtime of inUse) {
+      if (countOf(runtime) <= demand.wanted(runtime)) continue;
+      const cell = readyOf(runtime).pop();
+      if (cell) void engine.destroy(cell).catch((error: unknown) => log(`could not remove a cell: ${String(error)}`));
+    }
   };
 
   const launch = (runtime: string): void => {
@@ -95,8 +154,8 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
       list.splice(index, 1);
       failed(runtime, 'it exited while waiting');
     };
-    const done = engine
-      .create(runtime, exited)
+    const done = boots
+      .run('cell', () => engine.create(runtime, exited))
       .then(
         async (created) => {
           cell = created;
@@ -121,6 +180,10 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
   const fill = (): void => {
     if (size <= 0 || closed) return;
     filling = true;
+    if (!shrinkTimer) {
+      shrinkTimer = setInterval(shrink, options.shrinkEveryMs ?? 10_000);
+      shrinkTimer.unref();
+    }
     for (const runtime of engine.runtimes()) if (inUse.has(runtime)) top(runtime);
   };
 
@@ -144,7 +207,12 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
     async start(spec) {
       if (size <= 0 || closed) return undefined;
       use(spec);
-      fill();
+      // Every cold start is demand: a burst of them grows its runtime's pool for the next one.
+      if (spec.runtime !== undefined && inUse.has(spec.runtime)) {
+        demand.coldStart(spec.runtime);
+        if (filling) refill(spec.runtime);
+      }
+      if (!filling) fill();
       if (![...ready.values()].some((list) => list.length > 0)) {
         // No cell to take: this start is classic, and the version's files get ready meanwhile for the next one.
         const later = prepare(spec).finally(() => background.delete(later));
@@ -169,12 +237,22 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
         await engine.destroy(cell).catch(() => {});
         return undefined;
       } finally {
-        // Refilled once this start is done, so the new cell's boot does not compete with it for the CPU.
-        top(runtime);
+        // Refilled once this start is done (and the burst it is part of), so new boots do not compete with it for the CPU.
+        refill(runtime);
       }
     },
 
     prepare,
+
+    reserve(spec, until) {
+      if (size <= 0 || closed) return;
+      use(spec);
+      if (spec.runtime === undefined || !inUse.has(spec.runtime)) return;
+      demand.reserve(spec.runtime, until);
+      const later = prepare(spec).finally(() => background.delete(later));
+      background.add(later);
+      top(spec.runtime);
+    },
 
     warm(specs) {
       fill();
@@ -197,12 +275,14 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
 
     status() {
       const status: ReturnType<CellPool['status']> = {};
-      for (const runtime of engine.runtimes()) if (inUse.has(runtime)) status[runtime] = { ready: readyOf(runtime).length, starting: starting.get(runtime) ?? 0, size };
+      for (const runtime of engine.runtimes()) if (inUse.has(runtime)) status[runtime] = { ready: readyOf(runtime).length, starting: starting.get(runtime) ?? 0, size: demand.wanted(runtime) };
       return status;
     },
 
     async shutdown() {
       closed = true;
+      clearInterval(shrinkTimer);
+      for (const timer of refillTimers.values()) clearTimeout(timer);
       for (const timer of retryTimers.values()) clearTimeout(timer);
       retryTimers.clear();
       await warming;

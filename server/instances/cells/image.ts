@@ -22,6 +22,8 @@ export interface CellSettings {
   extraFolders: string[];
   /** The memory limit cells boot with. */
   memoryBytes: number;
+  /** Private memory one waiting cell holds (measured; the pool's budget counts cells by it). */
+  waitingBytes: number;
   /** A version whose memory is above this starts classically: the runtime sizes itself at boot by the limit (V8's heap does above 512 MiB). */
   sameStartUpToBytes: number;
   /** A version whose memory is below this starts classically: what the cell loaded while it waited must not crowd a small limit. */
@@ -53,6 +55,7 @@ export function cellRecipes(packs: { runtime: string; dir: string; files: string
       same: Record<string, string>;
       extraFolders?: string[];
       memoryMiB: number;
+      waitingMiB?: number;
       sameStartUpToMiB: number;
       sameStartFromMiB?: number;
       startupEnv: string;
@@ -63,6 +66,8 @@ export function cellRecipes(packs: { runtime: string; dir: string; files: string
       same: raw.same,
       extraFolders: extraFolders(raw.taskRoot, raw.extraFolders ?? [], file),
       memoryBytes: raw.memoryMiB * MIB,
+      // Unmeasured runtimes count as a generous 32 MiB, so a budget is never overrun by a guess too small.
+      waitingBytes: (raw.waitingMiB ?? 32) * MIB,
       sameStartUpToBytes: raw.sameStartUpToMiB * MIB,
       sameStartFromBytes: (raw.sameStartFromMiB ?? 0) * MIB,
       startupEnv: new RegExp(raw.startupEnv),
