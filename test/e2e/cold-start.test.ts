@@ -1,7 +1,7 @@
 // End to end: cold starts from pre-started cells. A deployed function whose instance stopped answers its
 // next request from a cell of the pool, which is refilled; the cell runs that version's files, env and memory limit,
 // serves one function only, is removed when its instance stops, resists public requests, and no waiting cell
-// survives the server.
+// survives the server. A version setting a variable Node reads only at start (OPENSSL_CONF) starts classically.
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -200,6 +200,42 @@ test.serial('a version that would not run in a cell as in its own container star
   const [big] = await instancesOf('big');
   t.is(big.cell, '', 'a 1 GiB function boots its own container');
   t.is(await inspect(big.id, '{{.HostConfig.Memory}}'), String(1024 * 1024 * 1024));
+  t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
+});
+
+/** An OpenSSL configuration that loads the legacy provider (md4): Node reads its nodejs_conf section at start. */
+const LEGACY_OPENSSL = `nodejs_conf = openssl_init
+
+[openssl_init]
+providers = provider_sect
+
+[provider_sect]
+default = default_sect
+legacy = legacy_sect
+
+[default_sect]
+activate = 1
+
+[legacy_sect]
+activate = 1
+`;
+
+test.serial('a version whose OPENSSL_CONF loads the legacy provider starts classically, so md4 works as in its own container', async (t) => {
+  const handler = `import { createHash } from 'node:crypto';
+export const handler = async () => {
+  try { return { md4: createHash('md4').update('lambda').digest('hex') }; } catch (error) { return { md4: error.code }; }
+};
+`;
+  const manifest = 'runtime: node20\nhandler: index.handler\nenv:\n  OPENSSL_CONF: /var/task/openssl.cnf\n';
+  const push = await lambda.push('legacy', fixture('echo'), { files: { 'index.mjs': handler, 'lambda.yaml': manifest, 'openssl.cnf': LEGACY_OPENSSL } });
+  t.is(push.code, 0, push.stderr);
+  const cells = await idleWithFullPool('legacy');
+  const answer = await get('/fn/legacy/');
+  t.is(answer.status, 200);
+  // md4 of 'lambda' (RFC 1320), which only the legacy provider computes.
+  t.deepEqual(answer.body, { md4: '6001e25809e766d550f2d82d21b9edf8' });
+  const [legacy] = await instancesOf('legacy');
+  t.is(legacy.cell, '', 'a version setting a variable read only at start boots its own container');
   t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
 });
 
