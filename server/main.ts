@@ -113,6 +113,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     serverId: installation,
     region: config.awsRegion,
     cells: config.cells,
+    cellFilesBytes: config.limits.maxCellFilesBytes,
     logs: instanceLogs,
     exits,
     recipes: (images) =>

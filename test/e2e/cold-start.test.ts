@@ -277,6 +277,51 @@ test.serial('a `docker`-runtime version made to look like a node20 one starts as
   t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
 });
 
+/** Each version copy for cells that holds the `ms` dependency: its folder under data/cells/versions. */
+function copiesWithDependency(dataDir: string): string[] {
+  const versions = path.join(dataDir, 'data', 'cells', 'versions');
+  return fs
+    .readdirSync(versions)
+    .filter((entry) => /^[0-9a-f]{64}$/.test(entry) && fs.existsSync(path.join(versions, entry, 'node_modules', 'ms', 'index.js')))
+    .map((entry) => path.join(versions, entry));
+}
+
+test.serial("a code-only push's files for cells share the dependency's files with the version before it, and its cold start runs the new code", async (t) => {
+  const first = await lambda.push('shared', fixture('with-dependency'));
+  t.is(first.code, 0, first.stderr);
+  const code = "import ms from 'ms';\n\nexport const handler = async () => ({ twoDays: ms('2 days'), version: 2 });\n";
+  const second = await lambda.push('shared', fixture('with-dependency'), { files: { 'index.mjs': code } });
+  t.is(second.code, 0, second.stderr);
+  // Both are prepared for cells: the live version, and the one a rollback would go to.
+  const copies = await until('both versions copied for cells', async () => copiesWithDependency(lambda.dataDir), (list) => list.length === 2);
+  const ino = (dir: string, file: string) => fs.statSync(path.join(dir, file)).ino;
+  t.is(ino(copies[0], 'node_modules/ms/index.js'), ino(copies[1], 'node_modules/ms/index.js'), 'one file on disk for both versions');
+  t.is(ino(copies[0], 'node_modules/ms/package.json'), ino(copies[1], 'node_modules/ms/package.json'));
+  t.not(ino(copies[0], 'index.mjs'), ino(copies[1], 'index.mjs'), 'the changed code is its own');
+
+  await idleWithFullPool('shared');
+  t.deepEqual((await get('/fn/shared/')).body, { twoDays: 172_800_000, version: 2 });
+  const [instance] = await instancesOf('shared');
+  t.is(instance.cell, 'node20');
+});
+
+test.serial("a server whose cells' files would pass LAMBDA_MAX_CELL_FILES starts such a version as its own container, and says so", async (t) => {
+  const small = await startLambda({ LAMBDA_IDLE_TIMEOUT: '4s', LAMBDA_CELLS: '1', LAMBDA_MAX_CELL_FILES: '1Ki' });
+  try {
+    const push = await small.push('bounded', fixture('with-dependency'));
+    t.is(push.code, 0, push.stderr);
+    const over = await until('the bound noticed', async () => small.output(), (log) => /past LAMBDA_MAX_CELL_FILES \(1024\)/.test(log));
+    t.regex(over, /its versions start as their own containers/);
+    t.deepEqual(copiesWithDependency(small.dataDir), [], 'no copy is kept past the bound');
+    await until('bounded to stop', async () => small.containers('bounded'), (list) => list.length === 0);
+    t.deepEqual(await (await small.fetch('/fn/bounded/')).json(), { twoDays: 172_800_000, version: 1 });
+    const [id] = await small.containers('bounded');
+    t.is(await inspect(id, '{{index .Config.Labels "lambda.cell"}}'), '', 'its own container, not a cell');
+  } finally {
+    await small.destroy();
+  }
+});
+
 test.serial('a used cell is removed with its task folder once its instance stops, and the pool stays bounded', async (t) => {
   await idleWithFullPool('cold');
   await get('/fn/cold/env');
