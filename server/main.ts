@@ -115,6 +115,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     cells: config.cells,
     poolMaxBytes: config.poolMaxBytes,
     boots: config.boots,
+    cellFilesBytes: config.limits.maxCellFilesBytes,
     logs: instanceLogs,
     exits,
     recipes: (images) =>

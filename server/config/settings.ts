@@ -75,6 +75,7 @@ export const SETTINGS = {
     sendTimeoutMs: setting({ variable: 'LAMBDA_SEND_TIMEOUT', kind: duration(), default: '10s', unit: 'duration', doc: "a client that takes none of a function's answer this long is closed, the instance's slot freed" }),
     maxUploadBytes: setting({ variable: 'LAMBDA_MAX_UPLOAD', kind: size(), default: '100Mi', unit: 'size', doc: "a `lambda deploy` upload (compressed), a git push's pack" }),
     maxCodeBytes: setting({ variable: 'LAMBDA_MAX_CODE_SIZE', kind: size(), default: '250Mi', unit: 'size', doc: "a version's files unpacked; one file a Dockerfile build writes, and what its image adds" }),
+    maxCellFilesBytes: setting({ variable: 'LAMBDA_MAX_CELL_FILES', kind: size(), default: '4Gi', unit: 'size', doc: "versions' files kept for cells (`cells/versions`, `cells/store`), each distinct file counted once; a version past it starts as its own container" }),
     maxMemoryBytes: setting({ variable: 'LAMBDA_MAX_MEMORY', kind: size(), default: '4Gi', unit: 'size', doc: "the most a manifest's `memory` may ask for" }),
     dockerBuildMemoryBytes: setting({ variable: 'LAMBDA_DOCKER_BUILD_MEMORY', kind: size(), default: '1Gi', unit: 'size', doc: 'memory of a `docker` runtime build (one CPU)' }),
     dockerBuildTimeoutMs: setting({ variable: 'LAMBDA_DOCKER_BUILD_TIMEOUT', kind: duration(), default: '10m', unit: 'duration', doc: 'time of that build, then it is cancelled and the push rejected' }),

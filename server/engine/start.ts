@@ -27,6 +27,8 @@ export interface EngineOptions {
   poolMaxBytes?: number;
   /** Containers booting at once, classic starts and cells together (LAMBDA_BOOTS; 0: twice the machine's cores). */
   boots?: number;
+  /** The most versions' files kept for cells may take (LAMBDA_MAX_CELL_FILES). */
+  cellFilesBytes: number;
   /** The cells' recipes, given the image calls a base image is made with (the engine is not built yet). */
   recipes(images: BaseImageEngine): CellRecipe[];
   logs: InstanceLogSockets;
@@ -54,7 +56,7 @@ export function createEngine(docker: Docker, options: EngineOptions): { engine: 
   const common = { docker, clients: options.clients, instancesDir, serverId: options.serverId, region: options.region, logs: options.logs, onExit: options.exits.ended };
   const cells =
     options.cells > 0
-      ? createDockerCells({ ...common, cellsDir: path.join(options.dataDir, 'cells'), size: options.cells, growth: { maxBytes: options.poolMaxBytes, boots }, recipes: options.recipes(dockerImages(docker)), log: options.warn })
+      ? createDockerCells({ ...common, cellsDir: path.join(options.dataDir, 'cells'), size: options.cells, filesBytes: options.cellFilesBytes, growth: { maxBytes: options.poolMaxBytes, boots }, recipes: options.recipes(dockerImages(docker)), log: options.warn })
       : undefined;
   return { engine: createDockerEngine({ ...common, cells, boots }), cells };
 }

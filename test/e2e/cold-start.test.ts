@@ -1,7 +1,7 @@
 // End to end: cold starts from pre-started cells. A deployed function whose instance stopped answers its
 // next request from a cell of the pool, which is refilled; the cell runs that version's files, env and memory limit,
 // serves one function only, is removed when its instance stops, resists public requests, and no waiting cell
-// survives the server.
+// survives the server. A version setting a variable Node reads only at start (OPENSSL_CONF) starts classically.
 import fs from 'node:fs';
 import path from 'node:path';
 import test from 'ava';
@@ -204,6 +204,42 @@ test.serial('a version that would not run in a cell as in its own container star
   t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
 });
 
+/** An OpenSSL configuration that loads the legacy provider (md4): Node reads its nodejs_conf section at start. */
+const LEGACY_OPENSSL = `nodejs_conf = openssl_init
+
+[openssl_init]
+providers = provider_sect
+
+[provider_sect]
+default = default_sect
+legacy = legacy_sect
+
+[default_sect]
+activate = 1
+
+[legacy_sect]
+activate = 1
+`;
+
+test.serial('a version whose OPENSSL_CONF loads the legacy provider starts classically, so md4 works as in its own container', async (t) => {
+  const handler = `import { createHash } from 'node:crypto';
+export const handler = async () => {
+  try { return { md4: createHash('md4').update('lambda').digest('hex') }; } catch (error) { return { md4: error.code }; }
+};
+`;
+  const manifest = 'runtime: node20\nhandler: index.handler\nenv:\n  OPENSSL_CONF: /var/task/openssl.cnf\n';
+  const push = await lambda.push('legacy', fixture('echo'), { files: { 'index.mjs': handler, 'lambda.yaml': manifest, 'openssl.cnf': LEGACY_OPENSSL } });
+  t.is(push.code, 0, push.stderr);
+  const cells = await idleWithFullPool('legacy');
+  const answer = await get('/fn/legacy/');
+  t.is(answer.status, 200);
+  // md4 of 'lambda' (RFC 1320), which only the legacy provider computes.
+  t.deepEqual(answer.body, { md4: '6001e25809e766d550f2d82d21b9edf8' });
+  const [legacy] = await instancesOf('legacy');
+  t.is(legacy.cell, '', 'a version setting a variable read only at start boots its own container');
+  t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
+});
+
 // A cell holds only the task folder of a version: an image built from a repository's own Dockerfile can look like
 // a node20 one (its base, its shim, its start) and still add files elsewhere, which a cell would not have.
 test.serial('a `docker`-runtime version made to look like a node20 one starts as its own container, with the files it added', async (t) => {
@@ -240,6 +276,51 @@ test.serial('a `docker`-runtime version made to look like a node20 one starts as
   const [instance] = await instancesOf('lookalike');
   t.is(instance.cell, '', 'a docker-runtime version boots its own container');
   t.deepEqual((await waitingCells()).map((c) => c.id).sort(), cells.map((c) => c.id).sort(), 'no cell was used');
+});
+
+/** Each version copy for cells that holds the `ms` dependency: its folder under data/cells/versions. */
+function copiesWithDependency(dataDir: string): string[] {
+  const versions = path.join(dataDir, 'data', 'cells', 'versions');
+  return fs
+    .readdirSync(versions)
+    .filter((entry) => /^[0-9a-f]{64}$/.test(entry) && fs.existsSync(path.join(versions, entry, 'node_modules', 'ms', 'index.js')))
+    .map((entry) => path.join(versions, entry));
+}
+
+test.serial("a code-only push's files for cells share the dependency's files with the version before it, and its cold start runs the new code", async (t) => {
+  const first = await lambda.push('shared', fixture('with-dependency'));
+  t.is(first.code, 0, first.stderr);
+  const code = "import ms from 'ms';\n\nexport const handler = async () => ({ twoDays: ms('2 days'), version: 2 });\n";
+  const second = await lambda.push('shared', fixture('with-dependency'), { files: { 'index.mjs': code } });
+  t.is(second.code, 0, second.stderr);
+  // Both are prepared for cells: the live version, and the one a rollback would go to.
+  const copies = await until('both versions copied for cells', async () => copiesWithDependency(lambda.dataDir), (list) => list.length === 2);
+  const ino = (dir: string, file: string) => fs.statSync(path.join(dir, file)).ino;
+  t.is(ino(copies[0], 'node_modules/ms/index.js'), ino(copies[1], 'node_modules/ms/index.js'), 'one file on disk for both versions');
+  t.is(ino(copies[0], 'node_modules/ms/package.json'), ino(copies[1], 'node_modules/ms/package.json'));
+  t.not(ino(copies[0], 'index.mjs'), ino(copies[1], 'index.mjs'), 'the changed code is its own');
+
+  await idleWithFullPool('shared');
+  t.deepEqual((await get('/fn/shared/')).body, { twoDays: 172_800_000, version: 2 });
+  const [instance] = await instancesOf('shared');
+  t.is(instance.cell, 'node20');
+});
+
+test.serial("a server whose cells' files would pass LAMBDA_MAX_CELL_FILES starts such a version as its own container, and says so", async (t) => {
+  const small = await startLambda({ LAMBDA_IDLE_TIMEOUT: '4s', LAMBDA_CELLS: '1', LAMBDA_MAX_CELL_FILES: '1Ki' });
+  try {
+    const push = await small.push('bounded', fixture('with-dependency'));
+    t.is(push.code, 0, push.stderr);
+    const over = await until('the bound noticed', async () => small.output(), (log) => /past LAMBDA_MAX_CELL_FILES \(1024\)/.test(log));
+    t.regex(over, /its versions start as their own containers/);
+    t.deepEqual(copiesWithDependency(small.dataDir), [], 'no copy is kept past the bound');
+    await until('bounded to stop', async () => small.containers('bounded'), (list) => list.length === 0);
+    t.deepEqual(await (await small.fetch('/fn/bounded/')).json(), { twoDays: 172_800_000, version: 1 });
+    const [id] = await small.containers('bounded');
+    t.is(await inspect(id, '{{index .Config.Labels "lambda.cell"}}'), '', 'its own container, not a cell');
+  } finally {
+    await small.destroy();
+  }
 });
 
 test.serial('a used cell is removed with its task folder once its instance stops, and the pool stays bounded', async (t) => {

@@ -1,7 +1,8 @@
 // End to end: the go runtime. hello.go (no go.mod) answers HTTP and runs on a cron schedule; a program that exits 1
 // is a 502 with its stderr in the log; one over its timeout is a 504 and the next call gets a fresh instance; a
 // vendored module builds; a compile error rejects the push with file:line while the live version keeps serving;
-// attacks: a module that wants the network, a link to a host file, go:generate and cgo do nothing.
+// attacks: a module that wants the network, a link to a host file, go:generate and cgo do nothing; a program that
+// leaves a child behind in a session of its own, call after call, neither fills the instance nor leaves zombies.
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -33,6 +34,12 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
+}
+
+/** The processes of the go-setsid fixture's container but the one listing them: names, and zombies said so. */
+async function processes(name: string): Promise<string[]> {
+  const listed = await (await lambda.fetch(`/fn/${name}/?ps`)).text();
+  return listed.split('\n').filter(Boolean).map((line) => line.replace(/ Z$/, ' (zombie)').replace(/ [A-Z]$/, ''));
 }
 
 test.serial('hello.go is deployed by git push and answers over HTTP, its invocations logged as START/END/REPORT', async (t) => {
@@ -242,4 +249,43 @@ test.serial("stdout over 6 MB is a function error; Lambda's result shape is hono
   t.regex(env, /\bAWS_LAMBDA_FUNCTION_NAME\b/);
   t.regex(env, /\bAWS_REGION\b/);
   t.notRegex(env, /SECRET/i);
+});
+
+test.serial('attack: a child left behind in a session of its own, call after call, is killed and reaped: the function keeps answering', async (t) => {
+  const push = await lambda.push('gosetsid', fixture('go-setsid'));
+  t.is(push.code, 0, push.stderr);
+  // More calls than the instance's process limit (256): every leftover kept, running or a zombie, would fill it.
+  const failed: string[] = [];
+  for (let call = 0; call < 300; call += 1) {
+    const answer = await lambda.fetch('/fn/gosetsid/');
+    const text = await answer.text();
+    if (answer.status !== 200 || text !== 'left one behind\n') failed.push(`call ${call}: ${answer.status} ${text}`);
+  }
+  t.deepEqual(failed.slice(0, 3), []);
+  t.is((await lambda.containers('gosetsid')).length, 1, 'one instance served every call');
+  // Between calls nothing of a program is left: the shim alone, no lingering copy, no zombie (state Z).
+  const list = () => processes('gosetsid');
+  const alone = await until('a container with the shim alone', async () => {
+    const listed = await list();
+    return listed.length === 1 ? listed : undefined;
+  }, 10_000).catch(list);
+  t.deepEqual(alone, ['shim']);
+});
+
+test.serial('attack: leftovers that fill half the process limit while another call runs wait for it to end, then die', async (t) => {
+  const push = await lambda.push('gocrowd', fixture('go-setsid'));
+  t.is(push.code, 0, push.stderr);
+  t.deepEqual(await processes('gocrowd'), ['shim']);
+  // The instance is never idle while a call is held: leftovers of 17 tasks each would fill 256 within 16 calls.
+  const held = lambda.fetch('/fn/gocrowd/?hold').then(async (answer) => `${answer.status} ${await answer.text()}`);
+  await until('the held call running', async () => ((await processes('gocrowd')).includes('function') ? true : undefined));
+  const failed: string[] = [];
+  for (let call = 0; call < 30; call += 1) {
+    const answer = await lambda.fetch('/fn/gocrowd/?threads');
+    const text = await answer.text();
+    if (answer.status !== 200 || text !== 'left one behind\n') failed.push(`call ${call}: ${answer.status} ${text}`);
+  }
+  t.deepEqual(failed.slice(0, 3), []);
+  t.is(await held, '200 held\n');
+  t.is((await lambda.containers('gocrowd')).length, 1, 'one instance served every call');
 });

@@ -16,6 +16,7 @@ type handler struct {
 	config settings
 	secret []byte
 	logs   *logWriter
+	reaper *reaper
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

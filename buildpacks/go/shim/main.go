@@ -1,5 +1,5 @@
 // The go runtime's shim, PID 1 in every Go version's container: reads the instance secret, dials the host and
-// runs the function's program once per invocation (docs/runtime-protocol.md).
+// runs the function's program once per invocation (docs/runtime-protocol.md), reaping what programs leave behind.
 package main
 
 import (
@@ -76,7 +76,9 @@ func main() {
 	_ = os.Stdin.Close()
 	config := readSettings()
 	logs := newLogWriter(filepath.Join(config.socketDir, "log.sock"))
-	server := &http.Server{Handler: &handler{config: config, secret: secret, logs: logs}}
+	reaper := newReaper()
+	reaper.reapOrphans()
+	server := &http.Server{Handler: &handler{config: config, secret: secret, logs: logs, reaper: reaper}}
 	listener := newDialListener(filepath.Join(config.socketDir, "host.sock"), 4)
 	server.ConnState = listener.connState
 	stop := make(chan os.Signal, 1)

@@ -51,7 +51,7 @@ func (h *handler) run(ctx context.Context, id string, event []byte) (outcome, st
 	cmd.Stdout = pipes.stdoutWrite
 	cmd.Stderr = pipes.stderrWrite
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	startErr := cmd.Start()
+	startErr := h.reaper.start(cmd)
 	pipes.closeChildEnds()
 	if startErr != nil {
 		return failure("Runtime.InvalidEntrypoint", startErr.Error()), "error", 0
@@ -97,8 +97,10 @@ func (h *handler) run(ctx context.Context, id string, event []byte) (outcome, st
 		kill()
 		waitErr = <-exited
 	}
-	// Whatever the program left running in its group ends now; then its pipes close and the readers finish.
+	// Whatever the program left running in its group ends now (and what left the group, once no run is in
+	// flight); then its pipes close and the readers finish.
 	kill()
+	h.reaper.finish(cmd.Process.Pid)
 	pipes.expire()
 	stdout := <-answer
 	<-logged

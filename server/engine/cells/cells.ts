@@ -31,7 +31,8 @@ export interface DockerCellsOptions {
   /**
    * Holds `tasks/<cell id>` (each cell's task folder, and beside it `<cell id>.json`, what it became, and
    * `<cell id>.<folder>`, its extra folders),
-   * `versions/<image id>` (each version's files), `staged/` (link trees made ahead) and `build/` (image contexts).
+   * `versions/<image id>` (each version's files, hard links into `store/`, which holds each distinct file once),
+   * `staged/` (link trees made ahead) and `build/` (image contexts).
    */
   cellsDir: string;
   serverId: string;
@@ -41,6 +42,8 @@ export interface DockerCellsOptions {
   size: number;
   /** What the cells above the floor may hold (LAMBDA_POOL_MAX), and where their boots take turns. */
   growth?: Pick<CellPoolOptions, 'maxBytes' | 'boots'>;
+  /** The most versions' files (`versions/` and `store/`, each distinct file once) may take (LAMBDA_MAX_CELL_FILES). */
+  filesBytes: number;
   log(line: string): void;
   /** How long a cell may take to boot, and its init call to load a handler. */
   startTimeoutMs?: number;
@@ -76,6 +79,9 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
   const versions = createCellVersions({
     docker,
     versionsDir: path.join(options.cellsDir, 'versions'),
+    storeDir: path.join(options.cellsDir, 'store'),
+    maxBytes: options.filesBytes,
+    log: options.log,
     stagedDir: path.join(options.cellsDir, 'staged'),
     buildDir: path.join(options.cellsDir, 'build'),
     recipes: options.recipes,

@@ -170,7 +170,7 @@ export async function linkTree(tree: TreeEntry[], from: string, to: string): Pro
     await Promise.all(
       leaves.slice(i, i + BATCH).map(async (entry) => {
         const target = path.join(to, entry.rel);
-        if (entry.kind === 'file') await fs.promises.link(path.join(from, entry.rel), target);
+        if (entry.kind === 'file') await linkOrCopy(path.join(from, entry.rel), target);
         else if (entry.kind === 'link') {
           await fs.promises.symlink(entry.target, target);
           if (AS_ROOT) await fs.promises.lchown(target, entry.uid, entry.gid);
@@ -184,6 +184,23 @@ export async function linkTree(tree: TreeEntry[], from: string, to: string): Pro
     const target = path.join(to, entry.rel);
     await fs.promises.chmod(target, entry.mode);
     if (AS_ROOT) await fs.promises.chown(target, entry.uid, entry.gid);
+  }
+}
+
+/**
+ * A hard link to `from` at `to`; a copy with the same mode, owner and times when the file already has as many links
+ * as its file system allows (files shared between versions gather a link per cell).
+ */
+async function linkOrCopy(from: string, to: string): Promise<void> {
+  try {
+    await fs.promises.link(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EMLINK') throw error;
+    const stat = await fs.promises.stat(from);
+    await fs.promises.copyFile(from, to);
+    await fs.promises.chmod(to, stat.mode & 0o1777);
+    if (AS_ROOT) await fs.promises.chown(to, stat.uid, stat.gid);
+    await fs.promises.utimes(to, stat.atime, stat.mtime);
   }
 }
 

@@ -1,12 +1,13 @@
 // What a version needs to run in a runtime's cells: the runtime's stem-cell image, the check that the version's
 // image is that image but for its task folder, and the version's files taken once from its image (kept on the
-// host across restarts while the image exists).
+// host across restarts while the image exists, each distinct file once for all versions, within a bound).
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
 import { ensureCellImage, type CellRecipe } from '../../instances/cells/image.js';
 import { extractVersion, linkTree, moveTree, readTree } from './files.js';
+import { createFileStore } from './store.js';
 import { dockerImages } from '../images.js';
 import type { InstanceSpec } from '../../instances/engine.js';
 
@@ -49,6 +50,11 @@ export interface CellVersionsOptions {
   docker: Docker;
   /** Where each version's files go: `<versionsDir>/<image id>`. */
   versionsDir: string;
+  /** The distinct files of all versions' copies, which hard-link them (same file system as versionsDir). */
+  storeDir: string;
+  /** The most the copies and the store may take together; a version that would take them past it starts classically. */
+  maxBytes: number;
+  log?(line: string): void;
   /** Link trees made ahead for the next cell of each version (same file system as the cells' task folders). */
   stagedDir: string;
   /** Build contexts of stem-cell images. */
@@ -60,7 +66,8 @@ export interface CellVersionsOptions {
 
 export function createCellVersions(options: CellVersionsOptions): CellVersions {
   const { docker, versionsDir, stagedDir } = options;
-  for (const dir of [versionsDir, stagedDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const dir of [versionsDir, stagedDir, options.storeDir]) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const store = createFileStore(options.storeDir);
   /** Staged trees this process made or is making; any other in stagedDir is a leftover. */
   const staged = new Set<string>();
   const recipes = new Map(options.recipes.map((recipe) => [recipe.runtime, recipe]));
@@ -84,7 +91,7 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
   };
 
   const byTag = new Map<string, Promise<Prepared | null>>();
-  const extracting = new Map<string, Promise<Map<string, string>>>();
+  const extracting = new Map<string, Promise<Map<string, string> | null>>();
 
   /**
    * A version image's files made ready for its runtime's cells; null when they cannot run it. Only the task folder
@@ -92,13 +99,14 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
    * runtime files. The caller has checked that the version was built by that runtime's buildpack: an image built
    * from a repository's own Dockerfile may pass these checks and still add files elsewhere, which a cell lacks.
    */
-  const prepareImage = async (tag: string, runtime: string): Promise<Prepared | null> => {
+  const prepareImage = async (tag: string, runtime: string, fn: string): Promise<Prepared | null> => {
     const image = await docker.getImage(tag).inspect();
     const imageId = image.Id.replace(/^sha256:/, '');
     const cellImage = await runtimeImage(runtime);
     if (!startsWith(image.RootFS.Layers ?? [], cellImage.baseLayers) || startOf(image) !== cellImage.start) return null;
     const dir = path.join(versionsDir, imageId);
-    const same = await filesOf(tag, imageId, dir, cellImage);
+    const same = await filesOf(tag, imageId, dir, cellImage, fn);
+    if (!same) return null;
     if (![...cellImage.same].every(([file, hash]) => same.get(file) === hash)) return null;
     const dirs = [dir, ...cellImage.recipe.settings.extraFolders.map((folder) => extraDir(dir, folder))];
     return { runtime, imageId, env: image.Config.Env ?? [], link: stager(imageId, dirs) };
@@ -106,9 +114,10 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
 
   /**
    * The version's task folder on the host (taken from its image once, kept across restarts), its extra folders beside
-   * it, and its same-file hashes.
+   * it, and its same-file hashes; null when its files would take the cells' copies past their bound. Its files are
+   * shared with the copies of the function's other versions.
    */
-  const filesOf = (tag: string, imageId: string, dir: string, cellImage: RuntimeImage): Promise<Map<string, string>> => {
+  const filesOf = (tag: string, imageId: string, dir: string, cellImage: RuntimeImage, fn: string): Promise<Map<string, string> | null> => {
     let found = extracting.get(imageId);
     if (!found) {
       found = (async () => {
@@ -124,6 +133,14 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
         fs.rmSync(meta, { force: true });
         const folders = [[taskRoot, dir] as [string, string], ...extras].map(([inImage, host]): [string, string] => [inImage, `${host}.new`]);
         const hashes = await extractVersion(docker, tag, folders, [...cellImage.same.keys()], options.filesLabels);
+        for (const [, host] of folders) await store.share(host, fn);
+        const used = await store.usage([versionsDir, options.storeDir]);
+        if (used > options.maxBytes) {
+          for (const [, host] of folders) await fs.promises.rm(host, { recursive: true, force: true });
+          await store.sweep();
+          options.log?.(`cells: the files of image ${imageId.slice(0, 12)} would take the cells' copies to ${used} bytes, past LAMBDA_MAX_CELL_FILES (${options.maxBytes}): its versions start as their own containers`);
+          return null;
+        }
         // The hashes go first, the task folder last: a task folder is only ever seen with them and its extra folders.
         fs.writeFileSync(meta, JSON.stringify(Object.fromEntries(hashes)));
         for (const [, host] of extras) fs.renameSync(`${host}.new`, host);
@@ -191,7 +208,7 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       if (runtime === undefined || !recipes.has(runtime)) return undefined;
       let prepared = byTag.get(spec.image);
       if (!prepared) {
-        prepared = prepareImage(spec.image, runtime);
+        prepared = prepareImage(spec.image, runtime, spec.fn);
         prepared.catch(() => byTag.delete(spec.image));
         byTag.set(spec.image, prepared);
       }
@@ -232,6 +249,7 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       for (const entry of fs.readdirSync(versionsDir)) {
         if (entry === id || entry.startsWith(`${id}.`)) await fs.promises.rm(path.join(versionsDir, entry), { recursive: true, force: true });
       }
+      await store.sweep();
     },
 
     async prune() {
@@ -244,6 +262,7 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       for (const entry of fs.readdirSync(stagedDir)) {
         if (!staged.has(path.join(stagedDir, entry))) fs.rmSync(path.join(stagedDir, entry), { recursive: true, force: true });
       }
+      await store.sweep();
     },
   };
 }
