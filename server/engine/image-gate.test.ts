@@ -121,3 +121,27 @@ test('every module reaching one engine shares its gate', (t) => {
   t.is(imageGateOf(docker), imageGateOf(docker));
   t.not(imageGateOf(docker), imageGateOf({} as Docker));
 });
+
+test('a removal that waited its longest for a build that does not end goes ahead beside it; builds then wait for it', async (t) => {
+  const gate = createImageGate(20);
+  const log: string[] = [];
+  const hog = held(log, 'long build');
+  const r = held(log, 'removal');
+  const later = held(log, 'later build');
+  const hogging = gate.build(hog.work);
+  const removal = gate.remove(r.work);
+  await settle();
+  t.deepEqual(log, ['long build starts'], 'the removal waits for the build at first');
+  await new Promise((resolve) => setTimeout(resolve, 60));
+  t.deepEqual(log, ['long build starts', 'removal starts'], 'then it goes ahead while the build still runs');
+  const building = gate.build(later.work);
+  await settle();
+  t.false(log.includes('later build starts'), 'a build starting during the removal waits for it');
+  r.finish();
+  await removal;
+  await settle();
+  t.true(log.includes('later build starts'));
+  later.finish();
+  hog.finish();
+  t.deepEqual(await Promise.all([hogging, building]), ['long build', 'later build']);
+});
