@@ -103,7 +103,21 @@ export class InstanceClients {
 
   /** One request whose answer streams into the writable `open` returns, its connection failures as InstanceFailure. */
   async stream(instance: Target, options: Dispatcher.RequestOptions, open: (data: Dispatcher.StreamFactoryData) => Writable): Promise<void> {
-    await this.get(instance).stream(options, open).catch(rethrow);
+    // When the instance's connection breaks mid-answer undici destroys the writable with that error, then rejects with
+    // only the writable's premature close, which reads as a client that left: keep the cause, so the instance is blamed.
+    let cause: unknown;
+    const opened = (data: Dispatcher.StreamFactoryData): Writable => {
+      const writable = open(data);
+      const destroy = writable.destroy.bind(writable);
+      writable.destroy = (error?: Error) => {
+        cause ??= error;
+        return destroy(error);
+      };
+      return writable;
+    };
+    await this.get(instance)
+      .stream(options, opened)
+      .catch((error: unknown) => rethrow(cause ?? error));
   }
 
   /** One raw exchange on the gateway's byte path (exchange.ts); shares the instance's dialled-in connections. */

@@ -148,7 +148,10 @@ export function createDispatch(pool: InstancePool, clients: InstanceClients, onS
         pool.recycle(fn, instance, `did not answer within ${timeoutMs} ms`);
         throw new LambdaError('LAMBDA_ERR_FUNCTION_TIMEOUT', { name: fn, timeout: `${timeoutMs} ms` });
       }
-      if (client?.isGone()) {
+      // A client that left ends its request only. An instance failure stands even when the client looks gone: on
+      // Node's path undici destroys the answer it was writing when the instance's connection breaks, which reads as
+      // the client leaving, and the dead instance would stay in the pool for the next request to find.
+      if (client?.isGone() && !(error instanceof InstanceFailure)) {
         end();
         throw error;
       }
