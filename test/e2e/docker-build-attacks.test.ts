@@ -261,12 +261,13 @@ test.serial("one build holding every process it may have does not stop another's
   const hog = lambda.push('dockhog', example('docker-python'), {
     files: { Dockerfile: `FROM lambda/python3\nCOPY hold.py /app/hold.py\nRUN ["python3", "/app/hold.py", "${marker}"]\n${SERVE}`, 'hold.py': `${holder}\n` },
   });
+  // One listing with each container's command: containers of other tests come and go between two calls.
   const holding = async (): Promise<string[]> => {
-    const { stdout } = await run('docker', ['ps', '-q', '--no-trunc']);
-    const ids = stdout.split('\n').filter(Boolean);
-    if (ids.length === 0) return [];
-    const { stdout: json } = await run('docker', ['inspect', ...ids], { maxBuffer: 64 * 1024 * 1024 });
-    return (JSON.parse(json) as { Id: string; Config: { Cmd?: string[] | null } }[]).filter((c) => (c.Config.Cmd ?? []).includes(marker)).map((c) => c.Id);
+    const { stdout } = await run('docker', ['ps', '--no-trunc', '--format', '{{.ID}}\t{{.Command}}'], { maxBuffer: 64 * 1024 * 1024 });
+    return stdout
+      .split('\n')
+      .filter((line) => line.includes(marker))
+      .map((line) => line.split('\t')[0]);
   };
   const full = async (): Promise<boolean> => {
     const [id] = await holding();
