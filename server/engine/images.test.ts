@@ -94,6 +94,18 @@ test('a build is reported once its new images and running steps wrote more than 
   t.deepEqual(reports, [41 * MiB]);
 });
 
+test('one poll that finds a step over the bound, then not, cancels nothing: the engine can misreport a step caught mid-start', async (t) => {
+  const state = { images: [] as Partial<Docker.ImageInfo>[], containers: [{ Id: 'run', SizeRw: 116 * MiB, Labels: labels }] as (Partial<Docker.ContainerInfo> & { SizeRw?: number })[] };
+  const reports: number[] = [];
+  const watch = await watchWrites(fakeEngine(state), { ...LABEL, maxBytes: 64 * MiB }, (written) => reports.push(written), 20);
+  // The first poll sees 116 MiB; the next ones a step that wrote nothing.
+  await new Promise((resolve) => setTimeout(resolve, 30));
+  state.containers[0].SizeRw = 0;
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await watch.stop();
+  t.deepEqual(reports, []);
+});
+
 test('the reason names the bound and its setting', (t) => {
   t.is(overWritten(41 * MiB + 1, { ...LABEL, maxBytes: 40 * MiB }), "the build was cancelled while building: its steps wrote 42 MiB, over this server's maximum code size of 40 MiB (LAMBDA_MAX_CODE_SIZE)");
 });

@@ -259,6 +259,7 @@ export async function watchWrites(docker: Docker, watch: BuildWatch, over: (writ
     return total;
   };
   let stopped = false;
+  let overBefore = false;
   let wake: (() => void) | undefined;
   const loop = (async () => {
     while (!stopped) {
@@ -269,10 +270,13 @@ export async function watchWrites(docker: Docker, watch: BuildWatch, over: (writ
       if (stopped) return;
       // An engine that does not answer a poll fails the build some other way; the watch goes on.
       const total = await written().catch(() => 0);
-      if (total > watch.maxBytes) {
+      // Written bytes never shrink, but the engine can misreport a step container caught mid-start (its whole image
+      // as its own writes, seen under load): a build is cancelled only when two polls in a row find it over.
+      if (total > watch.maxBytes && overBefore) {
         over(total);
         return;
       }
+      overBefore = total > watch.maxBytes;
     }
   })();
   return {
