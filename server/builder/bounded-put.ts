@@ -34,3 +34,13 @@ export function receiveBoundedPut(req: http.IncomingMessage, res: http.ServerRes
       }),
   );
 }
+
+/** Listens on `socketPath` for a container's user (uid 10001); the server's own folder around it keeps other host users out. */
+export async function listenForContainer(server: http.Server, socketPath: string): Promise<void> {
+  fs.rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, () => resolve());
+  });
+  fs.chmodSync(socketPath, 0o666);
+}

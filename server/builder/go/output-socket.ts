@@ -2,7 +2,7 @@
 // files), each once, size-bounded, written to a file the server chose. No tunnel: a Go build reaches no network.
 import fs from 'node:fs';
 import http from 'node:http';
-import { receiveBoundedPut } from '../bounded-put.js';
+import { listenForContainer, receiveBoundedPut } from '../bounded-put.js';
 
 export interface OutputSocket {
   /** The file a PUT completed, or undefined. */
@@ -30,13 +30,7 @@ export async function serveOutputSocket(socketPath: string, files: Partial<Recor
   // CONNECT and upgrades are not served: the connection is closed.
   server.on('connect', (_req, socket: import('node:net').Socket) => socket.destroy());
   server.on('upgrade', (_req, socket: import('node:net').Socket) => socket.destroy());
-  fs.rmSync(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
-  // The build's user (uid 10001) connects; the server's own folder around it keeps other host users out.
-  fs.chmodSync(socketPath, 0o666);
+  await listenForContainer(server, socketPath);
   return {
     received: (name) => done.get(name),
     async close() {

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import http from 'node:http';
 import type net from 'node:net';
-import { receiveBoundedPut } from '../bounded-put.js';
+import { listenForContainer, receiveBoundedPut } from '../bounded-put.js';
 import { openTunnel, TunnelRefused, type EgressRules } from './registry-proxy.js';
 
 /** Both ends of every tunnel count. */
@@ -71,13 +71,7 @@ export async function serveInstallSocket(socketPath: string, options: InstallSoc
     );
   });
 
-  fs.rmSync(socketPath, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
-  // The container's user (uid 10001) connects; the directory around it is what keeps other host users out.
-  fs.chmodSync(socketPath, 0o666);
+  await listenForContainer(server, socketPath);
 
   return {
     received: () => received,
