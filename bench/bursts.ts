@@ -43,6 +43,12 @@ export async function containers(lambda: Lambda): Promise<{ id: string; cell: st
     });
 }
 
+/** The pool's ready node20 cells, as the server's own gauge says (booted and warmed, not only created). */
+async function readyCells(lambda: Lambda): Promise<number> {
+  const text = await (await lambda.api('/metrics')).text();
+  return Number(/^lambda_cells\{runtime="node20",state="ready"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
 const waitingCells = async (lambda: Lambda) => (await containers(lambda)).filter((c) => c.cell === 'node20' && c.fn === '');
 
 /** The waiting cells' memory together, as the engine counts it (MiB). */
@@ -95,18 +101,18 @@ export async function measureBursts(boots = Number(process.env.BENCH_BOOTS ?? 0)
     // is measured on a restarted server (demand forgotten, the pool at its floor).
     await lambda.restart('SIGTERM');
     await idle();
-    await until('the pool at its floor', async () => (await waitingCells(lambda)).length === 2);
+    await until('the pool at its floor', async () => (await waitingCells(lambda)).length === 2 && (await readyCells(lambda)) === 2);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const atRest = await poolMemory(lambda);
     await (await lambda.fetch('/fn/warm-up-the-client/')).arrayBuffer();
     const first = await Promise.all(names.map((name) => call(lambda, name)));
     await idle();
-    await until('the pool to grow', async () => (await waitingCells(lambda)).length >= COUNT);
+    await until('the pool to grow', async () => (await readyCells(lambda)) >= COUNT);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const grown = await poolMemory(lambda);
     const repeated = await Promise.all(names.map((name) => call(lambda, name)));
     await idle();
-    await until('the pool to refill', async () => (await waitingCells(lambda)).length >= COUNT);
+    await until('the pool to refill', async () => (await readyCells(lambda)) >= COUNT);
     await new Promise((resolve) => setTimeout(resolve, 2000));
     const sequential: number[] = [];
     for (const name of names) sequential.push(await call(lambda, name));
