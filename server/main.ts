@@ -160,9 +160,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
     graceMs: config.schedules.graceMs,
     warmAheadMs: config.schedules.warmAheadMs,
     // The live version's spec, as its cold start would use it: the cell and the version's files are readied for it.
+    // A function with an idle instance is warm already: its firing takes that instance, not a cell.
     warm(fn, until) {
       const spec = pool.spec(fn);
-      if (spec) cells?.reserve(spec, until);
+      const counts = pool.counts()[fn];
+      if (spec && !(counts && counts.running > counts.busy)) cells?.reserve(spec, until);
     },
   });
   const workers = createQueueWorkers({ store, dispatch, pool, log }, { settings: queueSettings, log: platformLines });
