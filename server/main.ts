@@ -12,6 +12,7 @@ import { cellRecipes } from './instances/cells/image.js';
 import { ensureBaseImage } from './builder/base/base-image.js';
 import { createDockerSandbox } from './engine/sandbox.js';
 import { createPool, type InstancePool } from './instances/pool/pool.js';
+import type { CellPool } from './instances/engine.js';
 import { createDispatch } from './instances/requests/dispatch.js';
 import { InstanceLogSockets } from './instances/log-socket.js';
 import { createLogStore } from './logs/store.js';
@@ -77,6 +78,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   // which exists further down (checkKey).
   let verifyMetricsKey = async (_req: http.IncomingMessage): Promise<boolean> => false;
   let instanceCounts: () => ReturnType<InstancePool['counts']> = () => ({});
+  let cellStatus: () => ReturnType<CellPool['status']> = () => ({});
   const recorder = createRecorder({
     ...config.metrics,
     store,
@@ -85,6 +87,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       instances: () => instanceCounts(),
       queues: () => store.invocations.stats(),
       deadLetters: () => store.invocations.deadLetters(),
+      cells: () => cellStatus(),
     },
     verify: (req) => verifyMetricsKey(req),
     // A version whose image was pruned has no series (docs/metrics.md: cardinality); its rows do not seed them.
@@ -127,6 +130,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
   });
   const pool = createPool(engine, clients, warn, { ...config.scaling, switchSettleMs: 500 });
   instanceCounts = () => pool.counts();
+  cellStatus = () => cells?.status() ?? {};
   // An instance that ends while it serves is forgotten at once, with one line saying why.
   exits.listen((id, reason) => {
     if (pool.exited(id)) log(warnLine(`instance ${id} ${reason}; a fresh one takes the next requests`));
@@ -156,9 +160,11 @@ export async function startServer(config: Config, log: (line: string) => void = 
     graceMs: config.schedules.graceMs,
     warmAheadMs: config.schedules.warmAheadMs,
     // The live version's spec, as its cold start would use it: the cell and the version's files are readied for it.
+    // A function with an idle instance is warm already: its firing takes that instance, not a cell.
     warm(fn, until) {
       const spec = pool.spec(fn);
-      if (spec) cells?.reserve(spec, until);
+      const counts = pool.counts()[fn];
+      if (spec && !(counts && counts.running > counts.busy)) cells?.reserve(spec, until);
     },
   });
   const workers = createQueueWorkers({ store, dispatch, pool, log }, { settings: queueSettings, log: platformLines });

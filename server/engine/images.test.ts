@@ -106,6 +106,24 @@ test('one poll that finds a step over the bound, then not, cancels nothing: the 
   t.deepEqual(reports, []);
 });
 
+test('a poll the engine does not answer counts neither way: over, unanswered, over cancels the build', async (t) => {
+  const state = { images: [] as Partial<Docker.ImageInfo>[], containers: [{ Id: 'run', SizeRw: 100 * MiB, Labels: labels }] as (Partial<Docker.ContainerInfo> & { SizeRw?: number })[] };
+  const engine = fakeEngine(state);
+  let polls = 0;
+  const answer = engine.listContainers.bind(engine);
+  // Every other poll fails, as an engine too busy to answer would.
+  (engine as unknown as { listContainers: () => Promise<unknown> }).listContainers = async () => {
+    polls += 1;
+    if (polls % 2 === 0) throw new Error('engine busy');
+    return answer();
+  };
+  const reports: number[] = [];
+  const watch = await watchWrites(engine, { ...LABEL, maxBytes: 64 * MiB }, (written) => reports.push(written), 10);
+  for (let i = 0; i < 100 && reports.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  await watch.stop();
+  t.deepEqual(reports, [100 * MiB]);
+});
+
 test('the reason names the bound and its setting', (t) => {
   t.is(overWritten(41 * MiB + 1, { ...LABEL, maxBytes: 40 * MiB }), "the build was cancelled while building: its steps wrote 42 MiB, over this server's maximum code size of 40 MiB (LAMBDA_MAX_CODE_SIZE)");
 });

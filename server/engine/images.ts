@@ -268,8 +268,10 @@ export async function watchWrites(docker: Docker, watch: BuildWatch, over: (writ
         setTimeout(resolve, everyMs).unref();
       });
       if (stopped) return;
-      // An engine that does not answer a poll fails the build some other way; the watch goes on.
-      const total = await written().catch(() => 0);
+      // An engine that does not answer a poll fails the build some other way; the watch goes on, and the poll it
+      // missed counts neither way (a build over at the poll before is still over at the one after).
+      const total = await written().catch(() => undefined);
+      if (total === undefined) continue;
       // Written bytes never shrink, but the engine can misreport a step container caught mid-start (its whole image
       // as its own writes, seen under load): a build is cancelled only when two polls in a row find it over.
       if (total > watch.maxBytes && overBefore) {

@@ -124,7 +124,8 @@ export interface CellPool {
   /** Makes a version's files ready for cells ahead of its first cold start. Never throws. */
   prepare(spec: InstanceSpec): Promise<void>;
   /**
-   * A cell of `spec`'s runtime is wanted ready until `until` (ms since the epoch: a schedule's firing ahead), and
+   * A cell of `spec`'s runtime is wanted ready for its function until `until` (ms since the epoch: a schedule's firing
+   * ahead; the function's later reservation replaces its earlier one), and
    * the version's files are prepared, in the background; the pool grows within its budget. Never throws.
    */
   reserve(spec: InstanceSpec, until: number): void;

@@ -10,6 +10,7 @@ const sources = (over: Partial<ScrapeSources> = {}): ScrapeSources => ({
   instances: () => ({ greet: { running: 3, frozen: 1, starting: 1 } }),
   queues: () => new Map([['greet', { depth: 4, oldestWaiting: 7_000 }]]),
   deadLetters: () => new Map([['greet', 2]]),
+  cells: () => ({ node20: { ready: 5, starting: 2, size: 7 } }),
   ...over,
 });
 
@@ -43,6 +44,9 @@ test('each call adds to its series; gauges are read at scrape time, zeros for a 
   t.is(scrape.value('lambda_instances', { function: 'greet', state: 'running' }), 2);
   t.is(scrape.value('lambda_instances', { function: 'greet', state: 'frozen' }), 1);
   t.is(scrape.value('lambda_instances', { function: 'greet', state: 'starting' }), 1);
+  t.is(scrape.value('lambda_cells', { runtime: 'node20', state: 'ready' }), 5);
+  t.is(scrape.value('lambda_cells', { runtime: 'node20', state: 'starting' }), 2);
+  t.is(scrape.value('lambda_cells', { runtime: 'node20', state: 'wanted' }), 7);
   t.is(scrape.value('lambda_queue_depth', { function: 'greet' }), 4);
   t.is(scrape.value('lambda_queue_depth', { function: 'quiet' }), 0);
   t.is(scrape.value('lambda_queue_oldest_age_seconds', { function: 'greet' }), 3);

@@ -1,5 +1,5 @@
 // Prometheus' series (prom-client, a registry of its own): counters and histograms told as the server works, seeded
-// from the per-minute rows at start; gauges of instances, queues and dead letters read at scrape time.
+// from the per-minute rows at start; gauges of instances, cells, queues and dead letters read at scrape time.
 import client from 'prom-client';
 import type { QueueStats } from '../store/invocation-types.js';
 import type { MetricTotals } from '../store/metric-types.js';
@@ -13,6 +13,8 @@ export interface ScrapeSources {
   instances(): Record<string, { running: number; frozen: number; starting: number }>;
   queues(): Map<string, QueueStats>;
   deadLetters(): Map<string, number>;
+  /** The cell pool per runtime: cells ready, booting, and how many it wants ready now (its size). */
+  cells?(): Record<string, { ready: number; starting: number; size: number }>;
 }
 
 export interface Prometheus extends Metrics {
@@ -59,6 +61,20 @@ export function createPrometheus(sources: ScrapeSources, now: () => number = Dat
         this.set({ function: fn, state: 'running' }, counts.running - counts.frozen);
         this.set({ function: fn, state: 'frozen' }, counts.frozen);
         this.set({ function: fn, state: 'starting' }, counts.starting);
+      }
+    },
+  });
+  new client.Gauge({
+    name: 'lambda_cells',
+    help: 'Pre-started cells per runtime, by state: ready (waiting for a cold start), starting (booting), wanted (what recent demand sizes the pool to).',
+    labelNames: ['runtime', 'state'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [runtime, pool] of Object.entries(sources.cells?.() ?? {})) {
+        this.set({ runtime, state: 'ready' }, pool.ready);
+        this.set({ runtime, state: 'starting' }, pool.starting);
+        this.set({ runtime, state: 'wanted' }, pool.size);
       }
     },
   });

@@ -135,3 +135,28 @@ test.serial('a wave of schedules on one cron time: each firing is a cell start, 
     await lambda.destroy();
   }
 });
+
+/** The pool's gauge for node20 cells in `state` (ready, starting, wanted), as /metrics says. */
+async function cellsGauge(lambda: Lambda, state: string): Promise<number> {
+  const text = await (await lambda.api('/metrics')).text();
+  return Number(new RegExp(`^lambda_cells\\{runtime="node20",state="${state}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? -1);
+}
+
+test.serial('a schedule firing every second holds one cell at most, not one per firing', async (t) => {
+  const lambda = await startLambda({ LAMBDA_CELLS: '2', LAMBDA_SCHEDULE_WARM: '5s' });
+  try {
+    // Short idle time: between firings the function may have no instance, so every firing asks for a cell.
+    const body = { runtime: 'node20', handler: 'index.handler', idleTimeout: '100ms', schedules: [{ cron: '* * * * * *' }], files: { 'index.mjs': b64(HANDLER) } };
+    const res = await lambda.api('/api/v1/functions/ticker', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    t.is(res.status, 201, await res.text());
+    // Each firing reserves a cell until 10 s past its time: counted per firing, eleven would be wanted at once.
+    const wanted: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      wanted.push(await cellsGauge(lambda, 'wanted'));
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+    t.true(wanted.every((n) => n >= 2 && n <= 3), `wanted: ${wanted.join(',')}`);
+  } finally {
+    await lambda.destroy();
+  }
+});

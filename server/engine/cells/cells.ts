@@ -19,7 +19,7 @@ import type { CellPool, Instance, ManagedContainer } from '../../instances/engin
 
 /** Warm-up calls a new cell answers before it waits in the pool (three leave the first real request ~3 ms, not ~15). */
 const WARM_UP_CALLS = 3;
-const RENAME_AFTER_MS = 200;
+const RENAME_AFTER_MS = 1000;
 /** A cell's init answers "ok" or a short reason; only its first line is shown. */
 const INIT_ANSWER_BYTES = 64 * 1024;
 
@@ -172,7 +172,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       if (response.statusCode !== 200) throw new Error(`its init answered ${response.statusCode}: ${text.split('\n')[0].slice(0, 200)}`);
       // What it serves, for a later server process to adopt it as any instance (labels cannot say it).
       const record: CellRecord = { fn: spec.fn, sha: spec.sha };
-      fs.writeFileSync(`${cell.taskDir}.json`, JSON.stringify(record));
+      await fs.promises.writeFile(`${cell.taskDir}.json`, JSON.stringify(record));
       // Named as an instance of its function for `docker ps` (labels cannot change), once its first request is
       // answered: the engine's rename costs ~10 ms of CPU that the cold start would otherwise wait for.
       setTimeout(() => {

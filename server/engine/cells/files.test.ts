@@ -60,7 +60,7 @@ test('a staged tree moves into a cell with one rename per top-level entry', asyn
   fs.mkdirSync(cell);
   await linkTree(await readTree(version), version, staged);
   const inode = fs.statSync(path.join(staged, 'node_modules')).ino;
-  moveTree(staged, cell);
+  await moveTree(staged, cell);
   t.false(fs.existsSync(staged));
   t.is(fs.statSync(path.join(cell, 'node_modules')).ino, inode, 'the folder was moved, not rebuilt');
   check(t, version, cell);

@@ -206,14 +206,15 @@ async function linkOrCopy(from: string, to: string): Promise<void> {
 
 /**
  * Moves a tree linkTree() staged in `staged` into the empty folder `to`: one rename per top-level entry, however
- * many files it holds, then the task folder's own mode and owner. Both folders are on the same file system.
+ * many files it holds, then the task folder's own mode and owner. Both folders are on the same file system. Every
+ * call is asynchronous: a burst of cold starts moves many trees at once, and the event loop serves them all meanwhile.
  */
-export function moveTree(staged: string, to: string): void {
-  const root = fs.lstatSync(staged);
+export async function moveTree(staged: string, to: string): Promise<void> {
+  const root = await fs.promises.lstat(staged);
   // The staged root took the task folder's mode, which may not let the server's own user take entries out.
-  fs.chmodSync(staged, 0o700);
-  for (const name of fs.readdirSync(staged)) fs.renameSync(path.join(staged, name), path.join(to, name));
-  fs.chmodSync(to, root.mode & 0o1777);
-  if (AS_ROOT) fs.chownSync(to, root.uid, root.gid);
-  fs.rmdirSync(staged);
+  await fs.promises.chmod(staged, 0o700);
+  await Promise.all((await fs.promises.readdir(staged)).map((name) => fs.promises.rename(path.join(staged, name), path.join(to, name))));
+  await fs.promises.chmod(to, root.mode & 0o1777);
+  if (AS_ROOT) await fs.promises.chown(to, root.uid, root.gid);
+  await fs.promises.rmdir(staged);
 }

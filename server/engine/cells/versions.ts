@@ -11,6 +11,9 @@ import { createFileStore } from './store.js';
 import { dockerImages } from '../images.js';
 import type { InstanceSpec } from '../../instances/engine.js';
 
+/** How long after a staged tree is used the next one is staged: longer than a burst of cold starts lasts. */
+const RESTAGE_AFTER_MS = 1000;
+
 /** A runtime's stem-cell image and what a version image must share with it to run in its cells. */
 export interface RuntimeImage {
   recipe: CellRecipe;
@@ -190,13 +193,19 @@ export function createCellVersions(options: CellVersionsOptions): CellVersions {
       const take = ready;
       ready = undefined;
       if (take) {
-        staged.delete(take);
-        for (const [i, folder] of to.entries()) moveTree(path.join(take, String(i)), folder);
-        fs.rmdirSync(take);
+        try {
+          await Promise.all(to.map((folder, i) => moveTree(path.join(take, String(i)), folder)));
+          await fs.promises.rmdir(take);
+        } finally {
+          // Only now is it no longer this process's: a prune meanwhile leaves a tree being moved alone.
+          staged.delete(take);
+        }
       } else {
         for (const [i, dir] of dirs.entries()) await linkTree(await readTree(dir), dir, to[i]);
       }
-      restage();
+      // The next tree is staged once the burst this start may be part of is over: staging competes with its other
+      // cold starts for the disk, the thread pool and the event loop, and a start without a staged tree still works.
+      setTimeout(restage, RESTAGE_AFTER_MS).unref();
     };
   };
 

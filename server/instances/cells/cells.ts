@@ -248,7 +248,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
       if (size <= 0 || closed) return;
       use(spec);
       if (spec.runtime === undefined || !inUse.has(spec.runtime)) return;
-      demand.reserve(spec.runtime, until);
+      demand.reserve(spec.runtime, spec.fn, until);
       const later = prepare(spec).finally(() => background.delete(later));
       background.add(later);
       top(spec.runtime);

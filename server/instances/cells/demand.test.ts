@@ -39,10 +39,32 @@ test('a burst is forgotten after the window: the size goes back to the floor', (
 test('reservations count until their time, then go', (t) => {
   const c = clock();
   const demand = createDemand({ floor: 2, now: c.now });
-  for (let i = 0; i < 10; i++) demand.reserve('node20', c.now() + 15_000);
+  for (let i = 0; i < 10; i++) demand.reserve('node20', `fn${i}`, c.now() + 15_000);
   t.is(demand.wanted('node20'), 10);
   c.advance(15_001);
   t.is(demand.wanted('node20'), 2);
+});
+
+test('a function holds one reservation, the latest: a schedule firing every second wants one cell', (t) => {
+  const c = clock();
+  const demand = createDemand({ floor: 2, now: c.now });
+  for (let i = 0; i < 20; i++) {
+    demand.reserve('node20', 'ticker', c.now() + 11_000);
+    demand.reserve('node20', 'other', c.now() + 11_000);
+    c.advance(1_000);
+  }
+  t.is(demand.wanted('node20'), 2, 'two functions, two cells, however many firings');
+  demand.reserve('node20', 'third', c.now() + 11_000);
+  t.is(demand.wanted('node20'), 3);
+  c.advance(11_001);
+  t.is(demand.wanted('node20'), 2, 'back to the floor once every reservation is past');
+});
+
+test('reservations are remembered within a bound', (t) => {
+  const c = clock();
+  const demand = createDemand({ floor: 0, now: c.now });
+  for (let i = 0; i < MAX_REMEMBERED + 50; i++) demand.reserve('node20', `fn${i}`, c.now() + 15_000);
+  t.is(demand.wanted('node20'), MAX_REMEMBERED);
 });
 
 test('a flood of cold starts is remembered within a bound', (t) => {

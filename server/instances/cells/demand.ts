@@ -14,8 +14,11 @@ export interface DemandOptions {
 export interface Demand {
   /** A cold start of `runtime` was asked for now. */
   coldStart(runtime: string): void;
-  /** One cell of `runtime` is wanted ready until `until` (a schedule's firing ahead). */
-  reserve(runtime: string, until: number): void;
+  /**
+   * One cell of `runtime` is wanted ready for `key` (a function whose schedule fires soon) until `until`. A key holds
+   * one reservation at a time, the latest: a schedule firing every second wants one cell, not one per firing.
+   */
+  reserve(runtime: string, key: string, until: number): void;
   /** Ready cells `runtime` should have now: the floor, the largest recent burst or the live reservations, whichever is most. */
   wanted(runtime: string): number;
 }
@@ -30,7 +33,7 @@ export function createDemand(options: DemandOptions): Demand {
   const burstMs = options.burstMs ?? DEFAULT_BURST_MS;
   const now = options.now ?? Date.now;
   const starts = new Map<string, number[]>();
-  const reservations = new Map<string, number[]>();
+  const reservations = new Map<string, Map<string, number>>();
 
   const listOf = (map: Map<string, number[]>, runtime: string): number[] => {
     let list = map.get(runtime);
@@ -65,18 +68,26 @@ export function createDemand(options: DemandOptions): Demand {
       list.push(now());
       drop(list, now() - windowMs);
     },
-    reserve(runtime, until) {
-      const list = listOf(reservations, runtime);
-      list.push(until);
-      list.sort((a, b) => a - b);
-      drop(list, now());
+    reserve(runtime, key, until) {
+      let held = reservations.get(runtime);
+      if (!held) {
+        held = new Map();
+        reservations.set(runtime, held);
+      }
+      held.delete(key);
+      held.set(key, until);
+      // Insertion order is age: past the bound, the oldest reservations go first.
+      for (const oldest of held.keys()) {
+        if (held.size <= MAX_REMEMBERED) break;
+        held.delete(oldest);
+      }
     },
     wanted(runtime) {
       const list = listOf(starts, runtime);
       drop(list, now() - windowMs);
-      const reserved = listOf(reservations, runtime);
-      drop(reserved, now());
-      return Math.max(options.floor, largestBurst(list), reserved.length);
+      const held = reservations.get(runtime) ?? new Map<string, number>();
+      for (const [key, until] of held) if (until < now()) held.delete(key);
+      return Math.max(options.floor, largestBurst(list), held.size);
     },
   };
 }
