@@ -1,0 +1,306 @@
+// Test harness: a swarm of Docker engines on this machine, each in a network namespace of its own joined by a
+// bridge in another, and a teardown that leaves nothing of it (engines, namespaces, links, mounts, folders).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { ROOT } from './lambda.js';
+
+const run = promisify(execFile);
+
+/** The nodes' own network: it exists only inside this run's namespaces, so every run may use the same one. */
+const SUBNET = '172.31.250';
+/** How long an engine may take to answer after it is started (it sets up its containerd and swarm state). */
+const ENGINE_START_MS = 60_000;
+/** How long a stopped engine may take to stop its containers and unmount before it is killed. */
+const ENGINE_STOP_MS = 20_000;
+
+export interface SwarmNode {
+  index: number;
+  /** The network namespace (in /run/netns) the engine and its swarm traffic live in. */
+  netns: string;
+  /** The node's address on the bridge, which swarm advertises. */
+  address: string;
+  /** The engine's socket, as `docker -H` takes it. */
+  host: string;
+  dir: string;
+  pid: number;
+}
+
+export interface Swarm {
+  id: string;
+  /** The run's folder: every engine's data and exec root, and what tests keep beside them. */
+  dir: string;
+  nodes: SwarmNode[];
+  manager: SwarmNode;
+  /** Runs the docker CLI against one node's engine; rejects with its stderr on a non-zero exit. */
+  docker(node: SwarmNode, args: string[], options?: { input?: Buffer | string; timeoutMs?: number }): Promise<string>;
+  /** Starts a program inside a node's network namespace, stopped (by its pid) at teardown. */
+  spawnIn(node: SwarmNode, command: string, args: string[], logName: string): number;
+  /** Stops everything and removes every trace; safe to call twice. */
+  destroy(): void;
+}
+
+export interface SwarmOptions {
+  /** Engines in the swarm, the first the manager (2 or more). */
+  nodes?: number;
+  /** Registries the engines pull from over plain HTTP (`--insecure-registry`). */
+  insecureRegistries?: string[];
+}
+
+/** The address of node `index` on the run's bridge. */
+export function nodeAddress(index: number): string {
+  return `${SUBNET}.${index + 1}`;
+}
+
+function sh(command: string, args: string[]): string {
+  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+}
+
+/** Like sh, for teardown: what is already gone is not an error. */
+function tryToRun(command: string, args: string[]): void {
+  try {
+    sh(command, args);
+  } catch {
+    // already removed, or never made: teardown goes on with the rest
+  }
+}
+
+/** Whether `pid` still runs: an engine this process started stays a zombie until Node reaps it, which a
+ * synchronous teardown never lets it do, so a zombie counts as gone. */
+export function alive(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // it ended between the check and the signal
+  }
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Stops `pid` with SIGTERM, then SIGKILL after `graceMs`; returns once it is gone (or after the kill's grace). */
+function stopProcess(pid: number, graceMs: number): void {
+  if (!alive(pid)) return;
+  signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < deadline) sleepSync(100);
+  if (!alive(pid)) return;
+  signal(pid, 'SIGKILL');
+  const killDeadline = Date.now() + 5_000;
+  while (alive(pid) && Date.now() < killDeadline) sleepSync(50);
+}
+
+/** Processes whose command line names the run's folder: only this run's engines, containerds and shims do. */
+export function processesOf(dir: string): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid || !alive(Number(entry))) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(dir)) found.push(Number(entry));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+/** Mount points inside the run's folder, the deepest first (an engine killed mid-way leaves layers and netns mounts). */
+export function mountsOf(dir: string): string[] {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((line) => line.split(' ')[4] ?? '')
+    .filter((point) => point === dir || point.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+/** The network namespaces this run made that still exist. */
+export function namespacesOf(id: string): string[] {
+  const all = fs.existsSync('/run/netns') ? fs.readdirSync('/run/netns') : [];
+  return all.filter((name) => name.startsWith(`lsw-${id}-`));
+}
+
+export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
+  const count = options.nodes ?? 2;
+  if (count < 2) throw new Error('a swarm here has at least two engines');
+  // Short names: interface and socket names are bounded (15 and 107 bytes), and two runs must never collide.
+  const id = randomBytes(3).toString('hex');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lsw-${id}-`));
+  const bridgeNs = `lsw-${id}-br`;
+  const nodes: SwarmNode[] = [];
+  const extra: number[] = [];
+  let destroyed = false;
+
+  const destroy = (): void => {
+    if (destroyed) return;
+    destroyed = true;
+    process.removeListener('exit', destroy);
+    for (const pid of extra) stopProcess(pid, 5_000);
+    // Engines stop together: each stops its tasks' containers and unmounts its layers and namespaces on SIGTERM.
+    for (const node of nodes) if (node.pid > 0 && alive(node.pid)) signal(node.pid, 'SIGTERM');
+    for (const node of nodes) if (node.pid > 0) stopProcess(node.pid, ENGINE_STOP_MS);
+    // What an engine killed mid-way leaves: its containerd and shims (found by the run's folder, killed by pid), mounts.
+    for (const pid of processesOf(dir)) stopProcess(pid, 2_000);
+    for (const point of mountsOf(dir)) tryToRun('umount', ['-l', point]);
+    for (const ns of namespacesOf(id)) tryToRun('ip', ['netns', 'del', ns]);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
+  // A test process that ends without its teardown (a crash, a failed assertion before it) still cleans up.
+  process.on('exit', destroy);
+
+  const spawnIn = (node: SwarmNode, command: string, args: string[], logName: string): number => {
+    const log = fs.openSync(path.join(dir, logName), 'a');
+    // nsenter, not `ip netns exec`: the latter remounts /sys, which hides the cgroup mounts dockerd needs.
+    const child = spawn('nsenter', [`--net=/run/netns/${node.netns}`, command, ...args], { detached: true, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    child.unref();
+    if (!child.pid) throw new Error(`${command} did not start`);
+    return child.pid;
+  };
+
+  const docker = async (node: SwarmNode, args: string[], opts: { input?: Buffer | string; timeoutMs?: number } = {}): Promise<string> => {
+    const child = execFile('docker', ['-H', node.host, ...args], { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 16 << 20, encoding: 'utf8' });
+    const done = new Promise<string>((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (chunk: string) => { stdout += chunk; });
+      child.stderr?.on('data', (chunk: string) => { stderr += chunk; });
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`docker ${args.join(' ')} (node ${node.index}): exit ${code}: ${stderr.trim()}`))));
+    });
+    child.stdin?.end(opts.input ?? '');
+    return done;
+  };
+
+  try {
+    sh('ip', ['netns', 'add', bridgeNs]);
+    sh('ip', ['-n', bridgeNs, 'link', 'add', 'br0', 'type', 'bridge']);
+    sh('ip', ['-n', bridgeNs, 'link', 'set', 'br0', 'up']);
+    for (let index = 0; index < count; index++) {
+      const netns = `lsw-${id}-n${index}`;
+      const address = nodeAddress(index);
+      sh('ip', ['netns', 'add', netns]);
+      // The veth's bridge end is named inside the bridge's namespace only; its other end is the node's eth0.
+      sh('ip', ['-n', bridgeNs, 'link', 'add', `v${index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+      sh('ip', ['-n', bridgeNs, 'link', 'set', `v${index}`, 'master', 'br0', 'up']);
+      sh('ip', ['-n', netns, 'addr', 'add', `${address}/24`, 'dev', 'eth0']);
+      sh('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
+      sh('ip', ['-n', netns, 'link', 'set', 'lo', 'up']);
+      const nodeDir = path.join(dir, `n${index}`);
+      fs.mkdirSync(nodeDir);
+      // An empty configuration of its own: the host engine's /etc/docker/daemon.json (hosts, data root) is not ours.
+      fs.writeFileSync(path.join(nodeDir, 'daemon.json'), '{}');
+      nodes.push({ index, netns, address, host: `unix://${nodeDir}/docker.sock`, dir: nodeDir, pid: 0 });
+    }
+    for (const node of nodes) {
+      node.pid = spawnIn(node, 'dockerd', [
+        '--config-file', path.join(node.dir, 'daemon.json'),
+        '--data-root', path.join(node.dir, 'data'),
+        '--exec-root', path.join(node.dir, 'exec'),
+        '--pidfile', path.join(node.dir, 'docker.pid'),
+        '-H', node.host,
+        '--bridge=none', '--iptables=false', '--ip-masq=false',
+        '--shutdown-timeout', '2',
+        ...(options.insecureRegistries ?? []).flatMap((registry) => ['--insecure-registry', registry]),
+      ], `n${node.index}/dockerd.log`);
+    }
+    for (const node of nodes) await waitForEngine(node, dir, docker);
+    const [manager, ...workers] = nodes;
+    await docker(manager, ['swarm', 'init', '--advertise-addr', manager.address, '--listen-addr', `${manager.address}:2377`]);
+    const token = (await docker(manager, ['swarm', 'join-token', '-q', 'worker'])).trim();
+    for (const worker of workers) {
+      await docker(worker, ['swarm', 'join', '--token', token, '--advertise-addr', worker.address, '--listen-addr', `${worker.address}:2377`, `${manager.address}:2377`]);
+    }
+    await waitFor(async () => (await docker(manager, ['node', 'ls', '--format', '{{.Status}}'])).split('\n').filter((s) => s === 'Ready').length === count, 30_000, 'every node Ready');
+    return {
+      id, dir, nodes, manager, docker, destroy,
+      spawnIn: (node, command, args, logName) => {
+        const pid = spawnIn(node, command, args, logName);
+        extra.push(pid);
+        return pid;
+      },
+    };
+  } catch (error) {
+    const logs = nodes.map((node) => readTail(path.join(node.dir, 'dockerd.log'))).join('\n');
+    destroy();
+    throw new Error(`${(error as Error).message}\n${logs}`);
+  }
+}
+
+function readTail(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').slice(-2000);
+  } catch {
+    return '';
+  }
+}
+
+/** Polls `check` until it is true, at most `ms`; says what it waited for when it gives up. */
+export async function waitFor(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  let last = '';
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      last = (error as Error).message;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${last}` : ''}`);
+}
+
+async function waitForEngine(node: SwarmNode, dir: string, docker: Swarm['docker']): Promise<void> {
+  await waitFor(async () => {
+    if (!alive(node.pid)) throw new Error(`dockerd of node ${node.index} exited: ${readTail(path.join(dir, `n${node.index}`, 'dockerd.log'))}`);
+    await docker(node, ['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 5_000 });
+    return true;
+  }, ENGINE_START_MS, `the engine of node ${node.index}`);
+}
+
+/**
+ * The probe's image, `lambda-test/probe:<hash>`, imported into the given engines: a static Go binary alone in an
+ * image FROM scratch. The engines have no images and nothing to pull from; a 5 MB binary built here loads in an
+ * instant where a saved base image would take seconds per engine.
+ */
+export async function importProbe(swarm: Swarm, nodes: SwarmNode[] = swarm.nodes): Promise<string> {
+  const binary = path.join(swarm.dir, 'probe-bin', 'probe');
+  if (!fs.existsSync(binary)) {
+    await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', binary, path.join(ROOT, 'test', 'fixtures', 'swarm-probe', 'main.go')], {
+      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '' }, timeout: 120_000,
+    });
+  }
+  const image = `lambda-test/probe:${swarm.id}`;
+  const tar = await run('tar', ['-C', path.dirname(binary), '-cf', '-', 'probe'], { encoding: 'buffer', maxBuffer: 64 << 20 });
+  for (const node of nodes) {
+    await swarm.docker(node, ['import', '--change', 'ENTRYPOINT ["/probe"]', '-', image], { input: tar.stdout });
+  }
+  return image;
+}
+
+/** The containers of `service`'s running tasks on each node, as [node, container id] pairs. */
+export async function tasksOf(swarm: Swarm, service: string): Promise<Array<[SwarmNode, string]>> {
+  const found: Array<[SwarmNode, string]> = [];
+  for (const node of swarm.nodes) {
+    const ids = await swarm.docker(node, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${service}`]);
+    for (const id of ids.split('\n').filter(Boolean)) found.push([node, id]);
+  }
+  return found;
+}
+
+/** A container's address on one network. */
+export async function addressOn(swarm: Swarm, node: SwarmNode, container: string, network: string): Promise<string> {
+  const out = await swarm.docker(node, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container]);
+  return out.trim();
+}
