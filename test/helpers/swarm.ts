@@ -7,6 +7,7 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { ROOT } from './lambda.js';
+import { REGISTRY_PROGRAM, registryConfig, serveArgs } from '../../server/engine/swarm/registry.js';
 
 const run = promisify(execFile);
 
@@ -303,4 +304,52 @@ export async function tasksOf(swarm: Swarm, service: string): Promise<Array<[Swa
 export async function addressOn(swarm: Swarm, node: SwarmNode, container: string, network: string): Promise<string> {
   const out = await swarm.docker(node, ['inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, container]);
   return out.trim();
+}
+
+/** Where the workers pull from: the registry's read-only side on the manager's swarm address. */
+export const REGISTRY_PULL = `${nodeAddress(0)}:5000`;
+/** Where the manager's engine pushes: the write side on the manager's loopback, which no other node nor task reaches. */
+export const REGISTRY_PUSH = '127.0.0.1:5001';
+
+export interface SwarmRegistry {
+  storageDir: string;
+  writeConfig: string;
+  readConfig: string;
+  writePid: number;
+  /** Stops the write side (for a garbage collection); the read side goes on serving. */
+  stopWriteSide(): void;
+  startWriteSide(): Promise<void>;
+}
+
+/**
+ * Runs the platform's registry on the manager as the platform would: both sides on one storage folder in the data
+ * folder, plain HTTP (inside the run's namespaces only; the engines are started with `--insecure-registry`).
+ */
+export async function startRegistry(swarm: Swarm): Promise<SwarmRegistry> {
+  const storageDir = path.join(swarm.dir, 'data', 'registry');
+  fs.mkdirSync(storageDir, { recursive: true });
+  const writeConfig = path.join(swarm.dir, 'registry-write.yml');
+  const readConfig = path.join(swarm.dir, 'registry-read.yml');
+  fs.writeFileSync(writeConfig, registryConfig({ listen: REGISTRY_PUSH, storageDir, readOnly: false }));
+  fs.writeFileSync(readConfig, registryConfig({ listen: REGISTRY_PULL, storageDir, readOnly: true }));
+  const start = async (config: string, log: string): Promise<number> => {
+    const pid = swarm.spawnIn(swarm.manager, REGISTRY_PROGRAM, serveArgs(config), log);
+    const file = path.join(swarm.dir, log);
+    await waitFor(async () => {
+      if (!alive(pid)) throw new Error(`the registry exited: ${readTail(file)}`);
+      return readTail(file).includes('listening on');
+    }, 20_000, `the registry (${log})`);
+    return pid;
+  };
+  const registry: SwarmRegistry = {
+    storageDir, writeConfig, readConfig,
+    writePid: await start(writeConfig, 'registry-write.log'),
+    stopWriteSide: () => stopProcess(registry.writePid, 5_000),
+    startWriteSide: async () => {
+      fs.writeFileSync(path.join(swarm.dir, 'registry-write.log'), '');
+      registry.writePid = await start(writeConfig, 'registry-write.log');
+    },
+  };
+  await start(readConfig, 'registry-read.log');
+  return registry;
 }
