@@ -271,23 +271,28 @@ async function waitForEngine(node: SwarmNode, dir: string, docker: Swarm['docker
 }
 
 /**
- * The probe's image, `lambda-test/probe:<hash>`, imported into the given engines: a static Go binary alone in an
- * image FROM scratch. The engines have no images and nothing to pull from; a 5 MB binary built here loads in an
- * instant where a saved base image would take seconds per engine.
+ * A static Go program alone in an image FROM scratch, `lambda-test/<name>:<run id>`, imported into the given engines.
+ * The engines have no images and nothing to pull from; a 5 MB binary built here loads in an instant where a saved
+ * base image would take seconds per engine.
  */
-export async function importProbe(swarm: Swarm, nodes: SwarmNode[] = swarm.nodes): Promise<string> {
-  const binary = path.join(swarm.dir, 'probe-bin', 'probe');
+export async function importGoImage(swarm: Swarm, source: string, name: string, nodes: SwarmNode[] = swarm.nodes): Promise<string> {
+  const binary = path.join(swarm.dir, 'bin', name, name);
   if (!fs.existsSync(binary)) {
-    await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', binary, path.join(ROOT, 'test', 'fixtures', 'swarm-probe', 'main.go')], {
+    await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', binary, source], {
       env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '' }, timeout: 120_000,
     });
   }
-  const image = `lambda-test/probe:${swarm.id}`;
-  const tar = await run('tar', ['-C', path.dirname(binary), '-cf', '-', 'probe'], { encoding: 'buffer', maxBuffer: 64 << 20 });
+  const image = `lambda-test/${name}:${swarm.id}`;
+  const tar = await run('tar', ['-C', path.dirname(binary), '-cf', '-', name], { encoding: 'buffer', maxBuffer: 64 << 20 });
   for (const node of nodes) {
-    await swarm.docker(node, ['import', '--change', 'ENTRYPOINT ["/probe"]', '-', image], { input: tar.stdout });
+    await swarm.docker(node, ['import', '--change', `ENTRYPOINT ["/${name}"]`, '-', image], { input: tar.stdout });
   }
   return image;
+}
+
+/** The probe (test/fixtures/swarm-probe): serves HTTP, fetches, dials TCP and TLS, from inside a task. */
+export function importProbe(swarm: Swarm, nodes: SwarmNode[] = swarm.nodes): Promise<string> {
+  return importGoImage(swarm, path.join(ROOT, 'test', 'fixtures', 'swarm-probe', 'main.go'), 'probe', nodes);
 }
 
 /** The containers of `service`'s running tasks on each node, as [node, container id] pairs. */
