@@ -36,6 +36,7 @@ test.before(async () => {
   gateway = net.createServer((socket) => {
     void acceptDialIn(socket, (id) => (id === 'a-1' ? secret : undefined)).then((id) => {
       if (id === undefined) return;
+      socket.on('error', () => undefined);
       dialIns.push(id);
       socket.end(`accepted ${id}\n`);
     });

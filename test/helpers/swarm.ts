@@ -180,6 +180,8 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
       child.on('error', reject);
       child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`docker ${args.join(' ')} (node ${node.index}): exit ${code}: ${stderr.trim()}`))));
     });
+    // A command that fails before it reads its input closes the pipe: that failure is the one to report.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? '');
     return done;
   };

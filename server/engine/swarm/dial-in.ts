@@ -14,6 +14,7 @@ const LINE = /^([A-Za-z0-9_.-]{1,64}) ([0-9a-f]{64})$/;
  * Reads a dial-in line from `socket` and checks it against `secretOf(instance)` in constant time. Resolves the
  * instance id, with the socket paused and any bytes after the line put back for what reads next; otherwise
  * destroys the socket and resolves undefined (an unknown instance and a wrong secret look the same from outside).
+ * Once it resolves an instance, the socket's errors are the caller's to handle.
  */
 export function acceptDialIn(socket: net.Socket, secretOf: (instance: string) => string | undefined, timeoutMs = DIAL_IN_TIMEOUT_MS): Promise<string | undefined> {
   return new Promise((resolve) => {
@@ -22,6 +23,7 @@ export function acceptDialIn(socket: net.Socket, secretOf: (instance: string) =>
       clearTimeout(timer);
       socket.removeListener('data', onData);
       socket.removeListener('close', onClose);
+      socket.removeListener('error', onClose);
       if (instance === undefined) {
         socket.destroy();
       } else {
@@ -50,5 +52,7 @@ export function acceptDialIn(socket: net.Socket, secretOf: (instance: string) =>
     const timer = setTimeout(() => finish(undefined), timeoutMs);
     socket.on('data', onData);
     socket.on('close', onClose);
+    // A peer that resets mid-line is a dial-in that failed, not an error of the process's.
+    socket.on('error', onClose);
   });
 }
