@@ -19,8 +19,8 @@ test.serial('two engines form one swarm; a task on one reaches a task on the oth
   t.timeout(240_000);
   swarm = await createSwarm({ nodes: 2 });
   const s = swarm;
-  const roles = (await s.docker(s.manager, ['node', 'ls', '--format', '{{.ManagerStatus}} {{.Status}}'])).trim().split('\n').sort();
-  t.deepEqual(roles, [' Ready', 'Leader Ready']);
+  const roles = (await s.docker(s.manager, ['node', 'ls', '--format', '{{.Status}} {{.ManagerStatus}}'])).split('\n').filter(Boolean).map((line) => line.trim()).sort();
+  t.deepEqual(roles, ['Ready', 'Ready Leader']);
 
   const image = await importProbe(s);
   await s.docker(s.manager, ['network', 'create', '--driver', 'overlay', '--attachable', 'plain']);

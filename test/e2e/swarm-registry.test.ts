@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import { ROOT, requireDocker } from '../helpers/lambda.js';
 import {
-  REGISTRY_PULL, REGISTRY_PUSH, createSwarm, importProbe, startRegistry, tasksOf, waitFor, type Swarm, type SwarmRegistry,
+  REGISTRY_PULL, REGISTRY_PUSH, createSwarm, privileged, importProbe, startRegistry, tasksOf, waitFor, type Swarm, type SwarmRegistry,
 } from '../helpers/swarm.js';
 import { REGISTRY_PROGRAM, garbageCollectArgs } from '../../server/engine/swarm/registry.js';
 
@@ -30,7 +30,7 @@ test.after.always(() => {
 
 /** Runs a module's code inside the manager's namespace, where the registry's write side listens (as the platform). */
 async function asThePlatform(s: Swarm, code: string): Promise<string> {
-  const { stdout } = await run('nsenter', [`--net=/run/netns/${s.manager.netns}`, process.execPath, '--import', 'tsx', '--input-type=module', '-e', code], {
+  const { stdout } = await run(...privileged('nsenter', [`--net=/run/netns/${s.manager.netns}`, process.execPath, '--import', 'tsx', '--input-type=module', '-e', code]), {
     cwd: ROOT, timeout: 60_000,
   });
   return stdout.trim();
@@ -85,7 +85,7 @@ test.serial('a deleted image is gone from the pull side, and the garbage collect
   t.is(blobs(), before, 'deleting a manifest alone frees no layer');
 
   registry.stopWriteSide();
-  await run(REGISTRY_PROGRAM, garbageCollectArgs(registry.writeConfig), { timeout: 60_000 });
+  await run(...privileged(REGISTRY_PROGRAM, garbageCollectArgs(registry.writeConfig)), { timeout: 60_000 });
   await registry.startWriteSide();
   t.is(blobs(), 0, 'the layer and the config blob are removed');
   // The write side takes pushes again after the collection.

@@ -56,8 +56,16 @@ export function nodeAddress(index: number): string {
   return `${SUBNET}.${index + 1}`;
 }
 
+/** Namespaces, engines and mounts need root: a test run by another user (CI's runner) gets them through `sudo -n`. */
+const AS_ROOT = process.getuid?.() === 0 ? [] : ['sudo', '-n'];
+
+/** `command args` as root: the program to run and its arguments. */
+export function privileged(command: string, args: string[]): [string, string[]] {
+  return AS_ROOT.length === 0 ? [command, args] : [AS_ROOT[0], [...AS_ROOT.slice(1), command, ...args]];
+}
+
 function sh(command: string, args: string[]): string {
-  return execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
+  return execFileSync(...privileged(command, args), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 30_000 });
 }
 
 /** Like sh, for teardown: what is already gone is not an error. */
@@ -81,6 +89,7 @@ export function alive(pid: number): boolean {
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {
+  if (AS_ROOT.length > 0) return tryToRun('kill', [`-${name}`, String(pid)]);
   try {
     process.kill(pid, name);
   } catch {
@@ -155,6 +164,8 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
     for (const pid of processesOf(dir)) stopProcess(pid, 2_000);
     for (const point of mountsOf(dir)) tryToRun('umount', ['-l', point]);
     for (const ns of namespacesOf(id)) tryToRun('ip', ['netns', 'del', ns]);
+    // The engines' files are root's: another user removes them as root.
+    if (AS_ROOT.length > 0) tryToRun('rm', ['-rf', '--one-file-system', dir]);
     fs.rmSync(dir, { recursive: true, force: true });
   };
   // A test process that ends without its teardown (a crash, a failed assertion before it) still cleans up.
@@ -163,7 +174,7 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
   const spawnIn = (node: SwarmNode, command: string, args: string[], logName: string): number => {
     const log = fs.openSync(path.join(dir, logName), 'a');
     // nsenter, not `ip netns exec`: the latter remounts /sys, which hides the cgroup mounts dockerd needs.
-    const child = spawn('nsenter', [`--net=/run/netns/${node.netns}`, command, ...args], { detached: true, stdio: ['ignore', log, log] });
+    const child = spawn(...privileged('nsenter', [`--net=/run/netns/${node.netns}`, command, ...args]), { detached: true, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     child.unref();
     if (!child.pid) throw new Error(`${command} did not start`);
@@ -215,6 +226,8 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
         '-H', node.host,
         '--bridge=none', '--iptables=false', '--ip-masq=false',
         '--shutdown-timeout', '2',
+        // Another user's docker CLI reaches the engine through its socket's group.
+        ...(AS_ROOT.length > 0 ? ['--group', String(process.getgid?.())] : []),
         ...(options.insecureRegistries ?? []).flatMap((registry) => ['--insecure-registry', registry]),
       ], `n${node.index}/dockerd.log`);
     }
