@@ -1,9 +1,12 @@
 // End to end, the swarm harness itself: two engines in namespaces of their own form one swarm, a service spreads over
 // both, a task on one reaches a task on the other over an overlay network, and teardown leaves nothing behind.
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
 import test from 'ava';
-import { requireDocker } from '../helpers/lambda.js';
-import { addressOn, alive, createSwarm, importProbe, mountsOf, namespacesOf, processesOf, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
+import { ROOT, requireDocker } from '../helpers/lambda.js';
+import {
+  addressOn, alive, createSwarm, importProbe, mountsOf, namespacesOf, processesOf, removeAbandonedRuns, tasksOf, waitFor, type Swarm,
+} from '../helpers/swarm.js';
 
 let swarm: Swarm | undefined;
 
@@ -49,4 +52,36 @@ test.serial('teardown stops the engines and removes their namespaces, links, mou
   t.deepEqual(namespacesOf(s.id), [], 'the namespaces (and the veths and bridge in them) are gone');
   t.deepEqual(mountsOf(s.dir), []);
   t.false(fs.existsSync(s.dir));
+});
+
+test.serial('a run whose test process was killed outright (no exit hook ran) is removed by the next run', async (t) => {
+  t.timeout(120_000);
+  // Another process makes a swarm, says where, and is killed with SIGKILL: its engines go on running, orphaned.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', `
+    const { createSwarm } = await import('./test/helpers/swarm.ts');
+    const s = await createSwarm();
+    console.log(JSON.stringify({ id: s.id, dir: s.dir, pids: s.nodes.map((node) => node.pid) }));
+    setInterval(() => undefined, 1000);
+  `], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const made = await new Promise<{ id: string; dir: string; pids: number[] }>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]));
+    });
+    child.on('exit', (code) => reject(new Error(`the child exited (${code}) before its swarm was made`)));
+  });
+  const gone = new Promise((resolve) => child.on('exit', resolve));
+  child.kill('SIGKILL');
+  await gone;
+  t.true(made.pids.every(alive), 'its engines outlived it');
+  t.true(namespacesOf(made.id).length > 0);
+
+  // Another test file's swarm starting now may be the one that removes it: either way it is gone afterwards.
+  removeAbandonedRuns();
+  t.deepEqual(made.pids.filter(alive), []);
+  t.deepEqual(processesOf(made.dir), []);
+  t.deepEqual(namespacesOf(made.id), []);
+  t.deepEqual(mountsOf(made.dir), []);
+  t.false(fs.existsSync(made.dir));
 });

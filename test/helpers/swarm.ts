@@ -38,7 +38,8 @@ export interface Swarm {
   manager: SwarmNode;
   /** Runs the docker CLI against one node's engine; rejects with its stderr on a non-zero exit. */
   docker(node: SwarmNode, args: string[], options?: { input?: Buffer | string; timeoutMs?: number }): Promise<string>;
-  /** Starts a program inside a node's network namespace, stopped (by its pid) at teardown. */
+  /** Starts a program inside a node's network namespace; stopped at teardown, found by the run's folder, which its
+   * arguments must name (a configuration file or a log in it). */
   spawnIn(node: SwarmNode, command: string, args: string[], logName: string): number;
   /** Stops everything and removes every trace; safe to call twice. */
   destroy(): void;
@@ -141,32 +142,79 @@ export function namespacesOf(id: string): string[] {
   return all.filter((name) => name.startsWith(`lsw-${id}-`));
 }
 
+/** A run's folder: `lsw-<id>-<random>` in the temporary folder, with its owner's pid in `owner`. */
+const RUN_DIR = /^lsw-([0-9a-f]{6})-/;
+
+/**
+ * Removes what a run left behind: its processes (found by the run's folder: its engines, their containerds and
+ * shims, its registry) stopped together by pid, then its mounts, its namespaces (and the veths and bridge in them)
+ * and its folder.
+ */
+function removeRun(dir: string, id: string): void {
+  // The engines first, on their own: each stops its containers and unmounts its layers and namespaces on SIGTERM,
+  // which it can do only while its containerd still runs. Then whatever is left (containerds, shims, the registry).
+  const isEngine = (pid: number): boolean => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'dockerd';
+    } catch {
+      return false;
+    }
+  };
+  for (const [which, graceMs] of [[isEngine, ENGINE_STOP_MS], [() => true, 2_000]] as const) {
+    const pids = processesOf(dir).filter(which);
+    for (const pid of pids) signal(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (pids.some(alive) && Date.now() < deadline) sleepSync(100);
+    for (const pid of pids.filter(alive)) stopProcess(pid, 0);
+  }
+  for (const point of mountsOf(dir)) tryToRun('umount', ['-l', point]);
+  for (const ns of namespacesOf(id)) tryToRun('ip', ['netns', 'del', ns]);
+  // The engines' files are root's: another user removes them as root.
+  if (AS_ROOT.length > 0) tryToRun('rm', ['-rf', '--one-file-system', dir]);
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Removes the runs whose test process is gone without its teardown (killed outright, where no exit hook runs).
+ * A run whose owner still lives is another test file's, at work: left alone.
+ */
+export function removeAbandonedRuns(): string[] {
+  const removed: string[] = [];
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    const match = RUN_DIR.exec(name);
+    if (!match) continue;
+    const dir = path.join(os.tmpdir(), name);
+    let owner = 0;
+    try {
+      owner = Number(fs.readFileSync(path.join(dir, 'owner'), 'utf8'));
+    } catch {
+      // No owner written yet: a run being made this instant, unless the folder is older than any start takes.
+      if (Date.now() - fs.statSync(dir).mtimeMs < ENGINE_START_MS) continue;
+    }
+    if (owner > 0 && alive(owner)) continue;
+    removeRun(dir, match[1]);
+    removed.push(dir);
+  }
+  return removed;
+}
+
 export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
   const count = options.nodes ?? 2;
   if (count < 2) throw new Error('a swarm here has at least two engines');
+  removeAbandonedRuns();
   // Short names: interface and socket names are bounded (15 and 107 bytes), and two runs must never collide.
   const id = randomBytes(3).toString('hex');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `lsw-${id}-`));
+  fs.writeFileSync(path.join(dir, 'owner'), String(process.pid));
   const bridgeNs = `lsw-${id}-br`;
   const nodes: SwarmNode[] = [];
-  const extra: number[] = [];
   let destroyed = false;
 
   const destroy = (): void => {
     if (destroyed) return;
     destroyed = true;
     process.removeListener('exit', destroy);
-    for (const pid of extra) stopProcess(pid, 5_000);
-    // Engines stop together: each stops its tasks' containers and unmounts its layers and namespaces on SIGTERM.
-    for (const node of nodes) if (node.pid > 0 && alive(node.pid)) signal(node.pid, 'SIGTERM');
-    for (const node of nodes) if (node.pid > 0) stopProcess(node.pid, ENGINE_STOP_MS);
-    // What an engine killed mid-way leaves: its containerd and shims (found by the run's folder, killed by pid), mounts.
-    for (const pid of processesOf(dir)) stopProcess(pid, 2_000);
-    for (const point of mountsOf(dir)) tryToRun('umount', ['-l', point]);
-    for (const ns of namespacesOf(id)) tryToRun('ip', ['netns', 'del', ns]);
-    // The engines' files are root's: another user removes them as root.
-    if (AS_ROOT.length > 0) tryToRun('rm', ['-rf', '--one-file-system', dir]);
-    fs.rmSync(dir, { recursive: true, force: true });
+    removeRun(dir, id);
   };
   // A test process that ends without its teardown (a crash, a failed assertion before it) still cleans up.
   process.on('exit', destroy);
@@ -241,11 +289,7 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
     await waitFor(async () => (await docker(manager, ['node', 'ls', '--format', '{{.Status}}'])).split('\n').filter((s) => s === 'Ready').length === count, 30_000, 'every node Ready');
     return {
       id, dir, nodes, manager, docker, destroy,
-      spawnIn: (node, command, args, logName) => {
-        const pid = spawnIn(node, command, args, logName);
-        extra.push(pid);
-        return pid;
-      },
+      spawnIn,
     };
   } catch (error) {
     const logs = nodes.map((node) => readTail(path.join(node.dir, 'dockerd.log'))).join('\n');
