@@ -104,14 +104,15 @@ missing=()
 command -v dockerd >/dev/null || installed docker.io || missing+=(docker.io)
 # iproute2 has ss, which the deploy's health check uses to see who listens on the service's port. golang-go is the
 # toolchain of the go runtime (the server would install it at its first Go build; here that build does not wait).
-# g++, make and python3 go into node20's install image, so npm packages with native addons compile.
-for package in git curl ca-certificates sudo iproute2 golang-go g++ make python3; do installed "$package" || missing+=("$package"); done
+# g++, make and python3 go into node20's install image, so npm packages with native addons compile. docker-registry is
+# the registry the platform runs on a swarm's manager (its package's own service is turned off below).
+for package in git curl ca-certificates sudo iproute2 golang-go g++ make python3 docker-registry; do installed "$package" || missing+=("$package"); done
 if [ "${#missing[@]}" -gt 0 ]; then
   say "Installing ${missing[*]}"
   run apt-get update -qq
   run env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
 else
-  say "docker.io (or another engine), git, curl, sudo, iproute2, golang-go, g++, make and python3 are installed"
+  say "docker.io (or another engine), git, curl, sudo, iproute2, golang-go, g++, make, python3 and docker-registry are installed"
 fi
 
 # --- Node 20: the distribution's when it has 20 or newer, else NodeSource's apt repository ----------------------
@@ -232,6 +233,13 @@ fi
 
 # --- the engine's service, then a first build and the service --------------------------------------------------
 if systemctl is-active --quiet docker 2>/dev/null; then say "docker.service is running"; else run systemctl enable --now docker; fi
+# Debian's docker-registry serves a registry of its own on every interface's port 5000: the platform runs its own, with
+# its own settings, only in the multi-machine mode, so the package's service stays off.
+if systemctl is-enabled --quiet docker-registry 2>/dev/null || systemctl is-active --quiet docker-registry 2>/dev/null; then
+  run systemctl disable --now docker-registry
+else
+  say "docker-registry.service is off"
+fi
 if systemctl is-enabled --quiet lambda 2>/dev/null; then say "lambda.service is enabled"; else run systemctl enable lambda.service; fi
 
 sha=$(git -C "$checkout" rev-parse HEAD 2>/dev/null || true)

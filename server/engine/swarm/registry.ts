@@ -1,0 +1,80 @@
+// The image registry the platform runs on the swarm's manager (Debian's docker-registry): its two processes' settings,
+// and how an image is deleted from it and its space given back.
+
+/** The program Debian's docker-registry package installs. */
+export const REGISTRY_PROGRAM = 'docker-registry';
+
+export interface RegistrySide {
+  /** `host:port` it listens on. */
+  listen: string;
+  /** The folder it keeps images in; both sides share it. */
+  storageDir: string;
+  /** The pull side refuses every write (push, delete): it is the only side the workers' engines can reach. */
+  readOnly: boolean;
+}
+
+/**
+ * One side's configuration. The platform runs two processes on one storage folder: the write side on the manager's
+ * loopback (only the manager's engine pushes, only the platform deletes) and the read-only side on the manager's
+ * swarm address for the workers' engines. Nothing else is turned on: no debug listener, no cache that could answer
+ * for a blob the other side has deleted, no access log (every pull would be a line). JSON is YAML, so the text is
+ * the file the registry reads.
+ */
+export function registryConfig(side: RegistrySide): string {
+  return `${JSON.stringify({
+    version: 0.1,
+    log: { level: 'info', formatter: 'text', accesslog: { disabled: true } },
+    storage: {
+      filesystem: { rootdirectory: side.storageDir },
+      delete: { enabled: !side.readOnly },
+      maintenance: {
+        // An upload a push abandoned is removed after a day rather than the default week: a build pushes, then deploys.
+        uploadpurging: { enabled: !side.readOnly, age: '24h', interval: '1h', dryrun: false },
+        readonly: { enabled: side.readOnly },
+      },
+    },
+    http: { addr: side.listen, headers: { 'X-Content-Type-Options': ['nosniff'] } },
+  }, null, 2)}\n`;
+}
+
+/** The arguments that serve one side from its configuration file. */
+export function serveArgs(configFile: string): string[] {
+  return ['serve', configFile];
+}
+
+/**
+ * The arguments of the registry's garbage collection: blobs no manifest refers to any more are removed, and
+ * manifests no tag names (`--delete-untagged`). It must run while no push is under way: the write side is stopped
+ * for it (the read side keeps serving pulls of what stays).
+ */
+export function garbageCollectArgs(configFile: string): string[] {
+  return ['garbage-collect', '--delete-untagged', configFile];
+}
+
+/** The manifest types an engine pushes; the registry answers a digest only for an Accept it names. */
+const MANIFEST_TYPES = [
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+].join(', ');
+
+/** A repository or tag as the registry's API takes it: anything else is refused before it is put in a URL. */
+const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+/**
+ * Deletes `name:tag` from the write side at `base` (`http://127.0.0.1:5001`) through the registry's API: the tag's
+ * manifest digest, then DELETE of that manifest. Its layers stay on disk until the next garbage collection.
+ * Returns false when the tag was not there.
+ */
+export async function deleteImage(base: string, name: string, tag: string): Promise<boolean> {
+  if (!NAME.test(name) || !TAG.test(tag)) throw new Error(`not an image name: ${name}:${tag}`);
+  const head = await fetch(`${base}/v2/${name}/manifests/${tag}`, { method: 'HEAD', headers: { accept: MANIFEST_TYPES } });
+  if (head.status === 404) return false;
+  const digest = head.headers.get('docker-content-digest');
+  if (!head.ok || !digest || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`the registry answered ${head.status} for ${name}:${tag}`);
+  const removed = await fetch(`${base}/v2/${name}/manifests/${digest}`, { method: 'DELETE' });
+  if (removed.status !== 202 && removed.status !== 404) throw new Error(`the registry answered ${removed.status} to deleting ${name}@${digest}`);
+  return removed.status === 202;
+}
