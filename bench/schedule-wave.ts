@@ -1,6 +1,6 @@
 // `node --import tsx bench/schedule-wave.ts`: 30 idle functions with a schedule on one cron time, fired together; for
 // each, its handler's start (the time the shim stamped on the handler's line) after the cron time. Twice in the same
-// run: with schedules warming their functions ahead (LAMBDA_SCHEDULE_WARM 5s) and without (0), each on a restarted
+// run: with schedules warming their functions ahead (LAMBDA_SCHEDULE_WARM 30s) and without (0), each on a restarted
 // server whose pool is at its floor. Loopback only; the servers and their containers are removed.
 import { pathToFileURL } from 'node:url';
 import { requireDocker, startLambda } from '../test/helpers/lambda.js';
@@ -25,7 +25,7 @@ async function wave(warm: string): Promise<number[]> {
     await lambda.restart('SIGTERM');
     await idle();
     // One cron time (seconds field) far enough ahead for the schedules to be made and the warming to begin.
-    const at = new Date(Math.ceil((Date.now() + 15_000) / 1000) * 1000);
+    const at = new Date(Math.ceil((Date.now() + 40_000) / 1000) * 1000);
     const cron = `${at.getUTCSeconds()} ${at.getUTCMinutes()} ${at.getUTCHours()} * * *`;
     for (const name of names) {
       const res = await lambda.api(`/api/v1/functions/${name}/schedules`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ cron }) });
@@ -54,9 +54,9 @@ async function wave(warm: string): Promise<number[]> {
 }
 
 export async function measureScheduleWave(): Promise<BurstRow[]> {
-  const warmed = await wave('5s');
+  const warmed = await wave('30s');
   const cold = await wave('0');
-  return [{ figure: `schedule wave: ${COUNT} functions on one cron time, cron time → handler started (warmed 5 s ahead)`, measured: spread(warmed), target: 'each within a cell start', baseline: `not warmed (LAMBDA_SCHEDULE_WARM=0): ${spread(cold)}` }];
+  return [{ figure: `schedule wave: ${COUNT} functions on one cron time, cron time → handler started (warmed 30 s ahead)`, measured: spread(warmed), target: 'each within a cell start', baseline: `not warmed (LAMBDA_SCHEDULE_WARM=0): ${spread(cold)}` }];
 }
 
 

@@ -102,7 +102,7 @@ export const SETTINGS = {
     retryBaseMs: setting({ variable: 'LAMBDA_RETRY_BASE_MS', kind: duration(0, 3_600_000), default: '1m', unit: 'duration, up to 1h', doc: "wait before a failed async call's first retry; the second waits twice as long" }),
   },
   schedules: {
-    warmAheadMs: setting({ variable: 'LAMBDA_SCHEDULE_WARM', kind: duration(0, 60_000), default: '5s', unit: 'duration, up to 1m', doc: "how long before a firing a cell is made ready for its function (0: never)" }),
+    warmAheadMs: setting({ variable: 'LAMBDA_SCHEDULE_WARM', kind: duration(0, 60_000), default: '30s', unit: 'duration, up to 1m', doc: "how long before a firing a cell is made ready for its function (0: never)" }),
     graceMs: setting({ variable: 'LAMBDA_SCHEDULE_GRACE_MS', kind: duration(0, 3_600_000), default: '1s', unit: 'duration, up to 1h', doc: 'a cron time this late is logged as missed, not run' }),
   },
   metrics: {
