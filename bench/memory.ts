@@ -1,5 +1,5 @@
 // `node --import tsx bench/memory.ts [--functions N]`: the server's resident memory fresh, after plain load, while
-// hostile clients hold it (40 stalled 6 MB uploads, 200 half-open connections), right after they go and a minute
+// hostile clients hold it (40 stalled 6 MB uploads, 200 half-open connections), 3 s after they go and a minute
 // later; BENCH_MEMORY_FUNCTIONS (or --functions) sets how many tiny functions are deployed (100: the idle figure).
 // BENCH_MEMORY_PROBE=1 also reads the server's own heap and external memory. Loopback only; everything is removed.
 import fs from 'node:fs';
@@ -143,7 +143,7 @@ export async function measureMemory(functions = Number(process.env.BENCH_MEMORY_
     await sleep(3000);
     const held = now();
     release();
-    await sleep(1000);
+    await sleep(3000);
     const after = now();
     await sleep(60_000);
     const minute = now();
@@ -153,7 +153,7 @@ export async function measureMemory(functions = Number(process.env.BENCH_MEMORY_
       { figure: `server RSS fresh (${said}, idle)`, measured: describe(fresh), target: functions >= 100 ? '≤ 150 MB' : '—', baseline: '—' },
       { figure: `server RSS after plain load (${LOAD_ROUNDS} rounds of 400 calls, 16 at once)`, measured: describe(plain), target: '—', baseline: `fresh ${fresh.rssMb.toFixed(0)} MB` },
       { figure: `server RSS holding ${STALLED_UPLOADS} stalled 6 MB uploads and ${HALF_OPEN} half-open connections`, measured: describe(held), target: '—', baseline: `plain load ${plain.rssMb.toFixed(0)} MB (${delta(held)})` },
-      { figure: 'server RSS right after those clients go', measured: describe(after), target: '—', baseline: `plain load ${plain.rssMb.toFixed(0)} MB (${delta(after)})` },
+      { figure: 'server RSS 3 s after those clients go', measured: describe(after), target: '—', baseline: `plain load ${plain.rssMb.toFixed(0)} MB (${delta(after)})` },
       { figure: 'server RSS a minute after', measured: describe(minute), target: `≤ plain load + 20 MB${functions >= 100 ? ', ≤ 150 MB' : ''}`, baseline: `plain load ${plain.rssMb.toFixed(0)} MB (${delta(minute)})` },
     ];
   } finally {

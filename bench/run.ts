@@ -6,6 +6,7 @@ import { measureColdStarts } from './cold-start.js';
 import { measureWarmTraffic, type WarmPath } from './warm-traffic.js';
 import { measureIdleFunctions } from './idle-functions.js';
 import { measureBursts } from './bursts.js';
+import { measureMemory } from './memory.js';
 import { underLoad } from './under-load.js';
 import { measureRollback } from './rollback.js';
 import { useCompiledServer } from './compiled-server.js';
@@ -173,6 +174,8 @@ async function main(): Promise<void> {
   });
   // 10. Bursts: 30 distinct idle functions at once, first and repeated, against 30 one after another (bench/bursts.ts).
   rows.push(...(await measureBursts()));
+  // 11. Server memory fresh, after plain load, under hostile clients and after they go, with 100 idle functions (bench/memory.ts).
+  rows.push(...(await measureMemory(Number(process.env.BENCH_MEMORY_FUNCTIONS ?? 100))));
   printTable(rows);
 }
 
