@@ -7,6 +7,7 @@ import { measureWarmTraffic, type WarmPath } from './warm-traffic.js';
 import { measureIdleFunctions } from './idle-functions.js';
 import { measureBursts } from './bursts.js';
 import { measureScheduleWave } from './schedule-wave.js';
+import { measureMemory } from './memory.js';
 import { underLoad } from './under-load.js';
 import { measureRollback } from './rollback.js';
 import { useCompiledServer } from './compiled-server.js';
@@ -176,6 +177,8 @@ async function main(): Promise<void> {
   rows.push(...(await measureBursts()));
   // 11. A wave of schedules on one cron time, warmed ahead and not (bench/schedule-wave.ts).
   rows.push(...(await measureScheduleWave()));
+  // 12. Server memory fresh, after plain load, under hostile clients and after they go, with 100 idle functions (bench/memory.ts).
+  rows.push(...(await measureMemory(Number(process.env.BENCH_MEMORY_FUNCTIONS ?? 100))));
   printTable(rows);
 }
 

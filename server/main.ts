@@ -35,6 +35,7 @@ import { createHttpServer } from './listener.js';
 import { DASHBOARD_LABEL } from './http/routes.js';
 import { createDashboard } from './dashboard/serve.js';
 import { createBodyReader } from './http/body.js';
+import { createCollector } from './http/collect.js';
 import { dataDirKey, lockDataDir, prepareDataDir } from './config/data-dir.js';
 import { run as runCli } from '../cli/main.js';
 import { createSshKeyLookup } from './access/ssh-keys.js';
@@ -79,6 +80,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
   let verifyMetricsKey = async (_req: http.IncomingMessage): Promise<boolean> => false;
   let instanceCounts: () => ReturnType<InstancePool['counts']> = () => ({});
   let cellStatus: () => ReturnType<CellPool['status']> = () => ({});
+  // What clients hold in the listener (bodies being received, open connections): read once both exist.
+  let held = { bodyBytes: () => 0, connections: async () => 0 };
   const recorder = createRecorder({
     ...config.metrics,
     store,
@@ -88,6 +91,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
       queues: () => store.invocations.stats(),
       deadLetters: () => store.invocations.deadLetters(),
       cells: () => cellStatus(),
+      bodyBytes: () => held.bodyBytes(),
+      connections: () => held.connections(),
     },
     verify: (req) => verifyMetricsKey(req),
     // A version whose image was pruned has no series (docs/metrics.md: cardinality); its rows do not seed them.
@@ -136,7 +141,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
     if (pool.exited(id)) log(warnLine(`instance ${id} ${reason}; a fresh one takes the next requests`));
   });
   const dispatch = createDispatch(pool, clients, (id) => instanceLogs.sent(id), metrics);
-  const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs });
+  // Bodies that filled much of the budget are collected once released, not left to an idle server (http/collect.ts).
+  const collector = createCollector();
+  const readBody = createBodyReader({ budgetBytes: config.limits.bodyBudgetBytes, idleMs: config.limits.bodyIdleMs, released: () => collector.request() });
   const builder = createBuilder({
     engine,
     sandbox: createDockerSandbox({ docker, serverId: installation }),
@@ -254,6 +261,10 @@ export async function startServer(config: Config, log: (line: string) => void = 
     server.listen(config.port, config.host, () => resolve());
   });
   actualPort = (server.address() as { port: number }).port;
+  held = {
+    bodyBytes: () => readBody.inFlight(),
+    connections: () => new Promise((resolve) => server.getConnections((error, count) => resolve(error ? 0 : count))),
+  };
 
   const hostKey = loadHostKey(path.join(config.dataDir, 'ssh_host_ed25519_key'));
   const loopbackHost = config.host === '0.0.0.0' || config.host === '' ? '127.0.0.1' : config.host === '::' ? '[::1]' : config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -292,6 +303,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
       functionLogs.close();
       // The rows of the minutes under way: a clean stop loses none.
       recorder.close();
+      collector.stop();
       store.close();
       await unlockDataDir();
     },

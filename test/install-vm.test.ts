@@ -227,4 +227,5 @@ test('the unit runs the current build with node as the lambda user, with the mem
   const memory = fs.readFileSync(path.join(ROOT, 'config/server-memory.env'), 'utf8');
   t.regex(memory, /^LAMBDA_NODE_FLAGS=/m);
   t.regex(memory, /^MALLOC_ARENA_MAX=/m);
+  t.regex(memory, /^MALLOC_MMAP_THRESHOLD_=/m);
 });

@@ -11,6 +11,8 @@ const sources = (over: Partial<ScrapeSources> = {}): ScrapeSources => ({
   queues: () => new Map([['greet', { depth: 4, oldestWaiting: 7_000 }]]),
   deadLetters: () => new Map([['greet', 2]]),
   cells: () => ({ node20: { ready: 5, starting: 2, size: 7 } }),
+  bodyBytes: () => 5000,
+  connections: async () => 7,
   ...over,
 });
 
@@ -53,6 +55,8 @@ test('each call adds to its series; gauges are read at scrape time, zeros for a 
   t.is(scrape.value('lambda_queue_oldest_age_seconds', { function: 'quiet' }), 0);
   t.is(scrape.value('lambda_dead_letters', { function: 'greet' }), 2);
   t.is(scrape.value('lambda_dead_letters', { function: 'quiet' }), 0);
+  t.is(scrape.value('lambda_body_bytes_receiving', {}), 5000);
+  t.is(scrape.value('lambda_client_connections', {}), 7);
   // Every family has its type and help.
   for (const family of scrape.families) t.true(family.help.length > 0 && family.type !== 'UNTYPED', family.name);
 });

@@ -15,6 +15,10 @@ export interface ScrapeSources {
   deadLetters(): Map<string, number>;
   /** The cell pool per runtime: cells ready, booting, and how many it wants ready now (its size). */
   cells?(): Record<string, { ready: number; starting: number; size: number }>;
+  /** Request body bytes being received now, held against LAMBDA_BODY_BUDGET (absent: 0). */
+  bodyBytes?(): number;
+  /** Client connections open to the HTTP listener, byte path and Node's path together (absent: 0). */
+  connections?(): Promise<number>;
 }
 
 export interface Prometheus extends Metrics {
@@ -113,6 +117,23 @@ export function createPrometheus(sources: ScrapeSources, now: () => number = Dat
       this.reset();
       const dead = sources.deadLetters();
       for (const fn of sources.functions()) this.set({ function: fn }, dead.get(fn) ?? 0);
+    },
+  });
+  // What hostile clients can hold at once: both go back down when they leave, which an operator can watch.
+  new client.Gauge({
+    name: 'lambda_body_bytes_receiving',
+    help: 'Request body bytes being received now, held against the body budget (LAMBDA_BODY_BUDGET).',
+    registers,
+    collect() {
+      this.set(sources.bodyBytes?.() ?? 0);
+    },
+  });
+  new client.Gauge({
+    name: 'lambda_client_connections',
+    help: 'Client connections open to the HTTP listener now, idle and half-sent ones included.',
+    registers,
+    async collect() {
+      this.set((await sources.connections?.()) ?? 0);
     },
   });
 
