@@ -132,3 +132,16 @@ test.serial('deleting a function during its flood: no container of it is created
   t.deepEqual(await lambda.containers('doomed'), []);
   t.notRegex(lambda.output(), /could not remove image lambda-fn\/doomed/);
 });
+
+// Last: it stops the server.
+test.serial('SIGTERM during a flood does not wait for its queue of boots: the waiting requests fail as a start that failed', async (t) => {
+  await idle('sleeper');
+  const answered: string[] = [];
+  const flooding = flood('sleeper', FLOOD, answered);
+  await until('the flood to be starting', async () => ((await starting('sleeper')) === FLOOD ? true : undefined));
+  await lambda.stop('SIGTERM');
+  // Had the stop waited for the boots, each request would have been answered by its instance (200).
+  t.deepEqual(await flooding, Array.from({ length: FLOOD }, () => 503));
+  t.regex(lambda.output(), /SIGTERM: stopping instances/);
+  t.deepEqual(await lambda.containers('sleeper'), [], 'no container of the flood is left');
+});
