@@ -44,10 +44,15 @@ test.before(async () => {
     lambda.push('quick', dir, { files: { Dockerfile: dockerfile(0) } }),
   ]);
   for (const push of pushes) if (push.code !== 0) throw new Error(`a push failed:\n${push.stderr}`);
+  images.push(`lambda-fn/sleeper:${pushes[0].sha.slice(0, 12)}`, `lambda-fn/quick:${pushes[2].sha.slice(0, 12)}`);
 });
+
+/** The images this file's pushes made that no delete removes (other servers share the engine: only these). */
+const images: string[] = [];
 
 test.after.always(async () => {
   await lambda?.destroy();
+  if (images.length > 0) await command('docker', ['image', 'rm', ...images]);
 });
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
