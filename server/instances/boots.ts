@@ -61,7 +61,6 @@ interface Entry {
 /** A running boot: its key, whether it still holds its turn, and how to abort it. */
 interface Active {
   key: string;
-  kind: BootKind;
   held: boolean;
   controller: AbortController;
 }
@@ -156,7 +155,7 @@ export function createBootLimiter(limit: number, options: BootLimiterOptions = {
           key,
           refuse: reject,
           begin() {
-            const turn: Active = { key, kind, held: true, controller: new AbortController() };
+            const turn: Active = { key, held: true, controller: new AbortController() };
             active.add(turn);
             let holdTimer: NodeJS.Timeout | undefined;
             const handed: BootTurn = {
