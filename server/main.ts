@@ -292,6 +292,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
     sshPort: ssh.port,
     generatedKey: generated,
     async close() {
+      // Starts waiting for a turn to boot fail at once, so requests waiting on them end and the stop does not wait
+      // for a queue of boots; those booting are abandoned.
+      engine.closeBoots?.();
       functionLogs.stopFollowing();
       await ssh.close();
       await Promise.all([scheduler.stop(), workers.stop()]);

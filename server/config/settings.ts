@@ -58,7 +58,7 @@ export const SETTINGS = {
   },
   cells: setting({ variable: 'LAMBDA_CELLS', kind: count(0, 64), default: 2, unit: 'cells per runtime, 0–64', doc: 'pre-started cells kept per runtime at rest, the pool\'s floor; 0 turns them off' }),
   poolMaxBytes: setting({ variable: 'LAMBDA_POOL_MAX', kind: size(0), default: '256Mi', unit: 'size', doc: "private memory the ready cells above the floor may hold together: the most a burst or a schedule grows the pool to (0: never above the floor)" }),
-  boots: setting({ variable: 'LAMBDA_BOOTS', kind: count(0, 64), default: 0, unit: 'containers, 0–64', doc: "containers booting at once (classic starts and cells), the rest wait their turn; 0: twice the machine's cores" }),
+  boots: setting({ variable: 'LAMBDA_BOOTS', kind: count(0, 64), default: 0, unit: 'containers, 0–64', doc: "containers booting at once (classic starts and cells; one function holds at most half), the rest wait their turn (a start at most 20 s); 0: twice the machine's cores" }),
   keepImages: setting({ variable: 'LAMBDA_KEEP_IMAGES', kind: count(1, 1000), default: 10, unit: 'versions, 1–1000', doc: "images of the newest versions kept per function (and the live one's)" }),
   bytePath: setting({ variable: 'LAMBDA_BYTE_PATH', kind: onOff, default: 'on', unit: '`on` or `off`', doc: "`off` sends all function traffic through Node's path instead of the byte path" }),
   scaling: {

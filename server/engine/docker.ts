@@ -16,7 +16,7 @@ import type { InstanceClients } from '../instances/requests/client.js';
 import type { InstanceLink } from '../instances/link.js';
 import type { InstanceLogSockets } from '../instances/log-socket.js';
 import type { CellPool, Instance, InstanceSpec, ManagedContainer, Engine } from '../instances/engine.js';
-import { UNBOUNDED, type BootLimiter } from '../instances/boots.js';
+import { BootRefused, UNBOUNDED, type BootLimiter, type BootTurn } from '../instances/boots.js';
 
 export interface DockerEngineOptions {
   docker: Docker;
@@ -54,24 +54,36 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
     removeInstanceFolder(instancesDir, id);
   };
 
-  /** Boots a container of `spec` and waits for its health check. */
-  const bootClassic = async (spec: InstanceSpec): Promise<Instance> => {
+  /**
+   * Boots a container of `spec` and waits for its health check. Its turn covers what costs the machine: it is given
+   * back once the process dialled in, or a short hold after it started (turn.spawned); a boot whose turn is aborted
+   * (its function deleted, the server stopping) removes what it made.
+   */
+  const bootClassic = async (spec: InstanceSpec, turn: BootTurn): Promise<Instance> => {
     const id = newInstanceId();
     const dir = path.join(instancesDir, id);
     makeHostFolder(dir);
-    const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: hostSocketOf(instancesDir, id) };
+    const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: hostSocketOf(instancesDir, id), bootWaitMs: turn.waitedMs };
     const link = clients.link(instance);
     options.logs?.open(instance, spec.version);
     let container: Docker.Container | undefined;
     try {
+      turn.signal.throwIfAborted();
       container = await docker.createContainer(withSecretStdin(containerConfig(spec, id, dir, serverId, options.region ?? DEFAULT_REGION)));
+      turn.signal.throwIfAborted();
       await startWithSecret(container, clients.secretOf(id));
+      turn.spawned();
     } catch (error) {
       await abandon(id, container);
-      throw startError(spec, error);
+      throw error instanceof BootRefused ? error : startError(spec, error);
     }
     void watchExit(container, id, clients, ended(id));
-    const failure = await waitHealthy(container, link, startTimeoutMs);
+    const failure = await waitHealthy(container, link, startTimeoutMs, turn.signal);
+    turn.release();
+    if (turn.signal.aborted) {
+      await abandon(id, container);
+      throw turn.signal.reason as BootRefused;
+    }
     if (failure === undefined && (await clients.healthy(instance))) return instance;
     const logs = await tailLogs(container);
     await abandon(id, container);
@@ -115,8 +127,23 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
         options.logs?.open(fromCell, spec.version);
         return fromCell;
       }
-      // Boots beyond what the cores do at once wait their turn: the first of a burst are answered early.
-      return (options.boots ?? UNBOUNDED).run('start', () => bootClassic(spec));
+      // Boots beyond what the cores do at once wait their turn (fairly across functions, for at most the start
+      // timeout): the first of a burst are answered early, and one function's flood does not hold another's start.
+      try {
+        return await (options.boots ?? UNBOUNDED).run('start', (turn) => bootClassic(spec, turn), { key: spec.fn, maxWaitMs: startTimeoutMs });
+      } catch (error) {
+        // Given up (no turn in time, deleted, the server stopping): its waiters fail as for any start that failed.
+        if (error instanceof BootRefused) throw new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail: error.message });
+        throw error;
+      }
+    },
+
+    cancelBoots(fn) {
+      options.boots?.cancel(fn, 'the function was deleted');
+    },
+
+    closeBoots() {
+      options.boots?.close('the server is stopping');
     },
 
     async stop(instance) {
@@ -166,12 +193,22 @@ function startError(spec: InstanceSpec, error: unknown): LambdaError {
   return new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail });
 }
 
-/** Waits for the shim to dial in. Returns why it failed, or undefined once it has. */
-async function waitHealthy(container: Docker.Container, link: InstanceLink, timeoutMs: number): Promise<string | undefined> {
+/** Waits for the shim to dial in (or the boot to be given up). Returns why it failed, or undefined once it has. */
+async function waitHealthy(container: Docker.Container, link: InstanceLink, timeoutMs: number, signal: AbortSignal): Promise<string | undefined> {
+  let onAbort = (): void => {};
+  const aborted = new Promise<string>((resolve) => {
+    onAbort = () => resolve('the boot was given up');
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
   const exited = container.wait().then(
     (result: { StatusCode: number }) => `the process exited with status ${result.StatusCode} before answering`,
     () => 'the container disappeared before answering',
   );
   const dialled = link.ready(timeoutMs).then((ok) => (ok ? undefined : `no answer within ${timeoutMs} ms`));
-  return Promise.race([exited, dialled]);
+  try {
+    return await Promise.race([exited, dialled, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
 }

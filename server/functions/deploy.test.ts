@@ -19,6 +19,8 @@ class FakeEngine implements Engine {
   readonly stopped: string[] = [];
   readonly images = new Set<string>();
   failStart = false;
+  /** How long the next starts' boots say they waited for a turn. */
+  bootWaitMs?: number;
 
   async imageExists(tag: string): Promise<boolean> {
     return this.images.has(tag);
@@ -42,7 +44,7 @@ class FakeEngine implements Engine {
     if (this.failStart) {
       throw new LambdaError('LAMBDA_ERR_HEALTHCHECK_FAILED', { detail: 'x' }, { logs: ['boom', 'SyntaxError: Unexpected token'] });
     }
-    return { id: `instance-${this.started.length}`, fn: spec.fn, sha: spec.sha, socketPath: `/nonexistent/${this.started.length}.sock` };
+    return { id: `instance-${this.started.length}`, fn: spec.fn, sha: spec.sha, socketPath: `/nonexistent/${this.started.length}.sock`, ...(this.bootWaitMs === undefined ? {} : { bootWaitMs: this.bootWaitMs }) };
   }
   async stop(instance: Pick<Instance, 'id'>): Promise<void> {
     this.stopped.push(instance.id);
@@ -152,6 +154,16 @@ test('a first deploy builds, starts and makes version 1 live', async (t) => {
   t.regex(events[5]?.text ?? '', /^healthy in \d+ ms$/);
   t.like(events[6], { url: `http://${name}.localhost:8080` });
   t.deepEqual(engine.stopped, []);
+});
+
+test('"healthy in" leaves out the wait for a turn to boot, and says it apart', async (t) => {
+  const { name, engine, events } = t.context;
+  engine.bootWaitMs = 60_000;
+  await run(t, name, sha(1));
+  const line = events.find((event) => /^healthy in/.test((event as { text?: string }).text ?? '')) as { text: string } | undefined;
+  const match = /^healthy in (-?\d+) ms \(after waiting 60000 ms for a turn to boot\)$/.exec(line?.text ?? '');
+  t.truthy(match, line?.text);
+  t.true(Number(match?.[1]) < 60_000, 'the wait is not part of the version\'s own start');
 });
 
 test('a second deploy makes version 2 live and stops the first instance', async (t) => {

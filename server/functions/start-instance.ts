@@ -16,6 +16,9 @@ export async function startInstance(deps: Pick<Deps, 'engine'>, spec: InstanceSp
     for (const line of logs ?? []) progress({ type: 'warn', text: line });
     throw error;
   }
-  progress({ type: 'detail', text: `healthy in ${Date.now() - started} ms` });
+  // The wait for a turn to boot (other starts were booting) is said apart: "healthy in" is the version's own start.
+  const waited = instance.bootWaitMs ?? 0;
+  const own = `healthy in ${Date.now() - started - waited} ms`;
+  progress({ type: 'detail', text: waited > 0 ? `${own} (after waiting ${waited} ms for a turn to boot)` : own });
   return instance;
 }

@@ -270,6 +270,38 @@ test('delete stops the instances and removes versions, images, env, releases, th
   await t.throwsAsync(deleteFunction(deps, { name, who: 'x' }), { message: /does not exist/ });
 });
 
+test('delete tries again in the background to remove an image a container still used, and gives up after its tries', async (t) => {
+  const { name, engine, store } = t.context;
+  const lines: string[] = [];
+  const deps: Deps = { ...t.context.deps, log: (line) => void lines.push(line) };
+  await deployN(t, 2);
+  const [first, second] = store.lifecycle.versions(name).map((version) => version.image).sort();
+  engine.busy.add(first);
+  engine.busy.add(second);
+  const result = await deleteFunction(deps, { name, who: 'x' }, { tries: 3, everyMs: 5 });
+  t.deepEqual(result, { name, versions: 2, images: 0 });
+  t.true(lines.some((line) => /Deleted .* \(2 versions, 0 images, 2 still in use\)/.test(line)), lines.join('\n'));
+  // The container using the first goes away; the second stays in use.
+  engine.busy.delete(first);
+  for (let turn = 0; turn < 200 && !lines.some((line) => line.includes('gave up')); turn++) await new Promise((resolve) => setTimeout(resolve, 5));
+  t.false(engine.images.has(first), 'removed once nothing used it');
+  t.true(engine.images.has(second));
+  t.true(lines.some((line) => line.includes(`Removed image ${first} of deleted function ${name}`)));
+  t.is(lines.filter((line) => line.includes(`gave up removing image ${second}`)).length, 1, 'a bounded number of tries');
+});
+
+test('a background removal leaves the image alone once the same name was deployed again on it', async (t) => {
+  const { name, engine, store } = t.context;
+  await deployN(t, 1);
+  const [image] = store.lifecycle.versions(name).map((version) => version.image);
+  engine.busy.add(image);
+  await deleteFunction(t.context.deps, { name, who: 'x' }, { tries: 3, everyMs: 20 });
+  await deployN(t, 1);
+  engine.busy.delete(image);
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  t.true(engine.images.has(image), 'the new function\'s image stays');
+});
+
 test('delete always removes the repository and the kept logs: a Deps cannot leave either out', async (t) => {
   const { name, repos } = t.context;
   const removedLogs: string[] = [];

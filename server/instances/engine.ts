@@ -35,6 +35,8 @@ export interface Instance {
   fn: string;
   sha: string;
   socketPath: string;
+  /** How long its boot waited for a turn (ms; a classic start): a deploy's "healthy in" figure leaves it out. */
+  bootWaitMs?: number;
 }
 
 /** A container the engine reports as ours (labelled), whatever its state. */
@@ -179,6 +181,13 @@ export interface Engine {
   buildImage(request: BuildRequest, onLine: (line: string) => void): Promise<void>;
   /** Starts a hardened container and resolves once it answers its health check. Throws LAMBDA_ERR_HEALTHCHECK_FAILED. */
   start(spec: InstanceSpec): Promise<Instance>;
+  /**
+   * Gives up `fn`'s starts (its function is deleted): those waiting for a turn to boot and those booting reject with
+   * LAMBDA_ERR_INSTANCE_START_FAILED, removing what they made.
+   */
+  cancelBoots?(fn: string): void;
+  /** Gives up every start as cancelBoots does, and refuses later ones: the server stops. */
+  closeBoots?(): void;
   /** Stops and removes the instance's container and its socket directory. Never throws for a container already gone. */
   stop(instance: Pick<Instance, 'id'>): Promise<void>;
   /** Every container carrying Lambda's labels, for reconciliation after a restart. */

@@ -105,8 +105,9 @@ export function createLeases(core: PoolCore, start: (slot: Slot) => void): Lease
         timer: setTimeout(function expire() {
           const index = slot.waiters.indexOf(waiter);
           if (index < 0) return;
-          // One waiting for an instance that is still starting is not throttled: a cold start is answered, never failed
-          // (the start has its own time limit, and its failure rejects the waiter).
+          // One waiting for an instance that is still starting is not throttled: a cold start is answered or fails as a
+          // start, never as a throttle. The start is bounded: its wait for a turn to boot and its health check each
+          // end within the start timeout, and its failure rejects the waiter.
           if (index < slot.starting * slot.spec.concurrency) {
             waiter.timer = setTimeout(expire, options.queueTimeoutMs);
             return;

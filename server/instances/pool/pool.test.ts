@@ -310,3 +310,51 @@ test('deactivate resolves only once the instances an earlier switch is retiring 
   t.true(fake.stopped.includes(second.id));
   await pool.shutdown();
 });
+
+/** An engine whose starts wait until the test settles them; cancelBoots and closeBoots are recorded. */
+function pendingEngine() {
+  const fake = fakeEngine();
+  const pending: { spec: InstanceSpec; resolve(instance: Instance): void; reject(error: Error): void }[] = [];
+  const calls: string[] = [];
+  const engine: Engine = {
+    ...fake.engine,
+    start: (s) => new Promise((resolve, reject) => pending.push({ spec: s, resolve, reject })),
+    cancelBoots: (fn) => void calls.push(`cancel ${fn}`),
+    closeBoots: () => void calls.push('close'),
+  };
+  return { engine, pending, calls, stopped: fake.stopped };
+}
+
+test('deactivate gives up the function\'s starts and waits for them: one that came up anyway is stopped before it resolves', async (t) => {
+  const fake = pendingEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, { ...options, queueTimeoutMs: 5000 });
+  await pool.activate(spec('flood'));
+  const requests = Array.from({ length: 3 }, () => pool.acquire('flood'));
+  t.true(await until(() => fake.pending.length === 3));
+  let resolved = false;
+  const deactivated = pool.deactivate('flood').then(() => (resolved = true));
+  for (const request of requests) await t.throwsAsync(request, { message: /function "flood" does not exist/ });
+  t.deepEqual(fake.calls, ['cancel flood']);
+  await until(() => true, 2);
+  t.false(resolved, 'it waits for the starts under way');
+  // One had its container up already; the others were given up by the engine.
+  const [late, ...given] = fake.pending.splice(0);
+  late.resolve({ id: 'late', fn: 'flood', sha: late.spec.sha, socketPath: '/nonexistent/late' });
+  for (const each of given) each.reject(new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: 'flood', detail: 'the function was deleted' }));
+  await deactivated;
+  t.deepEqual(fake.stopped, ['late'], 'the instance that came up was stopped before deactivate resolved');
+  await pool.shutdown();
+});
+
+test('a start the engine gave up reaches its waiters in its own words, and shutdown gives up the starts waiting to boot', async (t) => {
+  const fake = pendingEngine();
+  const pool = createPool(fake.engine, new InstanceClients(), () => {}, { ...options, queueTimeoutMs: 5000 });
+  await pool.activate(spec('greet'));
+  const request = pool.acquire('greet');
+  t.true(await until(() => fake.pending.length === 1));
+  fake.pending[0].reject(new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: 'greet', detail: 'no turn to boot came within 20000 ms (LAMBDA_BOOTS: 4 at once)' }));
+  const error = await t.throwsAsync(request);
+  t.is(error?.message, 'no instance of "greet" could be started: no turn to boot came within 20000 ms (LAMBDA_BOOTS: 4 at once)');
+  await pool.shutdown();
+  t.deepEqual(fake.calls, ['close']);
+});

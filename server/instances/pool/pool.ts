@@ -115,13 +115,17 @@ export function createPool(engine: Engine, clients: InstanceClients, log: (messa
       slots.delete(fn);
       for (const previous of removeAllMembers(slot)) retire(previous.instance, true);
       for (const waiter of takeWaiters(slot)) waiter.reject(new LambdaError('LAMBDA_ERR_FUNCTION_NOT_FOUND', { name: fn }));
-      // Every instance of the function being stopped is waited for, those just retired and those of an earlier
-      // version still finishing their requests after a switch: their containers hold the images the delete removes
-      // next. Instances still starting retire themselves when they come up (the slot is gone). A request that outlasts
-      // the bound leaves its image behind (the delete says so).
-      const ours = [...scaling.retiring.values()].filter((entry) => entry.fn === fn).map((entry) => entry.done);
+      // Its starts are given up: those waiting for a turn to boot never create a container, those booting remove
+      // theirs; one that came up anyway retires itself (the slot is gone). They are waited for first, so what they
+      // retire is among what is waited for next.
+      engine.cancelBoots?.(fn);
       let timer: NodeJS.Timeout | undefined;
       const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.deactivateWaitMs ?? DEACTIVATE_WAIT_MS)));
+      await Promise.race([Promise.allSettled(scaling.startsOf(fn)), bound]);
+      // Every instance of the function being stopped is waited for, those just retired and those of an earlier
+      // version still finishing their requests after a switch: their containers hold the images the delete removes
+      // next. A request that outlasts the bound leaves its image in use (the delete retries its removal).
+      const ours = [...scaling.retiring.values()].filter((entry) => entry.fn === fn).map((entry) => entry.done);
       await Promise.race([Promise.allSettled(ours), bound]);
       clearTimeout(timer);
     },
@@ -147,6 +151,8 @@ export function createPool(engine: Engine, clients: InstanceClients, log: (messa
 
     async shutdown() {
       core.closed = true;
+      // Starts still waiting for a turn to boot fail now (their waiters with them) rather than boot for nothing.
+      engine.closeBoots?.();
       scaling.stopReaper();
       for (const slot of slots.values()) {
         for (const previous of removeAllMembers(slot)) retire(previous.instance, false);

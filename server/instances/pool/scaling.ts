@@ -17,6 +17,8 @@ export interface Scaling {
   retire(instance: Instance, hard: boolean, settleMs?: number): void;
   /** Instances being stopped, with their function: a delete waits for all of its own before its images go. */
   readonly retiring: ReadonlyMap<string, { fn: string; done: Promise<void> }>;
+  /** The starts under way of `fn` (any version): each settles once its instance serves, is retired, or failed. */
+  startsOf(fn: string): Promise<void>[];
   /** (Re)arms the idle reaper for the shortest idle time any live version has. */
   scheduleReaper(): void;
   stopReaper(): void;
@@ -25,6 +27,7 @@ export interface Scaling {
 export function createScaling(core: PoolCore, leases: Pick<Leases, 'serveWaiters' | 'freezeLater'>): Scaling {
   const { engine, clients, log, options, slots } = core;
   const retiring = new Map<string, { fn: string; done: Promise<void> }>();
+  const starts = new Set<{ fn: string; done: Promise<void> }>();
 
   const retire = (instance: Instance, hard: boolean, settleMs = 0): void => {
     if (retiring.has(instance.id)) return;
@@ -44,7 +47,7 @@ export function createScaling(core: PoolCore, leases: Pick<Leases, 'serveWaiters
     slot.starting += 1;
     const spec = slot.spec;
     const startedAt = performance.now();
-    engine.start(spec).then(
+    const done = engine.start(spec).then(
       (instance) => {
         slot.starting -= 1;
         if (slots.get(spec.fn) !== slot || core.closed) {
@@ -62,7 +65,11 @@ export function createScaling(core: PoolCore, leases: Pick<Leases, 'serveWaiters
       },
       (error: unknown) => {
         slot.starting -= 1;
-        const failure = new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail: error instanceof Error ? error.message : String(error) });
+        // A start the engine gave up (no turn to boot in time, the function deleted) already says so in these words.
+        const failure =
+          error instanceof LambdaError && error.code === 'LAMBDA_ERR_INSTANCE_START_FAILED'
+            ? error
+            : new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail: error instanceof Error ? error.message : String(error) });
         log(`could not start an instance of ${spec.fn}: ${failure.message}`);
         // Those waiting for this start get its failure, unless another instance can still take them.
         const stranded = slot.waiters.length - slot.starting * spec.concurrency;
@@ -72,6 +79,9 @@ export function createScaling(core: PoolCore, leases: Pick<Leases, 'serveWaiters
         }
       },
     );
+    const entry = { fn: spec.fn, done };
+    starts.add(entry);
+    void done.finally(() => starts.delete(entry));
   };
 
   const keepWarm = (slot: Slot): void => {
@@ -105,5 +115,7 @@ export function createScaling(core: PoolCore, leases: Pick<Leases, 'serveWaiters
     reaper.unref();
   };
 
-  return { startFor, keepWarm, retire, retiring, scheduleReaper, stopReaper: () => clearTimeout(reaper) };
+  const startsOf = (fn: string): Promise<void>[] => [...starts].filter((entry) => entry.fn === fn).map((entry) => entry.done);
+
+  return { startFor, keepWarm, retire, retiring, startsOf, scheduleReaper, stopReaper: () => clearTimeout(reaper) };
 }
