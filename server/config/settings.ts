@@ -68,7 +68,7 @@ export const SETTINGS = {
     freezeAfterMs: setting({ variable: 'LAMBDA_FREEZE_AFTER', kind: duration(0), default: '1s', unit: 'duration', doc: 'an instance with no request this long is paused until its next one (0: never)' }),
   },
   limits: {
-    bodyBudgetBytes: setting({ variable: 'LAMBDA_BODY_BUDGET', kind: size(), default: '64Mi', unit: 'size', doc: 'all request bodies being received, together (503 beyond)' }),
+    bodyBudgetBytes: setting({ variable: 'LAMBDA_BODY_BUDGET', kind: size(), default: '64Mi', unit: 'size', doc: 'all request bodies held together: being received, or read for requests waiting or being served (503 beyond)' }),
     bodyIdleMs: setting({ variable: 'LAMBDA_BODY_IDLE_TIMEOUT', kind: duration(), default: '10s', unit: 'duration', doc: 'a body that sends nothing this long gets 408' }),
     headersTimeoutMs: setting({ variable: 'LAMBDA_HEADERS_TIMEOUT', kind: duration(), default: '15s', unit: 'duration', doc: 'time to send the request headers (408 after)' }),
     requestTimeoutMs: setting({ variable: 'LAMBDA_REQUEST_TIMEOUT', kind: duration(), default: '120s', unit: 'duration', doc: 'time to send a whole request, git pushes and uploads included (408 after)' }),

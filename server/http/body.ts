@@ -1,5 +1,6 @@
-// Reads request bodies into memory within three bounds: a size limit per request, a budget for all bodies in
-// flight together, and an idle time after which a stalled upload is dropped and its memory released.
+// Reads request bodies into memory within three bounds: a size limit per request, a budget for all bodies held
+// together (arriving, or read for a request still being served), and an idle time after which a stalled upload is
+// dropped and its memory released.
 import type http from 'node:http';
 import { LambdaError } from '../errors.js';
 
@@ -19,7 +20,11 @@ export interface BodyLimits {
   releaseMarkBytes?: number;
 }
 
-export type ReadBody = (req: http.IncomingMessage, limit: number) => Promise<Buffer>;
+/**
+ * Reads `req`'s body within `limit`. With `heldUntil` (the request's response), the body counts against the budget
+ * until that closes: a body waiting for a busy function, or sent to it, is memory the server still holds.
+ */
+export type ReadBody = (req: http.IncomingMessage, limit: number, heldUntil?: http.ServerResponse) => Promise<Buffer>;
 
 const megabytes = (bytes: number) => `${Math.round(bytes / 1024 / 1024)} MB`;
 
@@ -32,7 +37,14 @@ export function createBodyReader(limits: BodyLimits): ReadBody & { inFlight(): n
   /** The most held together since bodies in flight were last all released. */
   let peak = 0;
   const mark = limits.releaseMarkBytes ?? Math.min(limits.budgetBytes / 4, 16 * 1024 * 1024);
-  const read = async (req: http.IncomingMessage, limit: number): Promise<Buffer> => {
+  const release = (bytes: number): void => {
+    inFlight -= bytes;
+    if (inFlight === 0) {
+      if (peak >= mark) limits.released?.();
+      peak = 0;
+    }
+  };
+  const read = async (req: http.IncomingMessage, limit: number, heldUntil?: http.ServerResponse): Promise<Buffer> => {
     const declared = Number(req.headers['content-length'] ?? 0);
     const tooLarge = () => new LambdaError('LAMBDA_ERR_BODY_TOO_LARGE', { limit: megabytes(limit) });
     if (declared > limit) {
@@ -46,6 +58,7 @@ export function createBodyReader(limits: BodyLimits): ReadBody & { inFlight(): n
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    let whole = false;
     try {
       return await new Promise<Buffer>((resolve, reject) => {
         let timer = setTimeout(stalled, limits.idleMs);
@@ -78,6 +91,7 @@ export function createBodyReader(limits: BodyLimits): ReadBody & { inFlight(): n
         }
         function onEnd() {
           clearTimeout(timer);
+          whole = true;
           resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
         }
         function onAborted() {
@@ -89,13 +103,11 @@ export function createBodyReader(limits: BodyLimits): ReadBody & { inFlight(): n
         req.once('aborted', onAborted);
       });
     } finally {
-      // Once read, the body belongs to the request being served; the budget guards bodies still arriving.
-      inFlight -= size;
       chunks.length = 0;
-      if (inFlight === 0) {
-        if (peak >= mark) limits.released?.();
-        peak = 0;
-      }
+      // A body read whole for a request still being served is released with its response; any other now.
+      const held = size;
+      if (whole && heldUntil && !heldUntil.closed) heldUntil.once('close', () => release(held));
+      else release(held);
     }
   };
   return Object.assign(read, { inFlight: () => inFlight });

@@ -55,7 +55,7 @@ test('each call adds to its series; gauges are read at scrape time, zeros for a 
   t.is(scrape.value('lambda_queue_oldest_age_seconds', { function: 'quiet' }), 0);
   t.is(scrape.value('lambda_dead_letters', { function: 'greet' }), 2);
   t.is(scrape.value('lambda_dead_letters', { function: 'quiet' }), 0);
-  t.is(scrape.value('lambda_body_bytes_receiving', {}), 5000);
+  t.is(scrape.value('lambda_body_bytes_held', {}), 5000);
   t.is(scrape.value('lambda_client_connections', {}), 7);
   // Every family has its type and help.
   for (const family of scrape.families) t.true(family.help.length > 0 && family.type !== 'UNTYPED', family.name);

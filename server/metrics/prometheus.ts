@@ -121,8 +121,8 @@ export function createPrometheus(sources: ScrapeSources, now: () => number = Dat
   });
   // What hostile clients can hold at once: both go back down when they leave, which an operator can watch.
   new client.Gauge({
-    name: 'lambda_body_bytes_receiving',
-    help: 'Request body bytes being received now, held against the body budget (LAMBDA_BODY_BUDGET).',
+    name: 'lambda_body_bytes_held',
+    help: 'Request body bytes held against the body budget (LAMBDA_BODY_BUDGET): bodies being received, and bodies read for requests still waiting or being served.',
     registers,
     collect() {
       this.set(sources.bodyBytes?.() ?? 0);

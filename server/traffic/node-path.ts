@@ -54,7 +54,9 @@ export function createForwarder(dispatch: Dispatch, exists: FunctionExists, read
         sendAccepted(res, invocationId);
         return;
       }
-      const body = await readBody(req, maxBody);
+      // Held against the body budget until the answer is sent: a flood of large bodies queued for a busy function
+      // is refused with 503 rather than kept in memory.
+      const body = await readBody(req, maxBody, res);
       await dispatch.stream(
         name,
         { method: req.method ?? 'GET', path: target.path, headers: forwardHeaders(req, target.prefix, body.length), body: body.length > 0 ? body : undefined, keyless: !checked },

@@ -47,7 +47,7 @@ async function held(server: Lambda): Promise<{ bodyBytes: number; connections: n
   const { status, text } = await request(server, 'GET', '/metrics', { authorization: `Bearer ${server.key}` });
   if (status !== 200) throw new Error(`/metrics answered ${status}: ${text}`);
   const scrape = readScrape(text);
-  return { bodyBytes: scrape.value('lambda_body_bytes_receiving', {}) ?? -1, connections: scrape.value('lambda_client_connections', {}) ?? -1 };
+  return { bodyBytes: scrape.value('lambda_body_bytes_held', {}) ?? -1, connections: scrape.value('lambda_client_connections', {}) ?? -1 };
 }
 
 async function connect(port: number): Promise<net.Socket> {
@@ -101,4 +101,23 @@ test('stalled uploads and half-open connections give back their bodies and conne
 
   // And the server still takes a whole upload afterwards: the budget was given back, not lost.
   t.is((await request(server, 'POST', '/fn/sink/', {}, Buffer.alloc(UPLOAD_BYTES - 1024, 'y'))).status, 200);
+});
+
+test.serial('bodies waiting for a busy function count against the body budget until answered: beyond it, 503', async (t) => {
+  const server = lambda as Lambda;
+  // One instance, one call at a time, each 3 s: the bodies of the others wait in the server meanwhile.
+  const slow = 'export const handler = async () => { await new Promise((r) => setTimeout(r, 3000)); return { ok: true }; };\n';
+  const body = { runtime: 'node20', handler: 'index.handler', concurrency: 1, maxInstances: 1, files: { 'index.mjs': Buffer.from(slow).toString('base64') } };
+  const registered = await request(server, 'PUT', '/api/v1/functions/slow', { authorization: `Bearer ${server.key}`, 'content-type': 'application/json' }, Buffer.from(JSON.stringify(body)));
+  t.true(registered.status < 300, registered.text);
+  // 16 bodies of 6 MB (96 MB) sent together against a 64 MiB budget.
+  const upload = Buffer.alloc(UPLOAD_BYTES, 'x');
+  const calls = Array.from({ length: 16 }, () => request(server, 'POST', '/fn/slow/', { 'content-type': 'application/octet-stream' }, upload).catch(() => ({ status: 0, text: '' })));
+  const waiting = await until(server, (now) => now.bodyBytes >= 2 * UPLOAD_BYTES);
+  const answers = await Promise.all(calls);
+  t.true(waiting.bodyBytes >= 2 * UPLOAD_BYTES && waiting.bodyBytes <= BUDGET, `bodies held while waiting: ${waiting.bodyBytes}`);
+  t.true(answers.some((answer) => answer.status === 503 && answer.text.includes('LAMBDA_ERR_SERVER_BUSY')), `statuses: ${answers.map((a) => a.status).join(',')}`);
+  t.true(answers.some((answer) => answer.status === 200), `statuses: ${answers.map((a) => a.status).join(',')}`);
+  const after = await until(server, (now) => now.bodyBytes === 0);
+  t.is(after.bodyBytes, 0, 'every body released once its request was answered');
 });
