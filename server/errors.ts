@@ -52,7 +52,7 @@ export const ERRORS = {
     message: 'no service worker is registered through /fn/ paths, which every function shares: serve it from {name}\'s own host',
   },
   LAMBDA_ERR_FUNCTION_NOT_FOUND: { kind: 'not_found', message: 'function "{name}" does not exist' },
-  LAMBDA_ERR_NOT_DEPLOYED: { kind: 'not_found', message: 'function "{name}" has no live version yet' },
+  LAMBDA_ERR_NOT_DEPLOYED: { kind: 'not_found', message: 'function "{name}" has no live version (none deployed yet, or it is being deleted)' },
   LAMBDA_ERR_ROUTE_NOT_FOUND: { kind: 'not_found', message: 'no route for {method} {path}' },
   LAMBDA_ERR_DEPLOY_IN_PROGRESS: {
     kind: 'conflict',

@@ -33,3 +33,7 @@ test('python3 escaping the repository', invalid, 'runtime: python3\nhandler: ../
 test('go with a handler', invalid, 'runtime: go\nhandler: main.handler\n', /line 2: handler: is not used by runtime go: the repository's package main is the function/);
 test('docker with a handler', invalid, 'runtime: docker\nhandler: index.handler\n', /line 2: handler: is not used by runtime docker/);
 test('node20 keeps dashes in file names', valid, 'runtime: node20\nhandler: my-app.handler\n', 'my-app.handler');
+test("AWS's node runtime name, with the one to write", invalid, 'runtime: nodejs20.x\nhandler: index.handler\n', /got "nodejs20\.x" \(did you mean "node20"\?\)/);
+test("AWS's python runtime name, with the one to write", invalid, 'runtime: python3.12\nhandler: app.handler\n', /\(did you mean "python3"\?\)/);
+test("AWS's custom runtime, with go", invalid, 'runtime: provided.al2023\n', /\(did you mean "go"\?\)/);
+test('another runtime name, with no guess', invalid, 'runtime: ruby3.3\n', /got "ruby3\.3"$/m);

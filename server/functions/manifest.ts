@@ -198,13 +198,25 @@ function checkHandlerForRuntime(manifest: Partial<Manifest>, node: Node | undefi
 
 const SCHEDULE_KEYS = ['cron', 'payload', 'overlap'] as const;
 
+/** AWS Lambda's runtime identifiers, as a user bringing a function over writes them: the runtime that runs it here. */
+const AWS_RUNTIMES: [RegExp, string][] = [
+  [/^nodejs\d+\.x$/i, 'node20'],
+  [/^python3(\.\d+)?$/i, 'python3'],
+  [/^(go1\.x|provided(\.al2(023)?)?)$/i, 'go'],
+];
+
+function runtimeHint(value: unknown): string {
+  const match = typeof value === 'string' ? AWS_RUNTIMES.find(([pattern]) => pattern.test(value.trim())) : undefined;
+  return match ? ` (did you mean "${match[1]}"?)` : '';
+}
+
 type FieldReader = (node: Node | null, manifest: Partial<Manifest>, problems: Problems) => void;
 
 const FIELDS: Record<string, FieldReader> = {
   runtime: (node, m, p) => {
     const value = scalar(node);
     if (typeof value === 'string' && (RUNTIMES as readonly string[]).includes(value)) m.runtime = value as RuntimeName;
-    else p.add(node, 'runtime', `expected one of ${RUNTIMES.join(', ')}, got ${show(value)}`);
+    else p.add(node, 'runtime', `expected one of ${RUNTIMES.join(', ')}, got ${show(value)}${runtimeHint(value)}`);
   },
   handler: (node, m, p) => {
     const value = scalar(node);

@@ -6,6 +6,8 @@ const OPTIONS = { paused: true, timezone: 'UTC', mode: '5-or-6-parts' } as const
 
 /** What is wrong with `expression`, naming the field (e.g. "Invalid value for minute: 61"), or undefined when it is valid. */
 export function cronProblem(expression: string): string | undefined {
+  // EventBridge's own forms, as a Lambda user writes them: say what to write here instead.
+  if (/^\s*(cron|rate)\s*\(/i.test(expression)) return `EventBridge's ${expression.trim().split('(')[0].toLowerCase()}() form is not read here: write the cron fields alone, e.g. cron(0 12 * * ? *) as "0 12 * * *" and rate(5 minutes) as "*/5 * * * *"`;
   const fields = expression.trim().split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) return `expected 5 fields (minute hour day month weekday) or 6 (seconds first), got ${fields.length}`;
   try {
