@@ -56,6 +56,14 @@ export class InstanceLink {
     });
   }
 
+  /**
+   * A connection the instance dialled another way than this socket (over the swarm's link, its dial-in line already
+   * checked): served as one dialled here.
+   */
+  adopt(socket: net.Socket): void {
+    this.server.emit('connection', socket);
+  }
+
   /** The instance is gone (its container exited): fail whoever waits, and every later take(). */
   fail(reason: string): void {
     if (this.dead) return;

@@ -1,11 +1,13 @@
 // The connection to the host: dials host.sock, serves HTTP/1.1 on what it dialled, routes each request.
 import http from 'node:http';
+import fs from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { initCell, initTried, warmCell } from './cell.mjs';
 import { httpEvent, makeContext, sendDirect, sendError, sendResult } from './event.mjs';
 import { output } from './output.mjs';
-import { INVOKE_HEADER, REQUEST_ID_HEADER, carriesSecret, hostSocket } from './settings.mjs';
+import { INVOKE_HEADER, REQUEST_ID_HEADER, carriesSecret, dialInLine, gateway, gatewayAuthority, gatewayName, hostSocket } from './settings.mjs';
 
 export async function serve(handler) {
   const server = http.createServer((req, res) => {
@@ -73,9 +75,10 @@ function dialHost(server) {
   };
   const dial = () => {
     spare += 1;
-    const socket = net.connect(hostSocket);
-    socket.once('connect', () => {
+    const socket = gateway ? dialGateway() : net.connect(hostSocket);
+    socket.once(gateway ? 'secureConnect' : 'connect', () => {
       retryMs = 10;
+      if (gateway) socket.write(dialInLine());
       server.emit('connection', socket);
     });
     socket.once('close', () => {
@@ -96,4 +99,12 @@ function dialHost(server) {
     topUp();
   });
   topUp();
+}
+
+let authority;
+
+/** A TLS connection to the gateway's relay that takes no certificate but one the platform's authority signed for its name. */
+function dialGateway() {
+  authority ??= fs.readFileSync(gatewayAuthority);
+  return tls.connect({ host: gateway.hostname, port: Number(gateway.port), servername: gatewayName, ca: authority, minVersion: 'TLSv1.2' });
 }
