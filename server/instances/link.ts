@@ -61,6 +61,16 @@ export class InstanceLink {
    * checked): served as one dialled here.
    */
   adopt(socket: net.Socket): void {
+    // The check left it paused (a paused stream stays so when a 'data' listener comes): whoever reads it with one
+    // starts it again, as a fresh connection would start.
+    if (socket.isPaused()) {
+      const onListener = (event: string | symbol): void => {
+        if (event !== 'data') return;
+        socket.off('newListener', onListener);
+        process.nextTick(() => socket.resume());
+      };
+      socket.on('newListener', onListener);
+    }
     this.server.emit('connection', socket);
   }
 
