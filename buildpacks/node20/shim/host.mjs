@@ -1,13 +1,12 @@
 // The connection to the host: dials host.sock, serves HTTP/1.1 on what it dialled, routes each request.
 import http from 'node:http';
-import fs from 'node:fs';
 import net from 'node:net';
-import tls from 'node:tls';
 import { randomUUID } from 'node:crypto';
 import { initCell, initTried, warmCell } from './cell.mjs';
 import { httpEvent, makeContext, sendDirect, sendError, sendResult } from './event.mjs';
 import { output } from './output.mjs';
-import { INVOKE_HEADER, REQUEST_ID_HEADER, carriesSecret, dialInLine, gateway, gatewayAuthority, gatewayName, hostSocket } from './settings.mjs';
+import { INVOKE_HEADER, REQUEST_ID_HEADER, carriesSecret, gateway, hostSocket } from './settings.mjs';
+import { dialGateway } from './gateway.mjs';
 
 export async function serve(handler) {
   const server = http.createServer((req, res) => {
@@ -78,7 +77,6 @@ function dialHost(server) {
     const socket = gateway ? dialGateway() : net.connect(hostSocket);
     socket.once(gateway ? 'secureConnect' : 'connect', () => {
       retryMs = 10;
-      if (gateway) socket.write(dialInLine());
       server.emit('connection', socket);
     });
     socket.once('close', () => {
@@ -101,10 +99,3 @@ function dialHost(server) {
   topUp();
 }
 
-let authority;
-
-/** A TLS connection to the gateway's relay that takes no certificate but one the platform's authority signed for its name. */
-function dialGateway() {
-  authority ??= fs.readFileSync(gatewayAuthority);
-  return tls.connect({ host: gateway.hostname, port: Number(gateway.port), servername: gatewayName, ca: authority, minVersion: 'TLSv1.2' });
-}

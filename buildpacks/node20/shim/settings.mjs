@@ -41,7 +41,7 @@ export const gatewayAuthority = process.env.LAMBDA_GATEWAY_AUTHORITY || '/run/la
 /** The name the relay's certificate must carry (the address's own unless said). */
 export const gatewayName = process.env.LAMBDA_GATEWAY_NAME || gateway?.hostname;
 /** What an instance dialling over the network says first (the host's own socket needs no such line: it is the instance's alone). */
-export const dialInLine = () => `${process.env.LAMBDA_INSTANCE_ID || ''} ${instanceSecret}\n`;
+export const dialInLine = (channel = '') => `${process.env.LAMBDA_INSTANCE_ID || ''} ${instanceSecret}${channel}\n`;
 
 /** The first line of stdin (at most 256 bytes), read before anything else runs; '' when there is none. */
 function readSecret() {

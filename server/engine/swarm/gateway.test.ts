@@ -9,8 +9,11 @@ import tls from 'node:tls';
 import type { ChildProcess } from 'node:child_process';
 import test from 'ava';
 import { InstanceClients } from '../../instances/requests/client.js';
+import { InstanceLogSockets } from '../../instances/log-socket.js';
+import { createLogStore } from '../../logs/store.js';
+import type { LogLine } from '../../logs/format.js';
 import { startNodeShim } from '../../../test/helpers/node-shim.js';
-import { example } from '../../../test/helpers/lambda.js';
+import { example, fixture } from '../../../test/helpers/lambda.js';
 import { RELAY_HOST, ensureAuthority, signRelayCertificate, type KeyPair } from './certificates.js';
 import { GATEWAY_SOCKET } from './link.js';
 import { createSwarmGateways, type SwarmGateways } from './gateway.js';
@@ -35,7 +38,7 @@ test.after.always(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const server of servers) server.close();
   gateways?.close();
-  for (const id of ['aaaaaaaaaaa1', 'aaaaaaaaaaa2', 'aaaaaaaaaaa3', 'aaaaaaaaaaa4']) await clients.destroy(id);
+  for (const id of ['aaaaaaaaaaa1', 'aaaaaaaaaaa2', 'aaaaaaaaaaa3', 'aaaaaaaaaaa4', 'aaaaaaaaaaa5']) await clients.destroy(id);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -54,11 +57,11 @@ async function relayTo(fn: string): Promise<number> {
 }
 
 /** The greet example's shim as a swarm task runs it: no socket folder, its secret in a file, the gateway over TLS. */
-function shim(id: string, port: number, secret: string, ca = authority.certFile): void {
+function shim(id: string, port: number, secret: string, ca = authority.certFile, root = example('greet')): void {
   const secretFile = path.join(dir, `secret-${id}`);
   fs.writeFileSync(secretFile, `${secret}\n`, { mode: 0o600 });
   const { child } = startNodeShim(path.join(dir, 'no-socket-here'), {
-    LAMBDA_TASK_ROOT: example('greet'),
+    LAMBDA_TASK_ROOT: root,
     LAMBDA_HANDLER: 'index.handler',
     LAMBDA_GATEWAY: `tls://127.0.0.1:${port}`,
     LAMBDA_GATEWAY_NAME: RELAY_HOST,
@@ -70,7 +73,8 @@ function shim(id: string, port: number, secret: string, ca = authority.certFile)
 }
 
 function member(id: string, fn: string) {
-  const instance = { id, fn, sha: 'f'.repeat(40), socketPath: path.join(dir, `host-${id}.sock`) };
+  fs.mkdirSync(path.join(dir, id));
+  const instance = { id, fn, sha: 'f'.repeat(40), socketPath: path.join(dir, id, 'host.sock') };
   gateways.admit(instance);
   return instance;
 }
@@ -95,4 +99,33 @@ test.serial('a wrong secret, an instance of another function, and a shim pinning
   const fooled = member('aaaaaaaaaaa4', 'greet');
   shim(fooled.id, port, clients.secretOf(fooled.id), impostor.certFile);
   for (const instance of [guessed, stranger, fooled]) t.false(await clients.healthy(instance, 3_000), instance.id);
+});
+
+test.serial("the function's output crosses the link on a second connection and lands in the function's log", async (t) => {
+  const port = await relayTo('logger');
+  const store = createLogStore({ dir: path.join(dir, 'logs'), fileBytes: 1024 * 1024, files: 2, builds: 1, buildBytes: 1024 });
+  const sockets = new InstanceLogSockets(store, { ratePerSecond: 1024 * 1024, versionOf: () => undefined });
+  t.teardown(() => {
+    sockets.closeAll();
+    store.close();
+  });
+  const instance = member('aaaaaaaaaaa5', 'logger');
+  sockets.open(instance, 3);
+  shim(instance.id, port, clients.secretOf(instance.id), authority.certFile, fixture('logger'));
+  t.true(await clients.healthy(instance, 10_000));
+  sockets.sent(instance.id);
+  const answer = await clients.request(instance, { path: '/?mark=far', method: 'GET', headers: clients.internal(instance.id, 'http') });
+  t.is(answer.statusCode, 200);
+  const lines = async () => {
+    const all: LogLine[] = [];
+    for await (const batch of store.read('logger', {})) all.push(...batch);
+    return all.map((line) => line.text);
+  };
+  let seen: string[] = [];
+  for (let i = 0; i < 200 && !seen.some((text) => text.startsWith('REPORT')); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    seen = await lines();
+  }
+  t.true(seen.includes('hello far'), seen.join('\n'));
+  t.true(seen.some((text) => text.startsWith('REPORT RequestId:')));
 });

@@ -5,10 +5,14 @@ import net from 'node:net';
 import path from 'node:path';
 import type { InstanceClients } from '../../instances/requests/client.js';
 import type { Instance } from '../../instances/engine.js';
-import { acceptDialIn } from './dial-in.js';
+import { LOG_SOCKET_NAME } from '../../instances/protocol.js';
+import { acceptChannel } from './dial-in.js';
 import { GATEWAY_SOCKET } from './link.js';
 
 type Member = Pick<Instance, 'id' | 'fn' | 'socketPath'>;
+
+/** Output connections one instance holds at once (its shim keeps one); more are closed. */
+const MAX_LOG_CONNECTIONS = 2;
 
 export interface SwarmGateways {
   /** The function's socket folder (for its relay's mount), listening from now on. */
@@ -26,15 +30,39 @@ export function createSwarmGateways(linksDir: string, clients: Pick<InstanceClie
   const members = new Map<string, Member>();
   fs.mkdirSync(linksDir, { recursive: true, mode: 0o700 });
 
+  const logConnections = new Map<string, number>();
+
+  /**
+   * The instance's output goes where a local instance's does: its log socket beside its host socket, which the host
+   * listens on (server/instances/log-socket.ts) and this joins the checked connection to.
+   */
+  const joinLog = (member: Member, socket: net.Socket): void => {
+    const held = logConnections.get(member.id) ?? 0;
+    if (held >= MAX_LOG_CONNECTIONS) return void socket.destroy();
+    logConnections.set(member.id, held + 1);
+    const local = net.connect(path.join(path.dirname(member.socketPath), LOG_SOCKET_NAME));
+    local.on('error', () => socket.destroy());
+    local.once('close', () => {
+      socket.destroy();
+      const left = (logConnections.get(member.id) ?? 1) - 1;
+      if (left > 0) logConnections.set(member.id, left);
+      else logConnections.delete(member.id);
+    });
+    socket.once('close', () => local.end());
+    socket.pipe(local);
+    socket.resume();
+  };
+
   const listen = (fn: string, socketPath: string): net.Server => {
     const server = net.createServer((socket) => {
       socket.on('error', () => socket.destroy());
       // An instance of another function is unknown here, whatever its secret: each function's relay has its own socket.
       const secretOf = (id: string): string | undefined => (members.get(id)?.fn === fn ? clients.secretOf(id) : undefined);
-      void acceptDialIn(socket, secretOf).then((id) => {
-        const member = id === undefined ? undefined : members.get(id);
-        if (!member) return socket.destroy();
-        clients.link(member).adopt(socket);
+      void acceptChannel(socket, secretOf).then((accepted) => {
+        const member = accepted && members.get(accepted.instance);
+        if (!accepted || !member) return socket.destroy();
+        if (accepted.channel === 'requests') return clients.link(member).adopt(socket);
+        joinLog(member, socket);
       });
     });
     fs.rmSync(socketPath, { force: true });
