@@ -60,6 +60,11 @@ test.serial('a git push deploys; the request is answered by an instance on the w
   const [[node]] = await tasksOf(s, service);
   t.is(node.index, 1, 'the instance runs on the worker');
   t.not((await s.docker(s.nodes[1], ['image', 'ls', '-q', `${REGISTRY_PULL}/lambda-fn/greet`])).trim(), '', 'the worker pulled the version from the registry');
+  // The instance's START/END/REPORT cross the link too and land in the function's log on the manager.
+  await waitFor(async () => {
+    const text = await (await lambda!.api('/api/v1/functions/greet/logs')).text();
+    return /"text":"START RequestId/.test(text) && /"text":"REPORT RequestId/.test(text);
+  }, 20_000, "greet's START and REPORT lines in its log");
 
   await waitFor(async () => (await instancesOf('greet')).length === 0, 60_000, 'greet to scale to zero');
   const again = await lambda!.fetch('/fn/greet/?name=again');
