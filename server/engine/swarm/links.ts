@@ -13,7 +13,10 @@ import { functionNetwork, networkCreateArgs, relayServiceArgs } from './link.js'
 import type { SwarmGateways } from './gateway.js';
 
 const run = promisify(execFile);
-const RELAY_SOURCE = fileURLToPath(new URL('./relay/main.go', import.meta.url));
+/** The relay's source, beside this module; the compiled server (dist/) finds it in the checkout's server/. */
+const RELAY_SOURCE = [fileURLToPath(new URL('./relay/main.go', import.meta.url))]
+  .flatMap((file) => [file, file.replace(`${path.sep}dist${path.sep}server${path.sep}`, `${path.sep}server${path.sep}`)])
+  .find((file) => fs.existsSync(file)) ?? 'server/engine/swarm/relay/main.go';
 
 /** A swarm config or secret as a service's task template names it. */
 export interface SwarmObject {
