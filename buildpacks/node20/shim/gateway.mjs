@@ -10,6 +10,8 @@ let authority;
 export function dialGateway(channel = '') {
   authority ??= fs.readFileSync(gatewayAuthority);
   const socket = tls.connect({ host: gateway.hostname, port: Number(gateway.port), servername: gatewayName, ca: authority, minVersion: 'TLSv1.2' });
+  // Small answers leave at once: Nagle's algorithm would hold one back for the relay's delayed acknowledgement.
+  socket.setNoDelay(true);
   socket.once('secureConnect', () => socket.write(dialInLine(channel)));
   return socket;
 }
