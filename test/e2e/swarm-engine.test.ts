@@ -2,9 +2,10 @@
 // a `git push` deploys, the image reaches the worker through the platform's registry, a request is answered by an
 // instance on the worker through its function's relay, the function scales to zero and back, and that instance
 // reaches neither the nodes' services nor another function's relay.
+import { execFileSync } from 'node:child_process';
 import test from 'ava';
 import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
-import { REGISTRY_PULL, addressOn, createSwarm, nodeAddress, startRegistry, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
+import { REGISTRY_PULL, addressOn, createSwarm, nodeAddress, privileged, startRegistry, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
 import { RELAY_PORT, functionNetwork } from '../../server/engine/swarm/link.js';
 
 let swarm: Swarm | undefined;
@@ -94,4 +95,26 @@ test.serial("an instance on the worker reaches neither the nodes' services nor a
   }
   // No engine socket in the instance: the engines listen on Unix sockets of their own hosts only.
   t.is(await inInstance(service, "console.log(['/var/run/docker.sock', '/run/docker.sock'].some((p) => require('fs').existsSync(p)))"), 'false');
+});
+
+test.serial('a worker cut off from the swarm loses its instance; the next request is answered by one started on the manager', async (t) => {
+  t.timeout(300_000);
+  const s = swarm!;
+  // A function whose instance stays while idle: the one lost is lost with its node, not stopped for idling.
+  const push = await lambda!.push('steady', example('greet'), { files: { 'lambda.yaml': manifest.replace('idleTimeout: 3s', 'idleTimeout: 5m') } });
+  t.is(push.code, 0, push.stderr);
+  t.is((await lambda!.fetch('/fn/steady/?name=before')).status, 200);
+  const [before] = await instancesOf('steady');
+  t.is((await tasksOf(s, before))[0]?.[0].index, 1, 'the instance runs on the worker');
+  // The worker's only link to the other node goes down, as a machine that fails or leaves the network does.
+  execFileSync(...privileged('ip', ['-n', `lsw-${s.id}-br`, 'link', 'set', 'v1', 'down']));
+  await waitFor(async () => (await s.docker(s.manager, ['node', 'ls', '--format', '{{.Hostname}} {{.Status}}'])).includes('Down'), 120_000, 'the manager to see the worker down');
+  await waitFor(async () => lambda!.output().includes('was lost with its node'), 30_000, 'the server to forget the lost instance');
+  const after = await lambda!.fetch('/fn/steady/?name=after');
+  t.is(after.status, 200, lambda!.output());
+  t.deepEqual(await after.json(), { message: 'Hello, after!' });
+  const now = (await instancesOf('steady')).filter((name) => name !== before);
+  t.is(now.length, 1);
+  const [[node]] = await tasksOf(s, now[0]);
+  t.is(node.index, 0, 'the new instance runs on the manager, the only node left');
 });

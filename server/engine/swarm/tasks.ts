@@ -7,6 +7,7 @@ const POLL_MS = 1_000;
 
 interface Task {
   ServiceID?: string;
+  NodeID?: string;
   DesiredState?: string;
   Status?: { State?: string; Err?: string; Timestamp?: string; ContainerStatus?: { ExitCode?: number } };
 }
@@ -38,16 +39,21 @@ export function createTaskWatch(docker: Docker): TaskWatch {
 
   const poll = async (): Promise<void> => {
     timer = undefined;
-    const tasks = (await docker.listTasks().catch(() => undefined)) as Task[] | undefined;
+    const [tasks, nodes] = await Promise.all([
+      docker.listTasks().catch(() => undefined) as Promise<Task[] | undefined>,
+      docker.listNodes().catch(() => undefined) as Promise<Array<{ ID: string; Status?: { State?: string } }> | undefined>,
+    ]);
+    // A task on a node the swarm has marked down still reads `running`: its instance is lost with the node.
+    const down = new Set((nodes ?? []).filter((node) => node.Status?.State === 'down').map((node) => node.ID));
     if (tasks) {
       for (const [serviceId, entry] of watched) {
         if (entry.at !== undefined) continue;
         const own = tasks.filter((task) => task.ServiceID === serviceId);
         // One replica, never restarted: its one task's end is the instance's.
-        const done = own.find((task) => ENDED.has(task.Status?.State ?? ''));
-        if (done && !own.some((task) => !ENDED.has(task.Status?.State ?? ''))) {
+        const done = own.find((task) => ENDED.has(task.Status?.State ?? '')) ?? own.find((task) => down.has(task.NodeID ?? ''));
+        if (done && !own.some((task) => !ENDED.has(task.Status?.State ?? '') && !down.has(task.NodeID ?? ''))) {
           entry.at = Date.parse(done.Status?.Timestamp ?? '') || Date.now();
-          entry.ended(endReason(done));
+          entry.ended(down.has(done.NodeID ?? '') ? 'was lost with its node' : endReason(done));
         }
       }
     }
