@@ -97,13 +97,37 @@ test.serial("an instance on the worker reaches neither the nodes' services nor a
   t.is(await inInstance(service, "console.log(['/var/run/docker.sock', '/run/docker.sock'].some((p) => require('fs').existsSync(p)))"), 'false');
 });
 
-test.serial('a worker cut off from the swarm loses its instance; the next request is answered by one started on the manager', async (t) => {
+test.serial('a server killed and started again adopts the instance on the worker: its link is made again and it answers', async (t) => {
+  t.timeout(300_000);
+  const s = swarm!;
+  const [before] = await instancesOf('other');
+  t.truthy(before);
+  await lambda!.restart('SIGKILL');
+  const answer = await lambda!.fetch('/fn/other/?name=adopted');
+  t.is(answer.status, 200, lambda!.output());
+  t.deepEqual(await answer.json(), { message: 'Hello, adopted!' });
+  t.deepEqual(await instancesOf('other'), [before], 'the same instance, adopted rather than replaced');
+  t.is((await tasksOf(s, before)).length, 1);
+});
+
+test.serial('an instance removed behind the server\'s back is replaced; a worker cut off from the swarm loses its instance, and the next request is answered by one started on the manager', async (t) => {
   t.timeout(300_000);
   const s = swarm!;
   // A function whose instance stays while idle: the one lost is lost with its node, not stopped for idling.
   const push = await lambda!.push('steady', example('greet'), { files: { 'lambda.yaml': manifest.replace('idleTimeout: 3s', 'idleTimeout: 5m') } });
   t.is(push.code, 0, push.stderr);
   t.is((await lambda!.fetch('/fn/steady/?name=before')).status, 200);
+  // Placement is the swarm's: with the manager taking no new task, the instance that replaces one removed behind the
+  // server's back can only go to the worker.
+  const managerId = (await s.docker(s.manager, ['info', '--format', '{{.Swarm.NodeID}}'])).trim();
+  await s.docker(s.manager, ['node', 'update', '--availability', 'pause', managerId]);
+  const [removed] = await instancesOf('steady');
+  await s.docker(s.manager, ['service', 'rm', removed]);
+  // Whichever the swarm shows first, the task shut down or gone with its service, the server forgets the instance.
+  const removedId = removed.split('-').pop() as string;
+  await waitFor(async () => new RegExp(`instance ${removedId} .*a fresh one takes the next requests`).test(lambda!.output()), 30_000, 'the server to forget the removed instance');
+  t.is((await lambda!.fetch('/fn/steady/?name=before')).status, 200, lambda!.output());
+  await s.docker(s.manager, ['node', 'update', '--availability', 'active', managerId]);
   const [before] = await instancesOf('steady');
   t.is((await tasksOf(s, before))[0]?.[0].index, 1, 'the instance runs on the worker');
   // The worker's only link to the other node goes down, as a machine that fails or leaves the network does.

@@ -33,7 +33,7 @@ export function endReason(task: Task): string {
 }
 
 export function createTaskWatch(docker: Docker): TaskWatch {
-  const watched = new Map<string, { id: string; ended: (reason: string) => void; at?: number }>();
+  const watched = new Map<string, { id: string; ended: (reason: string) => void; at?: number; seen?: boolean }>();
   const byInstance = new Map<string, string>();
   let timer: NodeJS.Timeout | undefined;
 
@@ -49,6 +49,13 @@ export function createTaskWatch(docker: Docker): TaskWatch {
       for (const [serviceId, entry] of watched) {
         if (entry.at !== undefined) continue;
         const own = tasks.filter((task) => task.ServiceID === serviceId);
+        // A service removed behind the server's back takes its tasks with it.
+        if (own.length === 0 && entry.seen) {
+          entry.at = Date.now();
+          entry.ended('was removed from the swarm');
+          continue;
+        }
+        entry.seen ||= own.length > 0;
         // One replica, never restarted: its one task's end is the instance's.
         const done = own.find((task) => ENDED.has(task.Status?.State ?? '')) ?? own.find((task) => down.has(task.NodeID ?? ''));
         if (done && !own.some((task) => !ENDED.has(task.Status?.State ?? '') && !down.has(task.NodeID ?? ''))) {
