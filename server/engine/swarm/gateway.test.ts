@@ -38,7 +38,7 @@ test.after.always(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const server of servers) server.close();
   gateways?.close();
-  for (const id of ['aaaaaaaaaaa1', 'aaaaaaaaaaa2', 'aaaaaaaaaaa3', 'aaaaaaaaaaa4', 'aaaaaaaaaaa5']) await clients.destroy(id);
+  for (const id of ['aaaaaaaaaaa1', 'aaaaaaaaaaa2', 'aaaaaaaaaaa3', 'aaaaaaaaaaa4', 'aaaaaaaaaaa5', 'aaaaaaaaaaa6']) await clients.destroy(id);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -128,4 +128,29 @@ test.serial("the function's output crosses the link on a second connection and l
   }
   t.true(seen.includes('hello far'), seen.join('\n'));
   t.true(seen.some((text) => text.startsWith('REPORT RequestId:')));
+});
+
+test.serial('an instance holds at most two output connections: a third is closed', async (t) => {
+  const socketDir = gateways.open('chatty');
+  const store = createLogStore({ dir: path.join(dir, 'logs-chatty'), fileBytes: 1024 * 1024, files: 2, builds: 1, buildBytes: 1024 });
+  const sockets = new InstanceLogSockets(store, { ratePerSecond: 1024 * 1024, versionOf: () => undefined });
+  const instance = member('aaaaaaaaaaa6', 'chatty');
+  sockets.open(instance, 1);
+  const opened: net.Socket[] = [];
+  t.teardown(() => {
+    for (const socket of opened) socket.destroy();
+    sockets.closeAll();
+    store.close();
+  });
+  /** A log dial-in straight at the function's socket (as its relay would pass it on); resolves once closed, or after `ms`. */
+  const dialLog = (ms: number) =>
+    new Promise<'closed' | 'open'>((resolve) => {
+      const socket = net.connect(path.join(socketDir, GATEWAY_SOCKET), () => socket.write(`${instance.id} ${clients.secretOf(instance.id)} log\n`));
+      opened.push(socket);
+      socket.on('error', () => undefined);
+      socket.once('close', () => resolve('closed'));
+      setTimeout(() => resolve('open'), ms);
+    });
+  t.deepEqual(await Promise.all([dialLog(1000), dialLog(1000)]), ['open', 'open']);
+  t.is(await dialLog(10_000), 'closed');
 });
