@@ -124,6 +124,8 @@ export async function startServer(config: Config, log: (line: string) => void = 
     poolMaxBytes: config.poolMaxBytes,
     boots: config.boots,
     cellFilesBytes: config.limits.maxCellFilesBytes,
+    kind: config.engine,
+    registry: { push: config.swarm.registryPush, pull: config.swarm.registryPull },
     logs: instanceLogs,
     exits,
     recipes: (images) =>

@@ -55,3 +55,8 @@ export const text: Kind<string> = {
   expected: 'some text',
   read: (raw) => (typeof raw === 'string' && raw.trim() !== '' ? raw.trim() : typeof raw === 'number' ? String(raw) : undefined),
 };
+
+/** One of `values`, as written. */
+export function oneOf<T extends string>(...values: T[]): Kind<T> {
+  return { name: 'string', expected: values.map((value) => `"${value}"`).join(' or '), read: (raw) => (values as Raw[]).includes(raw) ? (raw as T) : undefined };
+}

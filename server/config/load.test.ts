@@ -92,6 +92,7 @@ const refusals: { title: string; yaml: string; env: NodeJS.ProcessEnv; message: 
   { title: 'a size below its floor from the environment', yaml: '', env: { LAMBDA_LOG_FILE_SIZE: '1Ki' }, message: 'LAMBDA_LOG_FILE_SIZE="1Ki" in the environment must be a size from 256Ki, such as "1Mi"' },
   { title: 'a size from the file', yaml: 'limits:\n  maxUploadBytes: 0Mi\n', env: {}, message: 'limits.maxUploadBytes: "0Mi" in {file} must be a size such as "64Mi"' },
   { title: 'on/off from the file', yaml: 'bytePath: yes\n', env: {}, message: 'bytePath: "yes" in {file} must be on or off' },
+  { title: 'an engine that is neither from the environment', yaml: '', env: { LAMBDA_ENGINE: 'kubernetes' }, message: 'LAMBDA_ENGINE="kubernetes" in the environment must be "local" or "swarm"' },
   { title: 'a port from the environment', yaml: '', env: { LAMBDA_PORT: '70000' }, message: 'LAMBDA_PORT="70000" in the environment must be a port number from 0 to 65535' },
   { title: 'a duration over its bound from the environment', yaml: '', env: { LAMBDA_RETRY_BASE_MS: '2h' }, message: 'LAMBDA_RETRY_BASE_MS="2h" in the environment must be a duration such as "10s" (or 0), at most 1h' },
   { title: 'a mapping where a value goes', yaml: 'port:\n  http: 80\n', env: {}, message: 'port: {"http":80} in {file} must be a port number from 0 to 65535' },

@@ -1,5 +1,5 @@
 // The settings table: every setting the server reads, with its variable, its YAML key (its path in this table), its default, kind, unit and doc line.
-import { count, duration, onOff, port, size, text, type Kind, type Raw } from './kinds.js';
+import { count, duration, oneOf, onOff, port, size, text, type Kind, type Raw } from './kinds.js';
 
 export interface Setting<T> {
   /** The environment variable that overrides config/default.yaml. */
@@ -59,6 +59,11 @@ export const SETTINGS = {
   cells: setting({ variable: 'LAMBDA_CELLS', kind: count(0, 64), default: 2, unit: 'cells per runtime, 0–64', doc: 'pre-started cells kept per runtime at rest, the pool\'s floor; 0 turns them off' }),
   poolMaxBytes: setting({ variable: 'LAMBDA_POOL_MAX', kind: size(0), default: '256Mi', unit: 'size', doc: "private memory the ready cells above the floor may hold together: the most a burst or a schedule grows the pool to (0: never above the floor)" }),
   boots: setting({ variable: 'LAMBDA_BOOTS', kind: count(0, 64), default: 0, unit: 'containers, 0–64', doc: "containers booting at once (classic starts and cells; one function holds at most half), the rest wait their turn (a start at most 20 s); 0: twice the machine's cores" }),
+  engine: setting({ variable: 'LAMBDA_ENGINE', kind: oneOf('local', 'swarm'), default: 'local', unit: '`local` or `swarm`', doc: "`swarm` runs instances as services of the Docker Swarm whose manager's engine the server reaches (docs/swarm.md), without cells; `local` on this machine's engine" }),
+  swarm: {
+    registryPush: setting({ variable: 'LAMBDA_SWARM_REGISTRY_PUSH', kind: text, default: '127.0.0.1:5001', unit: 'host:port', doc: "swarm mode: the registry's write side as the manager's engine reaches it; each version's image is pushed there once" }),
+    registryPull: optional({ variable: 'LAMBDA_SWARM_REGISTRY_PULL', kind: text, shown: 'none: needed in swarm mode', unit: 'host:port', doc: "swarm mode: the registry's read-only side as every node's engine reaches it; instances' images are named there" }),
+  },
   keepImages: setting({ variable: 'LAMBDA_KEEP_IMAGES', kind: count(1, 1000), default: 10, unit: 'versions, 1–1000', doc: "images of the newest versions kept per function (and the live one's)" }),
   bytePath: setting({ variable: 'LAMBDA_BYTE_PATH', kind: onOff, default: 'on', unit: '`on` or `off`', doc: "`off` sends all function traffic through Node's path instead of the byte path" }),
   scaling: {

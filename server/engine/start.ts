@@ -12,6 +12,7 @@ import { createDockerCells } from './cells/cells.js';
 import { createDockerEngine } from './docker.js';
 import { dockerImages } from './images.js';
 import { createBootLimiter } from '../instances/boots.js';
+import { createSwarmEngine } from './swarm/engine.js';
 
 /** What making a base image asks of the engine. */
 export type BaseImageEngine = Pick<Engine, 'imageExists' | 'importImage'>;
@@ -36,6 +37,10 @@ export interface EngineOptions {
   exits: InstanceExits;
   /** A warning line (a cell that failed to start). */
   warn(line: string): void;
+  /** `swarm`: instances run as services of the swarm the engine manages (LAMBDA_ENGINE); `local` when unset. */
+  kind?: 'local' | 'swarm';
+  /** The registry's sides, in swarm mode. */
+  registry?: { push: string; pull?: string };
 }
 
 /** The engine (dockerode's default socket); throws a line saying how to start one when none answers. */
@@ -49,6 +54,13 @@ export async function connectDocker(): Promise<Docker> {
 
 /** The Docker engine, over pre-started cells of each runtime that has them (a cold start then specialises one). */
 export function createEngine(docker: Docker, options: EngineOptions): { engine: Engine; cells?: CellPool } {
+  if (options.kind === 'swarm') {
+    const pull = options.registry?.pull;
+    if (!pull) throw new Error("LAMBDA_ENGINE=swarm needs LAMBDA_SWARM_REGISTRY_PULL: the registry's read side, as every node reaches it");
+    // No cells on a swarm yet: every start boots a service (docs/swarm.md).
+    const engine = createSwarmEngine({ docker, clients: options.clients, dataDir: options.dataDir, serverId: options.serverId, region: options.region, logs: options.logs, onExit: options.exits.ended, registry: { push: options.registry?.push ?? '127.0.0.1:5001', pull } });
+    return { engine };
+  }
   const instancesDir = path.join(options.dataDir, 'instances');
   // One bound for both kinds of boot: they compete for the same cores. Twice the cores: a boot also waits on the
   // engine, and a tighter bound measured a worse slowest start under load.

@@ -56,6 +56,24 @@ export class InstanceLink {
     });
   }
 
+  /**
+   * A connection the instance dialled another way than this socket (over the swarm's link, its dial-in line already
+   * checked): served as one dialled here.
+   */
+  adopt(socket: net.Socket): void {
+    // The check left it paused (a paused stream stays so when a 'data' listener comes): whoever reads it with one
+    // starts it again, as a fresh connection would start.
+    if (socket.isPaused()) {
+      const onListener = (event: string | symbol): void => {
+        if (event !== 'data') return;
+        socket.off('newListener', onListener);
+        process.nextTick(() => socket.resume());
+      };
+      socket.on('newListener', onListener);
+    }
+    this.server.emit('connection', socket);
+  }
+
   /** The instance is gone (its container exited): fail whoever waits, and every later take(). */
   fail(reason: string): void {
     if (this.dead) return;

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { initCell, initTried, warmCell } from './cell.mjs';
 import { httpEvent, makeContext, sendDirect, sendError, sendResult } from './event.mjs';
 import { output } from './output.mjs';
-import { INVOKE_HEADER, REQUEST_ID_HEADER, carriesSecret, hostSocket } from './settings.mjs';
+import { INVOKE_HEADER, REQUEST_ID_HEADER, carriesSecret, gateway, hostSocket } from './settings.mjs';
+import { dialGateway } from './gateway.mjs';
 
 export async function serve(handler) {
   const server = http.createServer((req, res) => {
@@ -73,8 +74,8 @@ function dialHost(server) {
   };
   const dial = () => {
     spare += 1;
-    const socket = net.connect(hostSocket);
-    socket.once('connect', () => {
+    const socket = gateway ? dialGateway() : net.connect(hostSocket);
+    socket.once(gateway ? 'secureConnect' : 'connect', () => {
       retryMs = 10;
       server.emit('connection', socket);
     });
@@ -97,3 +98,4 @@ function dialHost(server) {
   });
   topUp();
 }
+

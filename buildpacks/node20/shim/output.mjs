@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { format } from 'node:util';
 import { syncBuiltinESMExports } from 'node:module';
-import { socketDir } from './settings.mjs';
+import { gateway, socketDir } from './settings.mjs';
+import { dialGateway } from './gateway.mjs';
 
 // console.*, process.stdout.write and process.stderr.write go in batches to `log.sock`,
 // which the host owns next to host.sock, never through Docker's log driver (it halves the throughput of a function
@@ -88,7 +89,9 @@ export const output = (() => {
     takePartials();
     if (!socket || socket.writableLength > 0 || pending === '') return;
     try {
-      fs.writeSync(socket._handle.fd, pending);
+      // Over TLS the bytes must go through the socket's own encryption: queued, sent if the process lives long enough.
+      if (gateway) socket.write(pending);
+      else fs.writeSync(socket._handle.fd, pending);
       pending = '';
     } catch {
       // the host is gone: nothing more to do
@@ -99,8 +102,8 @@ export const output = (() => {
     if (socket || dialing) return;
     dialing = true;
     clearTimeout(retryTimer);
-    const next = net.connect(logSocket);
-    next.once('connect', () => {
+    const next = gateway ? dialGateway(' log') : net.connect(logSocket);
+    next.once(gateway ? 'secureConnect' : 'connect', () => {
       dialing = false;
       retryMs = 10;
       socket = next;

@@ -33,8 +33,25 @@ export function readSettings() {
 }
 readSettings();
 
+// On a swarm the instance runs on another machine than the host: it dials the gateway over TLS (LAMBDA_GATEWAY, e.g.
+// tls://lambda-gateway:7443), trusting only the platform's authority, and proves itself by its first line: its id and
+// its secret. A swarm task has no stdin: the secret is a swarm secret's file instead, on a tmpfs only this task sees.
+export const gateway = process.env.LAMBDA_GATEWAY ? new URL(process.env.LAMBDA_GATEWAY) : undefined;
+export const gatewayAuthority = process.env.LAMBDA_GATEWAY_AUTHORITY || '/run/lambda/authority.pem';
+/** The name the relay's certificate must carry (the address's own unless said). */
+export const gatewayName = process.env.LAMBDA_GATEWAY_NAME || gateway?.hostname;
+/** What an instance dialling over the network says first (the host's own socket needs no such line: it is the instance's alone). */
+export const dialInLine = (channel = '') => `${process.env.LAMBDA_INSTANCE_ID || ''} ${instanceSecret}${channel}\n`;
+
 /** The first line of stdin (at most 256 bytes), read before anything else runs; '' when there is none. */
 function readSecret() {
+  if (process.env.LAMBDA_SECRET_FILE) {
+    try {
+      return fs.readFileSync(process.env.LAMBDA_SECRET_FILE, 'utf8').split('\n')[0].trim();
+    } catch {
+      return '';
+    }
+  }
   if (isatty(0)) return '';
   const buffer = Buffer.alloc(256);
   let length = 0;

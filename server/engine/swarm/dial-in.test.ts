@@ -50,6 +50,9 @@ test('a wrong secret, an unknown instance, a malformed line, an endless line and
   t.is(await dial((c) => c.write(`inst-2 ${SECRET}\nx`)), '');
   t.is(await dial((c) => c.write(`inst-1 ${SECRET.slice(1)}\nx`)), '');
   t.is(await dial((c) => c.write(`inst-1  ${SECRET}\nx`)), '');
+  t.is(await dial((c) => c.write(`inst-1 ${SECRET} logs\nx`)), '');
+  // The output channel's line is right, but not for a connection that serves requests.
+  t.is(await dial((c) => c.write(`inst-1 ${SECRET} log\nx`)), '');
   t.is(await dial((c) => c.write('x'.repeat(DIAL_IN_LINE_MAX * 100))), '');
   t.is(await dial(() => undefined, 200), '');
 });

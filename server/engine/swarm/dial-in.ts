@@ -3,12 +3,18 @@
 import type net from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 
-/** `<instance id> <64 hex digits>\n`: an id is at most 64 characters, so a longer line is no dial-in. */
-export const DIAL_IN_LINE_MAX = 64 + 1 + 64 + 1;
+/** `<instance id> <64 hex digits>[ log]\n`: an id is at most 64 characters, so a longer line is no dial-in. */
+export const DIAL_IN_LINE_MAX = 64 + 1 + 64 + 4 + 1;
 /** Time for the line to arrive, from the relay's connection. */
 export const DIAL_IN_TIMEOUT_MS = 5_000;
 
-const LINE = /^([A-Za-z0-9_.-]{1,64}) ([0-9a-f]{64})$/;
+const LINE = /^([A-Za-z0-9_.-]{1,64}) ([0-9a-f]{64})( log)?$/;
+
+/** What a connection that proved itself is for: serving requests, or carrying the instance's output (` log`). */
+export interface DialIn {
+  instance: string;
+  channel: 'requests' | 'log';
+}
 
 /**
  * Reads a dial-in line from `socket` and checks it against `secretOf(instance)` in constant time. Resolves the
@@ -16,10 +22,18 @@ const LINE = /^([A-Za-z0-9_.-]{1,64}) ([0-9a-f]{64})$/;
  * destroys the socket and resolves undefined (an unknown instance and a wrong secret look the same from outside).
  * Once it resolves an instance, the socket's errors are the caller's to handle.
  */
-export function acceptDialIn(socket: net.Socket, secretOf: (instance: string) => string | undefined, timeoutMs = DIAL_IN_TIMEOUT_MS): Promise<string | undefined> {
+export async function acceptDialIn(socket: net.Socket, secretOf: (instance: string) => string | undefined, timeoutMs = DIAL_IN_TIMEOUT_MS): Promise<string | undefined> {
+  const accepted = await acceptChannel(socket, secretOf, timeoutMs);
+  if (accepted?.channel === 'requests') return accepted.instance;
+  socket.destroy();
+  return undefined;
+}
+
+/** acceptDialIn for either channel: the instance and what its connection is for. */
+export function acceptChannel(socket: net.Socket, secretOf: (instance: string) => string | undefined, timeoutMs = DIAL_IN_TIMEOUT_MS): Promise<DialIn | undefined> {
   return new Promise((resolve) => {
     let buffered = Buffer.alloc(0);
-    const finish = (instance: string | undefined, rest?: Buffer): void => {
+    const finish = (instance: DialIn | undefined, rest?: Buffer): void => {
       clearTimeout(timer);
       socket.removeListener('data', onData);
       socket.removeListener('close', onClose);
@@ -46,7 +60,7 @@ export function acceptDialIn(socket: net.Socket, secretOf: (instance: string) =>
       // Compared whatever happened above, so the time taken does not say whether the instance exists.
       const wanted = Buffer.from(expected && expected.length === 64 ? expected : '0'.repeat(64), 'latin1');
       const equal = given.length === 64 && timingSafeEqual(given, wanted);
-      finish(match && expected && equal ? match[1] : undefined, buffered.subarray(end + 1));
+      finish(match && expected && equal ? { instance: match[1], channel: match[3] ? 'log' : 'requests' } : undefined, buffered.subarray(end + 1));
     };
     const onClose = (): void => finish(undefined);
     const timer = setTimeout(() => finish(undefined), timeoutMs);

@@ -1,0 +1,159 @@
+// The Swarm implementation of Engine: each instance a one-replica service placed by the swarm on any node, dialling
+// the gateway through its function's relay; builds and images stay on the manager's engine, from which each version
+// is pushed to the platform's registry once. No cells and no freezing here: see docs/swarm.md.
+import fs from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { LambdaError } from '../../errors.js';
+import { LABELS, ownFilter } from '../../instances/labels.js';
+import type { InstanceClients } from '../../instances/requests/client.js';
+import type { InstanceLogSockets } from '../../instances/log-socket.js';
+import type { Engine, Instance, InstanceSpec, ManagedContainer } from '../../instances/engine.js';
+import { dockerImages } from '../images.js';
+import { imageGateOf } from '../image-gate.js';
+import { statusOf } from '../containers.js';
+import { DEFAULT_REGION } from '../container-config.js';
+import { hostSocketOf, isInstanceId, makeHostFolder, newInstanceId, removeInstanceFolder } from '../instance-folders.js';
+import { createSwarmGateways } from './gateway.js';
+import { createSwarmLinks } from './links.js';
+import { createPublisher, type RegistrySides } from './publish.js';
+import { instanceService } from './service.js';
+import { createTaskWatch } from './tasks.js';
+
+export interface SwarmEngineOptions {
+  /** The swarm manager's engine. */
+  docker: Docker;
+  clients: InstanceClients;
+  /** The data folder: instances' host folders, the functions' gateway sockets (`links/`), the authority (`swarm/`). */
+  dataDir: string;
+  serverId: string;
+  region?: string;
+  registry: RegistrySides;
+  /** How long a new instance may take to dial in; its node may first pull the version's image. */
+  startTimeoutMs?: number;
+  onExit?(instanceId: string, reason: string): void;
+  logs?: InstanceLogSockets;
+}
+
+const secretName = (id: string) => `lambda-instance-${id}`;
+
+export function createSwarmEngine(options: SwarmEngineOptions): Engine {
+  const { docker, clients, serverId } = options;
+  const instancesDir = path.join(options.dataDir, 'instances');
+  const startTimeoutMs = options.startTimeoutMs ?? 60_000;
+  fs.mkdirSync(instancesDir, { recursive: true, mode: 0o700 });
+  const gateways = createSwarmGateways(path.join(options.dataDir, 'links'), clients);
+  const links = createSwarmLinks(docker, options.dataDir, gateways);
+  const publisher = createPublisher(docker, options.registry);
+  const tasks = createTaskWatch(docker);
+
+  const ended = (id: string) => (reason: string) => {
+    clients.gone(id, `the instance ${reason}`);
+    options.onExit?.(id, reason);
+  };
+
+  /** The service and secret of instance `id`, and what the host kept for it. Never throws for what is already gone. */
+  const remove = async (id: string): Promise<void> => {
+    tasks.unwatch(id);
+    gateways.forget(id);
+    await clients.destroy(id);
+    options.logs?.close(id);
+    const services = await docker.listServices({ filters: ownFilter(serverId, `${LABELS.instance}=${id}`) });
+    await Promise.all(services.map((service) => docker.getService(service.ID).remove().catch(() => {})));
+    await docker.getSecret(secretName(id)).remove().catch(() => {});
+    removeInstanceFolder(instancesDir, id);
+  };
+
+  const watch = (serviceId: string, id: string) => tasks.watch(serviceId, id, ended(id));
+
+  return {
+    ...dockerImages(docker),
+
+    async removeImage(tag) {
+      // As on one machine, it waits for the builds that may use it as their cache; the registry's copy stays until
+      // the registry's garbage collection.
+      await imageGateOf(docker).remove(async () => {
+        await publisher.forget(tag);
+        await docker.getImage(tag).remove().catch((error: unknown) => {
+          if (statusOf(error) !== 404) throw error;
+        });
+      });
+    },
+
+    // The manager's engine cannot pause a container on another node: an idle instance keeps running until it stops.
+    async freeze() {},
+    async thaw() {},
+    async endedAt(instance) {
+      return tasks.endedAt(instance.id);
+    },
+
+    async start(spec: InstanceSpec): Promise<Instance> {
+      const id = newInstanceId();
+      makeHostFolder(path.join(instancesDir, id));
+      const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: hostSocketOf(instancesDir, id) };
+      gateways.admit(instance);
+      const link = clients.link(instance);
+      options.logs?.open(instance, spec.version);
+      let serviceId: string;
+      try {
+        const [image, authority] = await Promise.all([publisher.publish(spec.image), links.authority(), links.ensure(spec.fn)]);
+        await docker.createSecret({ Name: secretName(id), Data: Buffer.from(clients.secretOf(id)).toString('base64'), Labels: { [LABELS.server]: serverId, [LABELS.instance]: id } });
+        const secret = (await docker.getSecret(secretName(id)).inspect()) as { ID: string };
+        const service = (await docker.createService(instanceService(spec, id, serverId, options.region ?? DEFAULT_REGION, { image, authority, secret: { id: secret.ID, name: secretName(id) } }))) as { id?: string; ID?: string };
+        serviceId = service.id ?? service.ID ?? '';
+      } catch (error) {
+        await remove(id);
+        throw startError(spec, error);
+      }
+      let why = '';
+      const failed = new Promise<string>((resolve) => tasks.watch(serviceId, id, (reason) => resolve(`the instance ${reason} before answering`)));
+      const dialled = link.ready(startTimeoutMs).then((ok) => (ok ? '' : `no answer within ${startTimeoutMs} ms`));
+      why = await Promise.race([failed, dialled]);
+      if (why === '' && (await clients.healthy(instance))) {
+        watch(serviceId, id);
+        return instance;
+      }
+      await remove(id);
+      throw new LambdaError('LAMBDA_ERR_HEALTHCHECK_FAILED', { detail: why || 'the health check was not answered' }, { logs: '' });
+    },
+
+    async stop(instance) {
+      await remove(instance.id);
+    },
+
+    async listManaged(): Promise<ManagedContainer[]> {
+      const services = await docker.listServices({ filters: ownFilter(serverId, `${LABELS.managed}=true`) });
+      const found: ManagedContainer[] = [];
+      for (const service of services) {
+        const labels = service.Spec?.Labels ?? {};
+        const id = labels[LABELS.instance] ?? '';
+        if (!isInstanceId(id)) continue;
+        found.push({ instanceId: id, fn: labels[LABELS.fn] ?? '', sha: labels[LABELS.version] ?? '', running: await tasks.running(service.ID), socketPath: hostSocketOf(instancesDir, id) });
+      }
+      return found;
+    },
+
+    async healthy(instance) {
+      // An adopted instance (after a restart): its link is made again, and it dials in through it.
+      const services = await docker.listServices({ filters: ownFilter(serverId, `${LABELS.instance}=${instance.id}`) });
+      if (services.length === 0) return false;
+      await links.ensure(instance.fn);
+      fs.mkdirSync(path.join(instancesDir, instance.id), { recursive: true, mode: 0o755 });
+      gateways.admit(instance);
+      options.logs?.open(instance);
+      if (!(await clients.healthy(instance, 10_000))) return false;
+      watch(services[0].ID, instance.id);
+      return true;
+    },
+  };
+}
+
+/** A service the engine refused (a bad spec) is the version's fault; anything else the engine's. */
+function startError(spec: InstanceSpec, error: unknown): LambdaError {
+  const status = statusOf(error);
+  const detail = (error as Error).message;
+  if (status !== undefined && status >= 400 && status < 500 && status !== 404 && status !== 409) {
+    return new LambdaError('LAMBDA_ERR_INSTANCE_START_FAILED', { name: spec.fn, detail });
+  }
+  return new LambdaError('LAMBDA_ERR_ENGINE_UNAVAILABLE', { detail });
+}

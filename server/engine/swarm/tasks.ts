@@ -1,0 +1,95 @@
+// Which instances' tasks still run: one poll of the swarm's tasks for all of them, telling the host when one ends
+// (its process exited, it was killed, its node left) and when.
+import type Docker from 'dockerode';
+
+const ENDED = new Set(['complete', 'failed', 'shutdown', 'rejected', 'orphaned', 'remove']);
+const POLL_MS = 1_000;
+
+interface Task {
+  ServiceID?: string;
+  NodeID?: string;
+  DesiredState?: string;
+  Status?: { State?: string; Err?: string; Timestamp?: string; ContainerStatus?: { ExitCode?: number } };
+}
+
+export interface TaskWatch {
+  /** Watches the service of instance `id`; `ended` hears why once its task has ended. */
+  watch(serviceId: string, id: string, ended: (reason: string) => void): void;
+  unwatch(id: string): void;
+  /** When the instance's task ended (ms since the epoch), undefined while it runs or is unknown. */
+  endedAt(id: string): number | undefined;
+  /** Whether the instance's task runs now (one poll). */
+  running(serviceId: string): Promise<boolean>;
+}
+
+/** Why a task ended, for the operator's log. */
+export function endReason(task: Task): string {
+  const state = task.Status?.State ?? 'unknown';
+  const code = task.Status?.ContainerStatus?.ExitCode;
+  if (state === 'orphaned') return 'was lost with its node';
+  if (code === 137) return 'was killed (SIGKILL, status 137), most likely for using more than its memory limit';
+  if (code !== undefined && code !== 0) return `exited with status ${code}`;
+  return `ended (${state}${task.Status?.Err ? `: ${task.Status.Err}` : ''})`;
+}
+
+export function createTaskWatch(docker: Docker): TaskWatch {
+  const watched = new Map<string, { id: string; ended: (reason: string) => void; at?: number; seen?: boolean }>();
+  const byInstance = new Map<string, string>();
+  let timer: NodeJS.Timeout | undefined;
+
+  const poll = async (): Promise<void> => {
+    timer = undefined;
+    const [tasks, nodes] = await Promise.all([
+      docker.listTasks().catch(() => undefined) as Promise<Task[] | undefined>,
+      docker.listNodes().catch(() => undefined) as Promise<Array<{ ID: string; Status?: { State?: string } }> | undefined>,
+    ]);
+    // A task on a node the swarm has marked down still reads `running`: its instance is lost with the node.
+    const down = new Set((nodes ?? []).filter((node) => node.Status?.State === 'down').map((node) => node.ID));
+    if (tasks) {
+      for (const [serviceId, entry] of watched) {
+        if (entry.at !== undefined) continue;
+        const own = tasks.filter((task) => task.ServiceID === serviceId);
+        // A service removed behind the server's back takes its tasks with it.
+        if (own.length === 0 && entry.seen) {
+          entry.at = Date.now();
+          entry.ended('was removed from the swarm');
+          continue;
+        }
+        entry.seen ||= own.length > 0;
+        // One replica, never restarted: its one task's end is the instance's.
+        const done = own.find((task) => ENDED.has(task.Status?.State ?? '')) ?? own.find((task) => down.has(task.NodeID ?? ''));
+        if (done && !own.some((task) => !ENDED.has(task.Status?.State ?? '') && !down.has(task.NodeID ?? ''))) {
+          entry.at = Date.parse(done.Status?.Timestamp ?? '') || Date.now();
+          entry.ended(down.has(done.NodeID ?? '') ? 'was lost with its node' : endReason(done));
+        }
+      }
+    }
+    schedule();
+  };
+  const schedule = (): void => {
+    if (timer || ![...watched.values()].some((entry) => entry.at === undefined)) return;
+    timer = setTimeout(() => void poll(), POLL_MS);
+    timer.unref();
+  };
+
+  return {
+    watch(serviceId, id, ended) {
+      watched.set(serviceId, { id, ended });
+      byInstance.set(id, serviceId);
+      schedule();
+    },
+    unwatch(id) {
+      const serviceId = byInstance.get(id);
+      byInstance.delete(id);
+      if (serviceId) watched.delete(serviceId);
+    },
+    endedAt(id) {
+      const serviceId = byInstance.get(id);
+      return serviceId ? watched.get(serviceId)?.at : undefined;
+    },
+    async running(serviceId) {
+      const tasks = (await docker.listTasks({ filters: { service: [serviceId] } })) as Task[];
+      return tasks.some((task) => task.Status?.State === 'running');
+    },
+  };
+}
