@@ -39,7 +39,7 @@ export async function containers(lambda: Lambda): Promise<{ id: string; cell: st
     .map((line) => {
       const [id, cell, fn, name] = line.split('|');
       // A cell that became an instance is renamed after its function; a waiting one keeps its cell name.
-      return { id, cell, fn: fn || (cell && name.includes('burst-') ? name : '') };
+      return { id, cell, fn: fn || (cell && !name.startsWith('lambda-cell-') ? name : '') };
     });
 }
 
@@ -86,16 +86,21 @@ async function call(lambda: Lambda, name: string): Promise<number> {
   return performance.now() - began;
 }
 
+/** Registers each of `names` over REST as a node20 function of `handler` (index.mjs) that stops after 2 s idle. */
+export async function registerIdle(lambda: Lambda, names: string[], handler: string): Promise<void> {
+  for (const name of names) {
+    const body = { runtime: 'node20', handler: 'index.handler', idleTimeout: '2s', files: { 'index.mjs': Buffer.from(handler).toString('base64') } };
+    const res = await lambda.api(`/api/v1/functions/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (res.status >= 300) throw new Error(`registering ${name}: ${res.status} ${await res.text()}`);
+  }
+}
+
 export async function measureBursts(boots = Number(process.env.BENCH_BOOTS ?? 0)): Promise<BurstRow[]> {
   const lambda = await startLambda({ LAMBDA_CELLS: '2', LAMBDA_BOOTS: String(boots) });
   const names = Array.from({ length: COUNT }, (_, i) => `burst-${String(i).padStart(2, '0')}`);
   const idle = () => until('every function to stop', async () => !(await containers(lambda)).some((c) => c.fn !== ''));
   try {
-    for (const name of names) {
-      const body = { runtime: 'node20', handler: 'index.handler', idleTimeout: '2s', files: { 'index.mjs': Buffer.from(HANDLER).toString('base64') } };
-      const res = await lambda.api(`/api/v1/functions/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (res.status >= 300) throw new Error(`registering ${name}: ${res.status} ${await res.text()}`);
-    }
+    await registerIdle(lambda, names, HANDLER);
     await idle();
     // The deploys' own starts were a burst too: let it age out of the window would take minutes, so the first burst
     // is measured on a restarted server (demand forgotten, the pool at its floor).

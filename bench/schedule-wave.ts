@@ -4,7 +4,7 @@
 // server whose pool is at its floor. Loopback only; the servers and their containers are removed.
 import { pathToFileURL } from 'node:url';
 import { requireDocker, startLambda } from '../test/helpers/lambda.js';
-import { containers, spread, until, type BurstRow } from './bursts.js';
+import { containers, registerIdle, spread, until, type BurstRow } from './bursts.js';
 
 const COUNT = 30;
 const HANDLER = 'export const handler = async (event) => { console.log(`tick ${event.time}`); return {}; };\n';
@@ -15,11 +15,7 @@ async function wave(warm: string): Promise<number[]> {
   const names = Array.from({ length: COUNT }, (_, i) => `wave-${String(i).padStart(2, '0')}`);
   const idle = () => until('every function to stop', async () => !(await containers(lambda)).some((c) => c.fn !== ''));
   try {
-    for (const name of names) {
-      const body = { runtime: 'node20', handler: 'index.handler', idleTimeout: '2s', files: { 'index.mjs': Buffer.from(HANDLER).toString('base64') } };
-      const res = await lambda.api(`/api/v1/functions/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      if (res.status >= 300) throw new Error(`registering ${name}: ${res.status} ${await res.text()}`);
-    }
+    await registerIdle(lambda, names, HANDLER);
     await idle();
     // The deploys' cold starts grew the pool: a restart forgets them, so only warming can make cells for the wave.
     await lambda.restart('SIGTERM');
