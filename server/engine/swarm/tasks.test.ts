@@ -2,7 +2,7 @@
 // moment the swarm said so, not at the old time its task started running (which would make its requests retries).
 import test from 'ava';
 import type Docker from 'dockerode';
-import { LOST_WITH_NODE, createTaskWatch } from './tasks.js';
+import { HEARTBEAT_MS, LOST_WITH_NODE, createTaskWatch, shortenHeartbeat } from './tasks.js';
 
 const STARTED = '2026-01-01T00:00:00.000Z';
 
@@ -37,4 +37,26 @@ test('a task that exited on a live node ends at its own time, with its reason', 
   t.is(await endOf(watch), 'ended (failed)');
   t.is(watch.endedAt('inst'), Date.parse(STARTED));
   watch.unwatch('inst');
+});
+
+function fakeSwarm(heartbeatNs: number | undefined) {
+  const updates: Array<{ _query: { version: number }; _body: { Name: string; Dispatcher: { HeartbeatPeriod: number } } }> = [];
+  const docker = {
+    swarmInspect: async () => ({ Version: { Index: 41 }, Spec: { Name: 'default', ...(heartbeatNs === undefined ? {} : { Dispatcher: { HeartbeatPeriod: heartbeatNs } }) } }),
+    swarmUpdate: async (options: (typeof updates)[number]) => void updates.push(options),
+  } as unknown as Docker;
+  return { docker, updates };
+}
+
+test("the swarm's default heartbeat is shortened, its spec kept, at the version read", async (t) => {
+  const { docker, updates } = fakeSwarm(5_000_000_000);
+  t.true(await shortenHeartbeat(docker));
+  t.deepEqual(updates, [{ _query: { version: 41 }, _body: { Name: 'default', Dispatcher: { HeartbeatPeriod: HEARTBEAT_MS * 1_000_000 } } }]);
+  t.true((await shortenHeartbeat(fakeSwarm(undefined).docker)));
+});
+
+test("an operator's shorter heartbeat is left as it is", async (t) => {
+  const { docker, updates } = fakeSwarm(1_000_000_000);
+  t.false(await shortenHeartbeat(docker));
+  t.deepEqual(updates, []);
 });
