@@ -18,7 +18,7 @@ import { createSwarmGateways } from './gateway.js';
 import { createSwarmLinks } from './links.js';
 import { createPublisher, type RegistrySides } from './publish.js';
 import { instanceService } from './service.js';
-import { createTaskWatch } from './tasks.js';
+import { LOST_WITH_NODE, createTaskWatch, shortenHeartbeat } from './tasks.js';
 
 export interface SwarmEngineOptions {
   /** The swarm manager's engine. */
@@ -46,9 +46,16 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
   const links = createSwarmLinks(docker, options.dataDir, gateways);
   const publisher = createPublisher(docker, options.registry);
   const tasks = createTaskWatch(docker);
+  // How soon a node that left is known is the swarm's heartbeat. Failing to shorten it only makes that slower (and
+  // an engine that is no swarm manager fails every start anyway, with its own error).
+  void shortenHeartbeat(docker).catch(() => {});
 
   const ended = (id: string) => (reason: string) => {
     clients.gone(id, `the instance ${reason}`);
+    // A local instance's exit closes its connections; one whose node is gone closes nothing (no FIN crosses a cut
+    // link, and the relay on the manager keeps its side open), so its requests in flight would wait for their
+    // timeout. They are cut here and fail as a crash does.
+    if (reason === LOST_WITH_NODE) void clients.destroy(id);
     options.onExit?.(id, reason);
   };
 
