@@ -45,7 +45,7 @@ interface Relay {
   log(): string;
   /** The next request connection (its line read), to send the host's requests on. */
   nextRequestConnection(): Promise<tls.TLSSocket>;
-  /** Resolves at the first handshake the client broke off. */
+  /** Resolves at the first handshake the client broke off, or at the first line: whichever comes first. */
   refused: Promise<void>;
 }
 
@@ -68,6 +68,7 @@ async function relaySignedBy(signer: KeyPair, name: string): Promise<Relay> {
       socket.off('data', onData);
       const line = head.slice(0, end);
       lines.push(line);
+      onRefused();
       if (line.endsWith(' log')) {
         logText += head.slice(end + 1);
         socket.on('data', (more: Buffer) => (logText += more.toString('utf8')));
@@ -169,6 +170,7 @@ for (const runtime of ['python3', 'go'] as const) {
     startShim(runtime, runtime === 'go' ? 'goforgedgofo' : 'pyforgedpyfo', 'cd'.repeat(32), relay.port, authority.certFile);
     // The shim dialled and broke off the handshake (again, as it retries); nothing it sent reached the relay.
     await relay.refused;
+    t.deepEqual(relay.lines, []);
     await new Promise((resolve) => setTimeout(resolve, 500));
     t.deepEqual(relay.lines, []);
   });
