@@ -1,4 +1,5 @@
-// The connection to the host: a net.Listener whose Accept dials host.sock, keeping a few idle connections open.
+// The connection to the host: a net.Listener whose Accept dials host.sock (on a swarm, the gateway over TLS), keeping
+// a few idle connections open.
 package main
 
 import (
@@ -12,7 +13,7 @@ import (
 // connects to a path the function controls. `spare` connections wait for the host at all times; each one the
 // host starts using frees a slot, and a new dial takes it.
 type dialListener struct {
-	path   string
+	dial   dialer
 	slots  chan struct{}
 	mu     sync.Mutex
 	used   map[net.Conn]bool
@@ -20,8 +21,8 @@ type dialListener struct {
 	closed chan struct{}
 }
 
-func newDialListener(path string, spare int) *dialListener {
-	l := &dialListener{path: path, slots: make(chan struct{}, spare), used: map[net.Conn]bool{}, retry: 10 * time.Millisecond, closed: make(chan struct{})}
+func newDialListener(dial dialer, spare int) *dialListener {
+	l := &dialListener{dial: dial, slots: make(chan struct{}, spare), used: map[net.Conn]bool{}, retry: 10 * time.Millisecond, closed: make(chan struct{})}
 	for i := 0; i < spare; i++ {
 		l.slots <- struct{}{}
 	}
@@ -35,7 +36,7 @@ func (l *dialListener) Accept() (net.Conn, error) {
 		case <-l.closed:
 			return nil, net.ErrClosed
 		}
-		conn, err := net.Dial("unix", l.path)
+		conn, err := l.dial("")
 		if err == nil {
 			l.mu.Lock()
 			l.retry = 10 * time.Millisecond
@@ -94,4 +95,4 @@ func (l *dialListener) Close() error {
 	return nil
 }
 
-func (l *dialListener) Addr() net.Addr { return &net.UnixAddr{Name: l.path, Net: "unix"} }
+func (l *dialListener) Addr() net.Addr { return &net.UnixAddr{Name: "host.sock", Net: "unix"} }

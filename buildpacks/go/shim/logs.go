@@ -1,4 +1,5 @@
-// The function's output and the invocation records, sent in batches to the host's log.sock.
+// The function's output and the invocation records, sent in batches to the host's log.sock (on a swarm, a second
+// connection to the gateway).
 package main
 
 import (
@@ -17,7 +18,7 @@ const (
 )
 
 type logWriter struct {
-	path    string
+	dial    dialer
 	mu      sync.Mutex
 	wake    *sync.Cond
 	pending []byte
@@ -25,8 +26,8 @@ type logWriter struct {
 	conn    net.Conn
 }
 
-func newLogWriter(path string) *logWriter {
-	w := &logWriter{path: path}
+func newLogWriter(dial dialer) *logWriter {
+	w := &logWriter{dial: dial}
 	w.wake = sync.NewCond(&w.mu)
 	go w.run()
 	return w
@@ -63,7 +64,7 @@ func (w *logWriter) markDropped() {
 func (w *logWriter) run() {
 	retry := 10 * time.Millisecond
 	for {
-		conn, err := net.Dial("unix", w.path)
+		conn, err := w.dial(" log")
 		if err != nil {
 			time.Sleep(retry)
 			if retry *= 2; retry > time.Second {

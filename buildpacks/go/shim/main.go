@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"crypto/subtle"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -24,11 +25,17 @@ const (
 // settings are what the host tells this instance through its environment.
 type settings struct {
 	socketDir string
-	program   string
-	version   string
-	name      string
-	timeoutMs int
-	memoryMb  string
+	// On a swarm: the gateway's address (LAMBDA_GATEWAY), the name its certificate carries, the authority that
+	// signed it and this instance's id; the instance dials there over TLS rather than the socket folder.
+	gateway          string
+	gatewayName      string
+	gatewayAuthority string
+	instanceID       string
+	program          string
+	version          string
+	name             string
+	timeoutMs        int
+	memoryMb         string
 }
 
 func readSettings() settings {
@@ -42,20 +49,35 @@ func readSettings() settings {
 	if err != nil || timeout <= 0 {
 		timeout = 10000
 	}
+	gateway, host, _ := gatewayAddress(os.Getenv("LAMBDA_GATEWAY"))
 	return settings{
-		socketDir: get("LAMBDA_SOCKET_DIR", "/run/lambda"),
-		program:   filepath.Join(get("LAMBDA_TASK_ROOT", "/var/task"), "function"),
-		version:   get("LAMBDA_FUNCTION_VERSION", "$LATEST"),
-		name:      get("LAMBDA_FUNCTION_NAME", "function"),
-		timeoutMs: timeout,
-		memoryMb:  get("LAMBDA_MEMORY_MB", "256"),
+		socketDir:        get("LAMBDA_SOCKET_DIR", "/run/lambda"),
+		gateway:          gateway,
+		gatewayName:      get("LAMBDA_GATEWAY_NAME", host),
+		gatewayAuthority: get("LAMBDA_GATEWAY_AUTHORITY", "/run/lambda/authority.pem"),
+		instanceID:       os.Getenv("LAMBDA_INSTANCE_ID"),
+		program:          filepath.Join(get("LAMBDA_TASK_ROOT", "/var/task"), "function"),
+		version:          get("LAMBDA_FUNCTION_VERSION", "$LATEST"),
+		name:             get("LAMBDA_FUNCTION_NAME", "function"),
+		timeoutMs:        timeout,
+		memoryMb:         get("LAMBDA_MEMORY_MB", "256"),
 	}
 }
 
 // readSecret reads the first line of stdin, which the host writes once and then closes: the secret is in no
-// environment block, and the function's program never sees this descriptor (it gets its event on a pipe).
+// environment block, and the function's program never sees this descriptor (it gets its event on a pipe). A swarm
+// task has no stdin: its secret is a swarm secret's file (LAMBDA_SECRET_FILE), on a tmpfs only this task sees.
 func readSecret() []byte {
-	line, _ := bufio.NewReaderSize(os.Stdin, 256).ReadSlice('\n')
+	var source io.Reader = os.Stdin
+	if file := os.Getenv("LAMBDA_SECRET_FILE"); file != "" {
+		opened, err := os.Open(file)
+		if err != nil {
+			return nil
+		}
+		defer opened.Close()
+		source = opened
+	}
+	line, _ := bufio.NewReaderSize(source, 256).ReadSlice('\n')
 	if len(line) > 0 && line[len(line)-1] == '\n' {
 		line = line[:len(line)-1]
 	}
@@ -75,11 +97,15 @@ func main() {
 	secret := readSecret()
 	_ = os.Stdin.Close()
 	config := readSettings()
-	logs := newLogWriter(filepath.Join(config.socketDir, "log.sock"))
+	dial := unixDialer(config.socketDir)
+	if config.gateway != "" {
+		dial = gatewayDialer(config.gateway, config.gatewayName, config.gatewayAuthority, config.instanceID, secret)
+	}
+	logs := newLogWriter(dial)
 	reaper := newReaper()
 	reaper.reapOrphans()
 	server := &http.Server{Handler: &handler{config: config, secret: secret, logs: logs, reaper: reaper}}
-	listener := newDialListener(filepath.Join(config.socketDir, "host.sock"), 4)
+	listener := newDialListener(dial, 4)
 	server.ConnState = listener.connState
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)

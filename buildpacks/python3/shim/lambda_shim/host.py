@@ -1,12 +1,14 @@
-# The connection to the host: dials host.sock, serves each dialled connection in a thread, routes each request.
+# The connection to the host: dials host.sock (on a swarm, the gateway over TLS), serves each dialled connection in a thread, routes each request.
 import json
 import os
 import socket
 import threading
 import time
 
+from . import settings
 from .event import Context, error_response, http_event, new_request_id, result_response
 from .invocations import log_error
+from .gateway import dial_gateway
 from .output import OUTPUT
 from .settings import HOST_SOCKET, INVOKE_HEADER, REQUEST_ID_HEADER, SECRET_HEADER, carries_secret
 from .wire import BadRequest, read_request, send_response
@@ -91,6 +93,19 @@ def serve_connection(sock, serving, on_first):
             pass
 
 
+def dial():
+    """One connection for the host to send requests on: the gateway's over TLS on a swarm, else host.sock."""
+    if settings.GATEWAY:
+        return dial_gateway()
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(HOST_SOCKET)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def dial_host(serving):
     """The host listens on a socket in a folder this container can only read, and the shim dials in: a few idle
     connections wait for the host at all times; each one the host starts using is replaced by a new dial."""
@@ -116,11 +131,9 @@ def dial_host(serving):
         """One spare connection's thread: it dials until the host uses what it dialled. It stays counted as a spare
         while it waits to dial again, so a host that is away never makes more threads than there are spares."""
         while True:
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
-                sock.connect(HOST_SOCKET)
+                sock = dial()
             except OSError:
-                sock.close()
                 back_off()
                 continue
             with lock:

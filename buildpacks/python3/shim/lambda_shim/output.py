@@ -1,4 +1,5 @@
-# The function's output (print, logging, sys.stdout/stderr, descriptors 1 and 2), sent in batches to the host's log.sock.
+# The function's output (print, logging, sys.stdout/stderr, descriptors 1 and 2), sent in batches to the host's log.sock
+# (on a swarm, a second connection to the gateway).
 # Importing it starts the capture: from then on, whatever the process writes goes through here.
 import codecs
 import io
@@ -8,6 +9,8 @@ import sys
 import threading
 import time
 
+from . import settings
+from .gateway import dial_gateway
 from .settings import LOG_SOCKET
 
 
@@ -59,14 +62,26 @@ class Output:
         """Dials now rather than at the next retry: a cell's function is about to load, and its socket is there."""
         self.retry_now.set()
 
+    @staticmethod
+    def dial():
+        # The gateway joins a connection whose dial-in line ends with ` log` to this instance's log.
+        if settings.GATEWAY:
+            return dial_gateway(' log')
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(LOG_SOCKET)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
     def run(self):
         sock = None
         retry = 0.01
         while True:
             if sock is None:
                 try:
-                    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                    sock.connect(LOG_SOCKET)
+                    sock = self.dial()
                     retry = 0.01
                 except OSError:
                     sock = None

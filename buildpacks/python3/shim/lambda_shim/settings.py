@@ -1,7 +1,8 @@
-# What the host tells this instance: its secret (the first line of stdin), whether it is a cell, its sockets, the
-# function's settings.
+# What the host tells this instance: its secret (the first line of stdin), whether it is a cell, its sockets or its
+# gateway, the function's settings.
 import hmac
 import os
+from urllib.parse import urlsplit
 
 # A stem cell (server/instances/cells/cells.ts) boots with no function; the host's one init call brings the rest.
 IS_CELL = os.environ.pop('LAMBDA_CELL', None) == '1'
@@ -29,7 +30,15 @@ read_settings()
 
 
 def read_secret():
-    """The first line of stdin (at most 256 bytes), which the host writes once at boot and then closes."""
+    """The first line of stdin (at most 256 bytes), which the host writes once at boot and then closes; on a swarm,
+    the first line of the secret's file (a swarm task has no stdin)."""
+    secret_file = os.environ.get('LAMBDA_SECRET_FILE')
+    if secret_file:
+        try:
+            with open(secret_file, 'rb') as file:
+                return file.read(256).split(b'\n', 1)[0].strip()
+        except OSError:
+            return b''
     if os.isatty(0):
         return b''
     data = b''
@@ -48,6 +57,20 @@ def read_secret():
 # traffic whatever x-lambda-internal-* headers it sends. It comes on stdin, never in the environment, so it is in no
 # /proc/*/environ the handler could read, and stdin holds nothing more afterwards.
 INSTANCE_SECRET = read_secret()
+
+# On a swarm the instance runs on another machine than the host: it dials the gateway over TLS (LAMBDA_GATEWAY, e.g.
+# tls://lambda-gateway:7443), trusting only the platform's authority, and proves itself by its first line: its id and
+# its secret. Unset, it dials the host's sockets in SOCKET_DIR.
+GATEWAY = urlsplit(os.environ['LAMBDA_GATEWAY']) if os.environ.get('LAMBDA_GATEWAY') else None
+GATEWAY_AUTHORITY = os.environ.get('LAMBDA_GATEWAY_AUTHORITY', '/run/lambda/authority.pem')
+# The name the relay's certificate must carry (the address's own unless said).
+GATEWAY_NAME = os.environ.get('LAMBDA_GATEWAY_NAME') or (GATEWAY.hostname if GATEWAY else None)
+INSTANCE_ID = os.environ.get('LAMBDA_INSTANCE_ID', '')
+
+
+def dial_in_line(channel=''):
+    """What an instance dialling over the network says first (` log` for its output's connection)."""
+    return INSTANCE_ID.encode('utf-8') + b' ' + INSTANCE_SECRET + channel.encode('utf-8') + b'\n'
 
 # The host marks its own calls with these headers (server/instances/protocol.ts); the gateway also strips them from public traffic.
 INVOKE_HEADER = 'x-lambda-internal-invoke'
