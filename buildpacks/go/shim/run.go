@@ -72,7 +72,9 @@ func (h *handler) run(ctx context.Context, id string, event []byte) (outcome, st
 
 	limit := time.Duration(h.config.timeoutMs) * time.Millisecond
 	deadline := time.Now().Add(limit)
-	timer := time.NewTimer(limit)
+	// The host's timeout is the one that answers (504, and a fresh instance): this timer is only a backstop for a
+	// host that went away, a second later, so that on a loaded machine it never answers first with a mere error.
+	timer := time.NewTimer(limit + time.Second)
 	defer timer.Stop()
 	timedOut := func() {
 		// The host answers 504 and replaces this instance at the same moment: say why while it still listens.
