@@ -4,32 +4,23 @@
 // reaches neither the nodes' services nor another function's relay.
 import { execFileSync } from 'node:child_process';
 import test from 'ava';
-import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
-import { REGISTRY_PULL, addressOn, createSwarm, nodeAddress, privileged, startRegistry, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
+import { example, type Lambda } from '../helpers/lambda.js';
+import { REGISTRY_PULL, addressOn, instancesOf, nodeAddress, privileged, startSwarmLambda, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
 import { RELAY_PORT, functionNetwork } from '../../server/engine/swarm/link.js';
 
 let swarm: Swarm | undefined;
 let lambda: Lambda | undefined;
 const manifest = 'runtime: node20\nhandler: index.handler\ntimeout: 10s\nmemory: 128Mi\nidleTimeout: 3s\n';
 
+let destroy: (() => Promise<void>) | undefined;
+
 test.before(async () => {
-  await requireDocker();
-  swarm = await createSwarm({ nodes: 2, insecureRegistries: [REGISTRY_PULL] });
-  await startRegistry(swarm);
-  lambda = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '0' });
+  ({ swarm, lambda, destroy } = await startSwarmLambda());
 });
 
 test.after.always(async () => {
-  await lambda?.stop().catch(() => undefined);
-  await lambda?.destroy().catch(() => undefined);
-  swarm?.destroy();
+  await destroy?.();
 });
-
-/** The services of `fn`'s instances, by name. */
-async function instancesOf(fn: string): Promise<string[]> {
-  const out = await swarm!.docker(swarm!.manager, ['service', 'ls', '--filter', `label=lambda.function=${fn}`, '--filter', 'label=lambda.managed=true', '--format', '{{.Name}}']);
-  return out.split('\n').filter(Boolean);
-}
 
 /** Runs Node's code as the function's user inside `service`'s task; what it printed. */
 async function inInstance(service: string, code: string): Promise<string> {
@@ -56,7 +47,7 @@ test.serial('a git push deploys; the request is answered by an instance on the w
   const first = await lambda!.fetch('/fn/greet/?name=Swarm');
   t.is(first.status, 200, lambda!.output());
   t.deepEqual(await first.json(), { message: 'Hello, Swarm!' });
-  const [service] = await instancesOf('greet');
+  const [service] = await instancesOf(swarm!, 'greet');
   t.truthy(service);
   const [[node]] = await tasksOf(s, service);
   t.is(node.index, 1, 'the instance runs on the worker');
@@ -67,11 +58,11 @@ test.serial('a git push deploys; the request is answered by an instance on the w
     return /"text":"START RequestId/.test(text) && /"text":"REPORT RequestId/.test(text);
   }, 20_000, "greet's START and REPORT lines in its log");
 
-  await waitFor(async () => (await instancesOf('greet')).length === 0, 60_000, 'greet to scale to zero');
+  await waitFor(async () => (await instancesOf(swarm!, 'greet')).length === 0, 60_000, 'greet to scale to zero');
   const again = await lambda!.fetch('/fn/greet/?name=again');
   t.is(again.status, 200, lambda!.output());
   t.deepEqual(await again.json(), { message: 'Hello, again!' });
-  t.is((await instancesOf('greet')).length, 1);
+  t.is((await instancesOf(swarm!, 'greet')).length, 1);
 });
 
 test.serial("an instance on the worker reaches neither the nodes' services nor another function's relay", async (t) => {
@@ -82,7 +73,7 @@ test.serial("an instance on the worker reaches neither the nodes' services nor a
   t.is((await lambda!.fetch('/fn/other/')).status, 200);
   const greet = await lambda!.fetch('/fn/greet/');
   t.is(greet.status, 200);
-  const [service] = await instancesOf('greet');
+  const [service] = await instancesOf(swarm!, 'greet');
   const [[relayNode, relay]] = await tasksOf(s, 'lambda-relay-other');
   const otherRelay = await addressOn(s, relayNode, relay, functionNetwork('other'));
   t.regex(otherRelay, /^\d+\.\d+\.\d+\.\d+$/);
@@ -100,13 +91,13 @@ test.serial("an instance on the worker reaches neither the nodes' services nor a
 test.serial('a server killed and started again adopts the instance on the worker: its link is made again and it answers', async (t) => {
   t.timeout(300_000);
   const s = swarm!;
-  const [before] = await instancesOf('other');
+  const [before] = await instancesOf(swarm!, 'other');
   t.truthy(before);
   await lambda!.restart('SIGKILL');
   const answer = await lambda!.fetch('/fn/other/?name=adopted');
   t.is(answer.status, 200, lambda!.output());
   t.deepEqual(await answer.json(), { message: 'Hello, adopted!' });
-  t.deepEqual(await instancesOf('other'), [before], 'the same instance, adopted rather than replaced');
+  t.deepEqual(await instancesOf(swarm!, 'other'), [before], 'the same instance, adopted rather than replaced');
   t.is((await tasksOf(s, before)).length, 1);
 });
 
@@ -121,14 +112,14 @@ test.serial('an instance removed behind the server\'s back is replaced; a worker
   // server's back can only go to the worker.
   const managerId = (await s.docker(s.manager, ['info', '--format', '{{.Swarm.NodeID}}'])).trim();
   await s.docker(s.manager, ['node', 'update', '--availability', 'pause', managerId]);
-  const [removed] = await instancesOf('steady');
+  const [removed] = await instancesOf(swarm!, 'steady');
   await s.docker(s.manager, ['service', 'rm', removed]);
   // Whichever the swarm shows first, the task shut down or gone with its service, the server forgets the instance.
   const removedId = removed.split('-').pop() as string;
   await waitFor(async () => new RegExp(`instance ${removedId} .*a fresh one takes the next requests`).test(lambda!.output()), 30_000, 'the server to forget the removed instance');
   t.is((await lambda!.fetch('/fn/steady/?name=before')).status, 200, lambda!.output());
   await s.docker(s.manager, ['node', 'update', '--availability', 'active', managerId]);
-  const [before] = await instancesOf('steady');
+  const [before] = await instancesOf(swarm!, 'steady');
   t.is((await tasksOf(s, before))[0]?.[0].index, 1, 'the instance runs on the worker');
   // The worker's only link to the other node goes down, as a machine that fails or leaves the network does.
   execFileSync(...privileged('ip', ['-n', `lsw-${s.id}-br`, 'link', 'set', 'v1', 'down']));
@@ -137,7 +128,7 @@ test.serial('an instance removed behind the server\'s back is replaced; a worker
   const after = await lambda!.fetch('/fn/steady/?name=after');
   t.is(after.status, 200, lambda!.output());
   t.deepEqual(await after.json(), { message: 'Hello, after!' });
-  const now = (await instancesOf('steady')).filter((name) => name !== before);
+  const now = (await instancesOf(swarm!, 'steady')).filter((name) => name !== before);
   t.is(now.length, 1);
   const [[node]] = await tasksOf(s, now[0]);
   t.is(node.index, 0, 'the new instance runs on the manager, the only node left');

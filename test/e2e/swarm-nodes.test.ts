@@ -4,8 +4,8 @@
 // or hangs; every other answer is 200, and the function goes on answering from instances started on the manager.
 import { execFileSync } from 'node:child_process';
 import test from 'ava';
-import { example, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
-import { REGISTRY_PULL, createSwarm, privileged, startRegistry, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
+import { example, type Lambda } from '../helpers/lambda.js';
+import { instancesOf, privileged, startSwarmLambda, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
 
 let swarm: Swarm | undefined;
 let lambda: Lambda | undefined;
@@ -26,29 +26,20 @@ const CLIENTS = 4;
 /** The load's bound, whatever happens: the worker is cut after a few seconds, and the swarm marks it down 3–4 s later. */
 const LOAD_MS = 60_000;
 
+let destroy: (() => Promise<void>) | undefined;
+
 test.before(async () => {
-  await requireDocker();
-  swarm = await createSwarm({ nodes: 2, insecureRegistries: [REGISTRY_PULL] });
-  await startRegistry(swarm);
-  lambda = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '0' });
+  ({ swarm, lambda, destroy } = await startSwarmLambda());
 });
 
 test.after.always(async () => {
-  await lambda?.stop().catch(() => undefined);
-  await lambda?.destroy().catch(() => undefined);
-  swarm?.destroy();
+  await destroy?.();
 });
-
-/** The services of `fn`'s instances, by name. */
-async function instancesOf(fn: string): Promise<string[]> {
-  const out = await swarm!.docker(swarm!.manager, ['service', 'ls', '--filter', `label=lambda.function=${fn}`, '--filter', 'label=lambda.managed=true', '--format', '{{.Name}}']);
-  return out.split('\n').filter(Boolean);
-}
 
 /** Which node (by index) runs the task of each of `fn`'s instances, with the task's container. */
 async function placement(fn: string): Promise<Array<{ node: number; container: string }>> {
   const found: Array<{ node: number; container: string }> = [];
-  for (const service of await instancesOf(fn)) {
+  for (const service of await instancesOf(swarm!, fn)) {
     for (const [node, container] of await tasksOf(swarm!, service)) found.push({ node: node.index, container });
   }
   return found;

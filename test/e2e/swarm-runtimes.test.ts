@@ -2,29 +2,25 @@
 // network namespaces: each is deployed by `git push`, answered 200 by an instance whose task runs on the worker (its
 // shim dialled the function's relay over TLS), and its output and REPORT lines reach the function's log.
 import test from 'ava';
-import { fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
-import { REGISTRY_PULL, createSwarm, startRegistry, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
+import { fixture, type Lambda } from '../helpers/lambda.js';
+import { instancesOf, startSwarmLambda, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
 
 let swarm: Swarm | undefined;
 let lambda: Lambda | undefined;
 
+let destroy: (() => Promise<void>) | undefined;
+
 test.before(async () => {
-  await requireDocker();
-  swarm = await createSwarm({ nodes: 2, insecureRegistries: [REGISTRY_PULL] });
-  await startRegistry(swarm);
-  lambda = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '0' });
+  ({ swarm, lambda, destroy } = await startSwarmLambda());
 });
 
 test.after.always(async () => {
-  await lambda?.stop().catch(() => undefined);
-  await lambda?.destroy().catch(() => undefined);
-  swarm?.destroy();
+  await destroy?.();
 });
 
 /** The service of `fn`'s one instance. */
 async function instanceOf(fn: string): Promise<string> {
-  const out = await swarm!.docker(swarm!.manager, ['service', 'ls', '--filter', `label=lambda.function=${fn}`, '--filter', 'label=lambda.managed=true', '--format', '{{.Name}}']);
-  const names = out.split('\n').filter(Boolean);
+  const names = await instancesOf(swarm!, fn);
   if (names.length !== 1) throw new Error(`${fn} has ${names.length} instances`);
   return names[0];
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
-import { ROOT } from './lambda.js';
+import { ROOT, requireDocker, startLambda, type Lambda } from './lambda.js';
 import { REGISTRY_PROGRAM, registryConfig, serveArgs } from '../../server/engine/swarm/registry.js';
 
 const run = promisify(execFile);
@@ -416,4 +416,32 @@ export async function startRegistry(swarm: Swarm): Promise<SwarmRegistry> {
   };
   await start(readConfig, 'registry-read.log');
   return registry;
+}
+
+/**
+ * A swarm of two engines with its registry, and a Lambda server in swarm mode on its manager (no cells: a swarm has
+ * none yet). `destroy` stops the server, then removes the swarm.
+ */
+export async function startSwarmLambda(): Promise<{ swarm: Swarm; lambda: Lambda; destroy(): Promise<void> }> {
+  await requireDocker();
+  const swarm = await createSwarm({ nodes: 2, insecureRegistries: [REGISTRY_PULL] });
+  try {
+    await startRegistry(swarm);
+    const lambda = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '0' });
+    const destroy = async () => {
+      await lambda.stop().catch(() => undefined);
+      await lambda.destroy().catch(() => undefined);
+      swarm.destroy();
+    };
+    return { swarm, lambda, destroy };
+  } catch (error) {
+    swarm.destroy();
+    throw error;
+  }
+}
+
+/** The services of `fn`'s instances, by name. */
+export async function instancesOf(swarm: Swarm, fn: string): Promise<string[]> {
+  const out = await swarm.docker(swarm.manager, ['service', 'ls', '--filter', `label=lambda.function=${fn}`, '--filter', 'label=lambda.managed=true', '--format', '{{.Name}}']);
+  return out.split('\n').filter(Boolean);
 }
