@@ -10,6 +10,7 @@ import { listVerb } from './list.js';
 import { loginVerb } from './login.js';
 import { logsVerb } from './logs.js';
 import { metricsVerb } from './metrics.js';
+import { nodesVerb } from './nodes.js';
 import { releasesVerb } from './releases.js';
 import { rollbackVerb } from './rollback.js';
 import { scheduleVerb, schedulesVerb, unscheduleVerb } from './schedules.js';
@@ -42,6 +43,7 @@ export const VERBS: readonly Verb[] = [
   unscheduleVerb,
   invocationsVerb,
   dlqVerb,
+  nodesVerb,
 ];
 
 /** What the SSH server needs of a verb: plain data, so it never calls into the CLI itself. */

@@ -19,11 +19,12 @@ import { sshKeysRoutes } from './ssh-keys.js';
 import { schedulesRoutes } from './schedules.js';
 import { invocationsRoutes } from './invocations.js';
 import { metricsRoutes } from './metrics.js';
+import { nodesRoute } from './nodes.js';
 import type { ApiContext, ApiRoute } from './types.js';
 
 export function createApi(context: ApiContext) {
   const routes: ApiRoute[] = [...functionsRoutes, invokeRoute, deployRoute, logsRoute, ...tokensRoutes, versionsRoute, rollbackRoute, releasesRoute, deleteRoute, ...envRoutes, ...sshKeysRoutes];
-  routes.push(...schedulesRoutes, ...invocationsRoutes, ...metricsRoutes, registerRoute);
+  routes.push(...schedulesRoutes, ...invocationsRoutes, ...metricsRoutes, registerRoute, nodesRoute);
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: string): Promise<void> => {
     try {
       if (!(await context.verifyKey(bearerToken(req.headers.authorization), clientOf(req.socket.remoteAddress)))) throw new LambdaError('LAMBDA_ERR_UNAUTHORIZED');

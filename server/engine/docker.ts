@@ -170,6 +170,17 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
       return [...classic, ...((await options.cells?.instances()) ?? [])];
     },
 
+    async nodes() {
+      // One machine: the engine's own, with this server's running instances (cells that became instances included).
+      const info = (await docker.info()) as { ID?: string; Name?: string; ServerVersion?: string };
+      const [classic, fromCells] = await Promise.all([
+        docker.listContainers({ filters: ownFilter(serverId, `${LABELS.managed}=true`) }),
+        options.cells?.instances() ?? [],
+      ]);
+      const cells = Object.values(options.cells?.status() ?? {}).reduce((sum, each) => sum + each.ready + each.starting, 0);
+      return [{ id: info.ID ?? '', hostname: info.Name ?? '', role: 'manager', state: 'ready', availability: 'active', engineVersion: info.ServerVersion ?? '', instances: classic.filter(isAlive).length + fromCells.filter((each) => each.running).length, cells }];
+    },
+
     async healthy(instance) {
       // An adopted instance (after a restart): listen again where its shim dials, and notice when it exits.
       const found = await docker.listContainers({ filters: ownFilter(serverId, `${LABELS.instance}=${instance.id}`) });

@@ -154,7 +154,25 @@ export interface CellPool {
   shutdown(): Promise<void>;
 }
 
+/** One machine that runs instances: the local engine's own, or a member of the swarm. */
+export interface NodeInfo {
+  /** The engine's id for it (the swarm's node id; on one machine, the engine's own id). */
+  id: string;
+  hostname: string;
+  role: 'manager' | 'worker';
+  /** `ready`, or what the swarm says instead (`down`, `unknown`, `disconnected`). */
+  state: string;
+  /** Whether it takes new tasks: `active`, `pause` or `drain` (an operator's `docker node update`). */
+  availability: string;
+  engineVersion: string;
+  /** This server's instances running there, and its cells. */
+  instances: number;
+  cells: number;
+}
+
 export interface Engine {
+  /** The machines that run instances, with how many of this server's instances and cells each runs (both engines have it; optional for fakes). */
+  nodes?(): Promise<NodeInfo[]>;
   /** True when the engine has this image. */
   imageExists(tag: string): Promise<boolean>;
   /** The image's id, layers, size and volumes; undefined when there is no such image. */

@@ -274,6 +274,9 @@ export async function createSwarm(options: SwarmOptions = {}): Promise<Swarm> {
         '-H', node.host,
         '--bridge=none', '--iptables=false', '--ip-masq=false',
         '--shutdown-timeout', '2',
+        // A service's container cannot be given no-new-privileges through the service API of this engine (20.10):
+        // the engine sets it on every container it runs instead, as each node of a real swarm must.
+        '--no-new-privileges',
         // Another user's docker CLI reaches the engine through its socket's group.
         ...(AS_ROOT.length > 0 ? ['--group', String(process.getgid?.())] : []),
         ...(options.insecureRegistries ?? []).flatMap((registry) => ['--insecure-registry', registry]),

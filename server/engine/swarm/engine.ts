@@ -19,6 +19,8 @@ import { createSwarmLinks } from './links.js';
 import { createPublisher, type RegistrySides } from './publish.js';
 import { instanceService } from './service.js';
 import { LOST_WITH_NODE, createTaskWatch, shortenHeartbeat } from './tasks.js';
+import { swarmNodes } from './nodes.js';
+import { createPrivilegeCheck } from './privileges.js';
 
 export interface SwarmEngineOptions {
   /** The swarm manager's engine. */
@@ -33,6 +35,8 @@ export interface SwarmEngineOptions {
   startTimeoutMs?: number;
   onExit?(instanceId: string, reason: string): void;
   logs?: InstanceLogSockets;
+  /** A warning for the operator (an engine without no-new-privileges). */
+  warn?(line: string): void;
 }
 
 const secretName = (id: string) => `lambda-instance-${id}`;
@@ -49,6 +53,9 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
   // How soon a node that left is known is the swarm's heartbeat. Failing to shorten it only makes that slower (and
   // an engine that is no swarm manager fails every start anyway, with its own error).
   void shortenHeartbeat(docker).catch(() => {});
+  // Checked on the first of the platform's tasks the manager's engine runs (now, or after a start).
+  const privileges = createPrivilegeCheck(docker, options.warn ?? (() => {}));
+  void privileges.check();
 
   const ended = (id: string) => (reason: string) => {
     clients.gone(id, `the instance ${reason}`);
@@ -118,6 +125,7 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
       why = await Promise.race([failed, dialled]);
       if (why === '' && (await clients.healthy(instance))) {
         watch(serviceId, id);
+        void privileges.check();
         return instance;
       }
       await remove(id);
@@ -127,6 +135,8 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
     async stop(instance) {
       await remove(instance.id);
     },
+
+    nodes: () => swarmNodes(docker, serverId),
 
     async listManaged(): Promise<ManagedContainer[]> {
       const services = await docker.listServices({ filters: ownFilter(serverId, `${LABELS.managed}=true`) });
