@@ -1,4 +1,5 @@
 // End to end: the lambda CLI against a real server: deploy a directory, invoke, list, and its errors.
+import os from 'node:os';
 import test from 'ava';
 import { example, fixture, requireDocker, startLambda, type Lambda } from '../helpers/lambda.js';
 
@@ -46,6 +47,21 @@ test.serial('lambda list shows the function, its live version and URL', async (t
   t.is(listed.code, 0, listed.stderr);
   t.regex(listed.stdout, /NAME\s+VERSION\s+SHA\s+URL/);
   t.regex(listed.stdout, new RegExp(`greet\\s+v1\\s+[0-9a-f]{12}\\s+http://greet\\.localhost:${lambda.port}`));
+});
+
+test.serial("lambda nodes shows one node on one machine: this machine, a ready manager, running greet's instance", async (t) => {
+  const shown = await lambda.cli(['nodes']);
+  t.is(shown.code, 0, shown.stderr);
+  const lines = shown.stdout.trimEnd().split('\n');
+  t.regex(lines[0], /^ID\s+HOSTNAME\s+ROLE\s+STATE\s+AVAILABILITY\s+ENGINE\s+INSTANCES\s+CELLS$/);
+  t.is(lines.length, 2, shown.stdout);
+  t.regex(lines[1], new RegExp(`^\\S+\\s+${os.hostname()}\\s+manager\\s+ready\\s+active\\s+\\d+\\.\\S+\\s+\\d+\\s+\\d+$`));
+  const json = await lambda.cli(['nodes', '--json']);
+  t.is(json.code, 0, json.stderr);
+  const [node, ...more] = JSON.parse(json.stdout) as { hostname: string; role: string; state: string; instances: number }[];
+  t.deepEqual(more, []);
+  t.like(node, { hostname: os.hostname(), role: 'manager', state: 'ready' });
+  t.true(node.instances >= 1, 'the instance the deploy started and invoke used');
 });
 
 test.serial('a failing deploy from the CLI prints the error and exits non-zero; the live version stays', async (t) => {

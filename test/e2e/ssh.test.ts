@@ -132,10 +132,12 @@ test.serial('an RSA key logs in too (signed with rsa-sha2), once added', async (
   t.regex(listed.stdout, /^greet\s+v1\s/m);
 });
 
-test.serial('list, invoke and logs print what the CLI prints, with its exit statuses, --json too', async (t) => {
+test.serial('list, nodes, invoke and logs print what the CLI prints, with its exit statuses, --json too', async (t) => {
   const cases = [
     ['list'],
     ['--json', 'list'],
+    ['nodes'],
+    ['--json', 'nodes'],
     ['invoke', 'greet', '--data', '{"name":"SSH"}'],
     ['invoke', 'greet', '--json', '--data', '{"name":"SSH"}'],
     ['invoke', 'nobody'],

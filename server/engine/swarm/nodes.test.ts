@@ -1,7 +1,7 @@
 // The swarm's nodes as rows: role, state and availability as the swarm says, and only this server's running tasks
 // counted, as instances or cells, on the node that runs them.
 import test from 'ava';
-import { nodeRows, type SwarmNodeRecord } from './nodes.js';
+import { nodeRows, type SwarmNodeRecord, type SwarmServiceRecord } from './nodes.js';
 
 const node = (ID: string, Hostname: string, Role: string, State: string, Availability = 'active'): SwarmNodeRecord => ({
   ID, Spec: { Role, Availability }, Description: { Hostname, Engine: { EngineVersion: '20.10.24' } }, Status: { State },
@@ -9,7 +9,7 @@ const node = (ID: string, Hostname: string, Role: string, State: string, Availab
 
 test("managers first; each node's running instances and cells of this server's services, nothing else", (t) => {
   const nodes = [node('w2', 'b-worker', 'worker', 'down', 'drain'), node('w1', 'a-worker', 'worker', 'ready'), node('m1', 'z-manager', 'manager', 'ready')];
-  const services = [
+  const services: SwarmServiceRecord[] = [
     { ID: 'inst1', Spec: { Labels: { 'lambda.managed': 'true', 'lambda.instance': 'x' } } },
     { ID: 'inst2', Spec: { Labels: { 'lambda.managed': 'true' } } },
     { ID: 'cell1', Spec: { Labels: { 'lambda.managed': 'false', 'lambda.cell': 'node20' } } },
