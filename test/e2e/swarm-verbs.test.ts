@@ -11,9 +11,13 @@ let lambda: Lambda | undefined;
 let destroy: (() => Promise<void>) | undefined;
 
 const manifest = 'runtime: node20\nhandler: index.handler\ntimeout: 10s\nmemory: 128Mi\nidleTimeout: 5m\n';
-/** Answers with its own process's NoNewPrivs line. */
+/** Answers with its own process's NoNewPrivs line and the options /tmp is mounted with. */
 const statusHandler = `import fs from 'node:fs';
-export const handler = async () => ({ line: fs.readFileSync('/proc/self/status', 'utf8').split('\\n').find((line) => line.startsWith('NoNewPrivs')) });
+const lineOf = (file, test) => fs.readFileSync(file, 'utf8').split('\\n').find(test);
+export const handler = async () => ({
+  line: lineOf('/proc/self/status', (line) => line.startsWith('NoNewPrivs')),
+  tmp: lineOf('/proc/self/mounts', (line) => line.split(' ')[1] === '/tmp').split(' ')[3].split(','),
+});
 `;
 
 interface Row {
@@ -63,7 +67,10 @@ test.serial("lambda nodes lists both nodes; the worker's instance, which runs wi
   const [[node]] = await tasksOf(s, service);
   t.is(node.index, 1, 'the instance runs on the worker');
   // The service cannot ask for it on this engine; the worker's engine, started with --no-new-privileges, sets it.
-  t.deepEqual(await answer.json(), { line: 'NoNewPrivs:\t1' });
+  const facts = (await answer.json()) as { line: string; tmp: string[] };
+  t.is(facts.line, 'NoNewPrivs:\t1');
+  // A service's tmpfs gets the engine's defaults for such a mount: what a function writes there cannot be run.
+  for (const option of ['noexec', 'nosuid', 'nodev']) t.true(facts.tmp.includes(option), facts.tmp.join(','));
 
   const after = await nodesJson();
   t.deepEqual(after.map((row) => [row.id, row.instances]), [[managerId, 0], [workerId, 1]]);
