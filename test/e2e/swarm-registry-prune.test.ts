@@ -8,12 +8,14 @@ import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { example, type Lambda } from '../helpers/lambda.js';
-import { REGISTRY_PULL, privileged, startSwarmLambda, waitFor, type Swarm, type SwarmRegistry } from '../helpers/swarm.js';
+import { REGISTRY_PULL, instancesOf, privileged, startSwarmLambda, waitFor, type Swarm, type SwarmRegistry } from '../helpers/swarm.js';
 import { REGISTRY_PROGRAM } from '../../server/engine/swarm/registry.js';
+import { PENDING_FILE } from '../../server/engine/swarm/registry-upkeep.js';
 
 const run = promisify(execFile);
 const MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
-const manifest = 'runtime: node20\nhandler: index.handler\ntimeout: 10s\nmemory: 128Mi\n';
+// An idle instance stops soon: the last test needs a new one.
+const manifest = 'runtime: node20\nhandler: index.handler\ntimeout: 10s\nmemory: 128Mi\nidleTimeout: 3s\n';
 
 let swarm: Swarm | undefined;
 let lambda: Lambda | undefined;
@@ -154,4 +156,29 @@ test.serial('a push asked for during a collection waits for it, then succeeds', 
   t.deepEqual(await response.json(), { message: 'Hello, Four!' });
   t.is(await readSide(v4), 200);
   await waitFor(async () => (await tags()).join() === v4, 60_000, 'the previous version to leave the registry');
+});
+
+test.serial("after a restart, deletions left to retry are retried, and a version's push alone (no build) waits for the collection", async (t) => {
+  t.timeout(600_000);
+  const [live] = await tags();
+  // A deletion that failed before the stop: the tag is gone already, so its retry finds nothing and is done.
+  const pendingFile = path.join(registry.storageDir, PENDING_FILE);
+  fs.writeFileSync(pendingFile, 'lambda-fn/greet:000000000000\n');
+  fs.writeFileSync(hold, '');
+  fs.rmSync(collecting, { force: true });
+  // Killed outright: its instance is adopted, and the new process has pushed nothing yet.
+  await lambda!.restart('SIGKILL');
+  await waitFor(async () => fs.existsSync(collecting), 60_000, 'the collection the deletions left to retry start');
+  t.is(fs.readFileSync(pendingFile, 'utf8'), '', 'retried before the collection');
+  await waitFor(async () => (await instancesOf(swarm!, 'greet')).length === 0, 60_000, 'the idle instance to stop');
+  // A new instance of the live version: its image is on the manager's engine, so this is a push with no build.
+  let answered = false;
+  const answer = lambda!.fetch('/fn/greet/?name=Again').then((response) => ((answered = true), response));
+  await new Promise((resolve) => setTimeout(resolve, 3000));
+  t.false(answered, 'the instance waits for its push, which waits for the collection');
+  fs.rmSync(hold);
+  const response = await answer;
+  t.is(response.status, 200, lambda!.output());
+  t.deepEqual(await response.json(), { message: 'Hello, Again!' });
+  t.deepEqual(await tags(), [live]);
 });
