@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
 import { createImageGate } from '../image-gate.js';
-import { MAX_PENDING, PENDING_FILE, createRegistryUpkeep, type RegistryUpkeepOptions } from './registry-upkeep.js';
+import { MAX_PENDING, PENDING_FILE, collectGarbage, createRegistryUpkeep, type RegistryUpkeepOptions } from './registry-upkeep.js';
 
 /** A tag's manifest digest in the fake registry. */
 const digestOf = (tag: string) => `sha256:${Buffer.from(tag).toString('hex').padEnd(64, '0').slice(0, 64)}`;
@@ -178,7 +178,6 @@ test('a collection runs daily without deletions, and one that fails is said and 
 });
 
 test('the registry\'s program is what runs the collection, on the write side\'s file', async (t) => {
-  const { collectGarbage } = await import('./registry-upkeep.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-registry-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   // A file that is no configuration: the program itself says so (or is missing), and the failure carries its words.
