@@ -61,8 +61,8 @@ export async function measureSwarm(rounds = 5): Promise<SwarmFigures> {
   let onSwarm: Lambda | undefined;
   let local: Lambda | undefined;
   try {
-    await startRegistry(swarm);
-    onSwarm = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '0' });
+    const registry = await startRegistry(swarm);
+    onSwarm = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_SWARM_REGISTRY_PUSH: registry.push, LAMBDA_SWARM_REGISTRY_DIR: registry.storageDir, LAMBDA_CELLS: '0' });
     local = await startLambda();
     await deploy(onSwarm);
     await deploy(local);

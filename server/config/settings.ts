@@ -63,6 +63,8 @@ export const SETTINGS = {
   swarm: {
     registryPush: setting({ variable: 'LAMBDA_SWARM_REGISTRY_PUSH', kind: text, default: '127.0.0.1:5001', unit: 'host:port', doc: "swarm mode: the registry's write side as the manager's engine reaches it; each version's image is pushed there once" }),
     registryPull: optional({ variable: 'LAMBDA_SWARM_REGISTRY_PULL', kind: text, shown: 'none: needed in swarm mode', unit: 'host:port', doc: "swarm mode: the registry's read-only side as every node's engine reaches it; instances' images are named there" }),
+    registryDir: optional({ variable: 'LAMBDA_SWARM_REGISTRY_DIR', kind: text, shown: '`registry/` in the data folder', unit: 'path', doc: "swarm mode: the registry's storage, where the server writes its two sides' configuration (`write.yml`, `read.yml`) at start and runs its garbage collection" }),
+    registryCollectEvery: setting({ variable: 'LAMBDA_SWARM_REGISTRY_COLLECT_EVERY', kind: count(1, 10000), default: 50, unit: 'deletions, 1–10000', doc: "swarm mode: the registry's garbage collection runs after this many versions' images are deleted from it, and daily" }),
   },
   keepImages: setting({ variable: 'LAMBDA_KEEP_IMAGES', kind: count(1, 1000), default: 10, unit: 'versions, 1–1000', doc: "images of the newest versions kept per function (and the live one's)" }),
   bytePath: setting({ variable: 'LAMBDA_BYTE_PATH', kind: onOff, default: 'on', unit: '`on` or `off`', doc: "`off` sends all function traffic through Node's path instead of the byte path" }),

@@ -40,7 +40,7 @@ export interface EngineOptions {
   /** `swarm`: instances run as services of the swarm the engine manages (LAMBDA_ENGINE); `local` when unset. */
   kind?: 'local' | 'swarm';
   /** The registry's sides, in swarm mode. */
-  registry?: { push: string; pull?: string };
+  registry?: { push: string; pull?: string; dir?: string; collectEvery?: number };
 }
 
 /** The engine (dockerode's default socket); throws a line saying how to start one when none answers. */
@@ -58,7 +58,7 @@ export function createEngine(docker: Docker, options: EngineOptions): { engine: 
     const pull = options.registry?.pull;
     if (!pull) throw new Error("LAMBDA_ENGINE=swarm needs LAMBDA_SWARM_REGISTRY_PULL: the registry's read side, as every node reaches it");
     // No cells on a swarm yet: every start boots a service (docs/swarm.md).
-    const engine = createSwarmEngine({ docker, clients: options.clients, dataDir: options.dataDir, serverId: options.serverId, region: options.region, logs: options.logs, onExit: options.exits.ended, warn: options.warn, registry: { push: options.registry?.push ?? '127.0.0.1:5001', pull } });
+    const engine = createSwarmEngine({ docker, clients: options.clients, dataDir: options.dataDir, serverId: options.serverId, region: options.region, logs: options.logs, onExit: options.exits.ended, warn: options.warn, registry: { ...options.registry, push: options.registry?.push ?? '127.0.0.1:5001', pull } });
     return { engine };
   }
   const instancesDir = path.join(options.dataDir, 'instances');

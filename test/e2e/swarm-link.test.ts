@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import test from 'ava';
 import { requireDocker, ROOT } from '../helpers/lambda.js';
 import {
-  REGISTRY_PULL, REGISTRY_PUSH, addressOn, createSwarm, importGoImage, importProbe, nodeAddress, startRegistry, tasksOf, waitFor,
+  REGISTRY_PULL, addressOn, createSwarm, importGoImage, importProbe, nodeAddress, startRegistry, tasksOf, waitFor,
   type Swarm,
 } from '../helpers/swarm.js';
 import { RELAY_HOST, ensureAuthority, signRelayCertificate } from '../../server/engine/swarm/certificates.js';
@@ -21,12 +21,14 @@ let swarm: Swarm | undefined;
 let gateway: net.Server | undefined;
 const secret = randomBytes(32).toString('hex');
 const dialIns: string[] = [];
+/** The registry's write side (`127.0.0.1:<port>`), on the manager's loopback. */
+let registryPush = '';
 
 test.before(async () => {
   await requireDocker();
   swarm = await createSwarm({ nodes: 2, insecureRegistries: [REGISTRY_PULL] });
   const s = swarm;
-  await startRegistry(s);
+  registryPush = (await startRegistry(s)).push;
   const probe = await importProbe(s);
   const relayImage = await importGoImage(s, path.join(ROOT, 'server', 'engine', 'swarm', 'relay', 'main.go'), 'relay', [s.manager]);
 
@@ -132,7 +134,7 @@ test.serial('an instance on either node reaches no node\'s services: not the swa
       t.regex(await probeIn(service, ['dial', target]), /^failed: .*unreachable/, `${service} to ${target}`);
     }
     // The write side listens on the manager's loopback; a task's loopback is its own.
-    t.regex(await probeIn(service, ['dial', REGISTRY_PUSH]), /^failed: .*refused/);
+    t.regex(await probeIn(service, ['dial', registryPush]), /^failed: .*refused/);
   }
   // From a plain overlay a task reaches its own node's services: --internal is what keeps the instances out.
   t.is(await probeIn('control-manager', ['dial', REGISTRY_PULL]), 'connected');

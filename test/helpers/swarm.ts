@@ -3,11 +3,12 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { ROOT, requireDocker, startLambda, type Lambda } from './lambda.js';
-import { REGISTRY_PROGRAM, registryConfig, serveArgs } from '../../server/engine/swarm/registry.js';
+import { REGISTRY_PROGRAM, registryFiles, serveArgs, writeRegistryConfigs } from '../../server/engine/swarm/registry.js';
 
 const run = promisify(execFile);
 
@@ -375,30 +376,71 @@ export async function addressOn(swarm: Swarm, node: SwarmNode, container: string
 
 /** Where the workers pull from: the registry's read-only side on the manager's swarm address. */
 export const REGISTRY_PULL = `${nodeAddress(0)}:5000`;
-/** Where the manager's engine pushes: the write side on the manager's loopback, which no other node nor task reaches. */
-export const REGISTRY_PUSH = '127.0.0.1:5001';
+
+/**
+ * The forwarder's end inside the manager's namespace: a Unix socket (its path the first argument, in the run's folder)
+ * whose connections it joins to the write side on that namespace's loopback (the port, the second).
+ */
+const FORWARDER = `
+const net = require('node:net');
+const fs = require('node:fs');
+const [socket, port] = process.argv.slice(1);
+net.createServer((client) => {
+  const upstream = net.connect(Number(port), '127.0.0.1');
+  client.pipe(upstream).pipe(client);
+  client.on('error', () => upstream.destroy());
+  upstream.on('error', () => client.destroy());
+}).listen(socket, () => fs.chmodSync(socket, 0o666));
+`;
+
+/**
+ * A write-side address for one swarm, `127.0.0.1:<port>`, that names the same registry on the host and in the
+ * manager's namespace: the manager's engine pushes to its own loopback there, and the server (on the host) deletes
+ * through the host's loopback, where a listener of the test process passes each connection through a Unix socket to
+ * a forwarder inside the namespace. The port is a free one of the host's, so two test files' swarms never clash.
+ */
+export async function forwardWriteSide(swarm: Swarm): Promise<string> {
+  const socket = path.join(swarm.dir, 'registry-forward.sock');
+  const listener = net.createServer((client) => {
+    const upstream = net.connect(socket);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((resolve, reject) => listener.once('error', reject).listen(0, '127.0.0.1', resolve));
+  // The test process may end with it open: the swarm's teardown stops the other end.
+  listener.unref();
+  const port = (listener.address() as net.AddressInfo).port;
+  const pid = swarm.spawnIn(swarm.manager, process.execPath, ['-e', FORWARDER, socket, String(port)], 'registry-forward.log');
+  await waitFor(async () => {
+    if (!alive(pid)) throw new Error(`the forwarder exited: ${readTail(path.join(swarm.dir, 'registry-forward.log'))}`);
+    return fs.existsSync(socket);
+  }, 20_000, "the write side's forwarder");
+  return `127.0.0.1:${port}`;
+}
 
 export interface SwarmRegistry {
+  /** The write side, as both the manager's engine and the host reach it (`forwardWriteSide`). */
+  push: string;
+  /** The registry's folder: its storage and both sides' configuration files. */
   storageDir: string;
   writeConfig: string;
   readConfig: string;
   writePid: number;
-  /** Stops the write side (for a garbage collection); the read side goes on serving. */
+  /** Stops the write side; the read side goes on serving. */
   stopWriteSide(): void;
   startWriteSide(): Promise<void>;
 }
 
 /**
- * Runs the platform's registry on the manager as the platform would: both sides on one storage folder in the data
- * folder, plain HTTP (inside the run's namespaces only; the engines are started with `--insecure-registry`).
+ * Runs the platform's registry on the manager as its operator would: both sides from the configuration files in the
+ * registry's folder (written here, or already written by a server with `written`), plain HTTP (inside the run's
+ * namespaces only; the engines are started with `--insecure-registry`).
  */
-export async function startRegistry(swarm: Swarm): Promise<SwarmRegistry> {
-  const storageDir = path.join(swarm.dir, 'data', 'registry');
-  fs.mkdirSync(storageDir, { recursive: true });
-  const writeConfig = path.join(swarm.dir, 'registry-write.yml');
-  const readConfig = path.join(swarm.dir, 'registry-read.yml');
-  fs.writeFileSync(writeConfig, registryConfig({ listen: REGISTRY_PUSH, storageDir, readOnly: false }));
-  fs.writeFileSync(readConfig, registryConfig({ listen: REGISTRY_PULL, storageDir, readOnly: true }));
+export async function startRegistry(swarm: Swarm, options: { push?: string; written?: boolean } = {}): Promise<SwarmRegistry> {
+  const storageDir = path.join(swarm.dir, 'registry');
+  const push = options.push ?? (await forwardWriteSide(swarm));
+  const files = options.written ? registryFiles(storageDir) : writeRegistryConfigs(storageDir, { push, pull: REGISTRY_PULL });
   const start = async (config: string, log: string): Promise<number> => {
     const pid = swarm.spawnIn(swarm.manager, REGISTRY_PROGRAM, serveArgs(config), log);
     const file = path.join(swarm.dir, log);
@@ -409,36 +451,42 @@ export async function startRegistry(swarm: Swarm): Promise<SwarmRegistry> {
     return pid;
   };
   const registry: SwarmRegistry = {
-    storageDir, writeConfig, readConfig,
-    writePid: await start(writeConfig, 'registry-write.log'),
+    push, storageDir, writeConfig: files.write, readConfig: files.read,
+    writePid: await start(files.write, 'registry-write.log'),
     stopWriteSide: () => stopProcess(registry.writePid, 5_000),
     startWriteSide: async () => {
       fs.writeFileSync(path.join(swarm.dir, 'registry-write.log'), '');
-      registry.writePid = await start(writeConfig, 'registry-write.log');
+      registry.writePid = await start(files.write, 'registry-write.log');
     },
   };
-  await start(readConfig, 'registry-read.log');
+  await start(files.read, 'registry-read.log');
   return registry;
 }
 
 /**
  * A swarm of two engines with its registry, and a Lambda server in swarm mode on its manager (no cells: a swarm has
- * none yet). `destroy` stops the server, then removes the swarm.
+ * none yet), `env` added to its settings. The server writes the registry's configuration at its start; the registry's
+ * sides are then started from those files. `destroy` stops the server, then removes the swarm.
  */
-export async function startSwarmLambda(): Promise<{ swarm: Swarm; lambda: Lambda; destroy(): Promise<void> }> {
+export async function startSwarmLambda(env: Record<string, string> = {}): Promise<{ swarm: Swarm; lambda: Lambda; registry: SwarmRegistry; destroy(): Promise<void> }> {
   await requireDocker();
   const swarm = await createSwarm({ nodes: 2, insecureRegistries: [REGISTRY_PULL] });
-  try {
-    await startRegistry(swarm);
-    const lambda = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '0' });
-    const destroy = async () => {
-      await lambda.stop().catch(() => undefined);
-      await lambda.destroy().catch(() => undefined);
-      swarm.destroy();
-    };
-    return { swarm, lambda, destroy };
-  } catch (error) {
+  let lambda: Lambda | undefined;
+  const destroy = async () => {
+    await lambda?.stop().catch(() => undefined);
+    await lambda?.destroy().catch(() => undefined);
     swarm.destroy();
+  };
+  try {
+    const push = await forwardWriteSide(swarm);
+    lambda = await startLambda({
+      DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_SWARM_REGISTRY_PUSH: push,
+      LAMBDA_SWARM_REGISTRY_DIR: path.join(swarm.dir, 'registry'), LAMBDA_CELLS: '0', ...env,
+    });
+    const registry = await startRegistry(swarm, { push, written: true });
+    return { swarm, lambda, registry, destroy };
+  } catch (error) {
+    await destroy();
     throw error;
   }
 }

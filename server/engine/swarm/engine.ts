@@ -17,6 +17,8 @@ import { hostSocketOf, isInstanceId, makeHostFolder, newInstanceId, removeInstan
 import { createSwarmGateways } from './gateway.js';
 import { createSwarmLinks } from './links.js';
 import { createPublisher, type RegistrySides } from './publish.js';
+import { createRegistryUpkeep } from './registry-upkeep.js';
+import { writeRegistryConfigs } from './registry.js';
 import { instanceService } from './service.js';
 import { LOST_WITH_NODE, createTaskWatch, shortenHeartbeat } from './tasks.js';
 import { swarmNodes } from './nodes.js';
@@ -30,7 +32,14 @@ export interface SwarmEngineOptions {
   dataDir: string;
   serverId: string;
   region?: string;
-  registry: RegistrySides;
+  registry: RegistrySides & {
+    /** The registry's folder (LAMBDA_SWARM_REGISTRY_DIR); the data folder's `registry/` by default. */
+    dir?: string;
+    /** Deletions between two garbage collections (LAMBDA_SWARM_REGISTRY_COLLECT_EVERY). */
+    collectEvery?: number;
+  };
+  /** A line for the server's log (a registry deletion or collection that failed). */
+  warn?(line: string): void;
   /** How long a new instance may take to dial in; its node may first pull the version's image. */
   startTimeoutMs?: number;
   onExit?(instanceId: string, reason: string): void;
@@ -48,7 +57,19 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
   fs.mkdirSync(instancesDir, { recursive: true, mode: 0o700 });
   const gateways = createSwarmGateways(path.join(options.dataDir, 'links'), clients);
   const links = createSwarmLinks(docker, options.dataDir, gateways);
-  const publisher = createPublisher(docker, options.registry);
+  // The registry's two sides are the operator's processes; their configuration is the server's, written at each start.
+  const registryDir = path.resolve(options.registry.dir ?? path.join(options.dataDir, 'registry'));
+  writeRegistryConfigs(registryDir, options.registry);
+  const publisher = createPublisher(docker, options.registry, { gate: imageGateOf(docker), pushed: (tag) => upkeep.pushed(tag) });
+  const upkeep = createRegistryUpkeep({
+    push: options.registry.push,
+    dir: registryDir,
+    collectEvery: options.registry.collectEvery ?? 50,
+    gate: imageGateOf(docker),
+    pushing: () => publisher.pushing(),
+    known: (tag) => publisher.known(tag),
+    warn: options.warn ?? (() => {}),
+  });
   const tasks = createTaskWatch(docker);
   // How soon a node that left is known is the swarm's heartbeat. Failing to shorten it only makes that slower (and
   // an engine that is no swarm manager fails every start anyway, with its own error).
@@ -84,13 +105,14 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
     ...dockerImages(docker),
 
     async removeImage(tag) {
-      // As on one machine, it waits for the builds that may use it as their cache; the registry's copy stays until
-      // the registry's garbage collection.
+      // As on one machine, it waits for the builds that may use it as their cache. Its registry copy goes with it
+      // (deleted once; a failure is retried later), and its space with the next garbage collection.
       await imageGateOf(docker).remove(async () => {
         await publisher.forget(tag);
         await docker.getImage(tag).remove().catch((error: unknown) => {
           if (statusOf(error) !== 404) throw error;
         });
+        await upkeep.deleted(tag);
       });
     },
 

@@ -1,6 +1,7 @@
 // A version's image on its way to the workers: tagged for the registry's write side and pushed there once by the
 // manager's engine; instances name it on the read side by digest, so every node runs the same bytes.
 import type Docker from 'dockerode';
+import type { ImageGate } from '../image-gate.js';
 
 export interface RegistrySides {
   /** `host:port` where the manager's engine pushes. */
@@ -12,8 +13,22 @@ export interface RegistrySides {
 export interface Publisher {
   /** The image's name on the read side, pinned by digest (`<pull>/lambda-fn/greet@sha256:…`); pushes it the first time. */
   publish(tag: string): Promise<string>;
-  /** The tag's image was removed: the next publish pushes again (its registry copy is left for the garbage collection). */
+  /** The tag's image was removed: the next publish pushes again (its registry copy is deleted by the caller). */
   forget(tag: string): Promise<void>;
+  /** Whether this process pushed the tag (or is pushing it) and has not forgotten it. */
+  known(tag: string): boolean;
+  /** Pushes under way. */
+  pushing(): number;
+}
+
+export interface PublisherOptions {
+  /**
+   * The engine's image gate: a push shares it as a build does, so the registry's garbage collection, which holds it
+   * alone, never sweeps the blobs of an upload no manifest names yet.
+   */
+  gate: ImageGate;
+  /** Told of each tag pushed: a deletion of it still waiting to be retried must not remove the new copy. */
+  pushed?(tag: string): void;
 }
 
 interface PushEvent {
@@ -21,8 +36,9 @@ interface PushEvent {
   aux?: { Digest?: string };
 }
 
-export function createPublisher(docker: Docker, sides: RegistrySides): Publisher {
+export function createPublisher(docker: Docker, sides: RegistrySides, options: PublisherOptions): Publisher {
   const published = new Map<string, Promise<string>>();
+  let pushing = 0;
 
   const push = async (tag: string): Promise<string> => {
     const colon = tag.lastIndexOf(':');
@@ -45,7 +61,16 @@ export function createPublisher(docker: Docker, sides: RegistrySides): Publisher
     publish(tag) {
       let found = published.get(tag);
       if (!found) {
-        found = push(tag);
+        found = options.gate.build(async () => {
+          pushing += 1;
+          try {
+            const named = await push(tag);
+            options.pushed?.(tag);
+            return named;
+          } finally {
+            pushing -= 1;
+          }
+        });
         published.set(tag, found);
         // A push that failed is tried again by the next start.
         found.catch(() => published.delete(tag));
@@ -59,5 +84,7 @@ export function createPublisher(docker: Docker, sides: RegistrySides): Publisher
         .remove()
         .catch(() => {});
     },
+    known: (tag) => published.has(tag),
+    pushing: () => pushing,
   };
 }

@@ -1,5 +1,7 @@
-// The image registry the platform runs on the swarm's manager (Debian's docker-registry): its two processes' settings,
-// and how an image is deleted from it and its space given back.
+// The image registry the platform runs on the swarm's manager (Debian's docker-registry): its two processes' settings
+// and their files, and how an image is deleted from it and its space given back.
+import fs from 'node:fs';
+import path from 'node:path';
 
 /** The program Debian's docker-registry package installs. */
 export const REGISTRY_PROGRAM = 'docker-registry';
@@ -37,6 +39,26 @@ export function registryConfig(side: RegistrySide): string {
   }, null, 2)}\n`;
 }
 
+/** The two sides' configuration files in the registry's folder, which is also their storage. */
+export function registryFiles(dir: string): { write: string; read: string } {
+  return { write: path.join(dir, 'write.yml'), read: path.join(dir, 'read.yml') };
+}
+
+/**
+ * Writes both sides' configuration into `dir` (made if missing) for the operator's two processes to serve from: the
+ * write side at `push`, the read-only side at `pull`, both on `dir` as storage. The files are written whole and then
+ * renamed, so a side that starts meanwhile reads the old file or the new one, never half of one.
+ */
+export function writeRegistryConfigs(dir: string, sides: { push: string; pull: string }): { write: string; read: string } {
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const files = registryFiles(dir);
+  for (const [file, side] of [[files.write, { listen: sides.push, storageDir: dir, readOnly: false }], [files.read, { listen: sides.pull, storageDir: dir, readOnly: true }]] as const) {
+    fs.writeFileSync(`${file}.new`, registryConfig(side), { mode: 0o600 });
+    fs.renameSync(`${file}.new`, file);
+  }
+  return files;
+}
+
 /** The arguments that serve one side from its configuration file. */
 export function serveArgs(configFile: string): string[] {
   return ['serve', configFile];
@@ -44,8 +66,9 @@ export function serveArgs(configFile: string): string[] {
 
 /**
  * The arguments of the registry's garbage collection: blobs no manifest refers to any more are removed, and
- * manifests no tag names (`--delete-untagged`). It must run while no push is under way: the write side is stopped
- * for it (the read side keeps serving pulls of what stays).
+ * manifests no tag names (`--delete-untagged`). It must run while no push is under way (an upload not yet named by a
+ * manifest would be swept): the server runs it holding the image gate alone, which every push shares, and both
+ * sides keep serving meanwhile, as neither keeps a cache of what the collection removes.
  */
 export function garbageCollectArgs(configFile: string): string[] {
   return ['garbage-collect', '--delete-untagged', configFile];
@@ -62,6 +85,8 @@ const MANIFEST_TYPES = [
 /** A repository or tag as the registry's API takes it: anything else is refused before it is put in a URL. */
 const NAME = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+/** How long one request to the registry may take. */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
  * Deletes `name:tag` from the write side at `base` (`http://127.0.0.1:5001`) through the registry's API: the tag's
@@ -70,11 +95,12 @@ const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
  */
 export async function deleteImage(base: string, name: string, tag: string): Promise<boolean> {
   if (!NAME.test(name) || !TAG.test(tag)) throw new Error(`not an image name: ${name}:${tag}`);
-  const head = await fetch(`${base}/v2/${name}/manifests/${tag}`, { method: 'HEAD', headers: { accept: MANIFEST_TYPES } });
+  // A registry that hangs must not hold the caller (a removal holds the image gate) for ever.
+  const head = await fetch(`${base}/v2/${name}/manifests/${tag}`, { method: 'HEAD', headers: { accept: MANIFEST_TYPES }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   if (head.status === 404) return false;
   const digest = head.headers.get('docker-content-digest');
   if (!head.ok || !digest || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`the registry answered ${head.status} for ${name}:${tag}`);
-  const removed = await fetch(`${base}/v2/${name}/manifests/${digest}`, { method: 'DELETE' });
+  const removed = await fetch(`${base}/v2/${name}/manifests/${digest}`, { method: 'DELETE', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   if (removed.status !== 202 && removed.status !== 404) throw new Error(`the registry answered ${removed.status} to deleting ${name}@${digest}`);
   return removed.status === 202;
 }
