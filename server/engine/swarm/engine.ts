@@ -43,7 +43,7 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   fs.mkdirSync(instancesDir, { recursive: true, mode: 0o700 });
   const gateways = createSwarmGateways(path.join(options.dataDir, 'links'), clients);
-  const links = createSwarmLinks(docker, options.dataDir, gateways);
+  const links = createSwarmLinks(docker, options.dataDir, serverId, gateways);
   const publisher = createPublisher(docker, options.registry);
   const tasks = createTaskWatch(docker);
   // How soon a node that left is known is the swarm's heartbeat. Failing to shorten it only makes that slower (and
@@ -127,6 +127,9 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
     async stop(instance) {
       await remove(instance.id);
     },
+
+    forgetFunction: (fn) => links.drop(fn),
+    sweepFunctions: (known) => links.sweep(known),
 
     async listManaged(): Promise<ManagedContainer[]> {
       const services = await docker.listServices({ filters: ownFilter(serverId, `${LABELS.managed}=true`) });
