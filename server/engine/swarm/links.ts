@@ -163,12 +163,17 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
     await ensureRelay(fn, socketDir, await ensureAuthority(path.join(swarmDir, 'authority')));
   };
 
-  /** Removes the network, trying again while the tasks of services just removed still hold it. */
-  const removeNetwork = async (id: string): Promise<void> => {
+  /**
+   * Removes the function's networks, trying again while the tasks of the services just removed still hold them, until
+   * the manager lists none (a node's own copy lingers until its last container has left).
+   */
+  const removeNetworks = async (fn: string): Promise<void> => {
     for (const until = Date.now() + NETWORK_RELEASE_MS; ; await sleep(500)) {
-      const error = await docker.getNetwork(id).remove().then(() => undefined, (failed: unknown) => failed);
-      if (error === undefined || statusOf(error) === 404) return;
-      if (Date.now() > until) throw error;
+      const networks = await docker.listNetworks({ filters: linkFilter(serverId, 'network', fn) });
+      if (networks.length === 0) return;
+      const errors = await Promise.all(networks.map((network) => docker.getNetwork(network.Id).remove().then(() => undefined, (failed: unknown) => failed)));
+      const error = errors.find((failed) => failed !== undefined && statusOf(failed) !== 404);
+      if (Date.now() > until) throw error ?? new Error(`the network of ${fn} is still listed`);
     }
   };
 
@@ -181,7 +186,7 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
     for (const relay of await docker.listServices({ filters: linkFilter(serverId, 'relay', fn) })) await removeRelay(relay);
     const secrets = await docker.listSecrets({ filters: linkFilter(serverId, 'relay-secret', fn) });
     await Promise.all(secrets.map((left) => docker.getSecret(left.ID).remove().catch(() => {})));
-    for (const network of await docker.listNetworks({ filters: linkFilter(serverId, 'network', fn) })) await removeNetwork(network.Id);
+    await removeNetworks(fn);
     for (const end of ['pem', 'key']) fs.rmSync(path.join(relaysDir, `${fn}.${end}`), { force: true });
   };
 
