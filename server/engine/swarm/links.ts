@@ -81,12 +81,21 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
   const swarmDir = path.join(dataDir, 'swarm');
   const relaysDir = path.join(swarmDir, 'relays');
   const ours = { label: [`${LABELS.server}=${serverId}`] };
+  const startedAt = Date.now();
   const made = new Map<string, Promise<void>>();
   let authority: Promise<SwarmObject> | undefined;
   let relayImage: Promise<string> | undefined;
 
+  // One making at a time: the config and a relay's certificate, made at once by a start, must come from the same
+  // authority, and two makings of a new one would each write their own.
+  let making: Promise<KeyPair> | undefined;
+  const authorityPair = (): Promise<KeyPair> => {
+    making ??= ensureAuthority(path.join(swarmDir, 'authority')).finally(() => (making = undefined));
+    return making;
+  };
+
   const authorityConfig = async (): Promise<SwarmObject> => {
-    const pair = await ensureAuthority(path.join(swarmDir, 'authority'));
+    const pair = await authorityPair();
     const pem = fs.readFileSync(pair.certFile);
     // Named by its content: a new authority (a restored data folder) is a new config, never a stale one.
     const name = `lambda-authority-${hashOf(pem, 12)}`;
@@ -160,7 +169,7 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
   const makeLink = async (fn: string): Promise<void> => {
     const socketDir = gateways.open(fn);
     await ensureNetwork(fn);
-    await ensureRelay(fn, socketDir, await ensureAuthority(path.join(swarmDir, 'authority')));
+    await ensureRelay(fn, socketDir, await authorityPair());
   };
 
   /**
@@ -194,14 +203,16 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
   const sweepUnused = async (): Promise<number> => {
     const services = await docker.listServices({ filters: ours });
     const used = new Set(services.flatMap((service) => Object.values(heldBy(service)).flat()));
-    const secrets = (await docker.listSecrets({ filters: ours })).filter((left) => !used.has(left.ID));
-    const configs = (await docker.listConfigs({ filters: ours })).filter((left) => !used.has(left.ID));
+    // One this process made may be a start's, between its secret and its service: only an earlier process's are left over.
+    const left = (object: { ID: string; CreatedAt?: string }) => !used.has(object.ID) && !(Date.parse(object.CreatedAt ?? '') >= startedAt);
+    const secrets = (await docker.listSecrets({ filters: ours })).filter(left);
+    const configs = (await docker.listConfigs({ filters: ours })).filter(left);
     await Promise.all([
-      ...secrets.map((left) => docker.getSecret(left.ID).remove().catch(() => {})),
-      ...configs.map((left) => docker.getConfig(left.ID).remove().catch(() => {})),
+      ...secrets.map((unused) => docker.getSecret(unused.ID).remove().catch(() => {})),
+      ...configs.map((unused) => docker.getConfig(unused.ID).remove().catch(() => {})),
     ]);
     // The authority's config is made again when an instance next needs it.
-    authority = undefined;
+    if (configs.length > 0) authority = undefined;
     return secrets.length + configs.length;
   };
 
@@ -218,7 +229,8 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
     }
     let removed = 0;
     for (const fn of linked) {
-      if (keep.has(fn)) continue;
+      // A link this process is making or made is a function's it serves now (a push during the start), not a leftover.
+      if (keep.has(fn) || made.has(fn)) continue;
       await drop(fn);
       removed += 1;
     }
