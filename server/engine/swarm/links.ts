@@ -60,7 +60,6 @@ function heldBy(service: Docker.Service): { secrets: string[]; configs: string[]
 const NETWORK_RELEASE_MS = 30_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-
 const hashOf = (data: string | Buffer, length: number) => createHash('sha256').update(data).digest('hex').slice(0, length);
 
 /** The docker CLI against the server's engine (DOCKER_HOST, as dockerode reads it). */
@@ -237,7 +236,8 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
     removed += gateways.sweep(known);
     if (fs.existsSync(relaysDir)) {
       for (const file of fs.readdirSync(relaysDir)) {
-        if (!keep.has(file.replace(/\.(pem|key)$/, ''))) fs.rmSync(path.join(relaysDir, file), { force: true });
+        const fn = file.replace(/\.(pem|key)$/, '');
+        if (!keep.has(fn) && !made.has(fn)) fs.rmSync(path.join(relaysDir, file), { force: true });
       }
     }
     return removed + (await sweepUnused());
