@@ -9,8 +9,12 @@ import { RELAY_HOST } from './certificates.js';
 export const RELAY_PORT = 7443;
 /** Connections one relay holds at once; an instance that opens more is refused rather than growing the relay. */
 export const RELAY_MAX_CONNECTIONS = 256;
-/** Connections one source address (an instance: each task has its own) may hold on a relay: one cannot fill it. */
-export const RELAY_MAX_PER_SOURCE = 32;
+/**
+ * Connections one source address (an instance: each task has its own) may hold on a relay, so one cannot fill it:
+ * above what an instance holds when busy (the host's 64 request connections to it, the shim's 4 spare ones waiting,
+ * its 2 output connections), well below the relay's whole room.
+ */
+export const RELAY_MAX_PER_SOURCE = 72;
 /** Where the relay sees its function's gateway socket folder (bind-mounted, read-only: connecting needs no write). */
 export const RELAY_SOCKET_DIR = '/run/lambda-gateway';
 /** The gateway's socket in that folder. */
