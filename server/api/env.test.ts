@@ -6,6 +6,7 @@ import anyTest, { type TestFn } from 'ava';
 import { testDeps } from '../../test/helpers/deps.js';
 import type { FunctionRepos } from '../functions/deps.js';
 import type { InstancePool } from '../instances/pool/pool.js';
+import type { Engine } from '../instances/engine.js';
 import { createBodyReader } from '../http/body.js';
 import { openStore } from '../store/sqlite.js';
 import type { Store } from '../store/types.js';
@@ -22,8 +23,10 @@ test.beforeEach(async (t) => {
   const repos: FunctionRepos = { ...testDeps({ store }).repos, remove: async (name) => void t.context.removed.push(name) };
   // No instance ever served: taking a function out of the pool has nothing to stop.
   const pool = { deactivate: async () => {} } as Partial<InstancePool> as InstancePool;
+  // An engine that keeps nothing per function beyond instances (no forgetFunction), as the local one.
+  const engine = {} as Engine;
   const context = {
-    deps: testDeps({ store, repos, pool }),
+    deps: testDeps({ store, repos, pool, engine }),
     verifyKey: (key: string | undefined) => key === 'k',
     identifyKey: async (key: string | undefined) => (key === 'k' ? { id: 'abc', name: 'ci' } : undefined),
     readBody: createBodyReader({ budgetBytes: 4 * 1024 * 1024, idleMs: 5_000 }),

@@ -34,6 +34,8 @@ export async function deleteFunction(deps: Deps, input: { name: string; who: str
     // Traffic stops first (404 from now on), then the starts under way and the instances, then what is kept.
     await deps.pool.deactivate(name);
     deps.store.lifecycle.removeFunction(name);
+    // What the engine keeps per function beyond its instances (a swarm's link), which a name reused later must not find.
+    await deps.engine.forgetFunction?.(name).catch((error: unknown) => deps.log(warnLine(`could not remove the link of deleted function ${name}: ${messageOf(error)}`)));
     let images = 0;
     let later = 0;
     for (const image of new Set(versions.map((version) => version.image))) {

@@ -44,6 +44,7 @@ export async function deploy(deps: Deps, input: { name: string; source: CommitSo
     if (!deps.store.functions.get(name)) {
       deps.logs.remove(name);
       deps.metrics.functionDeleted(name);
+      await deps.engine.forgetFunction?.(name).catch(() => {});
     }
     deps.log(warnLine(`Deploy of ${name} (${short}) failed: ${error instanceof Error ? error.message : String(error)}`));
     throw error;

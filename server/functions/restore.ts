@@ -13,6 +13,8 @@ export interface RestoreReport {
 export async function restore(deps: Pick<Deps, 'store' | 'engine' | 'pool'>): Promise<RestoreReport> {
   const report: RestoreReport = { adopted: 0, removed: 0, registered: 0 };
   report.removed += (await deps.engine.cells?.reset()) ?? 0;
+  // What an earlier process kept for functions that are gone (a swarm's links), before anything starts.
+  await deps.engine.sweepFunctions?.(deps.store.functions.list().map((fn) => fn.name));
   const live = new Map(deps.store.versions.listLive().map((version) => [version.fn, version]));
   const containers = await deps.engine.listManaged();
   const adoptedFns = new Set<string>();

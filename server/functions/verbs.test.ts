@@ -27,6 +27,11 @@ class FakeEngine implements Engine {
   /** Images that refuse removal (a container still uses them). */
   readonly busy = new Set<string>();
   failStart = false;
+  /** Functions forgotten, with how many instances had stopped then. */
+  readonly forgotten: Array<[string, number]> = [];
+  async forgetFunction(fn: string) {
+    this.forgotten.push([fn, this.stopped.length]);
+  }
   async imageExists(tag: string) {
     return this.images.has(tag);
   }
@@ -268,6 +273,27 @@ test('delete stops the instances and removes versions, images, env, releases, th
   t.deepEqual(deleted, [name]);
   t.true(engine.stopped.length >= 1);
   await t.throwsAsync(deleteFunction(deps, { name, who: 'x' }), { message: /does not exist/ });
+});
+
+test('delete forgets what the engine keeps for the function (a swarm\'s link) once its instances are stopped', async (t) => {
+  const { name, deps, engine } = t.context;
+  await deployN(t, 1);
+  t.deepEqual(engine.forgotten, []);
+  await deleteFunction(deps, { name, who: 'x' });
+  t.deepEqual(engine.forgotten, [[name, 1]]);
+});
+
+test('a failed first deploy forgets what the engine made for the function; a failed deploy of one that exists does not', async (t) => {
+  const { name, deps, engine } = t.context;
+  engine.failStart = true;
+  const source = (n: number): CommitSource => ({ sha: sha(n), readFile: async () => MANIFEST, exportTo: async () => {} });
+  await t.throwsAsync(deploy(deps, { name, source: source(1) }, () => {}), { code: 'LAMBDA_ERR_HEALTHCHECK_FAILED' });
+  t.deepEqual(engine.forgotten.map(([fn]) => fn), [name]);
+  engine.failStart = false;
+  await deploy(deps, { name, source: source(1) }, () => {});
+  engine.failStart = true;
+  await t.throwsAsync(deploy(deps, { name, source: source(2) }, () => {}));
+  t.deepEqual(engine.forgotten.map(([fn]) => fn), [name], 'the live version still uses its link');
 });
 
 test('delete tries again in the background to remove an image a container still used, and gives up after its tries', async (t) => {

@@ -208,6 +208,13 @@ export interface Engine {
   closeBoots?(): void;
   /** Stops and removes the instance's container and its socket directory. Never throws for a container already gone. */
   stop(instance: Pick<Instance, 'id'>): Promise<void>;
+  /**
+   * Removes what the engine keeps for a function beyond its instances (on a swarm, its link: network, relay,
+   * secrets), once its instances are stopped: it is deleted, or its first deploy failed. Never throws for what is gone.
+   */
+  forgetFunction?(fn: string): Promise<void>;
+  /** At start, before any instance starts: forgets the functions other than `known` as forgetFunction does, and their leftovers. */
+  sweepFunctions?(known: string[]): Promise<number>;
   /** Every container carrying Lambda's labels, for reconciliation after a restart. */
   listManaged(): Promise<ManagedContainer[]>;
   /** Answers whether an adopted instance still serves. */

@@ -56,7 +56,7 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
   fs.mkdirSync(instancesDir, { recursive: true, mode: 0o700 });
   const gateways = createSwarmGateways(path.join(options.dataDir, 'links'), clients);
-  const links = createSwarmLinks(docker, options.dataDir, gateways);
+  const links = createSwarmLinks(docker, options.dataDir, serverId, gateways);
   // The registry's two sides are the operator's processes; their configuration is the server's, written at each start.
   const registryDir = path.resolve(options.registry.dir ?? path.join(options.dataDir, 'registry'));
   writeRegistryConfigs(registryDir, options.registry);
@@ -159,6 +159,8 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
     },
 
     nodes: () => swarmNodes(docker, serverId),
+    forgetFunction: (fn) => links.drop(fn),
+    sweepFunctions: (known) => links.sweep(known),
 
     async listManaged(): Promise<ManagedContainer[]> {
       const services = await docker.listServices({ filters: ownFilter(serverId, `${LABELS.managed}=true`) });

@@ -16,7 +16,7 @@ import { startNodeShim } from '../../../test/helpers/node-shim.js';
 import { example, fixture } from '../../../test/helpers/lambda.js';
 import { RELAY_HOST, ensureAuthority, signRelayCertificate, type KeyPair } from './certificates.js';
 import { GATEWAY_SOCKET } from './link.js';
-import { createSwarmGateways, type SwarmGateways } from './gateway.js';
+import { createSwarmGateways, linkFolder, type SwarmGateways } from './gateway.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-gateway-'));
 const clients = new InstanceClients();
@@ -153,4 +153,37 @@ test.serial('an instance holds at most two output connections: a third is closed
     });
   t.deepEqual(await Promise.all([dialLog(1000), dialLog(1000)]), ['open', 'open']);
   t.is(await dialLog(10_000), 'closed');
+});
+
+test.serial("a 63-character function's socket fits a socket's path; dropping a function stops its listener and removes its folder", async (t) => {
+  const long = `l${'o'.repeat(61)}g`;
+  const socketDir = gateways.open(long);
+  t.true(path.basename(socketDir).length <= 24, socketDir);
+  t.not(linkFolder(long), linkFolder(`l${'o'.repeat(61)}h`));
+  const reached = () => new Promise<boolean>((resolve) => {
+    const socket = net.connect(path.join(socketDir, GATEWAY_SOCKET), () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.on('error', () => resolve(false));
+  });
+  t.true(await reached());
+  gateways.drop(long);
+  t.false(fs.existsSync(socketDir));
+  t.false(await reached());
+  // Dropping what is gone (or was never opened) is nothing.
+  gateways.drop(long);
+  gateways.drop('never-opened');
+});
+
+test.serial('the sweep removes the folders of functions other than those named, and keeps those open', async (t) => {
+  const linksDir = path.join(dir, 'links');
+  fs.mkdirSync(path.join(linksDir, 'gone'), { recursive: true });
+  fs.mkdirSync(path.join(linksDir, linkFolder(`k${'e'.repeat(40)}p`)), { recursive: true });
+  const open = gateways.open('open-one');
+  const removed = gateways.sweep([`k${'e'.repeat(40)}p`, 'greet']);
+  t.true(removed >= 1);
+  t.false(fs.existsSync(path.join(linksDir, 'gone')));
+  t.true(fs.existsSync(path.join(linksDir, linkFolder(`k${'e'.repeat(40)}p`))));
+  t.true(fs.existsSync(open), 'a function listening now is kept whatever the list says');
 });

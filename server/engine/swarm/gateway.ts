@@ -3,6 +3,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
 import type { InstanceClients } from '../../instances/requests/client.js';
 import type { Instance } from '../../instances/engine.js';
 import { LOG_SOCKET_NAME } from '../../instances/protocol.js';
@@ -14,6 +15,15 @@ type Member = Pick<Instance, 'id' | 'fn' | 'socketPath'>;
 /** Output connections one instance holds at once (its shim keeps one); more are closed. */
 const MAX_LOG_CONNECTIONS = 2;
 
+/**
+ * The function's folder under the links folder: its name when short, else its start, `_` and a hash of it (a
+ * function's name never holds `_`). A socket's path is at most 107 bytes, and a name may be 63 characters.
+ */
+export function linkFolder(fn: string): string {
+  if (fn.length <= 24) return fn;
+  return `${fn.slice(0, 11)}_${createHash('sha256').update(fn).digest('hex').slice(0, 12)}`;
+}
+
 export interface SwarmGateways {
   /** The function's socket folder (for its relay's mount), listening from now on. */
   open(fn: string): string;
@@ -21,6 +31,10 @@ export interface SwarmGateways {
   admit(instance: Member): void;
   /** The instance may no longer dial in (stopped). */
   forget(id: string): void;
+  /** Stops listening for `fn` and removes its folder (the function is deleted). Nothing for one never opened. */
+  drop(fn: string): void;
+  /** Removes the folders of functions other than `known` (left by a server before this one). */
+  sweep(known: string[]): number;
   close(): void;
 }
 
@@ -74,7 +88,7 @@ export function createSwarmGateways(linksDir: string, clients: Pick<InstanceClie
 
   return {
     open(fn) {
-      const dir = path.join(linksDir, fn);
+      const dir = path.join(linksDir, linkFolder(fn));
       if (!servers.has(fn)) {
         fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
         servers.set(fn, listen(fn, path.join(dir, GATEWAY_SOCKET)));
@@ -86,6 +100,21 @@ export function createSwarmGateways(linksDir: string, clients: Pick<InstanceClie
     },
     forget(id) {
       members.delete(id);
+    },
+    drop(fn) {
+      servers.get(fn)?.close();
+      servers.delete(fn);
+      fs.rmSync(path.join(linksDir, linkFolder(fn)), { recursive: true, force: true });
+    },
+    sweep(known) {
+      const keep = new Set([...known, ...servers.keys()].map(linkFolder));
+      let removed = 0;
+      for (const entry of fs.readdirSync(linksDir)) {
+        if (keep.has(entry)) continue;
+        fs.rmSync(path.join(linksDir, entry), { recursive: true, force: true });
+        removed += 1;
+      }
+      return removed;
     },
     close() {
       for (const server of servers.values()) server.close();

@@ -6,7 +6,7 @@ import type { InstanceSpec } from '../../instances/engine.js';
 import { FUNCTION_USER, containerConfig } from '../container-config.js';
 import { CONTAINER_SOCKET_DIR } from '../instance-folders.js';
 import { RELAY_HOST } from './certificates.js';
-import { RELAY_PORT, functionNetwork } from './link.js';
+import { RELAY_PORT, functionNetwork, swarmName } from './link.js';
 import type { SwarmObject } from './links.js';
 
 /** Where the shim finds the authority it pins. */
@@ -22,9 +22,9 @@ export interface InstanceLink {
   secret: SwarmObject;
 }
 
-/** The service name of an instance. */
+/** The service name of an instance, shortened as `swarmName` does when the function's name is long. */
 export function serviceName(fn: string, id: string): string {
-  return `lambda-${fn}-${id}`;
+  return swarmName('lambda-', fn, `-${id}`);
 }
 
 export function instanceService(spec: InstanceSpec, id: string, serverId: string, region: string, link: InstanceLink): Record<string, unknown> {
