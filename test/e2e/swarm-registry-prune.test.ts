@@ -34,7 +34,7 @@ test.before(async () => {
   fs.writeFileSync(path.join(wrapper, REGISTRY_PROGRAM), `#!/bin/sh
 echo "$*" >> '${calls}'
 if [ "$1" = garbage-collect ] && [ -e '${hold}' ]; then
-  : > '${collecting}'
+  echo "$PPID" > '${collecting}'
   i=0
   while [ -e '${hold}' ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
 fi
@@ -168,7 +168,9 @@ test.serial("after a restart, deletions left to retry are retried, and a version
   fs.rmSync(collecting, { force: true });
   // Killed outright: its instance is adopted, and the new process has pushed nothing yet.
   await lambda!.restart('SIGKILL');
-  await waitFor(async () => fs.existsSync(collecting), 60_000, 'the collection the deletions left to retry start');
+  // The stand-in names the process that ran it: a collection the previous process started late must not count.
+  const collectingFor = () => (fs.existsSync(collecting) ? fs.readFileSync(collecting, 'utf8').trim() : '');
+  await waitFor(async () => collectingFor() === String(lambda!.pid), 60_000, 'the collection the deletions left to retry start');
   t.is(fs.readFileSync(pendingFile, 'utf8'), '', 'retried before the collection');
   await waitFor(async () => (await instancesOf(swarm!, 'greet')).length === 0, 60_000, 'the idle instance to stop');
   // A new instance of the live version: its image is on the manager's engine, so this is a push with no build.
