@@ -1,9 +1,6 @@
 // End to end, each node's bound on its images: a version the server prunes leaves the worker's engine too (the
 // node-pruning job the server runs after the registry's collection), the live version stays, and the job's service
 // is gone after it.
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import test from 'ava';
 import { example, type Lambda } from '../helpers/lambda.js';
 import { REGISTRY_PULL, instancesOf, startSwarmLambda, tasksOf, waitFor, type Swarm, type SwarmRegistry } from '../helpers/swarm.js';
@@ -11,8 +8,6 @@ import { REGISTRY_PULL, instancesOf, startSwarmLambda, tasksOf, waitFor, type Sw
 const MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 // An idle instance stops soon, so a version's last instance is gone before its image is pruned on the node.
 const manifest = 'runtime: node20\nhandler: index.handler\ntimeout: 10s\nmemory: 128Mi\nidleTimeout: 3s\n';
-/** Each node's engine socket under its swarm id: the harness's engines share one file system, so the job's mount names the node. */
-const sockets = fs.mkdtempSync(path.join(os.tmpdir(), 'lambda-node-sockets-'));
 
 let swarm: Swarm | undefined;
 let lambda: Lambda | undefined;
@@ -23,17 +18,11 @@ test.before(async () => {
   ({ swarm, lambda, registry, destroy } = await startSwarmLambda({
     LAMBDA_KEEP_IMAGES: '1',
     LAMBDA_SWARM_REGISTRY_COLLECT_EVERY: '1',
-    LAMBDA_SWARM_NODE_SOCKET: `${sockets}/{{.Node.ID}}.sock`,
   }));
-  for (const node of swarm.nodes) {
-    const id = (await swarm.docker(node, ['info', '--format', '{{.Swarm.NodeID}}'])).trim();
-    fs.symlinkSync(node.host.slice('unix://'.length), path.join(sockets, `${id}.sock`));
-  }
 });
 
 test.after.always(async () => {
   await destroy?.();
-  fs.rmSync(sockets, { recursive: true, force: true });
 });
 
 /** greet's images on the worker's engine, as `<digest>`s. */
