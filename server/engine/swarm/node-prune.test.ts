@@ -8,7 +8,9 @@ import { execFile, execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import test from 'ava';
-import { TASK_SOCKET, eligibleNodes, jobDone, keepList, leftOver, logLines, prunerService } from './node-prune.js';
+import type Docker from 'dockerode';
+import { createImageGate } from '../image-gate.js';
+import { MAX_KEEP, TASK_SOCKET, createNodePrune, eligibleNodes, jobDone, keepList, leftOver, logLines, prunerService } from './node-prune.js';
 
 const run = promisify(execFile);
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
@@ -136,3 +138,96 @@ test('the pruner removes at most -most references a run (the same ones on every 
   const noRepository = await run(binary, ['-socket', engine.socket]).catch((error: { code: number }) => error);
   t.is((noRepository as { code: number }).code, 2);
 });
+
+/** A manager's engine as the run uses it: its images, the services made and removed, and each job's tasks ending at once. */
+function fakeManager(options: { summary?: string; tasks?: (serviceId: string) => Array<{ NodeID: string; Status: { State: string } }> } = {}) {
+  const made: Array<Record<string, unknown>> = [];
+  const removed: string[] = [];
+  const services = new Map<string, Record<string, unknown>>([['left-1', { Name: 'lambda-node-prune-left' }]]);
+  const line = options.summary ?? 'pruner: removed 1, in use 0, already gone 0, failed 0, kept 1, left for the next run 0\n';
+  const frame = Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), Buffer.from(line)]);
+  frame.writeUInt32BE(line.length, 4);
+  const docker = {
+    listImages: async () => [{ RepoTags: ['lambda-fn/greet:3f2c1a9b7e01'], RepoDigests: [`127.0.0.1:5001/lambda-fn/greet@${digest(1)}`] }],
+    listServices: async () => [...services.keys()].map((ID) => ({ ID })),
+    createService: async (spec: Record<string, unknown>) => {
+      made.push(spec);
+      const ID = `job-${made.length}`;
+      services.set(ID, spec);
+      return { id: ID };
+    },
+    getService: (id: string) => ({
+      remove: async () => {
+        removed.push(id);
+        services.delete(id);
+      },
+      logs: async () => frame,
+    }),
+    listNodes: async () => [{ ID: 'n1', Status: { State: 'ready' }, Spec: { Availability: 'active' } }],
+    listTasks: async ({ filters }: { filters: { service: string[] } }) => (options.tasks ?? (() => [{ NodeID: 'n1', Status: { State: 'complete' } }]))(filters.service[0]),
+  };
+  return { docker: docker as unknown as Docker, made, removed, services };
+}
+
+test("a run: a job left before is removed first, the job is made with the manager's keep list while the gate is held alone, its summary logged, its service removed", async (t) => {
+  const gate = createImageGate();
+  const manager = fakeManager();
+  const lines: string[] = [];
+  let removingDuringJob = false;
+  const prune = createNodePrune({
+    docker: manager.docker, serverId: 'srv', pull: PULL, socket: '/var/run/docker.sock', gate, pushing: () => 0,
+    image: async () => `${PULL}/lambda/pruner@${digest(7)}`,
+    log: (line) => {
+      removingDuringJob ||= gate.state().removing;
+      lines.push(line);
+    },
+  });
+  t.teardown(() => prune.close());
+  t.true(await prune.run());
+  t.is(manager.made.length, 1);
+  t.deepEqual(manager.removed, ['left-1', 'job-1'], 'the job left by an earlier run, then this one');
+  t.deepEqual(((manager.made[0].TaskTemplate as { ContainerSpec: { Args: string[] } }).ContainerSpec.Args).slice(8), [digest(1)]);
+  t.deepEqual(lines, ['node pruning: pruner: removed 1, in use 0, already gone 0, failed 0, kept 1, left for the next run 0']);
+  t.true(removingDuringJob, 'the gate is held alone while the job runs');
+  t.false(gate.state().removing);
+});
+
+test('no job while a push is under way (tried again soon); an image still in use is tried again, three times at most', async (t) => {
+  const alive = setInterval(() => {}, 1000);
+  t.teardown(() => clearInterval(alive));
+  let pushes = 1;
+  const lines: string[] = [];
+  const manager = fakeManager({ summary: 'pruner: removed 0, in use 1, already gone 0, failed 0, kept 1, left for the next run 0\n' });
+  const gate = createImageGate(10);
+  const prune = createNodePrune({
+    docker: manager.docker, serverId: 'srv', pull: PULL, socket: '/s', gate, pushing: () => pushes, followUpMs: 5,
+    image: async () => `${PULL}/lambda/pruner@${digest(7)}`, log: (line) => lines.push(line),
+  });
+  t.teardown(() => prune.close());
+  const build = gate.build(() => new Promise((resolve) => setTimeout(resolve, 50)));
+  t.false(await prune.run(), 'let in beside a push: nothing made');
+  t.is(manager.made.length, 0);
+  pushes = 0;
+  await build;
+  // The follow-up after the deferred run, then up to three for the image in use.
+  await waitUntil(() => manager.made.length === 3);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.is(manager.made.length, 3, 'bounded: three runs after a trigger');
+  t.true(lines.every((line) => /in use 1/.test(line)));
+});
+
+test('past the most digests a job is given, no job is made and the server says so', async (t) => {
+  const manager = fakeManager();
+  const many = Array.from({ length: MAX_KEEP + 1 }, (_, n) => ({ RepoTags: [`lambda-fn/f${n}:aaaaaaaaaaaa`], RepoDigests: [`r/lambda-fn/f${n}@sha256:${n.toString(16).padStart(64, '0')}`] }));
+  (manager.docker as unknown as { listImages: () => Promise<unknown[]> }).listImages = async () => many;
+  const lines: string[] = [];
+  const prune = createNodePrune({ docker: manager.docker, serverId: 'srv', pull: PULL, socket: '/s', gate: createImageGate(), pushing: () => 0, image: async () => 'x', log: (line) => lines.push(line) });
+  t.teardown(() => prune.close());
+  t.false(await prune.run());
+  t.is(manager.made.length, 0);
+  t.regex(lines.join('\n'), /skipped: the server keeps 5001 versions' images/);
+});
+
+async function waitUntil(check: () => boolean): Promise<void> {
+  while (!check()) await new Promise((resolve) => setTimeout(resolve, 5));
+}

@@ -162,7 +162,8 @@ export function createNodePrune(options: NodePruneOptions): NodePrune {
     const deadline = Date.now() + JOB_WAIT_MS;
     while (Date.now() < deadline) {
       const [tasks, nodes] = await Promise.all([docker.listTasks({ filters: { service: [serviceId] } }) as Promise<Task[]>, docker.listNodes() as Promise<Node[]>]);
-      if (tasks.length > 0 && jobDone(tasks, nodes)) {
+      // No task yet is no end, unless no node takes one (all paused or drained).
+      if ((tasks.length > 0 || eligibleNodes(nodes).length === 0) && jobDone(tasks, nodes)) {
         const names = new Map(nodes.map((node) => [node.ID, node.Description?.Hostname ?? node.ID]));
         for (const task of tasks.filter((each) => each.Status?.State !== 'complete')) {
           options.log(`node pruning on ${names.get(task.NodeID ?? '') ?? 'a node'} ended ${task.Status?.State}: ${task.Status?.Err ?? `status ${task.Status?.ContainerStatus?.ExitCode}`}`);
