@@ -73,7 +73,7 @@ test.serial("a pruned version's image leaves the worker's engine, the live one s
   await waitFor(async () => (await onWorker()).join() === v2, 300_000, "the pruned version to leave the worker's engine");
   t.deepEqual(await onWorker(), [v2]);
   // The worker's summary reaches the server's log once its task has ended.
-  await waitFor(async () => /node pruning: pruner: removed [1-9]/.test(lambda!.output()), 60_000, "the worker's summary in the server's log");
+  await waitFor(async () => /node pruning on [^:]+: pruner: removed [1-9]/.test(lambda!.output()), 60_000, "the worker's summary in the server's log");
   await waitFor(async () => (await jobs()) === '', 60_000, "the job's service to be removed");
   t.is((await lambda!.fetch('/fn/greet/?name=Kept')).status, 200, lambda!.output());
 });

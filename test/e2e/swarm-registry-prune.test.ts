@@ -139,7 +139,7 @@ test.serial("a pruned version's tag leaves the registry, and the server's collec
   // Kept: one version. The first is pruned from the manager's engine, deleted from the registry, and collected.
   await waitFor(async () => (await readSide(v1)) === 404, 60_000, 'the pruned tag to leave the read side');
   // After the collection the nodes are pruned, which pushes the pruner's image first: measured once that is done.
-  await waitFor(async () => /node pruning: /.test(lambda!.output()), 120_000, 'the nodes pruned after the collection');
+  await waitFor(async () => /node pruning on [^:]+: pruner: /.test(lambda!.output()), 120_000, 'the nodes pruned after the collection');
   await waitFor(async () => [...(await stored()).keys()].sort().join() === [...v2Blobs.keys()].sort().join(), 60_000, "the storage to hold the kept version's blobs alone");
   t.deepEqual(await tags(), [v2]);
   t.is(await readSide(v2), 200);

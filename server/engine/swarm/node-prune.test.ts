@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import test from 'ava';
 import type Docker from 'dockerode';
 import { createImageGate } from '../image-gate.js';
-import { MAX_KEEP, TASK_SOCKET, createNodePrune, eligibleNodes, jobDone, keepList, leftOver, logLines, prunerService } from './node-prune.js';
+import { MAX_KEEP, TASK_SOCKET, createNodePrune, eligibleNodes, fromNode, jobDone, keepList, leftOver, logLines, prunerService } from './node-prune.js';
 
 const run = promisify(execFile);
 const digest = (n: number) => `sha256:${String(n).repeat(64).slice(0, 64)}`;
@@ -71,6 +71,10 @@ test("the job has ended once every ready, active node's task has; the summary li
   const lines = logLines(Buffer.concat(frames));
   t.is(lines.length, 2);
   t.deepEqual(lines.map(leftOver), [1, 4]);
+  // Asked for with details, each line says which node's task wrote it.
+  const names = new Map([['n1', 'worker-1']]);
+  t.deepEqual(fromNode(`com.docker.swarm.node.id=n1,com.docker.swarm.service.id=s,com.docker.swarm.task.id=t ${lines[0]}`, names), { node: 'worker-1', text: lines[0] });
+  t.deepEqual(fromNode('pruner: removed 0', names), { text: 'pruner: removed 0' });
 });
 
 /** The pruner, built once for these tests. */

@@ -139,6 +139,17 @@ export function logLines(data: Buffer): string[] {
   return Buffer.concat(parts).toString('utf8').split('\n').filter(Boolean);
 }
 
+/**
+ * A line of the job's logs asked for with `details`: the engine puts the task's context first
+ * (`com.docker.swarm.node.id=…,com.docker.swarm.service.id=…,com.docker.swarm.task.id=… `), from which the node's name.
+ */
+export function fromNode(line: string, names: Map<string, string>): { node?: string; text: string } {
+  const match = /^(\S*com\.docker\.swarm\.node\.id=[^,\s]+\S*) (.*)$/.exec(line);
+  if (!match) return { text: line };
+  const id = /com\.docker\.swarm\.node\.id=([^,\s]+)/.exec(match[1])?.[1] ?? '';
+  return { node: names.get(id) ?? id, text: match[2] };
+}
+
 /** What a node's summary line says is still to do: references still in use, or beyond the run's bound. */
 export function leftOver(line: string): number {
   const match = /in use (\d+),.* left for the next run (\d+)/.exec(line);
@@ -169,9 +180,10 @@ export function createNodePrune(options: NodePruneOptions): NodePrune {
           options.log(`node pruning on ${names.get(task.NodeID ?? '') ?? 'a node'} ended ${task.Status?.State}: ${task.Status?.Err ?? `status ${task.Status?.ContainerStatus?.ExitCode}`}`);
         }
         // Without `follow` the engine's answer is whole: dockerode gives a Buffer (its types say a stream).
-        const lines = logLines((await docker.getService(serviceId).logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer);
-        for (const line of lines.slice(0, 64)) options.log(`node pruning: ${line.slice(0, 300)}`);
-        return lines.reduce((sum, line) => sum + leftOver(line), 0);
+        const logs = await docker.getService(serviceId).logs({ stdout: true, stderr: true, follow: false, details: true });
+        const lines = logLines(logs as unknown as Buffer).map((line) => fromNode(line, names));
+        for (const line of lines.slice(0, 64)) options.log(`node pruning${line.node ? ` on ${line.node}` : ''}: ${line.text.slice(0, 300)}`);
+        return lines.reduce((sum, line) => sum + leftOver(line.text), 0);
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
