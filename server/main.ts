@@ -125,7 +125,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     boots: config.boots,
     cellFilesBytes: config.limits.maxCellFilesBytes,
     kind: config.engine,
-    registry: { push: config.swarm.registryPush, pull: config.swarm.registryPull, dir: config.swarm.registryDir, collectEvery: config.swarm.registryCollectEvery },
+    registry: { push: config.swarm.registryPush, pull: config.swarm.registryPull, dir: config.swarm.registryDir, collectEvery: config.swarm.registryCollectEvery, nodeSocket: config.swarm.nodeSocket },
     logs: instanceLogs,
     exits,
     recipes: (images) =>

@@ -65,6 +65,7 @@ export const SETTINGS = {
     registryPull: optional({ variable: 'LAMBDA_SWARM_REGISTRY_PULL', kind: text, shown: 'none: needed in swarm mode', unit: 'host:port', doc: "swarm mode: the registry's read-only side as every node's engine reaches it; instances' images are named there" }),
     registryDir: optional({ variable: 'LAMBDA_SWARM_REGISTRY_DIR', kind: text, shown: '`registry/` in the data folder', unit: 'path', doc: "swarm mode: the registry's storage, where the server writes its two sides' configuration (`write.yml`, `read.yml`) at start and runs its garbage collection" }),
     registryCollectEvery: setting({ variable: 'LAMBDA_SWARM_REGISTRY_COLLECT_EVERY', kind: count(1, 10000), default: 50, unit: 'deletions, 1–10000', doc: "swarm mode: the registry's garbage collection runs after this many versions' images are deleted from it, and daily" }),
+    nodeSocket: setting({ variable: 'LAMBDA_SWARM_NODE_SOCKET', kind: text, default: '/var/run/docker.sock', unit: 'path', doc: "swarm mode: the engine's socket as every node has it, mounted into the job that removes the versions no longer kept from each node's engine; `{{.Node.ID}}` in it is the node's id" }),
   },
   keepImages: setting({ variable: 'LAMBDA_KEEP_IMAGES', kind: count(1, 1000), default: 10, unit: 'versions, 1–1000', doc: "images of the newest versions kept per function (and the live one's)" }),
   bytePath: setting({ variable: 'LAMBDA_BYTE_PATH', kind: onOff, default: 'on', unit: '`on` or `off`', doc: "`off` sends all function traffic through Node's path instead of the byte path" }),

@@ -40,7 +40,7 @@ export interface EngineOptions {
   /** `swarm`: instances run as services of the swarm the engine manages (LAMBDA_ENGINE); `local` when unset. */
   kind?: 'local' | 'swarm';
   /** The registry's sides, in swarm mode. */
-  registry?: { push: string; pull?: string; dir?: string; collectEvery?: number };
+  registry?: { push: string; pull?: string; dir?: string; collectEvery?: number; nodeSocket?: string };
 }
 
 /** The engine (dockerode's default socket); throws a line saying how to start one when none answers. */

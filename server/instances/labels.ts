@@ -11,6 +11,8 @@ export const LABELS = {
   server: 'lambda.server',
   /** On every container of the cell pool (cells, and the short-lived ones files are read from); value: the runtime. */
   cell: 'lambda.cell',
+  /** On the swarm's node-pruning job (its service and tasks): `true`. */
+  nodePrune: 'lambda.node-prune',
   /** On the throwaway containers of untrusted jobs (dependency installs). */
   sandbox: 'lambda.sandbox',
   /** On a sandbox that installs a function's dependencies; value: the function. */

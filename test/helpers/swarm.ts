@@ -479,9 +479,16 @@ export async function startSwarmLambda(env: Record<string, string> = {}): Promis
   };
   try {
     const push = await forwardWriteSide(swarm);
+    // The engines share this machine's file system: each node's socket, for the job that prunes its images, is named by its id.
+    const sockets = path.join(swarm.dir, 'sockets');
+    fs.mkdirSync(sockets);
+    for (const node of swarm.nodes) {
+      const id = (await swarm.docker(node, ['info', '--format', '{{.Swarm.NodeID}}'])).trim();
+      fs.symlinkSync(node.host.slice('unix://'.length), path.join(sockets, `${id}.sock`));
+    }
     lambda = await startLambda({
       DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_SWARM_REGISTRY_PUSH: push,
-      LAMBDA_SWARM_REGISTRY_DIR: path.join(swarm.dir, 'registry'), LAMBDA_CELLS: '0', ...env,
+      LAMBDA_SWARM_REGISTRY_DIR: path.join(swarm.dir, 'registry'), LAMBDA_SWARM_NODE_SOCKET: path.join(sockets, '{{.Node.ID}}.sock'), LAMBDA_CELLS: '0', ...env,
     });
     const registry = await startRegistry(swarm, { push, written: true });
     return { swarm, lambda, registry, destroy };

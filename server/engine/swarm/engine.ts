@@ -18,6 +18,8 @@ import { createSwarmGateways } from './gateway.js';
 import { createSwarmLinks } from './links.js';
 import { createPublisher, type RegistrySides } from './publish.js';
 import { createRegistryUpkeep } from './registry-upkeep.js';
+import { createNodePrune } from './node-prune.js';
+import { buildGoImage, goSource } from './go-image.js';
 import { writeRegistryConfigs } from './registry.js';
 import { instanceService } from './service.js';
 import { LOST_WITH_NODE, createTaskWatch, shortenHeartbeat } from './tasks.js';
@@ -37,6 +39,8 @@ export interface SwarmEngineOptions {
     dir?: string;
     /** Deletions between two garbage collections (LAMBDA_SWARM_REGISTRY_COLLECT_EVERY). */
     collectEvery?: number;
+    /** The engine's socket on every node, for the job that prunes their images (LAMBDA_SWARM_NODE_SOCKET). */
+    nodeSocket?: string;
   };
   /** A line for the server's log (a registry deletion or collection that failed). */
   warn?(line: string): void;
@@ -49,6 +53,7 @@ export interface SwarmEngineOptions {
 }
 
 const secretName = (id: string) => `lambda-instance-${id}`;
+const PRUNER_SOURCE = goSource(new URL('./pruner/main.go', import.meta.url), 'server/engine/swarm/pruner/main.go');
 
 export function createSwarmEngine(options: SwarmEngineOptions): Engine {
   const { docker, clients, serverId } = options;
@@ -69,6 +74,14 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
     pushing: () => publisher.pushing(),
     known: (tag) => publisher.known(tag),
     warn: options.warn ?? (() => {}),
+    collected: () => void nodePrune.run(),
+  });
+  // What the registry's collection removed, each node's engine removes too (and daily).
+  const nodePrune = createNodePrune({
+    docker, serverId, pull: options.registry.pull, socket: options.registry.nodeSocket ?? '/var/run/docker.sock', gate: imageGateOf(docker),
+    pushing: () => publisher.pushing(),
+    image: async () => publisher.publish(await buildGoImage(docker, PRUNER_SOURCE, 'pruner', path.join(options.dataDir, 'swarm'))),
+    log: options.warn ?? (() => {}),
   });
   const tasks = createTaskWatch(docker);
   // How soon a node that left is known is the swarm's heartbeat. Failing to shorten it only makes that slower (and

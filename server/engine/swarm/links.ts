@@ -5,20 +5,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { execFile } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type Docker from 'dockerode';
 import { statusOf } from '../containers.js';
 import { ensureAuthority, signRelayCertificate, type KeyPair } from './certificates.js';
 import { AUTHORITY_LABEL, linkFilter, linkLabels, networkCreateArgs, relayServiceArgs, swarmName } from './link.js';
+import { buildGoImage, goSource } from './go-image.js';
 import type { SwarmGateways } from './gateway.js';
 import { LABELS } from '../../instances/labels.js';
 
 const run = promisify(execFile);
-/** The relay's source, beside this module; the compiled server (dist/) finds it in the checkout's server/. */
-const RELAY_SOURCE = [fileURLToPath(new URL('./relay/main.go', import.meta.url))]
-  .flatMap((file) => [file, file.replace(`${path.sep}dist${path.sep}server${path.sep}`, `${path.sep}server${path.sep}`)])
-  .find((file) => fs.existsSync(file)) ?? 'server/engine/swarm/relay/main.go';
+/** The relay's source, beside this module. */
+const RELAY_SOURCE = goSource(new URL('./relay/main.go', import.meta.url), 'server/engine/swarm/relay/main.go');
 
 /** A swarm config or secret as a service's task template names it. */
 export interface SwarmObject {
@@ -103,23 +101,6 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
     return { id: info.ID, name };
   };
 
-  /** The relay: a static Go binary alone in an image FROM scratch, built here once per source. */
-  const buildRelayImage = async (): Promise<string> => {
-    const tag = `lambda/relay:${hashOf(fs.readFileSync(RELAY_SOURCE), 12)}`;
-    const exists = await docker.getImage(tag).inspect().then(() => true, () => false);
-    if (exists) return tag;
-    const binDir = path.join(swarmDir, 'relay');
-    fs.mkdirSync(binDir, { recursive: true });
-    await run('go', ['build', '-trimpath', '-ldflags', '-s -w', '-o', path.join(binDir, 'relay'), RELAY_SOURCE], {
-      env: { ...process.env, CGO_ENABLED: '0', GOFLAGS: '' }, timeout: 300_000,
-    }).catch((error: Error) => {
-      throw new Error(`building the swarm relay needs Go on the manager: ${error.message}`);
-    });
-    const tar = await run('tar', ['-C', binDir, '-cf', '-', 'relay'], { encoding: 'buffer', maxBuffer: 64 << 20 });
-    await dockerCli(['import', '--change', 'ENTRYPOINT ["/relay"]', '-', tag], tar.stdout);
-    return tag;
-  };
-
   const secret = async (fn: string, name: string, file: string): Promise<void> => {
     await createOnce(() => docker.createSecret({ Name: name, Data: fs.readFileSync(file).toString('base64'), Labels: linkLabels(fn, serverId, 'relay-secret') }));
   };
@@ -155,7 +136,7 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
     try {
       await secret(fn, certSecret, pair.certFile);
       await secret(fn, keySecret, pair.keyFile);
-      relayImage ??= buildRelayImage();
+      relayImage ??= buildGoImage(docker, RELAY_SOURCE, 'relay', swarmDir);
       relayImage.catch(() => (relayImage = undefined));
       await dockerCli(relayServiceArgs({ fn, serverId, authority: fingerprint, image: await relayImage, socketDir, certSecret, keySecret }));
     } catch (error) {

@@ -160,6 +160,36 @@ test('a collection let in beside long builds does not run while a push is among 
   await build;
 });
 
+test('each collection that ran is told (the nodes prune then), once the gate is let go; one deferred or failed is not', async (t) => {
+  const gate = createImageGate(20);
+  let pushes = 1;
+  let failing = false;
+  const told: boolean[] = [];
+  // The gate's wait is an unref'd timer: something must keep the test's process alive meanwhile.
+  const alive = setInterval(() => {}, 1000);
+  t.teardown(() => clearInterval(alive));
+  const { upkeep } = setup(t, {
+    push: '127.0.0.1:9', gate, pushing: () => pushes,
+    collect: async () => {
+      if (failing) throw new Error('disk full');
+    },
+    // What it starts may push: the gate must be free by then.
+    collected: () => told.push(gate.state().removing),
+  });
+  let finish = () => {};
+  const build = gate.build(() => new Promise<void>((resolve) => (finish = resolve)));
+  t.false(await upkeep.collect());
+  finish();
+  await build;
+  t.deepEqual(told, [], 'deferred: not told');
+  pushes = 0;
+  t.true(await upkeep.collect());
+  t.deepEqual(told, [false], 'told once, with the gate free');
+  failing = true;
+  t.false(await upkeep.collect());
+  t.deepEqual(told, [false], 'failed: not told');
+});
+
 test('a collection runs daily without deletions, and one that fails is said and does not stop the next', async (t) => {
   let calls = 0;
   let ran = () => {};

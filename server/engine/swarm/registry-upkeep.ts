@@ -36,6 +36,8 @@ export interface RegistryUpkeepOptions {
   warn(line: string): void;
   /** Runs the garbage collection on the write side's configuration file (the registry's program, by default). */
   collect?(configFile: string): Promise<void>;
+  /** Told after each collection that ran: versions were removed, which the nodes' engines may still hold. */
+  collected?(): void;
   dailyMs?: number;
 }
 
@@ -115,6 +117,8 @@ export function createRegistryUpkeep(options: RegistryUpkeepOptions): RegistryUp
       })
       .then(
         (done) => {
+          // Once the gate is let go: what follows may push.
+          if (done) options.collected?.();
           if (!done) {
             clearTimeout(deferred);
             deferred = setTimeout(() => void collect(), DEFERRED_MS).unref();
