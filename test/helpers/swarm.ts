@@ -419,15 +419,17 @@ export async function startRegistry(swarm: Swarm): Promise<SwarmRegistry> {
 }
 
 /**
- * A swarm of two engines with its registry, and a Lambda server in swarm mode on its manager (no cells: a swarm has
- * none yet). `destroy` stops the server, then removes the swarm.
+ * A swarm of two engines with its registry, and a Lambda server in swarm mode on its manager; `env` adds to or
+ * overrides the server's settings. Without cells unless `env` asks for them (LAMBDA_CELLS): the files written before
+ * cells count every service of a function as an instance (instancesOf), and a waiting cell is one too. `destroy`
+ * stops the server, then removes the swarm.
  */
-export async function startSwarmLambda(): Promise<{ swarm: Swarm; lambda: Lambda; destroy(): Promise<void> }> {
+export async function startSwarmLambda(env: Record<string, string> = {}): Promise<{ swarm: Swarm; lambda: Lambda; destroy(): Promise<void> }> {
   await requireDocker();
   const swarm = await createSwarm({ nodes: 2, insecureRegistries: [REGISTRY_PULL] });
   try {
     await startRegistry(swarm);
-    const lambda = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '0' });
+    const lambda = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '0', ...env });
     const destroy = async () => {
       await lambda.stop().catch(() => undefined);
       await lambda.destroy().catch(() => undefined);
