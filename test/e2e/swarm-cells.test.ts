@@ -12,7 +12,7 @@ let destroy: (() => Promise<void>) | undefined;
 /** The cell of greet that answered its second call (the first test). */
 let usedCell = '';
 
-const manifest = (idle: string) => `runtime: node20\nhandler: index.handler\ntimeout: 10s\nmemory: 128Mi\nidleTimeout: ${idle}\n`;
+const manifest = (idle: string) => `runtime: node20\nhandler: index.handler\ntimeout: 10s\nmemory: 128Mi\nidleTimeout: ${idle}\nenv:\n  GREETING: hi\n`;
 // Says which instance answered, and what the function was given.
 const HANDLER = `export const handler = async () => ({
   instance: process.env.AWS_LAMBDA_LOG_STREAM_NAME,
@@ -28,6 +28,7 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
+  if (process.env.SWARM_CELLS_DEBUG) (await import('node:fs')).writeFileSync(process.env.SWARM_CELLS_DEBUG, lambda?.output() ?? '');
   await destroy?.();
 });
 
@@ -36,10 +37,10 @@ interface Service {
   cell: boolean;
 }
 
-/** `fn`'s services: its instances and its cells (labelled `lambda.cell`), by name. */
+/** `fn`'s services: its instances and its cells (labelled `lambda.cell`), by name; not its relay. */
 async function servicesOf(fn: string): Promise<Service[]> {
   const list = async (...filters: string[]) =>
-    (await swarm!.docker(swarm!.manager, ['service', 'ls', '--filter', `label=lambda.function=${fn}`, ...filters.flatMap((f) => ['--filter', f]), '--format', '{{.Name}}'])).split('\n').filter(Boolean);
+    (await swarm!.docker(swarm!.manager, ['service', 'ls', '--filter', `label=lambda.function=${fn}`, '--filter', 'label=lambda.managed=true', ...filters.flatMap((f) => ['--filter', f]), '--format', '{{.Name}}'])).split('\n').filter(Boolean);
   const cells = new Set(await list('label=lambda.cell'));
   return (await list()).map((name) => ({ name, cell: cells.has(name) }));
 }
@@ -87,12 +88,10 @@ function dialInFrom(service: string, id: string, secret: string): Promise<string
 test.serial("a version's cold start makes a cell of it on the swarm; once its instance stopped, the next call is answered by that cell", async (t) => {
   t.timeout(600_000);
   await push('greet', '3s');
-  const env = await lambda!.api('/api/v1/functions/greet/env', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ GREETING: 'hi' }) });
-  t.true(env.ok, await env.text());
   const first = await call('greet');
   t.is(first.status, 200, lambda!.output());
-  const classic = (await servicesOf('greet')).find((service) => !service.cell);
-  t.is(first.body.instance, classic ? idOf(classic.name) : 'no classic instance', 'the first call: a classic start');
+  const classic = (await servicesOf('greet')).find((service) => idOf(service.name) === first.body.instance);
+  t.false(classic?.cell ?? true, 'the first call: an instance of a classic start (the deploy\'s)');
 
   // Its cold start was demand: one cell of this version.
   await waitFor(async () => (await servicesOf('greet')).some((service) => service.cell), 120_000, "a cell of greet's version");
@@ -150,7 +149,9 @@ test.serial('a server restart removes the waiting cells and adopts the cell that
   const [cell] = (await servicesOf('steady')).filter((service) => service.cell);
   // Its instance goes behind the server's back (idling would take 5 minutes); the next call is a cold start.
   await s.docker(s.manager, ['service', 'rm', classic.name]);
-  await waitFor(async () => new RegExp(`instance ${idOf(classic.name)} .*a fresh one takes the next requests`).test(lambda!.output()), 30_000, 'the server to forget the removed instance');
+  await waitFor(async () => new RegExp(`instance ${idOf(classic.name)} .*a fresh one takes the next requests`).test(lambda!.output()), 30_000, 'the server to forget the removed instance').catch(async (error: Error) => {
+    throw new Error(`${error.message}\n${classic.name}\n${JSON.stringify(await servicesOf('steady'))}\n${lambda!.output().split('\n').filter((line) => !line.includes('/metrics')).slice(-30).join('\n')}`);
+  });
   // Made once its service exists and no cell is starting: then it dialled in and is ready (or failed, and the call below says so).
   await waitFor(async () => (await cellsGauge('starting')) === 0, 120_000, "steady's cell to be ready");
   const answered = await call('steady');
