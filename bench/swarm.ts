@@ -41,34 +41,49 @@ async function swarmInstances(swarm: Swarm, fn = 'greet', ...filters: string[]):
   return out.split('\n').filter(Boolean);
 }
 
-/** The pool's ready node20 cells, as /metrics says. */
-async function readyCells(lambda: Lambda): Promise<number> {
+/** The pool's node20 cells in `state` (ready, starting), as /metrics says. */
+async function cellsGauge(lambda: Lambda, state: string): Promise<number> {
   const text = await (await lambda.api('/metrics')).text();
-  return Number(/^lambda_cells\{runtime="node20",state="ready"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+  return Number(new RegExp(`^lambda_cells\\{runtime="node20",state="${state}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
 }
 
+/** greet, answering with the instance that ran it. */
+const SAYS_WHO = 'export const handler = async () => ({ instance: process.env.AWS_LAMBDA_LOG_STREAM_NAME });\n';
+
 /**
- * Cold starts from a cell on the worker: a server with cells (none at rest: its first cold start asks for one), the
- * manager paused once the function's relay runs there, so cells and instances can only go to the worker. Each round
- * waits until the instance the last cell became has stopped and the next cell waits.
+ * Cold starts from a cell on the worker: a server with cells (none at rest: the deploy's cold start asks for one), the
+ * manager paused once the function's relay runs there, and the cells made before that removed (the pool makes them
+ * again, now on the worker only). Each round waits until the instance the last cell became has stopped and a cell
+ * waits, and counts the rounds answered by a cell on the worker.
  */
-async function measureCells(swarm: Swarm, rounds: number, figures: SwarmFigures): Promise<void> {
+export async function measureCells(swarm: Swarm, rounds: number, figures: SwarmFigures): Promise<void> {
   const fn = 'cellgreet';
   const lambda = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '2' });
   const managerId = (await swarm.docker(swarm.manager, ['info', '--format', '{{.Swarm.NodeID}}'])).trim();
   try {
-    await deploy(lambda, fn);
-    await firstResponse(lambda, fn);
+    const push = await lambda.push(fn, example('greet'), { files: { 'lambda.yaml': MANIFEST, 'index.js': SAYS_WHO } });
+    if (push.code !== 0) throw new Error(push.stderr);
     await swarm.docker(swarm.manager, ['node', 'update', '--availability', 'pause', managerId]);
+    for (const cell of await swarmInstances(swarm, fn, 'label=lambda.cell')) {
+      if ((await tasksOf(swarm, cell)).some(([node]) => node.index === 0)) await swarm.docker(swarm.manager, ['service', 'rm', cell]);
+    }
+    // The cells that became instances: each round waits for the last one to stop for idling.
+    const used = new Set<string>();
     for (let round = 0; round < rounds; round++) {
-      // One service left, a cell, and ready: the instance before it stopped.
       await waitFor(async () => {
         const [all, cells] = await Promise.all([swarmInstances(swarm, fn), swarmInstances(swarm, fn, 'label=lambda.cell')]);
-        return all.length === 1 && cells.length === 1 && (await readyCells(lambda)) === 1;
-      }, 120_000, 'one waiting cell and no instance');
-      const [cell] = await swarmInstances(swarm, fn, 'label=lambda.cell');
-      figures.cold.cell.push(await firstResponse(lambda, fn));
-      if ((await swarmInstances(swarm, fn)).length === 1 && (await tasksOf(swarm, cell)).some(([node]) => node.index === 1)) figures.cold.fromCell += 1;
+        return all.length === cells.length && !cells.some((cell) => used.has(cell)) && (await cellsGauge(lambda, 'ready')) >= 1 && (await cellsGauge(lambda, 'starting')) === 0;
+      }, 120_000, 'a waiting cell and no instance').catch(async (error: Error) => {
+        throw new Error(`${error.message} (services: ${(await swarmInstances(swarm, fn)).join(', ')})\n${lambda.output().slice(-3000)}`);
+      });
+      const begin = performance.now();
+      const response = await lambda.fetch(`/fn/${fn}/`);
+      const { instance } = (await response.json()) as { instance?: string };
+      figures.cold.cell.push(performance.now() - begin);
+      if (response.status !== 200) throw new Error(`a cold start answered ${response.status}`);
+      const cell = `lambda-cell-${fn}-${instance}`;
+      used.add(cell);
+      if ((await swarmInstances(swarm, fn, 'label=lambda.cell')).includes(cell) && (await tasksOf(swarm, cell)).some(([node]) => node.index === 1)) figures.cold.fromCell += 1;
     }
   } finally {
     await swarm.docker(swarm.manager, ['node', 'update', '--availability', 'active', managerId]).catch(() => undefined);
