@@ -28,7 +28,6 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  if (process.env.SWARM_CELLS_DEBUG) (await import('node:fs')).writeFileSync(process.env.SWARM_CELLS_DEBUG, lambda?.output() ?? '');
   await destroy?.();
 });
 
