@@ -70,6 +70,11 @@ export function containerConfig(spec: InstanceSpec, id: string, dir: string, ser
   };
 }
 
+/** A cell's boot environment from an instance's: the platform's LAMBDA_* settings (its link) and LAMBDA_CELL=1, nothing of a function. */
+export function cellEnv(instanceEnv: string[]): string[] {
+  return [...instanceEnv.filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), 'LAMBDA_CELL=1'];
+}
+
 /** What a cell boots as, before it knows its function. */
 export interface CellBoot {
   runtime: string;
@@ -89,7 +94,7 @@ export function cellConfig(cell: CellBoot, serverId: string, region: string): Do
   return {
     ...config,
     name: `lambda-cell-${cell.runtime}-${cell.id}`,
-    Env: [...(config.Env ?? []).filter((entry) => entry.startsWith('LAMBDA_') && !FUNCTION_SETTINGS.test(entry)), 'LAMBDA_CELL=1'],
+    Env: cellEnv(config.Env ?? []),
     Labels: { ...NOT_A_FUNCTION, [LABELS.server]: serverId, [LABELS.instance]: cell.id, [LABELS.cell]: cell.runtime },
     HostConfig: { ...config.HostConfig, Binds: [...(config.HostConfig?.Binds ?? []), `${cell.taskDir}:${cell.taskRoot}:ro`] },
   };

@@ -57,9 +57,10 @@ export function createEngine(docker: Docker, options: EngineOptions): { engine: 
   if (options.kind === 'swarm') {
     const pull = options.registry?.pull;
     if (!pull) throw new Error("LAMBDA_ENGINE=swarm needs LAMBDA_SWARM_REGISTRY_PULL: the registry's read side, as every node reaches it");
-    // No cells on a swarm yet: every start boots a service (docs/swarm.md).
-    const engine = createSwarmEngine({ docker, clients: options.clients, dataDir: options.dataDir, serverId: options.serverId, region: options.region, logs: options.logs, onExit: options.exits.ended, warn: options.warn, registry: { ...options.registry, push: options.registry?.push ?? '127.0.0.1:5001', pull } });
-    return { engine };
+    // Cells on a swarm are made on demand, one version's each (none at rest: LAMBDA_CELLS only turns them off with 0).
+    const cells = options.cells > 0 ? { recipes: options.recipes(dockerImages(docker)), growth: { maxBytes: options.poolMaxBytes }, log: options.warn } : undefined;
+    const engine = createSwarmEngine({ docker, clients: options.clients, dataDir: options.dataDir, serverId: options.serverId, region: options.region, logs: options.logs, onExit: options.exits.ended, warn: options.warn, registry: { ...options.registry, push: options.registry?.push ?? '127.0.0.1:5001', pull }, cells });
+    return { engine, cells: engine.cells };
   }
   const instancesDir = path.join(options.dataDir, 'instances');
   // One bound for both kinds of boot: they compete for the same cores. Twice the cores: a boot also waits on the

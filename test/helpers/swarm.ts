@@ -464,8 +464,9 @@ export async function startRegistry(swarm: Swarm, options: { push?: string; writ
 }
 
 /**
- * A swarm of two engines with its registry, and a Lambda server in swarm mode on its manager (no cells: a swarm has
- * none yet), `env` added to its settings. The server writes the registry's configuration at its start; the registry's
+ * A swarm of two engines with its registry, and a Lambda server in swarm mode on its manager, `env` added to or
+ * overriding its settings. Without cells unless `env` asks for them (LAMBDA_CELLS): the files written before cells
+ * count every service of a function as an instance (instancesOf), and a waiting cell is one too. The server writes the registry's configuration at its start; the registry's
  * sides are then started from those files. `destroy` stops the server, then removes the swarm.
  */
 export async function startSwarmLambda(env: Record<string, string> = {}): Promise<{ swarm: Swarm; lambda: Lambda; registry: SwarmRegistry; destroy(): Promise<void> }> {

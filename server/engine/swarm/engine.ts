@@ -1,6 +1,7 @@
 // The Swarm implementation of Engine: each instance a one-replica service placed by the swarm on any node, dialling
 // the gateway through its function's relay; builds and images stay on the manager's engine, from which each version
-// is pushed to the platform's registry once. No cells and no freezing here: see docs/swarm.md.
+// is pushed to the platform's registry once; cells (cells.ts) are such services made ahead, one version's each. No
+// freezing here: see docs/swarm.md.
 import fs from 'node:fs';
 import path from 'node:path';
 import type Docker from 'dockerode';
@@ -21,7 +22,8 @@ import { createRegistryUpkeep } from './registry-upkeep.js';
 import { createNodePrune } from './node-prune.js';
 import { buildGoImage, goSource } from './go-image.js';
 import { writeRegistryConfigs } from './registry.js';
-import { instanceService } from './service.js';
+import { cellService, instanceService, type CellPlace } from './service.js';
+import { createSwarmCells, type SwarmCells, type SwarmCellsOptions } from './cells.js';
 import { LOST_WITH_NODE, createTaskWatch, shortenHeartbeat } from './tasks.js';
 import { swarmNodes } from './nodes.js';
 import { createPrivilegeCheck } from './privileges.js';
@@ -50,12 +52,14 @@ export interface SwarmEngineOptions {
   logs?: InstanceLogSockets;
   /** A warning for the operator (an engine without no-new-privileges). */
   warn?(line: string): void;
+  /** Cells made on demand (none at rest), one version's each; without it every start places a service. */
+  cells?: Pick<SwarmCellsOptions, 'recipes' | 'growth' | 'log'>;
 }
 
 const secretName = (id: string) => `lambda-instance-${id}`;
 const PRUNER_SOURCE = goSource(new URL('./pruner/main.go', import.meta.url), 'server/engine/swarm/pruner/main.go');
 
-export function createSwarmEngine(options: SwarmEngineOptions): Engine {
+export function createSwarmEngine(options: SwarmEngineOptions): Engine & { cells?: SwarmCells } {
   const { docker, clients, serverId } = options;
   const instancesDir = path.join(options.dataDir, 'instances');
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
@@ -112,12 +116,62 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
     removeInstanceFolder(instancesDir, id);
   };
 
-  const watch = (serviceId: string, id: string) => tasks.watch(serviceId, id, ended(id));
+  /**
+   * Places instance `id` of `spec` (a cell when `cell` says where) and waits for its shim's dial-in (or its task's
+   * end) and its health check; `onEnd` hears later why its task ended. What a failed start made is removed.
+   */
+  const place = async (spec: InstanceSpec, id: string, cell: CellPlace | undefined, onEnd: (reason: string) => void): Promise<Instance> => {
+    makeHostFolder(path.join(instancesDir, id));
+    const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: hostSocketOf(instancesDir, id) };
+    gateways.admit(instance);
+    const link = clients.link(instance);
+    // A cell's output is its function's from its init on.
+    if (!cell) options.logs?.open(instance, spec.version);
+    let serviceId: string;
+    try {
+      const [image, authority] = await Promise.all([publisher.publish(spec.image), links.authority(), links.ensure(spec.fn)]);
+      await docker.createSecret({ Name: secretName(id), Data: Buffer.from(clients.secretOf(id)).toString('base64'), Labels: { [LABELS.server]: serverId, [LABELS.instance]: id } });
+      const secret = (await docker.getSecret(secretName(id)).inspect()) as { ID: string };
+      const shape = { image, authority, secret: { id: secret.ID, name: secretName(id) } };
+      const region = options.region ?? DEFAULT_REGION;
+      const service = (await docker.createService(cell ? cellService(spec, id, serverId, region, shape, cell) : instanceService(spec, id, serverId, region, shape))) as { id?: string; ID?: string };
+      serviceId = service.id ?? service.ID ?? '';
+    } catch (error) {
+      await remove(id);
+      throw startError(spec, error);
+    }
+    let why = '';
+    const failed = new Promise<string>((resolve) => tasks.watch(serviceId, id, (reason) => resolve(`the instance ${reason} before answering`)));
+    const dialled = link.ready(startTimeoutMs).then((ok) => (ok ? '' : `no answer within ${startTimeoutMs} ms`));
+    why = await Promise.race([failed, dialled]);
+    if (why === '' && (await clients.healthy(instance))) {
+      tasks.watch(serviceId, id, onEnd);
+      void privileges.check();
+      return instance;
+    }
+    await remove(id);
+    throw new LambdaError('LAMBDA_ERR_HEALTHCHECK_FAILED', { detail: why || 'the health check was not answered' }, { logs: '' });
+  };
+
+  const cells = options.cells
+    ? createSwarmCells({
+        ...options.cells,
+        docker,
+        clients,
+        serverId,
+        region: options.region ?? DEFAULT_REGION,
+        instancesDir,
+        cellsDir: path.join(options.dataDir, 'swarm', 'cells'),
+        logs: options.logs,
+        host: { place, remove, ended: (id, reason) => ended(id)(reason), running: (serviceId) => tasks.running(serviceId) },
+      })
+    : undefined;
 
   return {
     ...dockerImages(docker),
 
     async removeImage(tag) {
+      cells?.forget(tag);
       // As on one machine, it waits for the builds that may use it as their cache. Its registry copy goes with it
       // (deleted once; a failure is retried later), and its space with the next garbage collection.
       await imageGateOf(docker).remove(async () => {
@@ -136,39 +190,24 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
       return tasks.endedAt(instance.id);
     },
 
+    cells,
+
     async start(spec: InstanceSpec): Promise<Instance> {
+      // A waiting cell of this very version (on the node its function has least on) becomes the instance with one call.
+      const fromCell = await cells?.start(spec);
+      if (fromCell) return fromCell;
       const id = newInstanceId();
-      makeHostFolder(path.join(instancesDir, id));
-      const instance: Instance = { id, fn: spec.fn, sha: spec.sha, socketPath: hostSocketOf(instancesDir, id) };
-      gateways.admit(instance);
-      const link = clients.link(instance);
-      options.logs?.open(instance, spec.version);
-      let serviceId: string;
-      try {
-        const [image, authority] = await Promise.all([publisher.publish(spec.image), links.authority(), links.ensure(spec.fn)]);
-        await docker.createSecret({ Name: secretName(id), Data: Buffer.from(clients.secretOf(id)).toString('base64'), Labels: { [LABELS.server]: serverId, [LABELS.instance]: id } });
-        const secret = (await docker.getSecret(secretName(id)).inspect()) as { ID: string };
-        const service = (await docker.createService(instanceService(spec, id, serverId, options.region ?? DEFAULT_REGION, { image, authority, secret: { id: secret.ID, name: secretName(id) } }))) as { id?: string; ID?: string };
-        serviceId = service.id ?? service.ID ?? '';
-      } catch (error) {
-        await remove(id);
-        throw startError(spec, error);
-      }
-      let why = '';
-      const failed = new Promise<string>((resolve) => tasks.watch(serviceId, id, (reason) => resolve(`the instance ${reason} before answering`)));
-      const dialled = link.ready(startTimeoutMs).then((ok) => (ok ? '' : `no answer within ${startTimeoutMs} ms`));
-      why = await Promise.race([failed, dialled]);
-      if (why === '' && (await clients.healthy(instance))) {
-        watch(serviceId, id);
-        void privileges.check();
-        return instance;
-      }
-      await remove(id);
-      throw new LambdaError('LAMBDA_ERR_HEALTHCHECK_FAILED', { detail: why || 'the health check was not answered' }, { logs: '' });
+      return place(spec, id, undefined, ended(id));
+    },
+
+    cancelBoots(fn) {
+      // A deleted function's waiting cells go with it.
+      cells?.forgetFunction(fn);
     },
 
     async stop(instance) {
       await remove(instance.id);
+      cells?.release(instance.id);
     },
 
     nodes: () => swarmNodes(docker, serverId),
@@ -181,10 +220,11 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
       for (const service of services) {
         const labels = service.Spec?.Labels ?? {};
         const id = labels[LABELS.instance] ?? '';
-        if (!isInstanceId(id)) continue;
+        // A cell is listed by the cells, and only once it became an instance (its labels cannot say which).
+        if (!isInstanceId(id) || labels[LABELS.cell] !== undefined) continue;
         found.push({ instanceId: id, fn: labels[LABELS.fn] ?? '', sha: labels[LABELS.version] ?? '', running: await tasks.running(service.ID), socketPath: hostSocketOf(instancesDir, id) });
       }
-      return found;
+      return [...found, ...((await cells?.instances()) ?? [])];
     },
 
     async healthy(instance) {
@@ -196,7 +236,7 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine {
       gateways.admit(instance);
       options.logs?.open(instance);
       if (!(await clients.healthy(instance, 10_000))) return false;
-      watch(services[0].ID, instance.id);
+      tasks.watch(services[0].ID, instance.id, ended(instance.id));
       return true;
     },
   };

@@ -1,9 +1,10 @@
 // What an instance is on a swarm: a service of one replica that is never restarted, hardened as a local container is
 // (its environment, user, limits and labels come from the same config), on its function's network alone, with the
-// platform's authority and its own secret as files.
+// platform's authority and its own secret as files; and a cell, which is such a service before its init.
 import type Docker from 'dockerode';
 import type { InstanceSpec } from '../../instances/engine.js';
-import { FUNCTION_USER, containerConfig } from '../container-config.js';
+import { FUNCTION_USER, cellEnv, containerConfig } from '../container-config.js';
+import { LABELS } from '../../instances/labels.js';
 import { CONTAINER_SOCKET_DIR } from '../instance-folders.js';
 import { RELAY_HOST } from './certificates.js';
 import { RELAY_PORT, functionNetwork, swarmName } from './link.js';
@@ -27,12 +28,10 @@ export function serviceName(fn: string, id: string): string {
   return swarmName('lambda-', fn, `-${id}`);
 }
 
-export function instanceService(spec: InstanceSpec, id: string, serverId: string, region: string, link: InstanceLink): Record<string, unknown> {
+/** An instance's environment on a swarm: the local container's, with the link to its function's relay for its socket folder. */
+export function instanceEnv(spec: InstanceSpec, id: string, serverId: string, region: string): string[] {
   const local = containerConfig(spec, id, '', serverId, region);
-  const host = local.HostConfig as Docker.HostConfig;
-  const [uid, gid] = FUNCTION_USER.split(':');
-  const owner = { UID: uid, GID: gid };
-  const env = [
+  return [
     // No socket folder on a swarm: the shim dials its function's relay over TLS.
     ...(local.Env ?? []).filter((entry) => !entry.startsWith('LAMBDA_SOCKET_DIR=')),
     `LAMBDA_GATEWAY=tls://${RELAY_HOST}:${RELAY_PORT}`,
@@ -40,6 +39,14 @@ export function instanceService(spec: InstanceSpec, id: string, serverId: string
     `LAMBDA_SECRET_FILE=/run/secrets/${SECRET_NAME}`,
     `LAMBDA_INSTANCE_ID=${id}`,
   ];
+}
+
+export function instanceService(spec: InstanceSpec, id: string, serverId: string, region: string, link: InstanceLink): Record<string, unknown> {
+  const local = containerConfig(spec, id, '', serverId, region);
+  const host = local.HostConfig as Docker.HostConfig;
+  const [uid, gid] = FUNCTION_USER.split(':');
+  const owner = { UID: uid, GID: gid };
+  const env = instanceEnv(spec, id, serverId, region);
   return {
     Name: serviceName(spec.fn, id),
     Labels: local.Labels,
@@ -68,5 +75,33 @@ export function instanceService(spec: InstanceSpec, id: string, serverId: string
     Mode: { Replicated: { Replicas: 1 } },
     // No virtual address: it would be balanced by IPVS, which needs the iptables these engines run without; nobody dials an instance.
     EndpointSpec: { Mode: 'dnsrr' },
+  };
+}
+
+/** Where a cell is placed and what it is a cell of. */
+export interface CellPlace {
+  /** The runtime of the version (the cell label's value). */
+  runtime: string;
+  /** The swarm node it must run on. */
+  node: string;
+}
+
+/**
+ * A cell on a swarm: the service of an instance of `spec` (its image, network, memory, hardening), booted with a
+ * cell's environment (none of the function's settings: its init brings them), pinned to one node, and labelled a
+ * cell (labels cannot change later without the swarm restarting the task, so it keeps its instance labels too).
+ */
+export function cellService(spec: InstanceSpec, id: string, serverId: string, region: string, link: InstanceLink, place: CellPlace): Record<string, unknown> {
+  const service = instanceService(spec, id, serverId, region, link) as { Labels: Record<string, string>; TaskTemplate: { ContainerSpec: { Env: string[]; Labels: Record<string, string> }; Placement: unknown } };
+  const labels = { ...service.Labels, [LABELS.cell]: place.runtime };
+  return {
+    ...service,
+    Name: `lambda-cell-${spec.fn}-${id}`,
+    Labels: labels,
+    TaskTemplate: {
+      ...service.TaskTemplate,
+      ContainerSpec: { ...service.TaskTemplate.ContainerSpec, Env: cellEnv(service.TaskTemplate.ContainerSpec.Env), Labels: labels },
+      Placement: { Constraints: [`node.id==${place.node}`] },
+    },
   };
 }

@@ -351,3 +351,72 @@ test('cell boots take their turns at the boot limiter', async (t) => {
   t.is(most, 2);
   await pool.shutdown();
 });
+
+/** A fake engine keyed as a swarm's is: by the version's image, one key per version of a cell-able runtime. */
+function imageKeyed() {
+  const fake = fakeEngine([]);
+  const keys = new Set<string>();
+  const engine: CellEngine<Cell> = {
+    ...fake.engine,
+    runtimes: () => [...keys],
+    keyOf(s) {
+      if (s.runtime !== 'node20') return undefined;
+      keys.add(s.image);
+      return s.image;
+    },
+    async prepare(s) {
+      fake.prepared.push(s.fn);
+      return engine.keyOf?.(s);
+    },
+  };
+  return { ...fake, engine };
+}
+
+test('on demand with a floor of 0: no cell at rest; a cold start makes one cell of that version, which serves its next one only', async (t) => {
+  const fake = imageKeyed();
+  const clock = fakeClock();
+  const pool = createCellPool(fake.engine, { size: 0, onDemand: true, maxBytes: 64 * MIB, log: () => {}, demand: { now: clock.now } });
+  pool.warm([spec('greet'), spec('other')]);
+  await settle();
+  t.deepEqual(fake.created, [], 'no demand yet: no cell');
+  t.deepEqual(pool.status(), { 'lambda/greet:x': { ready: 0, starting: 0, size: 0 }, 'lambda/other:x': { ready: 0, starting: 0, size: 0 } });
+  t.is(await pool.start(spec('greet')), undefined, 'the first start is classic');
+  await settle();
+  t.is(pool.status()['lambda/greet:x'].ready, 1, "greet's cold start made one cell of greet's version");
+  t.is(pool.status()['lambda/other:x'].ready, 0);
+  const [greetCell] = fake.created;
+  const other = await pool.start(spec('other'));
+  t.not(other?.id, greetCell, "greet's cell never serves another version");
+  await settle();
+  t.is(pool.status()['lambda/greet:x'].ready, 1);
+  const instance = await pool.start(spec('greet'));
+  t.is(instance?.id, greetCell);
+  t.is(instance?.fn, 'greet');
+  t.is(await pool.start(spec('go-fn', { runtime: 'go' })), undefined, 'a version with no key starts classically');
+  await pool.shutdown();
+});
+
+test('on demand, the budget bounds every cell (there is no floor); forgetting a version removes its waiting cells', async (t) => {
+  const fake = imageKeyed();
+  const pool = createCellPool({ ...fake.engine, cellBytes: () => 10 * MIB }, { size: 0, onDemand: true, maxBytes: 30 * MIB, log: () => {}, demand: { now: fakeClock().now } });
+  await Promise.all(Array.from({ length: 8 }, () => pool.start(spec('burst'))));
+  await settle();
+  t.is(pool.status()['lambda/burst:x'].ready, 3, 'a burst of 8 wants 8 cells; 30 MiB hold 3');
+  const before = fake.destroyed.length;
+  pool.forget('lambda/burst:x');
+  await settle();
+  t.is(fake.destroyed.length - before, 3);
+  t.deepEqual(pool.status(), {});
+  t.is(await pool.start(spec('other')), undefined);
+  await settle();
+  t.is(fake.alive.size, 1, "only other's cell is left");
+  await pool.shutdown();
+});
+
+test('size 0 without onDemand still turns the pool off, whatever the keys', async (t) => {
+  const fake = imageKeyed();
+  const pool = createCellPool(fake.engine, { size: 0, maxBytes: 64 * MIB, log: () => {} });
+  t.is(await pool.start(spec('greet')), undefined);
+  await settle();
+  t.deepEqual(fake.created, []);
+});

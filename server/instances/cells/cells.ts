@@ -13,8 +13,13 @@ export interface Cell {
 
 /** What the pool asks of a container engine (server/engine/cells/cells.ts; a fake in cells.test.ts). */
 export interface CellEngine<C extends Cell> {
-  /** Runtimes that have cells. */
+  /** Runtimes that have cells (the keys the pool keeps cells under). */
   runtimes(): string[];
+  /**
+   * The key whose cells could run this version, without preparing anything; undefined: never a cell. Without it the
+   * key is the version's runtime (a swarm keys its cells by the version's image instead: a cell there is one version's).
+   */
+  keyOf?(spec: InstanceSpec): string | undefined;
   /** Creates and starts one cell, resolving once it is booted and reachable; `exited` is called if it ends later. */
   create(runtime: string, exited: () => void): Promise<C>;
   /** Which runtime's cells can run this version, with its files made ready; undefined: it must start classically. */
@@ -38,8 +43,10 @@ export interface CellEngine<C extends Cell> {
 }
 
 export interface CellPoolOptions {
-  /** Ready cells kept per runtime at rest, the floor; 0 disables the pool (no container is made, start() always declines). */
+  /** Ready cells kept per runtime at rest, the floor; 0 disables the pool (no container is made, start() always declines) unless `onDemand`. */
   size: number;
+  /** With a floor of 0 the pool still works: no cell at rest, only those demand asks for within the budget (a swarm's). */
+  onDemand?: boolean;
   /** Bytes the cells above the floor may hold together, all runtimes (LAMBDA_POOL_MAX); 0: the pool never grows. */
   maxBytes?: number;
   log(line: string): void;
@@ -64,6 +71,8 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
   const maxBytes = options.maxBytes ?? 0;
   const boots = options.boots ?? UNBOUNDED;
   const demand = createDemand({ ...options.demand, floor: size });
+  const disabled = size <= 0 && !options.onDemand;
+  const keyOf = (spec: InstanceSpec): string | undefined => (engine.keyOf ? engine.keyOf(spec) : spec.runtime);
   const bytesOf = (runtime: string): number => engine.cellBytes?.(runtime) ?? DEFAULT_CELL_BYTES;
   let shrinkTimer: NodeJS.Timeout | undefined;
   const refillTimers = new Map<string, NodeJS.Timeout>();
@@ -116,7 +125,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
    * budget, unless the runtime is waiting out a failure.
    */
   const top = (runtime: string): void => {
-    if (closed || !filling || retryTimers.has(runtime)) return;
+    if (closed || !filling || retryTimers.has(runtime) || !inUse.has(runtime)) return;
     const wanted = demand.wanted(runtime);
     while (countOf(runtime) < wanted && (countOf(runtime) < size || aboveFloorBytes() + bytesOf(runtime) <= maxBytes)) launch(runtime);
   };
@@ -159,7 +168,8 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
       .then(
         async (created) => {
           cell = created;
-          if (closed) {
+          // A key forgotten meanwhile (its image removed) keeps no cell.
+          if (closed || !inUse.has(runtime)) {
             await engine.destroy(created);
             return;
           }
@@ -178,7 +188,7 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
   };
 
   const fill = (): void => {
-    if (size <= 0 || closed) return;
+    if (disabled || closed) return;
     filling = true;
     if (!shrinkTimer) {
       shrinkTimer = setInterval(shrink, options.shrinkEveryMs ?? 10_000);
@@ -189,13 +199,14 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
 
   /** A version of `spec`'s runtime exists: that runtime's cells are kept from now on. */
   const use = (spec: InstanceSpec): void => {
-    if (spec.runtime === undefined || inUse.has(spec.runtime) || !engine.runtimes().includes(spec.runtime)) return;
-    inUse.add(spec.runtime);
+    const key = keyOf(spec);
+    if (key === undefined || inUse.has(key) || !engine.runtimes().includes(key)) return;
+    inUse.add(key);
     fill();
   };
 
   const prepare = async (spec: InstanceSpec): Promise<void> => {
-    if (size <= 0 || closed) return;
+    if (disabled || closed) return;
     use(spec);
     await engine.prepare(spec).then(
       () => {},
@@ -205,12 +216,13 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
 
   return {
     async start(spec) {
-      if (size <= 0 || closed) return undefined;
+      if (disabled || closed) return undefined;
       use(spec);
       // Every cold start is demand: a burst of them grows its runtime's pool for the next one.
-      if (spec.runtime !== undefined && inUse.has(spec.runtime)) {
-        demand.coldStart(spec.runtime);
-        if (filling) refill(spec.runtime);
+      const key = keyOf(spec);
+      if (key !== undefined && inUse.has(key)) {
+        demand.coldStart(key);
+        if (filling) refill(key);
       }
       if (!filling) fill();
       if (![...ready.values()].some((list) => list.length > 0)) {
@@ -245,18 +257,19 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
     prepare,
 
     reserve(spec, until) {
-      if (size <= 0 || closed) return;
+      if (disabled || closed) return;
       use(spec);
-      if (spec.runtime === undefined || !inUse.has(spec.runtime)) return;
-      demand.reserve(spec.runtime, spec.fn, until);
+      const key = keyOf(spec);
+      if (key === undefined || !inUse.has(key)) return;
+      demand.reserve(key, spec.fn, until);
       const later = prepare(spec).finally(() => background.delete(later));
       background.add(later);
-      top(spec.runtime);
+      top(key);
     },
 
     warm(specs) {
       fill();
-      if (size <= 0) return;
+      if (disabled) return;
       // One version after another, in the background: a restart with many functions does not flood the engine.
       warming = warming.then(async () => {
         for (const spec of specs) {
@@ -267,7 +280,14 @@ export function createCellPool<C extends Cell>(engine: CellEngine<C>, options: C
     },
 
     release: (instanceId) => engine.release(instanceId),
-    forget: (image) => engine.forget(image),
+    forget(image) {
+      engine.forget(image);
+      // Cells kept under the image itself (a swarm's, one version's each) go with it; runtime keys are never image tags.
+      if (!inUse.delete(image)) return;
+      for (const cell of ready.get(image)?.splice(0) ?? []) void engine.destroy(cell).catch((error: unknown) => log(`could not remove a cell: ${String(error)}`));
+      clearTimeout(retryTimers.get(image));
+      retryTimers.delete(image);
+    },
     dropFiles: async (imageId) => engine.dropFiles?.(imageId),
     reset: () => engine.removeAll(),
     instances: () => engine.instances(),

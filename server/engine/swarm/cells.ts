@@ -1,0 +1,241 @@
+// Cells on a swarm: made on demand (none at rest), each one version's own: the service of an instance of that version
+// (its image, its function's network, its memory, hardened the same) booted with a cell's environment and pinned to
+// the node its function has least on; a cold start of that version turns it into the instance with one init call.
+import fs from 'node:fs';
+import path from 'node:path';
+import type Docker from 'dockerode';
+import { createCellPool, type Cell, type CellEngine, type CellPoolOptions } from '../../instances/cells/cells.js';
+import type { CellRecipe } from '../../instances/cells/image.js';
+import { LABELS, ownFilter } from '../../instances/labels.js';
+import type { InstanceClients } from '../../instances/requests/client.js';
+import { readCapped } from '../../instances/requests/answer-cap.js';
+import type { InstanceLogSockets } from '../../instances/log-socket.js';
+import type { CellPool, Instance, InstanceSpec, ManagedContainer } from '../../instances/engine.js';
+import { hostSocketOf, isInstanceId, newInstanceId } from '../instance-folders.js';
+import { envMap } from '../cells/versions.js';
+import { cellKey, chooseNode, functionLoad, type NodeEntry, type ServiceEntry, type TaskEntry } from './placement.js';
+import { instanceEnv, type CellPlace } from './service.js';
+
+/** A cell's init answers "ok" or a short reason; only its first line is shown. */
+const INIT_ANSWER_BYTES = 64 * 1024;
+
+/** What the swarm engine does for its cells as for its instances. */
+export interface SwarmCellHost {
+  /** Places a service of `spec` as a cell on `cell.node`, resolving once it dialled in and answered its health check. */
+  place(spec: InstanceSpec, id: string, cell: CellPlace, onEnd: (reason: string) => void): Promise<Instance>;
+  /** Removes instance `id`'s service, its secret and what the host kept for it. */
+  remove(id: string): Promise<void>;
+  /** An instance's end, reported as the engine reports any. */
+  ended(id: string, reason: string): void;
+  /** Whether a service's task runs now. */
+  running(serviceId: string): Promise<boolean>;
+}
+
+export interface SwarmCellsOptions {
+  docker: Docker;
+  clients: InstanceClients;
+  serverId: string;
+  region: string;
+  /** The instances' host folders (a cell's is the one of the instance it becomes). */
+  instancesDir: string;
+  /** Holds `<cell id>.json`: what a cell became, for a later server process to adopt it. */
+  cellsDir: string;
+  /** The runtimes that have cells (a buildpack's cell.json): which start-up variables they read, and what a waiting cell holds. */
+  recipes: CellRecipe[];
+  /** What the cells may hold together (LAMBDA_POOL_MAX), and where their boots take turns. */
+  growth?: Pick<CellPoolOptions, 'maxBytes' | 'boots'>;
+  log(line: string): void;
+  logs?: Pick<InstanceLogSockets, 'open'>;
+  host: SwarmCellHost;
+  /** How long an init may take to load a handler. */
+  initTimeoutMs?: number;
+}
+
+/** The cell pool, with what a swarm adds: a deleted function's cells removed. */
+export interface SwarmCells extends CellPool {
+  /** Removes the waiting cells of every version of `fn` (the function is deleted). */
+  forgetFunction(fn: string): void;
+}
+
+interface SwarmCell extends Cell {
+  fn: string;
+  memoryBytes: number;
+  specialised: boolean;
+}
+
+/** What a cell became: kept in the data folder. */
+interface CellRecord {
+  fn: string;
+  sha: string;
+}
+
+export function createSwarmCells(options: SwarmCellsOptions): SwarmCells {
+  const { docker, clients, serverId, host } = options;
+  const initTimeoutMs = options.initTimeoutMs ?? 20_000;
+  fs.mkdirSync(options.cellsDir, { recursive: true, mode: 0o700 });
+  const recordFile = (id: string) => path.join(options.cellsDir, `${id}.json`);
+  /** The latest spec seen of each keyed version: what its cells are made from. */
+  const specs = new Map<string, InstanceSpec>();
+  /** Each image's own environment (a cell's init replaces the whole environment, as a container's env is). */
+  const imageEnvs = new Map<string, Promise<string[]>>();
+  /** Cells being placed, per node: a burst's cells spread before their services are listed. */
+  const placing = new Map<string, number>();
+
+  const recipeOf = (key: string) => options.recipes.find((recipe) => recipe.runtime === specs.get(key)?.runtime);
+
+  const imageEnv = (image: string): Promise<string[]> => {
+    let found = imageEnvs.get(image);
+    if (!found) {
+      found = docker.getImage(image).inspect().then((info) => info.Config.Env ?? []);
+      found.catch(() => imageEnvs.delete(image));
+      imageEnvs.set(image, found);
+    }
+    return found;
+  };
+
+  /** The ready, active node holding the fewest of `fn`'s cells and instances (counting those being placed). */
+  const nodeFor = async (fn: string): Promise<string> => {
+    const [nodes, services, tasks] = await Promise.all([
+      docker.listNodes() as Promise<NodeEntry[]>,
+      docker.listServices({ filters: ownFilter(serverId, `${LABELS.fn}=${fn}`) }) as Promise<ServiceEntry[]>,
+      docker.listTasks() as Promise<TaskEntry[]>,
+    ]);
+    const load = functionLoad(services, tasks);
+    for (const [node, count] of placing) load.set(node, (load.get(node) ?? 0) + count);
+    const node = chooseNode(nodes, load);
+    if (!node) throw new Error('no node is ready and active');
+    return node;
+  };
+
+  const readRecord = (id: string): CellRecord | undefined => {
+    if (!isInstanceId(id)) return undefined;
+    try {
+      const record = JSON.parse(fs.readFileSync(recordFile(id), 'utf8')) as Partial<CellRecord>;
+      return typeof record.fn === 'string' && typeof record.sha === 'string' ? { fn: record.fn, sha: record.sha } : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+
+  const cellServices = async () => {
+    const services = await docker.listServices({ filters: ownFilter(serverId, LABELS.cell) });
+    return services.map((service) => ({ serviceId: service.ID, id: service.Spec?.Labels?.[LABELS.instance] ?? '' }));
+  };
+
+  const keyOf = (spec: InstanceSpec): string | undefined => {
+    const key = cellKey(spec, options.recipes);
+    if (key !== undefined) specs.set(key, spec);
+    return key;
+  };
+
+  const engine: CellEngine<SwarmCell> = {
+    runtimes: () => [...specs.keys()],
+    keyOf,
+    cellBytes: (key) => recipeOf(key)?.settings.waitingBytes ?? 32 * 1024 * 1024,
+
+    async create(key, exited) {
+      const spec = specs.get(key);
+      const runtime = spec?.runtime;
+      if (!spec || runtime === undefined) throw new Error(`no version is known for ${key}`);
+      const id = newInstanceId();
+      const cell: SwarmCell = { id, runtime: key, fn: spec.fn, memoryBytes: spec.memoryBytes, specialised: false };
+      const node = await nodeFor(spec.fn);
+      placing.set(node, (placing.get(node) ?? 0) + 1);
+      try {
+        await host.place(spec, id, { runtime, node }, (reason) => {
+          if (cell.specialised) return host.ended(id, reason);
+          // A waiting cell that ended is no one's instance: its service goes, and the pool makes another later.
+          void host.remove(id).catch(() => {});
+          exited();
+        });
+      } finally {
+        const left = (placing.get(node) ?? 1) - 1;
+        if (left > 0) placing.set(node, left);
+        else placing.delete(node);
+      }
+      return cell;
+    },
+
+    prepare: async (spec) => keyOf(spec),
+
+    async specialise(cell, spec) {
+      // Its service was made for one version: its image, its memory, its function's network.
+      if (keyOf(spec) !== cell.runtime || spec.fn !== cell.fn || spec.memoryBytes !== cell.memoryBytes) throw new Error('the cell was made for another version');
+      const instance: Instance = { id: cell.id, fn: spec.fn, sha: spec.sha, socketPath: hostSocketOf(options.instancesDir, cell.id) };
+      // What a classic instance of this version gets: its image's environment, then the instance's own (its link's included).
+      const env = Object.fromEntries([...envMap(await imageEnv(spec.image)), ...envMap(instanceEnv(spec, cell.id, serverId, options.region))]);
+      cell.specialised = true;
+      options.logs?.open(instance, spec.version);
+      const response = await clients.get(instance).request({
+        path: '/',
+        method: 'POST',
+        headers: { ...clients.internal(cell.id, 'init'), 'content-type': 'application/json' },
+        body: JSON.stringify({ env }),
+        signal: AbortSignal.timeout(initTimeoutMs),
+      });
+      // The function's code is loaded by now and may have patched how the shim answers: its answer is read within a bound.
+      const text = (await readCapped(response.body, INIT_ANSWER_BYTES)).toString('utf8');
+      if (response.statusCode !== 200) throw new Error(`its init answered ${response.statusCode}: ${text.split('\n')[0].slice(0, 200)}`);
+      const record: CellRecord = { fn: spec.fn, sha: spec.sha };
+      await fs.promises.writeFile(recordFile(cell.id), JSON.stringify(record), { mode: 0o600 });
+      return instance;
+    },
+
+    async destroy(cell) {
+      await host.remove(cell.id);
+      fs.rmSync(recordFile(cell.id), { force: true });
+    },
+
+    release(instanceId) {
+      if (isInstanceId(instanceId)) fs.rmSync(recordFile(instanceId), { force: true });
+    },
+
+    forget(image) {
+      specs.delete(image);
+      imageEnvs.delete(image);
+    },
+
+    async removeAll() {
+      // Cells that became instances stay, for reconciliation; waiting ones go, and records of services that are gone.
+      const found = await cellServices();
+      const gone = found.filter((service) => !readRecord(service.id));
+      await Promise.all(gone.map((service) => host.remove(service.id).catch(() => {})));
+      const live = new Set(found.map((service) => service.id));
+      for (const entry of fs.readdirSync(options.cellsDir)) {
+        if (!live.has(entry.replace(/\.json$/, ''))) fs.rmSync(path.join(options.cellsDir, entry), { force: true });
+      }
+      return gone.length;
+    },
+
+    async instances() {
+      const instances: ManagedContainer[] = [];
+      for (const service of await cellServices()) {
+        const record = readRecord(service.id);
+        if (!record) continue;
+        instances.push({ instanceId: service.id, fn: record.fn, sha: record.sha, running: await host.running(service.serviceId), socketPath: hostSocketOf(options.instancesDir, service.id) });
+      }
+      return instances;
+    },
+  };
+
+  // No floor: a swarm keeps no cell of a version nobody calls; its cold starts and its schedules make them.
+  const pool = createCellPool(engine, { size: 0, onDemand: true, log: options.log, refillQuietMs: 300, ...options.growth });
+  return {
+    ...pool,
+    forgetFunction(fn) {
+      for (const [key, spec] of specs) if (spec.fn === fn) pool.forget(key);
+    },
+    status() {
+      // Keyed by version inside; by runtime for the operator, as on one machine.
+      const byRuntime: ReturnType<CellPool['status']> = {};
+      for (const [key, counts] of Object.entries(pool.status())) {
+        const runtime = specs.get(key)?.runtime ?? 'unknown';
+        const sum = (byRuntime[runtime] ??= { ready: 0, starting: 0, size: 0 });
+        sum.ready += counts.ready;
+        sum.starting += counts.starting;
+        sum.size += counts.size;
+      }
+      return byRuntime;
+    },
+  };
+}
