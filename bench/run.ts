@@ -14,6 +14,7 @@ import { useCompiledServer } from './compiled-server.js';
 import { describeMetricsCost, measureMetricsCost } from './metrics-cost.js';
 import { describeMetricsQueries, measureMetricsQueries } from './metrics-query.js';
 import { measureGoPush, median } from './go-push.js';
+import { swarmRows } from './swarm.js';
 
 interface Row {
   figure: string;
@@ -179,6 +180,8 @@ async function main(): Promise<void> {
   rows.push(...(await measureScheduleWave()));
   // 12. Server memory fresh, after plain load, under hostile clients and after they go, with 100 idle functions (bench/memory.ts).
   rows.push(...(await measureMemory(Number(process.env.BENCH_MEMORY_FUNCTIONS ?? 100))));
+  // 13. Swarm mode beside the local engine: a swarm of two engines in network namespaces on this machine (bench/swarm.ts).
+  rows.push(...(await swarmRows()));
   printTable(rows);
 }
 
