@@ -13,15 +13,13 @@ import { cellConfig, containerConfig, NOT_A_FUNCTION } from '../container-config
 import { isAlive, removeContainer, startWithSecret, watchExit, withSecretStdin } from '../containers.js';
 import { hostSocketOf, isInstanceId, makeHostFolder, newInstanceId, removeInstanceFolder } from '../instance-folders.js';
 import type { InstanceClients } from '../../instances/requests/client.js';
-import { readCapped } from '../../instances/requests/answer-cap.js';
+import { initCell } from './init-call.js';
 import type { InstanceLogSockets } from '../../instances/log-socket.js';
 import type { CellPool, Instance, ManagedContainer } from '../../instances/engine.js';
 
 /** Warm-up calls a new cell answers before it waits in the pool (three leave the first real request ~3 ms, not ~15). */
 const WARM_UP_CALLS = 3;
 const RENAME_AFTER_MS = 1000;
-/** A cell's init answers "ok" or a short reason; only its first line is shown. */
-const INIT_ANSWER_BYTES = 64 * 1024;
 
 export interface DockerCellsOptions {
   docker: Docker;
@@ -160,16 +158,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       const classic = containerConfig(spec, cell.id, cell.socketDir, serverId, region);
       const env = Object.fromEntries([...envMap(found.env), ...envMap(classic.Env ?? [])]);
       options.logs?.open(instance, spec.version);
-      const response = await clients.get(instance).request({
-        path: '/',
-        method: 'POST',
-        headers: { ...clients.internal(cell.id, 'init'), 'content-type': 'application/json' },
-        body: JSON.stringify({ env }),
-        signal: AbortSignal.timeout(startTimeoutMs),
-      });
-      // The function's code is loaded by now and may have patched how the shim answers: its init answer is read within a bound.
-      const text = (await readCapped(response.body, INIT_ANSWER_BYTES)).toString('utf8');
-      if (response.statusCode !== 200) throw new Error(`its init answered ${response.statusCode}: ${text.split('\n')[0].slice(0, 200)}`);
+      await initCell(clients, instance, env, startTimeoutMs);
       // What it serves, for a later server process to adopt it as any instance (labels cannot say it).
       const record: CellRecord = { fn: spec.fn, sha: spec.sha };
       await fs.promises.writeFile(`${cell.taskDir}.json`, JSON.stringify(record));

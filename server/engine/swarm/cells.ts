@@ -8,7 +8,7 @@ import { createCellPool, type Cell, type CellEngine, type CellPoolOptions } from
 import type { CellRecipe } from '../../instances/cells/image.js';
 import { LABELS, ownFilter } from '../../instances/labels.js';
 import type { InstanceClients } from '../../instances/requests/client.js';
-import { readCapped } from '../../instances/requests/answer-cap.js';
+import { initCell } from '../cells/init-call.js';
 import type { InstanceLogSockets } from '../../instances/log-socket.js';
 import type { CellPool, Instance, InstanceSpec, ManagedContainer } from '../../instances/engine.js';
 import { hostSocketOf, isInstanceId, newInstanceId } from '../instance-folders.js';
@@ -16,8 +16,6 @@ import { envMap } from '../cells/versions.js';
 import { cellKey, chooseNode, functionLoad, type NodeEntry, type ServiceEntry, type TaskEntry } from './placement.js';
 import { instanceEnv, type CellPlace } from './service.js';
 
-/** A cell's init answers "ok" or a short reason; only its first line is shown. */
-const INIT_ANSWER_BYTES = 64 * 1024;
 
 /** What the swarm engine does for its cells as for its instances. */
 export interface SwarmCellHost {
@@ -166,16 +164,7 @@ export function createSwarmCells(options: SwarmCellsOptions): SwarmCells {
       const env = Object.fromEntries([...envMap(await imageEnv(spec.image)), ...envMap(instanceEnv(spec, cell.id, serverId, options.region))]);
       cell.specialised = true;
       options.logs?.open(instance, spec.version);
-      const response = await clients.get(instance).request({
-        path: '/',
-        method: 'POST',
-        headers: { ...clients.internal(cell.id, 'init'), 'content-type': 'application/json' },
-        body: JSON.stringify({ env }),
-        signal: AbortSignal.timeout(initTimeoutMs),
-      });
-      // The function's code is loaded by now and may have patched how the shim answers: its answer is read within a bound.
-      const text = (await readCapped(response.body, INIT_ANSWER_BYTES)).toString('utf8');
-      if (response.statusCode !== 200) throw new Error(`its init answered ${response.statusCode}: ${text.split('\n')[0].slice(0, 200)}`);
+      await initCell(clients, instance, env, initTimeoutMs);
       const record: CellRecord = { fn: spec.fn, sha: spec.sha };
       await fs.promises.writeFile(recordFile(cell.id), JSON.stringify(record), { mode: 0o600 });
       return instance;
