@@ -110,7 +110,7 @@ export async function startServer(config: Config, log: (line: string) => void = 
     warn,
     maxMemory: (fn, version, mb) => metrics.memory(fn, version, mb),
   });
-  const docker = await connectDocker();
+  const docker = await connectDocker(config.engine);
   const buildpacks = loadBuildpacks(path.join(config.projectRoot, 'buildpacks'));
   const installation = serverId(config.dataDir);
   // The engine reports an instance's end to the pool, which is built from the engine: it listens once both exist.
@@ -259,7 +259,9 @@ export async function startServer(config: Config, log: (line: string) => void = 
     sendTimeoutMs: config.limits.sendTimeoutMs,
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`the port ${config.host}:${config.port} is in use (another server?): set LAMBDA_PORT to a free one`) : error),
+    );
     server.listen(config.port, config.host, () => resolve());
   });
   actualPort = (server.address() as { port: number }).port;

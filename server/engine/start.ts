@@ -43,12 +43,22 @@ export interface EngineOptions {
   registry?: { push: string; pull?: string; dir?: string; collectEvery?: number; nodeSocket?: string };
 }
 
-/** The engine (dockerode's default socket); throws a line saying how to start one when none answers. */
-export async function connectDocker(): Promise<Docker> {
+/**
+ * The engine (DOCKER_HOST, else dockerode's default socket); throws a line saying how to start one when none answers,
+ * and in swarm mode how to make it a swarm's manager when it is not one.
+ */
+export async function connectDocker(kind: 'local' | 'swarm' = 'local'): Promise<Docker> {
   const docker = new Docker();
   await docker.ping().catch((error: Error) => {
     throw new Error(`no Docker engine answers (${error.message}); run scripts/ensure-docker.sh or start dockerd`);
   });
+  if (kind === 'swarm') {
+    const info = (await docker.info()) as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+    if (!info.Swarm?.ControlAvailable) {
+      const where = process.env.DOCKER_HOST ? `the engine at DOCKER_HOST=${process.env.DOCKER_HOST}` : "this machine's engine";
+      throw new Error(`LAMBDA_ENGINE=swarm: ${where} is not a swarm's manager (its swarm: ${info.Swarm?.LocalNodeState || 'unknown'}); run \`docker swarm init --advertise-addr <this machine's address>\` there, or set DOCKER_HOST to the manager's engine (docs/operations.md, "More than one machine")`);
+    }
+  }
   return docker;
 }
 

@@ -153,7 +153,9 @@ export async function startSshServer(options: SshServerOptions): Promise<Running
     socket.on('data', watchIdent);
   });
   await new Promise<void>((resolve, reject) => {
-    tcp.once('error', reject);
+    tcp.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new Error(`the SSH port ${options.host}:${options.port} is in use (another server?): set LAMBDA_SSH_PORT to a free one (0 picks one)`) : error),
+    );
     tcp.listen(options.port, options.host, () => resolve());
   });
   tcp.on('error', (error) => options.log(warnLine(`SSH: ${error.message}`)));
