@@ -7,8 +7,11 @@ import { RELAY_HOST } from './certificates.js';
 
 /** The port the relay listens on, on its function's network only. */
 export const RELAY_PORT = 7443;
-/** Connections one relay holds at once; an instance that opens more is refused rather than growing the relay. */
-export const RELAY_MAX_CONNECTIONS = 256;
+/**
+ * Connections one relay holds at once; more are refused rather than growing the relay. Room for ~70 busy instances at
+ * the default concurrency (8 request connections, 4 spare, 2 for output each), in its memory (~70 KB a pair).
+ */
+export const RELAY_MAX_CONNECTIONS = 1024;
 /**
  * Connections one source address (an instance: each task has its own) may hold on a relay, so one cannot fill it:
  * above what an instance holds when busy (the host's 64 request connections to it, the shim's 4 spare ones waiting,
@@ -108,7 +111,7 @@ export function relayServiceArgs(relay: RelayService): string[] {
     '--secret', `source=${relay.certSecret},target=relay.pem,uid=${RELAY_UID},mode=0400`,
     '--secret', `source=${relay.keySecret},target=relay.key,uid=${RELAY_UID},mode=0400`,
     '--user', `${RELAY_UID}:${RELAY_UID}`, '--read-only', '--cap-drop', 'ALL',
-    '--limit-memory', '64m', '--limit-pids', '64',
+    '--limit-memory', '128m', '--limit-pids', '64',
     // The relay's image is the platform's own, built on the manager; there is nothing to resolve in a registry.
     '--no-resolve-image',
     relay.image,

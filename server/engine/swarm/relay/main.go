@@ -23,6 +23,10 @@ const handshakeTimeout = 5 * time.Second
 // a client that stays silent is dropped here, whatever the gateway does with its own end.
 const dialInTimeout = 5 * time.Second
 
+// copyBuffer is each direction's buffer: a TLS record's worth, half io.Copy's default, so a relay full of idle
+// connections fits its memory limit.
+const copyBuffer = 16 * 1024
+
 func main() {
 	if len(os.Args) != 7 {
 		fail("usage: relay <listen address> <certificate> <key> <gateway socket> <most connections at once> <most per source address>")
@@ -147,7 +151,7 @@ func relay(client *tls.Conn, target string) {
 	go func() {
 		defer wait.Done()
 		defer closeBoth()
-		io.Copy(client, gateway)
+		io.CopyBuffer(client, gateway, make([]byte, copyBuffer))
 	}()
 	wait.Wait()
 }
@@ -155,7 +159,7 @@ func relay(client *tls.Conn, target string) {
 // copyDialIn copies the client's bytes to the gateway, lifting the client's read deadline once its first line (the
 // dial-in line) has gone through.
 func copyDialIn(gateway net.Conn, client *tls.Conn) {
-	buffer := make([]byte, 32*1024)
+	buffer := make([]byte, copyBuffer)
 	lined := false
 	for {
 		n, err := client.Read(buffer)
