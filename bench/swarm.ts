@@ -5,7 +5,7 @@
 // cell on the worker (the manager paused, so cells and instances go to the worker). `swarmRows()` gives the rows
 // bench/run.ts prints; `node --import tsx bench/swarm.ts` runs it alone (root: the engines run in network namespaces).
 import { example, requireDocker, startLambda, type Lambda } from '../test/helpers/lambda.js';
-import { REGISTRY_PULL, createSwarm, startRegistry, tasksOf, waitFor, type Swarm } from '../test/helpers/swarm.js';
+import { REGISTRY_PULL, createSwarm, startRegistry, swarmServerEnv, tasksOf, waitFor, type Swarm } from '../test/helpers/swarm.js';
 import { useCompiledServer } from './compiled-server.js';
 import { load } from './warm-traffic.js';
 
@@ -56,9 +56,9 @@ const SAYS_WHO = 'export const handler = async () => ({ instance: process.env.AW
  * again, now on the worker only). Each round waits until the instance the last cell became has stopped and a cell
  * waits, and counts the rounds answered by a cell on the worker.
  */
-export async function measureCells(swarm: Swarm, rounds: number, figures: SwarmFigures): Promise<void> {
+export async function measureCells(swarm: Swarm, env: Record<string, string>, rounds: number, figures: SwarmFigures): Promise<void> {
   const fn = 'cellgreet';
-  const lambda = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_CELLS: '2' });
+  const lambda = await startLambda({ ...env, LAMBDA_CELLS: '2' });
   const managerId = (await swarm.docker(swarm.manager, ['info', '--format', '{{.Swarm.NodeID}}'])).trim();
   try {
     const push = await lambda.push(fn, example('greet'), { files: { 'lambda.yaml': MANIFEST, 'index.js': SAYS_WHO } });
@@ -117,7 +117,8 @@ export async function measureSwarm(rounds = 5): Promise<SwarmFigures> {
   let local: Lambda | undefined;
   try {
     const registry = await startRegistry(swarm);
-    onSwarm = await startLambda({ DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_SWARM_REGISTRY_PUSH: registry.push, LAMBDA_SWARM_REGISTRY_DIR: registry.storageDir, LAMBDA_CELLS: '0' });
+    const env = await swarmServerEnv(swarm, registry.push);
+    onSwarm = await startLambda({ ...env, LAMBDA_CELLS: '0' });
     local = await startLambda();
     await deploy(onSwarm);
     await deploy(local);
@@ -136,7 +137,7 @@ export async function measureSwarm(rounds = 5): Promise<SwarmFigures> {
     // One server at a time on the swarm's two cores.
     await onSwarm.destroy();
     onSwarm = undefined;
-    await measureCells(swarm, rounds, figures);
+    await measureCells(swarm, env, rounds, figures);
     return figures;
   } finally {
     await onSwarm?.destroy().catch(() => undefined);

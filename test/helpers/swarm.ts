@@ -480,23 +480,32 @@ export async function startSwarmLambda(env: Record<string, string> = {}): Promis
   };
   try {
     const push = await forwardWriteSide(swarm);
-    // The engines share this machine's file system: each node's socket, for the job that prunes its images, is named by its id.
-    const sockets = path.join(swarm.dir, 'sockets');
-    fs.mkdirSync(sockets);
-    for (const node of swarm.nodes) {
-      const id = (await swarm.docker(node, ['info', '--format', '{{.Swarm.NodeID}}'])).trim();
-      fs.symlinkSync(node.host.slice('unix://'.length), path.join(sockets, `${id}.sock`));
-    }
-    lambda = await startLambda({
-      DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_SWARM_REGISTRY_PUSH: push,
-      LAMBDA_SWARM_REGISTRY_DIR: path.join(swarm.dir, 'registry'), LAMBDA_SWARM_NODE_SOCKET: path.join(sockets, '{{.Node.ID}}.sock'), LAMBDA_CELLS: '0', ...env,
-    });
+    lambda = await startLambda({ ...(await swarmServerEnv(swarm, push)), LAMBDA_CELLS: '0', ...env });
     const registry = await startRegistry(swarm, { push, written: true });
     return { swarm, lambda, registry, destroy };
   } catch (error) {
     await destroy();
     throw error;
   }
+}
+
+/**
+ * The settings of a server in swarm mode on `swarm`'s manager, its registry's write side at `push`. The engines share
+ * this machine's file system: each node's socket, for the job that prunes its images, is named by its id (made once).
+ */
+export async function swarmServerEnv(swarm: Swarm, push: string): Promise<Record<string, string>> {
+  const sockets = path.join(swarm.dir, 'sockets');
+  if (!fs.existsSync(sockets)) {
+    fs.mkdirSync(sockets);
+    for (const node of swarm.nodes) {
+      const id = (await swarm.docker(node, ['info', '--format', '{{.Swarm.NodeID}}'])).trim();
+      fs.symlinkSync(node.host.slice('unix://'.length), path.join(sockets, `${id}.sock`));
+    }
+  }
+  return {
+    DOCKER_HOST: swarm.manager.host, LAMBDA_ENGINE: 'swarm', LAMBDA_SWARM_REGISTRY_PULL: REGISTRY_PULL, LAMBDA_SWARM_REGISTRY_PUSH: push,
+    LAMBDA_SWARM_REGISTRY_DIR: path.join(swarm.dir, 'registry'), LAMBDA_SWARM_NODE_SOCKET: path.join(sockets, '{{.Node.ID}}.sock'),
+  };
 }
 
 /** The services of `fn`'s instances, by name. */
