@@ -192,34 +192,47 @@ test.serial('a server restart removes the waiting cells and adopts the cell that
   t.deepEqual((await servicesOf('greet')).filter((service) => service.cell), [], "greet's waiting cell too");
 });
 
-/** What the swarm and the data folder hold of `fn`: its services, networks, secrets (its instances' too), link folder and relay certificate. */
-async function leftOf(fn: string, instanceIds: string[]): Promise<Record<string, string[] | boolean>> {
-  const names = async (kind: string, ...labels: string[]) =>
-    (await swarm!.docker(swarm!.manager, [kind, 'ls', ...labels.flatMap((label) => ['--filter', `label=${label}`]), '--format', '{{.Name}}'])).split('\n').filter(Boolean);
+/** What the swarm and the data folder hold of `fn`: its services, networks, secrets, link folder and relay certificate. */
+async function leftOf(fn: string): Promise<Record<string, string[] | boolean>> {
   const data = path.join(lambda!.dataDir, 'data');
-  const instanceSecrets: string[] = [];
-  for (const id of instanceIds) instanceSecrets.push(...(await names('secret', `lambda.instance=${id}`)));
   return {
-    services: await names('service', `lambda.function=${fn}`),
-    networks: await names('network', `lambda.function=${fn}`),
-    secrets: [...(await names('secret', `lambda.function=${fn}`)), ...instanceSecrets],
+    services: await namesOf('service', `lambda.function=${fn}`),
+    networks: await namesOf('network', `lambda.function=${fn}`),
+    secrets: await namesOf('secret', `lambda.function=${fn}`),
     folder: fs.existsSync(path.join(data, 'links', linkFolder(fn))),
     certificate: fs.existsSync(path.join(data, 'swarm', 'relays', `${fn}.pem`)) || fs.existsSync(path.join(data, 'swarm', 'relays', `${fn}.key`)),
   };
 }
 
+/** The manager's `docker <kind> ls` names carrying every one of `labels`. */
+async function namesOf(kind: string, ...labels: string[]): Promise<string[]> {
+  const out = await swarm!.docker(swarm!.manager, [kind, 'ls', ...labels.flatMap((label) => ['--filter', `label=${label}`]), '--format', '{{.Name}}']);
+  return out.split('\n').filter(Boolean);
+}
+
+/** This server's instance secrets whose instance has no service (a cell given up that left its secret). */
+async function orphanSecrets(): Promise<string[]> {
+  const orphans: string[] = [];
+  for (const name of await namesOf('secret', `lambda.server=${lambda!.serverId()}`, 'lambda.instance')) {
+    if ((await namesOf('service', `lambda.instance=${name.replace('lambda-instance-', '')}`)).length === 0) orphans.push(name);
+  }
+  return orphans;
+}
+
 test.serial('deleting a function while its cell is being made leaves nothing of it, and answers at once', async (t) => {
   t.timeout(600_000);
-  await push('race', '5m');
-  // The deploy's start asked for a cell: the delete comes once its service exists, before it is ready.
-  let cellName = '';
+  await waitFor(async () => (await cellsGauge('starting')) <= 0, 120_000, 'no cell starting');
+  await push('race', '3s');
+  // Its deploy's start asked for a cell; once that waits and the instance stopped, a call is answered by the cell and
+  // asks for the next one, which the delete comes in the middle of.
   await waitFor(async () => {
-    cellName = (await servicesOf('race')).find((service) => service.cell)?.name ?? '';
-    return cellName !== '';
-  }, 120_000, 'a cell of race being made');
-  const starting = await cellsGauge('starting');
-  t.log(`cells starting when the delete came: ${starting}`);
-  const ids = (await servicesOf('race')).map((service) => idOf(service.name));
+    const services = await servicesOf('race');
+    return services.some((service) => service.cell) && !services.some((service) => !service.cell) && (await cellsGauge('starting')) === 0;
+  }, 120_000, "race's cell to wait and its instance to stop");
+  t.is((await call('race')).status, 200, lambda!.output());
+  let starting = 0;
+  for (const until = Date.now() + 30_000; starting < 1 && Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 20))) starting = await cellsGauge('starting');
+  t.true(starting >= 1, 'a cell of race is being made');
   const began = Date.now();
   const deleted = await lambda!.api('/api/v1/functions/race', { method: 'DELETE' });
   const tookMs = Date.now() - began;
@@ -227,11 +240,10 @@ test.serial('deleting a function while its cell is being made leaves nothing of 
   // Its network's removal used to wait 30 s for the cell's service, which waited 60 s for a relay that was gone.
   t.true(tookMs < 15_000, `the delete took ${tookMs} ms`);
   const nothing = { services: [], networks: [], secrets: [], folder: false, certificate: false };
-  t.deepEqual(await leftOf('race', ids), nothing);
-  // Nor does the cell that was being made bring the function's link back once it gives up.
-  if (starting > 0) {
-    await waitFor(async () => /cell failed \(.*was deleted/.test(lambda!.output()), 60_000, 'the cell being made to give up');
-    t.deepEqual(await leftOf('race', ids), nothing);
-  }
+  t.deepEqual(await leftOf('race'), nothing);
+  // Nor does the cell that was being made bring the function's link back once it gave up, nor leave its secret.
+  await waitFor(async () => /cell failed \(.*was deleted/.test(lambda!.output()), 60_000, 'the cell being made to give up');
+  t.deepEqual(await leftOf('race'), nothing);
+  t.deepEqual(await orphanSecrets(), []);
   t.notRegex(lambda!.output(), /could not remove the link of deleted function race/);
 });
