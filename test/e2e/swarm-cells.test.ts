@@ -1,10 +1,14 @@
 // End to end, cells on a swarm of two engines: a version's cold start makes a cell of it (a service of that version,
-// waiting), which answers its next cold start with one init call; a cell's identity opens no other function's link;
-// a restart removes the waiting cells and adopts the one that became an instance.
+// waiting), which answers its next cold start with one init call, and `lambda nodes` counts it as a cell, then as an
+// instance; a cell's identity opens no other function's link; deleting a function while its cell is being made
+// leaves nothing of it; a restart removes the waiting cells and adopts the one that became an instance.
+import fs from 'node:fs';
+import path from 'node:path';
 import test from 'ava';
 import { example, type Lambda } from '../helpers/lambda.js';
 import { addressOn, startSwarmLambda, tasksOf, waitFor, type Swarm } from '../helpers/swarm.js';
 import { RELAY_PORT, functionNetwork } from '../../server/engine/swarm/link.js';
+import { linkFolder } from '../../server/engine/swarm/gateway.js';
 
 let swarm: Swarm | undefined;
 let lambda: Lambda | undefined;
@@ -67,6 +71,16 @@ async function push(fn: string, idle: string): Promise<void> {
   if (pushed.code !== 0) throw new Error(`${pushed.stderr}\n${lambda!.output()}`);
 }
 
+/** `lambda nodes --json`: per node id, its instances and cells. */
+async function nodeCounts(): Promise<Map<string, { instances: number; cells: number }>> {
+  const shown = await lambda!.cli(['nodes', '--json']);
+  if (shown.code !== 0) throw new Error(shown.stderr);
+  return new Map((JSON.parse(shown.stdout) as Array<{ id: string; instances: number; cells: number }>).map((row) => [row.id, { instances: row.instances, cells: row.cells }]));
+}
+
+/** The swarm node id of node `index` (0: the manager). */
+const nodeIdOf = async (index: number) => (await swarm!.docker(swarm!.nodes[index], ['info', '--format', '{{.Swarm.NodeID}}'])).trim();
+
 /** Runs Node's code as the function's user inside `service`'s task; what it printed. */
 async function inTask(service: string, code: string): Promise<string> {
   const [[node, container]] = await tasksOf(swarm!, service);
@@ -103,10 +117,18 @@ test.serial("a version's cold start makes a cell of it on the swarm; once its in
   t.is(await inTask(cell.name, 'console.log(process.env.LAMBDA_CELL, process.env.GREETING ?? "none", process.env.LAMBDA_HANDLER ?? "none")'), '1 none none', 'a waiting cell has none of its function\'s settings');
 
   await waitFor(async () => !(await servicesOf('greet')).some((service) => !service.cell), 60_000, "greet's instance to stop");
+  // lambda nodes: the waiting cell counts as a cell on its node (its labels are an instance's too), no instance runs.
+  const [cellNodeId, otherNodeId] = [await nodeIdOf(cellNode.index), await nodeIdOf(1 - cellNode.index)];
+  await waitFor(async () => (await nodeCounts()).get(otherNodeId)?.instances === 0, 30_000, "the stopped instance's task to leave the count");
+  const waitingCounts = await nodeCounts();
+  t.deepEqual([waitingCounts.get(cellNodeId), waitingCounts.get(otherNodeId)], [{ instances: 0, cells: 1 }, { instances: 0, cells: 0 }]);
   const second = await call('greet');
   t.is(second.status, 200, lambda!.output());
   t.deepEqual(second.body, { instance: idOf(cell.name), fn: 'greet', memory: '128', greeting: 'hi', cell: null }, 'answered by the cell, specialised with the function\'s settings');
   t.true((await servicesOf('greet')).some((service) => service.name === cell.name), 'the same service, not a new one');
+  // Now an instance on its node; the cell its cold start asks for next is never counted as one.
+  const usedCounts = await nodeCounts();
+  t.deepEqual([usedCounts.get(cellNodeId)?.instances, usedCounts.get(otherNodeId)?.instances], [1, 0]);
   await waitFor(async () => {
     const lines = (await (await lambda!.api('/api/v1/functions/greet/logs')).text()).split('\n').filter(Boolean).map((line) => JSON.parse(line) as { instance?: string; text: string });
     const own = lines.filter((line) => line.instance === idOf(cell.name));
@@ -168,4 +190,60 @@ test.serial('a server restart removes the waiting cells and adopts the cell that
   t.true(names.includes(cell.name));
   t.false(names.includes(waiting), 'the waiting cell was removed');
   t.deepEqual((await servicesOf('greet')).filter((service) => service.cell), [], "greet's waiting cell too");
+});
+
+/** What the swarm and the data folder hold of `fn`: its services, networks, secrets, link folder and relay certificate. */
+async function leftOf(fn: string): Promise<Record<string, string[] | boolean>> {
+  const data = path.join(lambda!.dataDir, 'data');
+  return {
+    services: await namesOf('service', `lambda.function=${fn}`),
+    networks: await namesOf('network', `lambda.function=${fn}`),
+    secrets: await namesOf('secret', `lambda.function=${fn}`),
+    folder: fs.existsSync(path.join(data, 'links', linkFolder(fn))),
+    certificate: fs.existsSync(path.join(data, 'swarm', 'relays', `${fn}.pem`)) || fs.existsSync(path.join(data, 'swarm', 'relays', `${fn}.key`)),
+  };
+}
+
+/** The manager's `docker <kind> ls` names carrying every one of `labels`. */
+async function namesOf(kind: string, ...labels: string[]): Promise<string[]> {
+  const out = await swarm!.docker(swarm!.manager, [kind, 'ls', ...labels.flatMap((label) => ['--filter', `label=${label}`]), '--format', '{{.Name}}']);
+  return out.split('\n').filter(Boolean);
+}
+
+/** This server's instance secrets whose instance has no service (a cell given up that left its secret). */
+async function orphanSecrets(): Promise<string[]> {
+  const orphans: string[] = [];
+  for (const name of await namesOf('secret', `lambda.server=${lambda!.serverId()}`, 'lambda.instance')) {
+    if ((await namesOf('service', `lambda.instance=${name.replace('lambda-instance-', '')}`)).length === 0) orphans.push(name);
+  }
+  return orphans;
+}
+
+test.serial('deleting a function while its cell is being made leaves nothing of it, and answers at once', async (t) => {
+  t.timeout(600_000);
+  await waitFor(async () => (await cellsGauge('starting')) <= 0, 120_000, 'no cell starting');
+  await push('race', '3s');
+  // Its deploy's start asked for a cell; once that waits and the instance stopped, a call is answered by the cell and
+  // asks for the next one, which the delete comes in the middle of.
+  await waitFor(async () => {
+    const services = await servicesOf('race');
+    return services.some((service) => service.cell) && !services.some((service) => !service.cell) && (await cellsGauge('starting')) === 0;
+  }, 120_000, "race's cell to wait and its instance to stop");
+  t.is((await call('race')).status, 200, lambda!.output());
+  let starting = 0;
+  for (const until = Date.now() + 30_000; starting < 1 && Date.now() < until; await new Promise((resolve) => setTimeout(resolve, 20))) starting = await cellsGauge('starting');
+  t.true(starting >= 1, 'a cell of race is being made');
+  const began = Date.now();
+  const deleted = await lambda!.api('/api/v1/functions/race', { method: 'DELETE' });
+  const tookMs = Date.now() - began;
+  t.is(deleted.status, 200, lambda!.output());
+  // Its network's removal used to wait 30 s for the cell's service, which waited 60 s for a relay that was gone.
+  t.true(tookMs < 15_000, `the delete took ${tookMs} ms`);
+  const nothing = { services: [], networks: [], secrets: [], folder: false, certificate: false };
+  t.deepEqual(await leftOf('race'), nothing);
+  // Nor does the cell that was being made bring the function's link back once it gave up, nor leave its secret.
+  await waitFor(async () => /cell failed \(.*was deleted/.test(lambda!.output()), 60_000, 'the cell being made to give up');
+  t.deepEqual(await leftOf('race'), nothing);
+  t.deepEqual(await orphanSecrets(), []);
+  t.notRegex(lambda!.output(), /could not remove the link of deleted function race/);
 });

@@ -49,10 +49,15 @@ export interface SwarmCellsOptions {
   initTimeoutMs?: number;
 }
 
-/** The cell pool, with what a swarm adds: a deleted function's cells removed. */
+/** The cell pool, with what a swarm adds: a deleted function's cells removed, and which cells became instances. */
 export interface SwarmCells extends CellPool {
-  /** Removes the waiting cells of every version of `fn` (the function is deleted). */
+  /**
+   * The function is deleted: removes the waiting cells of every version of `fn`, gives up those being made (their
+   * services removed at once) and makes none for it until it starts again (pushed anew).
+   */
   forgetFunction(fn: string): void;
+  /** Whether cell `id` became an instance (its record says so). */
+  became(id: string): boolean;
 }
 
 interface SwarmCell extends Cell {
@@ -78,6 +83,10 @@ export function createSwarmCells(options: SwarmCellsOptions): SwarmCells {
   const imageEnvs = new Map<string, Promise<string[]>>();
   /** Cells being placed, per node: a burst's cells spread before their services are listed. */
   const placing = new Map<string, number>();
+  /** Cells being made, by id: given up when their function is deleted. */
+  const making = new Map<string, { fn: string; cancel: AbortController }>();
+  /** Deleted functions: no cell is made for them until they start again. */
+  const refused = new Set<string>();
 
   const recipeOf = (key: string) => options.recipes.find((recipe) => recipe.runtime === specs.get(key)?.runtime);
 
@@ -121,6 +130,7 @@ export function createSwarmCells(options: SwarmCellsOptions): SwarmCells {
   };
 
   const keyOf = (spec: InstanceSpec): string | undefined => {
+    if (refused.has(spec.fn)) return undefined;
     const key = cellKey(spec, options.recipes);
     if (key !== undefined) specs.set(key, spec);
     return key;
@@ -135,21 +145,35 @@ export function createSwarmCells(options: SwarmCellsOptions): SwarmCells {
       const spec = specs.get(key);
       const runtime = spec?.runtime;
       if (!spec || runtime === undefined) throw new Error(`no version is known for ${key}`);
+      if (refused.has(spec.fn)) throw new Error(`${spec.fn} was deleted`);
       const id = newInstanceId();
       const cell: SwarmCell = { id, runtime: key, fn: spec.fn, memoryBytes: spec.memoryBytes, specialised: false };
-      const node = await nodeFor(spec.fn);
-      placing.set(node, (placing.get(node) ?? 0) + 1);
+      const cancel = new AbortController();
+      making.set(id, { fn: spec.fn, cancel });
       try {
-        await host.place(spec, id, { runtime, node }, (reason) => {
-          if (cell.specialised) return host.ended(id, reason);
-          // A waiting cell that ended is no one's instance: its service goes, and the pool makes another later.
-          void host.remove(id).catch(() => {});
-          exited();
-        });
+        const node = await nodeFor(spec.fn);
+        // Checked again right before the place, which makes the function's link: a delete may have come meanwhile.
+        if (cancel.signal.aborted) throw new Error(`${spec.fn} was deleted`);
+        placing.set(node, (placing.get(node) ?? 0) + 1);
+        try {
+          await host.place(spec, id, { runtime, node, signal: cancel.signal }, (reason) => {
+            if (cell.specialised) return host.ended(id, reason);
+            // A waiting cell that ended is no one's instance: its service goes, and the pool makes another later.
+            void host.remove(id).catch(() => {});
+            exited();
+          });
+        } finally {
+          const left = (placing.get(node) ?? 1) - 1;
+          if (left > 0) placing.set(node, left);
+          else placing.delete(node);
+        }
+        // Given up after it dialled in: never kept.
+        if (cancel.signal.aborted) {
+          await host.remove(id).catch(() => {});
+          throw new Error(`${spec.fn} was deleted`);
+        }
       } finally {
-        const left = (placing.get(node) ?? 1) - 1;
-        if (left > 0) placing.set(node, left);
-        else placing.delete(node);
+        making.delete(id);
       }
       return cell;
     },
@@ -211,9 +235,22 @@ export function createSwarmCells(options: SwarmCellsOptions): SwarmCells {
   const pool = createCellPool(engine, { size: 0, onDemand: true, log: options.log, refillQuietMs: 300, ...options.growth });
   return {
     ...pool,
-    forgetFunction(fn) {
-      for (const [key, spec] of specs) if (spec.fn === fn) pool.forget(key);
+    start(spec) {
+      // A start of a function refused since its delete is the function pushed anew: its cells are made again.
+      refused.delete(spec.fn);
+      return pool.start(spec);
     },
+    forgetFunction(fn) {
+      refused.add(fn);
+      for (const [key, spec] of specs) if (spec.fn === fn) pool.forget(key);
+      // Those being made: their services go now (a cell waiting for its link would hold its function's network).
+      for (const [id, cell] of making) {
+        if (cell.fn !== fn) continue;
+        cell.cancel.abort();
+        void host.remove(id).catch(() => {});
+      }
+    },
+    became: (id) => readRecord(id) !== undefined,
     status() {
       // Keyed by version inside; by runtime for the operator, as on one machine.
       const byRuntime: ReturnType<CellPool['status']> = {};

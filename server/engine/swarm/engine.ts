@@ -128,8 +128,12 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine & { cells
     // A cell's output is its function's from its init on.
     if (!cell) options.logs?.open(instance, spec.version);
     let serviceId: string;
+    const givenUp = 'it was given up (its function was deleted)';
     try {
+      // A cell given up (its function deleted) makes nothing more: not its function's link again, nor its service.
+      if (cell?.signal?.aborted) throw new Error(givenUp);
       const [image, authority] = await Promise.all([publisher.publish(spec.image), links.authority(), links.ensure(spec.fn)]);
+      if (cell?.signal?.aborted) throw new Error(givenUp);
       await docker.createSecret({ Name: secretName(id), Data: Buffer.from(clients.secretOf(id)).toString('base64'), Labels: { [LABELS.server]: serverId, [LABELS.instance]: id } });
       const secret = (await docker.getSecret(secretName(id)).inspect()) as { ID: string };
       const shape = { image, authority, secret: { id: secret.ID, name: secretName(id) } };
@@ -143,7 +147,11 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine & { cells
     let why = '';
     const failed = new Promise<string>((resolve) => tasks.watch(serviceId, id, (reason) => resolve(`the instance ${reason} before answering`)));
     const dialled = link.ready(startTimeoutMs).then((ok) => (ok ? '' : `no answer within ${startTimeoutMs} ms`));
-    why = await Promise.race([failed, dialled]);
+    const aborted = new Promise<string>((resolve) => {
+      if (cell?.signal?.aborted) resolve(givenUp);
+      cell?.signal?.addEventListener('abort', () => resolve(givenUp), { once: true });
+    });
+    why = await Promise.race([failed, dialled, aborted]);
     if (why === '' && (await clients.healthy(instance))) {
       tasks.watch(serviceId, id, onEnd);
       void privileges.check();
@@ -201,7 +209,8 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine & { cells
     },
 
     cancelBoots(fn) {
-      // A deleted function's waiting cells go with it.
+      // A deleted function's cells go with it, those being made too (their services removed at once), and no new
+      // one is made for it: a cell's start would make its function's link again after the delete removed it.
       cells?.forgetFunction(fn);
     },
 
@@ -210,7 +219,8 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine & { cells
       cells?.release(instance.id);
     },
 
-    nodes: () => swarmNodes(docker, serverId),
+    // A cell that became an instance counts as one (its labels cannot say so; the cells' records do).
+    nodes: () => swarmNodes(docker, serverId, (id) => cells?.became(id) ?? false),
     forgetFunction: (fn) => links.drop(fn),
     sweepFunctions: (known) => links.sweep(known),
 

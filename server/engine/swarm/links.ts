@@ -105,10 +105,16 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
     await createOnce(() => docker.createSecret({ Name: name, Data: fs.readFileSync(file).toString('base64'), Labels: linkLabels(fn, serverId, 'relay-secret') }));
   };
 
-  /** A relay's service, then the secrets it held (free once it is gone). */
-  const removeRelay = async (relay: Docker.Service): Promise<void> => {
-    await docker.getService(relay.ID).remove().catch(() => {});
-    await Promise.all(heldBy(relay).secrets.map((id) => docker.getSecret(id).remove().catch(() => {})));
+  /** A service (a relay, an instance), then the secrets it held (free once it is gone). */
+  const removeService = async (service: Docker.Service): Promise<void> => {
+    await docker.getService(service.ID).remove().catch(() => {});
+    await Promise.all(heldBy(service).secrets.map((id) => docker.getSecret(id).remove().catch(() => {})));
+  };
+
+  /** Every service of this server's labelled with function `fn`, each with its secrets. */
+  const removeServices = async (fn: string): Promise<void> => {
+    const services = await docker.listServices({ filters: { label: [`${LABELS.server}=${serverId}`, `${LABELS.fn}=${fn}`] } });
+    await Promise.all(services.map(removeService));
   };
 
   /** The function's network, found by its labels; made when there is none. */
@@ -128,7 +134,7 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
     if (relay && others.length === 0 && relay.Spec?.Labels?.[AUTHORITY_LABEL] === fingerprint) return;
     // Another authority signed it (a data folder restored without its authority): instances pinning this one
     // would never take it.
-    for (const stale of [relay, ...others]) if (stale) await removeRelay(stale);
+    for (const stale of [relay, ...others]) if (stale) await removeService(stale);
     const pair = await signRelayCertificate(authority, relaysDir, fn);
     const suffix = hashOf(fs.readFileSync(pair.certFile), 8);
     const certSecret = swarmName('lambda-relay-', fn, `-${suffix}-pem`);
@@ -157,9 +163,11 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
    * the manager lists none (a node's own copy lingers until its last container has left).
    */
   const removeNetworks = async (fn: string): Promise<void> => {
-    for (const until = Date.now() + NETWORK_RELEASE_MS; ; await sleep(500)) {
+    for (let round = 0, until = Date.now() + NETWORK_RELEASE_MS; ; round += 1, await sleep(500)) {
       const networks = await docker.listNetworks({ filters: linkFilter(serverId, 'network', fn) });
       if (networks.length === 0) return;
+      // A service made while the first round ran (a start that was already placing) is removed too.
+      if (round > 0) await removeServices(fn);
       const errors = await Promise.all(networks.map((network) => docker.getNetwork(network.Id).remove().then(() => undefined, (failed: unknown) => failed)));
       const error = errors.find((failed) => failed !== undefined && statusOf(failed) !== 404);
       if (Date.now() > until) throw error ?? new Error(`the network of ${fn} is still listed`);
@@ -172,11 +180,17 @@ export function createSwarmLinks(docker: Docker, dataDir: string, serverId: stri
     made.delete(fn);
     await pending?.catch(() => {});
     gateways.drop(fn);
-    for (const relay of await docker.listServices({ filters: linkFilter(serverId, 'relay', fn) })) await removeRelay(relay);
-    const secrets = await docker.listSecrets({ filters: linkFilter(serverId, 'relay-secret', fn) });
-    await Promise.all(secrets.map((left) => docker.getSecret(left.ID).remove().catch(() => {})));
-    await removeNetworks(fn);
-    for (const end of ['pem', 'key']) fs.rmSync(path.join(relaysDir, `${fn}.${end}`), { force: true });
+    try {
+      // Every service of the function's: its relay, and any cell or instance left (a cell given up while it was
+      // made), whose task would hold the network; each with the secrets it held.
+      await removeServices(fn);
+      const secrets = await docker.listSecrets({ filters: linkFilter(serverId, 'relay-secret', fn) });
+      await Promise.all(secrets.map((left) => docker.getSecret(left.ID).remove().catch(() => {})));
+      await removeNetworks(fn);
+    } finally {
+      // The relay's certificate goes even when the network stays (then drop throws): nothing is left to a restart.
+      for (const end of ['pem', 'key']) fs.rmSync(path.join(relaysDir, `${fn}.${end}`), { force: true });
+    }
   };
 
   /** This server's secrets and configs that no service of its uses. */

@@ -24,16 +24,17 @@ export interface SwarmTaskRecord {
 }
 
 /**
- * One row per node, managers first, then by host name. A service of this server's is an instance (`lambda.managed`
- * true) or a cell (`lambda.cell`); its task counts on its node while it runs, as the swarm last heard (a task on a
+ * One row per node, managers first, then by host name. A service of this server's is a cell (`lambda.cell`) until
+ * it became an instance (`became`, given its instance id: its labels, an instance's too, cannot change), else an
+ * instance (`lambda.managed` true); its task counts on its node while it runs, as the swarm last heard (a task on a
  * node that went down reads running until the server removes its service).
  */
-export function nodeRows(nodes: SwarmNodeRecord[], services: SwarmServiceRecord[], tasks: SwarmTaskRecord[]): NodeInfo[] {
+export function nodeRows(nodes: SwarmNodeRecord[], services: SwarmServiceRecord[], tasks: SwarmTaskRecord[], became: (id: string) => boolean = () => false): NodeInfo[] {
   const kind = new Map<string, 'instances' | 'cells'>();
   for (const service of services) {
     const labels = service.Spec?.Labels ?? {};
-    if (labels[LABELS.managed] === 'true') kind.set(service.ID, 'instances');
-    else if (labels[LABELS.cell] !== undefined) kind.set(service.ID, 'cells');
+    if (labels[LABELS.cell] !== undefined) kind.set(service.ID, became(labels[LABELS.instance] ?? '') ? 'instances' : 'cells');
+    else if (labels[LABELS.managed] === 'true') kind.set(service.ID, 'instances');
   }
   const rows = new Map<string, NodeInfo>(
     nodes.map((node) => [
@@ -58,12 +59,12 @@ export function nodeRows(nodes: SwarmNodeRecord[], services: SwarmServiceRecord[
   return [...rows.values()].sort((a, b) => (a.role === b.role ? a.hostname.localeCompare(b.hostname) : a.role === 'manager' ? -1 : 1));
 }
 
-/** The swarm's nodes through its manager's engine, with this server's instances and cells on each. */
-export async function swarmNodes(docker: Docker, serverId: string): Promise<NodeInfo[]> {
+/** The swarm's nodes through its manager's engine, with this server's instances and cells on each (`became`: see nodeRows). */
+export async function swarmNodes(docker: Docker, serverId: string, became?: (id: string) => boolean): Promise<NodeInfo[]> {
   const [nodes, services, tasks] = await Promise.all([
     docker.listNodes() as Promise<SwarmNodeRecord[]>,
     docker.listServices({ filters: ownFilter(serverId) }) as Promise<SwarmServiceRecord[]>,
     docker.listTasks({ filters: { 'desired-state': ['running'] } }) as Promise<SwarmTaskRecord[]>,
   ]);
-  return nodeRows(nodes, services, tasks);
+  return nodeRows(nodes, services, tasks, became);
 }

@@ -28,6 +28,11 @@ export function serviceName(fn: string, id: string): string {
   return swarmName('lambda-', fn, `-${id}`);
 }
 
+/** The service name of a cell, shortened the same way (a cell's prefix is longer than an instance's). */
+export function cellServiceName(fn: string, id: string): string {
+  return swarmName('lambda-cell-', fn, `-${id}`);
+}
+
 /** An instance's environment on a swarm: the local container's, with the link to its function's relay for its socket folder. */
 export function instanceEnv(spec: InstanceSpec, id: string, serverId: string, region: string): string[] {
   const local = containerConfig(spec, id, '', serverId, region);
@@ -84,6 +89,8 @@ export interface CellPlace {
   runtime: string;
   /** The swarm node it must run on. */
   node: string;
+  /** Aborted when the cell is given up while it is made (its function was deleted): what it made goes at once. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -96,7 +103,7 @@ export function cellService(spec: InstanceSpec, id: string, serverId: string, re
   const labels = { ...service.Labels, [LABELS.cell]: place.runtime };
   return {
     ...service,
-    Name: `lambda-cell-${spec.fn}-${id}`,
+    Name: cellServiceName(spec.fn, id),
     Labels: labels,
     TaskTemplate: {
       ...service.TaskTemplate,
