@@ -40,7 +40,9 @@ export async function pruneImages(deps: Pick<Deps, 'store' | 'engine' | 'repos' 
   const live = deps.store.functions.get(name)?.liveVersion;
   const removed: string[] = [];
   const pending: string[] = [];
-  // Two versions can share an image only if they share a commit, which they never do; still, a kept one's tag is never removed.
+  // Two versions share a tag only if they share a commit, which they never do; still, a kept one's tag is never removed
+  // (versions of identical content share an image under their own tags: the engine removes a tag, the registry's
+  // deletion leaves a manifest a kept tag names).
   const kept = new Set(versions.filter((version) => !prunable(versions, live, deps.keepImages).includes(version)).map((v) => v.image));
   for (const version of prunable(versions, live, deps.keepImages)) {
     if (kept.has(version.image)) continue;
