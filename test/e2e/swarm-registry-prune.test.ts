@@ -219,7 +219,6 @@ test.serial("a pruned version whose image is the live one's (an empty commit) le
   const live = (await tags('lambda-fn/same')).find((tag) => second.startsWith(tag));
   if (!live) throw new Error(`no tag of ${second} in ${await tags('lambda-fn/same')}`);
   await waitFor(async () => new RegExp(`Pruned 1 old image\\(s\\) of same: lambda-fn/same:${first.slice(0, 12)}`).test(lambda!.output()), 60_000, 'the first version pruned');
-  t.regex(lambda!.output(), new RegExp(`lambda-fn/same:${first.slice(0, 12)} names the same image as lambda-fn/same:${live}, which is kept`));
   const digest = (await fetch(`http://${registry.push}/v2/lambda-fn/same/manifests/${live}`, { method: 'HEAD', headers: { accept: MANIFEST_V2 } })).headers.get('docker-content-digest') ?? '';
   t.regex(digest, /^sha256:/);
 
@@ -240,4 +239,5 @@ test.serial("a pruned version whose image is the live one's (an empty commit) le
   const again = await lambda!.fetch('/fn/same/?name=Again');
   t.is(again.status, 200, lambda!.output());
   t.deepEqual(await again.json(), { message: 'Hello, Again!' });
+  t.regex(lambda!.output(), new RegExp(`lambda-fn/same:${first.slice(0, 12)} names the same image as lambda-fn/same:${live}, which is kept`));
 });
