@@ -94,10 +94,12 @@ export function createDockerEngine(options: DockerEngineOptions): Engine {
     ...dockerImages(docker),
     ...dockerFreeze(docker, serverId),
 
-    async removeImage(tag) {
+    async removeImage(tag, keep) {
       // Its untagged parents go with it, so it waits until no build reads the cache they may be part of (image-gate.ts);
       // what cells prepared from it is forgotten only then, while a version may still be started from it.
       const id = await imageGateOf(docker).remove(async () => {
+        // Asked once the gate is ours, in the same turn as the cells forget it (see Engine.removeImage).
+        if (keep?.()) return undefined;
         options.cells?.forget(tag);
         // Its id, for the cells' files, is only asked for when there are cells.
         const found = options.cells?.dropFiles

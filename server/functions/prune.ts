@@ -18,8 +18,20 @@ export function prunable(versions: VersionRecord[], live: number | null | undefi
 }
 
 /**
+ * Whether version `number` of `name` may still lose its image, asked again just before the removal: no change holds
+ * the function (a rollback to it may have found its image and be starting it) and it is still beyond the kept ones
+ * and not live.
+ */
+export function stillPrunable(deps: Pick<Deps, 'store' | 'keepImages'>, name: string, number: number): boolean {
+  if (isLocked(name)) return false;
+  const versions = deps.store.lifecycle.versions(name);
+  return prunable(versions, deps.store.functions.get(name)?.liveVersion, deps.keepImages).some((version) => version.number === number);
+}
+
+/**
  * Removes the images of the versions beyond the newest `deps.keepImages` (not the live one). An image still used by a
- * container that drains its last requests cannot go yet: it is returned in `pending`. Never throws.
+ * container that drains its last requests cannot go yet, nor one a change took meanwhile: it is returned in `pending`.
+ * Never throws.
  */
 export async function pruneImages(deps: Pick<Deps, 'store' | 'engine' | 'repos' | 'keepImages' | 'log'>, name: string): Promise<{ removed: string[]; pending: string[] }> {
   const versions = deps.store.lifecycle.versions(name);
@@ -28,14 +40,19 @@ export async function pruneImages(deps: Pick<Deps, 'store' | 'engine' | 'repos' 
   const live = deps.store.functions.get(name)?.liveVersion;
   const removed: string[] = [];
   const pending: string[] = [];
-  // Two versions can share an image only if they share a commit, which they never do; still, a kept one's tag is never removed.
+  // Two versions share a tag only if they share a commit, which they never do; still, a kept one's tag is never removed
+  // (versions of identical content share an image under their own tags: the engine removes a tag, the registry's
+  // deletion leaves a manifest a kept tag names).
   const kept = new Set(versions.filter((version) => !prunable(versions, live, deps.keepImages).includes(version)).map((v) => v.image));
   for (const version of prunable(versions, live, deps.keepImages)) {
     if (kept.has(version.image)) continue;
     try {
       if (!(await deps.engine.imageExists(version.image))) continue;
-      await deps.engine.removeImage(version.image);
-      removed.push(version.image);
+      // The removal may wait for builds; a rollback or deploy may take the function meanwhile and find the image.
+      let wanted = false;
+      await deps.engine.removeImage(version.image, () => (wanted = !stillPrunable(deps, name, version.number)));
+      if (wanted) pending.push(version.image);
+      else removed.push(version.image);
     } catch {
       pending.push(version.image);
     }

@@ -177,8 +177,12 @@ export interface Engine {
   imageExists(tag: string): Promise<boolean>;
   /** The image's id, layers, size and volumes; undefined when there is no such image. */
   inspectImage?(tag: string): Promise<ImageFacts | undefined>;
-  /** Removes an image no version uses (the build of a deploy that failed). Never throws for one already gone. */
-  removeImage(tag: string): Promise<void>;
+  /**
+   * Removes an image no version uses (the build of a deploy that failed). Never throws for one already gone. `keep`
+   * is asked once no build can use the image any more, just before anything of it goes: true leaves it all (a
+   * prune whose version became live, or wanted, meanwhile).
+   */
+  removeImage(tag: string, keep?: () => boolean): Promise<void>;
   /**
    * Removes the images carrying label `key=value` that no tagged image among them builds on (what a build left: its
    * earlier stages, a failed build's steps), children first, and returns the bytes their own layers held.

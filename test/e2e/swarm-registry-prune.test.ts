@@ -61,9 +61,9 @@ async function pushVersion(): Promise<string> {
   return push.sha;
 }
 
-/** greet's tags on the write side (through the host's forwarded address, as the server reaches it). */
-async function tags(): Promise<string[]> {
-  const answer = await fetch(`http://${registry.push}/v2/lambda-fn/greet/tags/list`);
+/** A function's tags on the write side (through the host's forwarded address, as the server reaches it). */
+async function tags(repository = 'lambda-fn/greet'): Promise<string[]> {
+  const answer = await fetch(`http://${registry.push}/v2/${repository}/tags/list`);
   if (answer.status === 404) return [];
   return ((await answer.json()) as { tags: string[] | null }).tags ?? [];
 }
@@ -111,9 +111,9 @@ async function stored(): Promise<Map<string, number>> {
   return found;
 }
 
-/** The read side's answer to a HEAD of a tag's manifest, asked from inside the manager's namespace, as a worker asks. */
-async function readSide(tag: string): Promise<number> {
-  const code = `const r = await fetch('http://${REGISTRY_PULL}/v2/lambda-fn/greet/manifests/${tag}', { method: 'HEAD', headers: { accept: '${MANIFEST_V2}' } }); console.log(r.status);`;
+/** The read side's answer to a HEAD of a manifest (by tag or digest), asked from inside the manager's namespace, as a worker asks. */
+async function readSide(reference: string, repository = 'lambda-fn/greet'): Promise<number> {
+  const code = `const r = await fetch('http://${REGISTRY_PULL}/v2/${repository}/manifests/${reference}', { method: 'HEAD', headers: { accept: '${MANIFEST_V2}' } }); console.log(r.status);`;
   const { stdout } = await run(...privileged('nsenter', [`--net=/run/netns/${swarm!.manager.netns}`, process.execPath, '--input-type=module', '-e', code]), { timeout: 30_000 });
   return Number(stdout.trim());
 }
@@ -198,4 +198,46 @@ test.serial("after a restart, deletions left to retry are retried, and a version
   t.is(response.status, 200, lambda!.output());
   t.deepEqual(await response.json(), { message: 'Hello, Again!' });
   t.deepEqual(await tags(), [live]);
+});
+
+test.serial("a pruned version whose image is the live one's (an empty commit) leaves the live version's tag and manifest in the registry, through a collection", async (t) => {
+  t.timeout(600_000);
+  // Identical files twice: two commits, one image through the build cache, so one manifest under two tags.
+  const files = { 'lambda.yaml': manifest, 'pad.txt': 'the same bytes in both versions\n' };
+  const deploy = async () => {
+    const push = await lambda!.push('same', example('greet'), { files });
+    if (push.code !== 0) throw new Error(`${push.stderr}\n${lambda!.output()}`);
+    const response = await lambda!.fetch('/fn/same/?name=Same');
+    t.is(response.status, 200, lambda!.output());
+    return push.sha;
+  };
+  const first = await deploy();
+  // A commit's time is in seconds: the second is another commit of the same tree.
+  await new Promise((resolve) => setTimeout(resolve, 1100));
+  const second = await deploy();
+  t.not(first, second);
+  const live = (await tags('lambda-fn/same')).find((tag) => second.startsWith(tag));
+  if (!live) throw new Error(`no tag of ${second} in ${await tags('lambda-fn/same')}`);
+  await waitFor(async () => new RegExp(`Pruned 1 old image\\(s\\) of same: lambda-fn/same:${first.slice(0, 12)}`).test(lambda!.output()), 60_000, 'the first version pruned');
+  const digest = (await fetch(`http://${registry.push}/v2/lambda-fn/same/manifests/${live}`, { method: 'HEAD', headers: { accept: MANIFEST_V2 } })).headers.get('docker-content-digest') ?? '';
+  t.regex(digest, /^sha256:/);
+
+  // Another function's deletion runs a collection (one deletion each here), then the nodes' pruning.
+  const collections = () => ((fs.existsSync(calls) ? fs.readFileSync(calls, 'utf8') : '').match(/^garbage-collect /gm) ?? []).length;
+  const nodePrunes = () => (lambda!.output().match(/node pruning on [^:]+: pruner: /g) ?? []).length;
+  if ((await tags()).length === 0) await pushVersion();
+  const [before, prunesBefore] = [collections(), nodePrunes()];
+  await pushVersion();
+  await waitFor(async () => collections() > before && nodePrunes() > prunesBefore, 180_000, 'a collection and the nodes pruned after it');
+  t.true((await tags('lambda-fn/same')).includes(live));
+  t.is(await readSide(live, 'lambda-fn/same'), 200, "the live version's tag");
+  t.is(await readSide(digest, 'lambda-fn/same'), 200, "the live version's manifest");
+
+  // Once its instance is gone, a node without the image pulls it again by digest.
+  await waitFor(async () => (await instancesOf(swarm!, 'same')).length === 0, 60_000, 'the idle instance to stop');
+  for (const node of swarm!.nodes) await swarm!.docker(node, ['image', 'rm', `${REGISTRY_PULL}/lambda-fn/same@${digest}`]).catch(() => '');
+  const again = await lambda!.fetch('/fn/same/?name=Again');
+  t.is(again.status, 200, lambda!.output());
+  t.deepEqual(await again.json(), { message: 'Hello, Again!' });
+  t.regex(lambda!.output(), new RegExp(`lambda-fn/same:${first.slice(0, 12)} names the same image as lambda-fn/same:${live}, which is kept`));
 });

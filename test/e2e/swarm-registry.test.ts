@@ -75,8 +75,8 @@ test.serial('a deleted image is gone from the pull side, and the garbage collect
     .filter((entry) => String(entry).endsWith('/data')).length;
   const before = blobs();
   // The server deletes as the test does here: through the write side's address on the host (forwarded to the manager's loopback).
-  t.true(await deleteImage(`http://${registry.push}`, 'fn/probe', 'v1'));
-  t.false(await deleteImage(`http://${registry.push}`, 'fn/probe', 'v1'), 'deleted once');
+  t.true((await deleteImage(`http://${registry.push}`, 'fn/probe', 'v1')).deleted);
+  t.false((await deleteImage(`http://${registry.push}`, 'fn/probe', 'v1')).deleted, 'deleted once');
   const pull = await asThePlatform(s, `
     const pull = await fetch('http://${REGISTRY_PULL}/v2/fn/probe/manifests/v1', { method: 'HEAD', headers: { accept: 'application/vnd.docker.distribution.manifest.v2+json' } });
     console.log(pull.status);

@@ -70,6 +70,12 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine & { cells
   const registryDir = path.resolve(options.registry.dir ?? path.join(options.dataDir, 'registry'));
   writeRegistryConfigs(registryDir, options.registry);
   const publisher = createPublisher(docker, options.registry, { gate: imageGateOf(docker), pushed: (tag) => upkeep.pushed(tag) });
+  /** The tags of repository `name` whose images the manager's engine still holds: the versions the server keeps. */
+  const keptTags = async (name: string): Promise<ReadonlySet<string>> => {
+    const images = await docker.listImages({ filters: { reference: [name] } });
+    const prefix = `${name}:`;
+    return new Set(images.flatMap((image) => image.RepoTags ?? []).filter((ref) => ref.startsWith(prefix)).map((ref) => ref.slice(prefix.length)));
+  };
   const upkeep = createRegistryUpkeep({
     push: options.registry.push,
     dir: registryDir,
@@ -77,6 +83,8 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine & { cells
     gate: imageGateOf(docker),
     pushing: () => publisher.pushing(),
     known: (tag) => publisher.known(tag),
+    kept: keptTags,
+    dropped: (name, digest) => publisher.dropped(name, digest),
     warn: options.warn ?? (() => {}),
     collected: () => void nodePrune.run(),
   });
@@ -178,11 +186,15 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine & { cells
   return {
     ...dockerImages(docker),
 
-    async removeImage(tag) {
-      cells?.forget(tag);
+    async removeImage(tag, keep) {
       // As on one machine, it waits for the builds that may use it as their cache. Its registry copy goes with it
-      // (deleted once; a failure is retried later), and its space with the next garbage collection.
+      // (deleted once, unless a kept version's tag names the same manifest; a failure is retried later), and its
+      // space with the next garbage collection.
       await imageGateOf(docker).remove(async () => {
+        // Asked once the gate is ours, and what would hand the image out is forgotten in the same turn: a rollback
+        // that takes the function after this finds no cell of it, and its push waits for the gate, then finds no image.
+        if (keep?.()) return;
+        cells?.forget(tag);
         await publisher.forget(tag);
         await docker.getImage(tag).remove().catch((error: unknown) => {
           if (statusOf(error) !== 404) throw error;

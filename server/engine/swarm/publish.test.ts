@@ -58,3 +58,23 @@ test('a push waits while the gate is held alone, is counted while it runs, and i
   await publisher.forget('lambda-fn/greet:abc');
   t.false(publisher.known('lambda-fn/greet:abc'));
 });
+
+test('a digest the registry deleted is not handed out again: the tags it was theirs push again', async (t) => {
+  const engine = fakeEngine();
+  const publisher = createPublisher(engine.docker, { push: '127.0.0.1:5001', pull: '10.0.0.1:5000' }, { gate: createImageGate() });
+  const first = publisher.publish('lambda-fn/reg:v2');
+  await tick();
+  engine.finish();
+  t.is(await first, `10.0.0.1:5000/lambda-fn/reg@${DIGEST}`);
+  await tick();
+  publisher.dropped('lambda-fn/other', DIGEST);
+  t.is(await publisher.publish('lambda-fn/reg:v2'), `10.0.0.1:5000/lambda-fn/reg@${DIGEST}`);
+  t.is(engine.events.length, 1, "another repository's digest leaves the cache alone");
+  publisher.dropped('lambda-fn/reg', DIGEST);
+  t.false(publisher.known('lambda-fn/reg:v2'));
+  const again = publisher.publish('lambda-fn/reg:v2');
+  await tick();
+  t.deepEqual(engine.events, ['push 127.0.0.1:5001/lambda-fn/reg:v2', 'push 127.0.0.1:5001/lambda-fn/reg:v2'], 'pushed again');
+  engine.finish();
+  t.is(await again, `10.0.0.1:5000/lambda-fn/reg@${DIGEST}`);
+});

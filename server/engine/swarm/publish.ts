@@ -15,6 +15,11 @@ export interface Publisher {
   publish(tag: string): Promise<string>;
   /** The tag's image was removed: the next publish pushes again (its registry copy is deleted by the caller). */
   forget(tag: string): Promise<void>;
+  /**
+   * The registry's manifest `name@digest` was deleted: the tags it was handed out for push again at their next
+   * publish rather than name a digest nodes can no longer pull.
+   */
+  dropped(name: string, digest: string): void;
   /** Whether this process pushed the tag (or is pushing it) and has not forgotten it. */
   known(tag: string): boolean;
   /** Pushes under way. */
@@ -38,6 +43,8 @@ interface PushEvent {
 
 export function createPublisher(docker: Docker, sides: RegistrySides, options: PublisherOptions): Publisher {
   const published = new Map<string, Promise<string>>();
+  /** What each finished push handed out, to find the tags a deleted manifest was theirs. */
+  const named = new Map<string, string>();
   let pushing = 0;
 
   const push = async (tag: string): Promise<string> => {
@@ -64,21 +71,38 @@ export function createPublisher(docker: Docker, sides: RegistrySides, options: P
         found = options.gate.build(async () => {
           pushing += 1;
           try {
-            const named = await push(tag);
+            const image = await push(tag);
             options.pushed?.(tag);
-            return named;
+            return image;
           } finally {
             pushing -= 1;
           }
         });
-        published.set(tag, found);
+        const mine = found;
+        published.set(tag, mine);
         // A push that failed is tried again by the next start.
-        found.catch(() => published.delete(tag));
+        mine.then(
+          (image) => {
+            if (published.get(tag) === mine) named.set(tag, image);
+          },
+          () => {
+            if (published.get(tag) === mine) published.delete(tag);
+          },
+        );
       }
       return found;
     },
+    dropped(name, digest) {
+      const gone = `${sides.pull}/${name}@${digest}`;
+      for (const [tag, image] of named) {
+        if (image !== gone) continue;
+        named.delete(tag);
+        published.delete(tag);
+      }
+    },
     async forget(tag) {
       published.delete(tag);
+      named.delete(tag);
       await docker
         .getImage(`${sides.push}/${tag}`)
         .remove()

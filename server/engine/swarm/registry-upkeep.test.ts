@@ -12,23 +12,31 @@ import { MAX_PENDING, PENDING_FILE, collectGarbage, createRegistryUpkeep, type R
 /** A tag's manifest digest in the fake registry. */
 const digestOf = (tag: string) => `sha256:${Buffer.from(tag).toString('hex').padEnd(64, '0').slice(0, 64)}`;
 
-/** A write side that holds tags and answers HEAD and DELETE as the registry does; `failing` answers 500 instead. */
-async function fakeRegistry(tags: string[]) {
-  const held = new Set(tags);
+/**
+ * A write side that holds tags and answers HEAD, DELETE and the tags' list as the registry (2.8) does: DELETE of a
+ * digest drops every tag naming it. `same` gives tags the digest of another (identical content); `failing` answers 500.
+ */
+async function fakeRegistry(tags: string[], same: Record<string, string> = {}) {
+  const held = new Map(tags.map((tag) => [tag, digestOf(same[tag] ?? tag)]));
   const requests: string[] = [];
   const state = { failing: false };
   const server = http.createServer((request, response) => {
     requests.push(`${request.method} ${request.url}`);
     if (state.failing) return response.writeHead(500).end();
+    const list = /^\/v2\/(.+)\/tags\/list$/.exec(request.url ?? '');
+    if (request.method === 'GET' && list) {
+      const found = [...held.keys()].filter((tag) => tag.startsWith(`${list[1]}:`)).map((tag) => tag.slice(list[1].length + 1));
+      return response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: list[1], tags: found.length > 0 ? found : null }));
+    }
     const head = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(request.url ?? '');
     if (request.method === 'HEAD' && head) {
-      const tag = `${head[1]}:${head[2]}`;
-      return held.has(tag) ? response.writeHead(200, { 'docker-content-digest': digestOf(tag) }).end() : response.writeHead(404).end();
+      const digest = held.get(`${head[1]}:${head[2]}`);
+      return digest ? response.writeHead(200, { 'docker-content-digest': digest }).end() : response.writeHead(404).end();
     }
     if (request.method === 'DELETE' && head) {
-      const tag = [...held].find((each) => digestOf(each) === head[2]);
-      if (tag) held.delete(tag);
-      return response.writeHead(tag ? 202 : 404).end();
+      const gone = [...held].filter(([tag, digest]) => tag.startsWith(`${head[1]}:`) && digest === head[2]).map(([tag]) => tag);
+      for (const tag of gone) held.delete(tag);
+      return response.writeHead(gone.length > 0 ? 202 : 404).end();
     }
     response.writeHead(404).end();
   });
@@ -46,6 +54,7 @@ function setup(t: { teardown(fn: () => void): void }, overrides: Partial<Registr
     gate: createImageGate(),
     pushing: () => 0,
     known: () => false,
+    kept: async () => new Set<string>(),
     warn: (line) => warnings.push(line),
     collect: async (file) => {
       collections.push(file);
@@ -76,7 +85,7 @@ test('a removed version\'s tag is deleted from the write side once, and a collec
   await upkeep.deleted('lambda-fn/greet:bbb');
   await upkeep.collect();
   t.deepEqual(collections, [path.join(dir, 'write.yml')]);
-  t.deepEqual([...registry.held], ['lambda-fn/greet:ccc']);
+  t.deepEqual([...registry.held.keys()], ['lambda-fn/greet:ccc']);
   t.deepEqual(pending(dir), []);
 });
 
@@ -97,7 +106,7 @@ test('a deletion that fails is kept in the registry\'s folder and retried, after
   // A new process on the same folder: b:2 is published again by it, so its deletion is dropped.
   const second = setup(t, { push: registry.push, dir: first.dir, known: (tag) => tag === 'lambda-fn/b:2' });
   t.true(await second.upkeep.collect());
-  t.deepEqual([...registry.held].sort(), ['lambda-fn/b:2', 'lambda-fn/c:3']);
+  t.deepEqual([...registry.held.keys()].sort(), ['lambda-fn/b:2', 'lambda-fn/c:3']);
   t.deepEqual(pending(first.dir), []);
   t.is(second.collections.length, 1);
 });
@@ -213,4 +222,47 @@ test('the registry\'s program is what runs the collection, on the write side\'s 
   // A file that is no configuration: the program itself says so (or is missing), and the failure carries its words.
   fs.writeFileSync(path.join(dir, 'write.yml'), 'not: [a registry');
   await t.throwsAsync(collectGarbage(path.join(dir, 'write.yml')), { message: /docker-registry/ });
+});
+
+test("a version's manifest that a kept version's tag also names (identical content) is not deleted; it goes with the last kept one", async (t) => {
+  // v1 and v2 are one image (an empty commit): one manifest, two tags. The registry would drop both with one DELETE.
+  const registry = await fakeRegistry(['lambda-fn/reg:v1', 'lambda-fn/reg:v2', 'lambda-fn/reg:v3', 'lambda-fn/other:v1'], { 'lambda-fn/reg:v2': 'lambda-fn/reg:v1', 'lambda-fn/other:v1': 'lambda-fn/reg:v1' });
+  t.teardown(registry.close);
+  const engine = new Set(['v2', 'v3']);
+  const dropped: string[] = [];
+  const { upkeep, dir, warnings } = setup(t, { push: registry.push, kept: async (name) => (name === 'lambda-fn/reg' ? engine : new Set()), dropped: (name, digest) => dropped.push(`${name}@${digest}`) });
+  await upkeep.deleted('lambda-fn/reg:v1');
+  t.deepEqual([...registry.held.keys()].sort(), ['lambda-fn/other:v1', 'lambda-fn/reg:v1', 'lambda-fn/reg:v2', 'lambda-fn/reg:v3'], 'the live version keeps its tag and manifest');
+  t.false(registry.requests.some((line) => line.startsWith('DELETE')));
+  t.deepEqual(pending(dir), [], 'done, not kept to retry');
+  t.true(warnings.some((line) => /lambda-fn\/reg:v1 names the same image as lambda-fn\/reg:v2, which is kept/.test(line)));
+  t.deepEqual(dropped, []);
+  // v2 goes in its turn: v1's tag, left behind, is no kept version's, so the manifest and both tags go.
+  engine.delete('v2');
+  await upkeep.deleted('lambda-fn/reg:v2');
+  t.deepEqual([...registry.held.keys()].sort(), ['lambda-fn/other:v1', 'lambda-fn/reg:v3']);
+  t.deepEqual(dropped, [`lambda-fn/reg@${digestOf('lambda-fn/reg:v1')}`], 'the publisher is told the digest is gone');
+});
+
+test('a deletion to retry is held to the same rule, and one asked for while a push runs waits for the retry', async (t) => {
+  const registry = await fakeRegistry(['lambda-fn/reg:v1', 'lambda-fn/reg:v2'], { 'lambda-fn/reg:v2': 'lambda-fn/reg:v1' });
+  t.teardown(registry.close);
+  let pushes = 1;
+  const { upkeep, dir } = setup(t, { push: registry.push, pushing: () => pushes, kept: async () => new Set(['v2']) });
+  // A push let in before the removal could put a kept tag on the manifest between the listing and the DELETE.
+  await upkeep.deleted('lambda-fn/reg:v1');
+  t.deepEqual(registry.requests, [], 'nothing asked while a push runs');
+  t.deepEqual(pending(dir), ['lambda-fn/reg:v1']);
+  pushes = 0;
+  t.true(await upkeep.collect());
+  t.deepEqual([...registry.held.keys()].sort(), ['lambda-fn/reg:v1', 'lambda-fn/reg:v2'], 'the retry did not delete the live version');
+  t.deepEqual(pending(dir), []);
+});
+
+test('a tag the publisher is pushing counts as kept', async (t) => {
+  const registry = await fakeRegistry(['lambda-fn/reg:v1', 'lambda-fn/reg:v2'], { 'lambda-fn/reg:v2': 'lambda-fn/reg:v1' });
+  t.teardown(registry.close);
+  const { upkeep } = setup(t, { push: registry.push, known: (tag) => tag === 'lambda-fn/reg:v2' });
+  await upkeep.deleted('lambda-fn/reg:v1');
+  t.is(registry.held.size, 2);
 });

@@ -33,6 +33,13 @@ export interface RegistryUpkeepOptions {
   pushing(): number;
   /** Whether a tag is published now: a deletion to retry is dropped rather than remove the new copy. */
   known(tag: string): boolean;
+  /**
+   * The tags of repository `name` (`lambda-fn/<fn>`) the server still keeps: those the manager's engine still holds.
+   * A manifest one of them names in the registry is never deleted.
+   */
+  kept(name: string): Promise<ReadonlySet<string>>;
+  /** A manifest was deleted: whoever handed out `name@digest` must push again before naming it. */
+  dropped?(name: string, digest: string): void;
   warn(line: string): void;
   /** Runs the garbage collection on the write side's configuration file (the registry's program, by default). */
   collect?(configFile: string): Promise<void>;
@@ -42,7 +49,10 @@ export interface RegistryUpkeepOptions {
 }
 
 export interface RegistryUpkeep {
-  /** Deletes the tag's image (`lambda-fn/<name>:<sha>`) from the registry; a failure is kept to retry. Never throws. */
+  /**
+   * Deletes the tag's image (`lambda-fn/<name>:<sha>`) from the registry, unless a kept tag names the same manifest; a
+   * failure, or a push under way, keeps it to retry. Called holding the image gate alone. Never throws.
+   */
   deleted(tag: string): Promise<void>;
   /** The tag was pushed again: a deletion of it waiting to be retried is dropped. */
   pushed(tag: string): void;
@@ -80,11 +90,22 @@ export function createRegistryUpkeep(options: RegistryUpkeepOptions): RegistryUp
     }
   };
 
-  /** One deletion; true when the tag is gone (deleted now, or was not there). */
+  /** One deletion; true when it is done (deleted now, not there, or its manifest is a kept tag's too). */
   const remove = async (tag: string): Promise<boolean> => {
+    // A push that ends between the listing of the tags and the DELETE could put a kept tag on the manifest deleted.
+    // The caller holds the gate, so no push starts meanwhile; one let in before is waited out by keeping the tag to
+    // retry, which runs with no push under way.
+    if (options.pushing() > 0) return false;
     const colon = tag.lastIndexOf(':');
+    const name = tag.slice(0, colon);
     try {
-      if (await deleteImage(base, tag.slice(0, colon), tag.slice(colon + 1))) since += 1;
+      const kept = await options.kept(name);
+      const deletion = await deleteImage(base, name, tag.slice(colon + 1), (other) => kept.has(other) || options.known(`${name}:${other}`));
+      if (deletion.keptBy) options.warn(`the registry: ${tag} names the same image as ${name}:${deletion.keptBy}, which is kept; it goes with that one`);
+      if (deletion.deleted && deletion.digest) {
+        since += 1;
+        options.dropped?.(name, deletion.digest);
+      }
       return true;
     } catch (error) {
       options.warn(`the registry: deleting ${tag} failed (${(error as Error).message}); it is tried again later`);

@@ -88,19 +88,58 @@ const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** How long one request to the registry may take. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/**
- * Deletes `name:tag` from the write side at `base` (`http://127.0.0.1:5001`) through the registry's API: the tag's
- * manifest digest, then DELETE of that manifest. Its layers stay on disk until the next garbage collection.
- * Returns false when the tag was not there.
- */
-export async function deleteImage(base: string, name: string, tag: string): Promise<boolean> {
-  if (!NAME.test(name) || !TAG.test(tag)) throw new Error(`not an image name: ${name}:${tag}`);
+/** The most tags of one repository looked at before a deletion: a function's repository holds its kept versions. */
+export const MAX_TAGS = 5_000;
+
+export interface Deletion {
+  /** True when the manifest was deleted (its layers go with the next garbage collection). */
+  deleted: boolean;
+  /** Another tag, still kept, that names the same manifest: nothing was deleted. */
+  keptBy?: string;
+  /** The manifest's digest, when the tag was there. */
+  digest?: string;
+}
+
+const headDigest = async (base: string, name: string, reference: string): Promise<string | undefined> => {
   // A registry that hangs must not hold the caller (a removal holds the image gate) for ever.
-  const head = await fetch(`${base}/v2/${name}/manifests/${tag}`, { method: 'HEAD', headers: { accept: MANIFEST_TYPES }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
-  if (head.status === 404) return false;
+  const head = await fetch(`${base}/v2/${name}/manifests/${reference}`, { method: 'HEAD', headers: { accept: MANIFEST_TYPES }, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  if (head.status === 404) return undefined;
   const digest = head.headers.get('docker-content-digest');
-  if (!head.ok || !digest || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`the registry answered ${head.status} for ${name}:${tag}`);
+  if (!head.ok || !digest || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new Error(`the registry answered ${head.status} for ${name}:${reference}`);
+  return digest;
+};
+
+/** The repository's tags, as the registry lists them (none when it has no such repository). */
+export async function listTags(base: string, name: string): Promise<string[]> {
+  if (!NAME.test(name)) throw new Error(`not an image name: ${name}`);
+  const answer = await fetch(`${base}/v2/${name}/tags/list`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  if (answer.status === 404) return [];
+  if (!answer.ok) throw new Error(`the registry answered ${answer.status} for the tags of ${name}`);
+  // Once its last manifest is deleted, a repository answers `"tags": null`.
+  const tags = ((await answer.json()) as { tags?: unknown }).tags ?? [];
+  if (!Array.isArray(tags)) throw new Error(`the registry listed no tags for ${name}`);
+  return tags.filter((tag): tag is string => typeof tag === 'string' && TAG.test(tag));
+}
+
+/**
+ * Deletes `name:tag` from the write side at `base` (`http://127.0.0.1:5001`) through the registry's API, unless a
+ * tag `keeps` still wants names the same manifest. The registry (2.8) deletes a manifest, not a tag: DELETE of the
+ * digest drops every tag that names it, and two versions of identical content (an empty commit, a revert) build to
+ * one image and push one manifest. So the repository's tags are listed, those `keeps` accepts are asked for their
+ * digest, and one that matches keeps the manifest: nothing is deleted, and the tag stays until its manifest goes
+ * with the last kept tag naming it. This is exact as long as nothing pushes between the listing and the DELETE (the
+ * caller makes sure). By default every other tag keeps it. Its layers stay on disk until the next garbage collection.
+ */
+export async function deleteImage(base: string, name: string, tag: string, keeps: (other: string) => boolean = () => true): Promise<Deletion> {
+  if (!NAME.test(name) || !TAG.test(tag)) throw new Error(`not an image name: ${name}:${tag}`);
+  const digest = await headDigest(base, name, tag);
+  if (!digest) return { deleted: false };
+  const others = (await listTags(base, name)).filter((other) => other !== tag && keeps(other));
+  if (others.length > MAX_TAGS) throw new Error(`${others.length} kept tags of ${name} to compare, past ${MAX_TAGS}`);
+  for (const other of others) {
+    if ((await headDigest(base, name, other)) === digest) return { deleted: false, keptBy: other, digest };
+  }
   const removed = await fetch(`${base}/v2/${name}/manifests/${digest}`, { method: 'DELETE', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   if (removed.status !== 202 && removed.status !== 404) throw new Error(`the registry answered ${removed.status} to deleting ${name}@${digest}`);
-  return removed.status === 202;
+  return { deleted: removed.status === 202, digest };
 }
