@@ -137,7 +137,12 @@ export async function startLambda(env: Record<string, string> = {}): Promise<Lam
         let serves = labelled;
         if (!serves && cell && cell !== 'files') {
           const record = path.join(dataDir, 'data', 'cells', 'tasks', `${instance}.json`);
-          serves = fs.existsSync(record) ? (JSON.parse(fs.readFileSync(record, 'utf8')) as { fn: string }).fn : '';
+          // The server writes a record whole (through a rename); one that will not parse serves nothing we can name.
+          try {
+            serves = fs.existsSync(record) ? (JSON.parse(fs.readFileSync(record, 'utf8')) as { fn: string }).fn : '';
+          } catch {
+            serves = '';
+          }
         }
         if (serves && (!fn || serves === fn)) ids.push(id);
       }

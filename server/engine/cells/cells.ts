@@ -14,6 +14,7 @@ import { isAlive, removeContainer, startWithSecret, watchExit, withSecretStdin }
 import { hostSocketOf, isInstanceId, makeHostFolder, newInstanceId, removeInstanceFolder } from '../instance-folders.js';
 import type { InstanceClients } from '../../instances/requests/client.js';
 import { initCell } from './init-call.js';
+import { readCellRecord, writeCellRecord, type CellRecord } from './record.js';
 import type { InstanceLogSockets } from '../../instances/log-socket.js';
 import type { CellPool, Instance, ManagedContainer } from '../../instances/engine.js';
 
@@ -59,12 +60,6 @@ interface DockerCell extends Cell {
   extraDirs: string[];
   memoryBytes: number;
   specialised: boolean;
-}
-
-/** What a cell became: kept on the host beside its task folder. */
-interface CellRecord {
-  fn: string;
-  sha: string;
 }
 
 export function createDockerCells(options: DockerCellsOptions): CellPool {
@@ -160,8 +155,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
       options.logs?.open(instance, spec.version);
       await initCell(clients, instance, env, startTimeoutMs);
       // What it serves, for a later server process to adopt it as any instance (labels cannot say it).
-      const record: CellRecord = { fn: spec.fn, sha: spec.sha };
-      await fs.promises.writeFile(`${cell.taskDir}.json`, JSON.stringify(record));
+      await writeCellRecord(`${cell.taskDir}.json`, { fn: spec.fn, sha: spec.sha }, 0o644);
       // Named as an instance of its function for `docker ps` (labels cannot change), once its first request is
       // answered: the engine's rename costs ~10 ms of CPU that the cold start would otherwise wait for.
       setTimeout(() => {
@@ -236,13 +230,7 @@ export function createDockerCells(options: DockerCellsOptions): CellPool {
   }
 
   function readRecord(id: string): CellRecord | undefined {
-    if (!isInstanceId(id)) return undefined;
-    try {
-      const record = JSON.parse(fs.readFileSync(path.join(tasksDir, `${id}.json`), 'utf8')) as Partial<CellRecord>;
-      return typeof record.fn === 'string' && typeof record.sha === 'string' ? { fn: record.fn, sha: record.sha } : undefined;
-    } catch {
-      return undefined;
-    }
+    return readCellRecord(id, path.join(tasksDir, `${id}.json`));
   }
 
   /** Reports the cell's end: to the pool while it waits, as an instance's exit once it is one. Resolves with why. */

@@ -9,6 +9,7 @@ import type { CellRecipe } from '../../instances/cells/image.js';
 import { LABELS, ownFilter } from '../../instances/labels.js';
 import type { InstanceClients } from '../../instances/requests/client.js';
 import { initCell } from '../cells/init-call.js';
+import { readCellRecord, writeCellRecord, type CellRecord } from '../cells/record.js';
 import type { InstanceLogSockets } from '../../instances/log-socket.js';
 import type { CellPool, Instance, InstanceSpec, ManagedContainer } from '../../instances/engine.js';
 import { hostSocketOf, isInstanceId, newInstanceId } from '../instance-folders.js';
@@ -66,12 +67,6 @@ interface SwarmCell extends Cell {
   specialised: boolean;
 }
 
-/** What a cell became: kept in the data folder. */
-interface CellRecord {
-  fn: string;
-  sha: string;
-}
-
 export function createSwarmCells(options: SwarmCellsOptions): SwarmCells {
   const { docker, clients, serverId, host } = options;
   const initTimeoutMs = options.initTimeoutMs ?? 20_000;
@@ -114,15 +109,7 @@ export function createSwarmCells(options: SwarmCellsOptions): SwarmCells {
     return node;
   };
 
-  const readRecord = (id: string): CellRecord | undefined => {
-    if (!isInstanceId(id)) return undefined;
-    try {
-      const record = JSON.parse(fs.readFileSync(recordFile(id), 'utf8')) as Partial<CellRecord>;
-      return typeof record.fn === 'string' && typeof record.sha === 'string' ? { fn: record.fn, sha: record.sha } : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const readRecord = (id: string): CellRecord | undefined => readCellRecord(id, recordFile(id));
 
   const cellServices = async () => {
     const services = await docker.listServices({ filters: ownFilter(serverId, LABELS.cell) });
@@ -189,8 +176,7 @@ export function createSwarmCells(options: SwarmCellsOptions): SwarmCells {
       cell.specialised = true;
       options.logs?.open(instance, spec.version);
       await initCell(clients, instance, env, initTimeoutMs);
-      const record: CellRecord = { fn: spec.fn, sha: spec.sha };
-      await fs.promises.writeFile(recordFile(cell.id), JSON.stringify(record), { mode: 0o600 });
+      await writeCellRecord(recordFile(cell.id), { fn: spec.fn, sha: spec.sha });
       return instance;
     },
 
