@@ -142,9 +142,9 @@ export function createSwarmEngine(options: SwarmEngineOptions): Engine & { cells
       if (cell?.signal?.aborted) throw new Error(givenUp);
       const [image, authority] = await Promise.all([publisher.publish(spec.image), links.authority(), links.ensure(spec.fn)]);
       if (cell?.signal?.aborted) throw new Error(givenUp);
-      await docker.createSecret({ Name: secretName(id), Data: Buffer.from(clients.secretOf(id)).toString('base64'), Labels: { [LABELS.server]: serverId, [LABELS.instance]: id } });
-      const secret = (await docker.getSecret(secretName(id)).inspect()) as { ID: string };
-      const shape = { image, authority, secret: { id: secret.ID, name: secretName(id) } };
+      // The engine answers a creation with the secret's id: no second call on the cold start's path.
+      const secret = (await docker.createSecret({ Name: secretName(id), Data: Buffer.from(clients.secretOf(id)).toString('base64'), Labels: { [LABELS.server]: serverId, [LABELS.instance]: id } })) as { id: string };
+      const shape = { image, authority, secret: { id: secret.id, name: secretName(id) } };
       const region = options.region ?? DEFAULT_REGION;
       const service = (await docker.createService(cell ? cellService(spec, id, serverId, region, shape, cell) : instanceService(spec, id, serverId, region, shape))) as { id?: string; ID?: string };
       serviceId = service.id ?? service.ID ?? '';
